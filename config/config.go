@@ -1,0 +1,263 @@
+// Package config is TicketFlow's one configuration loader: every process reads its ports,
+// store addresses, secrets and tuning from the environment here, with defaults that match the
+// local stack, so `ticketflow dev` and docker-compose differ only in environment variables.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DevJWTSecret is the signing secret of the local stack. `ticketflow serve` refuses to run with
+// it unless TICKETFLOW_ENV=local, so a forgotten JWT_SECRET cannot reach a real deployment.
+const DevJWTSecret = "ticketflow-local-development-secret-do-not-use"
+
+// Service names, as used by `ticketflow serve <name>`, health answers and log files.
+const (
+	Gateway      = "gateway"
+	User         = "user"
+	Event        = "event"
+	Booking      = "booking"
+	Inventory    = "inventory"
+	Payment      = "payment"
+	Notification = "notification"
+	Worker       = "worker"
+	Bridge       = "bridge"
+)
+
+// Databases of the services, on PostgreSQL (users, bookings, inventory) and MongoDB (the rest).
+const (
+	UsersDB         = "ticketflow_users"
+	BookingsDB      = "ticketflow_bookings"
+	InventoryDB     = "ticketflow_inventory"
+	EventsDB        = "ticketflow_events"
+	PaymentsDB      = "ticketflow_payments"
+	NotificationsDB = "ticketflow_notifications"
+)
+
+// PostgresDatabases are the databases the local stack creates on its PostgreSQL cluster.
+var PostgresDatabases = []string{UsersDB, BookingsDB, InventoryDB}
+
+// Services are the six contract services behind the gateway, in the contract's order.
+var Services = []string{User, Event, Booking, Inventory, Payment, Notification}
+
+// Processes are every application process of the stack, in start order (the gateway last, so
+// that once it answers, everything behind it is already up).
+var Processes = []string{User, Event, Booking, Inventory, Payment, Notification, Worker, Bridge, Gateway}
+
+// Config is everything a TicketFlow process may need. Each process uses the part it needs.
+type Config struct {
+	Env      string // "local" inside `ticketflow dev`; anything else is treated as a deployment
+	DataDir  string // where the local stack keeps its data and logs
+	ToolsDir string // where `make tools` puts the Temporal CLI, Mailpit and the Kafka jars
+
+	// Listening ports of the application processes, by name (see Processes).
+	Ports map[string]int
+	// Base URLs other processes use to reach each application process, by name.
+	URLs map[string]string
+
+	// Infrastructure.
+	PostgresPort   int
+	PostgresURL    string // server URL without a database, e.g. postgres://postgres@127.0.0.1:55432
+	RedisAddr      string
+	RedisPort      int
+	KafkaBrokers   []string
+	KafkaPort      int
+	KafkaCtrlPort  int
+	MongoURI       string
+	MongoPort      int
+	TemporalAddr   string
+	TemporalPort   int
+	TemporalUIPort int
+	TemporalNS     string
+	SMTPAddr       string
+	SMTPPort       int
+	MailpitPort    int
+	MailpitURL     string
+	MailFrom       string
+
+	// Security and behaviour.
+	JWTSecret        string
+	JWTTTL           time.Duration
+	HoldTTL          time.Duration
+	RateLimit        int           // requests per RateWindow per client IP; 0 turns it off
+	RateWindow       time.Duration //
+	LoginLimit       int           // failed logins per LoginWindow per email and per IP
+	LoginWindow      time.Duration
+	MaxBodyBytes     int64
+	TaskQueue        string
+	CORSOrigins      []string
+	ShutdownTimeout  time.Duration
+	ProviderLatency  time.Duration // the mock payment provider's simulated latency
+	PaymentWorkers   int           // concurrent payment.requested handlers (one per partition is the maximum)
+	KafkaPartitions  int
+	WorkerLocalSlots int
+}
+
+// Load reads the configuration from the environment.
+func Load() (*Config, error) {
+	l := loader{}
+	c := &Config{
+		Env:      l.str("TICKETFLOW_ENV", "production"),
+		DataDir:  l.str("TICKETFLOW_DATA_DIR", ".data"),
+		ToolsDir: l.str("TICKETFLOW_TOOLS_DIR", ".tools"),
+		Ports:    map[string]int{},
+		URLs:     map[string]string{},
+	}
+	defaults := map[string]int{
+		Gateway: 3000, User: 3001, Event: 3002, Booking: 3003, Inventory: 3004,
+		Payment: 3005, Notification: 3006, Worker: 3007, Bridge: 3008,
+	}
+	for _, name := range Processes {
+		env := strings.ToUpper(name)
+		c.Ports[name] = l.port(env+"_PORT", defaults[name])
+		c.URLs[name] = strings.TrimRight(l.str(env+"_URL", fmt.Sprintf("http://127.0.0.1:%d", c.Ports[name])), "/")
+	}
+
+	c.PostgresPort = l.port("POSTGRES_PORT", 55432)
+	c.PostgresURL = strings.TrimRight(l.str("POSTGRES_URL", fmt.Sprintf("postgres://postgres@127.0.0.1:%d", c.PostgresPort)), "/")
+	c.RedisPort = l.port("REDIS_PORT", 56379)
+	c.RedisAddr = l.str("REDIS_ADDR", fmt.Sprintf("127.0.0.1:%d", c.RedisPort))
+	c.KafkaPort = l.port("KAFKA_PORT", 59092)
+	c.KafkaCtrlPort = l.port("KAFKA_CONTROLLER_PORT", 59093)
+	c.KafkaBrokers = l.list("KAFKA_BROKERS", fmt.Sprintf("127.0.0.1:%d", c.KafkaPort))
+	c.KafkaPartitions = l.int("KAFKA_PARTITIONS", 3)
+	c.MongoPort = l.port("MONGO_PORT", 57017)
+	c.MongoURI = l.str("MONGO_URI", fmt.Sprintf("mongodb://127.0.0.1:%d/", c.MongoPort))
+	c.TemporalPort = l.port("TEMPORAL_PORT", 7233)
+	c.TemporalUIPort = l.port("TEMPORAL_UI_PORT", 8233)
+	c.TemporalAddr = l.str("TEMPORAL_ADDRESS", fmt.Sprintf("127.0.0.1:%d", c.TemporalPort))
+	c.TemporalNS = l.str("TEMPORAL_NAMESPACE", "default")
+	c.TaskQueue = l.str("TEMPORAL_TASK_QUEUE", "ticketflow-booking")
+	c.SMTPPort = l.port("SMTP_PORT", 1025)
+	c.SMTPAddr = l.str("SMTP_ADDR", fmt.Sprintf("127.0.0.1:%d", c.SMTPPort))
+	c.MailpitPort = l.port("MAILPIT_PORT", 8025)
+	c.MailpitURL = strings.TrimRight(l.str("MAILPIT_URL", fmt.Sprintf("http://127.0.0.1:%d", c.MailpitPort)), "/")
+	c.MailFrom = l.str("MAIL_FROM", "TicketFlow <tickets@ticketflow.local>")
+
+	c.JWTSecret = l.str("JWT_SECRET", DevJWTSecret)
+	c.JWTTTL = l.duration("JWT_TTL", 24*time.Hour)
+	c.HoldTTL = l.duration("HOLD_TTL", 10*time.Minute)
+	c.RateLimit = l.int("RATE_LIMIT", 100)
+	c.RateWindow = l.duration("RATE_WINDOW", 60*time.Second)
+	c.LoginLimit = l.int("LOGIN_LIMIT", 10)
+	c.LoginWindow = l.duration("LOGIN_WINDOW", 15*time.Minute)
+	c.MaxBodyBytes = int64(l.int("MAX_BODY_BYTES", 1<<20))
+	c.CORSOrigins = l.list("CORS_ORIGINS", "*")
+	c.ShutdownTimeout = l.duration("SHUTDOWN_TIMEOUT", 10*time.Second)
+	c.ProviderLatency = l.duration("PAYMENT_PROVIDER_LATENCY", 20*time.Millisecond)
+	c.PaymentWorkers = l.int("PAYMENT_WORKERS", 3)
+	c.WorkerLocalSlots = l.int("WORKER_LOCAL_ACTIVITY_SLOTS", 200)
+
+	if c.HoldTTL < time.Second {
+		l.errs = append(l.errs, fmt.Sprintf("HOLD_TTL=%s: must be at least 1s", c.HoldTTL))
+	}
+	if len(l.errs) > 0 {
+		return nil, fmt.Errorf("configuration: %s", strings.Join(l.errs, "; "))
+	}
+	if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
+	}
+	if abs, err := filepath.Abs(c.ToolsDir); err == nil {
+		c.ToolsDir = abs
+	}
+	return c, nil
+}
+
+// Local reports whether this process runs inside the local development stack.
+func (c *Config) Local() bool { return c.Env == "local" }
+
+// CheckSecrets refuses the development JWT secret outside the local stack.
+func (c *Config) CheckSecrets() error {
+	if c.JWTSecret == DevJWTSecret && !c.Local() {
+		return fmt.Errorf("JWT_SECRET is the development default; set a real secret (or TICKETFLOW_ENV=local for the local stack)")
+	}
+	if len(c.JWTSecret) < 32 {
+		return fmt.Errorf("JWT_SECRET must be at least 32 bytes")
+	}
+	return nil
+}
+
+// PostgresDSN is the URL of one database on the configured PostgreSQL server.
+func (c *Config) PostgresDSN(database string) string {
+	u, err := url.Parse(c.PostgresURL)
+	if err != nil {
+		return c.PostgresURL + "/" + database
+	}
+	u.Path = "/" + database
+	return u.String()
+}
+
+// LogDir is where the local stack writes one log file per process.
+func (c *Config) LogDir() string { return filepath.Join(c.DataDir, "logs") }
+
+// Addr is the listen address of an application process.
+func (c *Config) Addr(name string) string {
+	host := os.Getenv("LISTEN_HOST")
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return fmt.Sprintf("%s:%d", host, c.Ports[name])
+}
+
+type loader struct{ errs []string }
+
+func (l *loader) str(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func (l *loader) int(key string, def int) int {
+	v := l.str(key, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		l.errs = append(l.errs, fmt.Sprintf("%s=%q: not an integer", key, v))
+		return def
+	}
+	return n
+}
+
+func (l *loader) port(key string, def int) int {
+	n := l.int(key, def)
+	if n < 1 || n > 65535 {
+		l.errs = append(l.errs, fmt.Sprintf("%s=%d: not a TCP port", key, n))
+	}
+	return n
+}
+
+func (l *loader) duration(key string, def time.Duration) time.Duration {
+	v := l.str(key, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		l.errs = append(l.errs, fmt.Sprintf("%s=%q: not a duration (like 30s or 10m)", key, v))
+		return def
+	}
+	return d
+}
+
+func (l *loader) list(key, def string) []string {
+	var out []string
+	for _, s := range strings.Split(l.str(key, def), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// PortEnv names the environment variable that moves a process's or server's port, for messages
+// such as "port 3000 is in use; set GATEWAY_PORT to move it".
+func PortEnv(name string) string { return strings.ToUpper(name) + "_PORT" }

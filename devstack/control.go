@@ -1,0 +1,146 @@
+package devstack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+
+	"ticketflow/config"
+)
+
+// Up makes sure a stack is running on cfg's data dir: it reuses a running one, or starts
+// `ticketflow dev` in the background and waits until it is ready. started says which.
+func Up(ctx context.Context, cfg *config.Config, out io.Writer, wait time.Duration) (started bool, err error) {
+	if _, running := RunningPID(cfg); !running {
+		if err := spawn(cfg); err != nil {
+			return false, err
+		}
+		started = true
+		fmt.Fprintf(out, "starting the local stack in the background (log: %s)\n", devLog(cfg))
+	} else {
+		fmt.Fprintln(out, "reusing the running local stack")
+	}
+	begin := time.Now()
+	deadline := begin.Add(wait)
+	for !Ready(cfg) {
+		if _, running := RunningPID(cfg); !running && time.Since(begin) > 2*time.Second {
+			return started, fmt.Errorf("the local stack stopped while starting; last lines of %s:\n%s", devLog(cfg), tail(devLog(cfg), 30))
+		}
+		if time.Now().After(deadline) {
+			return started, fmt.Errorf("the local stack was not ready within %s; last lines of %s:\n%s", wait, devLog(cfg), tail(devLog(cfg), 30))
+		}
+		select {
+		case <-ctx.Done():
+			return started, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return started, nil
+}
+
+func devLog(cfg *config.Config) string { return filepath.Join(cfg.LogDir(), "dev.log") }
+
+// spawn starts `ticketflow dev` detached from this terminal, logging to .data/logs/dev.log.
+func spawn(cfg *config.Config) error {
+	if err := os.MkdirAll(cfg.LogDir(), 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(RunDir(cfg), 0o755); err != nil {
+		return err
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(devLog(cfg), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "dev")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	// The supervisor records its own pid; wait briefly for it so RunningPID sees it.
+	for i := 0; i < 40; i++ {
+		if _, ok := RunningPID(cfg); ok {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return cmd.Process.Release()
+}
+
+// Down stops a running stack of cfg's data dir and waits for it to finish stopping.
+func Down(cfg *config.Config, out io.Writer, wait time.Duration) error {
+	pid, ok := RunningPID(cfg)
+	if !ok {
+		fmt.Fprintln(out, "no local stack is running")
+		return nil
+	}
+	fmt.Fprintf(out, "stopping the local stack (pid %d)\n", pid)
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		if _, ok := RunningPID(cfg); !ok {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	return fmt.Errorf("the stack did not stop within %s; killed pid %d", wait, pid)
+}
+
+// Status prints which processes of the stack are alive.
+func Status(cfg *config.Config, out io.Writer) bool {
+	pid, ok := RunningPID(cfg)
+	if !ok {
+		fmt.Fprintln(out, "no local stack is running")
+		return false
+	}
+	state := "starting"
+	if Ready(cfg) {
+		state = "ready"
+	}
+	fmt.Fprintf(out, "local stack: %s (supervisor pid %d, data %s)\n", state, pid, cfg.DataDir)
+	names := append([]string{"postgres", "redis", "kafka", "ferretdb", "temporal", "mailpit"}, config.Processes...)
+	for _, n := range names {
+		if p, ok := livePID(PIDFile(cfg, n)); ok {
+			fmt.Fprintf(out, "  %-13s pid %d\n", n, p)
+		} else {
+			fmt.Fprintf(out, "  %-13s not running\n", n)
+		}
+	}
+	return true
+}
+
+// RunFerretDB runs the MongoDB-protocol server (FerretDB, SQLite backend) in this process until
+// ctx ends. The local stack runs it as its own process, `ticketflow infra ferretdb`.
+func RunFerretDB(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	dir := filepath.Join(cfg.DataDir, "ferretdb")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: fmt.Sprintf("127.0.0.1:%d", cfg.MongoPort)},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + strings.TrimSuffix(dir, "/") + "/",
+		Logger:    log,
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("FerretDB listening", "addr", fmt.Sprintf("127.0.0.1:%d", cfg.MongoPort), "data", dir)
+	return f.Run(ctx)
+}

@@ -1,0 +1,422 @@
+package devstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+	"github.com/segmentio/kafka-go"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.temporal.io/sdk/client"
+
+	"ticketflow/bus"
+	"ticketflow/config"
+	"ticketflow/workflows"
+)
+
+// infrastructure is the real servers TicketFlow runs on, in start order. It fails early, with the
+// fix in the message, when something they need is not installed.
+func (s *Stack) infrastructure() ([]*component, error) {
+	if err := s.checkTools(); err != nil {
+		return nil, err
+	}
+	return []*component{s.postgres(), s.redis(), s.kafka(), s.ferretdb(), s.temporal(), s.mailpit()}, nil
+}
+
+func (s *Stack) tool(name string) string { return filepath.Join(s.cfg.ToolsDir, "bin", name) }
+func (s *Stack) kafkaLibs() string       { return filepath.Join(s.cfg.ToolsDir, "kafka", "libs") }
+func (s *Stack) dir(parts ...string) string {
+	return filepath.Join(append([]string{s.cfg.DataDir}, parts...)...)
+}
+
+func (s *Stack) checkTools() error {
+	var missing []string
+	if _, err := exec.LookPath("java"); err != nil {
+		missing = append(missing, "Java (the Kafka broker runs on it): apt-get install -y openjdk-17-jre-headless")
+	}
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		missing = append(missing, "redis-server: apt-get install -y redis-server (or run `make tools`)")
+	}
+	if _, err := os.Stat(filepath.Join(pgBinDir(), "initdb")); err != nil {
+		missing = append(missing, "PostgreSQL 15 server: apt-get install -y postgresql")
+	}
+	for _, t := range []string{"temporal", "mailpit"} {
+		if _, err := os.Stat(s.tool(t)); err != nil {
+			missing = append(missing, fmt.Sprintf("%s (in %s): run `make tools`", t, s.tool(t)))
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(s.kafkaLibs(), "kafka_2.13-*.jar")); len(m) == 0 {
+		if _, err := exec.LookPath("mvn"); err != nil {
+			missing = append(missing, "Maven (it fetches the Kafka jars): apt-get install -y maven, then `make tools`")
+		} else {
+			missing = append(missing, fmt.Sprintf("the Kafka jars (in %s): run `make tools`", s.kafkaLibs()))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the local stack cannot start; missing:\n  - %s", strings.Join(missing, "\n  - "))
+	}
+	return nil
+}
+
+// --- PostgreSQL -------------------------------------------------------------------------------
+
+func pgBinDir() string {
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		if d := strings.TrimSpace(string(out)); d != "" {
+			if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+				return d
+			}
+		}
+	}
+	return "/usr/lib/postgresql/15/bin"
+}
+
+// asPostgresUser makes cmd run as the postgres system user when we are root: PostgreSQL refuses
+// to run as root.
+func asPostgresUser(cmd *exec.Cmd, dirs ...string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return fmt.Errorf("running as root needs a postgres system user (apt-get install -y postgresql creates it): %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	for _, d := range dirs {
+		if err := chownTree(d, uid, gid); err != nil {
+			return err
+		}
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	return nil
+}
+
+func chownTree(root string, uid, gid int) error {
+	return filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}
+
+func (s *Stack) postgres() *component {
+	data, sock := s.dir("postgres"), s.dir("postgres-socket")
+	bin := pgBinDir()
+	return &component{
+		name: "postgres", port: s.cfg.PostgresPort, portEnv: "POSTGRES_PORT",
+		stopSignal: syscall.SIGINT, // PostgreSQL's "fast" shutdown
+		prepare: func(ctx context.Context) error {
+			if err := os.MkdirAll(sock, 0o755); err != nil {
+				return err
+			}
+			major := pgMajor(bin)
+			if b, err := os.ReadFile(filepath.Join(data, "PG_VERSION")); err == nil {
+				if have := strings.TrimSpace(string(b)); major != "" && have != major {
+					return fmt.Errorf("%s holds a PostgreSQL %s cluster but this machine runs PostgreSQL %s: run `make clean`", data, have, major)
+				}
+				return nil
+			}
+			if err := os.MkdirAll(data, 0o700); err != nil {
+				return err
+			}
+			cmd := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres",
+				"--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
+			if err := asPostgresUser(cmd, data, sock); err != nil {
+				return err
+			}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("initdb: %v\n%s", err, out)
+			}
+			return nil
+		},
+		command: func() (*exec.Cmd, error) {
+			cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data,
+				"-p", strconv.Itoa(s.cfg.PostgresPort), "-k", sock,
+				"-c", "listen_addresses=127.0.0.1",
+				"-c", "max_connections=300",
+				"-c", "shared_buffers=128MB",
+				// Development only: a killed process loses nothing with fsync off, an OS crash could.
+				"-c", "fsync=off",
+				"-c", "log_min_messages=warning")
+			return cmd, asPostgresUser(cmd, data, sock)
+		},
+		ready: func(ctx context.Context) error {
+			conn, err := pgx.Connect(ctx, s.cfg.PostgresDSN("postgres"))
+			if err != nil {
+				return err
+			}
+			defer conn.Close(ctx)
+			return conn.Ping(ctx)
+		},
+		afterReady: func(ctx context.Context) error {
+			conn, err := pgx.Connect(ctx, s.cfg.PostgresDSN("postgres"))
+			if err != nil {
+				return err
+			}
+			defer conn.Close(ctx)
+			for _, db := range config.PostgresDatabases {
+				var exists bool
+				if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", db).Scan(&exists); err != nil {
+					return err
+				}
+				if !exists {
+					if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()); err != nil {
+						return fmt.Errorf("create database %s: %w", db, err)
+					}
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func pgMajor(bin string) string {
+	out, err := exec.Command(filepath.Join(bin, "postgres"), "--version").Output()
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(out)) // postgres (PostgreSQL) 15.18 (Debian ...)
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.SplitN(f[2], ".", 2)[0]
+}
+
+// --- Redis ------------------------------------------------------------------------------------
+
+func (s *Stack) redis() *component {
+	return &component{
+		name: "redis", port: s.cfg.RedisPort, portEnv: "REDIS_PORT",
+		command: func() (*exec.Cmd, error) {
+			// A cache only: nothing to persist, PostgreSQL holds the truth.
+			return exec.Command("redis-server", "--port", strconv.Itoa(s.cfg.RedisPort), "--bind", "127.0.0.1",
+				"--save", "", "--appendonly", "no", "--daemonize", "no", "--maxmemory", "256mb",
+				"--maxmemory-policy", "allkeys-lru"), nil
+		},
+		ready: func(ctx context.Context) error {
+			c := redis.NewClient(&redis.Options{Addr: s.cfg.RedisAddr})
+			defer c.Close()
+			return c.Ping(ctx).Err()
+		},
+	}
+}
+
+// --- Kafka ------------------------------------------------------------------------------------
+
+const kafkaServerProperties = `# Written by ticketflow dev at every start; edit devstack/infra.go instead.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:%[2]d
+listeners=PLAINTEXT://127.0.0.1:%[1]d,CONTROLLER://127.0.0.1:%[2]d
+advertised.listeners=PLAINTEXT://127.0.0.1:%[1]d
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=%[3]s
+num.partitions=%[4]d
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=168
+`
+
+const kafkaLog4j = `status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.kafka.name = kafka.server.KafkaRaftServer
+logger.kafka.level = info
+`
+
+func (s *Stack) kafka() *component {
+	dir := s.dir("kafka")
+	logs := filepath.Join(dir, "data")
+	props := filepath.Join(dir, "server.properties")
+	log4j := filepath.Join(dir, "log4j2.properties")
+	classpath := filepath.Join(s.kafkaLibs(), "*")
+	return &component{
+		name: "kafka", port: s.cfg.KafkaPort, portEnv: "KAFKA_PORT",
+		readyWait: 90 * time.Second,
+		prepare: func(ctx context.Context) error {
+			if err := checkFree(s.cfg.KafkaCtrlPort, "the Kafka controller", "KAFKA_CONTROLLER_PORT"); err != nil {
+				return err
+			}
+			if err := os.MkdirAll(logs, 0o755); err != nil {
+				return err
+			}
+			conf := fmt.Sprintf(kafkaServerProperties, s.cfg.KafkaPort, s.cfg.KafkaCtrlPort, logs, s.cfg.KafkaPartitions)
+			if err := os.WriteFile(props, []byte(conf), 0o644); err != nil {
+				return err
+			}
+			if err := os.WriteFile(log4j, []byte(kafkaLog4j), 0o644); err != nil {
+				return err
+			}
+			if _, err := os.Stat(filepath.Join(logs, "meta.properties")); err == nil {
+				return nil // formatted by an earlier run: keep its data
+			}
+			id := make([]byte, 16)
+			_, _ = rand.Read(id)
+			clusterID := base64.RawURLEncoding.EncodeToString(id)
+			cmd := exec.CommandContext(ctx, "java", "-Dlog4j2.configurationFile="+log4j, "-cp", classpath,
+				"kafka.tools.StorageTool", "format", "-t", clusterID, "-c", props)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("format the Kafka log dir: %v\n%s", err, out)
+			}
+			return nil
+		},
+		command: func() (*exec.Cmd, error) {
+			return exec.Command("java", "-Xmx512m", "-Xms128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+				"-Djava.awt.headless=true", "-Dlog4j2.configurationFile="+log4j,
+				"-cp", classpath, "kafka.Kafka", props), nil
+		},
+		ready: func(ctx context.Context) error {
+			conn, err := (&kafka.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, "tcp", s.cfg.KafkaBrokers[0])
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			_, err = conn.Brokers()
+			return err
+		},
+		afterReady: func(ctx context.Context) error { return CreateTopics(ctx, s.cfg) },
+	}
+}
+
+// CreateTopics creates every topic of the contract and its dead-letter topic, if missing.
+func CreateTopics(ctx context.Context, cfg *config.Config) error {
+	client := &kafka.Client{Addr: kafka.TCP(cfg.KafkaBrokers...), Timeout: 10 * time.Second}
+	var topics []kafka.TopicConfig
+	for _, t := range bus.AllTopics() {
+		topics = append(topics, kafka.TopicConfig{Topic: t, NumPartitions: cfg.KafkaPartitions, ReplicationFactor: 1})
+	}
+	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: topics})
+	if err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	for topic, err := range resp.Errors {
+		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", topic, err)
+		}
+	}
+	return nil
+}
+
+// --- FerretDB ---------------------------------------------------------------------------------
+
+func (s *Stack) ferretdb() *component {
+	return &component{
+		name: "ferretdb", port: s.cfg.MongoPort, portEnv: "MONGO_PORT",
+		prepare: func(context.Context) error { return os.MkdirAll(s.dir("ferretdb"), 0o755) },
+		command: func() (*exec.Cmd, error) {
+			cmd := exec.Command(s.bin, "infra", "ferretdb")
+			cmd.Env = s.childEnv()
+			return cmd, nil
+		},
+		ready: func(ctx context.Context) error {
+			c, err := mongo.Connect(options.Client().ApplyURI(s.cfg.MongoURI).SetServerSelectionTimeout(time.Second))
+			if err != nil {
+				return err
+			}
+			defer c.Disconnect(context.Background())
+			return c.Ping(ctx, nil)
+		},
+	}
+}
+
+// --- Temporal ---------------------------------------------------------------------------------
+
+func (s *Stack) temporal() *component {
+	dir := s.dir("temporal")
+	return &component{
+		name: "temporal", port: s.cfg.TemporalPort, portEnv: "TEMPORAL_PORT",
+		prepare: func(context.Context) error {
+			if err := checkFree(s.cfg.TemporalUIPort, "the Temporal web UI", "TEMPORAL_UI_PORT"); err != nil {
+				return err
+			}
+			return os.MkdirAll(dir, 0o755)
+		},
+		command: func() (*exec.Cmd, error) {
+			args := []string{"server", "start-dev", "--ip", "127.0.0.1",
+				"--port", strconv.Itoa(s.cfg.TemporalPort), "--ui-port", strconv.Itoa(s.cfg.TemporalUIPort),
+				"--db-filename", filepath.Join(dir, "temporal.db"),
+				"--namespace", s.cfg.TemporalNS, "--log-level", "warn",
+				"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"}
+			for _, sa := range workflows.SearchAttributeDefs {
+				args = append(args, "--search-attribute", sa.Name+"="+sa.Type)
+			}
+			return exec.Command(s.tool("temporal"), args...), nil
+		},
+		ready: func(ctx context.Context) error {
+			c, err := client.DialContext(ctx, client.Options{HostPort: s.cfg.TemporalAddr, Namespace: s.cfg.TemporalNS,
+				Logger: quietTemporalLogger{}})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		},
+		readyWait: 60 * time.Second,
+	}
+}
+
+// --- Mailpit ----------------------------------------------------------------------------------
+
+func (s *Stack) mailpit() *component {
+	return &component{
+		name: "mailpit", port: s.cfg.SMTPPort, portEnv: "SMTP_PORT",
+		prepare: func(context.Context) error {
+			if err := checkFree(s.cfg.MailpitPort, "the Mailpit API", "MAILPIT_PORT"); err != nil {
+				return err
+			}
+			return os.MkdirAll(s.dir("mailpit"), 0o755)
+		},
+		command: func() (*exec.Cmd, error) {
+			return exec.Command(s.tool("mailpit"),
+				"--listen", fmt.Sprintf("127.0.0.1:%d", s.cfg.MailpitPort),
+				"--smtp", fmt.Sprintf("127.0.0.1:%d", s.cfg.SMTPPort),
+				"--database", filepath.Join(s.dir("mailpit"), "mailpit.db"),
+				"--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--quiet"), nil
+		},
+		ready: func(ctx context.Context) error { return httpOK(ctx, s.cfg.MailpitURL+"/api/v1/info") },
+	}
+}
+
+func checkFree(port int, what, env string) error {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return fmt.Errorf("port %d, needed by %s, is in use: stop what holds it or set %s to move it", port, what, env)
+	}
+	return l.Close()
+}
+
+// quietTemporalLogger silences the SDK client's logs during readiness polling.
+type quietTemporalLogger struct{}
+
+func (quietTemporalLogger) Debug(string, ...interface{}) {}
+func (quietTemporalLogger) Info(string, ...interface{})  {}
+func (quietTemporalLogger) Warn(string, ...interface{})  {}
+func (quietTemporalLogger) Error(string, ...interface{}) {}

@@ -1,0 +1,218 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"ticketflow/config"
+)
+
+// layoutVersion is the version of the .data layout. Bump it when a change makes an old data dir
+// unusable; Run then refuses the old dir with a message instead of failing obscurely.
+const layoutVersion = "1"
+
+// Stack is the local stack of one data dir.
+type Stack struct {
+	cfg *config.Config
+	log *slog.Logger
+	sup *supervisor
+	bin string // this executable, which also runs every application process
+}
+
+// New prepares a stack for cfg; nothing starts until Run.
+func New(cfg *config.Config, log *slog.Logger) (*Stack, error) {
+	bin, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return &Stack{cfg: cfg, log: log, bin: bin,
+		sup: newSupervisor(cfg.LogDir(), RunDir(cfg), log)}, nil
+}
+
+// RunDir holds the pid files of the stack's processes and its ready marker.
+func RunDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "run") }
+
+// PIDFile is the file holding the current pid of one process of the stack (fault tests read it).
+func PIDFile(cfg *config.Config, process string) string {
+	return filepath.Join(RunDir(cfg), process+".pid")
+}
+
+func readyFile(cfg *config.Config) string { return filepath.Join(RunDir(cfg), "ready") }
+
+// Run starts the whole stack, prints where everything is, and supervises it until ctx ends or a
+// process keeps crashing. It always stops what it started before returning.
+// afterReady, when not nil, runs once everything is up (the demo seed).
+func (s *Stack) Run(ctx context.Context, out io.Writer, afterReady func(context.Context) error) (err error) {
+	began := time.Now()
+	if err := s.checkDataDir(); err != nil {
+		return err
+	}
+	if err := s.claim(); err != nil {
+		return err
+	}
+	defer os.Remove(PIDFile(s.cfg, "dev"))
+	defer os.Remove(readyFile(s.cfg))
+	defer s.sup.stopAll(s.cfg.ShutdownTimeout)
+
+	infra, err := s.infrastructure()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "starting infrastructure (logs in %s)\n", s.cfg.LogDir())
+	if err := s.sup.startGroup(ctx, infra); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "infrastructure ready after %s; starting TicketFlow\n", time.Since(began).Round(100*time.Millisecond))
+	if err := s.sup.startGroup(ctx, s.applications()); err != nil {
+		return err
+	}
+	if afterReady != nil {
+		if err := afterReady(ctx); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(readyFile(s.cfg), []byte(time.Now().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+		return err
+	}
+	s.banner(out, time.Since(began))
+
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(out, "stopping TicketFlow ...")
+		return nil
+	case err := <-s.sup.fatal:
+		fmt.Fprintf(out, "stopping TicketFlow: %v\n", err)
+		return err
+	}
+}
+
+func (s *Stack) banner(out io.Writer, took time.Duration) {
+	c := s.cfg
+	fmt.Fprintf(out, `
+TicketFlow is up (%s).
+  Gateway (REST API)   %s/api   health: %s/health/all
+  Temporal web UI      http://127.0.0.1:%d   (gRPC %s, namespace %s)
+  Mailpit API (email)  %s/api/v1/messages
+  Kafka                %s
+  Logs                 %s/<process>.log
+Press Ctrl-C to stop.
+`, took.Round(100*time.Millisecond), c.URLs[config.Gateway], c.URLs[config.Gateway], c.TemporalUIPort, c.TemporalAddr, c.TemporalNS,
+		c.MailpitURL, strings.Join(c.KafkaBrokers, ","), c.LogDir())
+}
+
+// checkDataDir creates the data dir, or refuses one written by an incompatible version.
+func (s *Stack) checkDataDir() error {
+	for _, d := range []string{s.cfg.DataDir, s.cfg.LogDir(), RunDir(s.cfg)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	vf := filepath.Join(s.cfg.DataDir, "LAYOUT_VERSION")
+	b, err := os.ReadFile(vf)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return os.WriteFile(vf, []byte(layoutVersion+"\n"), 0o644)
+	case err != nil:
+		return err
+	case strings.TrimSpace(string(b)) != layoutVersion:
+		return fmt.Errorf("data dir %s was written by an incompatible TicketFlow (layout %s, this one needs %s): run `make clean` to start afresh",
+			s.cfg.DataDir, strings.TrimSpace(string(b)), layoutVersion)
+	}
+	return nil
+}
+
+// claim records this supervisor's pid, refusing to start a second stack on the same data dir.
+func (s *Stack) claim() error {
+	if pid, ok := RunningPID(s.cfg); ok {
+		return fmt.Errorf("a TicketFlow stack is already running on %s (pid %d): use it, or stop it with `ticketflow stack down`", s.cfg.DataDir, pid)
+	}
+	_ = os.Remove(readyFile(s.cfg))
+	return os.WriteFile(PIDFile(s.cfg, "dev"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+}
+
+// RunningPID returns the pid of a live supervisor of this data dir.
+func RunningPID(cfg *config.Config) (int, bool) {
+	return livePID(PIDFile(cfg, "dev"))
+}
+
+func livePID(file string) (int, bool) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		return 0, false
+	}
+	return pid, true
+}
+
+// Ready reports whether a running stack of this data dir has finished starting.
+func Ready(cfg *config.Config) bool {
+	if _, ok := RunningPID(cfg); !ok {
+		return false
+	}
+	_, err := os.Stat(readyFile(cfg))
+	return err == nil
+}
+
+// applications are TicketFlow's own processes, each `ticketflow serve <name>`.
+func (s *Stack) applications() []*component {
+	var out []*component
+	for _, name := range config.Processes {
+		name := name
+		url := fmt.Sprintf("http://127.0.0.1:%d/health", s.cfg.Ports[name])
+		out = append(out, &component{
+			name:    name,
+			port:    s.cfg.Ports[name],
+			portEnv: config.PortEnv(name),
+			command: func() (*exec.Cmd, error) {
+				cmd := exec.Command(s.bin, "serve", name)
+				cmd.Env = s.childEnv()
+				return cmd, nil
+			},
+			ready:     func(ctx context.Context) error { return httpOK(ctx, url) },
+			readyWait: 45 * time.Second,
+		})
+	}
+	return out
+}
+
+// childEnv is the environment of every child: the supervisor's own, marked as the local stack.
+func (s *Stack) childEnv() []string {
+	return append(os.Environ(), "TICKETFLOW_ENV=local", "TICKETFLOW_DATA_DIR="+s.cfg.DataDir,
+		"TICKETFLOW_TOOLS_DIR="+s.cfg.ToolsDir)
+}
+
+var httpClient = &http.Client{Timeout: 2 * time.Second}
+
+func httpOK(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}

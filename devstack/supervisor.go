@@ -1,0 +1,284 @@
+// Package devstack runs TicketFlow's local stack without Docker: the real infrastructure servers
+// (PostgreSQL, Redis, Kafka, FerretDB, Temporal, Mailpit) and every application process, each as
+// its own OS process with its own log file, health-checked, restarted with backoff when it dies
+// (as a container runtime would) and stopped in reverse order.
+package devstack
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// component is one supervised process.
+type component struct {
+	name       string
+	port       int    // the port it must own; checked free before the first start
+	portEnv    string // the variable that moves that port, for the error message
+	prepare    func(ctx context.Context) error
+	command    func() (*exec.Cmd, error)
+	ready      func(ctx context.Context) error
+	afterReady func(ctx context.Context) error // once, after the first time it is ready
+	stopSignal syscall.Signal
+	readyWait  time.Duration
+
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	restarts []time.Time
+	stopping bool
+}
+
+// crash-loop rule: more than maxRestarts restarts within restartWindow stops the stack.
+const (
+	maxRestarts   = 5
+	restartWindow = 2 * time.Minute
+)
+
+// ErrCrashLoop is returned by Run when a process keeps dying.
+var ErrCrashLoop = errors.New("crash loop")
+
+type supervisor struct {
+	logDir string
+	runDir string
+	log    *slog.Logger
+	comps  []*component
+	fatal  chan error
+	// backoffBase is the first restart delay; it doubles per recent restart, up to 16x.
+	backoffBase time.Duration
+}
+
+func newSupervisor(logDir, runDir string, log *slog.Logger) *supervisor {
+	return &supervisor{logDir: logDir, runDir: runDir, log: log, fatal: make(chan error, 1),
+		backoffBase: 500 * time.Millisecond}
+}
+
+func (s *supervisor) logPath(name string) string { return filepath.Join(s.logDir, name+".log") }
+func (s *supervisor) pidPath(name string) string { return filepath.Join(s.runDir, name+".pid") }
+
+// checkPort fails when another process already listens on the component's port.
+func checkPort(c *component) error {
+	if c.port == 0 {
+		return nil
+	}
+	return checkFree(c.port, c.name, c.portEnv)
+}
+
+// startGroup starts every component of a group in order, then waits until all are ready.
+func (s *supervisor) startGroup(ctx context.Context, group []*component) error {
+	for _, c := range group {
+		if err := checkPort(c); err != nil {
+			return err
+		}
+	}
+	for _, c := range group {
+		if c.prepare != nil {
+			if err := c.prepare(ctx); err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+		}
+		if err := s.start(c); err != nil {
+			return fmt.Errorf("start %s: %w", c.name, err)
+		}
+		s.comps = append(s.comps, c)
+	}
+	errs := make(chan error, len(group))
+	for _, c := range group {
+		go func(c *component) { errs <- s.waitReady(ctx, c) }(c)
+	}
+	var first error
+	for range group {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return first
+	}
+	for _, c := range group {
+		if c.afterReady != nil {
+			if err := c.afterReady(ctx); err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *supervisor) waitReady(ctx context.Context, c *component) error {
+	wait := c.readyWait
+	if wait == 0 {
+		wait = 60 * time.Second
+	}
+	deadline := time.Now().Add(wait)
+	var last error
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		exited := c.exited
+		c.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-exited:
+			// The monitor restarts it; keep waiting, the crash-loop rule bounds this.
+		default:
+		}
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		last = c.ready(rctx)
+		cancel()
+		if last == nil {
+			s.log.Info("ready", "process", c.name)
+			return nil
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	return fmt.Errorf("%s did not become ready within %s (%v); last lines of %s:\n%s",
+		c.name, wait, last, s.logPath(c.name), tail(s.logPath(c.name), 20))
+}
+
+// start launches the component's process and a monitor that restarts it when it dies.
+func (s *supervisor) start(c *component) error {
+	cmd, err := c.command()
+	if err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(s.logPath(c.name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(logf, "\n=== %s starting at %s ===\n", c.name, time.Now().Format(time.RFC3339))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	// Own process group: a Ctrl-C in the terminal reaches only the supervisor, which then stops
+	// the children in order. Pdeathsig: children never outlive a killed supervisor.
+	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	_ = os.WriteFile(s.pidPath(c.name), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
+	exited := make(chan struct{})
+	c.mu.Lock()
+	c.cmd, c.exited = cmd, exited
+	c.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		logf.Close()
+		close(exited)
+		s.onExit(c, err)
+	}()
+	return nil
+}
+
+func (s *supervisor) onExit(c *component, err error) {
+	c.mu.Lock()
+	if c.stopping {
+		c.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	recent := c.restarts[:0]
+	for _, t := range c.restarts {
+		if now.Sub(t) < restartWindow {
+			recent = append(recent, t)
+		}
+	}
+	c.restarts = append(recent, now)
+	n := len(c.restarts)
+	c.mu.Unlock()
+
+	s.log.Warn("process died", "process", c.name, "err", err, "restart", n)
+	fmt.Fprintf(os.Stderr, "\n%s exited (%v); last lines of %s:\n%s\n", c.name, err, s.logPath(c.name), tail(s.logPath(c.name), 15))
+	if n > maxRestarts {
+		s.fail(fmt.Errorf("%w: %s died %d times within %s; see %s", ErrCrashLoop, c.name, n, restartWindow, s.logPath(c.name)))
+		return
+	}
+	backoff := time.Duration(1<<min(n-1, 4)) * s.backoffBase // 0.5s, 1s, 2s, 4s, 8s
+	time.Sleep(backoff)
+	c.mu.Lock()
+	stopping := c.stopping
+	c.mu.Unlock()
+	if stopping {
+		return
+	}
+	if err := s.start(c); err != nil {
+		s.fail(fmt.Errorf("restart %s: %w", c.name, err))
+		return
+	}
+	s.log.Info("restarted", "process", c.name, "after", backoff)
+}
+
+func (s *supervisor) fail(err error) {
+	select {
+	case s.fatal <- err:
+	default:
+	}
+}
+
+// stopAll stops every started component in reverse order: its stop signal, then SIGKILL after
+// the grace period.
+func (s *supervisor) stopAll(grace time.Duration) {
+	for i := len(s.comps) - 1; i >= 0; i-- {
+		c := s.comps[i]
+		c.mu.Lock()
+		c.stopping = true
+		cmd, exited := c.cmd, c.exited
+		c.mu.Unlock()
+		if cmd == nil || cmd.Process == nil {
+			continue
+		}
+		sig := c.stopSignal
+		if sig == 0 {
+			sig = syscall.SIGTERM
+		}
+		_ = cmd.Process.Signal(sig)
+		select {
+		case <-exited:
+		case <-time.After(grace):
+			s.log.Warn("did not stop in time; killing", "process", c.name)
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		_ = os.Remove(s.pidPath(c.name))
+		s.log.Info("stopped", "process", c.name)
+	}
+}
+
+// tail returns the last n lines of a file.
+func tail(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "  (no log)"
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > 64<<10 {
+		_, _ = f.Seek(-64<<10, io.SeekEnd)
+	}
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	for i := range lines {
+		lines[i] = "  | " + lines[i]
+	}
+	return strings.Join(lines, "\n")
+}

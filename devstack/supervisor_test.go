@@ -1,0 +1,114 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testSupervisor(t *testing.T) *supervisor {
+	dir := t.TempDir()
+	s := newSupervisor(dir, dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s.backoffBase = 10 * time.Millisecond
+	return s
+}
+
+func TestSupervisorRestartsADeadProcess(t *testing.T) {
+	s := testSupervisor(t)
+	marker := filepath.Join(t.TempDir(), "starts")
+	c := &component{
+		name: "flaky",
+		// Each start appends a line, then the first start dies and later ones stay up.
+		command: func() (*exec.Cmd, error) {
+			return exec.Command("sh", "-c", `echo x >> `+marker+`; [ $(wc -l < `+marker+`) -ge 2 ] && exec sleep 30; exit 3`), nil
+		},
+		ready: func(context.Context) error { return nil },
+	}
+	if err := s.startGroup(context.Background(), []*component{c}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.stopAll(time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(marker)
+		if strings.Count(string(b), "x") >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process was not restarted; starts: %q", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, ok := livePID(s.pidPath("flaky")); !ok {
+		t.Fatal("restarted process has no live pid file")
+	}
+}
+
+func TestSupervisorStopsTheStackOnACrashLoop(t *testing.T) {
+	s := testSupervisor(t)
+	c := &component{
+		name:    "doomed",
+		command: func() (*exec.Cmd, error) { return exec.Command("sh", "-c", "echo boom; exit 1"), nil },
+		ready:   func(context.Context) error { return nil },
+	}
+	if err := s.startGroup(context.Background(), []*component{c}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.stopAll(time.Second)
+	select {
+	case err := <-s.fatal:
+		if !errors.Is(err, ErrCrashLoop) || !strings.Contains(err.Error(), "doomed") {
+			t.Fatalf("fatal error = %v, want a crash loop naming the process", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a process dying at every start did not stop the stack")
+	}
+}
+
+func TestPortInUseNamesThePortAndTheVariable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	s := testSupervisor(t)
+	c := &component{name: "gateway", port: port, portEnv: "GATEWAY_PORT",
+		command: func() (*exec.Cmd, error) { return exec.Command("true"), nil },
+		ready:   func(context.Context) error { return nil }}
+	err = s.startGroup(context.Background(), []*component{c})
+	if err == nil || !strings.Contains(err.Error(), "GATEWAY_PORT") || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("err = %v, want a port-in-use message naming GATEWAY_PORT", err)
+	}
+}
+
+func TestStopAllStopsInReverseOrder(t *testing.T) {
+	s := testSupervisor(t)
+	order := filepath.Join(t.TempDir(), "order")
+	var group []*component
+	for _, name := range []string{"first", "second", "third"} {
+		name := name
+		group = append(group, &component{name: name,
+			command: func() (*exec.Cmd, error) {
+				return exec.Command("sh", "-c", `trap 'echo `+name+` >> `+order+`; exit 0' TERM; while true; do sleep 0.05; done`), nil
+			},
+			ready: func(context.Context) error { return nil }})
+	}
+	if err := s.startGroup(context.Background(), group); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // let the shells install their traps
+	s.stopAll(5 * time.Second)
+	b, _ := os.ReadFile(order)
+	if got := strings.Fields(string(b)); strings.Join(got, ",") != "third,second,first" {
+		t.Fatalf("stop order = %v, want third,second,first", got)
+	}
+}

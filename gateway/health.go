@@ -1,0 +1,52 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"ticketflow/config"
+	"ticketflow/httpapi"
+)
+
+type serviceHealth struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+}
+
+// healthAll asks every service's /health at once: 200 when all six are up, else 503, body
+// {"gateway":"up","services":[{"name":"user","status":"up"}, ...]}.
+func (g *Gateway) healthAll(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	out := make([]serviceHealth, len(config.Services))
+	var wg sync.WaitGroup
+	for i, name := range config.Services {
+		wg.Add(1)
+		go func(i int, name string) {
+			defer wg.Done()
+			out[i] = serviceHealth{Name: name, Status: "down"}
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.cfg.URLs[name]+"/health", nil)
+			if err != nil {
+				return
+			}
+			resp, err := g.healthClient.Do(req)
+			if err != nil {
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				out[i].Status = "up"
+			}
+		}(i, name)
+	}
+	wg.Wait()
+	status := http.StatusOK
+	for _, s := range out {
+		if s.Status != "up" {
+			status = http.StatusServiceUnavailable
+		}
+	}
+	httpapi.WriteJSON(w, status, map[string]any{"gateway": "up", "services": out})
+}

@@ -1,0 +1,54 @@
+// Package mongodb connects the MongoDB-backed services (event, payment, notification) to their
+// database: real MongoDB under docker-compose, FerretDB in the local stack.
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Connect opens a client to uri and returns the named database once the server answers (waiting
+// up to wait for it).
+func Connect(ctx context.Context, uri, database string, wait time.Duration) (*mongo.Database, error) {
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).
+		SetServerSelectionTimeout(2 * time.Second).
+		SetMaxPoolSize(100))
+	if err != nil {
+		return nil, fmt.Errorf("mongo connect: %w", err)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err = client.Ping(pctx, nil)
+		cancel()
+		if err == nil {
+			return client.Database(database), nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			_ = client.Disconnect(context.Background())
+			return nil, fmt.Errorf("mongo %s unreachable: %w", database, err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// Ping checks the database's server.
+func Ping(db *mongo.Database) func(ctx context.Context) error {
+	return func(ctx context.Context) error { return db.Client().Ping(ctx, nil) }
+}
+
+// IsDuplicateKey reports whether err is a unique-index violation (E11000).
+func IsDuplicateKey(err error) bool {
+	return mongo.IsDuplicateKeyError(err)
+}
+
+// ErrNoDocuments is the driver's "nothing matched", re-exported so services need not import it.
+var ErrNoDocuments = mongo.ErrNoDocuments
+
+// NotFound reports whether err means no document matched.
+func NotFound(err error) bool { return errors.Is(err, mongo.ErrNoDocuments) }

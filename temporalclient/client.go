@@ -1,0 +1,70 @@
+// Package temporalclient dials the Temporal server the way every TicketFlow process does: the
+// configured address and namespace, the SDK's logs through slog, and a health check.
+package temporalclient
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+
+	"ticketflow/config"
+	"ticketflow/httpapi"
+)
+
+// Dial connects to Temporal, retrying for up to 30 s so a process started just before the server
+// is ready does not die at once.
+func Dial(ctx context.Context, cfg *config.Config) (client.Client, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := client.DialContext(ctx, client.Options{
+			HostPort:  cfg.TemporalAddr,
+			Namespace: cfg.TemporalNS,
+			Logger:    log.NewStructuredLogger(slog.Default().With("component", "temporal-sdk")),
+		})
+		if err == nil {
+			return c, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("temporal at %s: %w", cfg.TemporalAddr, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// HealthCheck is a health-answer check of the Temporal frontend.
+func HealthCheck(c client.Client) httpapi.Check {
+	return httpapi.Check{Name: "temporal", Ping: func(ctx context.Context) error {
+		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	}}
+}
+
+// RegisterSearchAttributes adds the custom search attributes a namespace lacks (for servers the
+// local stack did not start, such as docker-compose's).
+func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace string, defs map[string]enums.IndexedValueType) error {
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enums.IndexedValueType{}
+	for name, typ := range defs {
+		if _, ok := have.GetCustomAttributes()[name]; !ok {
+			missing[name] = typ
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: missing})
+	if err != nil {
+		return fmt.Errorf("add search attributes: %w", err)
+	}
+	return nil
+}
