@@ -5,32 +5,31 @@ package bus
 
 // The six contract topics.
 const (
-	UserRegistered   = "ticketflow.user.registered"
-	BookingInitiated = "ticketflow.booking.initiated"
-	SeatsLocked      = "ticketflow.seats.locked"
-	PaymentRequested = "ticketflow.payment.requested"
-	PaymentProcessed = "ticketflow.payment.processed"
-	BookingConfirmed = "ticketflow.booking.confirmed"
+	TopicUserRegistered   = "ticketflow.user.registered"
+	TopicBookingInitiated = "ticketflow.booking.initiated"
+	TopicSeatsLocked      = "ticketflow.seats.locked"
+	TopicPaymentRequested = "ticketflow.payment.requested"
+	TopicPaymentProcessed = "ticketflow.payment.processed"
+	TopicBookingConfirmed = "ticketflow.booking.confirmed"
 )
 
 // Topics added where a fact had no home among the six (documented in docs/events.md).
 const (
-	BookingFailed    = "ticketflow.booking.failed"
-	BookingExpired   = "ticketflow.booking.expired"
-	BookingCancelled = "ticketflow.booking.cancelled"
-	SeatsReleased    = "ticketflow.seats.released"
-	PaymentRefunded  = "ticketflow.payment.refunded"
-	EventCreated     = "ticketflow.event.created"
+	TopicBookingFailed    = "ticketflow.booking.failed"
+	TopicBookingExpired   = "ticketflow.booking.expired"
+	TopicBookingCancelled = "ticketflow.booking.cancelled"
+	TopicSeatsReleased    = "ticketflow.seats.released"
+	TopicPaymentRefunded  = "ticketflow.payment.refunded"
 )
 
 // ContractTopics are the six documented topics, in the order a booking produces them.
 var ContractTopics = []string{
-	UserRegistered, BookingInitiated, SeatsLocked, PaymentRequested, PaymentProcessed, BookingConfirmed,
+	TopicUserRegistered, TopicBookingInitiated, TopicSeatsLocked, TopicPaymentRequested, TopicPaymentProcessed, TopicBookingConfirmed,
 }
 
 // ExtraTopics are the topics TicketFlow adds to the contract.
 var ExtraTopics = []string{
-	BookingFailed, BookingExpired, BookingCancelled, SeatsReleased, PaymentRefunded, EventCreated,
+	TopicBookingFailed, TopicBookingExpired, TopicBookingCancelled, TopicSeatsReleased, TopicPaymentRefunded,
 }
 
 // DLT is the dead-letter topic of a topic.

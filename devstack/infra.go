@@ -204,10 +204,11 @@ func (s *Stack) redis() *component {
 	return &component{
 		name: "redis", port: s.cfg.RedisPort, portEnv: "REDIS_PORT",
 		command: func() (*exec.Cmd, error) {
-			// A cache only: nothing to persist, PostgreSQL holds the truth.
+			// A cache only: nothing to persist, PostgreSQL holds the truth. volatile-lru: only keys
+			// with a TTL may be evicted (the seat map's version keys have none).
 			return exec.Command("redis-server", "--port", strconv.Itoa(s.cfg.RedisPort), "--bind", "127.0.0.1",
 				"--save", "", "--appendonly", "no", "--daemonize", "no", "--maxmemory", "256mb",
-				"--maxmemory-policy", "allkeys-lru"), nil
+				"--maxmemory-policy", "volatile-lru"), nil
 		},
 		ready: func(ctx context.Context) error {
 			c := redis.NewClient(&redis.Options{Addr: s.cfg.RedisAddr})

@@ -6,6 +6,7 @@ import (
 	"context"
 	"time"
 
+	"ticketflow/auth"
 	"ticketflow/config"
 	"ticketflow/httpapi"
 	"ticketflow/mongodb"
@@ -18,7 +19,17 @@ func Run(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	defer db.Client().Disconnect(context.WithoutCancel(ctx))
+	st := newStore(db)
+	if err := st.ensureIndexes(ctx); err != nil {
+		return err
+	}
+	secret := []byte(cfg.JWTSecret)
+	token := auth.InternalToken(secret)
+	a := &api{store: st, inventory: httpapi.NewClient(cfg.URLs[config.Inventory], token, 60*time.Second)}
+	go a.reconcile(ctx)
+
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
 	r.Get("/health", httpapi.Health(config.Event, httpapi.Check{Name: "mongodb", Ping: mongodb.Ping(db)}))
+	a.routes(r, secret, token)
 	return httpapi.Serve(ctx, cfg.Addr(config.Event), r, cfg.ShutdownTimeout)
 }

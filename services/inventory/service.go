@@ -6,10 +6,12 @@ package inventory
 import (
 	"context"
 	"embed"
+	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"ticketflow/auth"
 	"ticketflow/config"
 	"ticketflow/httpapi"
 	"ticketflow/pgdb"
@@ -28,11 +30,40 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	if err := pgdb.Migrate(ctx, pool, migrations); err != nil {
 		return err
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, PoolSize: 100})
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, PoolSize: 100, MaxRetries: 1,
+		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second})
 	defer rdb.Close()
+
+	st := &store{pool: pool}
+	a := &api{store: st, maps: newSeatMaps(rdb, st)}
+	go sweep(ctx, a)
+
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
 	r.Get("/health", httpapi.Health(config.Inventory,
 		httpapi.Check{Name: "postgres", Ping: pool.Ping},
 		httpapi.Check{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}))
+	a.routes(r, auth.InternalToken([]byte(cfg.JWTSecret)))
 	return httpapi.Serve(ctx, cfg.Addr(config.Inventory), r, cfg.ShutdownTimeout)
+}
+
+// sweep frees holds that expired a minute ago and were never released (their booking's workflow
+// releases them itself; this is the backstop the original system lacked).
+func sweep(ctx context.Context, a *api) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		events, err := a.store.sweepExpired(ctx, time.Minute)
+		if err == nil && len(events) > 0 {
+			err = a.maps.invalidate(ctx, events...)
+			slog.Info("expired holds swept", "events", len(events))
+		}
+		if err != nil && ctx.Err() == nil {
+			slog.Warn("sweep of expired holds failed", "err", err)
+		}
+	}
 }

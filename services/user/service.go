@@ -7,9 +7,15 @@ import (
 	"embed"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"ticketflow/auth"
+	"ticketflow/bus"
 	"ticketflow/config"
 	"ticketflow/httpapi"
+	"ticketflow/outbox"
 	"ticketflow/pgdb"
+	"ticketflow/ratelimit"
 )
 
 //go:embed migrations/*.sql
@@ -25,7 +31,17 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	if err := pgdb.Migrate(ctx, pool, migrations); err != nil {
 		return err
 	}
+	writer := bus.NewWriter(cfg.KafkaBrokers, config.User)
+	defer writer.Close()
+	go (&outbox.Relay{Pool: pool, Writer: writer}).Run(ctx)
+
+	secret := []byte(cfg.JWTSecret)
+	dummy, _ := bcrypt.GenerateFromPassword([]byte("not-a-real-password"), bcrypt.DefaultCost)
+	a := &api{store: &store{pool: pool}, secret: secret, ttl: cfg.JWTTTL,
+		failures: ratelimit.New(cfg.LoginLimit, cfg.LoginWindow), dummyHash: dummy}
+
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
 	r.Get("/health", httpapi.Health(config.User, httpapi.Check{Name: "postgres", Ping: pool.Ping}))
+	a.routes(r, auth.InternalToken(secret))
 	return httpapi.Serve(ctx, cfg.Addr(config.User), r, cfg.ShutdownTimeout)
 }

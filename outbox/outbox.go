@@ -1,0 +1,141 @@
+// Package outbox carries Kafka messages written in the same PostgreSQL transaction as the fact
+// they announce, so a fact and its message never part ways: Write adds the message to the outbox
+// table (see services/user/migrations for its schema) inside the caller's transaction, and Relay publishes it once the transaction commits —
+// woken at once by LISTEN/NOTIFY, with a slow poll as the backstop.
+package outbox
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"ticketflow/bus"
+)
+
+const channel = "ticketflow_outbox"
+
+// Write records m in tx's outbox. A fact written twice (same eventId) is recorded once.
+func Write(ctx context.Context, tx pgx.Tx, m bus.Message) error {
+	km, err := m.Kafka()
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (topic, msg_key, event_id, value) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (event_id) DO NOTHING`, m.Topic, m.Key, m.Envelope.EventID, km.Value); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `SELECT pg_notify($1, '')`, channel)
+	return err
+}
+
+// Relay publishes the outbox of one database.
+type Relay struct {
+	Pool   *pgxpool.Pool
+	Writer *bus.Writer
+	// Poll is the backstop interval when no notification arrives.
+	Poll time.Duration
+}
+
+// Run relays until ctx ends.
+func (r *Relay) Run(ctx context.Context) {
+	poll := r.Poll
+	if poll == 0 {
+		poll = 5 * time.Second
+	}
+	wake := make(chan struct{}, 1)
+	go r.listen(ctx, wake)
+	for {
+		for {
+			n, err := r.publishBatch(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				slog.Warn("outbox relay failed; retrying", "err", err)
+				break
+			}
+			if n == 0 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-time.After(poll):
+		}
+	}
+}
+
+// listen turns notifications into wake-ups, reconnecting when the connection drops.
+func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
+	for ctx.Err() == nil {
+		conn, err := r.Pool.Acquire(ctx)
+		if err != nil {
+			time.Sleep(time.Second)
+			continue
+		}
+		if _, err := conn.Exec(ctx, "LISTEN "+channel); err == nil {
+			for {
+				if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+					break
+				}
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			}
+		}
+		conn.Hijack().Close(context.Background()) // a connection that LISTENed goes, not back to the pool
+	}
+}
+
+// publishBatch publishes up to 100 unpublished messages in order and marks them published. Rows are
+// locked (SKIP LOCKED) so that two relays of the same database never publish the same batch at
+// once; a crash between publishing and marking re-sends, and consumers drop the duplicate by eventId.
+func (r *Relay) publishBatch(ctx context.Context) (int, error) {
+	var n int
+	err := pgx.BeginFunc(ctx, r.Pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, topic, msg_key, value FROM outbox WHERE published_at IS NULL
+			ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED`)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			id         int64
+			topic, key string
+			value      []byte
+		}
+		var batch []row
+		for rows.Next() {
+			var x row
+			if err := rows.Scan(&x.id, &x.topic, &x.key, &x.value); err != nil {
+				return err
+			}
+			batch = append(batch, x)
+		}
+		if err := rows.Err(); err != nil || len(batch) == 0 {
+			return err
+		}
+		ids := make([]int64, 0, len(batch))
+		msgs := make([]bus.Message, 0, len(batch))
+		for _, x := range batch {
+			env, err := bus.DecodeEnvelope(x.topic, x.value)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, bus.Message{Topic: x.topic, Key: x.key, Envelope: env})
+			ids = append(ids, x.id)
+		}
+		if err := r.Writer.Publish(ctx, msgs...); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids)
+		n = len(ids)
+		return err
+	})
+	return n, err
+}

@@ -1,0 +1,347 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"ticketflow/seatplan"
+)
+
+// Seat statuses.
+const (
+	Available = "AVAILABLE"
+	Locked    = "LOCKED"
+	Reserved  = "RESERVED"
+)
+
+// Seat is one seat of an event as the API shows it.
+type Seat struct {
+	ID         string `json:"id"`
+	EventID    string `json:"eventId"`
+	Section    string `json:"section"`
+	Row        string `json:"row"`
+	Number     int    `json:"number"`
+	Label      string `json:"label"`
+	PriceMinor int64  `json:"priceMinor"`
+	Status     string `json:"status"`
+}
+
+// Summary counts an event's seats by status.
+type Summary struct {
+	Total     int `json:"total"`
+	Available int `json:"available"`
+	Locked    int `json:"locked"`
+	Reserved  int `json:"reserved"`
+}
+
+// Errors callers branch on.
+var (
+	ErrNoSeatPlan  = errors.New("event has no seats")
+	ErrUnknownSeat = errors.New("unknown seats")
+	ErrUnavailable = errors.New("seats unavailable")
+	ErrHoldLost    = errors.New("hold lost")
+)
+
+// SeatsError names the seats an operation could not take.
+type SeatsError struct {
+	Err     error
+	SeatIDs []string
+}
+
+func (e *SeatsError) Error() string { return fmt.Sprintf("%v: %v", e.Err, e.SeatIDs) }
+func (e *SeatsError) Unwrap() error { return e.Err }
+
+// store is the inventory's PostgreSQL access. Every statement that changes seats runs in one
+// transaction and checks the booking that holds them.
+type store struct{ pool *pgxpool.Pool }
+
+// createSeats loads an event's seat plan once: a second call for the same event changes nothing
+// and reports the count stored the first time.
+func (s *store) createSeats(ctx context.Context, eventID, currency string, seats []seatplan.Seat) (count int, created bool, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO seat_plans (event_id, seat_count) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+			eventID, len(seats))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return tx.QueryRow(ctx, `SELECT seat_count FROM seat_plans WHERE event_id = $1`, eventID).Scan(&count)
+		}
+		rows := make([][]any, len(seats))
+		for i, st := range seats {
+			rows[i] = []any{eventID, st.ID, st.Section, st.Row, st.Number, st.Label, st.PriceMinor, currency}
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"seats"},
+			[]string{"event_id", "seat_id", "section", "row_label", "number", "label", "price_minor", "currency"},
+			pgx.CopyFromRows(rows))
+		count, created = len(seats), true
+		return err
+	})
+	return count, created, err
+}
+
+// Quote is the price of a set of seats, from the seat data.
+type Quote struct {
+	Seats       []QuotedSeat `json:"seats"`
+	AmountMinor int64        `json:"amountMinor"`
+	Currency    string       `json:"currency"`
+}
+
+// QuotedSeat is one priced seat.
+type QuotedSeat struct {
+	ID         string `json:"id"`
+	Label      string `json:"label"`
+	PriceMinor int64  `json:"priceMinor"`
+}
+
+func (s *store) quote(ctx context.Context, eventID string, seatIDs []string) (Quote, error) {
+	rows, err := s.pool.Query(ctx, `SELECT seat_id, label, price_minor, currency FROM seats
+		WHERE event_id = $1 AND seat_id = ANY($2)`, eventID, seatIDs)
+	if err != nil {
+		return Quote{}, err
+	}
+	q := Quote{}
+	found := map[string]bool{}
+	for rows.Next() {
+		var qs QuotedSeat
+		if err := rows.Scan(&qs.ID, &qs.Label, &qs.PriceMinor, &q.Currency); err != nil {
+			return Quote{}, err
+		}
+		found[qs.ID] = true
+		q.Seats = append(q.Seats, qs)
+		q.AmountMinor += qs.PriceMinor
+	}
+	if err := rows.Err(); err != nil {
+		return Quote{}, err
+	}
+	if missing := missingFrom(seatIDs, found); len(missing) > 0 {
+		if ok, err := s.hasPlan(ctx, eventID); err != nil {
+			return Quote{}, err
+		} else if !ok {
+			return Quote{}, ErrNoSeatPlan
+		}
+		return Quote{}, &SeatsError{Err: ErrUnknownSeat, SeatIDs: missing}
+	}
+	sort.Slice(q.Seats, func(i, j int) bool { return q.Seats[i].ID < q.Seats[j].ID })
+	return q, nil
+}
+
+func (s *store) hasPlan(ctx context.Context, eventID string) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM seat_plans WHERE event_id = $1)`, eventID).Scan(&ok)
+	return ok, err
+}
+
+// hold takes every seat of seatIDs for bookingID until `until`, or none of them. A seat can be
+// taken when it is AVAILABLE, LOCKED with an expired hold, or already held by this booking (so a
+// retried hold is a no-op). Rows are locked in seat-id order so that concurrent holds of
+// overlapping sets never deadlock.
+func (s *store) hold(ctx context.Context, eventID, bookingID string, seatIDs []string, until time.Time) error {
+	return retryTx(ctx, func() error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `
+				WITH target AS (
+					SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)
+					ORDER BY seat_id FOR UPDATE)
+				UPDATE seats s SET status = 'LOCKED', booking_id = $3, held_until = $4, updated_at = now()
+				FROM target t
+				WHERE s.event_id = $1 AND s.seat_id = t.seat_id
+				  AND (s.status = 'AVAILABLE'
+				       OR (s.status = 'LOCKED' AND (s.held_until < now() OR s.booking_id = $3)))
+				RETURNING s.seat_id`, eventID, seatIDs, bookingID, until)
+			if err != nil {
+				return err
+			}
+			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			if len(got) == len(seatIDs) {
+				return nil
+			}
+			// Short: find out why, then roll back so that nothing stays held.
+			return s.explainShortfall(ctx, tx, eventID, seatIDs, got)
+		})
+	})
+}
+
+func (s *store) explainShortfall(ctx context.Context, tx pgx.Tx, eventID string, seatIDs, taken []string) error {
+	rows, err := tx.Query(ctx, `SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)`, eventID, seatIDs)
+	if err != nil {
+		return err
+	}
+	existing, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	exists := map[string]bool{}
+	for _, id := range existing {
+		exists[id] = true
+	}
+	if unknown := missingFrom(seatIDs, exists); len(unknown) > 0 {
+		if len(existing) == 0 {
+			if ok, err := s.hasPlan(ctx, eventID); err == nil && !ok {
+				return ErrNoSeatPlan
+			}
+		}
+		return &SeatsError{Err: ErrUnknownSeat, SeatIDs: unknown}
+	}
+	got := map[string]bool{}
+	for _, id := range taken {
+		got[id] = true
+	}
+	return &SeatsError{Err: ErrUnavailable, SeatIDs: missingFrom(seatIDs, got)}
+}
+
+// confirm turns the booking's held seats into sold ones. It succeeds only while the booking still
+// holds every one of them (an expired hold nobody took over still counts); a retry is a no-op.
+func (s *store) confirm(ctx context.Context, eventID, bookingID string, seatIDs []string) error {
+	return retryTx(ctx, func() error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `
+				WITH target AS (
+					SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)
+					ORDER BY seat_id FOR UPDATE)
+				UPDATE seats s SET status = 'RESERVED', held_until = NULL, updated_at = now()
+				FROM target t
+				WHERE s.event_id = $1 AND s.seat_id = t.seat_id AND s.booking_id = $3
+				  AND s.status IN ('LOCKED', 'RESERVED')`, eventID, seatIDs, bookingID)
+			if err != nil {
+				return err
+			}
+			if int(tag.RowsAffected()) != len(seatIDs) {
+				return ErrHoldLost
+			}
+			return nil
+		})
+	})
+}
+
+// release frees the seats this booking holds or bought; seats of other bookings are untouched.
+func (s *store) release(ctx context.Context, eventID, bookingID string, seatIDs []string) (int, error) {
+	var n int
+	err := retryTx(ctx, func() error {
+		tag, err := s.pool.Exec(ctx, `
+			WITH target AS (
+				SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2) AND booking_id = $3
+				ORDER BY seat_id FOR UPDATE)
+			UPDATE seats s SET status = 'AVAILABLE', booking_id = NULL, held_until = NULL, updated_at = now()
+			FROM target t
+			WHERE s.event_id = $1 AND s.seat_id = t.seat_id AND s.booking_id = $3`, eventID, seatIDs, bookingID)
+		n = int(tag.RowsAffected())
+		return err
+	})
+	return n, err
+}
+
+// sweepExpired frees holds that expired more than grace ago (readers already see them as
+// AVAILABLE; this keeps the rows honest) and returns the events it touched.
+func (s *store) sweepExpired(ctx context.Context, grace time.Duration) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `
+		UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, held_until = NULL, updated_at = now()
+		WHERE status = 'LOCKED' AND held_until < now() - $1::interval
+		RETURNING event_id`, grace.String())
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// seatMap loads every seat of an event, as readers must see them now: a LOCKED seat whose hold
+// expired is AVAILABLE. It also returns when that view goes stale (the earliest live hold's
+// expiry), zero when no hold is live.
+func (s *store) seatMap(ctx context.Context, eventID string) ([]Seat, Summary, time.Time, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT seat_id, section, row_label, number, label, price_minor, status, held_until, now()
+		FROM seats WHERE event_id = $1 ORDER BY section, row_label, number, seat_id`, eventID)
+	if err != nil {
+		return nil, Summary{}, time.Time{}, err
+	}
+	defer rows.Close()
+	var seats []Seat
+	var sum Summary
+	var staleAt time.Time
+	for rows.Next() {
+		st := Seat{EventID: eventID}
+		var heldUntil *time.Time
+		var now time.Time
+		if err := rows.Scan(&st.ID, &st.Section, &st.Row, &st.Number, &st.Label, &st.PriceMinor, &st.Status, &heldUntil, &now); err != nil {
+			return nil, Summary{}, time.Time{}, err
+		}
+		if st.Status == Locked && heldUntil != nil {
+			if !heldUntil.After(now) {
+				st.Status = Available
+			} else if staleAt.IsZero() || heldUntil.Before(staleAt) {
+				staleAt = *heldUntil
+			}
+		}
+		switch st.Status {
+		case Available:
+			sum.Available++
+		case Locked:
+			sum.Locked++
+		case Reserved:
+			sum.Reserved++
+		}
+		seats = append(seats, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, Summary{}, time.Time{}, err
+	}
+	sum.Total = len(seats)
+	if len(seats) == 0 {
+		if ok, err := s.hasPlan(ctx, eventID); err != nil {
+			return nil, Summary{}, time.Time{}, err
+		} else if !ok {
+			return nil, Summary{}, time.Time{}, ErrNoSeatPlan
+		}
+	}
+	return seats, sum, staleAt, nil
+}
+
+func missingFrom(want []string, have map[string]bool) []string {
+	var out []string
+	for _, id := range want {
+		if !have[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// retryTx reruns f when PostgreSQL aborted it for a deadlock or a serialization failure.
+func retryTx(ctx context.Context, f func() error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = f()
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}

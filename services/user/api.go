@@ -1,0 +1,190 @@
+package user
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/crypto/bcrypt"
+
+	"ticketflow/auth"
+	"ticketflow/httpapi"
+	"ticketflow/ids"
+	"ticketflow/ratelimit"
+)
+
+type api struct {
+	store  *store
+	secret []byte
+	ttl    time.Duration
+	// failures throttles logins per email and per client address (brute force).
+	failures *ratelimit.Limiter
+	// dummyHash is compared against when the email is unknown, so that both failures take as long.
+	dummyHash []byte
+}
+
+func (a *api) routes(r chi.Router, internalToken string) {
+	r.Post("/api/users/register", httpapi.Handle(a.register))
+	r.Post("/api/users/login", httpapi.Handle(a.login))
+	r.With(httpapi.Authenticate(a.secret)).Get("/api/users/me", httpapi.Handle(a.me))
+	r.With(httpapi.InternalOnly(internalToken)).Post("/internal/users", httpapi.Handle(a.createInternal))
+}
+
+var emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+
+type registerRequest struct {
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (q *registerRequest) check() error {
+	if err := httpapi.Required("name", q.Name, 200); err != nil {
+		return err
+	}
+	q.Email = strings.ToLower(strings.TrimSpace(q.Email))
+	if len(q.Email) > 254 || !emailPattern.MatchString(q.Email) || !utf8.ValidString(q.Email) {
+		return httpapi.FieldError("email", "must be an email address")
+	}
+	if err := httpapi.Text("email", q.Email, 254, false); err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(q.Password); n < 8 || n > 72 {
+		return httpapi.FieldError("password", "must be 8 to 72 characters")
+	}
+	if len(q.Password) > 72 {
+		return httpapi.FieldError("password", "must be at most 72 bytes")
+	}
+	return nil
+}
+
+type authAnswer struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	User      User      `json:"user"`
+}
+
+func (a *api) register(w http.ResponseWriter, r *http.Request) error {
+	var req registerRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	return a.create(w, r, req, auth.RoleUser)
+}
+
+// createInternal creates a user with any role (the seed's admin); internal callers only.
+func (a *api) createInternal(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		registerRequest
+		Role string `json:"role"`
+	}
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	if req.Role != auth.RoleUser && req.Role != auth.RoleAdmin {
+		return httpapi.FieldError("role", "must be USER or ADMIN")
+	}
+	return a.create(w, r, req.registerRequest, req.Role)
+}
+
+func (a *api) create(w http.ResponseWriter, r *http.Request, req registerRequest, role string) error {
+	if err := req.check(); err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(req.Password), bcrypt.DefaultCost)
+	if err != nil {
+		return err
+	}
+	u := User{ID: ids.New(), Name: req.Name, Email: req.Email, Role: role}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if err := a.store.create(r.Context(), u, string(hash), now); err != nil {
+		if errors.Is(err, ErrEmailTaken) {
+			return httpapi.Conflict("EMAIL_TAKEN", "an account with this email already exists")
+		}
+		return err
+	}
+	return a.answer(w, http.StatusCreated, u)
+}
+
+func (a *api) answer(w http.ResponseWriter, status int, u User) error {
+	tok, exp, err := auth.Sign(a.secret, auth.Identity{UserID: u.ID, Email: u.Email, Role: u.Role}, a.ttl, time.Now())
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, status, authAnswer{Token: tok, ExpiresAt: exp.UTC(), User: u})
+	return nil
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+var errBadLogin = httpapi.Unauthorized("email or password is wrong")
+
+// login answers 401 alike for an unknown email and a wrong password, after the same bcrypt work,
+// and throttles repeated failures per email and per client address with 429.
+func (a *api) login(w http.ResponseWriter, r *http.Request) error {
+	var req loginRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	email := strings.ToLower(strings.TrimSpace(req.Email))
+	if err := httpapi.Required("email", email, 254); err != nil {
+		return err
+	}
+	if req.Password == "" || len(req.Password) > 1024 {
+		return httpapi.FieldError("password", "is required")
+	}
+	now := time.Now()
+	emailKey, ipKey := "email:"+email, "ip:"+clientIP(r)
+	if a.failures.Blocked(emailKey, now) || a.failures.Blocked(ipKey, now) {
+		return httpapi.RateLimited("too many failed logins; try again later")
+	}
+	u, hash, err := a.store.byEmail(r.Context(), email)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		_ = bcrypt.CompareHashAndPassword(a.dummyHash, []byte(req.Password))
+	}
+	if err != nil || bcrypt.CompareHashAndPassword([]byte(hash), []byte(req.Password)) != nil {
+		a.failures.Allow(emailKey, now)
+		a.failures.Allow(ipKey, now)
+		return errBadLogin
+	}
+	a.failures.Reset(emailKey)
+	return a.answer(w, http.StatusOK, u)
+}
+
+func (a *api) me(w http.ResponseWriter, r *http.Request) error {
+	id, _ := httpapi.Identity(r.Context())
+	u, err := a.store.byID(r.Context(), id.UserID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return httpapi.NotFound("user")
+	}
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"user": u})
+	return nil
+}
+
+// clientIP is the caller's address: the gateway's X-Forwarded-For first hop when the request came
+// through it, else the socket peer.
+func clientIP(r *http.Request) string {
+	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+		return strings.TrimSpace(strings.Split(xff, ",")[0])
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
