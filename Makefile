@@ -8,7 +8,7 @@ BIN          := $(CURDIR)/bin/ticketflow
 TEMPORAL_CLI := $(TOOLS)/bin/temporal
 MAILPIT      := $(TOOLS)/bin/mailpit
 KAFKA_JARS   := $(TOOLS)/kafka/libs/.complete
-OWNER_FILE   := .data/run/started-by-make-test
+OWNER_FILE   := .data/test/run/started-by-make-test
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 TEMPORAL_CLI_VERSION := v1.5.1
@@ -16,7 +16,15 @@ MAILPIT_VERSION      := v1.27.11
 
 export PATH := $(TOOLS)/bin:$(PATH)
 
-.PHONY: run test unit integration build tools apt-tools vet clean stop bench chaos fuzz demo
+# The integration suite runs on its own stack (data in .data/test, every port moved by 100), so
+# `make test` never disturbs a `make run` stack and can use a short hold for the expiry paths.
+TEST_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/test HOLD_TTL=15s \
+	GATEWAY_PORT=3100 USER_PORT=3101 EVENT_PORT=3102 BOOKING_PORT=3103 INVENTORY_PORT=3104 \
+	PAYMENT_PORT=3105 NOTIFICATION_PORT=3106 WORKER_PORT=3107 BRIDGE_PORT=3108 \
+	POSTGRES_PORT=55532 REDIS_PORT=56479 KAFKA_PORT=59192 KAFKA_CONTROLLER_PORT=59193 \
+	MONGO_PORT=57117 TEMPORAL_PORT=7333 TEMPORAL_UI_PORT=8333 SMTP_PORT=1125 MAILPIT_PORT=8125
+
+.PHONY: run test unit integration test-stack test-stack-down build tools apt-tools vet clean stop bench chaos fuzz demo
 
 ## run: start the whole local stack in the foreground (Ctrl-C stops it)
 run: tools build
@@ -32,14 +40,22 @@ vet:
 unit:
 	$(GO) test -count=1 ./...
 
-# Starts the stack unless one is running (and then stops only what it started).
+# Starts the test stack unless it is running (and then stops only what it started).
 integration: tools build
-	@rm -f $(OWNER_FILE)
-	$(BIN) stack up --owner-file $(OWNER_FILE)
+	@mkdir -p .data/test/run && rm -f $(OWNER_FILE)
+	$(TEST_STACK) $(BIN) stack up --owner-file $(OWNER_FILE)
 	@status=0; \
-	$(GO) test -count=1 -p 1 -timeout 30m -tags integration ./... || status=$$?; \
-	if [ -f $(OWNER_FILE) ]; then $(BIN) stack down; rm -f $(OWNER_FILE); fi; \
+	$(TEST_STACK) $(GO) test -count=1 -p 1 -timeout 30m -tags integration ./... || status=$$?; \
+	if [ -f $(OWNER_FILE) ]; then $(TEST_STACK) $(BIN) stack down; rm -f $(OWNER_FILE); fi; \
 	exit $$status
+
+## test-stack: start (or reuse) the integration tests' stack in the background
+test-stack: tools build
+	$(TEST_STACK) $(BIN) stack up
+
+## test-stack-down: stop it
+test-stack-down: build
+	$(TEST_STACK) $(BIN) stack down
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ticketflow
@@ -78,4 +94,5 @@ stop: build
 ## clean: stop the stack and remove all its data
 clean:
 	-@[ -x $(BIN) ] && $(BIN) stack down
+	-@[ -x $(BIN) ] && $(TEST_STACK) $(BIN) stack down
 	rm -rf .data bin

@@ -41,8 +41,16 @@ func uniq() string {
 
 func urlQuery(s string) string { return url.QueryEscape(s) }
 
-// eventually retries f until it returns nil, failing the test with f's last error after d.
+// eventually retries f every 100 ms until it returns nil, failing the test with f's last error
+// after d.
 func eventually(t testing.TB, d time.Duration, f func() error) {
+	t.Helper()
+	poll(t, d, 100*time.Millisecond, f)
+}
+
+// poll is eventually with a chosen interval (requests through the gateway count against the
+// per-client rate limit).
+func poll(t testing.TB, d, every time.Duration, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -53,7 +61,7 @@ func eventually(t testing.TB, d time.Duration, f func() error) {
 		if time.Now().After(deadline) {
 			t.Fatalf("after %s: %v", d, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(every)
 	}
 }
 

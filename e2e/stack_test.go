@@ -17,7 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.temporal.io/sdk/client"
+	tclient "go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -169,12 +169,12 @@ func echoWorkflow(ctx workflow.Context, name string) (string, error) {
 func TestTemporalRunsAWorkflowToCompletion(t *testing.T) {
 	cfg := loadConfig(t)
 	ctx := testContext(t, 30*time.Second)
-	c, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.TemporalNS})
+	c, err := tclient.DialContext(ctx, tclient.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.TemporalNS})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+	if _, err := c.CheckHealth(ctx, &tclient.CheckHealthRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	queue := "e2e-" + uniq()
@@ -184,7 +184,7 @@ func TestTemporalRunsAWorkflowToCompletion(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "e2e-echo-" + uniq(), TaskQueue: queue}, echoWorkflow, "stack")
+	run, err := c.ExecuteWorkflow(ctx, tclient.StartWorkflowOptions{ID: "e2e-echo-" + uniq(), TaskQueue: queue}, echoWorkflow, "stack")
 	if err != nil {
 		t.Fatal(err)
 	}

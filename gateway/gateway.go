@@ -1,36 +1,212 @@
 // Package gateway is TicketFlow's front door (:3000): it verifies tokens, strips client-sent
-// identity headers, rate-limits, caps bodies, and proxies /api/* to the six services.
+// identity headers, rate-limits, caps bodies, answers CORS, and proxies /api/* to the six services.
 package gateway
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
+	"ticketflow/auth"
 	"ticketflow/config"
 	"ticketflow/httpapi"
+	"ticketflow/ratelimit"
 )
 
-// Gateway is the gateway's state: its configuration and the clients it proxies with.
+// Gateway is the gateway's state: its configuration, the proxies to each service, the limiter.
 type Gateway struct {
 	cfg          *config.Config
+	secret       []byte
+	proxies      map[string]*httputil.ReverseProxy
+	limiter      *ratelimit.Limiter
 	healthClient *http.Client
 }
 
+// route maps a path prefix under /api to the service that owns it.
+var routes = []struct{ prefix, service string }{
+	{"/api/users", config.User},
+	{"/api/venues", config.Event},
+	{"/api/events", config.Event},
+	{"/api/inventory", config.Inventory},
+	{"/api/bookings", config.Booking},
+	{"/api/payments", config.Payment},
+	{"/api/notifications", config.Notification},
+}
+
 // New returns a gateway for cfg.
-func New(cfg *config.Config) *Gateway {
-	return &Gateway{cfg: cfg, healthClient: &http.Client{Timeout: 3 * time.Second}}
+func New(cfg *config.Config) (*Gateway, error) {
+	g := &Gateway{cfg: cfg, secret: []byte(cfg.JWTSecret), proxies: map[string]*httputil.ReverseProxy{},
+		limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow), healthClient: &http.Client{Timeout: 3 * time.Second}}
+	transport := &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 512,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	for _, name := range config.Services {
+		target, err := url.Parse(cfg.URLs[name])
+		if err != nil {
+			return nil, err
+		}
+		name := name
+		g.proxies[name] = &httputil.ReverseProxy{
+			Rewrite: func(pr *httputil.ProxyRequest) {
+				pr.SetURL(target)
+				pr.SetXForwarded() // X-Forwarded-For is the client address only: inbound values are dropped
+				pr.Out.Host = target.Host
+			},
+			Transport:     transport,
+			FlushInterval: -1,
+			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					httpapi.WriteError(w, r, httpapi.TooLarge("request body is too large"))
+					return
+				}
+				slog.WarnContext(r.Context(), "upstream unreachable", "service", name, "err", err,
+					"requestId", httpapi.RequestID(r.Context()))
+				httpapi.WriteError(w, r, httpapi.Unavailable(name+" service is unavailable"))
+			},
+		}
+	}
+	return g, nil
 }
 
 // Routes is the gateway's whole routing table.
 func (g *Gateway) Routes() http.Handler {
 	r := httpapi.NewRouter(g.cfg.MaxBodyBytes)
+	r.Use(g.cors)
 	r.Get("/health", httpapi.Health(config.Gateway))
 	r.Get("/health/all", g.healthAll)
+	r.Handle("/api/*", g.rateLimit(g.identity(http.HandlerFunc(g.proxy))))
 	return r
 }
 
 // Run serves the gateway until ctx ends.
 func Run(ctx context.Context, cfg *config.Config) error {
-	return httpapi.Serve(ctx, cfg.Addr(config.Gateway), New(cfg).Routes(), cfg.ShutdownTimeout)
+	g, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	return httpapi.Serve(ctx, cfg.Addr(config.Gateway), g.Routes(), cfg.ShutdownTimeout)
+}
+
+func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
+	for _, rt := range routes {
+		if r.URL.Path == rt.prefix || strings.HasPrefix(r.URL.Path, rt.prefix+"/") {
+			g.proxies[rt.service].ServeHTTP(w, r)
+			return
+		}
+	}
+	httpapi.WriteError(w, r, httpapi.NotFound("route"))
+}
+
+// public reports whether a route may be called without a token: register, login, and reads of
+// events, venues and seat maps.
+func public(r *http.Request) bool {
+	p := r.URL.Path
+	switch r.Method {
+	case http.MethodPost:
+		return p == "/api/users/register" || p == "/api/users/login"
+	case http.MethodGet, http.MethodHead:
+		return p == "/api/events" || strings.HasPrefix(p, "/api/events/") ||
+			p == "/api/venues" || strings.HasPrefix(p, "/api/venues/") ||
+			(strings.HasPrefix(p, "/api/inventory/events/") && strings.HasSuffix(p, "/seats"))
+	}
+	return false
+}
+
+// identity removes every identity header the client sent, verifies the token, and forwards the
+// verified identity. Protected routes without a valid token end here with 401.
+func (g *Gateway) identity(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for name := range r.Header {
+			if strings.HasPrefix(strings.ToLower(name), "x-user-") {
+				r.Header.Del(name)
+			}
+		}
+		r.Header.Del(httpapi.HeaderInternalToken)
+		tok, hasToken := httpapi.BearerToken(r)
+		var id auth.Identity
+		var err error
+		if hasToken {
+			id, err = auth.Verify(g.secret, tok)
+		}
+		switch {
+		case hasToken && err == nil:
+			r.Header.Set(httpapi.HeaderUserID, id.UserID)
+			r.Header.Set(httpapi.HeaderUserEmail, id.Email)
+			r.Header.Set(httpapi.HeaderUserRole, id.Role)
+		case public(r):
+			r.Header.Del("Authorization") // a bad token on a public route is ignored, not forwarded
+		case hasToken:
+			httpapi.WriteError(w, r, httpapi.Unauthorized("invalid or expired token"))
+			return
+		default:
+			httpapi.WriteError(w, r, httpapi.Unauthorized("a Bearer token is required"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rateLimit allows RATE_LIMIT requests per RATE_WINDOW per client address (0 turns it off).
+func (g *Gateway) rateLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok, reset := g.limiter.Allow(clientAddr(r), time.Now())
+		if !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(reset).Seconds())+1))
+			httpapi.WriteError(w, r, httpapi.RateLimited("too many requests; retry later"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientAddr is the socket peer: the gateway is the edge, so a client's X-Forwarded-For is not
+// trusted.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// cors answers browser frontends: the configured origins, the headers the API uses, preflights.
+func (g *Gateway) cors(next http.Handler) http.Handler {
+	allowAll := len(g.cfg.CORSOrigins) == 1 && g.cfg.CORSOrigins[0] == "*"
+	allowed := map[string]bool{}
+	for _, o := range g.cfg.CORSOrigins {
+		allowed[o] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && (allowAll || allowed[origin]) {
+			h := w.Header()
+			if allowAll {
+				h.Set("Access-Control-Allow-Origin", "*")
+			} else {
+				h.Set("Access-Control-Allow-Origin", origin)
+				h.Add("Vary", "Origin")
+			}
+			h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-Request-Id")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

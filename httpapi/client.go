@@ -23,14 +23,33 @@ var sharedTransport = &http.Transport{
 // Client calls another TicketFlow process's internal API. Error answers come back as *Error with
 // the upstream status and code, so callers branch on them as on their own.
 type Client struct {
-	base  string
-	token string
-	http  *http.Client
+	base    string
+	token   string
+	headers map[string]string
+	http    *http.Client
 }
 
 // NewClient returns a client of the service at base, presenting the internal token.
 func NewClient(base, internalToken string, timeout time.Duration) *Client {
 	return &Client{base: base, token: internalToken, http: &http.Client{Transport: sharedTransport, Timeout: timeout}}
+}
+
+// WithHeader returns a copy of c that sends one more header on every request.
+func (c *Client) WithHeader(key, value string) *Client {
+	cp := *c
+	cp.headers = map[string]string{key: value}
+	for k, v := range c.headers {
+		if k != key {
+			cp.headers[k] = v
+		}
+	}
+	return &cp
+}
+
+// WithBearer returns a copy of c that calls the public API as the holder of token (tools such as
+// the seed and the benchmark).
+func (c *Client) WithBearer(token string) *Client {
+	return c.WithHeader("Authorization", "Bearer "+token)
 }
 
 // Do sends in (when not nil) as JSON and decodes a 2xx answer into out (when not nil).
@@ -52,6 +71,9 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	}
 	if c.token != "" {
 		req.Header.Set(HeaderInternalToken, c.token)
+	}
+	for k, v := range c.headers {
+		req.Header.Set(k, v)
 	}
 	if id := RequestID(ctx); id != "" {
 		req.Header.Set(HeaderRequestID, id)

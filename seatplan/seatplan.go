@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"ticketflow/httpapi"
+	"ticketflow/ids"
 )
 
 // Limits of a plan (the contract: no seats, a negative price or more than 100,000 seats is a 400).
@@ -21,6 +22,9 @@ const (
 	maxLabelLen     = 20
 	maxSectionLabel = 30
 )
+
+// MaxSeatsPerBooking is the most seats one booking may hold.
+const MaxSeatsPerBooking = 10
 
 // Section is a priced part of a seat plan.
 type Section struct {
@@ -114,4 +118,22 @@ func Expand(sections []Section) ([]Seat, error) {
 		}
 	}
 	return out, nil
+}
+
+// CheckSeatIDs enforces the contract's seat list rules: 1..10 distinct well-formed seat ids.
+func CheckSeatIDs(seatIDs []string) error {
+	if len(seatIDs) < 1 || len(seatIDs) > MaxSeatsPerBooking {
+		return httpapi.FieldError("seatIds", fmt.Sprintf("must hold 1..%d seats", MaxSeatsPerBooking))
+	}
+	seen := map[string]bool{}
+	for _, id := range seatIDs {
+		if !ids.IsSeat(id) {
+			return httpapi.FieldError("seatIds", fmt.Sprintf("%.70q is not a seat id", id))
+		}
+		if seen[id] {
+			return httpapi.FieldError("seatIds", "seat "+id+" is listed twice")
+		}
+		seen[id] = true
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"ticketflow/config"
 	"ticketflow/devstack"
+	"ticketflow/seed"
 	"ticketflow/temporalclient"
 	"ticketflow/workflows"
 )
@@ -29,6 +31,7 @@ const usage = `usage: ticketflow <command> [arguments]
   stack up|down|status     start the local stack in the background (or reuse it), stop it, show it
   serve <process>          run one process: gateway, user, event, booking, inventory, payment,
                            notification, worker or bridge
+  seed                     create the demo admin, user, venues and events (idempotent)
   setup                    create the Kafka topics and Temporal search attributes on servers the
                            local stack did not start (docker-compose runs it once)
   infra ferretdb           run the MongoDB-protocol server (used by the local stack)
@@ -82,6 +85,8 @@ func run(ctx context.Context, cmd string, args []string) error {
 			return errors.New("infra takes one argument: ferretdb")
 		}
 		return devstack.RunFerretDB(ctx, cfg, log)
+	case "seed":
+		return seed.Run(ctx, cfg, os.Stdout)
 	case "setup":
 		return setup(ctx, cfg)
 	case "help", "-h", "--help":
@@ -106,7 +111,7 @@ func dev(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return s.Run(ctx, os.Stdout, nil)
+	return s.Run(ctx, os.Stdout, func(ctx context.Context) error { return seedOnce(ctx, cfg) })
 }
 
 // setup prepares servers that the local stack did not start itself: topics and search attributes.
@@ -128,6 +133,18 @@ func setup(ctx context.Context, cfg *config.Config) error {
 	}
 	fmt.Println("setup done: topics and search attributes exist")
 	return nil
+}
+
+// seedOnce seeds a fresh data dir (marked by .data/seeded) so `make run` shows data at once.
+func seedOnce(ctx context.Context, cfg *config.Config) error {
+	marker := filepath.Join(cfg.DataDir, "seeded")
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	if err := seed.Run(ctx, cfg, os.Stdout); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	return os.WriteFile(marker, []byte(time.Now().Format(time.RFC3339)+"\n"), 0o644)
 }
 
 func stack(ctx context.Context, cfg *config.Config, args []string) error {

@@ -1,6 +1,7 @@
 // Package booking is the booking service: the booking record and its status history on
 // PostgreSQL (ticketflow_bookings), the REST routes of /api/bookings, and the start of each
-// booking's BookingWorkflow.
+// booking's BookingWorkflow (Update-with-Start, so the buyer learns at once whether the seats
+// are held).
 package booking
 
 import (
@@ -8,9 +9,11 @@ import (
 	"embed"
 	"time"
 
+	"ticketflow/auth"
 	"ticketflow/config"
 	"ticketflow/httpapi"
 	"ticketflow/pgdb"
+	"ticketflow/temporalclient"
 )
 
 //go:embed migrations/*.sql
@@ -26,7 +29,28 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	if err := pgdb.Migrate(ctx, pool, migrations); err != nil {
 		return err
 	}
+	tc, err := temporalclient.Dial(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	secret := []byte(cfg.JWTSecret)
+	token := auth.InternalToken(secret)
+	st := &store{pool: pool}
+	sg := &saga{temporal: tc, taskQueue: cfg.TaskQueue}
+	a := &api{
+		store:     st,
+		saga:      sg,
+		events:    &eventCache{client: httpapi.NewClient(cfg.URLs[config.Event], token, 5*time.Second), ttl: 30 * time.Second, items: map[string]cachedEvent{}},
+		inventory: httpapi.NewClient(cfg.URLs[config.Inventory], token, 5*time.Second),
+		holdTTL:   cfg.HoldTTL,
+	}
+	go sg.reconcile(ctx, st)
+
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
-	r.Get("/health", httpapi.Health(config.Booking, httpapi.Check{Name: "postgres", Ping: pool.Ping}))
+	r.Get("/health", httpapi.Health(config.Booking, httpapi.Check{Name: "postgres", Ping: pool.Ping},
+		temporalclient.HealthCheck(tc)))
+	a.routes(r, secret, token)
 	return httpapi.Serve(ctx, cfg.Addr(config.Booking), r, cfg.ShutdownTimeout)
 }

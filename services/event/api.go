@@ -117,7 +117,7 @@ func (a *api) createEvent(w http.ResponseWriter, r *http.Request) error {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	e := &Event{ID: ids.New(), Name: req.Name, Description: req.Description, VenueID: req.VenueID,
 		Venue: &VenueSummary{Name: venue.Name, City: venue.City, Country: venue.Country},
-		Date: req.Date.UTC(), Currency: req.Currency, Tags: nonNil(req.Tags), Sections: req.Sections,
+		Date:  req.Date.UTC(), Currency: req.Currency, Tags: nonNil(req.Tags), Sections: req.Sections,
 		SeatCount: len(seats), CreatedBy: who.UserID, CreatedAt: now, UpdatedAt: now}
 
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
@@ -318,4 +318,3 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
-

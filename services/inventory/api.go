@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -13,9 +12,6 @@ import (
 	"ticketflow/ids"
 	"ticketflow/seatplan"
 )
-
-// MaxSeatsPerBooking is the most seats one booking may hold.
-const MaxSeatsPerBooking = 10
 
 // api is the inventory's HTTP surface: the public seat map, and the internal operations of the
 // saga and of the event service.
@@ -126,25 +122,7 @@ func (q *seatsRequest) check() error {
 	if !ids.IsUUID(q.EventID) {
 		return httpapi.FieldError("eventId", "must be an event id")
 	}
-	return CheckSeatIDs(q.SeatIDs)
-}
-
-// CheckSeatIDs enforces the contract's seat list rules: 1..10 distinct well-formed seat ids.
-func CheckSeatIDs(seatIDs []string) error {
-	if len(seatIDs) < 1 || len(seatIDs) > MaxSeatsPerBooking {
-		return httpapi.FieldError("seatIds", fmt.Sprintf("must hold 1..%d seats", MaxSeatsPerBooking))
-	}
-	seen := map[string]bool{}
-	for _, id := range seatIDs {
-		if !ids.IsSeat(id) {
-			return httpapi.FieldError("seatIds", fmt.Sprintf("%.70q is not a seat id", id))
-		}
-		if seen[id] {
-			return httpapi.FieldError("seatIds", "seat "+id+" is listed twice")
-		}
-		seen[id] = true
-	}
-	return nil
+	return seatplan.CheckSeatIDs(q.SeatIDs)
 }
 
 func (a *api) quote(w http.ResponseWriter, r *http.Request) error {
@@ -158,7 +136,7 @@ func (a *api) quote(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
-	if err := CheckSeatIDs(req.SeatIDs); err != nil {
+	if err := seatplan.CheckSeatIDs(req.SeatIDs); err != nil {
 		return err
 	}
 	q, err := a.store.quote(r.Context(), eventID, req.SeatIDs)

@@ -1,0 +1,195 @@
+//go:build integration
+
+package e2e
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"ticketflow/auth"
+)
+
+func TestRegisterLoginMe(t *testing.T) {
+	c := newClient(t)
+	email := "Mixed.Case-" + uniq() + "@Example.com"
+	var reg authAnswer
+	c.expect(201, "POST", "/api/users/register", map[string]string{"name": "Zoë Buyer", "email": email, "password": "correct-horse-1"}, &reg)
+	if reg.Token == "" || reg.User.ID == "" || reg.User.Role != "USER" || reg.User.Email != strings.ToLower(email) {
+		t.Fatalf("register answer %+v", reg)
+	}
+	// The same address in another case is taken.
+	r := c.do("POST", "/api/users/register", map[string]string{"name": "Other", "email": strings.ToUpper(email), "password": "correct-horse-2"})
+	if r.status != 409 || r.err(t).Error.Code != "EMAIL_TAKEN" {
+		t.Fatalf("duplicate email: %d %s", r.status, r.body)
+	}
+	var login authAnswer
+	c.expect(200, "POST", "/api/users/login", map[string]string{"email": email, "password": "correct-horse-1"}, &login)
+	if login.User.ID != reg.User.ID || time.Until(login.ExpiresAt) < time.Hour {
+		t.Fatalf("login answer %+v", login)
+	}
+	var me struct{ User user }
+	c.as(login.Token).expect(200, "GET", "/api/users/me", nil, &me)
+	if me.User.ID != reg.User.ID || me.User.Name != "Zoë Buyer" {
+		t.Fatalf("me = %+v", me)
+	}
+	if r := c.do("GET", "/api/users/me", nil); r.status != 401 || r.err(t).Error.Code != "UNAUTHORIZED" {
+		t.Fatalf("me without a token: %d %s", r.status, r.body)
+	}
+}
+
+func TestRegisterValidationNamesTheField(t *testing.T) {
+	c := newClient(t)
+	cases := []struct {
+		body  any
+		field string
+	}{
+		{map[string]any{"name": "", "email": "a@b.co", "password": "12345678"}, "name"},
+		{map[string]any{"name": "A", "email": "not-an-email", "password": "12345678"}, "email"},
+		{map[string]any{"name": "A", "email": "a@b.co", "password": "short"}, "password"},
+		{map[string]any{"name": "A", "email": "a@b.co", "password": strings.Repeat("p", 73)}, "password"},
+		{map[string]any{"name": "A", "email": "a@b.co", "password": "12345678", "role": "ADMIN"}, "role"},
+		{map[string]any{"name": 7, "email": "a@b.co", "password": "12345678"}, "name"},
+	}
+	for _, tc := range cases {
+		r := c.do("POST", "/api/users/register", tc.body)
+		if r.status != 400 {
+			t.Errorf("%v: %d %s", tc.body, r.status, r.body)
+			continue
+		}
+		if e := r.err(t); e.Error.Code != "VALIDATION_ERROR" || !strings.Contains(e.Error.Message, tc.field) {
+			t.Errorf("%v: %+v does not name %s", tc.body, e.Error, tc.field)
+		}
+	}
+	if r := c.do("POST", "/api/users/register", `{"name":`); r.status != 400 {
+		t.Errorf("malformed JSON: %d", r.status)
+	}
+}
+
+func TestLoginFailsAlikeForUnknownEmailAndWrongPassword(t *testing.T) {
+	_, u := register(t)
+	c := newClient(t)
+	wrong := c.do("POST", "/api/users/login", map[string]string{"email": u.Email, "password": "not-the-password"})
+	unknown := c.do("POST", "/api/users/login", map[string]string{"email": "nobody-" + uniq() + "@example.com", "password": "not-the-password"})
+	if wrong.status != 401 || unknown.status != 401 {
+		t.Fatalf("statuses %d %d", wrong.status, unknown.status)
+	}
+	if a, b := wrong.err(t).Error.Message, unknown.err(t).Error.Message; a != b {
+		t.Fatalf("messages differ: %q vs %q", a, b)
+	}
+}
+
+func TestLoginBruteForceIsThrottled(t *testing.T) {
+	_, u := register(t)
+	c := newClient(t)
+	limited := false
+	for i := 0; i < 15; i++ {
+		r := c.do("POST", "/api/users/login", map[string]string{"email": u.Email, "password": "guess-" + uniq()})
+		if r.status == 429 {
+			if r.err(t).Error.Code != "RATE_LIMITED" {
+				t.Fatalf("429 with %s", r.body)
+			}
+			limited = true
+			break
+		}
+		if r.status != 401 {
+			t.Fatalf("guess %d: %d %s", i, r.status, r.body)
+		}
+	}
+	if !limited {
+		t.Fatal("15 wrong passwords in a row were never throttled")
+	}
+}
+
+func TestUntrustworthyTokensAre401(t *testing.T) {
+	c, u := register(t)
+	secret := []byte(loadConfig(t).JWTSecret)
+	good := c.token
+	parts := strings.Split(good, ".")
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
+	rs256 := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + parts[1] + "." + parts[2]
+	wrongKey, _, _ := auth.Sign([]byte("someone-elses-secret-someone-elses"), auth.Identity{UserID: u.ID, Role: "ADMIN"}, time.Hour, time.Now())
+	expired, _, _ := auth.Sign(secret, auth.Identity{UserID: u.ID, Role: "USER"}, time.Minute, time.Now().Add(-2*time.Hour))
+	hs512, _ := jwt.NewWithClaims(jwt.SigningMethodHS512, jwt.MapClaims{"sub": u.ID, "role": "USER", "exp": time.Now().Add(time.Hour).Unix()}).SignedString(secret)
+	for name, tok := range map[string]string{"alg none": none, "RS256": rs256, "wrong key": wrongKey, "expired": expired,
+		"HS512": hs512, "malformed": "abc.def", "garbage": "%%%"} {
+		for _, path := range []string{"/api/users/me", "/api/bookings/my", "/api/notifications/my"} {
+			r := newClient(t).as(tok).do("GET", path, nil)
+			if r.status != 401 || r.err(t).Error.Code != "UNAUTHORIZED" {
+				t.Errorf("%s on %s: %d %s", name, path, r.status, r.body)
+			}
+		}
+	}
+}
+
+func TestSpoofedIdentityHeadersAreIgnored(t *testing.T) {
+	victim, v := register(t)
+	_ = victim
+	attacker, a := register(t)
+	// Without a token, identity headers get nothing.
+	r := newClient(t).do("GET", "/api/users/me", nil, "X-User-Id", v.ID, "X-User-Role", "ADMIN", "X-User-Email", v.Email)
+	if r.status != 401 {
+		t.Fatalf("spoofed headers without a token: %d %s", r.status, r.body)
+	}
+	// Next to a valid token, they are replaced by the token's identity.
+	var me struct{ User user }
+	attacker.expect(200, "GET", "/api/users/me", nil, &me, "X-User-Id", v.ID, "X-User-Role", "ADMIN")
+	if me.User.ID != a.ID {
+		t.Fatalf("spoofed X-User-Id was trusted: got %s, want %s", me.User.ID, a.ID)
+	}
+	// A USER cannot become ADMIN by header.
+	r = attacker.do("POST", "/api/venues", map[string]string{"name": "x", "address": "x", "city": "x", "country": "x"}, "X-User-Role", "ADMIN")
+	if r.status != http.StatusForbidden || r.err(t).Error.Code != "FORBIDDEN" {
+		t.Fatalf("USER with spoofed ADMIN role: %d %s", r.status, r.body)
+	}
+}
+
+func TestGatewayRateLimitsPerClient(t *testing.T) {
+	cfg := loadConfig(t)
+	if cfg.RateLimit <= 0 {
+		t.Fatal("the stack runs with RATE_LIMIT=0; the rate limit cannot be checked")
+	}
+	c := newClient(t)
+	other := newClient(t)
+	var got429 bool
+	for i := 0; i <= cfg.RateLimit; i++ {
+		r := c.do("GET", "/api/events?limit=1", nil)
+		if r.status == 429 {
+			if r.err(t).Error.Code != "RATE_LIMITED" || r.header.Get("Retry-After") == "" {
+				t.Fatalf("429 without the contract's shape or Retry-After: %s", r.body)
+			}
+			got429 = true
+			break
+		}
+	}
+	if !got429 {
+		t.Fatalf("%d requests from one client were all served", cfg.RateLimit+1)
+	}
+	if r := other.do("GET", "/api/events?limit=1", nil); r.status != 200 {
+		t.Fatalf("another client was limited too: %d", r.status)
+	}
+}
+
+func TestRequestIDIsEchoed(t *testing.T) {
+	r := newClient(t).do("GET", "/api/events?limit=1", nil, "X-Request-Id", "trace-me-123")
+	if r.header.Get("X-Request-Id") != "trace-me-123" {
+		t.Fatalf("X-Request-Id = %q", r.header.Get("X-Request-Id"))
+	}
+	r = newClient(t).do("GET", "/nowhere", nil)
+	if r.status != 404 || r.header.Get("X-Request-Id") == "" || r.err(t).Error.RequestID != r.header.Get("X-Request-Id") {
+		t.Fatalf("404: %d %s %v", r.status, r.body, r.header)
+	}
+}
+
+func TestOversizedBodyIs413ThroughTheGateway(t *testing.T) {
+	c, _ := register(t)
+	big := `{"eventId":"` + strings.Repeat("x", 2<<20) + `"}`
+	r := c.do("POST", "/api/bookings", big)
+	if r.status != 413 || r.err(t).Error.Code != "PAYLOAD_TOO_LARGE" {
+		t.Fatalf("2 MiB body: %d %.200s", r.status, r.body)
+	}
+}

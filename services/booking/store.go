@@ -1,0 +1,267 @@
+package booking
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"ticketflow/pgdb"
+	"ticketflow/workflows"
+)
+
+// Booking is the booking record. The workflow moves its status; reads never need Temporal.
+type Booking struct {
+	ID             string
+	UserID         string
+	UserEmail      string
+	EventID        string
+	EventName      string
+	SeatIDs        []string
+	AmountMinor    int64
+	Currency       string
+	Status         string
+	FailureReason  *string
+	HoldExpiresAt  time.Time
+	PaymentID      *string
+	PaymentToken   string
+	IdempotencyKey *string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	// History is filled only for GET /api/bookings/{id}.
+	History []StatusEntry
+}
+
+// Amount is money in minor units that marshals as a decimal number of major units (15000 →
+// 150.00), the contract's totalAmount for older clients.
+type Amount int64
+
+func (a Amount) MarshalJSON() ([]byte, error) {
+	v := int64(a)
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	return []byte(fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)), nil
+}
+
+// MarshalJSON is the contract's booking shape: id and bookingId both carry the id.
+func (b *Booking) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ID            string        `json:"id"`
+		BookingID     string        `json:"bookingId"`
+		UserID        string        `json:"userId"`
+		EventID       string        `json:"eventId"`
+		EventName     string        `json:"eventName"`
+		SeatIDs       []string      `json:"seatIds"`
+		AmountMinor   int64         `json:"amountMinor"`
+		TotalAmount   Amount        `json:"totalAmount"`
+		Currency      string        `json:"currency"`
+		Status        string        `json:"status"`
+		FailureReason *string       `json:"failureReason"`
+		HoldExpiresAt time.Time     `json:"holdExpiresAt"`
+		PaymentID     *string       `json:"paymentId"`
+		CreatedAt     time.Time     `json:"createdAt"`
+		UpdatedAt     time.Time     `json:"updatedAt"`
+		History       []StatusEntry `json:"history,omitempty"`
+	}{b.ID, b.ID, b.UserID, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor, Amount(b.AmountMinor), b.Currency,
+		b.Status, b.FailureReason, b.HoldExpiresAt.UTC(), b.PaymentID, b.CreatedAt.UTC(), b.UpdatedAt.UTC(), b.History})
+}
+
+// StatusEntry is one line of a booking's status history.
+type StatusEntry struct {
+	Status string    `json:"status"`
+	Reason *string   `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// ErrBadTransition is returned for a status change the lifecycle forbids.
+var ErrBadTransition = errors.New("status change not allowed")
+
+var errKeyTaken = errors.New("idempotency key taken concurrently")
+
+type store struct{ pool *pgxpool.Pool }
+
+const bookingColumns = `id, user_id, user_email, event_id, event_name, seat_ids, amount_minor, currency, status,
+	failure_reason, hold_expires_at, payment_id, payment_token, idempotency_key, created_at, updated_at`
+
+func scanBooking(row pgx.Row) (*Booking, error) {
+	var b Booking
+	err := row.Scan(&b.ID, &b.UserID, &b.UserEmail, &b.EventID, &b.EventName, &b.SeatIDs, &b.AmountMinor, &b.Currency,
+		&b.Status, &b.FailureReason, &b.HoldExpiresAt, &b.PaymentID, &b.PaymentToken, &b.IdempotencyKey,
+		&b.CreatedAt, &b.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// idempotencyWindow is how long an Idempotency-Key returns the booking it first made.
+const idempotencyWindow = 24 * time.Hour
+
+// create stores a new PENDING booking with its first history line. When the user already made a
+// booking with the same Idempotency-Key within 24 h, or a booking with this id exists (a message
+// delivered twice), it stores nothing and returns that booking instead.
+func (s *store) create(ctx context.Context, b *Booking) (existing *Booking, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if b.IdempotencyKey != nil {
+			var prior string
+			err := tx.QueryRow(ctx, `SELECT booking_id FROM idempotency_keys WHERE user_id = $1 AND key = $2
+				AND created_at > now() - $3::interval`, b.UserID, *b.IdempotencyKey, idempotencyWindow.String()).Scan(&prior)
+			if err == nil {
+				existing, err = getBooking(ctx, tx, prior)
+				return err
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO bookings (`+bookingColumns+`)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$15) ON CONFLICT (id) DO NOTHING`,
+			b.ID, b.UserID, b.UserEmail, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor, b.Currency, b.Status,
+			b.FailureReason, b.HoldExpiresAt, b.PaymentID, b.PaymentToken, b.IdempotencyKey, b.CreatedAt)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			existing, err = getBooking(ctx, tx, b.ID)
+			return err
+		}
+		if b.IdempotencyKey != nil {
+			// A key older than the window is free again.
+			tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, booking_id, created_at) VALUES ($1,$2,$3,$4)
+				ON CONFLICT (user_id, key) DO UPDATE SET booking_id = EXCLUDED.booking_id, created_at = EXCLUDED.created_at
+				WHERE idempotency_keys.created_at <= now() - $5::interval`,
+				b.UserID, *b.IdempotencyKey, b.ID, b.CreatedAt, idempotencyWindow.String())
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return errKeyTaken // another request took the key since we looked
+			}
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO booking_status_history (booking_id, status, at) VALUES ($1, $2, $3)`,
+			b.ID, b.Status, b.CreatedAt)
+		return err
+	})
+	if (errors.Is(err, errKeyTaken) || pgdb.IsUniqueViolation(err, "idempotency_keys_pkey")) && b.IdempotencyKey != nil {
+		// Two requests with the same key at once: the other one won; answer with its booking.
+		return s.byIdempotencyKey(ctx, b.UserID, *b.IdempotencyKey)
+	}
+	return existing, err
+}
+
+func (s *store) byIdempotencyKey(ctx context.Context, userID, key string) (*Booking, error) {
+	var id string
+	if err := s.pool.QueryRow(ctx, `SELECT booking_id FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
+		userID, key).Scan(&id); err != nil {
+		return nil, err
+	}
+	return getBooking(ctx, s.pool, id)
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func getBooking(ctx context.Context, q querier, id string) (*Booking, error) {
+	return scanBooking(q.QueryRow(ctx, `SELECT `+bookingColumns+` FROM bookings WHERE id = $1`, id))
+}
+
+func (s *store) get(ctx context.Context, id string) (*Booking, error) {
+	return getBooking(ctx, s.pool, id)
+}
+
+func (s *store) history(ctx context.Context, id string) ([]StatusEntry, error) {
+	rows, err := s.pool.Query(ctx, `SELECT status, reason, at FROM booking_status_history WHERE booking_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (StatusEntry, error) {
+		var e StatusEntry
+		err := row.Scan(&e.Status, &e.Reason, &e.At)
+		return e, err
+	})
+}
+
+func (s *store) listByUser(ctx context.Context, userID string, page, limit int) ([]*Booking, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+bookingColumns+` FROM bookings WHERE user_id = $1
+		ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`, userID, limit, (page-1)*limit)
+	if err != nil {
+		return nil, err
+	}
+	out := []*Booking{}
+	defer rows.Close()
+	for rows.Next() {
+		b, err := scanBooking(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// setStatus applies a status change from the workflow: PENDING may become any terminal status,
+// CONFIRMED may become CANCELLED, nothing else changes a terminal status. Applying the status a
+// booking already has is a no-op (a retried activity).
+func (s *store) setStatus(ctx context.Context, id, status string, reason, paymentID *string, at time.Time) (*Booking, error) {
+	var out *Booking
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		b, err := scanBooking(tx.QueryRow(ctx, `SELECT `+bookingColumns+` FROM bookings WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return err
+		}
+		out = b
+		if b.Status == status {
+			return nil
+		}
+		if !allowed(b.Status, status) {
+			return fmt.Errorf("%w: %s to %s", ErrBadTransition, b.Status, status)
+		}
+		out, err = scanBooking(tx.QueryRow(ctx, `UPDATE bookings SET status = $2, failure_reason = $3,
+			payment_id = COALESCE($4, payment_id), updated_at = $5 WHERE id = $1 RETURNING `+bookingColumns,
+			id, status, reason, paymentID, at))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO booking_status_history (booking_id, status, reason, at) VALUES ($1,$2,$3,$4)`,
+			id, status, reason, at)
+		return err
+	})
+	return out, err
+}
+
+func allowed(from, to string) bool {
+	switch from {
+	case workflows.StatusPending:
+		return to == workflows.StatusConfirmed || to == workflows.StatusFailed || to == workflows.StatusExpired ||
+			to == workflows.StatusCancelled
+	case workflows.StatusConfirmed:
+		return to == workflows.StatusCancelled
+	}
+	return false
+}
+
+// pendingSince lists bookings still PENDING that were created before t.
+func (s *store) pendingSince(ctx context.Context, t time.Time) ([]*Booking, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+bookingColumns+` FROM bookings WHERE status = 'PENDING' AND created_at < $1
+		ORDER BY created_at LIMIT 100`, t)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Booking
+	for rows.Next() {
+		b, err := scanBooking(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}

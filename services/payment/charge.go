@@ -1,0 +1,213 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"ticketflow/bus"
+	"ticketflow/ids"
+	"ticketflow/mongodb"
+)
+
+// publisher is what the service needs of a *bus.Writer.
+type publisher interface {
+	Publish(ctx context.Context, msgs ...bus.Message) error
+}
+
+// service is the payment logic shared by the consumer and the HTTP API.
+type service struct {
+	store    *store
+	provider Provider
+	bus      publisher
+	locks    *bookingLocks
+	now      func() time.Time
+}
+
+func newService(st *store, p Provider, pub publisher) *service {
+	return &service{store: st, provider: p, bus: pub, locks: newBookingLocks(),
+		// Mongo keeps milliseconds: a time taken here must equal its stored copy, or the first
+		// send of a fact and its re-sends would differ.
+		now: func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }}
+}
+
+// handlePaymentRequested is the bus.Handler of ticketflow.payment.requested. A message delivered
+// twice charges once: the second delivery finds the payment and re-sends its outcome.
+func (s *service) handlePaymentRequested(ctx context.Context, m kafka.Message) error {
+	env, err := bus.DecodeEnvelope(bus.TopicPaymentRequested, m.Value)
+	if err != nil {
+		return err
+	}
+	var req bus.PaymentRequested
+	if err := bus.DecodePayload(env, &req); err != nil {
+		return err
+	}
+	if string(m.Key) != req.BookingID {
+		// Still handled (the booking lock keeps it safe in this process), but the contract's
+		// one-writer-per-booking ordering rests on the key.
+		slog.WarnContext(ctx, "payment.requested not keyed by its booking id", "key", string(m.Key), "booking", req.BookingID)
+	}
+	return s.pay(ctx, &req)
+}
+
+// pay charges the booking of req once and publishes the outcome. Order matters: the outcome is
+// stored before it is published, so a publish that fails is retried from the stored outcome and
+// never charges again.
+func (s *service) pay(ctx context.Context, req *bus.PaymentRequested) error {
+	unlock, err := s.locks.lock(ctx, req.BookingID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	p, err := s.paymentFor(ctx, req)
+	if err != nil {
+		return err
+	}
+	if p.Placeholder {
+		if p, err = s.fillPlaceholder(ctx, p, req); err != nil {
+			return err
+		}
+	}
+	if p.settled() {
+		return s.publishProcessed(ctx, p)
+	}
+
+	// Charge with the stored payment's key and amount: a redelivery (or a request re-sent with
+	// another key for the same booking) must reach the provider as the same charge.
+	res, err := s.provider.Charge(ctx, ChargeRequest{IdempotencyKey: p.IdempotencyKey, Token: req.PaymentMethodToken,
+		AmountMinor: p.AmountMinor, Currency: p.Currency})
+	if errors.Is(err, ErrNoResponse) {
+		// Whether money moved is unknown: report nothing. The booking's hold runs out and its
+		// saga voids the payment; a redelivery asks the provider again under the same key.
+		slog.WarnContext(ctx, "payment provider did not respond; payment stays PENDING", "booking", p.BookingID, "payment", p.ID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("charge booking %s: %w", p.BookingID, err)
+	}
+
+	now := s.now()
+	p.Status, p.FailureReason = StatusSucceeded, ""
+	if !res.Approved {
+		p.Status, p.FailureReason = StatusFailed, res.DeclineReason
+	}
+	p.ProviderRef, p.SettledAt, p.UpdatedAt = res.ProviderRef, now, now
+	err = s.store.transition(ctx, p.ID, StatusPending, bson.M{"status": p.Status, "failureReason": p.FailureReason,
+		"providerRef": p.ProviderRef, "settledAt": now, "updatedAt": now})
+	if errors.Is(err, errStale) {
+		return s.lostToVoid(ctx, p.ID, res)
+	}
+	if err != nil {
+		return err
+	}
+	slog.InfoContext(ctx, "payment settled", "booking", p.BookingID, "payment", p.ID, "status", p.Status)
+	return s.publishProcessed(ctx, p)
+}
+
+// paymentFor inserts the PENDING payment of req, or returns the payment already made for its
+// idempotency key or its booking.
+func (s *service) paymentFor(ctx context.Context, req *bus.PaymentRequested) (*Payment, error) {
+	now := s.now()
+	p := &Payment{ID: ids.New(), BookingID: req.BookingID, UserID: req.UserID, AmountMinor: req.AmountMinor,
+		Currency: req.Currency, Status: StatusPending, IdempotencyKey: req.IdempotencyKey, CreatedAt: now, UpdatedAt: now}
+	err := s.store.insertPayment(ctx, p)
+	if err == nil {
+		return p, nil
+	}
+	if !mongodb.IsDuplicateKey(err) {
+		return nil, err
+	}
+	existing, err := s.store.paymentWithKey(ctx, req.IdempotencyKey)
+	if notFound(err) {
+		existing, err = s.store.paymentOfBooking(ctx, req.BookingID)
+	}
+	if notFound(err) {
+		return nil, fmt.Errorf("payment of booking %s: duplicate key, yet no payment found", req.BookingID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if existing.BookingID != req.BookingID {
+		return nil, fmt.Errorf("%w: idempotencyKey already used for booking %s", bus.ErrMalformed, existing.BookingID)
+	}
+	return existing, nil
+}
+
+// fillPlaceholder completes the payment a void left for a booking whose request had not come yet.
+// It stays FAILED: the booking was given up before it could be charged.
+func (s *service) fillPlaceholder(ctx context.Context, p *Payment, req *bus.PaymentRequested) (*Payment, error) {
+	err := s.store.fillPlaceholder(ctx, p.ID, req.UserID, req.AmountMinor, req.Currency)
+	if err != nil && !errors.Is(err, errStale) {
+		return nil, err
+	}
+	return s.store.payment(ctx, p.ID)
+}
+
+// lostToVoid handles a charge whose outcome could not be stored because the payment left PENDING
+// meanwhile. Within one process the booking lock rules that out; it happens only when another
+// replica voided the payment during the charge (on MongoDB, whose conditional updates pick one
+// winner). Money taken for a voided payment is given back at once.
+func (s *service) lostToVoid(ctx context.Context, id string, res ChargeResult) error {
+	cur, err := s.store.payment(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !cur.settled() {
+		return errStale
+	}
+	if res.Approved && cur.Status == StatusFailed {
+		rr, err := s.provider.Refund(ctx, RefundRequest{IdempotencyKey: "void:" + cur.ID, ChargeRef: res.ProviderRef,
+			AmountMinor: cur.AmountMinor, Currency: cur.Currency})
+		if err != nil {
+			// A retry would find the payment settled and not know of this charge: say so loudly.
+			slog.ErrorContext(ctx, "charge answered after its payment was voided; giving it back failed",
+				"booking", cur.BookingID, "payment", cur.ID, "charge", res.ProviderRef, "err", err)
+		} else {
+			slog.WarnContext(ctx, "charge answered after its payment was voided; given back", "booking", cur.BookingID,
+				"payment", cur.ID, "charge", res.ProviderRef, "refund", rr.ProviderRef)
+		}
+	}
+	return s.publishProcessed(ctx, cur)
+}
+
+func (s *service) publishProcessed(ctx context.Context, p *Payment) error {
+	msg, err := processedMessage(p)
+	if err != nil {
+		return err
+	}
+	return s.bus.Publish(ctx, msg)
+}
+
+// bookingLocks serialises the work on one booking's payment within this process. The consumer
+// already handles one booking's messages one at a time (its lanes are keyed by booking), but a
+// refund arrives over HTTP at any moment; without this, a void and a charge outcome could both
+// read PENDING and overwrite each other on FerretDB. Striped, so memory stays fixed; waiting for
+// it gives up with ctx.
+type bookingLocks struct{ stripes [256]chan struct{} }
+
+func newBookingLocks() *bookingLocks {
+	l := &bookingLocks{}
+	for i := range l.stripes {
+		l.stripes[i] = make(chan struct{}, 1)
+	}
+	return l
+}
+
+func (l *bookingLocks) lock(ctx context.Context, bookingID string) (unlock func(), err error) {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(bookingID))
+	c := l.stripes[h.Sum32()%uint32(len(l.stripes))]
+	select {
+	case c <- struct{}{}:
+		return func() { <-c }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

@@ -1,0 +1,99 @@
+package payment
+
+import (
+	"strings"
+	"time"
+
+	"ticketflow/bus"
+)
+
+// Payment statuses. PENDING is the only one that moves on its own (to SUCCEEDED or FAILED when
+// the provider answers, or to FAILED when voided); SUCCEEDED moves to REFUNDED on a refund.
+const (
+	StatusPending   = "PENDING"
+	StatusSucceeded = "SUCCEEDED"
+	StatusFailed    = "FAILED"
+	StatusRefunded  = "REFUNDED"
+)
+
+// voidPrefix starts the failure reason of a payment voided before the provider took any money.
+const voidPrefix = "voided: "
+
+// Payment is one charge of one booking, as stored in the payments collection.
+type Payment struct {
+	ID             string `bson:"_id"`
+	BookingID      string `bson:"bookingId"`
+	UserID         string `bson:"userId"`
+	AmountMinor    int64  `bson:"amountMinor"`
+	Currency       string `bson:"currency"`
+	Status         string `bson:"status"`
+	FailureReason  string `bson:"failureReason"`
+	ProviderRef    string `bson:"providerRef"`
+	IdempotencyKey string `bson:"idempotencyKey"`
+	// Placeholder marks a payment made by a void that came before its payment.requested; the
+	// request fills in its owner and amount when it arrives (and is refused).
+	Placeholder bool `bson:"placeholder,omitempty"`
+	// SettledAt is when the payment left PENDING. It is the occurredAt of its payment.processed
+	// message, and unlike updatedAt it never changes again, so a re-sent message is byte-identical.
+	SettledAt time.Time `bson:"settledAt,omitempty"`
+	CreatedAt time.Time `bson:"createdAt"`
+	UpdatedAt time.Time `bson:"updatedAt"`
+}
+
+// Refund is the one refund of a booking's payment: its _id is the booking id, so a second refund
+// of the same booking is a duplicate-key error, never a second refund.
+type Refund struct {
+	BookingID   string    `bson:"_id"`
+	PaymentID   string    `bson:"paymentId"`
+	AmountMinor int64     `bson:"amountMinor"`
+	Currency    string    `bson:"currency"`
+	ProviderRef string    `bson:"providerRef"`
+	Reason      string    `bson:"reason"`
+	CreatedAt   time.Time `bson:"createdAt"`
+}
+
+// View is a payment as the API shows it (the contract's shape; no idempotency key, no token).
+type View struct {
+	ID            string    `json:"id"`
+	BookingID     string    `json:"bookingId"`
+	UserID        string    `json:"userId"`
+	AmountMinor   int64     `json:"amountMinor"`
+	Currency      string    `json:"currency"`
+	Status        string    `json:"status"`
+	FailureReason string    `json:"failureReason"`
+	ProviderRef   string    `json:"providerRef"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
+}
+
+func (p *Payment) view() View {
+	return View{ID: p.ID, BookingID: p.BookingID, UserID: p.UserID, AmountMinor: p.AmountMinor, Currency: p.Currency,
+		Status: p.Status, FailureReason: p.FailureReason, ProviderRef: p.ProviderRef,
+		CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
+}
+
+func (p *Payment) voided() bool {
+	return p.Status == StatusFailed && strings.HasPrefix(p.FailureReason, voidPrefix)
+}
+
+// settled reports whether the provider's answer (or a void) is final for this payment.
+func (p *Payment) settled() bool { return p.Status != StatusPending }
+
+// processedMessage is the payment.processed fact of a settled payment. Everything in it comes
+// from the stored payment, so every re-send carries the same eventId and the same bytes.
+func processedMessage(p *Payment) (bus.Message, error) {
+	status := bus.PaymentSuccess
+	if p.Status == StatusFailed {
+		status = bus.PaymentFailed
+	}
+	return bus.NewMessage(bus.TopicPaymentProcessed, p.BookingID, bus.FactID(p.BookingID, bus.TopicPaymentProcessed),
+		p.SettledAt, bus.PaymentProcessed{BookingID: p.BookingID, PaymentID: p.ID, Status: status,
+			AmountMinor: p.AmountMinor, Currency: p.Currency, ProviderRef: p.ProviderRef, FailureReason: p.FailureReason})
+}
+
+// refundedMessage is the payment.refunded fact of a refund, again entirely from stored data.
+func refundedMessage(r *Refund) (bus.Message, error) {
+	return bus.NewMessage(bus.TopicPaymentRefunded, r.BookingID, bus.FactID(r.BookingID, bus.TopicPaymentRefunded),
+		r.CreatedAt, bus.PaymentRefunded{BookingID: r.BookingID, PaymentID: r.PaymentID, AmountMinor: r.AmountMinor,
+			Currency: r.Currency, ProviderRef: r.ProviderRef, Reason: r.Reason})
+}

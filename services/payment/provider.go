@@ -1,0 +1,155 @@
+package payment
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Provider is a card payment provider. Both calls are idempotent per IdempotencyKey, as real
+// providers' are: asking again with the same key returns the first answer and moves no more money.
+// That is what lets the service retry a charge whose outcome it failed to record.
+type Provider interface {
+	// Charge takes the money. A decline is an answer (Approved false), not an error; an error
+	// means the outcome is unknown (ErrNoResponse, or the call failed).
+	Charge(ctx context.Context, req ChargeRequest) (ChargeResult, error)
+	// Refund gives back a charge in full.
+	Refund(ctx context.Context, req RefundRequest) (RefundResult, error)
+}
+
+// ChargeRequest asks the provider for money.
+type ChargeRequest struct {
+	IdempotencyKey string
+	Token          string // the card's payment-method token
+	AmountMinor    int64
+	Currency       string
+}
+
+// ChargeResult is the provider's answer to a charge.
+type ChargeResult struct {
+	Approved      bool
+	ProviderRef   string // the provider's id of the charge (declined charges have one too)
+	DeclineReason string
+}
+
+// RefundRequest asks the provider to give back a charge.
+type RefundRequest struct {
+	IdempotencyKey string
+	ChargeRef      string
+	AmountMinor    int64
+	Currency       string
+}
+
+// RefundResult is the provider's answer to a refund.
+type RefundResult struct {
+	ProviderRef string
+}
+
+// ErrNoResponse means the provider never answered: whether money moved is unknown, so the payment
+// stays PENDING and nothing is reported (the booking's hold expires, and a void settles it).
+var ErrNoResponse = errors.New("payment provider did not respond")
+
+// Test tokens of the contract.
+const (
+	TokenVisa         = "tok_visa"
+	TokenDeclined     = "tok_chargeDeclined"
+	TokenNoResponse   = "tok_noResponse"
+	reasonDeclined    = "card declined"
+	reasonInvalidCard = "invalid payment token"
+	chargeRefPrefix   = "mock_ch_"
+	refundRefPrefix   = "mock_re_"
+)
+
+// MockProvider stands in for a card provider. It honours the contract's test tokens, takes
+// `latency` per call like a remote API, remembers each idempotency key's answer (in memory, as a
+// provider would in its own database) and makes references that are a pure function of the key,
+// so even a restarted mock gives a retried call the same reference.
+type MockProvider struct {
+	latency time.Duration
+
+	mu      sync.Mutex
+	charges map[string]ChargeResult
+	refunds map[string]RefundResult
+}
+
+// NewMockProvider returns a mock provider that takes latency per call.
+func NewMockProvider(latency time.Duration) *MockProvider {
+	return &MockProvider{latency: latency, charges: map[string]ChargeResult{}, refunds: map[string]RefundResult{}}
+}
+
+// Charge implements Provider.
+func (m *MockProvider) Charge(ctx context.Context, req ChargeRequest) (ChargeResult, error) {
+	if err := m.wait(ctx); err != nil {
+		return ChargeResult{}, err
+	}
+	if req.IdempotencyKey == "" {
+		return ChargeResult{}, errors.New("mock provider: idempotency key required")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if res, ok := m.charges[req.IdempotencyKey]; ok {
+		return res, nil
+	}
+	res := ChargeResult{ProviderRef: ref(chargeRefPrefix, req.IdempotencyKey)}
+	switch req.Token {
+	case TokenVisa:
+		res.Approved = true
+	case TokenDeclined:
+		res.DeclineReason = reasonDeclined
+	case TokenNoResponse:
+		// Nothing is recorded: as far as anyone can tell, the request never arrived.
+		return ChargeResult{}, ErrNoResponse
+	default:
+		res.DeclineReason = reasonInvalidCard
+	}
+	m.charges[req.IdempotencyKey] = res
+	return res, nil
+}
+
+// Refund implements Provider.
+func (m *MockProvider) Refund(ctx context.Context, req RefundRequest) (RefundResult, error) {
+	if err := m.wait(ctx); err != nil {
+		return RefundResult{}, err
+	}
+	if req.IdempotencyKey == "" {
+		return RefundResult{}, errors.New("mock provider: idempotency key required")
+	}
+	if !strings.HasPrefix(req.ChargeRef, chargeRefPrefix) {
+		return RefundResult{}, fmt.Errorf("mock provider: no charge %q to refund", req.ChargeRef)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if res, ok := m.refunds[req.IdempotencyKey]; ok {
+		return res, nil
+	}
+	res := RefundResult{ProviderRef: ref(refundRefPrefix, req.IdempotencyKey)}
+	m.refunds[req.IdempotencyKey] = res
+	return res, nil
+}
+
+// wait simulates the provider's latency, giving up when ctx ends.
+func (m *MockProvider) wait(ctx context.Context) error {
+	if m.latency <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(m.latency)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// ref is a provider reference derived from an idempotency key: prefix + 16 hex digits of its
+// SHA-256.
+func ref(prefix, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return prefix + hex.EncodeToString(sum[:8])
+}

@@ -1,0 +1,139 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"ticketflow/ids"
+	"ticketflow/mongodb"
+)
+
+// RefundOutcome answers POST /internal/payments/refund. The same request made again gets the
+// same answer, so the saga can retry it freely.
+type RefundOutcome struct {
+	// Refunded is true once the booking's money is (or already was) given back.
+	Refunded bool `json:"refunded"`
+	// Voided is true when the payment was stopped before any money moved.
+	Voided    bool   `json:"voided,omitempty"`
+	PaymentID string `json:"paymentId,omitempty"`
+	Status    string `json:"status,omitempty"`
+}
+
+// refundBooking gives back the money of a booking's payment, once:
+//   - no payment yet: a FAILED placeholder is stored, so a payment.requested that arrives late
+//     (after its booking was given up) is refused instead of charged;
+//   - PENDING (the provider never answered): voided, FAILED, no money moved;
+//   - FAILED: nothing to give back;
+//   - SUCCEEDED or REFUNDED: refunded once (the refunds document is the once), and
+//     payment.refunded is published (again, on a repeated call; consumers drop duplicates).
+func (s *service) refundBooking(ctx context.Context, bookingID, reason string) (RefundOutcome, error) {
+	unlock, err := s.locks.lock(ctx, bookingID)
+	if err != nil {
+		return RefundOutcome{}, err
+	}
+	defer unlock()
+
+	// Each pass either answers or saw the payment change under it (another replica); a few
+	// passes settle it.
+	for range 3 {
+		p, err := s.store.paymentOfBooking(ctx, bookingID)
+		if notFound(err) {
+			p, err = s.voidUnrequested(ctx, bookingID, reason)
+			if errors.Is(err, errStale) {
+				continue
+			}
+			if err != nil {
+				return RefundOutcome{}, err
+			}
+			return RefundOutcome{Voided: true, PaymentID: p.ID, Status: p.Status}, nil
+		}
+		if err != nil {
+			return RefundOutcome{}, err
+		}
+		switch p.Status {
+		case StatusPending:
+			now := s.now()
+			err := s.store.transition(ctx, p.ID, StatusPending, bson.M{"status": StatusFailed,
+				"failureReason": voidPrefix + reason, "settledAt": now, "updatedAt": now})
+			if errors.Is(err, errStale) {
+				continue
+			}
+			if err != nil {
+				return RefundOutcome{}, err
+			}
+			slog.InfoContext(ctx, "payment voided", "booking", bookingID, "payment", p.ID, "reason", reason)
+			return RefundOutcome{Voided: true, PaymentID: p.ID, Status: StatusFailed}, nil
+		case StatusFailed:
+			return RefundOutcome{Voided: p.voided(), PaymentID: p.ID, Status: p.Status}, nil
+		case StatusSucceeded, StatusRefunded:
+			return s.completeRefund(ctx, p, reason)
+		default:
+			return RefundOutcome{}, fmt.Errorf("payment %s has unknown status %q", p.ID, p.Status)
+		}
+	}
+	return RefundOutcome{}, errStale
+}
+
+// voidUnrequested stores the FAILED placeholder payment of a booking given up before its
+// payment was requested. errStale when a payment appeared meanwhile.
+func (s *service) voidUnrequested(ctx context.Context, bookingID, reason string) (*Payment, error) {
+	now := s.now()
+	p := &Payment{ID: ids.New(), BookingID: bookingID, Status: StatusFailed, FailureReason: voidPrefix + reason,
+		IdempotencyKey: "void:" + bookingID, Placeholder: true, SettledAt: now, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.insertPayment(ctx, p); err != nil {
+		if mongodb.IsDuplicateKey(err) {
+			return nil, errStale
+		}
+		return nil, err
+	}
+	slog.InfoContext(ctx, "booking given up before its payment was requested; any later request will be refused",
+		"booking", bookingID, "reason", reason)
+	return p, nil
+}
+
+// completeRefund refunds a SUCCEEDED payment, or finishes (and re-announces) a refund begun
+// before. Every step is safe to repeat: the refunds insert claims the refund, the provider call is
+// idempotent under its key, the status change is conditional, and the message is a fact.
+func (s *service) completeRefund(ctx context.Context, p *Payment, reason string) (RefundOutcome, error) {
+	r := &Refund{BookingID: p.BookingID, PaymentID: p.ID, AmountMinor: p.AmountMinor, Currency: p.Currency,
+		Reason: reason, CreatedAt: s.now()}
+	if err := s.store.insertRefund(ctx, r); err != nil {
+		if !mongodb.IsDuplicateKey(err) {
+			return RefundOutcome{}, err
+		}
+		// Refunded (or begun) before: carry on with that refund, its reason and its time.
+		if r, err = s.store.refund(ctx, p.BookingID); err != nil {
+			return RefundOutcome{}, err
+		}
+	}
+	if r.ProviderRef == "" {
+		res, err := s.provider.Refund(ctx, RefundRequest{IdempotencyKey: "refund:" + p.ID, ChargeRef: p.ProviderRef,
+			AmountMinor: r.AmountMinor, Currency: r.Currency})
+		if err != nil {
+			return RefundOutcome{}, fmt.Errorf("refund payment %s: %w", p.ID, err)
+		}
+		if err := s.store.setRefundRef(ctx, r.BookingID, res.ProviderRef); err != nil {
+			return RefundOutcome{}, err
+		}
+		r.ProviderRef = res.ProviderRef
+		slog.InfoContext(ctx, "payment refunded", "booking", p.BookingID, "payment", p.ID, "reason", r.Reason)
+	}
+	if p.Status == StatusSucceeded {
+		err := s.store.transition(ctx, p.ID, StatusSucceeded, bson.M{"status": StatusRefunded, "updatedAt": s.now()})
+		if err != nil && !errors.Is(err, errStale) { // stale: another replica marked it already
+			return RefundOutcome{}, err
+		}
+	}
+	msg, err := refundedMessage(r)
+	if err != nil {
+		return RefundOutcome{}, err
+	}
+	if err := s.bus.Publish(ctx, msg); err != nil {
+		return RefundOutcome{}, err
+	}
+	return RefundOutcome{Refunded: true, PaymentID: p.ID, Status: StatusRefunded}, nil
+}

@@ -1,0 +1,116 @@
+package payment
+
+import (
+	"context"
+	"errors"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"ticketflow/mongodb"
+)
+
+// store is the payment service's MongoDB access.
+//
+// FerretDB has no transactions and applies a conditional update as read-modify-write, so two
+// racing updates of one payment can both "win". What must happen once therefore rests on unique
+// keys (a payment per idempotency key and per booking, a refund per booking), and changes of one
+// payment are serialised by the service (see bookingLocks). The conditional filters below are
+// still written as if they were atomic: on real MongoDB they are, which covers several replicas.
+type store struct {
+	payments, refunds *mongo.Collection
+}
+
+func newStore(db *mongo.Database) *store {
+	return &store{payments: db.Collection("payments"), refunds: db.Collection("refunds")}
+}
+
+// errStale means a conditional update found the payment no longer in the expected state.
+var errStale = errors.New("payment changed concurrently")
+
+func (s *store) ensureIndexes(ctx context.Context) error {
+	_, err := s.payments.Indexes().CreateMany(ctx, []mongo.IndexModel{
+		// A redelivered payment.requested finds its payment instead of charging again.
+		{Keys: bson.D{{Key: "idempotencyKey", Value: 1}}, Options: options.Index().SetUnique(true).SetName("idempotencyKey_unique")},
+		// One payment per booking, whatever key a producer sends: the contract's booking has one
+		// payment, refunds and lookups address it by booking, and a void that comes before the
+		// request must block any later charge of that booking.
+		{Keys: bson.D{{Key: "bookingId", Value: 1}}, Options: options.Index().SetUnique(true).SetName("bookingId_unique")},
+	})
+	return err
+}
+
+func (s *store) insertPayment(ctx context.Context, p *Payment) error {
+	_, err := s.payments.InsertOne(ctx, p)
+	return err
+}
+
+func (s *store) findPayment(ctx context.Context, filter bson.M) (*Payment, error) {
+	var p Payment
+	if err := s.payments.FindOne(ctx, filter).Decode(&p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func (s *store) payment(ctx context.Context, id string) (*Payment, error) {
+	return s.findPayment(ctx, bson.M{"_id": id})
+}
+
+func (s *store) paymentOfBooking(ctx context.Context, bookingID string) (*Payment, error) {
+	return s.findPayment(ctx, bson.M{"bookingId": bookingID})
+}
+
+func (s *store) paymentWithKey(ctx context.Context, key string) (*Payment, error) {
+	return s.findPayment(ctx, bson.M{"idempotencyKey": key})
+}
+
+// transition sets fields of payment id if its status is still from; errStale otherwise.
+func (s *store) transition(ctx context.Context, id, from string, set bson.M) error {
+	res, err := s.payments.UpdateOne(ctx, bson.M{"_id": id, "status": from}, bson.M{"$set": set})
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 0 {
+		return errStale
+	}
+	return nil
+}
+
+// fillPlaceholder gives a placeholder payment (made by an early void) the owner and amount of
+// the request that finally arrived for its booking.
+func (s *store) fillPlaceholder(ctx context.Context, id, userID string, amountMinor int64, currency string) error {
+	res, err := s.payments.UpdateOne(ctx, bson.M{"_id": id, "placeholder": true},
+		bson.M{"$set": bson.M{"userId": userID, "amountMinor": amountMinor, "currency": currency},
+			"$unset": bson.M{"placeholder": ""}})
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 0 {
+		return errStale
+	}
+	return nil
+}
+
+func (s *store) insertRefund(ctx context.Context, r *Refund) error {
+	_, err := s.refunds.InsertOne(ctx, r)
+	return err
+}
+
+func (s *store) refund(ctx context.Context, bookingID string) (*Refund, error) {
+	var r Refund
+	if err := s.refunds.FindOne(ctx, bson.M{"_id": bookingID}).Decode(&r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// setRefundRef records the provider's reference of a refund once the provider has made it.
+func (s *store) setRefundRef(ctx context.Context, bookingID, ref string) error {
+	_, err := s.refunds.UpdateOne(ctx, bson.M{"_id": bookingID}, bson.M{"$set": bson.M{"providerRef": ref}})
+	return err
+}
+
+// notFound tells "no such document" apart from a failure of the store.
+func notFound(err error) bool { return mongodb.NotFound(err) }

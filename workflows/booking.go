@@ -1,0 +1,388 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"ticketflow/activities"
+	"ticketflow/bus"
+)
+
+// a is only used to name activity methods; the worker registers the real instance.
+var a *activities.Activities
+
+// BookingWorkflow is the booking saga: hold the seats (and answer the "hold" update with the seat
+// decision), announce the booking and ask for payment, then wait for the payment result, a cancel
+// or the hold's expiry — whichever comes first — and end CONFIRMED, FAILED, EXPIRED or CANCELLED
+// with seats and money consistent. Every compensation is registered right after the step it
+// undoes and runs in reverse on a disconnected context.
+func BookingWorkflow(ctx workflow.Context, in BookingInput) (BookingState, error) {
+	b := newBooking(in)
+	if err := b.setup(ctx); err != nil {
+		return b.state, err
+	}
+	return b.run(ctx)
+}
+
+type booking struct {
+	in    BookingInput
+	state BookingState
+	saga  saga
+
+	hold        HoldResult
+	holdDecided bool
+
+	// Messages that decide the booking, in the order they arrived.
+	first           string // "payment" or "cancel": which arrived first
+	payment         *PaymentResult
+	payments        []PaymentResult // every distinct payment result received
+	cancelRequested bool
+	confirmedPayID  string
+	refunded        map[string]bool // payment ids refunded or voided by this workflow
+}
+
+func newBooking(in BookingInput) *booking {
+	return &booking{in: in, refunded: map[string]bool{}, state: BookingState{
+		BookingID: in.BookingID, Status: StatusPending, Step: "holding seats", EventID: in.EventID,
+		SeatIDs: in.SeatIDs, AmountMinor: in.AmountMinor, Currency: in.Currency, HoldExpiresAt: in.HoldExpiresAt,
+	}}
+}
+
+// setup registers the query, the updates and the payment signal before the first step runs, so
+// that an Update-with-Start finds its handler.
+func (b *booking) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (BookingState, error) { return b.state, nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandler(ctx, UpdateHold, func(ctx workflow.Context) (HoldResult, error) {
+		err := workflow.Await(ctx, func() bool { return b.holdDecided })
+		return b.hold, err
+	}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, b.onCancel, workflow.UpdateHandlerOptions{
+		Validator: b.validateCancel,
+	}); err != nil {
+		return err
+	}
+	ch := workflow.GetSignalChannel(ctx, SignalPaymentResult)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var p PaymentResult
+			ch.Receive(ctx, &p)
+			b.onPayment(p)
+		}
+	})
+	return nil
+}
+
+// ErrNotCancellable is the "cancel" update's refusal for a booking that already ended.
+const ErrNotCancellable = "BookingNotCancellable"
+
+func (b *booking) validateCancel(ctx workflow.Context) error {
+	if s := b.state.Status; s != StatusPending && s != StatusConfirmed {
+		return temporal.NewApplicationError("booking is "+s+" and cannot be cancelled", ErrNotCancellable)
+	}
+	return nil
+}
+
+// onCancel asks the main loop to cancel and answers with the booking's final status.
+func (b *booking) onCancel(ctx workflow.Context) (CancelResult, error) {
+	if b.first == "" {
+		b.first = "cancel"
+	}
+	b.cancelRequested = true
+	err := workflow.Await(ctx, func() bool {
+		return Terminal(b.state.Status) && !(b.state.Status == StatusConfirmed && b.cancelRequested)
+	})
+	return CancelResult{Status: b.state.Status, Cancelled: b.state.Status == StatusCancelled, Refunded: b.state.Refunded}, err
+}
+
+// onPayment records a payment result; a duplicate (same payment, same outcome) changes nothing.
+func (b *booking) onPayment(p PaymentResult) {
+	for _, seen := range b.payments {
+		if seen.PaymentID == p.PaymentID && seen.Status == p.Status {
+			return
+		}
+	}
+	b.payments = append(b.payments, p)
+	if b.payment == nil {
+		b.payment = &b.payments[len(b.payments)-1]
+		if b.first == "" {
+			b.first = "payment"
+		}
+	}
+}
+
+func (b *booking) run(ctx workflow.Context) (BookingState, error) {
+	ctx = withActivityOptions(ctx)
+
+	// 1. Hold the seats, all or none. The "hold" update answers the buyer with this decision.
+	holdCtx := workflow.WithLocalActivityOptions(ctx, holdOptions)
+	err := workflow.ExecuteLocalActivity(holdCtx, a.HoldSeats, b.seats(true)).Get(ctx, nil)
+	if err != nil {
+		return b.holdRefused(ctx, err)
+	}
+	b.saga.add(func(ctx workflow.Context) error { return b.release(ctx) })
+	b.hold = HoldResult{Held: true, Code: HoldOK, HoldExpiresAt: b.in.HoldExpiresAt}
+	b.holdDecided = true
+	b.state.Step = "awaiting payment"
+
+	// 2. Announce the booking and ask for payment (the payment service answers on Kafka).
+	now := workflow.Now(ctx)
+	if err := b.emit(ctx, b.initiated(now), b.seatsLocked(now), b.paymentRequested(now)); err != nil {
+		return b.state, err
+	}
+
+	// 3. Wait for the payment result, a cancel, or the end of the hold.
+	decided, err := workflow.AwaitWithTimeout(ctx, b.in.HoldExpiresAt.Sub(workflow.Now(ctx)), func() bool {
+		return b.first != ""
+	})
+	if err != nil {
+		return b.state, err
+	}
+	switch {
+	case !decided:
+		b.finish(ctx, StatusExpired, "the hold expired before the payment arrived")
+	case b.first == "cancel":
+		b.finish(ctx, StatusCancelled, "cancelled by the buyer")
+	case b.payment.Status != bus.PaymentSuccess:
+		b.finish(ctx, StatusFailed, "payment declined: "+orDefault(b.payment.FailureReason, "no reason given"))
+	default:
+		b.confirm(ctx)
+	}
+	return b.settle(ctx)
+}
+
+// holdRefused ends a booking whose seats could not be held.
+func (b *booking) holdRefused(ctx workflow.Context, err error) (BookingState, error) {
+	var appErr *temporal.ApplicationError
+	reason := "seats could not be held"
+	b.hold = HoldResult{Code: HoldFailed}
+	if errors.As(err, &appErr) {
+		var seatIDs []string
+		_ = appErr.Details(&seatIDs)
+		switch appErr.Type() {
+		case activities.ErrSeatsUnavailable:
+			b.hold = HoldResult{Code: HoldSeatsUnavailable, UnavailableSeatIDs: seatIDs}
+			reason = "seats unavailable"
+		case activities.ErrSeatNotFound:
+			b.hold = HoldResult{Code: HoldSeatNotFound, UnknownSeatIDs: seatIDs}
+			reason = "unknown seats"
+		}
+	}
+	if b.hold.Code == HoldFailed {
+		// The hold's outcome is unknown (inventory unreachable): release whatever it may have taken.
+		b.saga.add(func(ctx workflow.Context) error { return b.release(ctx) })
+	}
+	b.holdDecided = true
+	now := workflow.Now(ctx)
+	if err := b.emit(ctx, b.initiated(now)); err != nil {
+		return b.state, err
+	}
+	b.finish(ctx, StatusFailed, reason)
+	return b.settle(ctx)
+}
+
+// confirm makes the seats sold and the booking CONFIRMED. If another booking took a seat after the
+// hold lapsed, the payment is refunded and the booking FAILED instead.
+func (b *booking) confirm(ctx workflow.Context) {
+	b.state.Step = "confirming"
+	b.state.PaymentID = b.payment.PaymentID
+	err := workflow.ExecuteLocalActivity(ctx, a.ConfirmSeats, b.seats(false)).Get(ctx, nil)
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == activities.ErrHoldLost {
+		b.finish(ctx, StatusFailed, "the seats were lost after the hold expired; payment refunded")
+		return
+	}
+	if err != nil { // only non-retryable errors end the retries; there are none other here
+		b.finish(ctx, StatusFailed, "seats could not be confirmed: "+err.Error())
+		return
+	}
+	b.confirmedPayID = b.payment.PaymentID
+	b.saga.clear() // the seats are sold: a later failure must not release them
+	b.setStatus(ctx, StatusConfirmed, "")
+	now := workflow.Now(ctx)
+	b.record(ctx, StatusConfirmed, "", now)
+	_ = b.emit(ctx, b.confirmed(now))
+	b.state.Step = "done"
+}
+
+// finish ends a booking that is not CONFIRMED: compensations in reverse (seats released), a
+// pending or taken payment voided or refunded, the record updated and the facts announced.
+func (b *booking) finish(ctx workflow.Context, status, reason string) {
+	b.state.Step = "compensating"
+	b.saga.compensate(ctx)
+	if status == StatusCancelled || (b.payment != nil && b.payment.Status == bus.PaymentSuccess) {
+		// Cancel voids a payment still in flight; a success that cannot be used is refunded.
+		b.refund(ctx, reason)
+	}
+	b.setStatus(ctx, status, reason)
+	now := workflow.Now(ctx)
+	b.record(ctx, status, reason, now)
+	msgs := []bus.Message{b.ended(status, reason, now)}
+	if b.hold.Held {
+		msgs = append([]bus.Message{b.released(reason, now)}, msgs...)
+	}
+	_ = b.emit(ctx, msgs...)
+	b.state.Step = "done"
+}
+
+// cancelConfirmed cancels a CONFIRMED booking: refund, release, CANCELLED.
+func (b *booking) cancelConfirmed(ctx workflow.Context) {
+	b.state.Step = "cancelling"
+	b.refund(ctx, "cancelled by the buyer")
+	_ = b.release(ctx)
+	const reason = "cancelled by the buyer"
+	b.setStatus(ctx, StatusCancelled, reason)
+	now := workflow.Now(ctx)
+	b.record(ctx, StatusCancelled, reason, now)
+	_ = b.emit(ctx, b.released(reason, now), b.ended(StatusCancelled, reason, now))
+	b.state.Step = "done"
+}
+
+// settle serves cancels that arrive after confirmation and refunds payments that can no longer be
+// used (one that arrived after expiry or cancel), then lets the workflow complete once every
+// update handler has answered.
+func (b *booking) settle(ctx workflow.Context) (BookingState, error) {
+	for {
+		if err := workflow.Await(ctx, func() bool {
+			return (b.cancelRequested && b.state.Status == StatusConfirmed) || b.unusedPayment() != nil ||
+				workflow.AllHandlersFinished(ctx)
+		}); err != nil {
+			return b.state, err
+		}
+		switch {
+		case b.cancelRequested && b.state.Status == StatusConfirmed:
+			b.cancelConfirmed(ctx)
+		case b.unusedPayment() != nil:
+			b.refund(ctx, "payment arrived after the booking ended ("+b.state.Status+")")
+		default:
+			return b.state, nil
+		}
+	}
+}
+
+// unusedPayment is a successful payment that no confirmed booking uses and that was not refunded.
+func (b *booking) unusedPayment() *PaymentResult {
+	for i := range b.payments {
+		p := &b.payments[i]
+		if p.Status == bus.PaymentSuccess && p.PaymentID != b.confirmedPayID && !b.refunded[p.PaymentID] {
+			return p
+		}
+	}
+	return nil
+}
+
+// --- steps ------------------------------------------------------------------------------------
+
+func (b *booking) seats(withHold bool) activities.SeatsRequest {
+	r := activities.SeatsRequest{BookingID: b.in.BookingID, EventID: b.in.EventID, SeatIDs: b.in.SeatIDs}
+	if withHold {
+		r.HoldUntil = b.in.HoldExpiresAt
+	}
+	return r
+}
+
+func (b *booking) release(ctx workflow.Context) error {
+	return workflow.ExecuteLocalActivity(ctx, a.ReleaseSeats, b.seats(false)).Get(ctx, nil)
+}
+
+// refund refunds (or voids) the booking's payment; the payment service does it once per booking.
+func (b *booking) refund(ctx workflow.Context, reason string) {
+	var res activities.RefundResult
+	err := workflow.ExecuteLocalActivity(ctx, a.RefundPayment, activities.RefundRequest{BookingID: b.in.BookingID, Reason: reason}).
+		Get(ctx, &res)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("refund failed", "bookingId", b.in.BookingID, "err", err)
+		return
+	}
+	for _, p := range b.payments {
+		b.refunded[p.PaymentID] = true
+	}
+	if res.Refunded {
+		b.state.Refunded = true
+	}
+}
+
+func (b *booking) setStatus(ctx workflow.Context, status, reason string) {
+	b.state.Status = status
+	b.state.FailureReason = reason
+	if err := workflow.UpsertTypedSearchAttributes(ctx, BookingStatusKey.ValueSet(status)); err != nil {
+		workflow.GetLogger(ctx).Warn("search attribute upsert failed", "err", err)
+	}
+}
+
+// record writes the status to the booking record. It is retried until the booking service takes
+// it; a refusal (a transition the record does not allow) is logged, the saga's outcome stands.
+func (b *booking) record(ctx workflow.Context, status, reason string, at time.Time) {
+	change := activities.StatusChange{BookingID: b.in.BookingID, Status: status, Reason: reason,
+		PaymentID: b.state.PaymentID, At: at}
+	if err := workflow.ExecuteLocalActivity(ctx, a.RecordStatus, change).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("booking record refused the status", "status", status, "err", err)
+	}
+}
+
+func (b *booking) emit(ctx workflow.Context, msgs ...bus.Message) error {
+	return workflow.ExecuteLocalActivity(ctx, a.Emit, msgs).Get(ctx, nil)
+}
+
+// --- messages ---------------------------------------------------------------------------------
+
+func (b *booking) message(topic string, at time.Time, payload any) bus.Message {
+	m, err := bus.NewMessage(topic, b.in.BookingID, bus.FactID(b.in.BookingID, topic), at, payload)
+	if err != nil {
+		panic(fmt.Sprintf("encode %s: %v", topic, err)) // payloads are plain structs; cannot fail
+	}
+	return m
+}
+
+func (b *booking) initiated(at time.Time) bus.Message {
+	return b.message(bus.TopicBookingInitiated, at, bus.BookingInitiated{BookingID: b.in.BookingID, UserID: b.in.UserID,
+		UserEmail: b.in.UserEmail, EventID: b.in.EventID, EventName: b.in.EventName, SeatIDs: b.in.SeatIDs,
+		AmountMinor: b.in.AmountMinor, Currency: b.in.Currency, IdempotencyKey: b.in.IdempotencyKey})
+}
+
+func (b *booking) seatsLocked(at time.Time) bus.Message {
+	return b.message(bus.TopicSeatsLocked, at, bus.SeatsLocked{BookingID: b.in.BookingID, EventID: b.in.EventID,
+		SeatIDs: b.in.SeatIDs, LockExpiresAt: b.in.HoldExpiresAt.UTC()})
+}
+
+// PaymentIdempotencyKey is the key the payment service charges a booking under: one charge per
+// booking, however often payment.requested is delivered.
+func PaymentIdempotencyKey(bookingID string) string { return "booking-" + bookingID + "-payment" }
+
+func (b *booking) paymentRequested(at time.Time) bus.Message {
+	return b.message(bus.TopicPaymentRequested, at, bus.PaymentRequested{BookingID: b.in.BookingID, UserID: b.in.UserID,
+		AmountMinor: b.in.AmountMinor, Currency: b.in.Currency, PaymentMethodToken: b.in.PaymentToken,
+		IdempotencyKey: PaymentIdempotencyKey(b.in.BookingID)})
+}
+
+func (b *booking) confirmed(at time.Time) bus.Message {
+	return b.message(bus.TopicBookingConfirmed, at, bus.BookingConfirmed{BookingID: b.in.BookingID, UserID: b.in.UserID,
+		UserEmail: b.in.UserEmail, EventID: b.in.EventID, EventName: b.in.EventName, SeatIDs: b.in.SeatIDs,
+		AmountMinor: b.in.AmountMinor, Currency: b.in.Currency, PaymentID: b.confirmedPayID})
+}
+
+func (b *booking) released(reason string, at time.Time) bus.Message {
+	return b.message(bus.TopicSeatsReleased, at, bus.SeatsReleased{BookingID: b.in.BookingID, EventID: b.in.EventID,
+		SeatIDs: b.in.SeatIDs, Reason: reason})
+}
+
+func (b *booking) ended(status, reason string, at time.Time) bus.Message {
+	topic := map[string]string{StatusFailed: bus.TopicBookingFailed, StatusExpired: bus.TopicBookingExpired,
+		StatusCancelled: bus.TopicBookingCancelled}[status]
+	return b.message(topic, at, bus.BookingEnded{BookingID: b.in.BookingID, UserID: b.in.UserID, EventID: b.in.EventID,
+		SeatIDs: b.in.SeatIDs, Status: status, Reason: reason})
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,393 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"ticketflow/activities"
+	"ticketflow/bus"
+)
+
+// t0 is the test clock's start. It is the real time: the test environment checks a local
+// activity's schedule-to-close deadline against the wall clock.
+var t0 = time.Now().UTC().Truncate(time.Second)
+
+const bookingID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+
+func input() BookingInput {
+	return BookingInput{BookingID: bookingID, UserID: "u-1", UserEmail: "buyer@example.com",
+		EventID: "0b0e9d7a-3f8e-4d57-9b1b-6d5b8f4a2c11", EventName: "Jazz at Dawn", SeatIDs: []string{"MAIN-C-1", "MAIN-C-2"},
+		AmountMinor: 12000, Currency: "EUR", PaymentToken: "tok_visa", HoldExpiresAt: t0.Add(10 * time.Minute)}
+}
+
+// harness is a test environment with every activity mocked and every call recorded.
+type harness struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+
+	mu       sync.Mutex
+	calls    []string
+	statuses []string
+	emitted  []string
+	upserts  []string
+	hold     *HoldResult
+	holdErr  error
+	// Per seat activity: what it answers on its n-th call, and how long it takes (workflow time).
+	behaviour map[string]func(n int) error
+	delay     map[string]time.Duration
+}
+
+func newEnv() *testsuite.TestWorkflowEnvironment {
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	return suite.NewTestWorkflowEnvironment()
+}
+
+func newHarness(t *testing.T) *harness {
+	h := &harness{t: t, env: newEnv(), behaviour: map[string]func(int) error{}, delay: map[string]time.Duration{}}
+	h.env.SetStartTime(t0)
+	h.env.RegisterActivity(&activities.Activities{})
+	h.env.RegisterWorkflowWithOptions(BookingWorkflow, workflow.RegisterOptions{Name: BookingWorkflowName})
+	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		if sa, ok := args.Get(0).(temporal.SearchAttributes); ok {
+			if v, ok := sa.GetKeyword(BookingStatusKey); ok {
+				h.upserts = append(h.upserts, v)
+			}
+		}
+	}).Return(nil).Maybe()
+	h.mockSeats("HoldSeats", a.HoldSeats)
+	h.mockSeats("ConfirmSeats", a.ConfirmSeats)
+	h.mockSeats("ReleaseSeats", a.ReleaseSeats)
+	h.env.OnActivity(a.RecordStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, c activities.StatusChange) error {
+		h.record("RecordStatus:" + c.Status)
+		h.mu.Lock()
+		h.statuses = append(h.statuses, c.Status)
+		h.mu.Unlock()
+		return nil
+	}).Maybe()
+	h.env.OnActivity(a.RefundPayment, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.RefundRequest) (activities.RefundResult, error) {
+		h.record("RefundPayment")
+		return activities.RefundResult{Refunded: true}, nil
+	}).Maybe()
+	h.env.OnActivity(a.Emit, mock.Anything, mock.Anything).Return(func(_ context.Context, msgs []bus.Message) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, m := range msgs {
+			if m.Envelope.EventID != bus.FactID(bookingID, m.Topic) || m.Key != bookingID {
+				h.t.Errorf("message %s has eventId %s key %s", m.Topic, m.Envelope.EventID, m.Key)
+			}
+			h.emitted = append(h.emitted, bus.EventType(m.Topic))
+		}
+		return nil
+	}).Maybe()
+	// Ask for the seat decision the way the booking service does, in the first workflow task.
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(UpdateHold, "hold", &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { h.holdErr = err },
+			OnAccept:   func() {},
+			OnComplete: func(v any, err error) { r, _ := v.(HoldResult); h.hold, h.holdErr = &r, err },
+		})
+	}, 0)
+	return h
+}
+
+// mockSeats mocks a seat activity once; onSeats and delay change what it does per test.
+func (h *harness) mockSeats(name string, fn any) {
+	n := 0
+	h.env.OnActivity(fn, mock.Anything, mock.Anything).AfterFn(func() time.Duration { return h.delay[name] }).
+		Return(func(_ context.Context, r activities.SeatsRequest) error {
+			h.mu.Lock()
+			n++
+			count, f := n, h.behaviour[name]
+			h.mu.Unlock()
+			h.record(name)
+			if f != nil {
+				return f(count)
+			}
+			return nil
+		}).Maybe()
+}
+
+// onSeats sets what a seat activity answers on its n-th call.
+func (h *harness) onSeats(name string, f func(n int) error) { h.behaviour[name] = f }
+
+func (h *harness) record(call string) {
+	h.mu.Lock()
+	h.calls = append(h.calls, call)
+	h.mu.Unlock()
+}
+
+func (h *harness) count(call string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, c := range h.calls {
+		if c == call {
+			n++
+		}
+	}
+	return n
+}
+
+func (h *harness) pay(after time.Duration, status, reason string) {
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(SignalPaymentResult, PaymentResult{BookingID: bookingID, PaymentID: "pay-1", Status: status,
+			AmountMinor: 12000, Currency: "EUR", FailureReason: reason})
+	}, after)
+}
+
+func (h *harness) query() BookingState {
+	v, err := h.env.QueryWorkflow(QueryStatus)
+	if err != nil {
+		h.t.Fatalf("query: %v", err)
+	}
+	var s BookingState
+	if err := v.Get(&s); err != nil {
+		h.t.Fatal(err)
+	}
+	return s
+}
+
+func (h *harness) run() BookingState {
+	h.env.ExecuteWorkflow(BookingWorkflowName, input())
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("workflow did not complete")
+	}
+	if err := h.env.GetWorkflowError(); err != nil {
+		h.t.Fatalf("workflow error: %v", err)
+	}
+	var s BookingState
+	if err := h.env.GetWorkflowResult(&s); err != nil {
+		h.t.Fatal(err)
+	}
+	return s
+}
+
+func (h *harness) wantEmitted(want ...string) {
+	h.t.Helper()
+	if got := strings.Join(h.emitted, ","); got != strings.Join(want, ",") {
+		h.t.Errorf("emitted %s, want %s", got, strings.Join(want, ","))
+	}
+}
+
+func TestHappyPathConfirmsAndAnnouncesEachStep(t *testing.T) {
+	h := newHarness(t)
+	var during BookingState
+	h.env.RegisterDelayedCallback(func() { during = h.query() }, time.Second)
+	h.pay(2*time.Second, bus.PaymentSuccess, "")
+	s := h.run()
+	if s.Status != StatusConfirmed || s.PaymentID != "pay-1" || s.Refunded {
+		t.Fatalf("final state %+v", s)
+	}
+	if h.hold == nil || !h.hold.Held || h.hold.Code != HoldOK || !h.hold.HoldExpiresAt.Equal(t0.Add(10*time.Minute)) {
+		t.Fatalf("hold answer %+v err %v", h.hold, h.holdErr)
+	}
+	if during.Status != StatusPending || during.Step != "awaiting payment" {
+		t.Fatalf("state while waiting %+v", during)
+	}
+	if h.count("ConfirmSeats") != 1 || h.count("ReleaseSeats") != 0 || h.count("RefundPayment") != 0 {
+		t.Fatalf("calls %v", h.calls)
+	}
+	h.wantEmitted("booking.initiated", "seats.locked", "payment.requested", "booking.confirmed")
+	if strings.Join(h.statuses, ",") != StatusConfirmed {
+		t.Fatalf("recorded %v", h.statuses)
+	}
+}
+
+func TestSeatsUnavailableAnswersTheHoldAndFails(t *testing.T) {
+	h := newHarness(t)
+	h.onSeats("HoldSeats", func(int) error {
+		return temporal.NewNonRetryableApplicationError("taken", activities.ErrSeatsUnavailable, nil, []string{"MAIN-C-2"})
+	})
+	s := h.run()
+	if s.Status != StatusFailed || s.FailureReason != "seats unavailable" {
+		t.Fatalf("final state %+v", s)
+	}
+	if h.hold == nil || h.hold.Held || h.hold.Code != HoldSeatsUnavailable || strings.Join(h.hold.UnavailableSeatIDs, ",") != "MAIN-C-2" {
+		t.Fatalf("hold answer %+v", h.hold)
+	}
+	if h.count("ReleaseSeats") != 0 {
+		t.Fatal("released seats it never held")
+	}
+	h.wantEmitted("booking.initiated", "booking.failed")
+}
+
+func TestDeclinedPaymentReleasesSeatsAndFails(t *testing.T) {
+	h := newHarness(t)
+	h.pay(time.Second, bus.PaymentFailed, "card declined")
+	s := h.run()
+	if s.Status != StatusFailed || s.FailureReason != "payment declined: card declined" {
+		t.Fatalf("final state %+v", s)
+	}
+	if h.count("ReleaseSeats") != 1 || h.count("ConfirmSeats") != 0 || h.count("RefundPayment") != 0 {
+		t.Fatalf("calls %v", h.calls)
+	}
+	h.wantEmitted("booking.initiated", "seats.locked", "payment.requested", "seats.released", "booking.failed")
+}
+
+func TestNoPaymentAnswerExpiresAtTheHoldsEnd(t *testing.T) {
+	h := newHarness(t)
+	start := time.Now()
+	s := h.run()
+	if s.Status != StatusExpired || h.count("ReleaseSeats") != 1 {
+		t.Fatalf("final state %+v calls %v", s, h.calls)
+	}
+	if got := h.env.Now(); got.Before(t0.Add(10 * time.Minute)) {
+		t.Fatalf("expired at %v, before the hold's end", got)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatal("the 10 minute hold was waited for, not skipped")
+	}
+	h.wantEmitted("booking.initiated", "seats.locked", "payment.requested", "seats.released", "booking.expired")
+}
+
+func TestPaymentArrivingAfterExpiryIsRefunded(t *testing.T) {
+	h := newHarness(t)
+	// The release after expiry takes a while; the payment lands in the meantime.
+	h.delay["ReleaseSeats"] = 5 * time.Second
+	h.pay(10*time.Minute+2*time.Second, bus.PaymentSuccess, "")
+	s := h.run()
+	if s.Status != StatusExpired || !s.Refunded || h.count("RefundPayment") != 1 || h.count("ConfirmSeats") != 0 {
+		t.Fatalf("final state %+v calls %v", s, h.calls)
+	}
+}
+
+func TestCancelWhileWaitingForPaymentReleasesAndVoids(t *testing.T) {
+	h := newHarness(t)
+	var res *CancelResult
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(UpdateCancel, "cancel", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("cancel rejected: %v", err) }, OnAccept: func() {},
+			OnComplete: func(v any, err error) { r, _ := v.(CancelResult); res = &r },
+		})
+	}, time.Minute)
+	s := h.run()
+	if s.Status != StatusCancelled || res == nil || res.Status != StatusCancelled || !res.Cancelled {
+		t.Fatalf("final state %+v cancel answer %+v", s, res)
+	}
+	if h.count("ReleaseSeats") != 1 || h.count("RefundPayment") != 1 || h.count("ConfirmSeats") != 0 {
+		t.Fatalf("calls %v", h.calls)
+	}
+	h.wantEmitted("booking.initiated", "seats.locked", "payment.requested", "seats.released", "booking.cancelled")
+}
+
+func TestCancelAndPaymentAtOnceEndConsistent(t *testing.T) {
+	// Whichever the workflow sees first decides; the other must not leave "paid and released".
+	h := newHarness(t)
+	h.pay(time.Minute, bus.PaymentSuccess, "")
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(UpdateCancel, "cancel", &testsuite.TestUpdateCallback{
+			OnReject: func(error) {}, OnAccept: func() {}, OnComplete: func(any, error) {}})
+	}, time.Minute)
+	s := h.run()
+	if s.Status != StatusCancelled {
+		t.Fatalf("final state %+v", s)
+	}
+	if h.count("ReleaseSeats") != 1 || h.count("RefundPayment") != 1 || !s.Refunded {
+		t.Fatalf("paid and released without a refund? calls %v state %+v", h.calls, s)
+	}
+}
+
+func TestCancelAfterConfirmRefundsAndReleases(t *testing.T) {
+	env := newEnv()
+	env.RegisterActivity(&activities.Activities{})
+	var calls []string
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Maybe()
+	env.OnActivity(a.RefundPayment, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.RefundRequest) (activities.RefundResult, error) {
+		calls = append(calls, "refund")
+		return activities.RefundResult{Refunded: true}, nil
+	})
+	env.OnActivity(a.ReleaseSeats, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.SeatsRequest) error {
+		calls = append(calls, "release")
+		return nil
+	})
+	env.OnActivity(a.RecordStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, c activities.StatusChange) error {
+		calls = append(calls, "record:"+c.Status)
+		return nil
+	})
+	env.OnActivity(a.Emit, mock.Anything, mock.Anything).Return(nil)
+	env.ExecuteWorkflow(CancelConfirmedBookingWorkflow, CancelConfirmedInput{BookingID: bookingID, UserID: "u-1",
+		EventID: input().EventID, SeatIDs: input().SeatIDs})
+	var res CancelResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusCancelled || !res.Refunded || strings.Join(calls, ",") != "refund,release,record:CANCELLED" {
+		t.Fatalf("result %+v calls %v", res, calls)
+	}
+}
+
+func TestTransientHoldFailuresAreRetried(t *testing.T) {
+	h := newHarness(t)
+	h.onSeats("HoldSeats", func(n int) error {
+		if n <= 2 {
+			return errors.New("inventory: connection refused")
+		}
+		return nil
+	})
+	h.pay(time.Second, bus.PaymentSuccess, "")
+	s := h.run()
+	if s.Status != StatusConfirmed || h.count("HoldSeats") != 3 {
+		t.Fatalf("final state %+v calls %v", s, h.calls)
+	}
+}
+
+func TestACompensationThatFailsTwiceIsRetriedUntilItSucceeds(t *testing.T) {
+	h := newHarness(t)
+	h.onSeats("ReleaseSeats", func(n int) error {
+		if n <= 2 {
+			return errors.New("inventory restarting")
+		}
+		return nil
+	})
+	h.pay(time.Second, bus.PaymentFailed, "card declined")
+	s := h.run()
+	if s.Status != StatusFailed || h.count("ReleaseSeats") != 3 {
+		t.Fatalf("final state %+v calls %v", s, h.calls)
+	}
+}
+
+func TestDuplicatePaymentResultsAreAppliedOnce(t *testing.T) {
+	h := newHarness(t)
+	h.pay(time.Second, bus.PaymentSuccess, "")
+	h.pay(time.Second, bus.PaymentSuccess, "")
+	h.pay(2*time.Second, bus.PaymentSuccess, "")
+	s := h.run()
+	if s.Status != StatusConfirmed || h.count("ConfirmSeats") != 1 || h.count("RecordStatus:CONFIRMED") != 1 ||
+		h.count("RefundPayment") != 0 {
+		t.Fatalf("final state %+v calls %v", s, h.calls)
+	}
+}
+
+func TestHoldLostAfterExpiryRefundsAndFails(t *testing.T) {
+	h := newHarness(t)
+	h.onSeats("ConfirmSeats", func(int) error {
+		return temporal.NewNonRetryableApplicationError("lost", activities.ErrHoldLost, nil)
+	})
+	h.pay(time.Second, bus.PaymentSuccess, "")
+	s := h.run()
+	if s.Status != StatusFailed || !s.Refunded || h.count("RefundPayment") != 1 {
+		t.Fatalf("final state %+v calls %v", s, h.calls)
+	}
+}
+
+func TestSearchAttributeFollowsTheStatus(t *testing.T) {
+	h := newHarness(t)
+	h.pay(time.Second, bus.PaymentFailed, "card declined")
+	h.run()
+	if strings.Join(h.upserts, ",") != StatusFailed {
+		t.Fatalf("BookingStatus upserts %v", h.upserts)
+	}
+}
