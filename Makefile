@@ -18,13 +18,13 @@ export PATH := $(TOOLS)/bin:$(PATH)
 
 # The integration suite runs on its own stack (data in .data/test, every port moved by 100), so
 # `make test` never disturbs a `make run` stack and can use a short hold for the expiry paths.
-TEST_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/test HOLD_TTL=15s \
+TEST_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/test TICKETFLOW_TOOLS_DIR=$(TOOLS) HOLD_TTL=15s \
 	GATEWAY_PORT=3100 USER_PORT=3101 EVENT_PORT=3102 BOOKING_PORT=3103 INVENTORY_PORT=3104 \
 	PAYMENT_PORT=3105 NOTIFICATION_PORT=3106 WORKER_PORT=3107 BRIDGE_PORT=3108 \
 	POSTGRES_PORT=55532 REDIS_PORT=56479 KAFKA_PORT=59192 KAFKA_CONTROLLER_PORT=59193 \
 	MONGO_PORT=57117 TEMPORAL_PORT=7333 TEMPORAL_UI_PORT=8333 SMTP_PORT=1125 MAILPIT_PORT=8125
 
-.PHONY: run test unit integration test-stack test-stack-down build tools apt-tools vet clean stop bench chaos fuzz demo
+.PHONY: run test unit integration histories test-stack test-stack-down build tools apt-tools vet clean stop bench chaos fuzz demo
 
 ## run: start the whole local stack in the foreground (Ctrl-C stops it)
 run: tools build
@@ -48,6 +48,12 @@ integration: tools build
 	$(TEST_STACK) $(GO) test -count=1 -p 1 -timeout 30m -tags integration ./... || status=$$?; \
 	if [ -f $(OWNER_FILE) ]; then $(TEST_STACK) $(BIN) stack down; rm -f $(OWNER_FILE); fi; \
 	exit $$status
+
+## histories: export one history per saga path from the test stack into workflows/testdata
+histories: tools build
+	@mkdir -p .data/test/run
+	$(TEST_STACK) $(BIN) stack up
+	$(TEST_STACK) $(GO) test -count=1 -tags 'integration histories' -run TestExportHistories ./e2e/
 
 ## test-stack: start (or reuse) the integration tests' stack in the background
 test-stack: tools build

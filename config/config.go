@@ -94,7 +94,6 @@ type Config struct {
 	CORSOrigins      []string
 	ShutdownTimeout  time.Duration
 	ProviderLatency  time.Duration // the mock payment provider's simulated latency
-	PaymentWorkers   int           // concurrent payment.requested handlers (one per partition is the maximum)
 	KafkaPartitions  int
 	WorkerLocalSlots int
 }
@@ -151,7 +150,6 @@ func Load() (*Config, error) {
 	c.CORSOrigins = l.list("CORS_ORIGINS", "*")
 	c.ShutdownTimeout = l.duration("SHUTDOWN_TIMEOUT", 10*time.Second)
 	c.ProviderLatency = l.duration("PAYMENT_PROVIDER_LATENCY", 20*time.Millisecond)
-	c.PaymentWorkers = l.int("PAYMENT_WORKERS", 3)
 	c.WorkerLocalSlots = l.int("WORKER_LOCAL_ACTIVITY_SLOTS", 200)
 
 	if c.HoldTTL < time.Second {

@@ -206,6 +206,12 @@ func TestNoProviderAnswerExpiresTheHold(t *testing.T) {
 	if sm := readSeatMap(t, e.ID); sm.status("FLOOR-A-1") != "AVAILABLE" {
 		t.Fatal("seats of an expired booking are not AVAILABLE")
 	}
+	// The payment the provider never answered is voided, not left PENDING.
+	var p struct{ Status, FailureReason string }
+	c.expect(200, "GET", "/api/payments/booking/"+b.ID, nil, &p)
+	if p.Status != "FAILED" {
+		t.Fatalf("payment of an expired booking is %s (%s)", p.Status, p.FailureReason)
+	}
 }
 
 func TestCancelPendingAndConfirmedBookings(t *testing.T) {

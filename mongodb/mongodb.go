@@ -52,3 +52,15 @@ var ErrNoDocuments = mongo.ErrNoDocuments
 
 // NotFound reports whether err means no document matched.
 func NotFound(err error) bool { return errors.Is(err, mongo.ErrNoDocuments) }
+
+// EnsureIndexes creates each index that is missing, one call per index: FerretDB 1.24 drops the
+// connection when a single createIndexes call names two or more indexes that all exist already
+// (seen on every restart of a service that used CreateMany).
+func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.IndexModel) error {
+	for _, m := range models {
+		if _, err := coll.Indexes().CreateOne(ctx, m); err != nil {
+			return fmt.Errorf("index on %s: %w", coll.Name(), err)
+		}
+	}
+	return nil
+}

@@ -19,15 +19,24 @@ import (
 	"ticketflow/workflows"
 )
 
-// Register puts TicketFlow's workflows and activities on a worker (also used by the replayer's
-// and the tests' workers, so all of them know the same names).
-func Register(w sdkworker.Registry, acts *activities.Activities) {
-	w.RegisterWorkflowWithOptions(workflows.BookingWorkflow, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.CancelConfirmedBookingWorkflow,
+// workflowRegistry is what a worker and a replayer have in common.
+type workflowRegistry interface {
+	RegisterWorkflowWithOptions(w interface{}, options workflow.RegisterOptions)
+}
+
+// RegisterWorkflows puts TicketFlow's workflows on a worker or a replayer under the names the
+// contract gives them, so both know the same names.
+func RegisterWorkflows(r workflowRegistry) {
+	r.RegisterWorkflowWithOptions(workflows.BookingWorkflow, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.CancelConfirmedBookingWorkflow,
 		workflow.RegisterOptions{Name: workflows.CancelConfirmedWorkflowName})
-	if acts != nil {
-		w.RegisterActivity(acts)
-	}
+}
+
+// NewReplayer returns a replayer that knows this build's workflows.
+func NewReplayer() (sdkworker.WorkflowReplayer, error) {
+	r := sdkworker.NewWorkflowReplayer()
+	RegisterWorkflows(r)
+	return r, nil
 }
 
 // Run hosts the workflows and activities until ctx ends, with a health answer on its port.
@@ -52,7 +61,8 @@ func Run(ctx context.Context, cfg *config.Config) error {
 		MaxConcurrentWorkflowTaskPollers:        8,
 		MaxConcurrentActivityTaskPollers:        2,
 	})
-	Register(w, acts)
+	RegisterWorkflows(w)
+	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

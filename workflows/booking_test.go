@@ -241,8 +241,8 @@ func TestNoPaymentAnswerExpiresAtTheHoldsEnd(t *testing.T) {
 	h := newHarness(t)
 	start := time.Now()
 	s := h.run()
-	if s.Status != StatusExpired || h.count("ReleaseSeats") != 1 {
-		t.Fatalf("final state %+v calls %v", s, h.calls)
+	if s.Status != StatusExpired || h.count("ReleaseSeats") != 1 || h.count("RefundPayment") != 1 {
+		t.Fatalf("final state %+v calls %v (the pending payment must be voided)", s, h.calls)
 	}
 	if got := h.env.Now(); got.Before(t0.Add(10 * time.Minute)) {
 		t.Fatalf("expired at %v, before the hold's end", got)

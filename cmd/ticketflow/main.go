@@ -32,6 +32,8 @@ const usage = `usage: ticketflow <command> [arguments]
   serve <process>          run one process: gateway, user, event, booking, inventory, payment,
                            notification, worker or bridge
   seed                     create the demo admin, user, venues and events (idempotent)
+  replay --file F | --query Q
+                           replay workflow histories against this build's workflows
   setup                    create the Kafka topics and Temporal search attributes on servers the
                            local stack did not start (docker-compose runs it once)
   infra ferretdb           run the MongoDB-protocol server (used by the local stack)
@@ -87,6 +89,8 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return devstack.RunFerretDB(ctx, cfg, log)
 	case "seed":
 		return seed.Run(ctx, cfg, os.Stdout)
+	case "replay":
+		return replay(ctx, cfg, args, os.Stdout)
 	case "setup":
 		return setup(ctx, cfg)
 	case "help", "-h", "--help":

@@ -24,11 +24,9 @@ func newStore(db *mongo.Database) *store {
 }
 
 func (s *store) ensureIndexes(ctx context.Context) error {
-	_, err := s.events.Indexes().CreateMany(ctx, []mongo.IndexModel{
-		{Keys: bson.D{{Key: "date", Value: 1}}},
-		{Keys: bson.D{{Key: "seatsLoaded", Value: 1}}},
-	})
-	return err
+	return mongodb.EnsureIndexes(ctx, s.events,
+		mongo.IndexModel{Keys: bson.D{{Key: "date", Value: 1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "seatsLoaded", Value: 1}}})
 }
 
 func (s *store) insertVenue(ctx context.Context, v *Venue) error {

@@ -161,6 +161,16 @@ func (h *harness) emailsOf(eventID string, want int) []mailpitMessage {
 	return got
 }
 
+// A restart creates the indexes again over the existing ones.
+func TestIndexesSurviveARestart(t *testing.T) {
+	h := newHarness(t)
+	for i := 0; i < 2; i++ {
+		if err := h.svc.store.ensureIndexes(h.ctx); err != nil {
+			t.Fatalf("ensureIndexes again (%d): %v", i+1, err)
+		}
+	}
+}
+
 func TestWelcomeHandledTwiceSendsOneEmail(t *testing.T) {
 	h := newHarness(t)
 	m, id, p := h.welcome()

@@ -6,7 +6,9 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"ticketflow/mongodb"
 )
 
 // store is the notification service's MongoDB access. "One email per fact" rests on the insert
@@ -21,10 +23,9 @@ func newStore(db *mongo.Database) *store {
 }
 
 func (s *store) ensureIndexes(ctx context.Context) error {
-	_, err := s.notifications.Indexes().CreateOne(ctx, mongo.IndexModel{
+	return mongodb.EnsureIndexes(ctx, s.notifications, mongo.IndexModel{
 		Keys: bson.D{{Key: "userId", Value: 1}, {Key: "createdAt", Value: -1}},
 	})
-	return err
 }
 
 func (s *store) insert(ctx context.Context, n *Notification) error {

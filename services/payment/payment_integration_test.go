@@ -255,6 +255,16 @@ func decodeProcessed(t *testing.T, m kafka.Message) (bus.Envelope, bus.PaymentPr
 	return env, p
 }
 
+// A restart creates the indexes again over the existing ones.
+func TestIndexesSurviveARestart(t *testing.T) {
+	h := newHarness(t)
+	for i := 0; i < 2; i++ {
+		if err := h.store.ensureIndexes(h.ctx); err != nil {
+			t.Fatalf("ensureIndexes again (%d): %v", i+1, err)
+		}
+	}
+}
+
 func TestRequestHandledTwiceChargesOnceAndRepublishesTheSameFact(t *testing.T) {
 	h := newHarness(t)
 	m, req := h.request(TokenVisa)

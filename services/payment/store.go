@@ -29,16 +29,17 @@ func newStore(db *mongo.Database) *store {
 // errStale means a conditional update found the payment no longer in the expected state.
 var errStale = errors.New("payment changed concurrently")
 
+// ensureIndexes creates the indexes, one call each: FerretDB v1.24 drops the connection (a panic
+// on its side) when one createIndexes call names several indexes that all exist already, that is
+// on every restart.
 func (s *store) ensureIndexes(ctx context.Context) error {
-	_, err := s.payments.Indexes().CreateMany(ctx, []mongo.IndexModel{
+	return mongodb.EnsureIndexes(ctx, s.payments,
 		// A redelivered payment.requested finds its payment instead of charging again.
-		{Keys: bson.D{{Key: "idempotencyKey", Value: 1}}, Options: options.Index().SetUnique(true).SetName("idempotencyKey_unique")},
+		mongo.IndexModel{Keys: bson.D{{Key: "idempotencyKey", Value: 1}}, Options: options.Index().SetUnique(true).SetName("idempotencyKey_unique")},
 		// One payment per booking, whatever key a producer sends: the contract's booking has one
 		// payment, refunds and lookups address it by booking, and a void that comes before the
 		// request must block any later charge of that booking.
-		{Keys: bson.D{{Key: "bookingId", Value: 1}}, Options: options.Index().SetUnique(true).SetName("bookingId_unique")},
-	})
-	return err
+		mongo.IndexModel{Keys: bson.D{{Key: "bookingId", Value: 1}}, Options: options.Index().SetUnique(true).SetName("bookingId_unique")})
 }
 
 func (s *store) insertPayment(ctx context.Context, p *Payment) error {
