@@ -35,8 +35,8 @@ func TestExportHistories(t *testing.T) {
 	c, _ := register(t)
 	paths := []struct {
 		name, token, want string
-		seats           []string
-		cancel          bool
+		seats             []string
+		cancel            bool
 	}{
 		{"confirmed", "tok_visa", "CONFIRMED", []string{"FLOOR-A-1", "FLOOR-A-2"}, false},
 		{"declined", "tok_chargeDeclined", "FAILED", []string{"FLOOR-A-3"}, false},
