@@ -84,7 +84,7 @@ func NewConsumer(cfg ConsumerConfig) *Consumer {
 		// The default 3 s group-join delay per restart is dead time for a booking in flight.
 		JoinGroupBackoff:      500 * time.Millisecond,
 		HeartbeatInterval:     1 * time.Second,
-		SessionTimeout:        10 * time.Second,
+		SessionTimeout:        6 * time.Second, // the broker's minimum: a killed consumer's partitions move on sooner
 		RebalanceTimeout:      10 * time.Second,
 		WatchPartitionChanges: true,
 	})}

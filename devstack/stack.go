@@ -48,6 +48,50 @@ func PIDFile(cfg *config.Config, process string) string {
 	return filepath.Join(RunDir(cfg), process+".pid")
 }
 
+// Kill kills one process of a running stack with SIGKILL, as a fault test does. With hold > 0 the
+// supervisor waits that long before restarting it (a broker outage); otherwise it restarts it
+// after its usual backoff. It returns the pid it killed.
+func Kill(cfg *config.Config, process string, hold time.Duration) (int, error) {
+	pid, ok := livePID(PIDFile(cfg, process))
+	if !ok {
+		return 0, fmt.Errorf("%s is not running", process)
+	}
+	holdFile := filepath.Join(RunDir(cfg), process+".hold")
+	if hold > 0 {
+		if err := os.WriteFile(holdFile, []byte(hold.String()+"\n"), 0o644); err != nil {
+			return 0, err
+		}
+		time.AfterFunc(hold, func() { _ = os.Remove(holdFile) })
+	}
+	// The process group: a child such as the JVM or postgres' backends goes with its leader.
+	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	return pid, nil
+}
+
+// Release lets a held process restart now.
+func Release(cfg *config.Config, process string) {
+	_ = os.Remove(filepath.Join(RunDir(cfg), process+".hold"))
+}
+
+// WaitRestarted waits until process runs with a pid other than old and, if url is not empty,
+// answers 200 there.
+func WaitRestarted(ctx context.Context, cfg *config.Config, process string, old int, url string) error {
+	for {
+		if pid, ok := livePID(PIDFile(cfg, process)); ok && pid != old {
+			if url == "" || httpOK(ctx, url) == nil {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not come back: %w", process, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 func readyFile(cfg *config.Config) string { return filepath.Join(RunDir(cfg), "ready") }
 
 // Run starts the whole stack, prints where everything is, and supervises it until ctx ends or a

@@ -64,8 +64,9 @@ func newSupervisor(logDir, runDir string, log *slog.Logger) *supervisor {
 		backoffBase: 500 * time.Millisecond}
 }
 
-func (s *supervisor) logPath(name string) string { return filepath.Join(s.logDir, name+".log") }
-func (s *supervisor) pidPath(name string) string { return filepath.Join(s.runDir, name+".pid") }
+func (s *supervisor) logPath(name string) string  { return filepath.Join(s.logDir, name+".log") }
+func (s *supervisor) pidPath(name string) string  { return filepath.Join(s.runDir, name+".pid") }
+func (s *supervisor) holdPath(name string) string { return filepath.Join(s.runDir, name+".hold") }
 
 // checkPort fails when another process already listens on the component's port.
 func checkPort(c *component) error {
@@ -209,6 +210,16 @@ func (s *supervisor) onExit(c *component, err error) {
 	}
 	backoff := time.Duration(1<<min(n-1, 4)) * s.backoffBase // 0.5s, 1s, 2s, 4s, 8s
 	time.Sleep(backoff)
+	// A fault test that wants the process down for a while leaves <name>.hold in the run dir.
+	for fileExists(s.holdPath(c.name)) {
+		c.mu.Lock()
+		stopping := c.stopping
+		c.mu.Unlock()
+		if stopping {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	c.mu.Lock()
 	stopping := c.stopping
 	c.mu.Unlock()
@@ -256,6 +267,11 @@ func (s *supervisor) stopAll(grace time.Duration) {
 		_ = os.Remove(s.pidPath(c.name))
 		s.log.Info("stopped", "process", c.name)
 	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // tail returns the last n lines of a file.

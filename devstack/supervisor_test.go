@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -110,5 +111,36 @@ func TestStopAllStopsInReverseOrder(t *testing.T) {
 	b, _ := os.ReadFile(order)
 	if got := strings.Fields(string(b)); strings.Join(got, ",") != "third,second,first" {
 		t.Fatalf("stop order = %v, want third,second,first", got)
+	}
+}
+
+func TestAHeldProcessRestartsOnlyWhenReleased(t *testing.T) {
+	s := testSupervisor(t)
+	c := &component{name: "broker",
+		command: func() (*exec.Cmd, error) { return exec.Command("sleep", "30"), nil },
+		ready:   func(context.Context) error { return nil }}
+	if err := s.startGroup(context.Background(), []*component{c}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.stopAll(time.Second)
+	first, _ := livePID(s.pidPath("broker"))
+	if err := os.WriteFile(s.holdPath("broker"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = syscall.Kill(first, syscall.SIGKILL)
+	time.Sleep(500 * time.Millisecond)
+	if pid, ok := livePID(s.pidPath("broker")); ok && pid != first {
+		t.Fatal("restarted while held")
+	}
+	os.Remove(s.holdPath("broker"))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if pid, ok := livePID(s.pidPath("broker")); ok && pid != first {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not restarted after release")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -193,7 +193,7 @@ func TestDeclinedCardFailsAndFreesTheSeats(t *testing.T) {
 func TestNoProviderAnswerExpiresTheHold(t *testing.T) {
 	cfg := loadConfig(t)
 	if cfg.HoldTTL > time.Minute {
-		t.Fatalf("the suite needs a stack with a short HOLD_TTL (make test uses 15s); this one has %s", cfg.HoldTTL)
+		t.Fatalf("the suite needs a stack with a short HOLD_TTL (make test uses 30s); this one has %s", cfg.HoldTTL)
 	}
 	e := newEvent(t, 3, 100)
 	c, _ := register(t)

@@ -37,7 +37,7 @@ var (
 	retryForever = &temporal.RetryPolicy{
 		InitialInterval:    100 * time.Millisecond,
 		BackoffCoefficient: 2,
-		MaximumInterval:    5 * time.Second,
+		MaximumInterval:    2 * time.Second,
 	}
 
 	stepOptions = workflow.LocalActivityOptions{

@@ -32,6 +32,7 @@ const usage = `usage: ticketflow <command> [arguments]
   serve <process>          run one process: gateway, user, event, booking, inventory, payment,
                            notification, worker or bridge
   seed                     create the demo admin, user, venues and events (idempotent)
+  chaos [flags]            bookings under process kills, then a consistency table (make chaos)
   replay --file F | --query Q
                            replay workflow histories against this build's workflows
   setup                    create the Kafka topics and Temporal search attributes on servers the
@@ -89,6 +90,8 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return devstack.RunFerretDB(ctx, cfg, log)
 	case "seed":
 		return seed.Run(ctx, cfg, os.Stdout)
+	case "chaos":
+		return runChaos(ctx, cfg, args, os.Stdout)
 	case "replay":
 		return replay(ctx, cfg, args, os.Stdout)
 	case "setup":

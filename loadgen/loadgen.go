@@ -1,0 +1,142 @@
+// Package loadgen drives TicketFlow through its gateway the way many buyers would: each buyer has
+// its own token and its own loopback source address (so the gateway's per-client rate limit sees
+// many clients, as it would in production). The flash-sale benchmark and the chaos run use it.
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"ticketflow/auth"
+	"ticketflow/config"
+	"ticketflow/httpapi"
+	"ticketflow/ids"
+	"ticketflow/seatplan"
+	"ticketflow/seed"
+)
+
+// Buyer is one synthetic user.
+type Buyer struct {
+	UserID, Email, Token string
+	base                 string
+	http                 *http.Client
+}
+
+// NewBuyers makes n buyers with tokens signed by the stack's secret. They need no user rows: the
+// services trust a verified token, and minting them keeps registration (bcrypt) out of the timed
+// part of a run.
+func NewBuyers(cfg *config.Config, n int, tag string) ([]*Buyer, error) {
+	out := make([]*Buyer, n)
+	for i := range out {
+		id := ids.New()
+		email := fmt.Sprintf("%s-%d-%s@loadgen.ticketflow.local", tag, i, id[:8])
+		tok, _, err := auth.Sign([]byte(cfg.JWTSecret), auth.Identity{UserID: id, Email: email, Role: auth.RoleUser}, 2*time.Hour, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		ip := net.IPv4(127, byte(10+i/65000), byte(i/250%256), byte(1+i%250))
+		dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+		out[i] = &Buyer{UserID: id, Email: email, Token: tok, base: cfg.URLs[config.Gateway],
+			http: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext,
+				MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}}}
+	}
+	return out, nil
+}
+
+// Do sends a request as the buyer and returns the status and body. body is sent as JSON.
+func (b *Buyer) Do(ctx context.Context, method, path string, body any, headers ...string) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, b.base+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if b.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+b.Token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw, err
+}
+
+// ErrorCode is the code of a contract error body ("" when it is not one).
+func ErrorCode(body []byte) string {
+	var e struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	_ = json.Unmarshal(body, &e)
+	return e.Error.Code
+}
+
+// Event is an event made for a run.
+type Event struct {
+	ID    string
+	Seats []string // every seat id, best rows first
+}
+
+// CreateEvent makes a venue and an event with `seats` seats in rows of up to 20 (row A is the
+// best), logging in as the seeded admin through the gateway.
+func CreateEvent(ctx context.Context, cfg *config.Config, name string, seats int, priceMinor int64) (Event, error) {
+	gw := httpapi.NewClient(cfg.URLs[config.Gateway], "", 2*time.Minute)
+	var login struct{ Token string }
+	if err := gw.Post(ctx, "/api/users/login", map[string]string{"email": seed.AdminEmail, "password": seed.AdminPassword}, &login); err != nil {
+		return Event{}, fmt.Errorf("admin login (is the stack seeded?): %w", err)
+	}
+	adm := gw.WithBearer(login.Token)
+	var v struct{ ID string }
+	if err := adm.Post(ctx, "/api/venues", map[string]string{"name": name + " hall", "address": "1 Load St",
+		"city": "Benchville", "country": "NO"}, &v); err != nil {
+		return Event{}, err
+	}
+	var rows []seatplan.Row
+	for left, i := seats, 0; left > 0; i++ {
+		n := min(20, left)
+		rows = append(rows, seatplan.Row{Label: rowLabel(i), Seats: n})
+		left -= n
+	}
+	var e struct{ ID string }
+	if err := adm.Post(ctx, "/api/events", map[string]any{"name": name, "description": "load run", "venueId": v.ID,
+		"date": time.Now().Add(30 * 24 * time.Hour).UTC(), "currency": "EUR", "tags": []string{"load"},
+		"sections": []seatplan.Section{{Name: "Floor", PriceMinor: priceMinor, Rows: rows}}}, &e); err != nil {
+		return Event{}, err
+	}
+	all, err := seatplan.Expand([]seatplan.Section{{Name: "Floor", PriceMinor: priceMinor, Rows: rows}})
+	if err != nil {
+		return Event{}, err
+	}
+	ev := Event{ID: e.ID}
+	for _, s := range all {
+		ev.Seats = append(ev.Seats, s.ID)
+	}
+	return ev, nil
+}
+
+// rowLabel is A..Z, then AA, AB, ...
+func rowLabel(i int) string {
+	if i < 26 {
+		return string(rune('A' + i))
+	}
+	return rowLabel(i/26-1) + string(rune('A'+i%26))
+}
