@@ -49,6 +49,21 @@ integration: tools build
 	if [ -f $(OWNER_FILE) ]; then $(TEST_STACK) $(BIN) stack down; rm -f $(OWNER_FILE); fi; \
 	exit $$status
 
+# `make chaos` runs on a third stack (.data/chaos, ports +200) so it can kill processes freely.
+CHAOS_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/chaos TICKETFLOW_TOOLS_DIR=$(TOOLS) HOLD_TTL=20s \
+	GATEWAY_PORT=3200 USER_PORT=3201 EVENT_PORT=3202 BOOKING_PORT=3203 INVENTORY_PORT=3204 \
+	PAYMENT_PORT=3205 NOTIFICATION_PORT=3206 WORKER_PORT=3207 BRIDGE_PORT=3208 \
+	POSTGRES_PORT=55632 REDIS_PORT=56579 KAFKA_PORT=59292 KAFKA_CONTROLLER_PORT=59293 \
+	MONGO_PORT=57217 TEMPORAL_PORT=7433 TEMPORAL_UI_PORT=8433 SMTP_PORT=1225 MAILPIT_PORT=8225
+CHAOS_ARGS ?= --bookings 300 --seats 200 --concurrency 10
+
+## chaos: 300 bookings while every process is killed in turn, then the consistency table
+chaos: tools build
+	@mkdir -p .data/chaos/run && rm -f .data/chaos/run/started-by-make
+	$(CHAOS_STACK) $(BIN) stack up --owner-file .data/chaos/run/started-by-make
+	@status=0; $(CHAOS_STACK) $(BIN) chaos $(CHAOS_ARGS) || status=$$?; \
+	if [ -f .data/chaos/run/started-by-make ]; then $(CHAOS_STACK) $(BIN) stack down; fi; exit $$status
+
 ## histories: export one history per saga path from the test stack into workflows/testdata
 histories: tools build
 	@mkdir -p .data/test/run
@@ -101,4 +116,5 @@ stop: build
 clean:
 	-@[ -x $(BIN) ] && $(BIN) stack down
 	-@[ -x $(BIN) ] && $(TEST_STACK) $(BIN) stack down
+	-@[ -x $(BIN) ] && $(CHAOS_STACK) $(BIN) stack down
 	rm -rf .data bin

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"ticketflow/audit"
 	"ticketflow/config"
 	"ticketflow/devstack"
 	"ticketflow/ids"
@@ -39,42 +40,16 @@ type Options struct {
 // DefaultKills is the order processes are killed in.
 var DefaultKills = []string{config.Worker, config.Bridge, config.Payment, config.Inventory, "kafka", "temporal"}
 
-// Result is the outcome of a run: one line per check.
+// Result is the outcome of a run: the audit of the event, and what was killed.
 type Result struct {
-	Lines  []Line
-	Counts map[string]int
+	*audit.Report
 	Killed []string
 }
 
-// Line is one check of the table.
-type Line struct {
-	Check  string
-	OK     bool
-	Detail string
-}
-
-// Passed reports whether every line passed.
-func (r *Result) Passed() bool {
-	for _, l := range r.Lines {
-		if !l.OK {
-			return false
-		}
-	}
-	return len(r.Lines) > 0
-}
-
-// Print writes the table.
+// Print writes the counts and the audit table.
 func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nbookings by status: %v\nkilled: %s\n\n", r.Counts, strings.Join(r.Killed, ", "))
-	fmt.Fprintf(w, "%-58s %-6s %s\n", "check", "result", "detail")
-	fmt.Fprintf(w, "%s\n", strings.Repeat("-", 100))
-	for _, l := range r.Lines {
-		res := "PASS"
-		if !l.OK {
-			res = "FAIL"
-		}
-		fmt.Fprintf(w, "%-58s %-6s %s\n", l.Check, res, l.Detail)
-	}
+	r.Report.Print(w)
 }
 
 // Run performs a chaos run against the running stack of cfg and checks the outcome.
@@ -120,15 +95,21 @@ func Run(ctx context.Context, cfg *config.Config, opt Options, out io.Writer) (*
 	res.Killed = <-killed // the loop ends once every process was killed at least once
 	fmt.Fprintf(out, "posted %d bookings (%d held); draining (up to %s)\n", posted.Load(), held.Load(), opt.Drain)
 
-	st, err := openStores(ctx, cfg)
+	st, err := audit.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	defer st.close(ctx)
-	if err := st.drain(ctx, ev.ID, opt.Drain, out); err != nil {
+	defer st.Close(ctx)
+	pending, err := st.Drain(ctx, ev.ID, opt.Drain)
+	if err != nil {
 		return nil, err
 	}
-	if err := check(ctx, cfg, st, ev.ID, buyers, res); err != nil {
+	fmt.Fprintf(out, "drained: %d bookings still PENDING\n", pending)
+	emails := map[string]string{}
+	for _, b := range buyers {
+		emails[b.UserID] = b.Email
+	}
+	if res.Report, err = st.Event(ctx, ev.ID, audit.Options{Emails: emails}); err != nil {
 		return nil, err
 	}
 	return res, nil

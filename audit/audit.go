@@ -1,0 +1,378 @@
+// Package audit checks, from each service's own store, that the bookings of one event are
+// consistent: every booking ended, seats sold exactly once and only to confirmed bookings, one
+// charge per confirmed booking and none kept for any other, one confirmation email each, no dead
+// letter about them, every workflow closed. The chaos run and the benchmark both end with it.
+package audit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/segmentio/kafka-go"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"ticketflow/bus"
+	"ticketflow/config"
+	"ticketflow/httpapi"
+	"ticketflow/mongodb"
+	"ticketflow/temporalclient"
+)
+
+// Stores are read-only views of each service's store: the audit looks at the truth, not at what
+// the API says.
+type Stores struct {
+	cfg                 *config.Config
+	bookings, inventory *pgxpool.Pool
+	payments            *mongo.Database
+}
+
+// Open connects to the stores of cfg's stack.
+func Open(ctx context.Context, cfg *config.Config) (*Stores, error) {
+	b, err := pgxpool.New(ctx, cfg.PostgresDSN(config.BookingsDB))
+	if err != nil {
+		return nil, err
+	}
+	i, err := pgxpool.New(ctx, cfg.PostgresDSN(config.InventoryDB))
+	if err != nil {
+		return nil, err
+	}
+	p, err := mongodb.Connect(ctx, cfg.MongoURI, config.PaymentsDB, 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &Stores{cfg: cfg, bookings: b, inventory: i, payments: p}, nil
+}
+
+// Close releases the connections.
+func (s *Stores) Close(ctx context.Context) {
+	s.bookings.Close()
+	s.inventory.Close()
+	_ = s.payments.Client().Disconnect(ctx)
+}
+
+// Drain waits (up to within) until no booking of the event is PENDING, and returns how many still
+// are.
+func (s *Stores) Drain(ctx context.Context, eventID string, within time.Duration) (int, error) {
+	deadline := time.Now().Add(within)
+	for {
+		var pending int
+		if err := s.bookings.QueryRow(ctx, `SELECT count(*) FROM bookings WHERE event_id = $1 AND status = 'PENDING'`,
+			eventID).Scan(&pending); err != nil {
+			return 0, err
+		}
+		if pending == 0 || time.Now().After(deadline) {
+			return pending, nil
+		}
+		select {
+		case <-ctx.Done():
+			return pending, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Report is the outcome of an audit: the numbers, and one line per check.
+type Report struct {
+	Bookings      int
+	Counts        map[string]int // bookings by status
+	Pending       int            // bookings not terminal
+	Reserved      int            // seats RESERVED
+	Sold          int            // seats of CONFIRMED bookings
+	Mismatched    int            // seats RESERVED but not by their CONFIRMED buyer, or the reverse
+	Oversold      int            // seats in two CONFIRMED bookings
+	StillHeld     int            // seats LOCKED with a live hold after the drain
+	DoubleCharged int            // bookings with more than one charge
+	BadCharges    int            // CONFIRMED bookings without exactly one kept charge
+	KeptCharges   int            // charges kept for bookings that are not CONFIRMED
+	Emails        int            // confirmation emails found
+	EmailIssues   int            // CONFIRMED bookings without exactly one confirmation email
+	DeadLetters   []string       // dead letters keyed by one of the bookings
+	Running       int64          // workflows of the event still running
+	Lines         []Line
+}
+
+// Line is one check of the table.
+type Line struct {
+	Check  string
+	OK     bool
+	Detail string
+}
+
+// Passed reports whether every check passed.
+func (r *Report) Passed() bool {
+	for _, l := range r.Lines {
+		if !l.OK {
+			return false
+		}
+	}
+	return len(r.Lines) > 0
+}
+
+// Print writes the table.
+func (r *Report) Print(w io.Writer) {
+	fmt.Fprintf(w, "%-52s %-6s %s\n", "check", "result", "detail")
+	fmt.Fprintln(w, strings.Repeat("-", 100))
+	for _, l := range r.Lines {
+		res := "PASS"
+		if !l.OK {
+			res = "FAIL"
+		}
+		fmt.Fprintf(w, "%-52s %-6s %s\n", l.Check, res, l.Detail)
+	}
+}
+
+func (r *Report) add(check string, ok bool, format string, args ...any) {
+	r.Lines = append(r.Lines, Line{Check: check, OK: ok, Detail: fmt.Sprintf(format, args...)})
+}
+
+// Options say which checks to make.
+type Options struct {
+	// Emails maps user ids to the addresses their confirmation emails go to; nil skips the email
+	// check (it asks Mailpit once per confirmed booking).
+	Emails map[string]string
+}
+
+type bookingRow struct {
+	id, status, userID string
+	seats              []string
+	paymentID          *string
+}
+
+// Event audits the bookings of one event.
+func (s *Stores) Event(ctx context.Context, eventID string, opt Options) (*Report, error) {
+	r := &Report{Counts: map[string]int{}}
+	rows, err := s.bookings.Query(ctx, `SELECT id::text, status, user_id, seat_ids, payment_id FROM bookings WHERE event_id = $1`, eventID)
+	if err != nil {
+		return nil, err
+	}
+	bookings, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (bookingRow, error) {
+		var b bookingRow
+		err := row.Scan(&b.id, &b.status, &b.userID, &b.seats, &b.paymentID)
+		return b, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	confirmed := map[string]bookingRow{}
+	var ids []string
+	for _, b := range bookings {
+		r.Counts[b.status]++
+		ids = append(ids, b.id)
+		if b.status == "CONFIRMED" {
+			confirmed[b.id] = b
+		}
+	}
+	r.Bookings, r.Pending = len(bookings), r.Counts["PENDING"]
+	r.add(fmt.Sprintf("every booking terminal (%d bookings)", len(bookings)), r.Pending == 0, "%d PENDING", r.Pending)
+
+	if err := s.seats(ctx, r, eventID, confirmed); err != nil {
+		return nil, err
+	}
+	if err := s.money(ctx, r, ids, confirmed); err != nil {
+		return nil, err
+	}
+	if opt.Emails != nil {
+		if err := s.emails(ctx, r, confirmed, opt.Emails); err != nil {
+			return nil, err
+		}
+	}
+	if r.DeadLetters, err = deadLetters(ctx, s.cfg, ids); err != nil {
+		return nil, err
+	}
+	r.add("no DLT message left unexplained", len(r.DeadLetters) == 0, "%d dead letters for these bookings %s",
+		len(r.DeadLetters), strings.Join(r.DeadLetters, "; "))
+
+	tc, err := temporalclient.Dial(ctx, s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer tc.Close()
+	cnt, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: s.cfg.TemporalNS,
+		Query: fmt.Sprintf(`EventId = %q AND ExecutionStatus = "Running"`, eventID)})
+	if err != nil {
+		return nil, err
+	}
+	r.Running = cnt.Count
+	r.add("every workflow of the event closed", cnt.Count == 0, "%d still running", cnt.Count)
+	return r, nil
+}
+
+// seats: the seats sold are exactly the confirmed bookings' seats, none sold twice, none held.
+func (s *Stores) seats(ctx context.Context, r *Report, eventID string, confirmed map[string]bookingRow) error {
+	soldTo := map[string]string{}
+	for _, b := range confirmed {
+		for _, seat := range b.seats {
+			if _, dup := soldTo[seat]; dup {
+				r.Oversold++
+			}
+			soldTo[seat] = b.id
+		}
+	}
+	rows, err := s.inventory.Query(ctx, `SELECT seat_id, coalesce(booking_id::text, '') FROM seats WHERE event_id = $1 AND status = 'RESERVED'`, eventID)
+	if err != nil {
+		return err
+	}
+	reserved := map[string]string{}
+	for rows.Next() {
+		var seat, by string
+		if err := rows.Scan(&seat, &by); err != nil {
+			return err
+		}
+		reserved[seat] = by
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for seat, by := range reserved {
+		if soldTo[seat] != by {
+			r.Mismatched++
+		}
+	}
+	for seat := range soldTo {
+		if _, ok := reserved[seat]; !ok {
+			r.Mismatched++
+		}
+	}
+	r.Reserved, r.Sold = len(reserved), len(soldTo)
+	r.add("seats RESERVED = seats of CONFIRMED bookings", r.Mismatched == 0, "%d reserved, %d sold, %d differ",
+		r.Reserved, r.Sold, r.Mismatched)
+	r.add("no seat in two CONFIRMED bookings", r.Oversold == 0, "%d seats sold twice", r.Oversold)
+	if err := s.inventory.QueryRow(ctx, `SELECT count(*) FROM seats WHERE event_id = $1 AND status = 'LOCKED' AND held_until > now()`,
+		eventID).Scan(&r.StillHeld); err != nil {
+		return err
+	}
+	r.add("no seat still held after the drain", r.StillHeld == 0, "%d seats LOCKED with a live hold", r.StillHeld)
+	return nil
+}
+
+// money: one charge per confirmed booking, none kept for any other.
+func (s *Stores) money(ctx context.Context, r *Report, ids []string, confirmed map[string]bookingRow) error {
+	cur, err := s.payments.Collection("payments").Find(ctx, bson.M{"bookingId": bson.M{"$in": ids}})
+	if err != nil {
+		return err
+	}
+	var pays []struct {
+		BookingID string `bson:"bookingId"`
+		Status    string `bson:"status"`
+	}
+	if err := cur.All(ctx, &pays); err != nil {
+		return err
+	}
+	charges := map[string]int{}
+	status := map[string]string{}
+	for _, p := range pays {
+		status[p.BookingID] = p.Status
+		if p.Status == "SUCCEEDED" || p.Status == "REFUNDED" {
+			charges[p.BookingID]++
+		}
+		if _, ok := confirmed[p.BookingID]; p.Status == "SUCCEEDED" && !ok {
+			r.KeptCharges++
+		}
+	}
+	for _, n := range charges {
+		if n > 1 {
+			r.DoubleCharged++
+		}
+	}
+	for id, b := range confirmed {
+		if charges[id] != 1 || status[id] != "SUCCEEDED" || b.paymentID == nil {
+			r.BadCharges++
+		}
+	}
+	r.add("no booking charged twice", r.DoubleCharged == 0, "%d bookings charged more than once", r.DoubleCharged)
+	r.add("one successful charge per CONFIRMED booking", r.BadCharges == 0, "%d confirmed bookings without exactly one kept charge", r.BadCharges)
+	r.add("every charge of a non-CONFIRMED booking refunded", r.KeptCharges == 0, "%d charges kept for bookings not confirmed", r.KeptCharges)
+	return nil
+}
+
+// emails: one confirmation email per confirmed booking, counted in Mailpit by the buyer's address.
+func (s *Stores) emails(ctx context.Context, r *Report, confirmed map[string]bookingRow, addr map[string]string) error {
+	mailpit := httpapi.NewClient(s.cfg.MailpitURL, "", 20*time.Second)
+	for _, b := range confirmed {
+		var res struct {
+			MessagesCount int `json:"messages_count"`
+		}
+		q := url.QueryEscape(fmt.Sprintf(`to:"%s" subject:"is confirmed"`, addr[b.userID]))
+		if err := mailpit.Get(ctx, "/api/v1/search?query="+q, &res); err != nil {
+			return fmt.Errorf("mailpit: %w", err)
+		}
+		r.Emails += res.MessagesCount
+		if res.MessagesCount != 1 {
+			r.EmailIssues++
+		}
+	}
+	r.add("one confirmation email per CONFIRMED booking", r.EmailIssues == 0, "%d emails for %d confirmed bookings",
+		r.Emails, len(confirmed))
+	return nil
+}
+
+// deadLetters lists the dead letters keyed by one of the bookings, with their reasons.
+func deadLetters(ctx context.Context, cfg *config.Config, bookingIDs []string) ([]string, error) {
+	want := map[string]bool{}
+	for _, id := range bookingIDs {
+		want[id] = true
+	}
+	var out []string
+	for _, topic := range append(append([]string{}, bus.ContractTopics...), bus.ExtraTopics...) {
+		dlt := bus.DLT(topic)
+		conn, err := kafka.DialContext(ctx, "tcp", cfg.KafkaBrokers[0])
+		if err != nil {
+			return nil, err
+		}
+		parts, err := conn.ReadPartitions(dlt)
+		conn.Close()
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range parts {
+			msgs, err := readPartition(ctx, cfg, dlt, p.ID)
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range msgs {
+				if want[string(m.Key)] {
+					out = append(out, fmt.Sprintf("%s %s: %s", dlt, m.Key, bus.Header(m, "dlt.reason")))
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func readPartition(ctx context.Context, cfg *config.Config, topic string, partition int) ([]kafka.Message, error) {
+	pc, err := kafka.DialLeader(ctx, "tcp", cfg.KafkaBrokers[0], topic, partition)
+	if err != nil {
+		return nil, err
+	}
+	first, last, err := pc.ReadOffsets()
+	pc.Close()
+	if err != nil || last <= first {
+		return nil, err
+	}
+	rd := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.KafkaBrokers, Topic: topic, Partition: partition, MaxWait: 100 * time.Millisecond})
+	defer rd.Close()
+	if err := rd.SetOffset(first); err != nil {
+		return nil, err
+	}
+	var out []kafka.Message
+	for {
+		m, err := rd.ReadMessage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+		if m.Offset >= last-1 {
+			return out, nil
+		}
+	}
+}
