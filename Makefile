@@ -64,6 +64,13 @@ chaos: tools build
 	@status=0; $(CHAOS_STACK) $(BIN) chaos $(CHAOS_ARGS) || status=$$?; \
 	if [ -f .data/chaos/run/started-by-make ]; then $(CHAOS_STACK) $(BIN) stack down; fi; exit $$status
 
+BENCH_ARGS ?=
+
+## bench: the flash-sale benchmark against the running stack (started if needed); see BENCHMARKS.md
+bench: tools build
+	$(BIN) stack up
+	$(BIN) bench $(BENCH_ARGS)
+
 ## histories: export one history per saga path from the test stack into workflows/testdata
 histories: tools build
 	@mkdir -p .data/test/run

@@ -70,6 +70,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	defer wg.Wait()
 
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
+	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
 	r.Get("/health", httpapi.Health(config.Bridge, temporalclient.HealthCheck(c), bus.HealthCheck(cfg.KafkaBrokers)))
 	r.Get("/stats", bus.StatsHandler(consumers...))
 	return httpapi.Serve(ctx, cfg.Addr(config.Bridge), r, cfg.ShutdownTimeout)

@@ -3,9 +3,11 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,13 +55,36 @@ func TestExportHistories(t *testing.T) {
 		}
 		ids[p.name] = b.ID
 	}
-	// Seats unavailable: FLOOR-A-1 is sold.
-	other, _ := register(t)
-	var refused struct {
-		Error struct{ Details map[string]any }
+	// Seats unavailable at the hold: buyers race for one seat until one loses at the hold itself
+	// (most are turned away before a saga starts, without a booking).
+	unavailable := ""
+	for seat := 6; seat <= 10 && unavailable == ""; seat++ {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for i := 0; i < 8; i++ {
+			racer, _ := register(t)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var refused struct {
+					Error struct{ Details map[string]any }
+				}
+				r := book(racer, e.ID, []string{fmt.Sprintf("FLOOR-A-%d", seat)}, "tok_chargeDeclined")
+				if r.status == 409 {
+					r.decode(t, &refused)
+					if id, ok := refused.Error.Details["bookingId"].(string); ok {
+						mu.Lock()
+						unavailable = id
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		wg.Wait()
 	}
-	book(other, e.ID, []string{"FLOOR-A-1"}, "").decode(t, &refused)
-	unavailable, _ := refused.Error.Details["bookingId"].(string)
+	if unavailable == "" {
+		t.Fatal("no buyer lost at the hold itself")
+	}
 	for _, p := range paths {
 		waitStatus(t, c, ids[p.name], p.want, cfg.HoldTTL+30*time.Second)
 		export(p.name, workflows.WorkflowID(ids[p.name]))

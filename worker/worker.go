@@ -68,6 +68,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	}
 	defer w.Stop()
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
+	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
 	r.Get("/health", httpapi.Health(config.Worker, temporalclient.HealthCheck(c)))
 	return httpapi.Serve(ctx, cfg.Addr(config.Worker), r, cfg.ShutdownTimeout)
 }

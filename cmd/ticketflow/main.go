@@ -32,6 +32,7 @@ const usage = `usage: ticketflow <command> [arguments]
   serve <process>          run one process: gateway, user, event, booking, inventory, payment,
                            notification, worker or bridge
   seed                     create the demo admin, user, venues and events (idempotent)
+  bench [flags]            flash-sale benchmark against the running stack (make bench)
   chaos [flags]            bookings under process kills, then a consistency table (make chaos)
   replay --file F | --query Q
                            replay workflow histories against this build's workflows
@@ -90,6 +91,8 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return devstack.RunFerretDB(ctx, cfg, log)
 	case "seed":
 		return seed.Run(ctx, cfg, os.Stdout)
+	case "bench":
+		return runBench(ctx, cfg, args, os.Stdout)
 	case "chaos":
 		return runChaos(ctx, cfg, args, os.Stdout)
 	case "replay":

@@ -105,11 +105,18 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 }
 
 // book prices the seats from the seat data, stores the booking and gets the seat decision from its
-// workflow: 202 with the held booking, or 409 SEATS_UNAVAILABLE naming the seats. A booking that
-// already exists (same Idempotency-Key, or the same id from a message delivered twice) is answered
-// as it is, and its workflow attached to rather than started twice.
+// workflow.
 func (a *api) book(w http.ResponseWriter, r *http.Request, sp spec) error {
 	ctx := r.Context()
+	// A retried request (same Idempotency-Key) or a message delivered twice (same booking id) is
+	// answered with the booking it made.
+	existing, err := a.store.prior(ctx, sp.ID, sp.UserID, sp.IdempotencyKey)
+	if err != nil {
+		return err
+	}
+	if existing != nil {
+		return a.answer(w, r, existing)
+	}
 	ev, err := a.events.get(ctx, sp.EventID)
 	if httpapi.IsStatus(err, http.StatusNotFound) {
 		return httpapi.NotFound("event")
@@ -118,8 +125,9 @@ func (a *api) book(w http.ResponseWriter, r *http.Request, sp spec) error {
 		return upstream(ctx, "event", err)
 	}
 	var q struct {
-		AmountMinor int64  `json:"amountMinor"`
-		Currency    string `json:"currency"`
+		AmountMinor        int64    `json:"amountMinor"`
+		Currency           string   `json:"currency"`
+		UnavailableSeatIDs []string `json:"unavailableSeatIds"`
 	}
 	err = a.inventory.Post(ctx, "/internal/events/"+sp.EventID+"/quote", map[string]any{"seatIds": sp.SeatIDs}, &q)
 	var e *httpapi.Error
@@ -129,21 +137,36 @@ func (a *api) book(w http.ResponseWriter, r *http.Request, sp spec) error {
 	if err != nil {
 		return upstream(ctx, "inventory", err)
 	}
+	if len(q.UnavailableSeatIDs) > 0 {
+		// Seats already sold or held: turn the buyer away at once, without a booking or a saga.
+		// In a flash sale most buyers lose; this keeps them off the orchestrator.
+		return httpapi.Conflict("SEATS_UNAVAILABLE", "some of the seats are taken").
+			WithDetails(map[string]any{"unavailableSeatIds": q.UnavailableSeatIDs})
+	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	b := &Booking{ID: sp.ID, UserID: sp.UserID, UserEmail: sp.UserEmail, EventID: sp.EventID, EventName: ev.Name,
 		SeatIDs: sp.SeatIDs, AmountMinor: q.AmountMinor, Currency: q.Currency, Status: workflows.StatusPending,
 		HoldExpiresAt: now.Add(a.holdTTL), PaymentToken: sp.PaymentToken, IdempotencyKey: sp.IdempotencyKey,
 		CreatedAt: now, UpdatedAt: now}
-	existing, err := a.store.create(ctx, b)
+	existing, err = a.store.create(ctx, b)
 	if err != nil {
 		return err
 	}
 	if existing != nil {
-		b = existing
-		if b.Status != workflows.StatusPending {
-			httpapi.WriteJSON(w, http.StatusOK, b)
-			return nil
-		}
+		b = existing // a concurrent request with the same key or id won
+	}
+	return a.answer(w, r, b)
+}
+
+// answer gets the seat decision of a PENDING booking from its workflow (starting the workflow, or
+// attaching to it when it already runs: Update-with-Start, one round trip) and answers 202 with the
+// held booking, or 409 SEATS_UNAVAILABLE naming the seats. A booking that already ended is
+// answered as it stands.
+func (a *api) answer(w http.ResponseWriter, r *http.Request, b *Booking) error {
+	ctx := r.Context()
+	if b.Status != workflows.StatusPending {
+		httpapi.WriteJSON(w, http.StatusOK, b)
+		return nil
 	}
 	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

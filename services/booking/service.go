@@ -49,6 +49,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	go sg.reconcile(ctx, st)
 
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
+	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
 	r.Get("/health", httpapi.Health(config.Booking, httpapi.Check{Name: "postgres", Ping: pool.Ping},
 		temporalclient.HealthCheck(tc)))
 	a.routes(r, secret, token)

@@ -155,6 +155,31 @@ func (s *store) create(ctx context.Context, b *Booking) (existing *Booking, err 
 	return existing, err
 }
 
+// prior is the booking a request already made: the one with this id (a message delivered twice),
+// or the user's booking with this Idempotency-Key within 24 h.
+func (s *store) prior(ctx context.Context, id, userID string, key *string) (*Booking, error) {
+	b, err := getBooking(ctx, s.pool, id)
+	if err == nil {
+		return b, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	if key == nil {
+		return nil, nil
+	}
+	var prior string
+	err = s.pool.QueryRow(ctx, `SELECT booking_id FROM idempotency_keys WHERE user_id = $1 AND key = $2
+		AND created_at > now() - $3::interval`, userID, *key, idempotencyWindow.String()).Scan(&prior)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return getBooking(ctx, s.pool, prior)
+}
+
 func (s *store) byIdempotencyKey(ctx context.Context, userID, key string) (*Booking, error) {
 	var id string
 	if err := s.pool.QueryRow(ctx, `SELECT booking_id FROM idempotency_keys WHERE user_id = $1 AND key = $2`,

@@ -29,6 +29,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	go a.reconcile(ctx)
 
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
+	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
 	r.Get("/health", httpapi.Health(config.Event, httpapi.Check{Name: "mongodb", Ping: mongodb.Ping(db)}))
 	a.routes(r, secret, token)
 	return httpapi.Serve(ctx, cfg.Addr(config.Event), r, cfg.ShutdownTimeout)

@@ -39,6 +39,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	go sweep(ctx, a)
 
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
+	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
 	r.Get("/health", httpapi.Health(config.Inventory,
 		httpapi.Check{Name: "postgres", Ping: pool.Ping},
 		httpapi.Check{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}))

@@ -87,11 +87,14 @@ func (s *store) createSeats(ctx context.Context, eventID, currency string, seats
 	return count, created, err
 }
 
-// Quote is the price of a set of seats, from the seat data.
+// Quote is the price of a set of seats, from the seat data, and which of them are taken right now
+// (sold, or held by a hold that has not expired). The booking service turns buyers away on that
+// without starting a saga; only the hold decides who gets a seat.
 type Quote struct {
-	Seats       []QuotedSeat `json:"seats"`
-	AmountMinor int64        `json:"amountMinor"`
-	Currency    string       `json:"currency"`
+	Seats              []QuotedSeat `json:"seats"`
+	AmountMinor        int64        `json:"amountMinor"`
+	Currency           string       `json:"currency"`
+	UnavailableSeatIDs []string     `json:"unavailableSeatIds,omitempty"`
 }
 
 // QuotedSeat is one priced seat.
@@ -102,8 +105,9 @@ type QuotedSeat struct {
 }
 
 func (s *store) quote(ctx context.Context, eventID string, seatIDs []string) (Quote, error) {
-	rows, err := s.pool.Query(ctx, `SELECT seat_id, label, price_minor, currency FROM seats
-		WHERE event_id = $1 AND seat_id = ANY($2)`, eventID, seatIDs)
+	rows, err := s.pool.Query(ctx, `SELECT seat_id, label, price_minor, currency,
+			status = 'RESERVED' OR (status = 'LOCKED' AND held_until > now())
+		FROM seats WHERE event_id = $1 AND seat_id = ANY($2)`, eventID, seatIDs)
 	if err != nil {
 		return Quote{}, err
 	}
@@ -111,8 +115,12 @@ func (s *store) quote(ctx context.Context, eventID string, seatIDs []string) (Qu
 	found := map[string]bool{}
 	for rows.Next() {
 		var qs QuotedSeat
-		if err := rows.Scan(&qs.ID, &qs.Label, &qs.PriceMinor, &q.Currency); err != nil {
+		var taken bool
+		if err := rows.Scan(&qs.ID, &qs.Label, &qs.PriceMinor, &q.Currency, &taken); err != nil {
 			return Quote{}, err
+		}
+		if taken {
+			q.UnavailableSeatIDs = append(q.UnavailableSeatIDs, qs.ID)
 		}
 		found[qs.ID] = true
 		q.Seats = append(q.Seats, qs)
@@ -130,6 +138,7 @@ func (s *store) quote(ctx context.Context, eventID string, seatIDs []string) (Qu
 		return Quote{}, &SeatsError{Err: ErrUnknownSeat, SeatIDs: missing}
 	}
 	sort.Slice(q.Seats, func(i, j int) bool { return q.Seats[i].ID < q.Seats[j].ID })
+	sort.Strings(q.UnavailableSeatIDs)
 	return q, nil
 }
 

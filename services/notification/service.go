@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"ticketflow/auth"
 	"ticketflow/bus"
 	"ticketflow/config"
 	"ticketflow/httpapi"
@@ -61,6 +62,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	}
 
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
+	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
 	r.Get("/health", httpapi.Health(config.Notification, httpapi.Check{Name: "mongodb", Ping: mongodb.Ping(db)},
 		bus.HealthCheck(cfg.KafkaBrokers)))
 	r.Get("/stats", bus.StatsHandler(consumers...))

@@ -55,6 +55,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 
 	secret := []byte(cfg.JWTSecret)
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
+	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
 	r.Get("/health", httpapi.Health(config.Payment, httpapi.Check{Name: "mongodb", Ping: mongodb.Ping(db)},
 		bus.HealthCheck(cfg.KafkaBrokers)))
 	r.Get("/stats", bus.StatsHandler(consumer))

@@ -41,6 +41,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 		failures: ratelimit.New(cfg.LoginLimit, cfg.LoginWindow), dummyHash: dummy}
 
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
+	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
 	r.Get("/health", httpapi.Health(config.User, httpapi.Check{Name: "postgres", Ping: pool.Ping}))
 	a.routes(r, auth.InternalToken(secret))
 	return httpapi.Serve(ctx, cfg.Addr(config.User), r, cfg.ShutdownTimeout)

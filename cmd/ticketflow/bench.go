@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"time"
+
+	"ticketflow/bench"
+	"ticketflow/config"
+)
+
+// runBench is `ticketflow bench`: the flash-sale benchmark against the running stack. Its last
+// line is machine-readable (bench: confirmed_per_s=… ratio=… oversold=… …). It exits 1 when a
+// correctness figure (oversold, double charged, stuck) is not zero.
+func runBench(ctx context.Context, cfg *config.Config, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	o := bench.Options{}
+	fs.IntVar(&o.Seats, "seats", 1000, "seats of the event (S)")
+	fs.IntVar(&o.Buyers, "buyers", 5000, "buyers, each trying once (B)")
+	fs.IntVar(&o.Concurrency, "concurrency", 100, "buyers at once (C)")
+	fs.IntVar(&o.MaxSeats, "max-seats", 4, "each buyer wants 1..max-seats seats")
+	fs.Float64Var(&o.Decline, "decline", 0, "share of declined cards")
+	fs.DurationVar(&o.Drain, "drain", 2*time.Minute, "how long to wait for every booking to end")
+	fs.IntVar(&o.Ceiling, "ceiling-workflows", 0, "bare workflows for the ceiling (0: as many as confirmed, at least 200)")
+	fs.DurationVar(&o.ReadFor, "read-for", 10*time.Second, "length of each seat-map read run")
+	fs.IntVar(&o.ReadConc, "read-concurrency", 64, "concurrency of the seat-map read runs")
+	fs.StringVar(&o.ProfileDir, "profile", "", "write CPU profiles of the hot processes to this folder")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	res, err := bench.Run(ctx, cfg, o, out)
+	if err != nil {
+		return err
+	}
+	res.Print(out)
+	if a := res.Audit; a.Oversold+a.Mismatched+a.DoubleCharged+a.KeptCharges+a.Pending > 0 {
+		return exitCode(1)
+	}
+	return nil
+}
