@@ -139,6 +139,9 @@ type Options struct {
 	// Emails maps user ids to the addresses their confirmation emails go to; nil skips the email
 	// check (it asks Mailpit once per confirmed booking).
 	Emails map[string]string
+	// Settle is how long the checks of things that trail a booking's end (its workflow closing,
+	// its email arriving) wait for them before failing. Default one minute.
+	Settle time.Duration
 }
 
 type bookingRow struct {
@@ -180,8 +183,12 @@ func (s *Stores) Event(ctx context.Context, eventID string, opt Options) (*Repor
 	if err := s.money(ctx, r, ids, confirmed); err != nil {
 		return nil, err
 	}
+	if opt.Settle == 0 {
+		opt.Settle = time.Minute
+	}
+	settleBy := time.Now().Add(opt.Settle)
 	if opt.Emails != nil {
-		if err := s.emails(ctx, r, confirmed, opt.Emails); err != nil {
+		if err := s.emails(ctx, r, confirmed, opt.Emails, settleBy); err != nil {
 			return nil, err
 		}
 	}
@@ -196,13 +203,19 @@ func (s *Stores) Event(ctx context.Context, eventID string, opt Options) (*Repor
 		return nil, err
 	}
 	defer tc.Close()
-	cnt, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: s.cfg.TemporalNS,
-		Query: fmt.Sprintf(`EventId = %q AND ExecutionStatus = "Running"`, eventID)})
-	if err != nil {
-		return nil, err
+	for {
+		cnt, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: s.cfg.TemporalNS,
+			Query: fmt.Sprintf(`EventId = %q AND ExecutionStatus = "Running"`, eventID)})
+		if err != nil {
+			return nil, err
+		}
+		r.Running = cnt.Count
+		if cnt.Count == 0 || time.Now().After(settleBy) {
+			break
+		}
+		time.Sleep(time.Second)
 	}
-	r.Running = cnt.Count
-	r.add("every workflow of the event closed", cnt.Count == 0, "%d still running", cnt.Count)
+	r.add("every workflow of the event closed", r.Running == 0, "%d still running", r.Running)
 	return r, nil
 }
 
@@ -295,19 +308,28 @@ func (s *Stores) money(ctx context.Context, r *Report, ids []string, confirmed m
 }
 
 // emails: one confirmation email per confirmed booking, counted in Mailpit by the buyer's address.
-func (s *Stores) emails(ctx context.Context, r *Report, confirmed map[string]bookingRow, addr map[string]string) error {
+// An email still on its way (the notification consumer trails the booking) is waited for until
+// settleBy; a second email is a failure at once.
+func (s *Stores) emails(ctx context.Context, r *Report, confirmed map[string]bookingRow, addr map[string]string, settleBy time.Time) error {
 	mailpit := httpapi.NewClient(s.cfg.MailpitURL, "", 20*time.Second)
 	for _, b := range confirmed {
-		var res struct {
-			MessagesCount int `json:"messages_count"`
-		}
-		q := url.QueryEscape(fmt.Sprintf(`to:"%s" subject:"is confirmed"`, addr[b.userID]))
-		if err := mailpit.Get(ctx, "/api/v1/search?query="+q, &res); err != nil {
-			return fmt.Errorf("mailpit: %w", err)
-		}
-		r.Emails += res.MessagesCount
-		if res.MessagesCount != 1 {
-			r.EmailIssues++
+		for {
+			var res struct {
+				MessagesCount int `json:"messages_count"`
+			}
+			q := url.QueryEscape(fmt.Sprintf(`to:"%s" subject:"is confirmed"`, addr[b.userID]))
+			if err := mailpit.Get(ctx, "/api/v1/search?query="+q, &res); err != nil {
+				return fmt.Errorf("mailpit: %w", err)
+			}
+			if res.MessagesCount == 0 && time.Now().Before(settleBy) {
+				time.Sleep(500 * time.Millisecond)
+				continue
+			}
+			r.Emails += res.MessagesCount
+			if res.MessagesCount != 1 {
+				r.EmailIssues++
+			}
+			break
 		}
 	}
 	r.add("one confirmation email per CONFIRMED booking", r.EmailIssues == 0, "%d emails for %d confirmed bookings",

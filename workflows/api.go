@@ -53,6 +53,9 @@ type BookingInput struct {
 	PaymentToken   string    `json:"paymentToken"`
 	IdempotencyKey string    `json:"idempotencyKey"`
 	HoldExpiresAt  time.Time `json:"holdExpiresAt"`
+	// Announced is true when the booking came from a booking.initiated message of another
+	// producer: the fact is already on the topic, so the workflow does not publish it again.
+	Announced bool `json:"announced,omitempty"`
 }
 
 // Hold outcomes (HoldResult.Code).

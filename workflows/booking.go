@@ -134,7 +134,7 @@ func (b *booking) run(ctx workflow.Context) (BookingState, error) {
 
 	// 2. Announce the booking and ask for payment (the payment service answers on Kafka).
 	now := workflow.Now(ctx)
-	if err := b.emit(ctx, b.initiated(now), b.seatsLocked(now), b.paymentRequested(now)); err != nil {
+	if err := b.emit(ctx, append(b.announce(now), b.seatsLocked(now), b.paymentRequested(now))...); err != nil {
 		return b.state, err
 	}
 
@@ -180,9 +180,10 @@ func (b *booking) holdRefused(ctx workflow.Context, err error) (BookingState, er
 		b.saga.add(func(ctx workflow.Context) error { return b.release(ctx) })
 	}
 	b.holdDecided = true
-	now := workflow.Now(ctx)
-	if err := b.emit(ctx, b.initiated(now)); err != nil {
-		return b.state, err
+	if msgs := b.announce(workflow.Now(ctx)); len(msgs) > 0 {
+		if err := b.emit(ctx, msgs...); err != nil {
+			return b.state, err
+		}
 	}
 	b.finish(ctx, StatusFailed, reason)
 	return b.settle(ctx)
@@ -348,6 +349,14 @@ func (b *booking) message(topic string, at time.Time, payload any) bus.Message {
 		panic(fmt.Sprintf("encode %s: %v", topic, err)) // payloads are plain structs; cannot fail
 	}
 	return m
+}
+
+// announce is booking.initiated, unless another producer already announced the booking.
+func (b *booking) announce(at time.Time) []bus.Message {
+	if b.in.Announced {
+		return nil
+	}
+	return []bus.Message{b.initiated(at)}
 }
 
 func (b *booking) initiated(at time.Time) bus.Message {

@@ -160,8 +160,10 @@ func (h *harness) query() BookingState {
 	return s
 }
 
-func (h *harness) run() BookingState {
-	h.env.ExecuteWorkflow(BookingWorkflowName, input())
+func (h *harness) run() BookingState { return h.runWith(input()) }
+
+func (h *harness) runWith(in BookingInput) BookingState {
+	h.env.ExecuteWorkflow(BookingWorkflowName, in)
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("workflow did not complete")
 	}
@@ -390,4 +392,15 @@ func TestSearchAttributeFollowsTheStatus(t *testing.T) {
 	if strings.Join(h.upserts, ",") != StatusFailed {
 		t.Fatalf("BookingStatus upserts %v", h.upserts)
 	}
+}
+
+func TestABookingAnnouncedByAnotherProducerIsNotAnnouncedAgain(t *testing.T) {
+	h := newHarness(t)
+	h.pay(time.Second, bus.PaymentSuccess, "")
+	in := input()
+	in.Announced = true
+	if s := h.runWith(in); s.Status != StatusConfirmed {
+		t.Fatalf("final state %+v", s)
+	}
+	h.wantEmitted("seats.locked", "payment.requested", "booking.confirmed")
 }

@@ -79,6 +79,7 @@ type spec struct {
 	SeatIDs                        []string
 	PaymentToken                   string
 	IdempotencyKey                 *string
+	Origin                         string
 }
 
 func (a *api) create(w http.ResponseWriter, r *http.Request) error {
@@ -91,7 +92,7 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sp := spec{ID: ids.New(), UserID: who.UserID, UserEmail: who.Email, EventID: req.EventID, SeatIDs: req.SeatIDs,
-		PaymentToken: defaultPaymentToken}
+		PaymentToken: defaultPaymentToken, Origin: "rest"}
 	if req.PaymentMethod != nil {
 		sp.PaymentToken = req.PaymentMethod.Token
 	}
@@ -147,7 +148,7 @@ func (a *api) book(w http.ResponseWriter, r *http.Request, sp spec) error {
 	b := &Booking{ID: sp.ID, UserID: sp.UserID, UserEmail: sp.UserEmail, EventID: sp.EventID, EventName: ev.Name,
 		SeatIDs: sp.SeatIDs, AmountMinor: q.AmountMinor, Currency: q.Currency, Status: workflows.StatusPending,
 		HoldExpiresAt: now.Add(a.holdTTL), PaymentToken: sp.PaymentToken, IdempotencyKey: sp.IdempotencyKey,
-		CreatedAt: now, UpdatedAt: now}
+		Origin: sp.Origin, CreatedAt: now, UpdatedAt: now}
 	existing, err = a.store.create(ctx, b)
 	if err != nil {
 		return err
@@ -308,7 +309,7 @@ func (a *api) createInternal(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sp := spec{ID: req.BookingID, UserID: req.UserID, UserEmail: req.UserEmail, EventID: req.EventID,
-		SeatIDs: req.SeatIDs, PaymentToken: req.PaymentToken}
+		SeatIDs: req.SeatIDs, PaymentToken: req.PaymentToken, Origin: "kafka"}
 	if sp.PaymentToken == "" {
 		sp.PaymentToken = defaultPaymentToken
 	}

@@ -52,7 +52,8 @@ func (s *saga) hold(ctx context.Context, b *Booking) (workflows.HoldResult, erro
 	}
 	in := workflows.BookingInput{BookingID: b.ID, UserID: b.UserID, UserEmail: b.UserEmail, EventID: b.EventID,
 		EventName: b.EventName, SeatIDs: b.SeatIDs, AmountMinor: b.AmountMinor, Currency: b.Currency,
-		PaymentToken: b.PaymentToken, IdempotencyKey: key, HoldExpiresAt: b.HoldExpiresAt.UTC()}
+		PaymentToken: b.PaymentToken, IdempotencyKey: key, HoldExpiresAt: b.HoldExpiresAt.UTC(),
+		Announced: b.Origin == "kafka"}
 	start := s.temporal.NewWithStartWorkflowOperation(s.startOptions(b), workflows.BookingWorkflowName, in)
 	handle, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,

@@ -30,6 +30,7 @@ type Booking struct {
 	PaymentID      *string
 	PaymentToken   string
 	IdempotencyKey *string
+	Origin         string // "rest", or "kafka" for a booking.initiated from another producer
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	// History is filled only for GET /api/bookings/{id}.
@@ -87,13 +88,13 @@ var errKeyTaken = errors.New("idempotency key taken concurrently")
 type store struct{ pool *pgxpool.Pool }
 
 const bookingColumns = `id, user_id, user_email, event_id, event_name, seat_ids, amount_minor, currency, status,
-	failure_reason, hold_expires_at, payment_id, payment_token, idempotency_key, created_at, updated_at`
+	failure_reason, hold_expires_at, payment_id, payment_token, idempotency_key, origin, created_at, updated_at`
 
 func scanBooking(row pgx.Row) (*Booking, error) {
 	var b Booking
 	err := row.Scan(&b.ID, &b.UserID, &b.UserEmail, &b.EventID, &b.EventName, &b.SeatIDs, &b.AmountMinor, &b.Currency,
 		&b.Status, &b.FailureReason, &b.HoldExpiresAt, &b.PaymentID, &b.PaymentToken, &b.IdempotencyKey,
-		&b.CreatedAt, &b.UpdatedAt)
+		&b.Origin, &b.CreatedAt, &b.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -121,9 +122,9 @@ func (s *store) create(ctx context.Context, b *Booking) (existing *Booking, err 
 			}
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO bookings (`+bookingColumns+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$15) ON CONFLICT (id) DO NOTHING`,
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$16) ON CONFLICT (id) DO NOTHING`,
 			b.ID, b.UserID, b.UserEmail, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor, b.Currency, b.Status,
-			b.FailureReason, b.HoldExpiresAt, b.PaymentID, b.PaymentToken, b.IdempotencyKey, b.CreatedAt)
+			b.FailureReason, b.HoldExpiresAt, b.PaymentID, b.PaymentToken, b.IdempotencyKey, b.Origin, b.CreatedAt)
 		if err != nil {
 			return err
 		}
