@@ -215,13 +215,17 @@ func (s *store) history(ctx context.Context, id string) ([]StatusEntry, error) {
 }
 
 func (s *store) listByUser(ctx context.Context, userID string, page, limit int) ([]*Booking, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+bookingColumns+` FROM bookings WHERE user_id = $1
+	return s.list(ctx, `SELECT `+bookingColumns+` FROM bookings WHERE user_id = $1
 		ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`, userID, limit, (page-1)*limit)
+}
+
+func (s *store) list(ctx context.Context, sql string, args ...any) ([]*Booking, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
-	out := []*Booking{}
 	defer rows.Close()
+	out := []*Booking{}
 	for rows.Next() {
 		b, err := scanBooking(rows)
 		if err != nil {
@@ -275,19 +279,6 @@ func allowed(from, to string) bool {
 
 // pendingSince lists bookings still PENDING that were created before t.
 func (s *store) pendingSince(ctx context.Context, t time.Time) ([]*Booking, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+bookingColumns+` FROM bookings WHERE status = 'PENDING' AND created_at < $1
+	return s.list(ctx, `SELECT `+bookingColumns+` FROM bookings WHERE status = 'PENDING' AND created_at < $1
 		ORDER BY created_at LIMIT 100`, t)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Booking
-	for rows.Next() {
-		b, err := scanBooking(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
 }

@@ -41,15 +41,21 @@ func eventParam(r *http.Request) (string, error) {
 	return id, nil
 }
 
-func (a *api) getSeatMap(w http.ResponseWriter, r *http.Request) error {
+// seatMap is the cached seat map of the event in the path.
+func (a *api) seatMap(r *http.Request) (cachedMap, error) {
 	eventID, err := eventParam(r)
 	if err != nil {
-		return err
+		return cachedMap{}, err
 	}
 	m, err := a.maps.get(r.Context(), eventID)
 	if errors.Is(err, ErrNoSeatPlan) {
-		return httpapi.NotFound("event")
+		return cachedMap{}, httpapi.NotFound("event")
 	}
+	return m, err
+}
+
+func (a *api) getSeatMap(w http.ResponseWriter, r *http.Request) error {
+	m, err := a.seatMap(r)
 	if err != nil {
 		return err
 	}
@@ -60,14 +66,7 @@ func (a *api) getSeatMap(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) availability(w http.ResponseWriter, r *http.Request) error {
-	eventID, err := eventParam(r)
-	if err != nil {
-		return err
-	}
-	m, err := a.maps.get(r.Context(), eventID)
-	if errors.Is(err, ErrNoSeatPlan) {
-		return httpapi.NotFound("event")
-	}
+	m, err := a.seatMap(r)
 	if err != nil {
 		return err
 	}
