@@ -16,6 +16,7 @@ import (
 
 	"ticketflow/auth"
 	"ticketflow/config"
+	"ticketflow/gateway/web"
 	"ticketflow/httpapi"
 	"ticketflow/ratelimit"
 )
@@ -87,6 +88,7 @@ func (g *Gateway) Routes() http.Handler {
 	r.Get("/health", httpapi.Health(config.Gateway))
 	r.Get("/health/all", g.healthAll)
 	r.Handle("/api/*", g.rateLimit(g.identity(http.HandlerFunc(g.proxy))))
+	r.Handle("/*", web.Handler())
 	return r
 }
 

@@ -50,6 +50,9 @@ func DecodeBytes(raw []byte, dst any) error {
 	if bytes.Contains(bytes.ToLower(raw), []byte(`\u0000`)) {
 		return Validation("request body contains a NUL character")
 	}
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return Validation("request body must be a JSON object")
+	}
 	if depth(raw) > MaxDepth {
 		return Validation("request body is nested more than %d levels deep", MaxDepth)
 	}

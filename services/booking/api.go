@@ -111,7 +111,7 @@ func (a *api) book(w http.ResponseWriter, r *http.Request, sp spec) error {
 	ctx := r.Context()
 	// A retried request (same Idempotency-Key) or a message delivered twice (same booking id) is
 	// answered with the booking it made.
-	existing, err := a.store.prior(ctx, sp.ID, sp.UserID, sp.IdempotencyKey)
+	existing, err := a.store.prior(ctx, sp.ID, sp.Origin == "kafka", sp.UserID, sp.IdempotencyKey)
 	if err != nil {
 		return err
 	}

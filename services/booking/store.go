@@ -156,21 +156,24 @@ func (s *store) create(ctx context.Context, b *Booking) (existing *Booking, err 
 	return existing, err
 }
 
-// prior is the booking a request already made: the one with this id (a message delivered twice),
-// or the user's booking with this Idempotency-Key within 24 h.
-func (s *store) prior(ctx context.Context, id, userID string, key *string) (*Booking, error) {
-	b, err := getBooking(ctx, s.pool, id)
-	if err == nil {
-		return b, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return nil, err
+// prior is the booking a request already made: the one with this id when the id came with the
+// request (a booking.initiated message delivered twice), or the user's booking with this
+// Idempotency-Key within 24 h.
+func (s *store) prior(ctx context.Context, id string, idGiven bool, userID string, key *string) (*Booking, error) {
+	if idGiven {
+		b, err := getBooking(ctx, s.pool, id)
+		if err == nil {
+			return b, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return nil, err
+		}
 	}
 	if key == nil {
 		return nil, nil
 	}
 	var prior string
-	err = s.pool.QueryRow(ctx, `SELECT booking_id FROM idempotency_keys WHERE user_id = $1 AND key = $2
+	err := s.pool.QueryRow(ctx, `SELECT booking_id FROM idempotency_keys WHERE user_id = $1 AND key = $2
 		AND created_at > now() - $3::interval`, userID, *key, idempotencyWindow.String()).Scan(&prior)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
