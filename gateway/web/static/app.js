@@ -1,0 +1,500 @@
+// TicketFlow's browser page: vanilla JavaScript over the REST API on the same origin (/api).
+// Views are chosen by the URL hash: #/ (events), #/events/<id>, #/bookings, #/login.
+'use strict';
+
+const MAX_SEATS = 10;
+const SEAT_POLL_MS = 2500;
+const BOOKING_POLL_MS = 1000;
+const PAGE_SIZE = 10;
+const TERMINAL = new Set(['CONFIRMED', 'FAILED', 'EXPIRED', 'CANCELLED']);
+const STATUS_TEXT = { AVAILABLE: 'available', LOCKED: 'held for a booking', RESERVED: 'sold' };
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  token: localStorage.getItem('ticketflow.token'),
+  user: JSON.parse(localStorage.getItem('ticketflow.user') || 'null'),
+  view: null,
+  gen: 0,              // bumped on every navigation; answers for an older view are dropped
+  returnTo: '#/',
+  page: 1,
+  search: '',
+  event: null,         // the open event
+  seats: new Map(),    // seat id -> {seat, button, status}
+  selected: new Set(), // selected seat ids
+  booking: null,       // the booking shown under the seat map
+  submitting: false,   // a POST /api/bookings is in flight
+  errorSource: null,
+  timers: {},
+};
+
+// ---------------------------------------------------------------- API
+
+class ApiError extends Error {
+  constructor(status, code, message, requestId, details) {
+    super(message);
+    Object.assign(this, { status, code, requestId, details });
+  }
+}
+
+// api calls the gateway and returns the decoded answer, or throws an ApiError carrying the
+// envelope's message ({"error":{"code","message","requestId"}}).
+async function api(method, path, body, headers = {}) {
+  const h = { Accept: 'application/json', ...headers };
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  if (state.token) h.Authorization = 'Bearer ' + state.token;
+  let res;
+  try {
+    res = await fetch('/api' + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new ApiError(0, 'NETWORK_ERROR', 'Cannot reach the TicketFlow gateway (' + e.message + ').');
+  }
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { /* not JSON: handled below */ }
+  if (!res.ok) {
+    const e = (data && data.error) || {};
+    if (res.status === 401 && state.token) setSession(null, null); // expired or revoked token
+    throw new ApiError(res.status, e.code || 'HTTP_' + res.status,
+      e.message || `${method} /api${path} answered ${res.status} ${res.statusText}`, e.requestId, e.details);
+  }
+  if (data === null) throw new ApiError(res.status, 'BAD_ANSWER', `${method} /api${path} did not answer JSON`);
+  return data;
+}
+
+// ---------------------------------------------------------------- small helpers
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'onclick') node.addEventListener('click', v);
+    else node.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+function money(minor, currency) {
+  try {
+    const f = new Intl.NumberFormat(undefined, { style: 'currency', currency });
+    return f.format(minor / 10 ** f.resolvedOptions().maximumFractionDigits);
+  } catch {
+    return (minor / 100).toFixed(2) + ' ' + currency;
+  }
+}
+
+function when(iso) {
+  const d = new Date(iso);
+  return isNaN(d) ? '' : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+function randomKey() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+// showError puts a failure in the page's alert banner. source names who showed it, so a poller
+// that succeeds again clears only its own error.
+function showError(err, source = 'action') {
+  let text = err && err.message ? err.message : String(err);
+  const ids = err && err.details && err.details.unavailableSeatIds;
+  if (Array.isArray(ids) && ids.length) text += (/[.!?]$/.test(text) ? ' ' : '. ') + 'Unavailable: ' + ids.join(', ') + '.';
+  $('error-text').textContent = text;
+  const meta = [];
+  if (err && err.code) meta.push(err.code);
+  if (err && err.requestId) meta.push('request ' + err.requestId);
+  $('error-meta').textContent = meta.length ? '(' + meta.join(', ') + ')' : '';
+  $('error').hidden = false;
+  state.errorSource = source;
+}
+
+function clearError(source) {
+  if (source && state.errorSource !== source) return;
+  $('error').hidden = true;
+  state.errorSource = null;
+}
+
+function stopTimers() {
+  for (const t of Object.values(state.timers)) { clearTimeout(t); clearInterval(t); }
+  state.timers = {};
+}
+
+// ---------------------------------------------------------------- session
+
+function setSession(token, user) {
+  state.token = token;
+  state.user = user;
+  if (token) {
+    localStorage.setItem('ticketflow.token', token);
+    localStorage.setItem('ticketflow.user', JSON.stringify(user));
+  } else {
+    localStorage.removeItem('ticketflow.token');
+    localStorage.removeItem('ticketflow.user');
+  }
+  renderWho();
+}
+
+function renderWho() {
+  const signedIn = Boolean(state.token && state.user);
+  $('whoami').textContent = signedIn ? 'Signed in as ' + state.user.email : 'Not signed in';
+  $('logout').hidden = !signedIn;
+  $('login-link').hidden = signedIn;
+}
+
+function requireLogin() {
+  state.returnTo = location.hash || '#/';
+  location.hash = '#/login';
+}
+
+async function submitAuth(form, path, body) {
+  const button = form.querySelector('button[type=submit]');
+  button.disabled = true;
+  try {
+    const a = await api('POST', path, body);
+    setSession(a.token, a.user);
+    clearError();
+    form.reset();
+    location.hash = state.returnTo && state.returnTo !== '#/login' ? state.returnTo : '#/';
+  } catch (e) {
+    showError(e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------- views
+
+function show(view) {
+  state.view = view;
+  for (const v of ['auth', 'events', 'event', 'bookings']) $('view-' + v).hidden = v !== view;
+}
+
+async function route() {
+  stopTimers();
+  const gen = ++state.gen;
+  const hash = location.hash.replace(/^#/, '') || '/';
+  const m = hash.match(/^\/events\/([^/]+)$/);
+  try {
+    if (hash === '/login') show('auth');
+    else if (m) await openEvent(decodeURIComponent(m[1]), gen);
+    else if (hash === '/bookings') {
+      if (!state.token) return requireLogin();
+      await showBookings(gen);
+    } else await showEvents(gen);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+// Events
+
+async function showEvents(gen) {
+  show('events');
+  $('search-form').elements.search.value = state.search;
+  const q = new URLSearchParams({ page: state.page, limit: PAGE_SIZE });
+  if (state.search) q.set('search', state.search);
+  const data = await api('GET', '/events?' + q);
+  if (gen !== state.gen) return;
+  const list = $('events');
+  list.replaceChildren();
+  for (const ev of data.events) {
+    const venue = ev.venue ? [ev.venue.name, ev.venue.city].filter(Boolean).join(', ') : '';
+    list.append(el('li', { class: 'card' },
+      el('a', { href: '#/events/' + encodeURIComponent(ev.id), 'data-testid': 'event-link' }, ev.name),
+      el('p', {}, [when(ev.date), venue, ev.seatCount ? ev.seatCount + ' seats' : ''].filter(Boolean).join(' · '))));
+  }
+  if (!data.events.length) list.append(el('li', {}, state.search ? 'No event matches “' + state.search + '”.' : 'No events yet.'));
+  const pages = Math.max(1, Math.ceil(data.total / data.limit));
+  $('page-info').textContent = `Page ${data.page} of ${pages} (${data.total} events)`;
+  $('prev').disabled = data.page <= 1;
+  $('next').disabled = data.page >= pages;
+}
+
+// One event and its seat map
+
+async function openEvent(id, gen) {
+  show('event');
+  if (!state.event || state.event.id !== id) {
+    state.event = { id };
+    state.seats.clear();
+    state.selected.clear();
+    state.booking = null;
+    $('seat-map').replaceChildren();
+    $('event-title').textContent = 'Loading…';
+    $('event-meta').textContent = '';
+    $('seat-summary').textContent = '';
+    $('booking').hidden = true;
+    renderSelection();
+  }
+  const ev = await api('GET', '/events/' + encodeURIComponent(id));
+  if (gen !== state.gen) return;
+  state.event = ev;
+  $('event-title').textContent = ev.name;
+  const venue = ev.venue ? [ev.venue.name, ev.venue.city, ev.venue.country].filter(Boolean).join(', ') : '';
+  $('event-meta').textContent = [when(ev.date), venue, ev.description].filter(Boolean).join(' · ');
+  await refreshSeats(gen);
+  pollSeats(gen);
+  if (state.booking && !TERMINAL.has(state.booking.status)) pollBooking(state.booking.id, gen);
+}
+
+async function refreshSeats(gen) {
+  const id = state.event.id;
+  try {
+    const data = await api('GET', '/inventory/events/' + encodeURIComponent(id) + '/seats');
+    if (gen !== state.gen) return;
+    renderSeats(data);
+    clearError('seats');
+  } catch (e) {
+    if (gen === state.gen) showError(e, 'seats');
+  }
+}
+
+// pollSeats refreshes the seat map every SEAT_POLL_MS while the page is visible.
+function pollSeats(gen) {
+  clearTimeout(state.timers.seats);
+  state.timers.seats = setTimeout(async () => {
+    if (gen !== state.gen) return;
+    if (!document.hidden) await refreshSeats(gen);
+    if (gen === state.gen) pollSeats(gen);
+  }, SEAT_POLL_MS);
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden && state.view === 'event' && state.event) {
+    refreshSeats(state.gen);
+    pollSeats(state.gen);
+  }
+});
+
+function renderSeats(data) {
+  const map = $('seat-map');
+  if (state.seats.size !== data.seats.length) { // first answer for this event: build the grid
+    state.seats.clear();
+    map.replaceChildren();
+    const rows = new Map(); // "section\u0000row" -> row element
+    for (const s of inPlanOrder(data.seats)) {
+      const key = s.section + '\u0000' + s.row;
+      let row = rows.get(key);
+      if (!row) {
+        let section = map.lastElementChild;
+        if (!section || section.dataset.section !== s.section) {
+          section = el('div', { class: 'section', 'data-section': s.section, role: 'group', 'aria-label': s.section },
+            el('h3', {}, s.section + ' · ' + money(s.priceMinor, state.event.currency || 'EUR')));
+          map.append(section);
+        }
+        row = el('div', { class: 'seat-row', role: 'group', 'aria-label': s.section + ' row ' + s.row },
+          el('span', { class: 'row-label', 'aria-hidden': 'true' }, s.row));
+        section.append(row);
+        rows.set(key, row);
+      }
+      const button = el('button', { type: 'button', class: 'seat', 'data-testid': 'seat-' + s.id, 'data-seat': s.id,
+        onclick: () => toggleSeat(s.id) }, String(s.number));
+      row.append(button);
+      state.seats.set(s.id, { seat: s, button, status: null });
+    }
+  }
+  let lost = [];
+  for (const s of data.seats) {
+    const entry = state.seats.get(s.id);
+    if (!entry || entry.status === s.status) continue;
+    entry.status = s.status;
+    entry.seat = s;
+    if (s.status !== 'AVAILABLE' && state.selected.delete(s.id) && !state.submitting) lost.push(s.id);
+    paintSeat(entry);
+  }
+  const sum = data.summary || {};
+  $('seat-summary').textContent =
+    `${sum.available ?? 0} available · ${sum.locked ?? 0} held · ${sum.reserved ?? 0} sold · ${data.total} seats`;
+  if (lost.length) showError(new Error('Someone else took ' + lost.join(', ') + ' before you booked; pick other seats.'));
+  renderSelection();
+}
+
+// inPlanOrder sorts seats as the event's seat plan lists sections and rows (the seat map answers
+// in id order), then by seat number.
+function inPlanOrder(seats) {
+  const rank = new Map();
+  (state.event.sections || []).forEach((sec, i) =>
+    (sec.rows || []).forEach((row, j) => rank.set(sec.name + '\u0000' + row.label, i * 10000 + j)));
+  const r = (s) => rank.get(s.section + '\u0000' + s.row) ?? Number.MAX_SAFE_INTEGER;
+  return [...seats].sort((a, b) => r(a) - r(b) || a.section.localeCompare(b.section) ||
+    a.row.localeCompare(b.row) || a.number - b.number);
+}
+
+function paintSeat(entry) {
+  const { seat, button, status } = entry;
+  const selected = state.selected.has(seat.id);
+  button.className = 'seat ' + status.toLowerCase() + (selected ? ' selected' : '');
+  button.dataset.status = status;
+  button.disabled = status !== 'AVAILABLE';
+  button.setAttribute('aria-pressed', String(selected));
+  const label = `${seat.label}, ${STATUS_TEXT[status] || status}, ${money(seat.priceMinor, state.event.currency || 'EUR')}` +
+    (selected ? ', selected' : '');
+  button.setAttribute('aria-label', label);
+  button.title = label;
+}
+
+function toggleSeat(id) {
+  const entry = state.seats.get(id);
+  if (!entry || entry.status !== 'AVAILABLE') return;
+  if (state.selected.has(id)) state.selected.delete(id);
+  else if (state.selected.size >= MAX_SEATS) return showError(new Error(`You can book at most ${MAX_SEATS} seats at once.`));
+  else state.selected.add(id);
+  paintSeat(entry);
+  renderSelection();
+}
+
+function renderSelection() {
+  const ids = [...state.selected];
+  const total = ids.reduce((sum, id) => sum + (state.seats.get(id)?.seat.priceMinor || 0), 0);
+  $('selection').textContent = ids.length
+    ? `${ids.length} of at most ${MAX_SEATS} seats selected: ${ids.join(', ')} · total ${money(total, state.event?.currency || 'EUR')}`
+    : `No seats selected (up to ${MAX_SEATS}).`;
+  $('book').disabled = ids.length === 0;
+  $('book').textContent = state.token ? 'Book selected seats' : 'Log in to book';
+}
+
+async function submitBooking(form) {
+  if (!state.token) return requireLogin();
+  const seatIds = [...state.selected];
+  if (!seatIds.length) return;
+  const gen = state.gen;
+  $('book').disabled = true;
+  state.submitting = true; // our own seats turn LOCKED under the selection meanwhile
+  try {
+    const b = await api('POST', '/bookings', {
+      eventId: state.event.id, seatIds, paymentMethod: { type: 'card', token: form.elements.token.value },
+    }, { 'Idempotency-Key': randomKey() });
+    clearError();
+    state.selected.clear();
+    showBooking(b);
+    pollBooking(b.id, gen);
+  } catch (e) {
+    showError(e); // 409 SEATS_UNAVAILABLE names the taken seats: they leave the selection
+    for (const id of (e.details && e.details.unavailableSeatIds) || []) state.selected.delete(id);
+  } finally {
+    state.submitting = false;
+    if (gen === state.gen) await refreshSeats(gen);
+  }
+}
+
+// The booking under the seat map, polled until its status is terminal
+
+function showBooking(b) {
+  state.booking = b;
+  $('booking').hidden = false;
+  const status = $('booking-status');
+  status.textContent = b.status;
+  status.dataset.status = b.status;
+  status.dataset.bookingId = b.id;
+  status.className = 'status ' + b.status.toLowerCase();
+  $('booking-reason').textContent = b.failureReason || (b.status === 'CONFIRMED' ? 'Payment received; your seats are yours.' : '');
+  $('booking-detail').textContent =
+    `Booking ${b.id} · ${b.eventName} · seats ${b.seatIds.join(', ')} · ${money(b.amountMinor, b.currency)}`;
+  renderCountdown();
+}
+
+function renderCountdown() {
+  const b = state.booking;
+  const node = $('booking-countdown');
+  clearInterval(state.timers.countdown);
+  if (!b || b.status !== 'PENDING' || !b.holdExpiresAt) { node.textContent = ''; return; }
+  const tick = () => {
+    const left = Math.ceil((new Date(b.holdExpiresAt) - Date.now()) / 1000);
+    node.textContent = left > 0
+      ? `Your seats are held for ${left} s while the payment is taken.`
+      : 'The hold has run out; waiting for the final status…';
+  };
+  tick();
+  state.timers.countdown = setInterval(tick, 500);
+}
+
+function pollBooking(id, gen) {
+  clearTimeout(state.timers.booking);
+  state.timers.booking = setTimeout(async () => {
+    if (gen !== state.gen) return;
+    try {
+      const b = await api('GET', '/bookings/' + encodeURIComponent(id));
+      if (gen !== state.gen) return;
+      showBooking(b);
+      clearError('booking');
+      if (TERMINAL.has(b.status)) return refreshSeats(gen);
+    } catch (e) {
+      if (gen !== state.gen) return;
+      showError(e, 'booking');
+      if (e.status === 401 || e.status === 404) return;
+    }
+    pollBooking(id, gen);
+  }, BOOKING_POLL_MS);
+}
+
+// My bookings
+
+async function showBookings(gen) {
+  show('bookings');
+  const list = await api('GET', '/bookings/my');
+  if (gen !== state.gen) return;
+  const ul = $('bookings');
+  ul.replaceChildren();
+  $('bookings-empty').hidden = list.length > 0;
+  for (const b of list) {
+    const cancellable = b.status === 'PENDING' || b.status === 'CONFIRMED';
+    ul.append(el('li', { class: 'card', 'data-testid': 'booking-' + b.id, 'data-status': b.status },
+      el('a', { href: '#/events/' + encodeURIComponent(b.eventId) }, b.eventName),
+      el('p', {}, 'Seats ' + b.seatIds.join(', ') + ' · ' + money(b.amountMinor, b.currency) + ' · ' + when(b.createdAt)),
+      el('p', {}, 'Status: ', el('strong', { class: 'status ' + b.status.toLowerCase(), 'data-testid': 'status-' + b.id }, b.status),
+        b.failureReason ? ' — ' + b.failureReason : ''),
+      cancellable ? el('button', {
+        type: 'button', 'data-testid': 'cancel-' + b.id,
+        'aria-label': `Cancel the booking for ${b.eventName}, seats ${b.seatIds.join(', ')}`,
+        onclick: (ev) => cancelBooking(b, ev.currentTarget),
+      }, 'Cancel booking') : null));
+  }
+}
+
+async function cancelBooking(b, button) {
+  const refund = b.status === 'CONFIRMED' ? ' You will be refunded.' : '';
+  if (!window.confirm(`Cancel your booking for ${b.eventName} (seats ${b.seatIds.join(', ')})?${refund}`)) return;
+  button.disabled = true;
+  try {
+    await api('POST', '/bookings/' + encodeURIComponent(b.id) + '/cancel');
+    clearError();
+  } catch (e) {
+    showError(e);
+  }
+  await showBookings(state.gen).catch(showError);
+}
+
+// ---------------------------------------------------------------- wiring
+
+function init() {
+  $('signup-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const f = e.currentTarget.elements;
+    submitAuth(e.currentTarget, '/users/register', { name: f.name.value.trim(), email: f.email.value.trim(), password: f.password.value });
+  });
+  $('login-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const f = e.currentTarget.elements;
+    submitAuth(e.currentTarget, '/users/login', { email: f.email.value.trim(), password: f.password.value });
+  });
+  $('logout').addEventListener('click', () => { setSession(null, null); location.hash = '#/'; renderSelection(); });
+  $('search-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    state.search = e.currentTarget.elements.search.value.trim();
+    state.page = 1;
+    route();
+  });
+  $('prev').addEventListener('click', () => { state.page--; route(); });
+  $('next').addEventListener('click', () => { state.page++; route(); });
+  $('book-form').addEventListener('submit', (e) => { e.preventDefault(); submitBooking(e.currentTarget); });
+  $('bookings-refresh').addEventListener('click', () => route());
+  $('error-close').addEventListener('click', () => clearError());
+  window.addEventListener('hashchange', route);
+  window.addEventListener('error', (e) => showError(e.error || e.message));
+  window.addEventListener('unhandledrejection', (e) => showError(e.reason));
+  renderWho();
+  route();
+}
+
+init();

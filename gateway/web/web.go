@@ -1,0 +1,52 @@
+// Package web is TicketFlow's small browser frontend: plain HTML, CSS and JavaScript embedded in
+// the gateway binary and served at "/". The page calls the REST API under /api on the same origin.
+package web
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+
+	"ticketflow/httpapi"
+)
+
+//go:embed static
+var static embed.FS
+
+// files is the static folder as the root of the site.
+var files = func() fs.FS {
+	sub, err := fs.Sub(static, "static")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}()
+
+// Handler serves index.html for "/" and the assets beside it by name. Anything else is the
+// contract's 404 envelope; a method other than GET or HEAD is a 405.
+func Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			httpapi.WriteError(w, r, &httpapi.Error{Status: http.StatusMethodNotAllowed,
+				Code: "METHOD_NOT_ALLOWED", Message: r.Method + " is not allowed on " + r.URL.Path})
+			return
+		}
+		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+		if name == "" {
+			name = "index.html"
+		}
+		if info, err := fs.Stat(files, name); err != nil || info.IsDir() {
+			httpapi.WriteError(w, r, httpapi.NotFound("route"))
+			return
+		}
+		h := w.Header()
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+		http.ServeFileFS(w, r, files, name)
+	})
+}

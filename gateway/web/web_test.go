@@ -1,0 +1,53 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func get(t *testing.T, method, target string) *httptest.ResponseRecorder {
+	t.Helper()
+	w := httptest.NewRecorder()
+	Handler().ServeHTTP(w, httptest.NewRequest(method, target, nil))
+	return w
+}
+
+func TestServesThePageAndItsAssets(t *testing.T) {
+	for _, tc := range []struct{ path, contentType, contains string }{
+		{"/", "text/html", `data-testid="seat-map"`},
+		{"/app.js", "javascript", "/api/bookings"},
+		{"/style.css", "text/css", ".seat"},
+	} {
+		w := get(t, "GET", tc.path)
+		if w.Code != 200 || !strings.Contains(w.Header().Get("Content-Type"), tc.contentType) ||
+			!strings.Contains(w.Body.String(), tc.contains) {
+			t.Errorf("GET %s = %d %q, body lacks %q", tc.path, w.Code, w.Header().Get("Content-Type"), tc.contains)
+		}
+		if w.Header().Get("Content-Security-Policy") == "" {
+			t.Errorf("GET %s has no Content-Security-Policy", tc.path)
+		}
+	}
+}
+
+func TestUnknownPathsAndMethodsAreEnvelopes(t *testing.T) {
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{"GET", "/nope.js", 404, "NOT_FOUND"},
+		{"GET", "/../web.go", 404, "NOT_FOUND"},
+		{"GET", "/static/index.html", 404, "NOT_FOUND"},
+		{"POST", "/", 405, "METHOD_NOT_ALLOWED"},
+	} {
+		w := get(t, tc.method, tc.path)
+		var env struct {
+			Error struct{ Code, Message string }
+		}
+		if w.Code != tc.status || json.Unmarshal(w.Body.Bytes(), &env) != nil || env.Error.Code != tc.code {
+			t.Errorf("%s %s = %d %s", tc.method, tc.path, w.Code, w.Body)
+		}
+	}
+}
