@@ -8,6 +8,7 @@ BIN          := $(CURDIR)/bin/ticketflow
 TEMPORAL_CLI := $(TOOLS)/bin/temporal
 MAILPIT      := $(TOOLS)/bin/mailpit
 KAFKA_JARS   := $(TOOLS)/kafka/libs/.complete
+BROWSER_DEPS := e2e/browser/node_modules/.package-lock.json
 OWNER_FILE   := .data/test/run/started-by-make-test
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -71,6 +72,10 @@ bench: tools build
 	$(BIN) stack up
 	$(BIN) bench $(BENCH_ARGS)
 
+## demo: walk one booking end to end against the running stack (make run in another terminal)
+demo: apt-tools $(TEMPORAL_CLI)
+	bash scripts/demo.sh
+
 ## histories: export one history per saga path from the test stack into workflows/testdata
 histories: tools build
 	@mkdir -p .data/test/run
@@ -89,7 +94,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/ticketflow
 
 ## tools: everything the local stack runs that is not Go code of ours
-tools: apt-tools $(TEMPORAL_CLI) $(MAILPIT) $(KAFKA_JARS)
+tools: apt-tools $(TEMPORAL_CLI) $(MAILPIT) $(KAFKA_JARS) $(BROWSER_DEPS)
 
 apt-tools:
 	@missing=""; \
@@ -97,11 +102,15 @@ apt-tools:
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
+	command -v jq >/dev/null || missing="$$missing jq"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	[ -x "$$(pg_config --bindir 2>/dev/null)/initdb" ] || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null || \
+		{ echo "Node.js 20 or newer with npm is needed for the browser test (Debian 12's nodejs is 18)"; exit 1; }
 
 $(TEMPORAL_CLI):
 	@echo "building the Temporal CLI $(TEMPORAL_CLI_VERSION) (a few minutes, once)"
@@ -109,6 +118,10 @@ $(TEMPORAL_CLI):
 
 $(MAILPIT):
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+
+# The browser test drives Debian's Chromium with playwright-core; no browser is downloaded.
+$(BROWSER_DEPS): e2e/browser/package-lock.json
+	cd e2e/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 
 $(KAFKA_JARS): infra/kafka/pom.xml
 	rm -rf $(TOOLS)/kafka/libs

@@ -20,6 +20,13 @@ import (
 // Up makes sure a stack is running on cfg's data dir: it reuses a running one, or starts
 // `ticketflow dev` in the background and waits until it is ready. started says which.
 func Up(ctx context.Context, cfg *config.Config, out io.Writer, wait time.Duration) (started bool, err error) {
+	if _, running := RunningPID(cfg); running && !sameBuild(cfg) {
+		// A stack left running by an older build would test old code: replace it.
+		fmt.Fprintln(out, "the running local stack was started by another build of ticketflow; restarting it")
+		if err := Down(cfg, out, time.Minute); err != nil {
+			return false, err
+		}
+	}
 	if _, running := RunningPID(cfg); !running {
 		if err := spawn(cfg); err != nil {
 			return false, err
@@ -48,6 +55,32 @@ func Up(ctx context.Context, cfg *config.Config, out io.Writer, wait time.Durati
 }
 
 func devLog(cfg *config.Config) string { return filepath.Join(cfg.LogDir(), "dev.log") }
+
+func buildFile(cfg *config.Config) string { return filepath.Join(RunDir(cfg), "build") }
+
+// buildID identifies this executable: path, size and modification time.
+func buildID() string {
+	bin, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	st, err := os.Stat(bin)
+	if err != nil {
+		return bin
+	}
+	return fmt.Sprintf("%s %d %d", bin, st.Size(), st.ModTime().UnixNano())
+}
+
+// recordBuild notes which build the supervisor runs (its children are the same binary).
+func recordBuild(cfg *config.Config) error {
+	return os.WriteFile(buildFile(cfg), []byte(buildID()+"\n"), 0o644)
+}
+
+// sameBuild reports whether the running stack was started by this very executable.
+func sameBuild(cfg *config.Config) bool {
+	b, err := os.ReadFile(buildFile(cfg))
+	return err == nil && strings.TrimSpace(string(b)) == buildID()
+}
 
 // spawn starts `ticketflow dev` detached from this terminal, logging to .data/logs/dev.log.
 func spawn(cfg *config.Config) error {

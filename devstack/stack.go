@@ -182,6 +182,9 @@ func (s *Stack) claim() error {
 		return fmt.Errorf("a TicketFlow stack is already running on %s (pid %d): use it, or stop it with `ticketflow stack down`", s.cfg.DataDir, pid)
 	}
 	_ = os.Remove(readyFile(s.cfg))
+	if err := recordBuild(s.cfg); err != nil {
+		return err
+	}
 	return os.WriteFile(PIDFile(s.cfg, "dev"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 }
 

@@ -31,6 +31,24 @@ func TestAdminCreatesEventsAndSeatsAppearInInventory(t *testing.T) {
 	}
 }
 
+func TestSeatMapFollowsThePlansOrder(t *testing.T) {
+	adm := admin(t)
+	var v venue
+	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO"}, &v)
+	var e event
+	adm.expect(201, "POST", "/api/events", map[string]any{"name": "Order " + uniq(), "description": "", "venueId": v.ID,
+		"date": "2027-01-01T10:00:00Z", "currency": "GBP", "tags": []string{}, "sections": []map[string]any{
+			{"name": "Stalls", "priceMinor": 100, "rows": []map[string]any{{"label": "B", "seats": 2}, {"label": "A", "seats": 2}}},
+			{"name": "Circle", "priceMinor": 50, "rows": []map[string]any{{"label": "G", "seats": 1}}}}}, &e)
+	var got []string
+	for _, s := range readSeatMap(t, e.ID).Seats {
+		got = append(got, s.ID)
+	}
+	if strings.Join(got, ",") != "STALLS-B-1,STALLS-B-2,STALLS-A-1,STALLS-A-2,CIRCLE-G-1" {
+		t.Fatalf("seat map order %v, want the plan's", got)
+	}
+}
+
 func TestEventWritesNeedAnAdmin(t *testing.T) {
 	u, _ := register(t)
 	body := map[string]string{"name": "x", "address": "x", "city": "x", "country": "x"}

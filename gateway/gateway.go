@@ -27,6 +27,7 @@ type Gateway struct {
 	secret       []byte
 	proxies      map[string]*httputil.ReverseProxy
 	limiter      *ratelimit.Limiter
+	readLimiter  *ratelimit.Limiter
 	healthClient *http.Client
 }
 
@@ -44,7 +45,9 @@ var routes = []struct{ prefix, service string }{
 // New returns a gateway for cfg.
 func New(cfg *config.Config) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, secret: []byte(cfg.JWTSecret), proxies: map[string]*httputil.ReverseProxy{},
-		limiter: ratelimit.New(cfg.RateLimit, cfg.RateWindow), healthClient: &http.Client{Timeout: 3 * time.Second}}
+		limiter:      ratelimit.New(cfg.RateLimit, cfg.RateWindow),
+		readLimiter:  ratelimit.New(cfg.RateLimit*readAllowance, cfg.RateWindow),
+		healthClient: &http.Client{Timeout: 3 * time.Second}}
 	transport := &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -66,6 +69,12 @@ func New(cfg *config.Config) (*Gateway, error) {
 			},
 			Transport:     transport,
 			FlushInterval: -1,
+			// The gateway already answers with the request's X-Request-Id; the service echoes the
+			// same id, which would otherwise appear twice.
+			ModifyResponse: func(resp *http.Response) error {
+				resp.Header.Del(httpapi.HeaderRequestID)
+				return nil
+			},
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 				var tooBig *http.MaxBytesError
 				if errors.As(err, &tooBig) {
@@ -160,10 +169,19 @@ func (g *Gateway) identity(next http.Handler) http.Handler {
 	})
 }
 
-// rateLimit allows RATE_LIMIT requests per RATE_WINDOW per client address (0 turns it off).
+// readAllowance is how many times RATE_LIMIT the public reads (events, venues, seat maps) may be
+// called: a page that keeps a seat map live polls it, and must not lock its user out of booking.
+const readAllowance = 5
+
+// rateLimit allows RATE_LIMIT requests per RATE_WINDOW per client address (0 turns it off), and
+// readAllowance times that for the public reads, counted apart.
 func (g *Gateway) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, reset := g.limiter.Allow(clientAddr(r), time.Now())
+		limiter := g.limiter
+		if r.Method == http.MethodGet && public(r) {
+			limiter = g.readLimiter
+		}
+		ok, reset := limiter.Allow(clientAddr(r), time.Now())
 		if !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(reset).Seconds())+1))
 			httpapi.WriteError(w, r, httpapi.RateLimited("too many requests; retry later"))

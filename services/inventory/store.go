@@ -76,10 +76,10 @@ func (s *store) createSeats(ctx context.Context, eventID, currency string, seats
 		}
 		rows := make([][]any, len(seats))
 		for i, st := range seats {
-			rows[i] = []any{eventID, st.ID, st.Section, st.Row, st.Number, st.Label, st.PriceMinor, currency}
+			rows[i] = []any{eventID, st.ID, st.Section, st.Row, st.Number, st.Label, st.PriceMinor, currency, i}
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"seats"},
-			[]string{"event_id", "seat_id", "section", "row_label", "number", "label", "price_minor", "currency"},
+			[]string{"event_id", "seat_id", "section", "row_label", "number", "label", "price_minor", "currency", "position"},
 			pgx.CopyFromRows(rows))
 		count, created = len(seats), true
 		return err
@@ -281,7 +281,7 @@ func (s *store) sweepExpired(ctx context.Context, grace time.Duration) ([]string
 func (s *store) seatMap(ctx context.Context, eventID string) ([]Seat, Summary, time.Time, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT seat_id, section, row_label, number, label, price_minor, status, held_until, now()
-		FROM seats WHERE event_id = $1 ORDER BY section, row_label, number, seat_id`, eventID)
+		FROM seats WHERE event_id = $1 ORDER BY position, seat_id`, eventID)
 	if err != nil {
 		return nil, Summary{}, time.Time{}, err
 	}

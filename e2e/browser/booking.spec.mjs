@@ -1,0 +1,317 @@
+// Browser test of TicketFlow's web page: Debian's headless Chromium driven by playwright-core.
+//
+//   GATEWAY_URL=http://127.0.0.1:3100 node booking.spec.mjs
+//
+// A new user signs up, opens a fresh event, books two seats with tok_visa and sees CONFIRMED; a
+// second (anonymous) browser sees those seats RESERVED; a tok_chargeDeclined booking ends FAILED
+// with the decline message; a tok_noResponse booking stays PENDING and its seat shows LOCKED on
+// the second browser; "My bookings" lists all three, and cancelling the pending and the confirmed
+// one frees their seats on the second browser, live. A screenshot is saved after every step. Exits 1 on any
+// failure. Playwright never downloads a browser here: it only launches /usr/bin/chromium.
+import { chromium } from 'playwright-core';
+import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const GATEWAY = (process.env.GATEWAY_URL || 'http://127.0.0.1:3100').replace(/\/+$/, '');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const SHOTS = resolve(process.env.SCREENSHOT_DIR || join(here, 'screenshots'));
+const ADMIN_EMAIL = process.env.ADMIN_EMAIL || 'admin@ticketflow.local';
+const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD || 'admin-password-123';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const WAIT = 30_000; // longest wait for one expectation (a booking settles in about a second)
+
+const uniq = randomBytes(5).toString('hex');
+const cleanups = [];
+const consoleLines = [];
+let stepNo = 0;
+
+function log(...a) { console.log(new Date().toISOString().slice(11, 23), ...a); }
+
+// waitFor polls check() until it returns a truthy value; on timeout it fails with what() (the
+// last observed state), so a failure says what the page showed instead.
+async function waitFor(what, check, timeout = WAIT) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      last = e.message;
+    }
+    if (Date.now() > deadline) {
+      let seen = '';
+      try { seen = await what.observe(); } catch { /* page gone */ }
+      throw new Error(`timed out after ${timeout / 1000}s waiting for ${what.text}` +
+        (seen ? `; the page shows: ${seen}` : '') + (last ? ` (last error: ${last})` : ''));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+// observe describes what a page shows that matters when a wait fails: the error banner and the
+// booking status.
+function observer(page) {
+  return async () => {
+    const parts = [];
+    if (await page.getByTestId('error').isVisible()) parts.push('error banner "' + (await page.getByTestId('error').innerText()).trim() + '"');
+    if (await page.getByTestId('booking-status').isVisible()) {
+      parts.push('booking status ' + (await page.getByTestId('booking-status').innerText()) + ' "' +
+        (await page.getByTestId('booking-reason').innerText()) + '"');
+    }
+    return parts.join('; ') || 'no error and no booking';
+  };
+}
+
+async function step(name, page, fn) {
+  stepNo++;
+  const label = String(stepNo).padStart(2, '0') + '-' + name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+  log(`STEP ${stepNo}: ${name}`);
+  try {
+    await fn();
+  } catch (e) {
+    const file = join(SHOTS, label + '-FAILED.png');
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+    e.message = `step ${stepNo} "${name}": ${e.message}\n  screenshot: ${file}`;
+    throw e;
+  }
+  const file = join(SHOTS, label + '.png');
+  await page.screenshot({ path: file, fullPage: true });
+  log(`  ok (${file})`);
+}
+
+async function api(method, path, body, token) {
+  const res = await fetch(GATEWAY + path, {
+    method, body: body && JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) },
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+// A fresh event (one row of 8 seats, FLOOR-A-1..8), so the test never depends on seed data left.
+async function createEvent() {
+  const { token } = await api('POST', '/api/users/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+  const venue = await api('POST', '/api/venues', { name: 'Browser Hall ' + uniq, address: '1 Test St', city: 'Testville', country: 'NO' }, token);
+  return api('POST', '/api/events', {
+    name: 'Browser test ' + uniq, description: 'Made by e2e/browser/booking.spec.mjs', venueId: venue.id,
+    date: '2027-09-01T19:00:00Z', currency: 'EUR', tags: ['test'],
+    sections: [{ name: 'Floor', priceMinor: 4500, rows: [{ label: 'A', seats: 8 }] }],
+  }, token);
+}
+
+// launch starts Chromium with a fresh profile directory of its own.
+async function launch(name) {
+  const dir = await mkdtemp(join(tmpdir(), 'ticketflow-chromium-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1100, height: 900 },
+  });
+  cleanups.push(async () => { await context.close().catch(() => {}); await rm(dir, { recursive: true, force: true }); });
+  const page = context.pages()[0] || await context.newPage();
+  page.on('console', (m) => consoleLines.push(`[${name} console.${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => consoleLines.push(`[${name} uncaught] ${e.message}`));
+  page.on('dialog', (d) => d.accept());
+  return page;
+}
+
+const seat = (page, id) => page.getByTestId('seat-' + id);
+const seatStatus = (page, id) => seat(page, id).getAttribute('data-status');
+
+async function availableSeats(page, n) {
+  const ids = await page.locator('[data-testid^="seat-"][data-status="AVAILABLE"]').evaluateAll(
+    (els, n) => els.slice(0, n).map((e) => e.dataset.seat), n);
+  if (ids.length < n) throw new Error(`only ${ids.length} AVAILABLE seats, need ${n}`);
+  return ids;
+}
+
+async function bookAndWait(page, seatIds, card, want) {
+  for (const id of seatIds) await seat(page, id).click();
+  await waitFor({ text: 'the selection to name the seats', observe: observer(page) },
+    async () => (await page.getByTestId('selection').innerText()).includes(seatIds.join(', ')));
+  await page.getByTestId('card').selectOption(card);
+  // Record every status the page shows, with the countdown beside it, to see PENDING come first.
+  await page.evaluate(() => {
+    window.__seen = [];
+    const status = document.querySelector('[data-testid="booking-status"]');
+    const countdown = document.querySelector('[data-testid="booking-countdown"]');
+    new MutationObserver(() => {
+      const last = window.__seen[window.__seen.length - 1];
+      if (!last || last.status !== status.textContent) window.__seen.push({ status: status.textContent, countdown: countdown.textContent });
+    }).observe(status, { childList: true, characterData: true, subtree: true });
+  });
+  await page.getByTestId('book').click();
+  await waitFor({ text: `booking status ${want}`, observe: observer(page) },
+    async () => (await page.getByTestId('booking-status').getAttribute('data-status')) === want);
+  const seen = await page.evaluate(() => window.__seen);
+  if (seen[0]?.status !== 'PENDING' || !/held for \d+ s/.test(seen[0].countdown)) {
+    throw new Error('the booking did not show PENDING with a hold countdown first: ' + JSON.stringify(seen));
+  }
+  log('  statuses shown:', seen.map((s) => s.status + (s.countdown ? ` (${s.countdown})` : '')).join(' → '));
+  return page.getByTestId('booking-status').getAttribute('data-booking-id');
+}
+
+async function main() {
+  log('gateway', GATEWAY, '· chromium', CHROMIUM, '· screenshots in', SHOTS);
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+  await rm(SHOTS, { recursive: true, force: true });
+  await mkdir(SHOTS, { recursive: true });
+
+  const home = await fetch(GATEWAY + '/');
+  if (!home.ok || !(home.headers.get('content-type') || '').includes('text/html')) {
+    throw new Error(`GET ${GATEWAY}/ answered ${home.status} ${home.headers.get('content-type')}, not the web page; ` +
+      'is the gateway running a build that includes gateway/web (restart the stack after pulling)?');
+  }
+  const event = await createEvent();
+  log('event', event.id, JSON.stringify(event.name));
+
+  const page = await launch('buyer');
+  const email = `browser-${uniq}@example.com`;
+  const password = 'browser-password-1';
+  let confirmedSeats, confirmedId, declinedId, heldSeat, heldId, visitor;
+
+  await step('open the page', page, async () => {
+    await page.goto(GATEWAY + '/');
+    await page.getByRole('heading', { name: 'Events' }).waitFor();
+    await page.getByTestId('event-link').first().waitFor();
+  });
+
+  await step('sign up', page, async () => {
+    await page.getByTestId('login-link').click();
+    await page.getByTestId('signup-name').fill('Browser Buyer');
+    await page.getByTestId('signup-email').fill(email);
+    await page.getByTestId('signup-password').fill(password);
+    await page.getByTestId('signup-submit').click();
+    await waitFor({ text: 'the page to say who is signed in', observe: observer(page) },
+      async () => (await page.getByTestId('whoami').innerText()) === 'Signed in as ' + email);
+    const stored = await page.evaluate(() => localStorage.getItem('ticketflow.token'));
+    if (!stored || stored.split('.').length !== 3) throw new Error('no JWT in localStorage after sign-up');
+  });
+
+  await step('the API error is shown for a taken email, then log in', page, async () => {
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login-link').click();
+    await page.getByTestId('signup-name').fill('Browser Buyer');
+    await page.getByTestId('signup-email').fill(email);
+    await page.getByTestId('signup-password').fill(password);
+    await page.getByTestId('signup-submit').click();
+    await page.getByTestId('error').waitFor();
+    const shown = await page.getByTestId('error').innerText();
+    // The same request from here gets the envelope whose message the page must show.
+    const res = await fetch(GATEWAY + '/api/users/register', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'Browser Buyer', email, password }) });
+    const { error } = await res.json();
+    if (res.status !== 409 || !error?.message || !shown.includes(error.message) || !shown.includes(error.code)) {
+      throw new Error(`the error banner shows "${shown}", the API answered ${res.status} ${JSON.stringify(error)}`);
+    }
+    await page.screenshot({ path: join(SHOTS, String(stepNo).padStart(2, '0') + '-error-banner.png'), fullPage: true });
+    await page.getByTestId('login-email').fill(email);
+    await page.getByTestId('login-password').fill(password);
+    await page.getByTestId('login-submit').click();
+    await waitFor({ text: 'login', observe: observer(page) },
+      async () => (await page.getByTestId('whoami').innerText()) === 'Signed in as ' + email);
+    if (await page.getByTestId('error').isVisible()) throw new Error('the error banner stayed after a good login');
+  });
+
+  await step('find and open the event', page, async () => {
+    await page.getByTestId('search').fill(event.name);
+    await page.getByTestId('search-submit').click();
+    await page.getByRole('link', { name: event.name }).click();
+    await waitFor({ text: 'the event title', observe: observer(page) },
+      async () => (await page.getByTestId('event-title').innerText()) === event.name);
+    await waitFor({ text: '8 AVAILABLE seats', observe: observer(page) },
+      async () => (await page.locator('[data-testid^="seat-"][data-status="AVAILABLE"]').count()) === 8);
+  });
+
+  await step('book two seats with tok_visa and see CONFIRMED', page, async () => {
+    confirmedSeats = await availableSeats(page, 2);
+    confirmedId = await bookAndWait(page, confirmedSeats, 'tok_visa', 'CONFIRMED');
+    for (const id of confirmedSeats) {
+      await waitFor({ text: `${id} to turn RESERVED on the buyer's page`, observe: observer(page) },
+        async () => (await seatStatus(page, id)) === 'RESERVED');
+    }
+  });
+
+  visitor = await launch('visitor');
+  await step('a second page sees the seats RESERVED', visitor, async () => {
+    await visitor.goto(`${GATEWAY}/#/events/${encodeURIComponent(event.id)}`);
+    for (const id of confirmedSeats) {
+      await waitFor({ text: `${id} RESERVED on the second page`, observe: observer(visitor) },
+        async () => (await seatStatus(visitor, id)) === 'RESERVED' && (await seat(visitor, id).isDisabled()));
+    }
+    if ((await visitor.locator('[data-testid^="seat-"][data-status="AVAILABLE"]').count()) !== 6) {
+      throw new Error('the second page does not show the other 6 seats AVAILABLE');
+    }
+  });
+
+  await step('book one seat with tok_chargeDeclined and see the decline', page, async () => {
+    const [one] = await availableSeats(page, 1);
+    declinedId = await bookAndWait(page, [one], 'tok_chargeDeclined', 'FAILED');
+    const reason = await page.getByTestId('booking-reason').innerText();
+    if (!reason.includes('payment declined: card declined')) throw new Error('decline message not shown: ' + reason);
+    await waitFor({ text: `${one} AVAILABLE again`, observe: observer(page) },
+      async () => (await seatStatus(page, one)) === 'AVAILABLE');
+  });
+
+  await step('book one seat with tok_noResponse: PENDING, and LOCKED on the second page', visitor, async () => {
+    [heldSeat] = await availableSeats(page, 1);
+    heldId = await bookAndWait(page, [heldSeat], 'tok_noResponse', 'PENDING');
+    await waitFor({ text: `${heldSeat} LOCKED on the second page`, observe: observer(visitor) },
+      async () => (await seatStatus(visitor, heldSeat)) === 'LOCKED' && (await seat(visitor, heldSeat).isDisabled()));
+    const label = await seat(visitor, heldSeat).getAttribute('aria-label');
+    if (!label.includes('held for a booking')) throw new Error('a LOCKED seat is labelled ' + label);
+    await page.screenshot({ path: join(SHOTS, String(stepNo).padStart(2, '0') + '-buyer-pending.png'), fullPage: true });
+  });
+
+  await step('my bookings lists all three', page, async () => {
+    await page.getByTestId('nav-bookings').click();
+    await page.getByTestId('booking-' + confirmedId).waitFor();
+    const confirmed = await page.getByTestId('status-' + confirmedId).innerText();
+    const declined = await page.getByTestId('booking-' + declinedId).innerText();
+    if (confirmed !== 'CONFIRMED' || !declined.includes('FAILED') || !declined.includes('payment declined: card declined')) {
+      throw new Error(`my bookings show ${confirmed} and ${declined}`);
+    }
+    if (await page.getByTestId('cancel-' + declinedId).count()) throw new Error('a FAILED booking offers Cancel');
+    if ((await page.getByTestId('status-' + heldId).innerText()) !== 'PENDING') throw new Error('the tok_noResponse booking is not PENDING');
+  });
+
+  await step('cancel the pending and the confirmed booking', page, async () => {
+    for (const id of [heldId, confirmedId]) {
+      await page.getByTestId('cancel-' + id).click();
+      await waitFor({ text: `booking ${id} CANCELLED`, observe: observer(page) },
+        async () => (await page.getByTestId('status-' + id).innerText()) === 'CANCELLED');
+    }
+  });
+
+  await step('the second page sees the seats AVAILABLE again without a reload', visitor, async () => {
+    for (const id of [...confirmedSeats, heldSeat]) {
+      await waitFor({ text: `${id} AVAILABLE on the second page`, observe: observer(visitor) },
+        async () => (await seatStatus(visitor, id)) === 'AVAILABLE');
+    }
+  });
+
+  const uncaught = consoleLines.filter((l) => l.includes('uncaught'));
+  if (uncaught.length) throw new Error('the page threw:\n' + uncaught.join('\n'));
+}
+
+const guard = setTimeout(() => { console.error('FAIL: the browser test took longer than 4 minutes'); process.exit(1); }, 240_000);
+let failed = false;
+try {
+  await main();
+  log(`PASS: ${stepNo} steps; screenshots in ${SHOTS}`);
+} catch (e) {
+  failed = true;
+  console.error('FAIL:', e.message);
+  if (consoleLines.length) console.error('browser console:\n  ' + consoleLines.join('\n  '));
+  console.error('screenshots in', SHOTS);
+} finally {
+  for (const c of cleanups.reverse()) await c();
+  clearTimeout(guard);
+}
+process.exit(failed ? 1 : 0);
