@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"ticketflow/bus"
@@ -124,8 +125,12 @@ func (a *Activities) RefundPayment(ctx context.Context, r RefundRequest) (Refund
 }
 
 // Emit publishes facts to Kafka. Messages carry deterministic eventIds and times decided by the
-// workflow, so a retry re-sends exactly the same messages.
+// workflow, so a retry re-sends exactly the same messages — and a retry first looks for them on
+// the topic, since the broker may have written them without answering.
 func (a *Activities) Emit(ctx context.Context, msgs []bus.Message) error {
+	if activity.GetInfo(ctx).Attempt > 1 {
+		return a.Kafka.PublishChecked(ctx, msgs...)
+	}
 	return a.Kafka.Publish(ctx, msgs...)
 }
 

@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -15,11 +16,16 @@ import (
 type Writer struct {
 	w        *kafka.Writer
 	producer string
+	brokers  []string
+
+	mu         sync.Mutex
+	unsure     map[string]bool // eventIds whose write failed: they may be on the topic already
+	partitions map[string][]int
 }
 
 // NewWriter returns a writer to brokers; producer names this process in a message header.
 func NewWriter(brokers []string, producer string) *Writer {
-	return &Writer{producer: producer, w: &kafka.Writer{
+	return &Writer{producer: producer, brokers: brokers, unsure: map[string]bool{}, partitions: map[string][]int{}, w: &kafka.Writer{
 		Addr:                   kafka.TCP(brokers...),
 		Balancer:               &kafka.Murmur2Balancer{},
 		RequiredAcks:           kafka.RequireAll,
@@ -33,8 +39,19 @@ func NewWriter(brokers []string, producer string) *Writer {
 }
 
 // Publish writes msgs and returns once Kafka has acknowledged all of them. Messages to the same
-// topic and partition keep their order.
+// topic and partition keep their order. A message whose earlier write failed in this process is
+// first looked for on its partition and not written twice (see dedupe.go).
 func (w *Writer) Publish(ctx context.Context, msgs ...Message) error {
+	return w.publish(ctx, false, msgs)
+}
+
+// PublishChecked is Publish for a caller that may have written these messages before in another
+// process (an activity retried after its worker died): it always looks for them first.
+func (w *Writer) PublishChecked(ctx context.Context, msgs ...Message) error {
+	return w.publish(ctx, true, msgs)
+}
+
+func (w *Writer) publish(ctx context.Context, check bool, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -49,8 +66,32 @@ func (w *Writer) Publish(ctx context.Context, msgs ...Message) error {
 		}
 		out = append(out, km)
 	}
-	if err := w.w.WriteMessages(ctx, out...); err != nil {
-		return fmt.Errorf("publish %d message(s) to %s: %w", len(out), out[0].Topic, err)
+	w.mu.Lock()
+	for _, m := range msgs {
+		check = check || w.unsure[m.Envelope.EventID]
+	}
+	w.mu.Unlock()
+	if check {
+		var err error
+		if out, err = w.absent(ctx, out); err != nil {
+			return fmt.Errorf("look for earlier writes: %w", err)
+		}
+	}
+	var err error
+	if len(out) > 0 {
+		err = w.w.WriteMessages(ctx, out...)
+	}
+	w.mu.Lock()
+	for _, m := range msgs {
+		if err != nil && len(w.unsure) < 100_000 {
+			w.unsure[m.Envelope.EventID] = true
+		} else {
+			delete(w.unsure, m.Envelope.EventID)
+		}
+	}
+	w.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("publish %d message(s) to %s: %w", len(out), msgs[0].Topic, err)
 	}
 	return nil
 }
