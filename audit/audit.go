@@ -192,7 +192,14 @@ func (s *Stores) Event(ctx context.Context, eventID string, opt Options) (*Repor
 			return nil, err
 		}
 	}
-	if r.DeadLetters, err = deadLetters(ctx, s.cfg, ids); err != nil {
+	// Kafka may still be coming back from the last fault: give it a minute.
+	for deadline := time.Now().Add(time.Minute); ; {
+		if r.DeadLetters, err = deadLetters(ctx, s.cfg, ids); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if err != nil {
 		return nil, err
 	}
 	r.add("no DLT message left unexplained", len(r.DeadLetters) == 0, "%d dead letters for these bookings %s",

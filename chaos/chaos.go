@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -139,7 +140,11 @@ func killLoop(ctx context.Context, cfg *config.Config, opt Options, postingDone 
 			fmt.Fprintf(out, "  %s killed (pid %d)\n", name, pid)
 			killed = append(killed, name)
 			wctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			if err := devstack.WaitRestarted(wctx, cfg, name, pid, healthURL(cfg, name)); err != nil {
+			err := devstack.WaitRestarted(wctx, cfg, name, pid, healthURL(cfg, name))
+			if err == nil {
+				err = waitListening(wctx, cfg, name)
+			}
+			if err != nil {
 				fmt.Fprintf(out, "  %s did not come back: %v\n", name, err)
 			}
 			cancel()
@@ -150,6 +155,24 @@ func killLoop(ctx context.Context, cfg *config.Config, opt Options, postingDone 
 		}
 	}
 	return killed
+}
+
+// waitListening waits until a restarted server accepts connections again (the next kill waits
+// for the last one to be back, as a rolling fault would).
+func waitListening(ctx context.Context, cfg *config.Config, process string) error {
+	addr := map[string]string{"kafka": cfg.KafkaBrokers[0], "temporal": cfg.TemporalAddr}[process]
+	for addr != "" {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			return conn.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 func healthURL(cfg *config.Config, process string) string {
