@@ -72,6 +72,10 @@ bench: tools build
 	$(BIN) stack up
 	$(BIN) bench $(BENCH_ARGS)
 
+## fuzz: run every fuzz target for FUZZTIME each (default 1m); scripts/fuzz.sh FuzzX runs one
+fuzz:
+	bash scripts/fuzz.sh
+
 ## demo: walk one booking end to end against the running stack (make run in another terminal)
 demo: apt-tools $(TEMPORAL_CLI)
 	bash scripts/demo.sh

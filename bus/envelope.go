@@ -87,6 +87,9 @@ func DecodeEnvelope(topic string, value []byte) (Envelope, error) {
 		return env, fmt.Errorf("%w: eventType %q on topic %s", ErrMalformed, env.EventType, topic)
 	case len(env.Payload) == 0 || env.Payload[0] != '{':
 		return env, fmt.Errorf("%w: payload must be a JSON object", ErrMalformed)
+	case env.OccurredAt.UTC().Year() < 0 || env.OccurredAt.UTC().Year() > 9999:
+		// Its zone offset puts it outside what RFC 3339 in UTC can carry: it could not be re-sent.
+		return env, fmt.Errorf("%w: occurredAt is out of range", ErrMalformed)
 	}
 	return env, nil
 }

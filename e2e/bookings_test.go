@@ -345,3 +345,41 @@ func TestTwentyBuyersOneSeat(t *testing.T) {
 		t.Fatalf("%d seats reserved, by %s; want 1 by %s", reserved, holder, winner)
 	}
 }
+
+// A cancel sent the moment the booking is held races the payment result into the workflow; the
+// booking must end CANCELLED with its money given back and its seats free, announced once.
+func TestCancelRightAfterTheHoldIsConsistent(t *testing.T) {
+	e := newEvent(t, 5, 1200)
+	for i := 1; i <= 5; i++ {
+		c, _ := register(t)
+		var b booking
+		r := book(c, e.ID, []string{fmt.Sprintf("FLOOR-A-%d", i)}, "tok_visa")
+		if r.status != 202 {
+			t.Fatalf("book: %d %s", r.status, r.body)
+		}
+		r.decode(t, &b)
+		var got booking
+		c.expect(200, "POST", "/api/bookings/"+b.ID+"/cancel", nil, &got)
+		if got.Status != "CANCELLED" {
+			t.Fatalf("cancel answered %+v", got)
+		}
+		var p struct{ Status string }
+		poll(t, 30*time.Second, time.Second, func() error {
+			c.expect(200, "GET", "/api/payments/booking/"+b.ID, nil, &p)
+			if p.Status != "REFUNDED" && p.Status != "FAILED" {
+				return fmt.Errorf("payment of a cancelled booking is %s", p.Status)
+			}
+			return nil
+		})
+		if sm := readSeatMap(t, e.ID); sm.status(fmt.Sprintf("FLOOR-A-%d", i)) != "AVAILABLE" {
+			t.Fatal("the seat of a cancelled booking is not AVAILABLE")
+		}
+		if n := len(topicMessages(t, "ticketflow.booking.failed", b.ID)); n != 0 {
+			t.Fatalf("a cancelled booking also announced booking.failed (%d)", n)
+		}
+		c.expect(200, "GET", "/api/bookings/"+b.ID, nil, &got)
+		if got.Status != "CANCELLED" {
+			t.Fatalf("booking ended %s", got.Status)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"ticketflow/auth"
@@ -121,7 +122,23 @@ func Run(ctx context.Context, cfg *config.Config, out io.Writer) error {
 			return fmt.Errorf("create event %s: %w", e.Name, err)
 		}
 	}
-	fmt.Fprintf(out, "demo data ready: 3 venues, 3 events\n  admin  %s / %s\n  buyer  %s / %s\n",
-		AdminEmail, AdminPassword, DemoEmail, DemoPassword)
+	if interactive(out) {
+		fmt.Fprintf(out, "demo data ready: 3 venues, 3 events\n  admin  %s / %s\n  buyer  %s / %s\n",
+			AdminEmail, AdminPassword, DemoEmail, DemoPassword)
+	} else {
+		// A log file (a stack started in the background logs to dev.log): no passwords in logs.
+		fmt.Fprintf(out, "demo data ready: 3 venues, 3 events\n  admin  %s\n  buyer  %s\n  (passwords in README.md)\n",
+			AdminEmail, DemoEmail)
+	}
 	return nil
+}
+
+// interactive reports whether w is a terminal, where the demo passwords may be shown.
+func interactive(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -43,6 +43,9 @@ type booking struct {
 	cancelRequested bool
 	confirmedPayID  string
 	refunded        map[string]bool // payment ids refunded or voided by this workflow
+
+	// ranLocal is set when a local activity ran since the last workflow task ended (see settle).
+	ranLocal bool
 }
 
 func newBooking(in BookingInput) *booking {
@@ -123,7 +126,7 @@ func (b *booking) run(ctx workflow.Context) (BookingState, error) {
 
 	// 1. Hold the seats, all or none. The "hold" update answers the buyer with this decision.
 	holdCtx := workflow.WithLocalActivityOptions(ctx, holdOptions)
-	err := workflow.ExecuteLocalActivity(holdCtx, a.HoldSeats, b.seats(true)).Get(ctx, nil)
+	err := b.local(holdCtx, a.HoldSeats, b.seats(true)).Get(ctx, nil)
 	if err != nil {
 		return b.holdRefused(ctx, err)
 	}
@@ -194,7 +197,7 @@ func (b *booking) holdRefused(ctx workflow.Context, err error) (BookingState, er
 func (b *booking) confirm(ctx workflow.Context) {
 	b.state.Step = "confirming"
 	b.state.PaymentID = b.payment.PaymentID
-	err := workflow.ExecuteLocalActivity(ctx, a.ConfirmSeats, b.seats(false)).Get(ctx, nil)
+	err := b.local(ctx, a.ConfirmSeats, b.seats(false)).Get(ctx, nil)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrHoldLost {
 		b.finish(ctx, StatusFailed, "the seats were lost after the hold expired; payment refunded")
@@ -235,6 +238,12 @@ func (b *booking) finish(ctx workflow.Context, status, reason string) {
 	b.state.Step = "done"
 }
 
+// completesInOwnTask reports whether this run completes in a workflow task without local
+// activities (version 1); earlier runs completed in the task of their last step.
+func completesInOwnTask(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, "complete-in-own-task", workflow.DefaultVersion, 1) >= 1
+}
+
 // voidsOnExpiry reports whether this run voids the pending payment when the hold expires. The
 // first version left a payment whose provider never answered PENDING for ever; workflows started
 // before the change replay without the extra step (workflows/testdata/expired.json).
@@ -271,6 +280,17 @@ func (b *booking) settle(ctx workflow.Context) (BookingState, error) {
 			b.cancelConfirmed(ctx)
 		case b.unusedPayment() != nil:
 			b.refund(ctx, "payment arrived after the booking ended ("+b.state.Status+")")
+		case b.ranLocal && completesInOwnTask(ctx):
+			// The server refuses to complete a workflow when a signal or an update arrived during
+			// the task, and the task is then run again from the last one that ended. Local
+			// activities of the refused task would have had their effects without their results
+			// being recorded, and the rerun could decide otherwise (a cancel, then a payment seen
+			// first). So the task that ran them ends first, with a short timer, and the workflow
+			// completes in a task of its own.
+			b.ranLocal = false
+			if err := workflow.Sleep(ctx, time.Millisecond); err != nil {
+				return b.state, err
+			}
 		default:
 			return b.state, nil
 		}
@@ -290,6 +310,12 @@ func (b *booking) unusedPayment() *PaymentResult {
 
 // --- steps ------------------------------------------------------------------------------------
 
+// local runs a local activity and notes that this workflow task had a side effect.
+func (b *booking) local(ctx workflow.Context, fn, arg any) workflow.Future {
+	b.ranLocal = true
+	return workflow.ExecuteLocalActivity(ctx, fn, arg)
+}
+
 func (b *booking) seats(withHold bool) activities.SeatsRequest {
 	r := activities.SeatsRequest{BookingID: b.in.BookingID, EventID: b.in.EventID, SeatIDs: b.in.SeatIDs}
 	if withHold {
@@ -299,13 +325,13 @@ func (b *booking) seats(withHold bool) activities.SeatsRequest {
 }
 
 func (b *booking) release(ctx workflow.Context) error {
-	return workflow.ExecuteLocalActivity(ctx, a.ReleaseSeats, b.seats(false)).Get(ctx, nil)
+	return b.local(ctx, a.ReleaseSeats, b.seats(false)).Get(ctx, nil)
 }
 
 // refund refunds (or voids) the booking's payment; the payment service does it once per booking.
 func (b *booking) refund(ctx workflow.Context, reason string) {
 	var res activities.RefundResult
-	err := workflow.ExecuteLocalActivity(ctx, a.RefundPayment, activities.RefundRequest{BookingID: b.in.BookingID, Reason: reason}).
+	err := b.local(ctx, a.RefundPayment, activities.RefundRequest{BookingID: b.in.BookingID, Reason: reason}).
 		Get(ctx, &res)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("refund failed", "bookingId", b.in.BookingID, "err", err)
@@ -332,13 +358,13 @@ func (b *booking) setStatus(ctx workflow.Context, status, reason string) {
 func (b *booking) record(ctx workflow.Context, status, reason string, at time.Time) {
 	change := activities.StatusChange{BookingID: b.in.BookingID, Status: status, Reason: reason,
 		PaymentID: b.state.PaymentID, At: at}
-	if err := workflow.ExecuteLocalActivity(ctx, a.RecordStatus, change).Get(ctx, nil); err != nil {
+	if err := b.local(ctx, a.RecordStatus, change).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("booking record refused the status", "status", status, "err", err)
 	}
 }
 
 func (b *booking) emit(ctx workflow.Context, msgs ...bus.Message) error {
-	return workflow.ExecuteLocalActivity(ctx, a.Emit, msgs).Get(ctx, nil)
+	return b.local(ctx, a.Emit, msgs).Get(ctx, nil)
 }
 
 // --- messages ---------------------------------------------------------------------------------

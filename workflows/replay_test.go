@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -22,12 +23,16 @@ var quiet = log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil
 // Every committed history — one per path of the saga, recorded on the real stack — must replay
 // against the current workflow code. A change that breaks one needs workflow.GetVersion.
 func TestCommittedHistoriesReplay(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil || len(files) < 6 {
-		t.Fatalf("expected the committed histories in testdata, found %v (%v)", files, err)
+	files, err := filepath.Glob(filepath.Join("testdata", "v*", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, _ := filepath.Glob(filepath.Join("testdata", fmt.Sprintf("v%d", workflows.HistoryGeneration), "*.json"))
+	if len(latest) < 6 {
+		t.Fatalf("expected a history per saga path for generation %d (make histories), found %v", workflows.HistoryGeneration, latest)
 	}
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
 			r, err := worker.NewReplayer()
 			if err != nil {
 				t.Fatal(err)
@@ -53,7 +58,7 @@ func unversionedChange(ctx workflow.Context, in workflows.BookingInput) (workflo
 func TestAnUnversionedChangeFailsReplay(t *testing.T) {
 	r := sdkworker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(unversionedChange, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
-	err := r.ReplayWorkflowHistoryFromJSONFile(quiet, filepath.Join("testdata", "confirmed.json"))
+	err := r.ReplayWorkflowHistoryFromJSONFile(quiet, filepath.Join("testdata", "v1", "confirmed.json"))
 	// TMPRL1100 is the SDK's non-determinism error.
 	if err == nil || !strings.Contains(err.Error(), "TMPRL1100") {
 		t.Fatalf("replaying against a changed workflow: err = %v, want a non-determinism error", err)

@@ -1,0 +1,77 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// A real-looking secret of a deployment (at least 32 bytes, not the development default).
+const deploymentSecret = "c2VjcmV0LW9mLWEtcmVhbC1kZXBsb3ltZW50LTAxMjM0NTY3"
+
+func TestCheckSecretsRefusesTheDevelopmentSecretOutsideLocal(t *testing.T) {
+	for _, env := range []string{"production", "staging", "", "LOCAL", "Local", " local", "local ", "dev", "test"} {
+		c := &Config{Env: env, JWTSecret: DevJWTSecret}
+		err := c.CheckSecrets()
+		if err == nil {
+			t.Errorf("TICKETFLOW_ENV=%q: the development JWT secret was accepted", env)
+			continue
+		}
+		if !strings.Contains(err.Error(), "JWT_SECRET") {
+			t.Errorf("TICKETFLOW_ENV=%q: the refusal does not name JWT_SECRET: %v", env, err)
+		}
+		if strings.Contains(err.Error(), DevJWTSecret) {
+			t.Errorf("the refusal prints the secret: %v", err)
+		}
+	}
+}
+
+func TestCheckSecretsAcceptsTheDevelopmentSecretInsideLocal(t *testing.T) {
+	c := &Config{Env: "local", JWTSecret: DevJWTSecret}
+	if err := c.CheckSecrets(); err != nil {
+		t.Fatalf("the local stack's development secret was refused: %v", err)
+	}
+}
+
+func TestCheckSecretsAcceptsARealSecretAndRefusesAShortOne(t *testing.T) {
+	for _, env := range []string{"production", "local"} {
+		if err := (&Config{Env: env, JWTSecret: deploymentSecret}).CheckSecrets(); err != nil {
+			t.Errorf("%s: a real secret was refused: %v", env, err)
+		}
+		short := "short-secret-short-secret-31byte"[:31]
+		if err := (&Config{Env: env, JWTSecret: short}).CheckSecrets(); err == nil {
+			t.Errorf("%s: a 31-byte secret was accepted", env)
+		} else if strings.Contains(err.Error(), short) {
+			t.Errorf("the refusal prints the secret: %v", err)
+		}
+	}
+}
+
+// Through Load, as `ticketflow serve` does: a deployment that forgets JWT_SECRET (and does not
+// claim to be the local stack) gets the development default and must refuse to start.
+func TestLoadWithoutJWTSecretRefusesToServeOutsideLocal(t *testing.T) {
+	cases := []struct {
+		env, secret string
+		ok          bool
+	}{
+		{env: "", secret: "", ok: false},           // nothing set: production with the default
+		{env: "production", secret: "", ok: false}, //
+		{env: "production", secret: DevJWTSecret, ok: false},
+		{env: "local", secret: "", ok: true}, // `ticketflow dev`
+		{env: "production", secret: deploymentSecret, ok: true},
+	}
+	for _, c := range cases {
+		t.Setenv("TICKETFLOW_ENV", c.env) // Load treats an empty variable as unset
+		t.Setenv("JWT_SECRET", c.secret)
+		cfg, err := Load()
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		err = cfg.CheckSecrets()
+		if (err == nil) != c.ok {
+			t.Errorf("TICKETFLOW_ENV=%q JWT_SECRET=%q: CheckSecrets = %v, want ok=%v", c.env, c.secret, err, c.ok)
+		}
+		if c.env == "" && cfg.Local() {
+			t.Errorf("an unset TICKETFLOW_ENV counts as the local stack")
+		}
+	}
+}
