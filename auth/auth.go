@@ -65,7 +65,8 @@ func Verify(secret []byte, token string) (Identity, error) {
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithLeeway(5*time.Second))
+		jwt.WithLeeway(5*time.Second),
+		jwt.WithStrictDecoding()) // one encoding per signature: no variants in unused bits
 	if err != nil {
 		return Identity{}, ErrInvalidToken
 	}

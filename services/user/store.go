@@ -10,7 +10,6 @@ import (
 
 	"ticketflow/bus"
 	"ticketflow/outbox"
-	"ticketflow/pgdb"
 )
 
 // User is a registered user as the API shows it.
@@ -34,13 +33,15 @@ func (s *store) create(ctx context.Context, u User, passwordHash string, now tim
 		return err
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6)`, u.ID, u.Name, u.Email, passwordHash, u.Role, now)
-		if pgdb.IsUniqueViolation(err, "users_email_key") {
-			return ErrEmailTaken
-		}
+		// ON CONFLICT, not a caught unique violation: a violation makes PostgreSQL log the
+		// statement's error with the address in it.
+		tag, err := tx.Exec(ctx, `INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (lower(email)) DO NOTHING`, u.ID, u.Name, u.Email, passwordHash, u.Role, now)
 		if err != nil {
 			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrEmailTaken
 		}
 		return outbox.Write(ctx, tx, msg)
 	})
