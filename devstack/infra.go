@@ -406,12 +406,22 @@ func (s *Stack) mailpit() *component {
 	}
 }
 
+// portWait is how long a busy port is given to come free: a stack that was just stopped may still
+// be letting go of it.
+var portWait = 10 * time.Second
+
 func checkFree(port int, what, env string) error {
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		return fmt.Errorf("port %d, needed by %s, is in use: stop what holds it or set %s to move it", port, what, env)
+	deadline := time.Now().Add(portWait)
+	for {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			return l.Close()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("port %d, needed by %s, is in use: stop what holds it or set %s to move it", port, what, env)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
-	return l.Close()
 }
 
 // quietTemporalLogger silences the SDK client's logs during readiness polling.

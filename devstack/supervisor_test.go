@@ -75,6 +75,7 @@ func TestSupervisorStopsTheStackOnACrashLoop(t *testing.T) {
 }
 
 func TestPortInUseNamesThePortAndTheVariable(t *testing.T) {
+	portWait = 300 * time.Millisecond
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
