@@ -46,6 +46,9 @@ type booking struct {
 
 	// ranLocal is set when a local activity ran since the last workflow task ended (see settle).
 	ranLocal bool
+	// actsOnAcceptedCancel: this run lets a cancel's acceptance reach the history before acting on
+	// it (see afterAcceptance); earlier runs completed in a task of their own instead.
+	actsOnAcceptedCancel bool
 }
 
 func newBooking(in BookingInput) *booking {
@@ -123,6 +126,7 @@ func (b *booking) onPayment(p PaymentResult) {
 
 func (b *booking) run(ctx workflow.Context) (BookingState, error) {
 	ctx = withActivityOptions(ctx)
+	b.actsOnAcceptedCancel = workflow.GetVersion(ctx, "act-on-accepted-cancel", workflow.DefaultVersion, 1) >= 1
 
 	// 1. Hold the seats, all or none. The "hold" update answers the buyer with this decision.
 	holdCtx := workflow.WithLocalActivityOptions(ctx, holdOptions)
@@ -152,6 +156,9 @@ func (b *booking) run(ctx workflow.Context) (BookingState, error) {
 	case !decided:
 		b.finish(ctx, StatusExpired, "the hold expired before the payment arrived")
 	case b.first == "cancel":
+		if err := b.afterAcceptance(ctx); err != nil {
+			return b.state, err
+		}
 		b.finish(ctx, StatusCancelled, "cancelled by the buyer")
 	case b.payment.Status != bus.PaymentSuccess:
 		b.finish(ctx, StatusFailed, "payment declined: "+orDefault(b.payment.FailureReason, "no reason given"))
@@ -238,6 +245,19 @@ func (b *booking) finish(ctx workflow.Context, status, reason string) {
 	b.state.Step = "done"
 }
 
+// afterAcceptance ends the current workflow task before a cancel has any effect. An update is in
+// the history only once the task that accepted it ends; if that task were refused (the server
+// refuses to complete a workflow when a signal arrived meanwhile) and run again, the signal would
+// come before the cancel, and local activities that had already acted on the cancel would
+// contradict the rerun. With the acceptance recorded first, every rerun sees the same order.
+// Signals and timers are in the history before a task starts, so acting on them is safe at once.
+func (b *booking) afterAcceptance(ctx workflow.Context) error {
+	if !b.actsOnAcceptedCancel {
+		return nil
+	}
+	return workflow.Sleep(ctx, time.Millisecond)
+}
+
 // completesInOwnTask reports whether this run completes in a workflow task without local
 // activities (version 1); earlier runs completed in the task of their last step.
 func completesInOwnTask(ctx workflow.Context) bool {
@@ -277,10 +297,13 @@ func (b *booking) settle(ctx workflow.Context) (BookingState, error) {
 		}
 		switch {
 		case b.cancelRequested && b.state.Status == StatusConfirmed:
+			if err := b.afterAcceptance(ctx); err != nil {
+				return b.state, err
+			}
 			b.cancelConfirmed(ctx)
 		case b.unusedPayment() != nil:
 			b.refund(ctx, "payment arrived after the booking ended ("+b.state.Status+")")
-		case b.ranLocal && completesInOwnTask(ctx):
+		case !b.actsOnAcceptedCancel && b.ranLocal && completesInOwnTask(ctx):
 			// The server refuses to complete a workflow when a signal or an update arrived during
 			// the task, and the task is then run again from the last one that ended. Local
 			// activities of the refused task would have had their effects without their results

@@ -105,8 +105,8 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 	return a.book(w, r, sp)
 }
 
-// book prices the seats from the seat data, stores the booking and gets the seat decision from its
-// workflow.
+// book prices the seats from the seat data, stores the booking, holds its seats and answers with
+// the seat decision; the booking's workflow does the rest.
 func (a *api) book(w http.ResponseWriter, r *http.Request, sp spec) error {
 	ctx := r.Context()
 	// A retried request (same Idempotency-Key) or a message delivered twice (same booking id) is
@@ -154,46 +154,54 @@ func (a *api) book(w http.ResponseWriter, r *http.Request, sp spec) error {
 		return err
 	}
 	if existing != nil {
-		b = existing // a concurrent request with the same key or id won
+		return a.answer(w, r, existing) // a concurrent request with the same key or id won
 	}
-	return a.answer(w, r, b)
+	return a.hold(w, r, b)
 }
 
-// answer gets the seat decision of a PENDING booking from its workflow (starting the workflow, or
-// attaching to it when it already runs: Update-with-Start, one round trip) and answers 202 with the
-// held booking, or 409 SEATS_UNAVAILABLE naming the seats. A booking that already ended is
-// answered as it stands.
+// answer answers with a stored booking: a PENDING one is held (202) and its workflow is made sure
+// to run; one that already ended is answered as it stands (200).
 func (a *api) answer(w http.ResponseWriter, r *http.Request, b *Booking) error {
-	ctx := r.Context()
 	if b.Status != workflows.StatusPending {
 		httpapi.WriteJSON(w, http.StatusOK, b)
 		return nil
 	}
-	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	hold, err := a.saga.hold(hctx, b)
-	if err != nil {
-		if alreadyStarted(err) {
-			// Its workflow already ran to the end: answer with the record as it stands.
-			if fresh, gerr := a.store.get(ctx, b.ID); gerr == nil {
-				httpapi.WriteJSON(w, http.StatusOK, fresh)
-				return nil
-			}
-		}
-		slog.ErrorContext(ctx, "booking workflow did not answer", "booking", b.ID, "err", err)
-		return httpapi.Unavailable("the booking could not be processed right now; retry with the same Idempotency-Key")
+	a.saga.startSoon(b)
+	httpapi.WriteJSON(w, http.StatusAccepted, b)
+	return nil
+}
+
+// hold holds the new booking's seats — all or none, in one statement in inventory — and answers
+// with the seat decision at once: 202 and the booking's workflow started to take it from there,
+// or 409 SEATS_UNAVAILABLE naming the seats (the booking is recorded FAILED; no saga runs for it).
+// This is the saga's first step done within the request; the workflow's own hold finds the seats
+// already held by the booking and changes nothing.
+func (a *api) hold(w http.ResponseWriter, r *http.Request, b *Booking) error {
+	ctx := r.Context()
+	err := a.inventory.Post(ctx, "/internal/bookings/"+b.ID+"/hold",
+		map[string]any{"eventId": b.EventID, "seatIds": b.SeatIDs, "holdUntil": b.HoldExpiresAt}, nil)
+	if err == nil {
+		return a.answer(w, r, b)
 	}
-	switch hold.Code {
-	case workflows.HoldOK:
-		httpapi.WriteJSON(w, http.StatusAccepted, b)
-		return nil
-	case workflows.HoldSeatsUnavailable:
-		return httpapi.Conflict("SEATS_UNAVAILABLE", "some of the seats are taken").
-			WithDetails(map[string]any{"unavailableSeatIds": hold.UnavailableSeatIDs, "bookingId": b.ID})
-	case workflows.HoldSeatNotFound:
-		return httpapi.NotFound("seat").WithDetails(map[string]any{"unknownSeatIds": hold.UnknownSeatIDs})
+	var e *httpapi.Error
+	reason := "seats could not be held"
+	switch {
+	case errors.As(err, &e) && e.Code == "SEATS_UNAVAILABLE":
+		reason = "seats unavailable"
+		e = e.WithDetails(map[string]any{"unavailableSeatIds": e.Details["unavailableSeatIds"], "bookingId": b.ID})
+	case errors.As(err, &e) && e.Status == http.StatusNotFound:
+		reason = "unknown seats"
+	default:
+		// The hold's outcome is unknown: free whatever it may have taken (the hold also expires).
+		_ = a.inventory.Post(context.WithoutCancel(ctx), "/internal/bookings/"+b.ID+"/release",
+			map[string]any{"eventId": b.EventID, "seatIds": b.SeatIDs}, nil)
+		e = httpapi.Unavailable("the seats could not be held right now; retry")
+		slog.ErrorContext(ctx, "hold failed", "booking", b.ID, "err", err)
 	}
-	return httpapi.Unavailable("the seats could not be held right now; retry")
+	if _, serr := a.store.setStatus(context.WithoutCancel(ctx), b.ID, workflows.StatusFailed, &reason, nil, time.Now()); serr != nil {
+		return serr
+	}
+	return e
 }
 
 // upstream turns another service's failure into a 503 (its 4xx answers are handled by callers).

@@ -43,31 +43,45 @@ func (s *saga) startOptions(b *Booking) client.StartWorkflowOptions {
 	}
 }
 
-// hold starts the booking's workflow (or attaches to it when it already runs: a retried request)
-// and waits for the seat decision: Update-with-Start, one round trip to the server.
-func (s *saga) hold(ctx context.Context, b *Booking) (workflows.HoldResult, error) {
+func (s *saga) input(b *Booking) workflows.BookingInput {
 	key := ""
 	if b.IdempotencyKey != nil {
 		key = *b.IdempotencyKey
 	}
-	in := workflows.BookingInput{BookingID: b.ID, UserID: b.UserID, UserEmail: b.UserEmail, EventID: b.EventID,
+	return workflows.BookingInput{BookingID: b.ID, UserID: b.UserID, UserEmail: b.UserEmail, EventID: b.EventID,
 		EventName: b.EventName, SeatIDs: b.SeatIDs, AmountMinor: b.AmountMinor, Currency: b.Currency,
 		PaymentToken: b.PaymentToken, IdempotencyKey: key, HoldExpiresAt: b.HoldExpiresAt.UTC(),
 		Announced: b.Origin == "kafka"}
-	start := s.temporal.NewWithStartWorkflowOperation(s.startOptions(b), workflows.BookingWorkflowName, in)
-	handle, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     workflows.UpdateHold,
-			UpdateName:   workflows.UpdateHold,
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
-	var res workflows.HoldResult
-	if err == nil {
-		err = handle.Get(ctx, &res)
+}
+
+// start starts the booking's workflow; a workflow that already runs or ran for it is left alone.
+func (s *saga) start(ctx context.Context, b *Booking) error {
+	_, err := s.temporal.ExecuteWorkflow(ctx, s.startOptions(b), workflows.BookingWorkflowName, s.input(b))
+	if err != nil && alreadyStarted(err) {
+		return nil
 	}
-	return res, err
+	return err
+}
+
+// startSoon starts the workflow in the background, retrying while Temporal is unreachable. The
+// buyer already has the seat decision; the booking is stored and its seats are held until
+// holdExpiresAt, so a start that waits (or a process that dies first: see reconcile) delays the
+// payment, it does not lose the booking.
+func (s *saga) startSoon(b *Booking) {
+	go func() {
+		backoff := 100 * time.Millisecond
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := s.start(ctx, b)
+			cancel()
+			if err == nil {
+				return
+			}
+			slog.Warn("start booking workflow; retrying", "booking", b.ID, "err", err)
+			time.Sleep(backoff)
+			backoff = min(2*backoff, 5*time.Second)
+		}
+	}()
 }
 
 // cancel cancels a PENDING or CONFIRMED booking and returns the status it ended with. An open
@@ -75,11 +89,15 @@ func (s *saga) hold(ctx context.Context, b *Booking) (workflows.HoldResult, erro
 // CONFIRMED booking whose workflow has completed is cancelled by CancelConfirmedBookingWorkflow.
 func (s *saga) cancel(ctx context.Context, b *Booking) (workflows.CancelResult, error) {
 	var res workflows.CancelResult
-	handle, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.WorkflowID(b.ID),
-		UpdateID:     workflows.UpdateCancel,
-		UpdateName:   workflows.UpdateCancel,
-		WaitForStage: client.WorkflowUpdateStageCompleted,
+	// Update-with-Start: a booking whose workflow has not started yet (it starts just after the
+	// buyer's 202) gets it started, with the cancel as its first message.
+	handle, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: s.temporal.NewWithStartWorkflowOperation(s.startOptions(b), workflows.BookingWorkflowName, s.input(b)),
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID:     workflows.UpdateCancel,
+			UpdateName:   workflows.UpdateCancel,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
 	})
 	if err == nil {
 		err = handle.Get(ctx, &res)
@@ -90,7 +108,7 @@ func (s *saga) cancel(ctx context.Context, b *Booking) (workflows.CancelResult, 
 		return res, nil
 	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrNotCancellable:
 		return workflows.CancelResult{Status: b.Status}, nil
-	case !closed(err):
+	case !closed(err) && !alreadyStarted(err):
 		return res, err
 	}
 	// The booking's workflow has completed: only a CONFIRMED booking can still be cancelled.
@@ -122,8 +140,9 @@ func alreadyStarted(err error) bool {
 	return errors.As(err, &as) || strings.Contains(err.Error(), "already started") || closed(err)
 }
 
-// reconcile fails bookings left PENDING without a workflow: a process that died between storing
-// the booking and starting its workflow, or a start that never reached Temporal.
+// reconcile starts the workflow of bookings left PENDING without one: a process that died
+// between holding the seats and starting the workflow, or a start that never reached Temporal.
+// The workflow takes it from there (its hold is idempotent; a hold that has run out expires it).
 func (s *saga) reconcile(ctx context.Context, st *store) {
 	t := time.NewTicker(15 * time.Second)
 	defer t.Stop()
@@ -133,7 +152,7 @@ func (s *saga) reconcile(ctx context.Context, st *store) {
 			return
 		case <-t.C:
 		}
-		pending, err := st.pendingSince(ctx, time.Now().Add(-time.Minute))
+		pending, err := st.pendingSince(ctx, time.Now().Add(-30*time.Second))
 		if err != nil {
 			continue
 		}
@@ -143,12 +162,11 @@ func (s *saga) reconcile(ctx context.Context, st *store) {
 			if !errors.As(err, &nf) {
 				continue // running (or Temporal unreachable): its workflow decides
 			}
-			reason := "the booking's workflow never started"
-			if _, err := st.setStatus(ctx, b.ID, workflows.StatusFailed, &reason, nil, time.Now()); err != nil {
-				slog.Warn("reconcile: fail orphan booking", "booking", b.ID, "err", err)
+			if err := s.start(ctx, b); err != nil {
+				slog.Warn("reconcile: start the workflow of an orphan booking", "booking", b.ID, "err", err)
 				continue
 			}
-			slog.Warn("reconcile: orphan booking failed", "booking", b.ID)
+			slog.Warn("reconcile: workflow started for an orphan booking", "booking", b.ID)
 		}
 	}
 }
