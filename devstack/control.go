@@ -175,5 +175,6 @@ func RunFerretDB(ctx context.Context, cfg *config.Config, log *slog.Logger) erro
 		return err
 	}
 	log.Info("FerretDB listening", "addr", fmt.Sprintf("127.0.0.1:%d", cfg.MongoPort), "data", dir)
+	go indexIDs(ctx, dir, log)
 	return f.Run(ctx)
 }

@@ -12,7 +12,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"ticketflow/bus"
-	"ticketflow/ids"
 	"ticketflow/mongodb"
 )
 
@@ -115,7 +114,7 @@ func (s *service) pay(ctx context.Context, req *bus.PaymentRequested) error {
 // idempotency key or its booking.
 func (s *service) paymentFor(ctx context.Context, req *bus.PaymentRequested) (*Payment, error) {
 	now := s.now()
-	p := &Payment{ID: ids.New(), BookingID: req.BookingID, UserID: req.UserID, AmountMinor: req.AmountMinor,
+	p := &Payment{ID: paymentID(req.BookingID), BookingID: req.BookingID, UserID: req.UserID, AmountMinor: req.AmountMinor,
 		Currency: req.Currency, Status: StatusPending, IdempotencyKey: req.IdempotencyKey, CreatedAt: now, UpdatedAt: now}
 	err := s.store.insertPayment(ctx, p)
 	if err == nil {
@@ -124,9 +123,9 @@ func (s *service) paymentFor(ctx context.Context, req *bus.PaymentRequested) (*P
 	if !mongodb.IsDuplicateKey(err) {
 		return nil, err
 	}
-	existing, err := s.store.paymentWithKey(ctx, req.IdempotencyKey)
+	existing, err := s.store.paymentOfBooking(ctx, req.BookingID)
 	if notFound(err) {
-		existing, err = s.store.paymentOfBooking(ctx, req.BookingID)
+		existing, err = s.store.paymentWithKey(ctx, req.IdempotencyKey) // the key, reused for another booking
 	}
 	if notFound(err) {
 		return nil, fmt.Errorf("payment of booking %s: duplicate key, yet no payment found", req.BookingID)

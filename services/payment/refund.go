@@ -8,7 +8,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"ticketflow/ids"
 	"ticketflow/mongodb"
 )
 
@@ -82,7 +81,7 @@ func (s *service) refundBooking(ctx context.Context, bookingID, reason string) (
 // payment was requested. errStale when a payment appeared meanwhile.
 func (s *service) voidUnrequested(ctx context.Context, bookingID, reason string) (*Payment, error) {
 	now := s.now()
-	p := &Payment{ID: ids.New(), BookingID: bookingID, Status: StatusFailed, FailureReason: voidPrefix + reason,
+	p := &Payment{ID: paymentID(bookingID), BookingID: bookingID, Status: StatusFailed, FailureReason: voidPrefix + reason,
 		IdempotencyKey: "void:" + bookingID, Placeholder: true, SettledAt: now, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.insertPayment(ctx, p); err != nil {
 		if mongodb.IsDuplicateKey(err) {

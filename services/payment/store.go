@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"ticketflow/ids"
 	"ticketflow/mongodb"
 )
 
@@ -59,8 +60,16 @@ func (s *store) payment(ctx context.Context, id string) (*Payment, error) {
 	return s.findPayment(ctx, bson.M{"_id": id})
 }
 
+// paymentID is the id of a booking's payment (one per booking): found by primary key.
+func paymentID(bookingID string) string { return ids.Derived("payment", bookingID) }
+
 func (s *store) paymentOfBooking(ctx context.Context, bookingID string) (*Payment, error) {
-	return s.findPayment(ctx, bson.M{"bookingId": bookingID})
+	p, err := s.findPayment(ctx, bson.M{"_id": paymentID(bookingID)})
+	if notFound(err) {
+		// Payments stored before ids were derived from the booking: a scan, on misses only.
+		return s.findPayment(ctx, bson.M{"bookingId": bookingID})
+	}
+	return p, err
 }
 
 func (s *store) paymentWithKey(ctx context.Context, key string) (*Payment, error) {
@@ -68,30 +77,38 @@ func (s *store) paymentWithKey(ctx context.Context, key string) (*Payment, error
 }
 
 // transition sets fields of payment id if its status is still from; errStale otherwise.
+//
+// The status is read first and the update addresses the payment by _id alone: FerretDB's SQLite
+// backend answers a filter other than {_id} by decoding every document of the collection, which
+// made each update cost a scan of all payments. The check and the update are not one atomic step
+// on FerretDB either way (it has no atomic conditional update); within a process the per-booking
+// lock makes them so, and Kafka's key gives each booking one consumer.
 func (s *store) transition(ctx context.Context, id, from string, set bson.M) error {
-	res, err := s.payments.UpdateOne(ctx, bson.M{"_id": id, "status": from}, bson.M{"$set": set})
+	cur, err := s.payment(ctx, id)
 	if err != nil {
 		return err
 	}
-	if res.MatchedCount == 0 {
+	if cur.Status != from {
 		return errStale
 	}
-	return nil
+	_, err = s.payments.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": set})
+	return err
 }
 
 // fillPlaceholder gives a placeholder payment (made by an early void) the owner and amount of
 // the request that finally arrived for its booking.
 func (s *store) fillPlaceholder(ctx context.Context, id, userID string, amountMinor int64, currency string) error {
-	res, err := s.payments.UpdateOne(ctx, bson.M{"_id": id, "placeholder": true},
-		bson.M{"$set": bson.M{"userId": userID, "amountMinor": amountMinor, "currency": currency},
-			"$unset": bson.M{"placeholder": ""}})
+	cur, err := s.payment(ctx, id)
 	if err != nil {
 		return err
 	}
-	if res.MatchedCount == 0 {
+	if !cur.Placeholder {
 		return errStale
 	}
-	return nil
+	_, err = s.payments.UpdateOne(ctx, bson.M{"_id": id},
+		bson.M{"$set": bson.M{"userId": userID, "amountMinor": amountMinor, "currency": currency},
+			"$unset": bson.M{"placeholder": ""}})
+	return err
 }
 
 func (s *store) insertRefund(ctx context.Context, r *Refund) error {
