@@ -282,7 +282,7 @@ func (s *Stack) kafka() *component {
 			_, _ = rand.Read(id)
 			clusterID := base64.RawURLEncoding.EncodeToString(id)
 			cmd := exec.CommandContext(ctx, "java", "-Dlog4j2.configurationFile="+log4j, "-cp", classpath,
-				"kafka.tools.StorageTool", "format", "-t", clusterID, "-c", props)
+				"kafka.tools.StorageTool", "format", "--cluster-id="+clusterID, "-c", props) // "=": an id may begin with "-"
 			if out, err := cmd.CombinedOutput(); err != nil {
 				return fmt.Errorf("format the Kafka log dir: %v\n%s", err, out)
 			}
