@@ -16,7 +16,9 @@ const (
 	BookingWorkflowName         = "BookingWorkflow"
 	CancelConfirmedWorkflowName = "CancelConfirmedBookingWorkflow"
 
-	// UpdateHold answers once the seat decision is made (sent with the start: Update-with-Start).
+	// UpdateHold answers once the workflow's own hold is decided. The booking service holds the
+	// seats itself within the request (so a buyer's answer never waits on the orchestrator) and
+	// starts the workflow without it; it serves tools and workflows started with Update-with-Start.
 	UpdateHold = "hold"
 	// UpdateCancel cancels the booking; the caller gets the final status.
 	UpdateCancel = "cancel"

@@ -29,6 +29,7 @@ import (
 	"ticketflow/httpapi"
 	"ticketflow/ids"
 	"ticketflow/mongodb"
+	"ticketflow/mongodb/mongodbtest"
 )
 
 func uniq() string {
@@ -109,14 +110,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	db, err := mongodb.Connect(ctx, cfg.MongoURI, "ticketflow_payments_test_"+uniq(), 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = db.Drop(context.Background())
-		_ = db.Client().Disconnect(context.Background())
-	})
+	db := mongodbtest.Database(t, ctx, cfg, "ticketflow_payments_test_")
 	st := newStore(db)
 	if err := st.ensureIndexes(ctx); err != nil {
 		t.Fatal(err)
