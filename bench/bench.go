@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"ticketflow/audit"
 	"ticketflow/auth"
 	"ticketflow/config"
@@ -179,12 +181,12 @@ func pick(all []string, rows, n int) []string {
 // confirmations reads POST→CONFIRMED from the booking record: the history line CONFIRMED was
 // written at workflow time of the decision, created_at when the booking service stored the POST.
 func (r *Result) confirmations(ctx context.Context, cfg *config.Config, eventID string) error {
-	pool, err := pgxConnect(ctx, cfg)
+	conn, err := pgx.Connect(ctx, cfg.PostgresDSN(config.BookingsDB))
 	if err != nil {
 		return err
 	}
-	defer pool.Close(ctx)
-	rows, err := pool.Query(ctx, `SELECT b.created_at, h.at FROM bookings b
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT b.created_at, h.at FROM bookings b
 		JOIN booking_status_history h ON h.booking_id = b.id AND h.status = 'CONFIRMED'
 		WHERE b.event_id = $1 ORDER BY b.created_at`, eventID)
 	if err != nil {

@@ -10,16 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"ticketflow/config"
 	"ticketflow/gateway"
 	"ticketflow/loadgen"
 )
-
-func pgxConnect(ctx context.Context, cfg *config.Config) (*pgx.Conn, error) {
-	return pgx.Connect(ctx, cfg.PostgresDSN(config.BookingsDB))
-}
 
 // readPath measures GET /api/inventory/events/{id}/seats: through the stack's gateway (spread
 // over the buyers' addresses, as the rate limit is per client), and — for the ratio — through one

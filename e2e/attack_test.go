@@ -13,8 +13,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -330,31 +328,6 @@ func refused(t testing.TB, r response, statuses ...int) apiError {
 	}
 	noLeak(t, r)
 	return e
-}
-
-// send is do with control of the body's length: length < 0 sends it chunked, with no
-// Content-Length.
-func (c *client) send(method, path string, body io.Reader, length int64, headers ...string) response {
-	c.t.Helper()
-	req, err := http.NewRequest(method, c.base+path, body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.ContentLength = length
-	req.Header.Set("Content-Type", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: raw}
 }
 
 // --- the attacks ---------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -119,24 +118,39 @@ func (r response) err(t testing.TB) apiError {
 // headers are name, value pairs.
 func (c *client) do(method, path string, body any, headers ...string) response {
 	c.t.Helper()
-	var rd io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case []byte:
-		rd = bytes.NewReader(b)
+		raw = b
 	case string:
-		rd = strings.NewReader(b)
+		raw = []byte(b)
 	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
 			c.t.Fatal(err)
 		}
+	}
+	var rd io.Reader
+	if body != nil {
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, c.base+path, rd)
+	r := c.send(method, path, rd, int64(len(raw)), headers...)
+	if r.status >= 500 && r.status != http.StatusServiceUnavailable {
+		c.t.Errorf("%s %s answered %d: %s", method, path, r.status, r.body)
+	}
+	return r
+}
+
+// send is do with control of the body's length: length < 0 sends it chunked, with no
+// Content-Length.
+func (c *client) send(method, path string, body io.Reader, length int64, headers ...string) response {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, body)
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	req.ContentLength = length
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -152,9 +166,6 @@ func (c *client) do(method, path string, body any, headers ...string) response {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 500 && resp.StatusCode != http.StatusServiceUnavailable {
-		c.t.Errorf("%s %s answered %d: %s", method, path, resp.StatusCode, raw)
-	}
 	return response{status: resp.StatusCode, header: resp.Header, body: raw}
 }
 

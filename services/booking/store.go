@@ -104,23 +104,13 @@ func scanBooking(row pgx.Row) (*Booking, error) {
 // idempotencyWindow is how long an Idempotency-Key returns the booking it first made.
 const idempotencyWindow = 24 * time.Hour
 
-// create stores a new PENDING booking with its first history line. When the user already made a
-// booking with the same Idempotency-Key within 24 h, or a booking with this id exists (a message
-// delivered twice), it stores nothing and returns that booking instead.
+// create stores a new PENDING booking with its first history line. When another request took the
+// same Idempotency-Key meanwhile, or a booking with this id exists (a message delivered twice), it
+// stores nothing and returns that booking instead.
 func (s *store) create(ctx context.Context, b *Booking) (existing *Booking, err error) {
+	// The caller looked for an earlier booking with this key (prior); one made since then is
+	// caught below, when the key cannot be claimed.
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if b.IdempotencyKey != nil {
-			var prior string
-			err := tx.QueryRow(ctx, `SELECT booking_id FROM idempotency_keys WHERE user_id = $1 AND key = $2
-				AND created_at > now() - $3::interval`, b.UserID, *b.IdempotencyKey, idempotencyWindow.String()).Scan(&prior)
-			if err == nil {
-				existing, err = getBooking(ctx, tx, prior)
-				return err
-			}
-			if !errors.Is(err, pgx.ErrNoRows) {
-				return err
-			}
-		}
 		tag, err := tx.Exec(ctx, `INSERT INTO bookings (`+bookingColumns+`)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$16) ON CONFLICT (id) DO NOTHING`,
 			b.ID, b.UserID, b.UserEmail, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor, b.Currency, b.Status,

@@ -1,0 +1,45 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"ticketflow/bench"
+)
+
+// A small `make bench`: every figure the issue asks for is printed, the last line is the
+// machine-readable one, and the sale's correctness figures are zero.
+func TestBenchPrintsEveryFigure(t *testing.T) {
+	cfg := loadConfig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := bench.Run(ctx, cfg, bench.Options{Seats: 40, Buyers: 60, Concurrency: 8, MaxSeats: 4,
+		Drain: time.Minute, Ceiling: 10, ReadFor: time.Second, ReadConc: 4}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res.Print(&out)
+	text := out.String()
+	for _, want := range []string{"attempts", "confirmed", "seats sold", "answers by code", "POST (decision)",
+		"POST→CONFIRMED", "oversold seats", "ceiling", "trivial"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the report lacks %q:\n%s", want, text)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	last := lines[len(lines)-1]
+	re := regexp.MustCompile(`^bench: confirmed_per_s=[0-9.]+ ceiling_per_s=[0-9.]+ ratio=[0-9.]+ oversold=0 double_charged=0 stuck=0 p99_decision_ms=[0-9]+ p99_confirmed_ms=[0-9]+ seatmap_ratio=[0-9.]+$`)
+	if !re.MatchString(last) {
+		t.Fatalf("last line %q is not the machine-readable line with zero oversold, double charges and stuck", last)
+	}
+	if res.Confirmed == 0 || res.Attempts != 60 {
+		t.Fatalf("attempts %d, confirmed %d", res.Attempts, res.Confirmed)
+	}
+}
