@@ -266,7 +266,7 @@ func (a *api) cancel(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	res, err := a.saga.cancel(ctx, b)
+	res, err := a.saga.cancel(ctx, b, func(ctx context.Context) (*Booking, error) { return a.store.get(ctx, b.ID) })
 	if err != nil {
 		slog.ErrorContext(ctx, "cancel failed", "booking", b.ID, "err", err)
 		return httpapi.Unavailable("the booking could not be cancelled right now; retry")

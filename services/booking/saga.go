@@ -87,7 +87,8 @@ func (s *saga) startSoon(b *Booking) {
 // cancel cancels a PENDING or CONFIRMED booking and returns the status it ended with. An open
 // workflow handles the cancel itself (so a concurrent payment and cancel end in one state); a
 // CONFIRMED booking whose workflow has completed is cancelled by CancelConfirmedBookingWorkflow.
-func (s *saga) cancel(ctx context.Context, b *Booking) (workflows.CancelResult, error) {
+// current re-reads the booking: it may have been confirmed since b was read.
+func (s *saga) cancel(ctx context.Context, b *Booking, current func(context.Context) (*Booking, error)) (workflows.CancelResult, error) {
 	var res workflows.CancelResult
 	// Update-with-Start: a booking whose workflow has not started yet (it starts just after the
 	// buyer's 202) gets it started, with the cancel as its first message.
@@ -111,7 +112,11 @@ func (s *saga) cancel(ctx context.Context, b *Booking) (workflows.CancelResult, 
 	case !closed(err) && !alreadyStarted(err):
 		return res, err
 	}
-	// The booking's workflow has completed: only a CONFIRMED booking can still be cancelled.
+	// The booking's workflow has completed (perhaps just now, confirming it): only a CONFIRMED
+	// booking can still be cancelled.
+	if b, err = current(ctx); err != nil {
+		return res, err
+	}
 	if b.Status != workflows.StatusConfirmed {
 		return workflows.CancelResult{Status: b.Status}, nil
 	}
