@@ -1,7 +1,8 @@
 // Package activities holds BookingWorkflow's activities: thin, idempotent calls to the internal
 // APIs of the services that own each step (inventory, booking, payment) and the Kafka emits. Each
 // is safe to retry: its effect is keyed by the booking id and the step. Business refusals are
-// non-retryable application errors whose type the workflow switches on.
+// non-retryable application errors whose type the workflow switches on; every other error means
+// "try again" and the workflow's retry policy does so.
 package activities
 
 import (
@@ -15,71 +16,80 @@ import (
 
 	"ticketflow/bus"
 	"ticketflow/httpapi"
+	"ticketflow/services/inventory"
+	"ticketflow/services/payment"
 )
 
 // Application error types the workflow branches on.
 const (
 	ErrSeatsUnavailable = "SeatsUnavailable"
 	ErrSeatNotFound     = "SeatNotFound"
+	ErrBuyerLimit       = "BuyerLimit"
+	ErrBookingReleased  = "BookingReleased"
 	ErrHoldLost         = "HoldLost"
 	ErrBadTransition    = "BadTransition"
 )
 
 // Activities holds the clients the activities use. Its methods are registered on the worker.
 type Activities struct {
-	Inventory *httpapi.Client
+	Inventory *inventory.Client
 	Bookings  *httpapi.Client
-	Payments  *httpapi.Client
+	Payments  *payment.Client
 	Kafka     *bus.Writer
 }
 
-// SeatsRequest names a booking's seats.
+// SeatsRequest names a booking's seats; HoldUntil, BuyerID and MaxSeatsPerBuyer only for a hold.
 type SeatsRequest struct {
-	BookingID string    `json:"bookingId"`
-	EventID   string    `json:"eventId"`
-	SeatIDs   []string  `json:"seatIds"`
-	HoldUntil time.Time `json:"holdUntil,omitempty"`
+	BookingID        string    `json:"bookingId"`
+	EventID          string    `json:"eventId"`
+	SeatIDs          []string  `json:"seatIds"`
+	HoldUntil        time.Time `json:"holdUntil,omitempty"`
+	BuyerID          string    `json:"buyerId,omitempty"`
+	MaxSeatsPerBuyer int       `json:"maxSeatsPerBuyer,omitempty"`
 }
 
-func (r SeatsRequest) body() map[string]any {
-	b := map[string]any{"eventId": r.EventID, "seatIds": r.SeatIDs}
-	if !r.HoldUntil.IsZero() {
-		b["holdUntil"] = r.HoldUntil
-	}
-	return b
-}
-
-// HoldSeats holds every seat of the booking until HoldUntil, or none. Seats taken by another
-// booking give a non-retryable SeatsUnavailable error whose details are the seat ids.
+// HoldSeats holds every seat of the booking until HoldUntil, or none. Refusals are non-retryable:
+// SeatsUnavailable and SeatNotFound carry the seat ids as details; BuyerLimit and BookingReleased
+// (the booking was released before this hold arrived) carry none.
 func (a *Activities) HoldSeats(ctx context.Context, r SeatsRequest) error {
-	err := a.Inventory.Post(ctx, "/internal/bookings/"+r.BookingID+"/hold", r.body(), nil)
-	var e *httpapi.Error
-	if errors.As(err, &e) {
-		switch {
-		case e.Code == "SEATS_UNAVAILABLE":
-			return temporal.NewNonRetryableApplicationError(e.Message, ErrSeatsUnavailable, nil, seatIDs(e, "unavailableSeatIds"))
-		case e.Status == http.StatusNotFound:
-			return temporal.NewNonRetryableApplicationError(e.Message, ErrSeatNotFound, nil, seatIDs(e, "unknownSeatIds"))
-		}
-	}
-	return err
+	err := a.Inventory.Hold(ctx, inventory.HoldRequest{BookingID: r.BookingID, EventID: r.EventID, SeatIDs: r.SeatIDs,
+		HoldUntil: r.HoldUntil, BuyerID: r.BuyerID, MaxSeatsPerBuyer: r.MaxSeatsPerBuyer})
+	return refusal(err)
 }
 
 // ConfirmSeats turns the booking's held seats into sold ones; HoldLost (non-retryable) when
 // another booking took one after the hold expired.
 func (a *Activities) ConfirmSeats(ctx context.Context, r SeatsRequest) error {
-	err := a.Inventory.Post(ctx, "/internal/bookings/"+r.BookingID+"/confirm", r.body(), nil)
-	var e *httpapi.Error
-	if errors.As(err, &e) && e.Code == "HOLD_LOST" {
-		return temporal.NewNonRetryableApplicationError(e.Message, ErrHoldLost, nil)
-	}
-	return err
+	return refusal(a.Inventory.Confirm(ctx, r.BookingID, r.EventID, r.SeatIDs))
 }
 
-// ReleaseSeats frees whatever seats the booking holds or bought (a compensation; never fails for
-// business reasons: releasing nothing is success).
+// ReleaseSeats frees whatever seats the booking holds or bought, and marks it released so no
+// later hold of it can take seats (a compensation; releasing nothing is success).
 func (a *Activities) ReleaseSeats(ctx context.Context, r SeatsRequest) error {
-	return a.Inventory.Post(ctx, "/internal/bookings/"+r.BookingID+"/release", r.body(), nil)
+	return a.Inventory.Release(ctx, r.BookingID, r.EventID, r.SeatIDs)
+}
+
+// refusal turns the inventory's business refusals into non-retryable errors the workflow
+// switches on; anything else is returned as is and retried.
+func refusal(err error) error {
+	var se *inventory.SeatsError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se) && errors.Is(err, inventory.ErrUnavailable):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrSeatsUnavailable, nil, se.SeatIDs)
+	case errors.As(err, &se) && errors.Is(err, inventory.ErrUnknownSeat):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrSeatNotFound, nil, se.SeatIDs)
+	case errors.Is(err, inventory.ErrNoSeatPlan):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrSeatNotFound, nil, []string{})
+	case errors.Is(err, inventory.ErrBuyerLimit):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrBuyerLimit, nil)
+	case errors.Is(err, inventory.ErrBookingReleased):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrBookingReleased, nil)
+	case errors.Is(err, inventory.ErrHoldLost):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrHoldLost, nil)
+	}
+	return err
 }
 
 // StatusChange moves the booking record to a status (with the reason and payment id), appending to
@@ -103,25 +113,27 @@ func (a *Activities) RecordStatus(ctx context.Context, c StatusChange) error {
 	return err
 }
 
-// RefundRequest asks the payment service to refund (or void, when still pending) a booking's
-// payment.
-type RefundRequest struct {
-	BookingID string `json:"bookingId"`
-	Reason    string `json:"reason"`
-}
+// RefundRequest asks the payment service to give back a booking's money: refund its captured
+// payment, or void it while the provider has not answered. With PaymentID set, only that payment
+// is refunded (a payment the booking does not keep); without it, the booking's payment, whatever
+// its state.
+type RefundRequest = payment.RefundRequest
 
 // RefundResult says what the refund did.
-type RefundResult struct {
-	Refunded  bool   `json:"refunded"`
-	Voided    bool   `json:"voided"`
-	PaymentID string `json:"paymentId"`
+type RefundResult = payment.RefundOutcome
+
+// RefundPayment refunds (or voids) a booking's payment once, however often it is called.
+func (a *Activities) RefundPayment(ctx context.Context, r RefundRequest) (RefundResult, error) {
+	return a.Payments.Refund(ctx, r)
 }
 
-// RefundPayment refunds the booking's payment once, however often it is called.
-func (a *Activities) RefundPayment(ctx context.Context, r RefundRequest) (RefundResult, error) {
-	var out RefundResult
-	err := a.Payments.Post(ctx, "/internal/payments/refund", r, &out)
-	return out, err
+// PaymentRecord is the payment service's record of a booking's payment.
+type PaymentRecord = payment.Record
+
+// PaymentOfRecord returns the payment service's record of the booking's payment (Found false when
+// it has none yet). The workflow acts on this, never on a payment result as it arrived.
+func (a *Activities) PaymentOfRecord(ctx context.Context, bookingID string) (PaymentRecord, error) {
+	return a.Payments.Record(ctx, bookingID)
 }
 
 // Emit publishes facts to Kafka. Messages carry deterministic eventIds and times decided by the
@@ -132,15 +144,4 @@ func (a *Activities) Emit(ctx context.Context, msgs []bus.Message) error {
 		return a.Kafka.PublishChecked(ctx, msgs...)
 	}
 	return a.Kafka.Publish(ctx, msgs...)
-}
-
-func seatIDs(e *httpapi.Error, key string) []string {
-	raw, _ := e.Details[key].([]any)
-	out := make([]string, 0, len(raw))
-	for _, v := range raw {
-		if s, ok := v.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -1,7 +1,8 @@
 // Package audit checks, from each service's own store, that the bookings of one event are
 // consistent: every booking ended, seats sold exactly once and only to confirmed bookings, one
-// charge per confirmed booking and none kept for any other, one confirmation email each, no dead
-// letter about them, every workflow closed. The chaos run and the benchmark both end with it.
+// kept charge of its amount per confirmed booking and none kept for any other, one confirmation
+// email each, no dead letter about them that nobody sent on purpose, and each booking's record
+// status equal to its workflow's. The chaos run and the benchmark both end with it.
 package audit
 
 import (
@@ -18,7 +19,10 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"ticketflow/bus"
 	"ticketflow/config"
@@ -95,8 +99,8 @@ type Report struct {
 	KeptCharges   int            // charges kept for bookings that are not CONFIRMED
 	Emails        int            // confirmation emails found
 	EmailIssues   int            // CONFIRMED bookings without exactly one confirmation email
-	DeadLetters   []string       // dead letters keyed by one of the bookings
-	Running       int64          // workflows of the event still running
+	DeadLetters   []string       // dead letters keyed by one of the bookings, not expected
+	Disagree      []string       // bookings whose workflow does not say the record's status
 	Lines         []Line
 }
 
@@ -130,6 +134,11 @@ func (r *Report) Print(w io.Writer) {
 	}
 }
 
+// Add appends a line to the table (checks of the caller's own).
+func (r *Report) Add(check string, ok bool, format string, args ...any) {
+	r.add(check, ok, format, args...)
+}
+
 func (r *Report) add(check string, ok bool, format string, args ...any) {
 	r.Lines = append(r.Lines, Line{Check: check, OK: ok, Detail: fmt.Sprintf(format, args...)})
 }
@@ -142,24 +151,30 @@ type Options struct {
 	// Settle is how long the checks of things that trail a booking's end (its workflow closing,
 	// its email arriving) wait for them before failing. Default one minute.
 	Settle time.Duration
+	// ExpectedDeadLetters are the eventIds of messages sent on purpose to be dead-lettered (forged
+	// payment results of a chaos run): their dead letters are explained.
+	ExpectedDeadLetters map[string]bool
 }
 
 type bookingRow struct {
 	id, status, userID string
 	seats              []string
 	paymentID          *string
+	amountMinor        int64
+	currency           string
 }
 
 // Event audits the bookings of one event.
 func (s *Stores) Event(ctx context.Context, eventID string, opt Options) (*Report, error) {
 	r := &Report{Counts: map[string]int{}}
-	rows, err := s.bookings.Query(ctx, `SELECT id::text, status, user_id, seat_ids, payment_id FROM bookings WHERE event_id = $1`, eventID)
+	rows, err := s.bookings.Query(ctx, `SELECT id::text, status, user_id, seat_ids, payment_id, amount_minor, currency
+		FROM bookings WHERE event_id = $1`, eventID)
 	if err != nil {
 		return nil, err
 	}
 	bookings, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (bookingRow, error) {
 		var b bookingRow
-		err := row.Scan(&b.id, &b.status, &b.userID, &b.seats, &b.paymentID)
+		err := row.Scan(&b.id, &b.status, &b.userID, &b.seats, &b.paymentID, &b.amountMinor, &b.currency)
 		return b, err
 	})
 	if err != nil {
@@ -180,7 +195,7 @@ func (s *Stores) Event(ctx context.Context, eventID string, opt Options) (*Repor
 	if err := s.seats(ctx, r, eventID, confirmed); err != nil {
 		return nil, err
 	}
-	if err := s.money(ctx, r, ids, confirmed); err != nil {
+	if err := s.money(ctx, r, bookings); err != nil {
 		return nil, err
 	}
 	if opt.Settle == 0 {
@@ -194,7 +209,7 @@ func (s *Stores) Event(ctx context.Context, eventID string, opt Options) (*Repor
 	}
 	// Kafka may still be coming back from the last fault: give it a minute.
 	for deadline := time.Now().Add(time.Minute); ; {
-		if r.DeadLetters, err = deadLetters(ctx, s.cfg, ids); err == nil || time.Now().After(deadline) {
+		if r.DeadLetters, err = deadLetters(ctx, s.cfg, ids, opt.ExpectedDeadLetters); err == nil || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(time.Second)
@@ -205,25 +220,108 @@ func (s *Stores) Event(ctx context.Context, eventID string, opt Options) (*Repor
 	r.add("no DLT message left unexplained", len(r.DeadLetters) == 0, "%d dead letters for these bookings %s",
 		len(r.DeadLetters), strings.Join(r.DeadLetters, "; "))
 
+	if err := s.workflows(ctx, r, eventID, bookings, settleBy); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// workflows: each booking's latest workflow run says the record's status (its BookingStatus, the
+// status query's answer), has completed or is still open for a CONFIRMED booking, and none was
+// left closed abnormally (terminated, timed out) without a run that took the booking up.
+func (s *Stores) workflows(ctx context.Context, r *Report, eventID string, bookings []bookingRow, settleBy time.Time) error {
 	tc, err := temporalclient.Dial(ctx, s.cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer tc.Close()
 	for {
-		cnt, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: s.cfg.TemporalNS,
-			Query: fmt.Sprintf(`EventId = %q AND ExecutionStatus = "Running"`, eventID)})
+		latest, err := latestRuns(ctx, tc, s.cfg.TemporalNS, eventID)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		r.Running = cnt.Count
-		if cnt.Count == 0 || time.Now().After(settleBy) {
+		r.Disagree = r.Disagree[:0]
+		for _, b := range bookings {
+			run, ok := latest["booking-"+b.id]
+			switch {
+			case !ok:
+				r.Disagree = append(r.Disagree, b.id+": no workflow")
+			case run.status != b.status:
+				r.Disagree = append(r.Disagree, fmt.Sprintf("%s: record %s, workflow %s", b.id, b.status, run.status))
+			case run.execution != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED &&
+				!(run.execution == enums.WORKFLOW_EXECUTION_STATUS_RUNNING && b.status == "CONFIRMED"):
+				r.Disagree = append(r.Disagree, fmt.Sprintf("%s: %s workflow %s", b.id, b.status, run.execution))
+			}
+		}
+		if len(r.Disagree) == 0 || time.Now().After(settleBy) {
 			break
 		}
 		time.Sleep(time.Second)
 	}
-	r.add("every workflow of the event closed", r.Running == 0, "%d still running", r.Running)
-	return r, nil
+	sort.Strings(r.Disagree)
+	r.add("each record's status = its workflow's", len(r.Disagree) == 0, "%d disagree %s", len(r.Disagree),
+		strings.Join(first(r.Disagree, 5), "; "))
+	return nil
+}
+
+type run struct {
+	status    string
+	execution enums.WorkflowExecutionStatus
+	started   time.Time
+}
+
+// latestRuns maps each workflow id of the event to its latest run.
+func latestRuns(ctx context.Context, tc client.Client, namespace, eventID string) (map[string]run, error) {
+	out := map[string]run{}
+	var token []byte
+	for {
+		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace,
+			PageSize: 1000, NextPageToken: token, Query: fmt.Sprintf(`EventId = %q`, eventID)})
+		if err != nil {
+			return nil, err
+		}
+		for _, ex := range resp.GetExecutions() {
+			var status string
+			if p := ex.GetSearchAttributes().GetIndexedFields()["BookingStatus"]; p != nil {
+				_ = converter.GetDefaultDataConverter().FromPayload(p, &status)
+			}
+			id, started := ex.GetExecution().GetWorkflowId(), ex.GetStartTime().AsTime()
+			if cur, ok := out[id]; !ok || started.After(cur.started) {
+				out[id] = run{status: status, execution: ex.GetStatus(), started: started}
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return out, nil
+		}
+	}
+}
+
+func first(s []string, n int) []string { return s[:min(n, len(s))] }
+
+// NotFailed returns those of the bookings that are not FAILED: a booking the buyer was told 409
+// about must have gone nowhere.
+func (s *Stores) NotFailed(ctx context.Context, bookingIDs []string) ([]string, error) {
+	if len(bookingIDs) == 0 {
+		return nil, nil
+	}
+	rows, err := s.bookings.Query(ctx, `SELECT id::text || ' ' || status FROM bookings WHERE id = ANY($1::uuid[])
+		AND status <> 'FAILED'`, bookingIDs)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// StrayRefunds counts the captures (by provider reference) the payment service refunded as
+// captures no booking keeps.
+func (s *Stores) StrayRefunds(ctx context.Context, refs []string) (int, error) {
+	keys := make([]string, len(refs))
+	for i, r := range refs {
+		keys[i] = "capture:" + r
+	}
+	n, err := s.payments.Collection("refunds").CountDocuments(ctx, bson.M{"_id": bson.M{"$in": keys},
+		"providerRef": bson.M{"$ne": ""}})
+	return int(n), err
 }
 
 // seats: the seats sold are exactly the confirmed bookings' seats, none sold twice, none held.
@@ -274,43 +372,61 @@ func (s *Stores) seats(ctx context.Context, r *Report, eventID string, confirmed
 	return nil
 }
 
-// money: one charge per confirmed booking, none kept for any other.
-func (s *Stores) money(ctx context.Context, r *Report, ids []string, confirmed map[string]bookingRow) error {
+// money: each CONFIRMED booking keeps exactly one charge — its payment of record, SUCCEEDED, of
+// its amount and currency — and no other booking keeps any.
+func (s *Stores) money(ctx context.Context, r *Report, bookings []bookingRow) error {
+	ids := make([]string, 0, len(bookings))
+	for _, b := range bookings {
+		ids = append(ids, b.id)
+	}
 	cur, err := s.payments.Collection("payments").Find(ctx, bson.M{"bookingId": bson.M{"$in": ids}})
 	if err != nil {
 		return err
 	}
 	var pays []struct {
-		BookingID string `bson:"bookingId"`
-		Status    string `bson:"status"`
+		ID          string `bson:"_id"`
+		BookingID   string `bson:"bookingId"`
+		Status      string `bson:"status"`
+		AmountMinor int64  `bson:"amountMinor"`
+		Currency    string `bson:"currency"`
 	}
 	if err := cur.All(ctx, &pays); err != nil {
 		return err
 	}
-	charges := map[string]int{}
-	status := map[string]string{}
+	type charge struct {
+		id, status, currency string
+		amount               int64
+	}
+	charges := map[string][]charge{}
 	for _, p := range pays {
-		status[p.BookingID] = p.Status
 		if p.Status == "SUCCEEDED" || p.Status == "REFUNDED" {
-			charges[p.BookingID]++
-		}
-		if _, ok := confirmed[p.BookingID]; p.Status == "SUCCEEDED" && !ok {
-			r.KeptCharges++
+			charges[p.BookingID] = append(charges[p.BookingID], charge{p.ID, p.Status, p.Currency, p.AmountMinor})
 		}
 	}
-	for _, n := range charges {
-		if n > 1 {
+	for _, b := range bookings {
+		cs := charges[b.id]
+		if len(cs) > 1 {
 			r.DoubleCharged++
 		}
-	}
-	for id, b := range confirmed {
-		if charges[id] != 1 || status[id] != "SUCCEEDED" || b.paymentID == nil {
+		kept := 0
+		for _, c := range cs {
+			if c.status == "SUCCEEDED" {
+				kept++
+			}
+		}
+		if b.status != "CONFIRMED" {
+			r.KeptCharges += kept
+			continue
+		}
+		if len(cs) != 1 || kept != 1 || b.paymentID == nil || cs[0].id != *b.paymentID ||
+			cs[0].amount != b.amountMinor || cs[0].currency != b.currency {
 			r.BadCharges++
 		}
 	}
 	r.add("no booking charged twice", r.DoubleCharged == 0, "%d bookings charged more than once", r.DoubleCharged)
-	r.add("one successful charge per CONFIRMED booking", r.BadCharges == 0, "%d confirmed bookings without exactly one kept charge", r.BadCharges)
-	r.add("every charge of a non-CONFIRMED booking refunded", r.KeptCharges == 0, "%d charges kept for bookings not confirmed", r.KeptCharges)
+	r.add("one kept charge of its amount per CONFIRMED booking", r.BadCharges == 0,
+		"%d confirmed bookings without exactly one kept charge of their amount", r.BadCharges)
+	r.add("no kept charge for a booking not CONFIRMED", r.KeptCharges == 0, "%d charges kept for bookings not confirmed", r.KeptCharges)
 	return nil
 }
 
@@ -344,8 +460,9 @@ func (s *Stores) emails(ctx context.Context, r *Report, confirmed map[string]boo
 	return nil
 }
 
-// deadLetters lists the dead letters keyed by one of the bookings, with their reasons.
-func deadLetters(ctx context.Context, cfg *config.Config, bookingIDs []string) ([]string, error) {
+// deadLetters lists the dead letters keyed by one of the bookings, with their reasons, but for
+// those of messages sent to be dead-lettered (expected, by eventId).
+func deadLetters(ctx context.Context, cfg *config.Config, bookingIDs []string, expected map[string]bool) ([]string, error) {
 	want := map[string]bool{}
 	for _, id := range bookingIDs {
 		want[id] = true
@@ -368,7 +485,7 @@ func deadLetters(ctx context.Context, cfg *config.Config, bookingIDs []string) (
 				return nil, err
 			}
 			for _, m := range msgs {
-				if want[string(m.Key)] {
+				if want[string(m.Key)] && !expected[bus.Header(m, bus.HeaderEventID)] {
 					out = append(out, fmt.Sprintf("%s %s: %s", dlt, m.Key, bus.Header(m, "dlt.reason")))
 				}
 			}

@@ -2,8 +2,9 @@
 // into Temporal signals and workflow starts, so teams that speak Kafka keep working while Temporal
 // orchestrates (`ticketflow serve bridge`).
 //
-//   - payment.processed → the "payment-result" signal of the booking's workflow; for a workflow
-//     that already ended (expired, cancelled), a success is refunded instead.
+//   - payment.processed → checked against the payment service's record, then the record goes to
+//     the booking's workflow as its "payment-result" signal; a result that is not the record goes
+//     to the DLT; a payment for a workflow that has closed is refunded unless the booking keeps it.
 //   - booking.initiated from an outside producer → the booking is made exactly as REST makes it
 //     (idempotent by booking id). The worker's own booking.initiated messages are not fed back.
 //
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +29,7 @@ import (
 	"ticketflow/bus"
 	"ticketflow/config"
 	"ticketflow/httpapi"
+	"ticketflow/services/payment"
 	"ticketflow/temporalclient"
 	"ticketflow/workflows"
 )
@@ -38,7 +41,7 @@ const Group = "booking-bridge"
 type Bridge struct {
 	temporal client.Client
 	bookings *httpapi.Client
-	payments *httpapi.Client
+	payments *payment.Client
 }
 
 // Run consumes until ctx ends, with a health answer and consumer stats on its port.
@@ -52,7 +55,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	b := &Bridge{
 		temporal: c,
 		bookings: httpapi.NewClient(cfg.URLs[config.Booking], token, 30*time.Second),
-		payments: httpapi.NewClient(cfg.URLs[config.Payment], token, 30*time.Second),
+		payments: payment.NewClient(cfg.URLs[config.Payment], token, 30*time.Second),
 	}
 	dlt := bus.NewWriter(cfg.KafkaBrokers, config.Bridge)
 	defer dlt.Close()
@@ -76,46 +79,73 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	return httpapi.Serve(ctx, cfg.Addr(config.Bridge), r, cfg.ShutdownTimeout)
 }
 
-// PaymentProcessed delivers a payment result to the booking's workflow. When the workflow has
-// ended, a successful payment that the booking does not use is refunded (once: the payment
-// service refunds a booking at most once).
+// PaymentProcessed checks a payment result against the payment service's record and delivers the
+// record to the booking's workflow:
+//   - a result that is not the payment of record (another payment id, amount, currency or
+//     outcome, or no payment at all) confirms nothing: it goes to the DLT with the reason, unless
+//     it names a real capture that no payment keeps, which the payment service has refunded;
+//   - for a booking whose workflow has closed, a payment of record the booking does not keep is
+//     refunded (once: the payment service refunds a payment at most once).
 func (b *Bridge) PaymentProcessed(ctx context.Context, m kafka.Message) error {
 	env, err := bus.DecodeEnvelope(m.Topic, m.Value)
 	if err != nil {
 		return err
 	}
-	var p bus.PaymentProcessed
-	if err := bus.DecodePayload(env, &p); err != nil {
+	var claim bus.PaymentProcessed
+	if err := bus.DecodePayload(env, &claim); err != nil {
 		return err
 	}
-	err = b.temporal.SignalWorkflow(ctx, workflows.WorkflowID(p.BookingID), "", workflows.SignalPaymentResult, p)
-	var nf *serviceerror.NotFound
-	if err == nil || !errors.As(err, &nf) {
+	v, err := b.payments.Verify(ctx, claim)
+	if err != nil {
 		return err
 	}
-	if p.Status != bus.PaymentSuccess {
-		return nil // a decline for a finished booking changes nothing
+	if !v.Matches {
+		if v.Refunded {
+			slog.WarnContext(ctx, "payment result named a capture no booking keeps; refunded", "booking", claim.BookingID,
+				"payment", claim.PaymentID, "charge", claim.ProviderRef, "reason", v.Reason)
+			return nil
+		}
+		return fmt.Errorf("%w: not the payment of record: %s", bus.ErrMalformed, v.Reason)
+	}
+	rec := payment.Record{Found: true, View: *v.Record}
+	err = b.temporal.SignalWorkflow(ctx, workflows.WorkflowID(claim.BookingID), "", workflows.SignalPaymentResult, rec.Result())
+	switch {
+	case err == nil:
+		return nil
+	case !workflowClosed(err):
+		return err // Temporal unreachable: retried
+	case !rec.Kept():
+		return nil // the workflow has closed and no money is kept: nothing to do
 	}
 	var booking struct {
 		Status    string  `json:"status"`
 		PaymentID *string `json:"paymentId"`
 	}
-	err = b.bookings.Get(ctx, "/internal/bookings/"+p.BookingID, &booking)
-	switch {
-	case httpapi.IsStatus(err, http.StatusNotFound):
-		booking.Status = "UNKNOWN" // money for a booking nobody knows is returned
-	case err != nil:
-		return err
+	if err := b.bookings.Get(ctx, "/internal/bookings/"+claim.BookingID, &booking); err != nil {
+		return err // the payment of record names a booking; it is there once the booking service answers
 	}
-	if booking.Status == workflows.StatusConfirmed && booking.PaymentID != nil && *booking.PaymentID == p.PaymentID {
+	if workflows.BookingKeeps(booking.Status, deref(booking.PaymentID), rec.ID) {
 		return nil // a duplicate of the payment the booking was confirmed with
 	}
 	reason := fmt.Sprintf("payment arrived after the booking ended (%s)", booking.Status)
-	if err := b.payments.Post(ctx, "/internal/payments/refund", map[string]string{"bookingId": p.BookingID, "reason": reason}, nil); err != nil {
+	if _, err := b.payments.Refund(ctx, payment.RefundRequest{BookingID: claim.BookingID, PaymentID: rec.ID, Reason: reason}); err != nil {
 		return err
 	}
-	slog.Info("late payment refunded", "booking", p.BookingID, "payment", p.PaymentID, "bookingStatus", booking.Status)
+	slog.InfoContext(ctx, "late payment refunded", "booking", claim.BookingID, "payment", rec.ID, "bookingStatus", booking.Status)
 	return nil
+}
+
+// workflowClosed reports whether err says the workflow has closed (or never ran).
+func workflowClosed(err error) bool {
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed")
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // BookingInitiated makes a booking announced by an outside producer, exactly as REST would. The
@@ -141,8 +171,8 @@ func (b *Bridge) BookingInitiated(ctx context.Context, m kafka.Message) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &e) && e.Code == "SEATS_UNAVAILABLE":
-		return nil // a real outcome: the booking is recorded FAILED by its workflow
+	case errors.As(err, &e) && e.Status == http.StatusConflict:
+		return nil // a real outcome (seats taken, buyer limit, sales closed): its workflow records it FAILED
 	case errors.As(err, &e) && e.Status >= 400 && e.Status < 500 && e.Status != http.StatusTooManyRequests:
 		return fmt.Errorf("%w: booking refused: %s %s", bus.ErrMalformed, e.Code, e.Message)
 	}

@@ -1,8 +1,13 @@
 // Package chaos is `ticketflow chaos`: hundreds of bookings on one event through the gateway —
 // some declined, some left to expire, some cancelled — while the worker, the bridge, the payment
 // and inventory services, the Kafka broker and the Temporal server are killed with SIGKILL one
-// after another. When the run drains it checks, from the stores themselves, that nothing was sold
-// twice, lost, charged without a ticket or left hanging, and prints the result as a table.
+// after another and the inventory is paused (SIGSTOP) longer than the booking service waits for
+// it. Meanwhile buyers time out and retry with the same Idempotency-Key, an "operator" cancels and
+// terminates workflows in Temporal, and "another team" publishes payment results that do not match
+// the payment of record and captures nobody expected. When the run drains it checks, from the
+// stores themselves, that nothing was sold twice, lost, charged without a ticket or left hanging,
+// that every booking's record and workflow agree, and that no buyer was told 409 for a booking
+// that went on; it prints the result as a table.
 package chaos
 
 import (
@@ -36,20 +41,39 @@ type Options struct {
 	NoResponse  float64       // share paid with tok_noResponse (they expire)
 	Cancel      float64       // share of held bookings cancelled by the buyer
 	Drain       time.Duration // how long to wait for every booking to end
+
+	// ClientTimeouts is the share of buyers whose first request gives up after 20 to 300 ms and
+	// is retried with the same Idempotency-Key.
+	ClientTimeouts float64
+	// PauseFor is how long a "pause:<process>" entry of Kills stops that process (SIGSTOP).
+	PauseFor time.Duration
+	// Shares of held bookings an operator cancels or terminates in Temporal, and that get forged
+	// payment results; LateCaptures is the share of cancelled bookings that get a capture nobody
+	// expected.
+	TemporalCancels, Terminates, Forge, LateCaptures float64
 }
 
-// DefaultKills is the order processes are killed in.
-var DefaultKills = []string{config.Worker, config.Bridge, config.Payment, config.Inventory, "kafka", "temporal"}
+// DefaultKills is the order processes are killed in ("pause:<process>" pauses it instead).
+var DefaultKills = []string{config.Worker, config.Bridge, "pause:" + config.Inventory, config.Payment, config.Inventory,
+	"kafka", "temporal"}
 
-// Result is the outcome of a run: the audit of the event, and what was killed.
+// WithFaults sets the faults besides kills to the chaos run's defaults.
+func (o Options) WithFaults() Options {
+	o.ClientTimeouts, o.PauseFor = 0.15, 6*time.Second
+	o.TemporalCancels, o.Terminates, o.Forge, o.LateCaptures = 0.05, 0.05, 0.1, 0.5
+	return o
+}
+
+// Result is the outcome of a run: the audit of the event, what was killed and meddled with.
 type Result struct {
 	*audit.Report
-	Killed []string
+	Killed  []string
+	Meddled map[string]int
 }
 
 // Print writes the counts and the audit table.
 func (r *Result) Print(w io.Writer) {
-	fmt.Fprintf(w, "\nbookings by status: %v\nkilled: %s\n\n", r.Counts, strings.Join(r.Killed, ", "))
+	fmt.Fprintf(w, "\nbookings by status: %v\nkilled: %s\nmeddled: %v\n\n", r.Counts, strings.Join(r.Killed, ", "), r.Meddled)
 	r.Report.Print(w)
 }
 
@@ -68,11 +92,18 @@ func Run(ctx context.Context, cfg *config.Config, opt Options, out io.Writer) (*
 		runID, opt.Bookings, opt.Seats, ev.ID, opt.Concurrency, strings.Join(opt.Kills, ", "), opt.KillEvery)
 
 	res := &Result{}
+	md, err := newMeddler(ctx, cfg, opt, out)
+	if err != nil {
+		return nil, err
+	}
+	defer md.close()
 	postingDone := make(chan struct{})
 	killed := make(chan []string, 1)
 	go func() { killed <- killLoop(ctx, cfg, opt, postingDone, out) }()
 
 	var posted, held atomic.Int64
+	var refusedMu sync.Mutex
+	var refused []string // bookings the buyer was finally told 409 about
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < opt.Concurrency; w++ {
@@ -80,8 +111,14 @@ func Run(ctx context.Context, cfg *config.Config, opt Options, out io.Writer) (*
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				if bookOne(ctx, buyers[i], ev, opt) {
+				o := bookOne(ctx, buyers[i], ev, opt, md)
+				if o.held {
 					held.Add(1)
+				}
+				if o.refusedID != "" {
+					refusedMu.Lock()
+					refused = append(refused, o.refusedID)
+					refusedMu.Unlock()
 				}
 				posted.Add(1)
 			}
@@ -110,9 +147,24 @@ func Run(ctx context.Context, cfg *config.Config, opt Options, out io.Writer) (*
 	for _, b := range buyers {
 		emails[b.UserID] = b.Email
 	}
-	if res.Report, err = st.Event(ctx, ev.ID, audit.Options{Emails: emails}); err != nil {
+	md.mu.Lock()
+	forged := md.forged
+	res.Meddled = md.counts
+	md.mu.Unlock()
+	if res.Report, err = st.Event(ctx, ev.ID, audit.Options{Emails: emails, ExpectedDeadLetters: forged}); err != nil {
 		return nil, err
 	}
+	wentOn, err := st.NotFailed(ctx, refused)
+	if err != nil {
+		return nil, err
+	}
+	res.Add("no booking refused with 409 went on", len(wentOn) == 0, "%d of %d refused bookings not FAILED %v",
+		len(wentOn), len(refused), wentOn)
+	refunded, made, err := md.capturesRefunded(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	res.Add("every capture nobody expected refunded", refunded == made, "%d of %d refunded by their reference", refunded, made)
 	return res, nil
 }
 
@@ -133,6 +185,15 @@ func killLoop(ctx context.Context, cfg *config.Config, opt Options, postingDone 
 			}
 		}
 		name := opt.Kills[i%len(opt.Kills)]
+		if proc, ok := strings.CutPrefix(name, "pause:"); ok {
+			fmt.Fprintf(out, "  %s paused for %s\n", proc, opt.PauseFor)
+			if _, err := devstack.Pause(cfg, proc, opt.PauseFor); err != nil {
+				fmt.Fprintf(out, "  pause %s: %v\n", proc, err)
+			} else {
+				killed = append(killed, name)
+			}
+			continue
+		}
 		pid, err := devstack.Kill(cfg, name, 0)
 		if err != nil {
 			fmt.Fprintf(out, "  kill %s: %v\n", name, err)
@@ -182,9 +243,16 @@ func healthURL(cfg *config.Config, process string) string {
 	return "" // infrastructure: the pid is enough; clients retry until it answers
 }
 
+// outcome is what one buyer's attempt ended with.
+type outcome struct {
+	held      bool
+	refusedID string // the booking id of a final 409 that named one
+}
+
 // bookOne books 1 or 2 seats, most buyers wanting the front rows. Like a real frontend it retries
-// a 503 or a dropped connection with the same Idempotency-Key. It reports whether seats were held.
-func bookOne(ctx context.Context, b *loadgen.Buyer, ev loadgen.Event, opt Options) bool {
+// a 503, a 409 IDEMPOTENCY_KEY_IN_USE or a dropped connection with the same Idempotency-Key; some
+// buyers give up on their first request after a few milliseconds and retry it.
+func bookOne(ctx context.Context, b *loadgen.Buyer, ev loadgen.Event, opt Options, md *meddler) outcome {
 	n := 1 + rand.IntN(2)
 	seats := map[string]bool{}
 	for len(seats) < n {
@@ -210,30 +278,56 @@ func bookOne(ctx context.Context, b *loadgen.Buyer, ev loadgen.Event, opt Option
 	key := ids.New()
 	var status int
 	var raw []byte
+	impatient := rand.Float64() < opt.ClientTimeouts
 	for attempt := 0; attempt < 20; attempt++ {
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if impatient && attempt == 0 {
+			actx, cancel = context.WithTimeout(ctx, time.Duration(20+rand.IntN(280))*time.Millisecond)
+		}
 		var err error
-		status, raw, err = b.Do(ctx, http.MethodPost, "/api/bookings", body, "Idempotency-Key", key)
-		if err == nil && status != http.StatusServiceUnavailable && status != http.StatusBadGateway {
+		status, raw, err = b.Do(actx, http.MethodPost, "/api/bookings", body, "Idempotency-Key", key)
+		cancel()
+		if err == nil && status != http.StatusServiceUnavailable && status != http.StatusBadGateway &&
+			!(status == http.StatusConflict && strings.Contains(string(raw), "IDEMPOTENCY_KEY_IN_USE")) {
 			break
 		}
 		time.Sleep(time.Duration(200+rand.IntN(800)) * time.Millisecond)
 	}
+	if status == http.StatusConflict {
+		var e struct {
+			Error struct {
+				Details struct {
+					BookingID string `json:"bookingId"`
+				} `json:"details"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(raw, &e)
+		return outcome{refusedID: e.Error.Details.BookingID}
+	}
 	if status != http.StatusAccepted && status != http.StatusOK {
-		return false
+		return outcome{}
 	}
-	var bk struct{ ID, Status string }
+	var bk struct {
+		ID, Status  string
+		AmountMinor int64
+		Currency    string
+	}
 	if json.Unmarshal(raw, &bk) != nil || bk.ID == "" {
-		return false
+		return outcome{}
 	}
+	md.held(ctx, bk.ID, bk.AmountMinor, bk.Currency)
 	if rand.Float64() < opt.Cancel {
 		time.Sleep(time.Duration(rand.IntN(1500)) * time.Millisecond)
 		for attempt := 0; attempt < 20; attempt++ {
 			s, _, err := b.Do(ctx, http.MethodPost, "/api/bookings/"+bk.ID+"/cancel", nil)
+			if err == nil && s == http.StatusOK {
+				md.cancelled(ctx, bk.ID, bk.AmountMinor, bk.Currency)
+			}
 			if err == nil && s != http.StatusServiceUnavailable {
 				break
 			}
 			time.Sleep(time.Duration(300+rand.IntN(700)) * time.Millisecond)
 		}
 	}
-	return true
+	return outcome{held: true}
 }

@@ -263,3 +263,23 @@ func httpOK(ctx context.Context, url string) error {
 	}
 	return nil
 }
+
+// Pause stops one process of a running stack (SIGSTOP, its whole process group) for d, then lets
+// it go on (SIGCONT): a process that hangs without dying, as a stalled disk or a GC pause makes
+// one. Its connections stay open and requests queue; nothing restarts it.
+func Pause(cfg *config.Config, process string, d time.Duration) (int, error) {
+	pid, ok := livePID(PIDFile(cfg, process))
+	if !ok {
+		return 0, fmt.Errorf("%s is not running", process)
+	}
+	if err := syscall.Kill(-pid, syscall.SIGSTOP); err != nil {
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			return 0, err
+		}
+	}
+	time.Sleep(d)
+	if err := syscall.Kill(-pid, syscall.SIGCONT); err != nil {
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+	}
+	return pid, nil
+}

@@ -620,8 +620,10 @@ func TestAttackSmuggledFieldsAre400(t *testing.T) {
 		return map[string]any{"eventId": f.eventID, "seatIds": []string{"FLOOR-A-3"}}
 	}
 	for field, value := range map[string]any{
+		// eventName and totalAmount are the original frontend's legacy fields: accepted and ignored
+		// (TestLegacyBookingFieldsAreIgnored), never a price or a name.
 		"status": "CONFIRMED", "price": 0, "owner": f.victim.ID, "userId": f.victim.ID, "amountMinor": 1,
-		"totalAmount": 0.01, "eventName": "Free show", "currency": "XXX", "id": f.bookingID, "bookingId": f.bookingID,
+		"currency": "XXX", "id": f.bookingID, "bookingId": f.bookingID,
 		"paymentId": ids.New(), "holdExpiresAt": "2099-01-01T00:00:00Z", "createdAt": "2020-01-01T00:00:00Z",
 		"userEmail": f.victim.Email, "priceMinor": 0, "seats": []map[string]any{{"id": "FLOOR-A-3", "priceMinor": 0}},
 	} {

@@ -17,7 +17,7 @@ func TestChaosShort(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	res, err := chaos.Run(ctx, cfg, chaos.Options{Bookings: 40, Seats: 40, Concurrency: 8, Kills: chaos.DefaultKills,
-		KillEvery: 2 * time.Second, Decline: 0.15, NoResponse: 0.1, Cancel: 0.15, Drain: cfg.HoldTTL + 3*time.Minute}, os.Stdout)
+		KillEvery: 2 * time.Second, Decline: 0.15, NoResponse: 0.1, Cancel: 0.15, Drain: cfg.HoldTTL + 3*time.Minute}.WithFaults(), os.Stdout)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -231,7 +231,7 @@ func TestConcurrentHoldsNeverShareASeat(t *testing.T) {
 func TestHoldRules(t *testing.T) {
 	e := newEvent(t, 4, 100)
 	inv := internal(t, config.Inventory)
-	a, b := ids.New(), ids.New()
+	a, b, c := ids.New(), ids.New(), ids.New()
 	// A holds 1 and 2 briefly.
 	if err := hold(t, inv, e.ID, a, []string{"FLOOR-A-1", "FLOOR-A-2"}, time.Now().Add(1500*time.Millisecond)); err != nil {
 		t.Fatal(err)
@@ -252,10 +252,16 @@ func TestHoldRules(t *testing.T) {
 	if sm := readSeatMap(t, e.ID); sm.status("FLOOR-A-3") != "AVAILABLE" || sm.status("FLOOR-A-2") != "LOCKED" {
 		t.Fatalf("all-or-none broken: %+v", sm.Seats)
 	}
-	// A release by B (not the holder) frees nothing.
+	// A release by C (not the holder) frees nothing.
 	var rel struct{ Released int }
-	if err := inv.Post(t.Context(), "/internal/bookings/"+b+"/release", map[string]any{"eventId": e.ID, "seatIds": []string{"FLOOR-A-1"}}, &rel); err != nil || rel.Released != 0 {
+	if err := inv.Post(t.Context(), "/internal/bookings/"+c+"/release", map[string]any{"eventId": e.ID, "seatIds": []string{"FLOOR-A-1"}}, &rel); err != nil || rel.Released != 0 {
 		t.Fatalf("release by a non-owner: %v %+v", err, rel)
+	}
+	// A booking once released never holds again, whatever seats are free (a hold request that
+	// outlived its caller must not take seats nobody will free).
+	err = hold(t, inv, e.ID, c, []string{"FLOOR-A-4"}, time.Now().Add(time.Minute))
+	if !errors.As(err, &apiErr) || apiErr.Code != "BOOKING_RELEASED" {
+		t.Fatalf("a hold after the release: %v", err)
 	}
 	if sm := readSeatMap(t, e.ID); sm.status("FLOOR-A-1") != "LOCKED" {
 		t.Fatal("a non-owner's release freed the seat")

@@ -68,16 +68,38 @@ func TestExportHistories(t *testing.T) {
 	// booking exists; the ones who lose at the hold itself lost a race between their quote and
 	// their hold. The exporter makes that case directly: a stored booking for a sold seat, and its
 	// workflow started the way the booking service starts it.
+	// Seats unavailable at the hold. The booking service turns away most such buyers before a
+	// booking exists; the ones who lose at the hold itself lost a race between their quote and
+	// their hold, and their workflow records the refusal. The exporter makes that case directly:
+	// a stored booking for a sold seat whose hold outcome was unknown, handed to its workflow with
+	// Update-with-Start as the booking service does.
 	unavailable := loseAtTheHold(t, e.ID, "FLOOR-A-1")
+	// Cancelled and terminated in Temporal, as an operator would in the web UI.
+	tc := temporalClient(t)
+	var inTemporal, terminated booking
+	book(c, e.ID, []string{"FLOOR-A-6"}, "tok_noResponse").decode(t, &inTemporal)
+	book(c, e.ID, []string{"FLOOR-A-7"}, "tok_noResponse").decode(t, &terminated)
+	time.Sleep(time.Second)
+	if err := tc.CancelWorkflow(t.Context(), workflows.WorkflowID(inTemporal.ID), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.TerminateWorkflow(t.Context(), workflows.WorkflowID(terminated.ID), "", "histories"); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range paths {
 		waitStatus(t, c, ids[p.name], p.want, cfg.HoldTTL+30*time.Second)
 		export(p.name, workflows.WorkflowID(ids[p.name]))
 	}
+	waitStatus(t, c, inTemporal.ID, "CANCELLED", time.Minute)
+	waitStatus(t, c, terminated.ID, "FAILED", 2*time.Minute) // the reconciler's repair run
 	time.Sleep(2 * time.Second)
 	export("seats-unavailable", workflows.WorkflowID(unavailable))
-	// Cancel after confirmation: the separate workflow.
+	export("cancelled-in-temporal", workflows.WorkflowID(inTemporal.ID))
+	export("repaired-after-terminate", workflows.WorkflowID(terminated.ID))
+	// Cancel after confirmation: the booking's own workflow, open until the event, does it.
 	c.expect(200, "POST", "/api/bookings/"+ids["confirmed"]+"/cancel", nil, nil)
-	export("cancel-confirmed", workflows.CancelWorkflowID(ids["confirmed"]))
+	time.Sleep(2 * time.Second)
+	export("cancel-confirmed", workflows.WorkflowID(ids["confirmed"]))
 }
 
 func loseAtTheHold(t *testing.T, eventID, seat string) string {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 )
 
 // Error is an answer in the contract's error shape:
@@ -18,6 +19,20 @@ type Error struct {
 	Code    string         `json:"code"`
 	Message string         `json:"message"`
 	Details map[string]any `json:"details,omitempty"`
+	// RetryAfter is the Retry-After header's seconds; every 429 and 503 carries one (1 by default).
+	RetryAfter int `json:"-"`
+}
+
+// NewError is an answer with any status and code.
+func NewError(status int, code, msg string) *Error {
+	return &Error{Status: status, Code: code, Message: msg}
+}
+
+// WithRetryAfter returns a copy of e that tells the client to retry after seconds.
+func (e *Error) WithRetryAfter(seconds int) *Error {
+	c := *e
+	c.RetryAfter = seconds
+	return &c
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
@@ -84,6 +99,13 @@ type envelope struct {
 // WriteError writes err in the contract's shape. An *Error (or one wrapped) is written as it is;
 // anything else is logged with the request id and answered as a bare 500.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := RenderError(r, err)
+	WriteRaw(w, status, body)
+}
+
+// RenderError returns the status and body WriteError writes for err (a bare 500, logged, for an
+// error that is not an *Error).
+func RenderError(r *http.Request, err error) (int, []byte) {
 	var e *Error
 	if !errors.As(err, &e) {
 		slog.ErrorContext(r.Context(), "request failed", "err", err, "method", r.Method, "path", r.URL.Path,
@@ -93,7 +115,34 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var env envelope
 	env.Error.Error = e
 	env.Error.RequestID = RequestID(r.Context())
-	WriteJSON(w, e.Status, env)
+	b, _ := json.Marshal(env)
+	return e.Status, append(b, '\n')
+}
+
+// RetryAfterOf is the Retry-After seconds of an error answer: its own, or 1 for a 429 or 503.
+func RetryAfterOf(err error) int {
+	var e *Error
+	if !errors.As(err, &e) {
+		return 0
+	}
+	if e.RetryAfter > 0 {
+		return e.RetryAfter
+	}
+	if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
+		return 1
+	}
+	return 0
+}
+
+// WriteRaw writes an already encoded JSON body with the given status; a 429 or 503 gets a
+// Retry-After of 1 s unless the header is set.
+func WriteRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	if (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 // WriteJSON writes v as JSON with the given status.
@@ -112,6 +161,9 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 func Handle(f func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := f(w, r); err != nil {
+			if s := RetryAfterOf(err); s > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(s))
+			}
 			WriteError(w, r, err)
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"ticketflow/bus"
 	"ticketflow/config"
 	"ticketflow/httpapi"
+	"ticketflow/services/inventory"
+	"ticketflow/services/payment"
 	"ticketflow/temporalclient"
 	"ticketflow/workflows"
 )
@@ -50,9 +52,9 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	writer := bus.NewWriter(cfg.KafkaBrokers, config.Worker)
 	defer writer.Close()
 	acts := &activities.Activities{
-		Inventory: httpapi.NewClient(cfg.URLs[config.Inventory], token, 10*time.Second),
+		Inventory: inventory.NewClient(cfg.URLs[config.Inventory], token, 10*time.Second),
 		Bookings:  httpapi.NewClient(cfg.URLs[config.Booking], token, 10*time.Second),
-		Payments:  httpapi.NewClient(cfg.URLs[config.Payment], token, 10*time.Second),
+		Payments:  payment.NewClient(cfg.URLs[config.Payment], token, 10*time.Second),
 		Kafka:     writer,
 	}
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{

@@ -9,16 +9,19 @@ import (
 // HistoryGeneration names the folder of workflows/testdata that `make histories` writes: bump it
 // with every versioned change to the workflows, so the histories of each earlier generation —
 // what running workflows look like — stay and keep being replayed.
-const HistoryGeneration = 3
+const HistoryGeneration = 4
 
 // Names clients rely on (the contract's Temporal section).
 const (
-	BookingWorkflowName         = "BookingWorkflow"
+	BookingWorkflowName = "BookingWorkflow"
+	// CancelConfirmedWorkflowName was started by generations up to 3 to cancel a booking whose
+	// workflow had completed; it is still registered so those runs finish and replay. Nothing
+	// starts it any more: a booking's own workflow stays open until its event and cancels it.
 	CancelConfirmedWorkflowName = "CancelConfirmedBookingWorkflow"
 
-	// UpdateHold answers once the workflow's own hold is decided. The booking service holds the
-	// seats itself within the request (so a buyer's answer never waits on the orchestrator) and
-	// starts the workflow without it; it serves tools and workflows started with Update-with-Start.
+	// UpdateHold answers with the seat decision once it is made. The booking service decides it
+	// within the request and passes it in BookingInput.Hold; when its own hold had an unknown
+	// outcome it asks the workflow with this update (Update-with-Start), and the workflow holds.
 	UpdateHold = "hold"
 	// UpdateCancel cancels the booking; the caller gets the final status.
 	UpdateCancel = "cancel"
@@ -40,11 +43,44 @@ const (
 // Terminal reports whether a status is final (CONFIRMED may still become CANCELLED by cancel).
 func Terminal(status string) bool { return status != StatusPending && status != "" }
 
+// Allowed reports whether the booking record may move from one status to another: PENDING to
+// any terminal status, CONFIRMED to CANCELLED; nothing else changes a terminal status.
+func Allowed(from, to string) bool {
+	switch from {
+	case StatusPending:
+		return Terminal(to)
+	case StatusConfirmed:
+		return to == StatusCancelled
+	}
+	return false
+}
+
+// BookingKeeps reports whether a booking keeps a captured payment: only a CONFIRMED booking keeps
+// the payment it was confirmed with. Every other captured payment of record is given back — by
+// the booking's workflow while it is open, by the bridge once it has closed.
+func BookingKeeps(bookingStatus, confirmedPaymentID, paymentID string) bool {
+	return bookingStatus == StatusConfirmed && confirmedPaymentID != "" && confirmedPaymentID == paymentID
+}
+
 // WorkflowID is the id of a booking's workflow: booking-<bookingId>.
 func WorkflowID(bookingID string) string { return "booking-" + bookingID }
 
-// CancelWorkflowID is the id of the workflow that cancels a booking already CONFIRMED.
+// CancelWorkflowID is the id of the workflow generations up to 3 started to cancel a booking
+// already CONFIRMED (see CancelConfirmedWorkflowName).
 func CancelWorkflowID(bookingID string) string { return "booking-" + bookingID + "-cancel" }
+
+// Modes of a BookingWorkflow run (BookingInput.Mode).
+const (
+	// ModeNew runs the saga of a new booking from its seat decision.
+	ModeNew = ""
+	// ModeRepair is started by the booking service's reconciler for a booking whose earlier run
+	// ended without ending the booking (terminated, timed out or failed): it ends the booking
+	// consistently from what the stores say (BookingInput.Status is the record's status).
+	ModeRepair = "repair"
+	// ModeConfirmed keeps a CONFIRMED booking whose earlier run has closed: it serves the status
+	// query and cancels until the event (a run started to cancel such a booking, or a repair).
+	ModeConfirmed = "confirmed"
+)
 
 // BookingInput is everything BookingWorkflow needs; the booking service has already stored the
 // booking (PENDING) with the price it computed from the seat data.
@@ -63,6 +99,23 @@ type BookingInput struct {
 	// Announced is true when the booking came from a booking.initiated message of another
 	// producer: the fact is already on the topic, so the workflow does not publish it again.
 	Announced bool `json:"announced,omitempty"`
+
+	// Fields below were added with generation 4 ("one-decider"); earlier inputs lack them.
+
+	// Hold is the seat decision the booking service made within the request: held, or refused
+	// with nothing held. Nil when its outcome is unknown (the inventory did not answer in time):
+	// the workflow then holds itself, idempotently, and answers the "hold" update.
+	Hold *HoldResult `json:"hold,omitempty"`
+	// EventStartsAt is when the event begins: a CONFIRMED booking's workflow stays open until
+	// then, so that its status query and search attributes stay the booking's one truth.
+	EventStartsAt time.Time `json:"eventStartsAt,omitempty"`
+	// MaxSeatsPerBuyer is the event's limit, enforced by the hold (0: none).
+	MaxSeatsPerBuyer int `json:"maxSeatsPerBuyer,omitempty"`
+	// Mode is ModeNew, ModeRepair or ModeConfirmed; Status and PaymentID are the record's when
+	// the run was started in one of the latter two.
+	Mode      string `json:"mode,omitempty"`
+	Status    string `json:"status,omitempty"`
+	PaymentID string `json:"paymentId,omitempty"`
 }
 
 // Hold outcomes (HoldResult.Code).
@@ -70,6 +123,7 @@ const (
 	HoldOK               = "HELD"
 	HoldSeatsUnavailable = "SEATS_UNAVAILABLE"
 	HoldSeatNotFound     = "SEAT_NOT_FOUND"
+	HoldBuyerLimit       = "BUYER_LIMIT"
 	HoldFailed           = "HOLD_FAILED" // the hold could not be decided (inventory unreachable)
 )
 
@@ -80,6 +134,8 @@ type HoldResult struct {
 	HoldExpiresAt      time.Time `json:"holdExpiresAt"`
 	UnavailableSeatIDs []string  `json:"unavailableSeatIds,omitempty"`
 	UnknownSeatIDs     []string  `json:"unknownSeatIds,omitempty"`
+	// Reason words a refusal for the booking record and booking.failed.
+	Reason string `json:"reason,omitempty"`
 }
 
 // CancelResult is the answer of the "cancel" update and of CancelConfirmedBookingWorkflow.
@@ -102,6 +158,9 @@ type BookingState struct {
 	PaymentID     string    `json:"paymentId,omitempty"`
 	FailureReason string    `json:"failureReason,omitempty"`
 	Refunded      bool      `json:"refunded"`
+	// RetryingStep names a step that keeps failing and is being retried with backoff (also the
+	// RetryingStep search attribute); empty otherwise.
+	RetryingStep string `json:"retryingStep,omitempty"`
 }
 
 // CancelConfirmedInput is the input of CancelConfirmedBookingWorkflow.
@@ -113,5 +172,10 @@ type CancelConfirmedInput struct {
 	Reason    string   `json:"reason"`
 }
 
-// PaymentResult is the signal payload: the payment service's answer as it arrived on Kafka.
+// PaymentResult is the signal payload: a payment.processed as it arrived on Kafka (or as an
+// operator typed it). The workflow takes it as a hint only: it acts on the payment service's
+// record of the booking's payment (activities.PaymentRecord), never on the claim itself.
 type PaymentResult = bus.PaymentProcessed
+
+// ErrNotCancellable is the "cancel" update's refusal for a booking that already ended.
+const ErrNotCancellable = "BookingNotCancellable"

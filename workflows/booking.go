@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -15,12 +14,39 @@ import (
 // a is only used to name activity methods; the worker registers the real instance.
 var a *activities.Activities
 
-// BookingWorkflow is the booking saga: hold the seats (and answer the "hold" update with the seat
-// decision), announce the booking and ask for payment, then wait for the payment result, a cancel
-// or the hold's expiry — whichever comes first — and end CONFIRMED, FAILED, EXPIRED or CANCELLED
-// with seats and money consistent. Every compensation is registered right after the step it
-// undoes and runs in reverse on a disconnected context.
+// versionOneDecider marks generation 4: the workflow is the only decider of its booking. Runs
+// started before it (no marker in their history) take legacyBookingWorkflow.
+const versionOneDecider = "one-decider"
+
+// Reasons written to the booking record and to booking.failed / .expired / .cancelled.
+const (
+	reasonBuyer       = "cancelled by the buyer"
+	reasonOperator    = "cancelled in Temporal by an operator"
+	reasonExpired     = "the hold expired before the payment arrived"
+	reasonHoldUnknown = "seats could not be held"
+	reasonRepaired    = "its workflow run ended before the booking did; compensated"
+)
+
+// BookingWorkflow is the booking saga and the one decider of its booking: once the booking record
+// exists, only this workflow moves its status, its seats and its money.
+//
+//  1. The seat decision: taken from the booking service (BookingInput.Hold), or made here by
+//     holding the seats when the booking service could not tell. The "hold" update answers it.
+//  2. Announce the booking and ask for payment (Kafka).
+//  3. Wait for whichever comes first: a payment result, a cancel (the buyer's update, or a cancel
+//     of this workflow from the Temporal UI or CLI), or the end of the hold.
+//  4. End: confirm, or compensate in reverse — release the seats, void or refund the payment —
+//     and record FAILED, EXPIRED or CANCELLED.
+//  5. A CONFIRMED booking's workflow stays open until the event begins, serving cancels (refund,
+//     release, CANCELLED), so its status query and BookingStatus are the booking's one truth.
+//
+// A payment result is only a hint: the workflow acts on the payment service's record, and only
+// when that record is for the booking's amount and currency. A payment of record that no
+// confirmed booking keeps is refunded.
 func BookingWorkflow(ctx workflow.Context, in BookingInput) (BookingState, error) {
+	if workflow.GetVersion(ctx, versionOneDecider, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return legacyBookingWorkflow(ctx, in)
+	}
 	b := newBooking(in)
 	if err := b.setup(ctx); err != nil {
 		return b.state, err
@@ -28,6 +54,7 @@ func BookingWorkflow(ctx workflow.Context, in BookingInput) (BookingState, error
 	return b.run(ctx)
 }
 
+// booking is the state of one run.
 type booking struct {
 	in    BookingInput
 	state BookingState
@@ -36,30 +63,28 @@ type booking struct {
 	hold        HoldResult
 	holdDecided bool
 
-	// Messages that decide the booking, in the order they arrived.
-	first           string // "payment" or "cancel": which arrived first
-	payment         *PaymentResult
-	payments        []PaymentResult // every distinct payment result received
-	cancelRequested bool
-	confirmedPayID  string
-	refunded        map[string]bool // payment ids refunded or voided by this workflow
-
-	// ranLocal is set when a local activity ran since the last workflow task ended (see settle).
+	// What may decide the booking, as it arrives: payment results not yet checked against the
+	// record, and a requested cancel with its reason.
+	claims       []PaymentResult
+	cancelReason string
+	// The payment of record the booking is confirmed with, and the payments given back.
+	confirmedPayID string
+	settledPayIDs  map[string]bool
+	// paymentAsked is set once payment.requested is out: from then on an end voids or refunds.
+	paymentAsked bool
+	// ranLocal is set when a local activity ran in the current workflow task (see complete).
 	ranLocal bool
-	// actsOnAcceptedCancel: this run lets a cancel's acceptance reach the history before acting on
-	// it (see afterAcceptance); earlier runs completed in a task of their own instead.
-	actsOnAcceptedCancel bool
 }
 
 func newBooking(in BookingInput) *booking {
-	return &booking{in: in, refunded: map[string]bool{}, state: BookingState{
-		BookingID: in.BookingID, Status: StatusPending, Step: "holding seats", EventID: in.EventID,
+	return &booking{in: in, settledPayIDs: map[string]bool{}, state: BookingState{
+		BookingID: in.BookingID, Status: StatusPending, Step: "deciding the hold", EventID: in.EventID,
 		SeatIDs: in.SeatIDs, AmountMinor: in.AmountMinor, Currency: in.Currency, HoldExpiresAt: in.HoldExpiresAt,
 	}}
 }
 
-// setup registers the query, the updates and the payment signal before the first step runs, so
-// that an Update-with-Start finds its handler.
+// setup registers the query, the updates and the payment signal before the first step, so that an
+// Update-with-Start finds its handler.
 func (b *booking) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (BookingState, error) { return b.state, nil }); err != nil {
 		return err
@@ -80,14 +105,17 @@ func (b *booking) setup(ctx workflow.Context) error {
 		for {
 			var p PaymentResult
 			ch.Receive(ctx, &p)
-			b.onPayment(p)
+			b.claims = append(b.claims, p)
 		}
+	})
+	// A cancel of the workflow itself (Temporal UI, `temporal workflow cancel`) is a cancel of the
+	// booking: the saga runs on a disconnected context (see run) and compensates as for a buyer.
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		ctx.Done().Receive(gctx, nil)
+		b.requestCancel(reasonOperator)
 	})
 	return nil
 }
-
-// ErrNotCancellable is the "cancel" update's refusal for a booking that already ended.
-const ErrNotCancellable = "BookingNotCancellable"
 
 func (b *booking) validateCancel(ctx workflow.Context) error {
 	if s := b.state.Status; s != StatusPending && s != StatusConfirmed {
@@ -96,143 +124,162 @@ func (b *booking) validateCancel(ctx workflow.Context) error {
 	return nil
 }
 
-// onCancel asks the main loop to cancel and answers with the booking's final status.
+// onCancel asks the saga to cancel and answers with the booking's final status.
 func (b *booking) onCancel(ctx workflow.Context) (CancelResult, error) {
-	if b.first == "" {
-		b.first = "cancel"
-	}
-	b.cancelRequested = true
-	err := workflow.Await(ctx, func() bool {
-		return Terminal(b.state.Status) && !(b.state.Status == StatusConfirmed && b.cancelRequested)
-	})
+	b.requestCancel(reasonBuyer)
+	// cancelReason is cleared once the cancel has acted — record written, facts announced — or
+	// found the booking ended.
+	err := workflow.Await(ctx, func() bool { return b.cancelReason == "" })
 	return CancelResult{Status: b.state.Status, Cancelled: b.state.Status == StatusCancelled, Refunded: b.state.Refunded}, err
 }
 
-// onPayment records a payment result; a duplicate (same payment, same outcome) changes nothing.
-func (b *booking) onPayment(p PaymentResult) {
-	for _, seen := range b.payments {
-		if seen.PaymentID == p.PaymentID && seen.Status == p.Status {
-			return
-		}
-	}
-	b.payments = append(b.payments, p)
-	if b.payment == nil {
-		b.payment = &b.payments[len(b.payments)-1]
-		if b.first == "" {
-			b.first = "payment"
-		}
+// requestCancel records a cancel; the saga acts on it at its next step (cancelReason is cleared
+// when a cancel is refused because the booking ended meanwhile).
+func (b *booking) requestCancel(reason string) {
+	if b.cancelReason == "" && (b.state.Status == StatusPending || b.state.Status == StatusConfirmed) {
+		b.cancelReason = reason
 	}
 }
 
-func (b *booking) run(ctx workflow.Context) (BookingState, error) {
-	ctx = withActivityOptions(ctx)
-	b.actsOnAcceptedCancel = workflow.GetVersion(ctx, "act-on-accepted-cancel", workflow.DefaultVersion, 1) >= 1
-
-	// 1. Hold the seats, all or none. The "hold" update answers the buyer with this decision.
-	holdCtx := workflow.WithLocalActivityOptions(ctx, holdOptions)
-	err := b.local(holdCtx, a.HoldSeats, b.seats(true)).Get(ctx, nil)
-	if err != nil {
-		return b.holdRefused(ctx, err)
+func (b *booking) run(root workflow.Context) (BookingState, error) {
+	// Every step runs on a disconnected context: cancelling the workflow cannot interrupt a step
+	// or skip a compensation; it is a cancel request like the buyer's.
+	ctx, _ := workflow.NewDisconnectedContext(root)
+	switch b.in.Mode {
+	case ModeConfirmed:
+		b.resumeConfirmed()
+		return b.keep(ctx)
+	case ModeRepair:
+		b.repair(ctx)
+		return b.keep(ctx)
 	}
-	b.saga.add(func(ctx workflow.Context) error { return b.release(ctx) })
-	b.hold = HoldResult{Held: true, Code: HoldOK, HoldExpiresAt: b.in.HoldExpiresAt}
-	b.holdDecided = true
+
+	// 1. The seat decision.
+	if !b.decideHold(ctx) {
+		if msgs := b.announce(workflow.Now(ctx)); len(msgs) > 0 {
+			b.emit(ctx, msgs...)
+		}
+		b.finish(ctx, StatusFailed, orDefault(b.hold.Reason, reasonHoldUnknown))
+		return b.keep(ctx)
+	}
 	b.state.Step = "awaiting payment"
 
 	// 2. Announce the booking and ask for payment (the payment service answers on Kafka).
 	now := workflow.Now(ctx)
-	if err := b.emit(ctx, append(b.announce(now), b.seatsLocked(now), b.paymentRequested(now))...); err != nil {
-		return b.state, err
-	}
+	b.emit(ctx, append(b.announce(now), b.seatsLocked(now), b.paymentRequested(now))...)
 
-	// 3. Wait for the payment result, a cancel, or the end of the hold.
-	decided, err := workflow.AwaitWithTimeout(ctx, b.in.HoldExpiresAt.Sub(workflow.Now(ctx)), func() bool {
-		return b.first != ""
-	})
-	if err != nil {
-		return b.state, err
-	}
-	switch {
-	case !decided:
-		b.finish(ctx, StatusExpired, "the hold expired before the payment arrived")
-	case b.first == "cancel":
-		if err := b.afterAcceptance(ctx); err != nil {
-			return b.state, err
+	// 3. Wait for the payment of record, a cancel, or the end of the hold.
+	for {
+		left := b.in.HoldExpiresAt.Sub(workflow.Now(ctx))
+		arrived, _ := workflow.AwaitWithTimeout(ctx, max(left, 0), func() bool {
+			return len(b.claims) > 0 || b.cancelReason != ""
+		})
+		switch {
+		case b.cancelReason != "":
+			b.finish(ctx, StatusCancelled, b.cancelReason)
+		case !arrived:
+			b.finish(ctx, StatusExpired, reasonExpired)
+		default:
+			rec, ok := b.checkClaims(ctx)
+			if !ok {
+				continue // no settled payment of record for this booking yet: keep waiting
+			}
+			if rec.Kept() {
+				b.confirm(ctx, rec)
+			} else {
+				b.finish(ctx, StatusFailed, "payment declined: "+orDefault(rec.FailureReason, "no reason given"))
+			}
 		}
-		b.finish(ctx, StatusCancelled, "cancelled by the buyer")
-	case b.payment.Status != bus.PaymentSuccess:
-		b.finish(ctx, StatusFailed, "payment declined: "+orDefault(b.payment.FailureReason, "no reason given"))
-	default:
-		b.confirm(ctx)
+		break
 	}
-	return b.settle(ctx)
+	return b.keep(ctx)
 }
 
-// holdRefused ends a booking whose seats could not be held.
-func (b *booking) holdRefused(ctx workflow.Context, err error) (BookingState, error) {
+// decideHold makes the seat decision (or takes the booking service's) and reports whether the
+// seats are held. Whatever a hold of unknown outcome may have taken is released on failure.
+func (b *booking) decideHold(ctx workflow.Context) bool {
+	if b.in.Hold != nil {
+		b.hold = *b.in.Hold
+	} else {
+		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, holdOptions), a.HoldSeats,
+			b.seats(true)).Get(ctx, nil)
+		b.ranLocal = true
+		b.hold = holdResultOf(err, b.in.HoldExpiresAt)
+	}
+	b.holdDecided = true
+	if b.hold.Held || b.hold.Code == HoldFailed {
+		b.saga.add("release seats", b.release)
+	}
+	return b.hold.Held
+}
+
+// holdResultOf turns the hold activity's outcome into the seat decision.
+func holdResultOf(err error, until time.Time) HoldResult {
+	if err == nil {
+		return HoldResult{Held: true, Code: HoldOK, HoldExpiresAt: until}
+	}
 	var appErr *temporal.ApplicationError
-	reason := "seats could not be held"
-	b.hold = HoldResult{Code: HoldFailed}
 	if errors.As(err, &appErr) {
 		var seatIDs []string
 		_ = appErr.Details(&seatIDs)
 		switch appErr.Type() {
 		case activities.ErrSeatsUnavailable:
-			b.hold = HoldResult{Code: HoldSeatsUnavailable, UnavailableSeatIDs: seatIDs}
-			reason = "seats unavailable"
+			return HoldResult{Code: HoldSeatsUnavailable, UnavailableSeatIDs: seatIDs, Reason: "seats unavailable"}
 		case activities.ErrSeatNotFound:
-			b.hold = HoldResult{Code: HoldSeatNotFound, UnknownSeatIDs: seatIDs}
-			reason = "unknown seats"
+			return HoldResult{Code: HoldSeatNotFound, UnknownSeatIDs: seatIDs, Reason: "unknown seats"}
+		case activities.ErrBuyerLimit:
+			return HoldResult{Code: HoldBuyerLimit, Reason: "the buyer's seat limit for the event is reached"}
 		}
 	}
-	if b.hold.Code == HoldFailed {
-		// The hold's outcome is unknown (inventory unreachable): release whatever it may have taken.
-		b.saga.add(func(ctx workflow.Context) error { return b.release(ctx) })
+	// The outcome is unknown (the inventory did not answer in time), or the booking was released
+	// already: nothing is held for it, and whatever a late hold took is released.
+	return HoldResult{Code: HoldFailed, Reason: reasonHoldUnknown}
+}
+
+// checkClaims takes the payment results that arrived and reads the payment of record: ok when it
+// is settled and is this booking's (same amount and currency). A record for another amount (a
+// payment.requested from another producer, say) is never used; its money is given back in keep.
+func (b *booking) checkClaims(ctx workflow.Context) (activities.PaymentRecord, bool) {
+	b.claims = nil
+	rec := b.paymentOfRecord(ctx)
+	if !rec.Settled() {
+		return rec, false
 	}
-	b.holdDecided = true
-	if msgs := b.announce(workflow.Now(ctx)); len(msgs) > 0 {
-		if err := b.emit(ctx, msgs...); err != nil {
-			return b.state, err
-		}
+	if rec.AmountMinor != b.in.AmountMinor || rec.Currency != b.in.Currency {
+		workflow.GetLogger(ctx).Warn("payment of record is not for this booking's amount; ignored",
+			"bookingId", b.in.BookingID, "paymentId", rec.ID, "amountMinor", rec.AmountMinor, "currency", rec.Currency)
+		return rec, false
 	}
-	b.finish(ctx, StatusFailed, reason)
-	return b.settle(ctx)
+	return rec, true
 }
 
 // confirm makes the seats sold and the booking CONFIRMED. If another booking took a seat after the
 // hold lapsed, the payment is refunded and the booking FAILED instead.
-func (b *booking) confirm(ctx workflow.Context) {
+func (b *booking) confirm(ctx workflow.Context, rec activities.PaymentRecord) {
 	b.state.Step = "confirming"
-	b.state.PaymentID = b.payment.PaymentID
-	err := b.local(ctx, a.ConfirmSeats, b.seats(false)).Get(ctx, nil)
+	b.state.PaymentID = rec.ID
+	err := b.step(ctx, "confirm seats", a.ConfirmSeats, b.seats(false), nil)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrHoldLost {
 		b.finish(ctx, StatusFailed, "the seats were lost after the hold expired; payment refunded")
 		return
 	}
-	if err != nil { // only non-retryable errors end the retries; there are none other here
-		b.finish(ctx, StatusFailed, "seats could not be confirmed: "+err.Error())
-		return
-	}
-	b.confirmedPayID = b.payment.PaymentID
+	b.confirmedPayID = rec.ID
 	b.saga.clear() // the seats are sold: a later failure must not release them
 	b.setStatus(ctx, StatusConfirmed, "")
 	now := workflow.Now(ctx)
 	b.record(ctx, StatusConfirmed, "", now)
-	_ = b.emit(ctx, b.confirmed(now))
-	b.state.Step = "done"
+	b.emit(ctx, b.confirmed(now))
+	b.state.Step = "confirmed; open until the event for cancels"
 }
 
-// finish ends a booking that is not CONFIRMED: compensations in reverse (seats released), a
-// pending or taken payment voided or refunded, the record updated and the facts announced.
+// finish ends a booking that is not CONFIRMED: compensations in reverse (seats released), the
+// payment voided or refunded, the record updated and the facts announced.
 func (b *booking) finish(ctx workflow.Context, status, reason string) {
 	b.state.Step = "compensating"
 	b.saga.compensate(ctx)
-	if status == StatusCancelled || (status == StatusExpired && voidsOnExpiry(ctx)) ||
-		(b.payment != nil && b.payment.Status == bus.PaymentSuccess) {
-		// Cancel and expiry void a payment still in flight (the provider may never answer); a
-		// success that cannot be used is refunded.
-		b.refund(ctx, reason)
+	if b.paymentAsked {
+		b.giveBack(ctx, "", reason)
 	}
 	b.setStatus(ctx, status, reason)
 	now := workflow.Now(ctx)
@@ -241,131 +288,151 @@ func (b *booking) finish(ctx workflow.Context, status, reason string) {
 	if b.hold.Held {
 		msgs = append([]bus.Message{b.released(reason, now)}, msgs...)
 	}
-	_ = b.emit(ctx, msgs...)
+	b.emit(ctx, msgs...)
+	b.cancelReason = ""
 	b.state.Step = "done"
-}
-
-// afterAcceptance ends the current workflow task before a cancel has any effect. An update is in
-// the history only once the task that accepted it ends; if that task were refused (the server
-// refuses to complete a workflow when a signal arrived meanwhile) and run again, the signal would
-// come before the cancel, and local activities that had already acted on the cancel would
-// contradict the rerun. With the acceptance recorded first, every rerun sees the same order.
-// Signals and timers are in the history before a task starts, so acting on them is safe at once.
-func (b *booking) afterAcceptance(ctx workflow.Context) error {
-	if !b.actsOnAcceptedCancel {
-		return nil
-	}
-	return workflow.Sleep(ctx, time.Millisecond)
-}
-
-// completesInOwnTask reports whether this run completes in a workflow task without local
-// activities (version 1); earlier runs completed in the task of their last step.
-func completesInOwnTask(ctx workflow.Context) bool {
-	return workflow.GetVersion(ctx, "complete-in-own-task", workflow.DefaultVersion, 1) >= 1
-}
-
-// voidsOnExpiry reports whether this run voids the pending payment when the hold expires. The
-// first version left a payment whose provider never answered PENDING for ever; workflows started
-// before the change replay without the extra step (workflows/testdata/expired.json).
-func voidsOnExpiry(ctx workflow.Context) bool {
-	return workflow.GetVersion(ctx, "void-pending-payment-on-expiry", workflow.DefaultVersion, 1) >= 1
 }
 
 // cancelConfirmed cancels a CONFIRMED booking: refund, release, CANCELLED.
-func (b *booking) cancelConfirmed(ctx workflow.Context) {
+func (b *booking) cancelConfirmed(ctx workflow.Context, reason string) {
 	b.state.Step = "cancelling"
-	b.refund(ctx, "cancelled by the buyer")
-	_ = b.release(ctx)
-	const reason = "cancelled by the buyer"
+	b.giveBack(ctx, "", reason)
+	b.release(ctx)
+	b.confirmedPayID = ""
 	b.setStatus(ctx, StatusCancelled, reason)
 	now := workflow.Now(ctx)
 	b.record(ctx, StatusCancelled, reason, now)
-	_ = b.emit(ctx, b.released(reason, now), b.ended(StatusCancelled, reason, now))
+	b.emit(ctx, b.released(reason, now), b.ended(StatusCancelled, reason, now))
+	b.cancelReason = ""
 	b.state.Step = "done"
 }
 
-// settle serves cancels that arrive after confirmation and refunds payments that can no longer be
-// used (one that arrived after expiry or cancel), then lets the workflow complete once every
-// update handler has answered.
-func (b *booking) settle(ctx workflow.Context) (BookingState, error) {
+// resumeConfirmed takes up a CONFIRMED booking whose earlier run closed.
+func (b *booking) resumeConfirmed() {
+	b.hold = HoldResult{Held: true, Code: HoldOK, HoldExpiresAt: b.in.HoldExpiresAt}
+	b.holdDecided = true
+	b.confirmedPayID = b.in.PaymentID
+	b.state.PaymentID = b.in.PaymentID
+	b.state.Status = StatusConfirmed
+	b.state.Step = "confirmed; open until the event for cancels"
+}
+
+// repair ends a booking whose earlier run closed without ending it (terminated, timed out): what
+// that run did is unknown, so the stores decide. A CONFIRMED record stays confirmed. Otherwise a
+// settled payment of the booking's amount with seats still held confirms it; anything else is
+// compensated (seats released, payment voided or refunded) and the booking ends FAILED — or keeps
+// the terminal status its record already has.
+func (b *booking) repair(ctx workflow.Context) {
+	b.holdDecided = true
+	if b.in.Status == StatusConfirmed {
+		b.resumeConfirmed()
+		return
+	}
+	b.hold = HoldResult{Held: true, Code: HoldOK, HoldExpiresAt: b.in.HoldExpiresAt}
+	b.saga.add("release seats", b.release)
+	b.paymentAsked = true // perhaps: void or refund whatever there is
+	if b.in.Status == StatusPending {
+		if rec, ok := b.checkClaims(ctx); ok && rec.Kept() {
+			b.confirm(ctx, rec)
+			return
+		}
+	}
+	status := b.in.Status
+	if !Terminal(status) {
+		status = StatusFailed
+	}
+	b.finish(ctx, status, reasonRepaired)
+}
+
+// keep is the rest of the run once the booking has a status. A CONFIRMED booking waits here until
+// its event begins, serving cancels. Every booking gives back a payment of record that arrived
+// for it and that it does not keep. The run completes once every update has its answer.
+func (b *booking) keep(ctx workflow.Context) (BookingState, error) {
 	for {
-		if err := workflow.Await(ctx, func() bool {
-			return (b.cancelRequested && b.state.Status == StatusConfirmed) || b.unusedPayment() != nil ||
-				workflow.AllHandlersFinished(ctx)
-		}); err != nil {
-			return b.state, err
+		confirmed := b.state.Status == StatusConfirmed
+		wait := time.Duration(0)
+		if confirmed && !b.in.EventStartsAt.IsZero() {
+			wait = max(b.in.EventStartsAt.Sub(workflow.Now(ctx)), 0)
+		}
+		woken := false
+		if wait > 0 {
+			woken, _ = workflow.AwaitWithTimeout(ctx, wait, func() bool { return len(b.claims) > 0 || b.cancelReason != "" })
+		} else {
+			woken = len(b.claims) > 0 || b.cancelReason != ""
 		}
 		switch {
-		case b.cancelRequested && b.state.Status == StatusConfirmed:
-			if err := b.afterAcceptance(ctx); err != nil {
-				return b.state, err
+		case b.cancelReason != "" && confirmed:
+			b.cancelConfirmed(ctx, b.cancelReason)
+		case b.cancelReason != "":
+			b.cancelReason = "" // the booking ended before the cancel could act
+		case len(b.claims) > 0:
+			if rec := b.paymentOfRecordAfterClaims(ctx); rec.Kept() && !BookingKeeps(b.state.Status, b.confirmedPayID, rec.ID) {
+				b.giveBack(ctx, rec.ID, "payment arrived after the booking ended ("+b.state.Status+")")
 			}
-			b.cancelConfirmed(ctx)
-		case b.unusedPayment() != nil:
-			b.refund(ctx, "payment arrived after the booking ended ("+b.state.Status+")")
-		case !b.actsOnAcceptedCancel && b.ranLocal && completesInOwnTask(ctx):
-			// The server refuses to complete a workflow when a signal or an update arrived during
-			// the task, and the task is then run again from the last one that ended. Local
-			// activities of the refused task would have had their effects without their results
-			// being recorded, and the rerun could decide otherwise (a cancel, then a payment seen
-			// first). So the task that ran them ends first, with a short timer, and the workflow
-			// completes in a task of its own.
-			b.ranLocal = false
-			if err := workflow.Sleep(ctx, time.Millisecond); err != nil {
-				return b.state, err
-			}
-		default:
-			return b.state, nil
+		case !woken:
+			return b.complete(ctx)
 		}
 	}
 }
 
-// unusedPayment is a successful payment that no confirmed booking uses and that was not refunded.
-func (b *booking) unusedPayment() *PaymentResult {
-	for i := range b.payments {
-		p := &b.payments[i]
-		if p.Status == bus.PaymentSuccess && p.PaymentID != b.confirmedPayID && !b.refunded[p.PaymentID] {
-			return p
+// paymentOfRecordAfterClaims reads the payment of record for the claims that arrived.
+func (b *booking) paymentOfRecordAfterClaims(ctx workflow.Context) activities.PaymentRecord {
+	b.claims = nil
+	return b.paymentOfRecord(ctx)
+}
+
+// complete ends the run once every update handler has answered. The server refuses to complete a
+// workflow when a signal or update arrived during the task, and runs the task again from the last
+// one that ended: effects of local activities run in the refused task would be lost from the
+// history. So a task that ran local activities ends first with a 1 ms timer, and the workflow
+// completes in a task of its own (TestTheRunCompletesInATaskWithoutLocalActivities pins this).
+func (b *booking) complete(ctx workflow.Context) (BookingState, error) {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return b.state, err
+	}
+	if b.ranLocal {
+		b.ranLocal = false
+		if err := workflow.Sleep(ctx, time.Millisecond); err != nil {
+			return b.state, err
+		}
+		if len(b.claims) > 0 || b.cancelReason != "" {
+			return b.keep(ctx)
 		}
 	}
-	return nil
+	return b.state, nil
 }
 
 // --- steps ------------------------------------------------------------------------------------
 
-// local runs a local activity and notes that this workflow task had a side effect.
-func (b *booking) local(ctx workflow.Context, fn, arg any) workflow.Future {
-	b.ranLocal = true
-	return workflow.ExecuteLocalActivity(ctx, fn, arg)
-}
-
-func (b *booking) seats(withHold bool) activities.SeatsRequest {
+func (b *booking) seats(forHold bool) activities.SeatsRequest {
 	r := activities.SeatsRequest{BookingID: b.in.BookingID, EventID: b.in.EventID, SeatIDs: b.in.SeatIDs}
-	if withHold {
-		r.HoldUntil = b.in.HoldExpiresAt
+	if forHold {
+		r.HoldUntil, r.BuyerID, r.MaxSeatsPerBuyer = b.in.HoldExpiresAt, b.in.UserID, b.in.MaxSeatsPerBuyer
 	}
 	return r
 }
 
-func (b *booking) release(ctx workflow.Context) error {
-	return b.local(ctx, a.ReleaseSeats, b.seats(false)).Get(ctx, nil)
+func (b *booking) release(ctx workflow.Context) {
+	_ = b.step(ctx, "release seats", a.ReleaseSeats, b.seats(false), nil)
 }
 
-// refund refunds (or voids) the booking's payment; the payment service does it once per booking.
-func (b *booking) refund(ctx workflow.Context, reason string) {
+// giveBack refunds the booking's payment (or voids it while the provider has not answered); with
+// paymentID, only that payment. The payment service does it once per payment.
+func (b *booking) giveBack(ctx workflow.Context, paymentID, reason string) {
 	var res activities.RefundResult
-	err := b.local(ctx, a.RefundPayment, activities.RefundRequest{BookingID: b.in.BookingID, Reason: reason}).
-		Get(ctx, &res)
-	if err != nil {
-		workflow.GetLogger(ctx).Error("refund failed", "bookingId", b.in.BookingID, "err", err)
+	req := activities.RefundRequest{BookingID: b.in.BookingID, PaymentID: paymentID, Reason: reason}
+	if err := b.step(ctx, "refund payment", a.RefundPayment, req, &res); err != nil {
 		return
-	}
-	for _, p := range b.payments {
-		b.refunded[p.PaymentID] = true
 	}
 	if res.Refunded {
 		b.state.Refunded = true
 	}
+}
+
+func (b *booking) paymentOfRecord(ctx workflow.Context) activities.PaymentRecord {
+	var rec activities.PaymentRecord
+	_ = b.step(ctx, "read the payment of record", a.PaymentOfRecord, b.in.BookingID, &rec)
+	return rec
 }
 
 func (b *booking) setStatus(ctx workflow.Context, status, reason string) {
@@ -376,75 +443,19 @@ func (b *booking) setStatus(ctx workflow.Context, status, reason string) {
 	}
 }
 
-// record writes the status to the booking record. It is retried until the booking service takes
-// it; a refusal (a transition the record does not allow) is logged, the saga's outcome stands.
+// record writes the status to the booking record. A refusal (a transition the record does not
+// allow) would mean a second decider; it is logged loudly.
 func (b *booking) record(ctx workflow.Context, status, reason string, at time.Time) {
 	change := activities.StatusChange{BookingID: b.in.BookingID, Status: status, Reason: reason,
 		PaymentID: b.state.PaymentID, At: at}
-	if err := b.local(ctx, a.RecordStatus, change).Get(ctx, nil); err != nil {
-		workflow.GetLogger(ctx).Error("booking record refused the status", "status", status, "err", err)
+	if err := b.step(ctx, "record the status", a.RecordStatus, change, nil); err != nil {
+		workflow.GetLogger(ctx).Error("booking record refused the status", "bookingId", b.in.BookingID,
+			"status", status, "err", err)
 	}
 }
 
-func (b *booking) emit(ctx workflow.Context, msgs ...bus.Message) error {
-	return b.local(ctx, a.Emit, msgs).Get(ctx, nil)
-}
-
-// --- messages ---------------------------------------------------------------------------------
-
-func (b *booking) message(topic string, at time.Time, payload any) bus.Message {
-	m, err := bus.NewMessage(topic, b.in.BookingID, bus.FactID(b.in.BookingID, topic), at, payload)
-	if err != nil {
-		panic(fmt.Sprintf("encode %s: %v", topic, err)) // payloads are plain structs; cannot fail
-	}
-	return m
-}
-
-// announce is booking.initiated, unless another producer already announced the booking.
-func (b *booking) announce(at time.Time) []bus.Message {
-	if b.in.Announced {
-		return nil
-	}
-	return []bus.Message{b.initiated(at)}
-}
-
-func (b *booking) initiated(at time.Time) bus.Message {
-	return b.message(bus.TopicBookingInitiated, at, bus.BookingInitiated{BookingID: b.in.BookingID, UserID: b.in.UserID,
-		UserEmail: b.in.UserEmail, EventID: b.in.EventID, EventName: b.in.EventName, SeatIDs: b.in.SeatIDs,
-		AmountMinor: b.in.AmountMinor, Currency: b.in.Currency, IdempotencyKey: b.in.IdempotencyKey})
-}
-
-func (b *booking) seatsLocked(at time.Time) bus.Message {
-	return b.message(bus.TopicSeatsLocked, at, bus.SeatsLocked{BookingID: b.in.BookingID, EventID: b.in.EventID,
-		SeatIDs: b.in.SeatIDs, LockExpiresAt: b.in.HoldExpiresAt.UTC()})
-}
-
-// PaymentIdempotencyKey is the key the payment service charges a booking under: one charge per
-// booking, however often payment.requested is delivered.
-func PaymentIdempotencyKey(bookingID string) string { return "booking-" + bookingID + "-payment" }
-
-func (b *booking) paymentRequested(at time.Time) bus.Message {
-	return b.message(bus.TopicPaymentRequested, at, bus.PaymentRequested{BookingID: b.in.BookingID, UserID: b.in.UserID,
-		AmountMinor: b.in.AmountMinor, Currency: b.in.Currency, PaymentMethodToken: b.in.PaymentToken,
-		IdempotencyKey: PaymentIdempotencyKey(b.in.BookingID)})
-}
-
-func (b *booking) confirmed(at time.Time) bus.Message {
-	return b.message(bus.TopicBookingConfirmed, at, bus.BookingConfirmed{BookingID: b.in.BookingID, UserID: b.in.UserID,
-		UserEmail: b.in.UserEmail, EventID: b.in.EventID, EventName: b.in.EventName, SeatIDs: b.in.SeatIDs,
-		AmountMinor: b.in.AmountMinor, Currency: b.in.Currency, PaymentID: b.confirmedPayID})
-}
-
-func (b *booking) released(reason string, at time.Time) bus.Message {
-	return b.message(bus.TopicSeatsReleased, at, bus.SeatsReleased{BookingID: b.in.BookingID, EventID: b.in.EventID,
-		SeatIDs: b.in.SeatIDs, Reason: reason})
-}
-
-func (b *booking) ended(status, reason string, at time.Time) bus.Message {
-	topic := map[string]string{StatusFailed: bus.TopicBookingFailed, StatusExpired: bus.TopicBookingExpired,
-		StatusCancelled: bus.TopicBookingCancelled}[status]
-	return b.message(topic, at, bus.BookingEnded{BookingID: b.in.BookingID, UserID: b.in.UserID, EventID: b.in.EventID,
-		SeatIDs: b.in.SeatIDs, Status: status, Reason: reason})
+func (b *booking) emit(ctx workflow.Context, msgs ...bus.Message) {
+	_ = b.step(ctx, "publish to Kafka", a.Emit, msgs, nil)
 }
 
 func orDefault(s, def string) string {
@@ -452,4 +463,20 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+func (b *booking) announce(at time.Time) []bus.Message  { return announcement(b.in, at) }
+func (b *booking) seatsLocked(at time.Time) bus.Message { return seatsLockedMessage(b.in, at) }
+func (b *booking) paymentRequested(at time.Time) bus.Message {
+	b.paymentAsked = true
+	return paymentRequestedMessage(b.in, at)
+}
+func (b *booking) confirmed(at time.Time) bus.Message {
+	return confirmedMessage(b.in, b.confirmedPayID, at)
+}
+func (b *booking) released(reason string, at time.Time) bus.Message {
+	return releasedMessage(b.in, reason, at)
+}
+func (b *booking) ended(status, reason string, at time.Time) bus.Message {
+	return endedMessage(b.in, status, reason, at)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -18,6 +19,7 @@ import (
 
 	"ticketflow/activities"
 	"ticketflow/bus"
+	"ticketflow/services/payment"
 )
 
 // t0 is the test clock's start. It is the real time: the test environment checks a local
@@ -44,6 +46,11 @@ type harness struct {
 	upserts  []string
 	hold     *HoldResult
 	holdErr  error
+	// rec is the payment service's record of the booking's payment, as PaymentOfRecord answers.
+	rec activities.PaymentRecord
+	// regular counts steps run as regular activities (after their local budget), by activity.
+	regular map[string]int
+	timers  []time.Duration
 	// Per seat activity: what it answers on its n-th call, and how long it takes (workflow time).
 	behaviour map[string]func(n int) error
 	delay     map[string]time.Duration
@@ -56,7 +63,13 @@ func newEnv() *testsuite.TestWorkflowEnvironment {
 }
 
 func newHarness(t *testing.T) *harness {
-	h := &harness{t: t, env: newEnv(), behaviour: map[string]func(int) error{}, delay: map[string]time.Duration{}}
+	h := &harness{t: t, env: newEnv(), behaviour: map[string]func(int) error{}, delay: map[string]time.Duration{},
+		regular: map[string]int{}}
+	h.env.SetOnTimerScheduledListener(func(_ string, d time.Duration) {
+		h.mu.Lock()
+		h.timers = append(h.timers, d)
+		h.mu.Unlock()
+	})
 	h.env.SetStartTime(t0)
 	h.env.RegisterActivity(&activities.Activities{})
 	h.env.RegisterWorkflowWithOptions(BookingWorkflow, workflow.RegisterOptions{Name: BookingWorkflowName})
@@ -64,6 +77,12 @@ func newHarness(t *testing.T) *harness {
 		if sa, ok := args.Get(0).(temporal.SearchAttributes); ok {
 			if v, ok := sa.GetKeyword(BookingStatusKey); ok {
 				h.upserts = append(h.upserts, v)
+			}
+			if v, ok := sa.GetKeyword(RetryingStepKey); ok {
+				h.upserts = append(h.upserts, "RetryingStep="+v)
+			}
+			if sa.Size() == 0 { // an upsert that sets nothing unsets: only RetryingStep is ever unset
+				h.upserts = append(h.upserts, "RetryingStep=")
 			}
 		}
 	}).Return(nil).Maybe()
@@ -79,7 +98,25 @@ func newHarness(t *testing.T) *harness {
 	}).Maybe()
 	h.env.OnActivity(a.RefundPayment, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.RefundRequest) (activities.RefundResult, error) {
 		h.record("RefundPayment")
-		return activities.RefundResult{Refunded: true}, nil
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if r.PaymentID != "" && r.PaymentID != h.rec.ID {
+			return activities.RefundResult{PaymentID: r.PaymentID}, nil
+		}
+		switch h.rec.Status {
+		case payment.StatusSucceeded, payment.StatusRefunded:
+			h.rec.Status = payment.StatusRefunded
+			return activities.RefundResult{Refunded: true, PaymentID: h.rec.ID, Status: payment.StatusRefunded}, nil
+		}
+		h.rec = activities.PaymentRecord{Found: true, View: payment.View{ID: "pay-1", BookingID: bookingID,
+			AmountMinor: 12000, Currency: "EUR", Status: payment.StatusFailed, FailureReason: "voided"}}
+		return activities.RefundResult{Voided: true, PaymentID: "pay-1", Status: payment.StatusFailed}, nil
+	}).Maybe()
+	h.env.OnActivity(a.PaymentOfRecord, mock.Anything, mock.Anything).Return(func(ctx context.Context, id string) (activities.PaymentRecord, error) {
+		h.record("PaymentOfRecord")
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.rec, nil
 	}).Maybe()
 	h.env.OnActivity(a.Emit, mock.Anything, mock.Anything).Return(func(_ context.Context, msgs []bus.Message) error {
 		h.mu.Lock()
@@ -107,10 +144,13 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) mockSeats(name string, fn any) {
 	n := 0
 	h.env.OnActivity(fn, mock.Anything, mock.Anything).AfterFn(func() time.Duration { return h.delay[name] }).
-		Return(func(_ context.Context, r activities.SeatsRequest) error {
+		Return(func(ctx context.Context, r activities.SeatsRequest) error {
 			h.mu.Lock()
 			n++
 			count, f := n, h.behaviour[name]
+			if !activity.GetInfo(ctx).IsLocalActivity {
+				h.regular[name]++
+			}
 			h.mu.Unlock()
 			h.record(name)
 			if f != nil {
@@ -141,11 +181,28 @@ func (h *harness) count(call string) int {
 	return n
 }
 
+// pay settles the booking's payment at the payment service (the record) and delivers the result,
+// as the payment service and the bridge do.
 func (h *harness) pay(after time.Duration, status, reason string) {
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(SignalPaymentResult, PaymentResult{BookingID: bookingID, PaymentID: "pay-1", Status: status,
-			AmountMinor: 12000, Currency: "EUR", FailureReason: reason})
+		rec := payment.StatusSucceeded
+		if status != bus.PaymentSuccess {
+			rec = payment.StatusFailed
+		}
+		h.mu.Lock()
+		if !h.rec.Found || h.rec.Status == payment.StatusPending {
+			h.rec = activities.PaymentRecord{Found: true, View: payment.View{ID: "pay-1", BookingID: bookingID,
+				AmountMinor: 12000, Currency: "EUR", Status: rec, FailureReason: reason, ProviderRef: "ch-1"}}
+		}
+		h.mu.Unlock()
+		h.claim(0, PaymentResult{BookingID: bookingID, PaymentID: "pay-1", Status: status, AmountMinor: 12000,
+			Currency: "EUR", FailureReason: reason})
 	}, after)
+}
+
+// claim delivers a payment result as it arrived, without any payment behind it changing.
+func (h *harness) claim(after time.Duration, p PaymentResult) {
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(SignalPaymentResult, p) }, after)
 }
 
 func (h *harness) query() BookingState {
@@ -199,7 +256,8 @@ func TestHappyPathConfirmsAndAnnouncesEachStep(t *testing.T) {
 	if during.Status != StatusPending || during.Step != "awaiting payment" {
 		t.Fatalf("state while waiting %+v", during)
 	}
-	if h.count("ConfirmSeats") != 1 || h.count("ReleaseSeats") != 0 || h.count("RefundPayment") != 0 {
+	if h.count("ConfirmSeats") != 1 || h.count("ReleaseSeats") != 0 || h.count("RefundPayment") != 0 ||
+		h.count("PaymentOfRecord") != 1 {
 		t.Fatalf("calls %v", h.calls)
 	}
 	h.wantEmitted("booking.initiated", "seats.locked", "payment.requested", "booking.confirmed")
@@ -233,8 +291,8 @@ func TestDeclinedPaymentReleasesSeatsAndFails(t *testing.T) {
 	if s.Status != StatusFailed || s.FailureReason != "payment declined: card declined" {
 		t.Fatalf("final state %+v", s)
 	}
-	if h.count("ReleaseSeats") != 1 || h.count("ConfirmSeats") != 0 || h.count("RefundPayment") != 0 {
-		t.Fatalf("calls %v", h.calls)
+	if h.count("ReleaseSeats") != 1 || h.count("ConfirmSeats") != 0 || h.count("RefundPayment") != 1 || s.Refunded {
+		t.Fatalf("calls %v (a declined payment is voided, nothing refunded)", h.calls)
 	}
 	h.wantEmitted("booking.initiated", "seats.locked", "payment.requested", "seats.released", "booking.failed")
 }
@@ -261,8 +319,8 @@ func TestPaymentArrivingAfterExpiryIsRefunded(t *testing.T) {
 	h.delay["ReleaseSeats"] = 5 * time.Second
 	h.pay(10*time.Minute+2*time.Second, bus.PaymentSuccess, "")
 	s := h.run()
-	if s.Status != StatusExpired || !s.Refunded || h.count("RefundPayment") != 1 || h.count("ConfirmSeats") != 0 {
-		t.Fatalf("final state %+v calls %v", s, h.calls)
+	if s.Status != StatusExpired || !s.Refunded || h.rec.Status != payment.StatusRefunded || h.count("ConfirmSeats") != 0 {
+		t.Fatalf("final state %+v calls %v record %+v", s, h.calls, h.rec)
 	}
 }
 
@@ -297,12 +355,12 @@ func TestCancelAndPaymentAtOnceEndConsistent(t *testing.T) {
 	if s.Status != StatusCancelled {
 		t.Fatalf("final state %+v", s)
 	}
-	if h.count("ReleaseSeats") != 1 || h.count("RefundPayment") != 1 || !s.Refunded {
+	if h.count("ReleaseSeats") != 1 || h.rec.Status != payment.StatusRefunded || !s.Refunded {
 		t.Fatalf("paid and released without a refund? calls %v state %+v", h.calls, s)
 	}
 }
 
-func TestCancelAfterConfirmRefundsAndReleases(t *testing.T) {
+func TestLegacyCancelConfirmedWorkflowRefundsAndReleases(t *testing.T) {
 	env := newEnv()
 	env.RegisterActivity(&activities.Activities{})
 	var calls []string
@@ -380,7 +438,7 @@ func TestHoldLostAfterExpiryRefundsAndFails(t *testing.T) {
 	})
 	h.pay(time.Second, bus.PaymentSuccess, "")
 	s := h.run()
-	if s.Status != StatusFailed || !s.Refunded || h.count("RefundPayment") != 1 {
+	if s.Status != StatusFailed || !s.Refunded || h.rec.Status != payment.StatusRefunded {
 		t.Fatalf("final state %+v calls %v", s, h.calls)
 	}
 }

@@ -13,6 +13,9 @@ var (
 	UserIDKey        = temporal.NewSearchAttributeKeyKeyword("UserId")
 	BookingStatusKey = temporal.NewSearchAttributeKeyKeyword("BookingStatus")
 	SeatCountKey     = temporal.NewSearchAttributeKeyInt64("SeatCount")
+	// RetryingStepKey names the step a booking is waiting on while it is retried with backoff
+	// (a dependency is down): `temporal workflow list --query 'RetryingStep IS NOT NULL'`.
+	RetryingStepKey = temporal.NewSearchAttributeKeyKeyword("RetryingStep")
 )
 
 // SearchAttributeDef is a search attribute's name and type as the Temporal CLI takes them.
@@ -29,4 +32,5 @@ var SearchAttributeDefs = []SearchAttributeDef{
 	{UserIDKey.GetName(), "Keyword", enums.INDEXED_VALUE_TYPE_KEYWORD},
 	{BookingStatusKey.GetName(), "Keyword", enums.INDEXED_VALUE_TYPE_KEYWORD},
 	{SeatCountKey.GetName(), "Int", enums.INDEXED_VALUE_TYPE_INT},
+	{RetryingStepKey.GetName(), "Keyword", enums.INDEXED_VALUE_TYPE_KEYWORD},
 }

@@ -15,7 +15,7 @@ import (
 // status 1 when any line fails.
 func runChaos(ctx context.Context, cfg *config.Config, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
-	opt := chaos.Options{}
+	opt := chaos.Options{}.WithFaults()
 	fs.IntVar(&opt.Bookings, "bookings", 300, "bookings to attempt")
 	fs.IntVar(&opt.Seats, "seats", 200, "seats of the event")
 	fs.IntVar(&opt.Concurrency, "concurrency", 10, "buyers at once")
@@ -25,6 +25,12 @@ func runChaos(ctx context.Context, cfg *config.Config, args []string, out io.Wri
 	fs.Float64Var(&opt.NoResponse, "no-response", 0.1, "share paid with tok_noResponse (they expire)")
 	fs.Float64Var(&opt.Cancel, "cancel", 0.1, "share of held bookings the buyer cancels")
 	fs.DurationVar(&opt.Drain, "drain", cfg.HoldTTL+3*time.Minute, "how long to wait for every booking to end")
+	fs.Float64Var(&opt.ClientTimeouts, "client-timeouts", opt.ClientTimeouts, "share of buyers whose first request times out (retried with its key)")
+	fs.DurationVar(&opt.PauseFor, "pause-for", opt.PauseFor, "how long a pause:<process> entry of -kill stops it")
+	fs.Float64Var(&opt.TemporalCancels, "temporal-cancels", opt.TemporalCancels, "share of held bookings cancelled in Temporal")
+	fs.Float64Var(&opt.Terminates, "terminates", opt.Terminates, "share of held bookings whose workflow is terminated")
+	fs.Float64Var(&opt.Forge, "forge", opt.Forge, "share of held bookings sent payment results that are not the payment of record")
+	fs.Float64Var(&opt.LateCaptures, "late-captures", opt.LateCaptures, "share of cancelled bookings sent a capture nobody expected")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

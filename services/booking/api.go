@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,14 +15,15 @@ import (
 	"ticketflow/httpapi"
 	"ticketflow/ids"
 	"ticketflow/seatplan"
+	"ticketflow/services/inventory"
 	"ticketflow/workflows"
 )
 
 type api struct {
 	store     *store
-	saga      *saga
+	orch      *orchestrator
 	events    *eventCache
-	inventory *httpapi.Client
+	inventory *inventory.Client
 	holdTTL   time.Duration
 }
 
@@ -44,15 +46,26 @@ func (a *api) routes(r chi.Router, secret []byte, internalToken string) {
 // Test payment tokens of the contract; any other token reaches the provider, which declines it.
 const defaultPaymentToken = "tok_visa"
 
+// Where a booking came from.
+const (
+	originREST  = "rest"
+	originKafka = "kafka" // a booking.initiated of another producer
+)
+
 type paymentMethod struct {
 	Type  string `json:"type"`
 	Token string `json:"token"`
 }
 
+// createRequest is the body of POST /api/bookings. EventName and TotalAmount are fields the
+// original TicketFlow frontend sends; they are accepted and ignored (the server names and prices
+// every booking from the event's data): see docs/compatibility.md.
 type createRequest struct {
-	EventID       string         `json:"eventId"`
-	SeatIDs       []string       `json:"seatIds"`
-	PaymentMethod *paymentMethod `json:"paymentMethod"`
+	EventID       string           `json:"eventId"`
+	SeatIDs       []string         `json:"seatIds"`
+	PaymentMethod *paymentMethod   `json:"paymentMethod"`
+	EventName     *json.RawMessage `json:"eventName"`
+	TotalAmount   *json.RawMessage `json:"totalAmount"`
 }
 
 func (q *createRequest) check() error {
@@ -70,7 +83,24 @@ func (q *createRequest) check() error {
 			return err
 		}
 	}
-	return nil
+	if err := legacyField("eventName", q.EventName, '"'); err != nil {
+		return err
+	}
+	return legacyField("totalAmount", q.TotalAmount, 'n')
+}
+
+// legacyField checks an ignored legacy field: absent, null, or of its documented JSON type
+// (kind '"' a string, 'n' a number).
+func legacyField(name string, raw *json.RawMessage, kind byte) error {
+	if raw == nil || string(*raw) == "null" {
+		return nil
+	}
+	b := []byte(*raw)
+	if kind == '"' && b[0] == '"' || kind == 'n' && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')) {
+		return nil
+	}
+	want := map[byte]string{'"': "a string", 'n': "a number"}[kind]
+	return httpapi.FieldError(name, "must be "+want+" or null (it is ignored: the server prices and names bookings)")
 }
 
 // spec is a booking to make, from REST or from a booking.initiated message.
@@ -91,117 +121,79 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 	if err := req.check(); err != nil {
 		return err
 	}
-	sp := spec{ID: ids.New(), UserID: who.UserID, UserEmail: who.Email, EventID: req.EventID, SeatIDs: req.SeatIDs,
-		PaymentToken: defaultPaymentToken, Origin: "rest"}
+	sp := spec{UserID: who.UserID, UserEmail: who.Email, EventID: req.EventID, SeatIDs: req.SeatIDs,
+		PaymentToken: defaultPaymentToken, Origin: originREST}
 	if req.PaymentMethod != nil {
 		sp.PaymentToken = req.PaymentMethod.Token
 	}
-	if key := r.Header.Get("Idempotency-Key"); key != "" {
-		if err := httpapi.Text("Idempotency-Key", key, 200, false); err != nil {
-			return err
-		}
-		sp.IdempotencyKey = &key
-	}
-	return a.book(w, r, sp)
-}
-
-// book prices the seats from the seat data, stores the booking, holds its seats and answers with
-// the seat decision; the booking's workflow does the rest.
-func (a *api) book(w http.ResponseWriter, r *http.Request, sp spec) error {
-	ctx := r.Context()
-	// A retried request (same Idempotency-Key) or a message delivered twice (same booking id) is
-	// answered with the booking it made.
-	existing, err := a.store.prior(ctx, sp.ID, sp.Origin == "kafka", sp.UserID, sp.IdempotencyKey)
-	if err != nil {
-		return err
-	}
-	if existing != nil {
-		return a.answer(w, r, existing)
-	}
-	ev, err := a.events.get(ctx, sp.EventID)
-	if httpapi.IsStatus(err, http.StatusNotFound) {
-		return httpapi.NotFound("event")
-	}
-	if err != nil {
-		return upstream(ctx, "event", err)
-	}
-	var q struct {
-		AmountMinor        int64    `json:"amountMinor"`
-		Currency           string   `json:"currency"`
-		UnavailableSeatIDs []string `json:"unavailableSeatIds"`
-	}
-	err = a.inventory.Post(ctx, "/internal/events/"+sp.EventID+"/quote", map[string]any{"seatIds": sp.SeatIDs}, &q)
-	var e *httpapi.Error
-	if errors.As(err, &e) && e.Status == http.StatusNotFound {
-		return e // unknown event or seats, with the seat ids in its details
-	}
-	if err != nil {
-		return upstream(ctx, "inventory", err)
-	}
-	if len(q.UnavailableSeatIDs) > 0 {
-		// Seats already sold or held: turn the buyer away at once, without a booking or a saga.
-		// In a flash sale most buyers lose; this keeps them off the orchestrator.
-		return httpapi.Conflict("SEATS_UNAVAILABLE", "some of the seats are taken").
-			WithDetails(map[string]any{"unavailableSeatIds": q.UnavailableSeatIDs})
-	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	b := &Booking{ID: sp.ID, UserID: sp.UserID, UserEmail: sp.UserEmail, EventID: sp.EventID, EventName: ev.Name,
-		SeatIDs: sp.SeatIDs, AmountMinor: q.AmountMinor, Currency: q.Currency, Status: workflows.StatusPending,
-		HoldExpiresAt: now.Add(a.holdTTL), PaymentToken: sp.PaymentToken, IdempotencyKey: sp.IdempotencyKey,
-		Origin: sp.Origin, CreatedAt: now, UpdatedAt: now}
-	existing, err = a.store.create(ctx, b)
-	if err != nil {
-		return err
-	}
-	if existing != nil {
-		return a.answer(w, r, existing) // a concurrent request with the same key or id won
-	}
-	return a.hold(w, r, b)
-}
-
-// answer answers with a stored booking: a PENDING one is held (202) and its workflow is made sure
-// to run; one that already ended is answered as it stands (200).
-func (a *api) answer(w http.ResponseWriter, r *http.Request, b *Booking) error {
-	if b.Status != workflows.StatusPending {
-		httpapi.WriteJSON(w, http.StatusOK, b)
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		sp.ID = ids.New()
+		ans := a.decide(r, sp)
+		ans.write(w)
 		return nil
 	}
-	a.saga.startSoon(b)
-	httpapi.WriteJSON(w, http.StatusAccepted, b)
+	if err := httpapi.Text("Idempotency-Key", key, 200, false); err != nil {
+		return err
+	}
+	sp.IdempotencyKey = &key
+	return a.createWithKey(w, r, sp, key, fingerprint(&req))
+}
+
+// createWithKey makes the booking of a request with an Idempotency-Key (see idempotency.go).
+func (a *api) createWithKey(w http.ResponseWriter, r *http.Request, sp spec, key, fp string) error {
+	ctx := r.Context()
+	c, err := a.store.claimKey(ctx, sp.UserID, key, fp)
+	if err == nil && c.state == keyInUse {
+		c, err = a.store.awaitKey(ctx, sp.UserID, key, fp)
+	}
+	switch {
+	case isKeyReused(err):
+		return errKeyReused
+	case err != nil:
+		return err
+	case c.state == keyInUse:
+		return errKeyInUse()
+	case c.state == keyAnswered:
+		return a.replay(w, r, c)
+	}
+	sp.ID = c.bookingID
+	ans := a.decide(r, sp)
+	bg := context.WithoutCancel(ctx)
+	if ans.status >= 500 {
+		if err := a.store.releaseKey(bg, sp.UserID, key, sp.ID, ans.bookingOpen); err != nil {
+			slog.ErrorContext(ctx, "release idempotency key", "booking", sp.ID, "err", err)
+		}
+	} else if err := a.store.answerKey(bg, sp.UserID, key, sp.ID, ans.status, ans.body); err != nil {
+		// The booking stands; the key just cannot replay this answer. A retry takes the key over
+		// once its lease ends and gets the booking's decision from its workflow.
+		slog.ErrorContext(ctx, "store the answer of an idempotency key", "booking", sp.ID, "err", err)
+	}
+	ans.write(w)
 	return nil
 }
 
-// hold holds the new booking's seats — all or none, in one statement in inventory — and answers
-// with the seat decision at once: 202 and the booking's workflow started to take it from there,
-// or 409 SEATS_UNAVAILABLE naming the seats (the booking is recorded FAILED; no saga runs for it).
-// This is the saga's first step done within the request; the workflow's own hold finds the seats
-// already held by the booking and changes nothing.
-func (a *api) hold(w http.ResponseWriter, r *http.Request, b *Booking) error {
-	ctx := r.Context()
-	err := a.inventory.Post(ctx, "/internal/bookings/"+b.ID+"/hold",
-		map[string]any{"eventId": b.EventID, "seatIds": b.SeatIDs, "holdUntil": b.HoldExpiresAt}, nil)
-	if err == nil {
-		return a.answer(w, r, b)
+// replay answers a request whose key was answered before, with that answer.
+func (a *api) replay(w http.ResponseWriter, r *http.Request, c claimed) error {
+	if c.answer.body != nil {
+		ans := answer{status: c.answer.status, body: c.answer.body}
+		if ans.status == http.StatusAccepted || ans.status == http.StatusOK {
+			ans.bookingID = c.bookingID
+		}
+		ans.write(w)
+		return nil
 	}
-	var e *httpapi.Error
-	reason := "seats could not be held"
-	switch {
-	case errors.As(err, &e) && e.Code == "SEATS_UNAVAILABLE":
-		reason = "seats unavailable"
-		e = e.WithDetails(map[string]any{"unavailableSeatIds": e.Details["unavailableSeatIds"], "bookingId": b.ID})
-	case errors.As(err, &e) && e.Status == http.StatusNotFound:
-		reason = "unknown seats"
-	default:
-		// The hold's outcome is unknown: free whatever it may have taken (the hold also expires).
-		_ = a.inventory.Post(context.WithoutCancel(ctx), "/internal/bookings/"+b.ID+"/release",
-			map[string]any{"eventId": b.EventID, "seatIds": b.SeatIDs}, nil)
-		e = httpapi.Unavailable("the seats could not be held right now; retry")
-		slog.ErrorContext(ctx, "hold failed", "booking", b.ID, "err", err)
+	// A key of the first design: its booking as it stands.
+	b, err := a.store.get(r.Context(), c.bookingID)
+	if err != nil {
+		return err
 	}
-	if _, serr := a.store.setStatus(context.WithoutCancel(ctx), b.ID, workflows.StatusFailed, &reason, nil, time.Now()); serr != nil {
-		return serr
+	status := http.StatusOK
+	if b.Status == workflows.StatusPending {
+		status = http.StatusAccepted
 	}
-	return e
+	bookingAnswer(status, b).write(w)
+	return nil
 }
 
 // upstream turns another service's failure into a 503 (its 4xx answers are handled by callers).
@@ -266,7 +258,7 @@ func (a *api) cancel(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	res, err := a.saga.cancel(ctx, b, func(ctx context.Context) (*Booking, error) { return a.store.get(ctx, b.ID) })
+	res, err := a.orch.cancel(ctx, b, func(ctx context.Context) (*Booking, error) { return a.store.get(ctx, b.ID) })
 	if err != nil {
 		slog.ErrorContext(ctx, "cancel failed", "booking", b.ID, "err", err)
 		return httpapi.Unavailable("the booking could not be cancelled right now; retry")
@@ -316,15 +308,19 @@ func (a *api) createInternal(w http.ResponseWriter, r *http.Request) error {
 	if err := check.check(); err != nil {
 		return err
 	}
+	// The booking id is the message's: a message delivered twice books once. Its idempotencyKey is
+	// kept on the record for reference, never used as a REST Idempotency-Key (it is not the
+	// buyer's, and must not bind or replay a buyer's answers).
 	sp := spec{ID: req.BookingID, UserID: req.UserID, UserEmail: req.UserEmail, EventID: req.EventID,
-		SeatIDs: req.SeatIDs, PaymentToken: req.PaymentToken, Origin: "kafka"}
+		SeatIDs: req.SeatIDs, PaymentToken: req.PaymentToken, Origin: originKafka}
 	if sp.PaymentToken == "" {
 		sp.PaymentToken = defaultPaymentToken
 	}
 	if req.IdempotencyKey != "" {
 		sp.IdempotencyKey = &req.IdempotencyKey
 	}
-	return a.book(w, r, sp)
+	a.decide(r, sp).write(w)
+	return nil
 }
 
 func (a *api) getInternal(w http.ResponseWriter, r *http.Request) error {

@@ -13,8 +13,9 @@ import (
 )
 
 // FuzzCreateRequest: the body of POST /api/bookings, decoded and checked as the handler does,
-// never panics and is refused with a 400; any top-level field other than eventId, seatIds and
-// paymentMethod (price, status, userId, amountMinor, ...) is refused; an accepted request names an
+// never panics and is refused with a 400; any top-level field other than eventId, seatIds,
+// paymentMethod and the ignored legacy eventName and totalAmount (price, status, userId,
+// amountMinor, ...) is refused; an accepted request names an
 // event id, 1..10 distinct seat ids and at most a card with a one-line token.
 func FuzzCreateRequest(f *testing.F) {
 	const ev = "6f1c2f4e-1b7a-4c0e-9d7e-0a1b2c3d4e5f"
@@ -34,7 +35,8 @@ func FuzzCreateRequest(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	allowed := map[string]bool{"eventid": true, "seatids": true, "paymentmethod": true}
+	// eventName and totalAmount are the original frontend's legacy fields: accepted, and ignored.
+	allowed := map[string]bool{"eventid": true, "seatids": true, "paymentmethod": true, "eventname": true, "totalamount": true}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var req createRequest
 		err := httpapi.DecodeBytes(raw, &req)

@@ -1,7 +1,7 @@
 // Package booking is the booking service: the booking record and its status history on
-// PostgreSQL (ticketflow_bookings), the REST routes of /api/bookings, and the start of each
-// booking's BookingWorkflow (Update-with-Start, so the buyer learns at once whether the seats
-// are held).
+// PostgreSQL (ticketflow_bookings), the REST routes of /api/bookings with their Idempotency-Key,
+// the seat decision within the request, and the start of each booking's BookingWorkflow — which
+// alone moves the booking's status from then on.
 package booking
 
 import (
@@ -13,6 +13,7 @@ import (
 	"ticketflow/config"
 	"ticketflow/httpapi"
 	"ticketflow/pgdb"
+	"ticketflow/services/inventory"
 	"ticketflow/temporalclient"
 )
 
@@ -38,15 +39,15 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	secret := []byte(cfg.JWTSecret)
 	token := auth.InternalToken(secret)
 	st := &store{pool: pool}
-	sg := &saga{temporal: tc, taskQueue: cfg.TaskQueue}
+	orch := &orchestrator{temporal: tc, taskQueue: cfg.TaskQueue, namespace: cfg.TemporalNS, store: st}
 	a := &api{
 		store:     st,
-		saga:      sg,
+		orch:      orch,
 		events:    &eventCache{client: httpapi.NewClient(cfg.URLs[config.Event], token, 5*time.Second), ttl: 30 * time.Second, items: map[string]cachedEvent{}},
-		inventory: httpapi.NewClient(cfg.URLs[config.Inventory], token, 5*time.Second),
+		inventory: inventory.NewClient(cfg.URLs[config.Inventory], token, 5*time.Second),
 		holdTTL:   cfg.HoldTTL,
 	}
-	go sg.reconcile(ctx, st)
+	go orch.reconcile(ctx)
 
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
 	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))

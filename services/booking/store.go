@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"ticketflow/pgdb"
 	"ticketflow/workflows"
 )
 
@@ -31,8 +30,14 @@ type Booking struct {
 	PaymentToken   string
 	IdempotencyKey *string
 	Origin         string // "rest", or "kafka" for a booking.initiated from another producer
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// HoldDecision is the seat decision made within the request; nil while unknown (the workflow
+	// then decides). WorkflowStarted is set once the booking's workflow is known to exist.
+	HoldDecision     *workflows.HoldResult
+	WorkflowStarted  bool
+	EventStartsAt    *time.Time
+	MaxSeatsPerBuyer int
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 	// History is filled only for GET /api/bookings/{id}.
 	History []StatusEntry
 }
@@ -83,38 +88,33 @@ type StatusEntry struct {
 // ErrBadTransition is returned for a status change the lifecycle forbids.
 var ErrBadTransition = errors.New("status change not allowed")
 
-var errKeyTaken = errors.New("idempotency key taken concurrently")
-
 type store struct{ pool *pgxpool.Pool }
 
 const bookingColumns = `id, user_id, user_email, event_id, event_name, seat_ids, amount_minor, currency, status,
-	failure_reason, hold_expires_at, payment_id, payment_token, idempotency_key, origin, created_at, updated_at`
+	failure_reason, hold_expires_at, payment_id, payment_token, idempotency_key, origin, hold_decision,
+	workflow_started, event_starts_at, max_seats_per_buyer, created_at, updated_at`
 
 func scanBooking(row pgx.Row) (*Booking, error) {
 	var b Booking
 	err := row.Scan(&b.ID, &b.UserID, &b.UserEmail, &b.EventID, &b.EventName, &b.SeatIDs, &b.AmountMinor, &b.Currency,
 		&b.Status, &b.FailureReason, &b.HoldExpiresAt, &b.PaymentID, &b.PaymentToken, &b.IdempotencyKey,
-		&b.Origin, &b.CreatedAt, &b.UpdatedAt)
+		&b.Origin, &b.HoldDecision, &b.WorkflowStarted, &b.EventStartsAt, &b.MaxSeatsPerBuyer, &b.CreatedAt, &b.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
 	return &b, nil
 }
 
-// idempotencyWindow is how long an Idempotency-Key returns the booking it first made.
-const idempotencyWindow = 24 * time.Hour
-
-// create stores a new PENDING booking with its first history line. When another request took the
-// same Idempotency-Key meanwhile, or a booking with this id exists (a message delivered twice), it
-// stores nothing and returns that booking instead.
+// create stores a new PENDING booking with its first history line. When a booking with this id
+// exists already (a message delivered twice, a request taken over), it stores nothing and returns
+// that booking instead.
 func (s *store) create(ctx context.Context, b *Booking) (existing *Booking, err error) {
-	// The caller looked for an earlier booking with this key (prior); one made since then is
-	// caught below, when the key cannot be claimed.
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO bookings (`+bookingColumns+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$16) ON CONFLICT (id) DO NOTHING`,
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,NULL,false,$16,$17,$18,$18) ON CONFLICT (id) DO NOTHING`,
 			b.ID, b.UserID, b.UserEmail, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor, b.Currency, b.Status,
-			b.FailureReason, b.HoldExpiresAt, b.PaymentID, b.PaymentToken, b.IdempotencyKey, b.Origin, b.CreatedAt)
+			b.FailureReason, b.HoldExpiresAt, b.PaymentID, b.PaymentToken, b.IdempotencyKey, b.Origin,
+			b.EventStartsAt, b.MaxSeatsPerBuyer, b.CreatedAt)
 		if err != nil {
 			return err
 		}
@@ -122,65 +122,31 @@ func (s *store) create(ctx context.Context, b *Booking) (existing *Booking, err 
 			existing, err = getBooking(ctx, tx, b.ID)
 			return err
 		}
-		if b.IdempotencyKey != nil {
-			// A key older than the window is free again.
-			tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, booking_id, created_at) VALUES ($1,$2,$3,$4)
-				ON CONFLICT (user_id, key) DO UPDATE SET booking_id = EXCLUDED.booking_id, created_at = EXCLUDED.created_at
-				WHERE idempotency_keys.created_at <= now() - $5::interval`,
-				b.UserID, *b.IdempotencyKey, b.ID, b.CreatedAt, idempotencyWindow.String())
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() == 0 {
-				return errKeyTaken // another request took the key since we looked
-			}
-		}
 		_, err = tx.Exec(ctx, `INSERT INTO booking_status_history (booking_id, status, at) VALUES ($1, $2, $3)`,
 			b.ID, b.Status, b.CreatedAt)
 		return err
 	})
-	if (errors.Is(err, errKeyTaken) || pgdb.IsUniqueViolation(err, "idempotency_keys_pkey")) && b.IdempotencyKey != nil {
-		// Two requests with the same key at once: the other one won; answer with its booking.
-		return s.byIdempotencyKey(ctx, b.UserID, *b.IdempotencyKey)
-	}
 	return existing, err
 }
 
-// prior is the booking a request already made: the one with this id when the id came with the
-// request (a booking.initiated message delivered twice), or the user's booking with this
-// Idempotency-Key within 24 h.
-func (s *store) prior(ctx context.Context, id string, idGiven bool, userID string, key *string) (*Booking, error) {
-	if idGiven {
-		b, err := getBooking(ctx, s.pool, id)
-		if err == nil {
-			return b, nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return nil, err
-		}
-	}
-	if key == nil {
-		return nil, nil
-	}
-	var prior string
-	err := s.pool.QueryRow(ctx, `SELECT booking_id FROM idempotency_keys WHERE user_id = $1 AND key = $2
-		AND created_at > now() - $3::interval`, userID, *key, idempotencyWindow.String()).Scan(&prior)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return getBooking(ctx, s.pool, prior)
+// setHoldDecision records the seat decision made within the request (never a status change).
+func (s *store) setHoldDecision(ctx context.Context, id string, d *workflows.HoldResult) error {
+	_, err := s.pool.Exec(ctx, `UPDATE bookings SET hold_decision = $2 WHERE id = $1`, id, d)
+	return err
 }
 
-func (s *store) byIdempotencyKey(ctx context.Context, userID, key string) (*Booking, error) {
-	var id string
-	if err := s.pool.QueryRow(ctx, `SELECT booking_id FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
-		userID, key).Scan(&id); err != nil {
-		return nil, err
-	}
-	return getBooking(ctx, s.pool, id)
+// markStarted records that the booking's workflow exists.
+func (s *store) markStarted(ctx context.Context, id string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE bookings SET workflow_started = true WHERE id = $1 AND NOT workflow_started`, id)
+	return err
+}
+
+// unstarted lists bookings created before t whose workflow is not known to exist, oldest first,
+// after the given (created_at, id) position: the reconciler pages through all of them.
+func (s *store) unstarted(ctx context.Context, before time.Time, afterAt time.Time, afterID string, limit int) ([]*Booking, error) {
+	return s.list(ctx, `SELECT `+bookingColumns+` FROM bookings
+		WHERE NOT workflow_started AND created_at < $1 AND (created_at, id) > ($2, $3::uuid)
+		ORDER BY created_at, id LIMIT $4`, before, afterAt, afterID, limit)
 }
 
 type querier interface {
@@ -243,7 +209,7 @@ func (s *store) setStatus(ctx context.Context, id, status string, reason, paymen
 		if b.Status == status {
 			return nil
 		}
-		if !allowed(b.Status, status) {
+		if !workflows.Allowed(b.Status, status) {
 			return fmt.Errorf("%w: %s to %s", ErrBadTransition, b.Status, status)
 		}
 		out, err = scanBooking(tx.QueryRow(ctx, `UPDATE bookings SET status = $2, failure_reason = $3,
@@ -257,21 +223,4 @@ func (s *store) setStatus(ctx context.Context, id, status string, reason, paymen
 		return err
 	})
 	return out, err
-}
-
-func allowed(from, to string) bool {
-	switch from {
-	case workflows.StatusPending:
-		return to == workflows.StatusConfirmed || to == workflows.StatusFailed || to == workflows.StatusExpired ||
-			to == workflows.StatusCancelled
-	case workflows.StatusConfirmed:
-		return to == workflows.StatusCancelled
-	}
-	return false
-}
-
-// pendingSince lists bookings still PENDING that were created before t.
-func (s *store) pendingSince(ctx context.Context, t time.Time) ([]*Booking, error) {
-	return s.list(ctx, `SELECT `+bookingColumns+` FROM bookings WHERE status = 'PENDING' AND created_at < $1
-		ORDER BY created_at LIMIT 100`, t)
 }

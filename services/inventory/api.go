@@ -3,7 +3,6 @@ package inventory
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -111,10 +110,15 @@ func (a *api) createSeats(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// seatsRequest names a booking's seats (confirm, release).
 type seatsRequest struct {
-	EventID   string    `json:"eventId"`
-	SeatIDs   []string  `json:"seatIds"`
-	HoldUntil time.Time `json:"holdUntil,omitempty"`
+	EventID string   `json:"eventId"`
+	SeatIDs []string `json:"seatIds"`
+}
+
+// quoteRequest names the seats to price.
+type quoteRequest struct {
+	SeatIDs []string `json:"seatIds"`
 }
 
 func (q *seatsRequest) check() error {
@@ -129,9 +133,7 @@ func (a *api) quote(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		SeatIDs []string `json:"seatIds"`
-	}
+	var req quoteRequest
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
@@ -146,19 +148,25 @@ func (a *api) quote(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// seatsAPIError maps the store's business errors to the contract's answers.
+// seatsAPIError maps the store's business errors to the contract's answers; Client maps them
+// back (see errorOf).
 func seatsAPIError(err error) error {
 	var se *SeatsError
+	var bl *BuyerLimitError
 	switch {
 	case errors.Is(err, ErrNoSeatPlan):
 		return httpapi.NotFound("event")
 	case errors.As(err, &se) && errors.Is(err, ErrUnknownSeat):
 		return httpapi.NotFound("seat").WithDetails(map[string]any{"unknownSeatIds": se.SeatIDs})
 	case errors.As(err, &se) && errors.Is(err, ErrUnavailable):
-		return httpapi.Conflict("SEATS_UNAVAILABLE", "some seats are not available").
+		return httpapi.Conflict(CodeSeatsUnavailable, "some seats are not available").
 			WithDetails(map[string]any{"unavailableSeatIds": se.SeatIDs})
 	case errors.Is(err, ErrHoldLost):
-		return httpapi.Conflict("HOLD_LOST", "the booking no longer holds all of its seats")
+		return httpapi.Conflict(CodeHoldLost, "the booking no longer holds all of its seats")
+	case errors.Is(err, ErrBookingReleased):
+		return httpapi.Conflict(CodeBookingReleased, "the booking's seats were released; it cannot hold seats again")
+	case errors.As(err, &bl):
+		return httpapi.Conflict(CodeBuyerLimit, bl.Error()).WithDetails(map[string]any{"limit": bl.Limit, "live": bl.Live})
 	}
 	return err
 }
@@ -171,30 +179,34 @@ func bookingParam(r *http.Request) (string, error) {
 	return id, nil
 }
 
-// HoldResult is the answer of a successful hold.
-type HoldResult struct {
-	BookingID string    `json:"bookingId"`
-	EventID   string    `json:"eventId"`
-	SeatIDs   []string  `json:"seatIds"`
-	HoldUntil time.Time `json:"holdUntil"`
-}
-
 func (a *api) hold(w http.ResponseWriter, r *http.Request) error {
-	bookingID, req, err := a.seatsBody(r)
+	bookingID, err := bookingParam(r)
 	if err != nil {
+		return err
+	}
+	var req HoldRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	req.BookingID = bookingID
+	check := seatsRequest{EventID: req.EventID, SeatIDs: req.SeatIDs}
+	if err := check.check(); err != nil {
 		return err
 	}
 	if req.HoldUntil.IsZero() {
 		return httpapi.FieldError("holdUntil", "is required")
 	}
-	if err := a.store.hold(r.Context(), req.EventID, bookingID, req.SeatIDs, req.HoldUntil); err != nil {
+	if req.MaxSeatsPerBuyer < 0 || len(req.BuyerID) > 64 {
+		return httpapi.FieldError("maxSeatsPerBuyer", "must be 0 (no limit) or more, with a buyerId of at most 64 bytes")
+	}
+	if err := a.store.hold(r.Context(), req); err != nil {
 		return seatsAPIError(err)
 	}
 	if err := a.maps.invalidate(r.Context(), req.EventID); err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, HoldResult{BookingID: bookingID, EventID: req.EventID, SeatIDs: req.SeatIDs,
-		HoldUntil: req.HoldUntil.UTC()})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"bookingId": bookingID, "eventId": req.EventID,
+		"seatIds": req.SeatIDs, "holdUntil": req.HoldUntil.UTC()})
 	return nil
 }
 

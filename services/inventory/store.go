@@ -47,7 +47,22 @@ var (
 	ErrUnknownSeat = errors.New("unknown seats")
 	ErrUnavailable = errors.New("seats unavailable")
 	ErrHoldLost    = errors.New("hold lost")
+	// ErrBookingReleased: the booking's seats were released; it can never hold seats again.
+	ErrBookingReleased = errors.New("booking already released")
+	// ErrBuyerLimit is wrapped by *BuyerLimitError.
+	ErrBuyerLimit = errors.New("buyer limit reached")
 )
+
+// BuyerLimitError refuses a hold past the event's maxSeatsPerBuyer.
+type BuyerLimitError struct {
+	Limit int // seats a buyer may have for the event
+	Live  int // seats the buyer already holds or bought, other than this booking's
+}
+
+func (e *BuyerLimitError) Error() string {
+	return fmt.Sprintf("a buyer may have at most %d seats of this event; %d already held or bought", e.Limit, e.Live)
+}
+func (e *BuyerLimitError) Unwrap() error { return ErrBuyerLimit }
 
 // SeatsError names the seats an operation could not take.
 type SeatsError struct {
@@ -148,23 +163,56 @@ func (s *store) hasPlan(ctx context.Context, eventID string) (bool, error) {
 	return ok, err
 }
 
-// hold takes every seat of seatIDs for bookingID until `until`, or none of them. A seat can be
-// taken when it is AVAILABLE, LOCKED with an expired hold, or already held by this booking (so a
-// retried hold is a no-op). Rows are locked in seat-id order so that concurrent holds of
-// overlapping sets never deadlock.
-func (s *store) hold(ctx context.Context, eventID, bookingID string, seatIDs []string, until time.Time) error {
+// HoldRequest asks for every seat of SeatIDs for BookingID until HoldUntil, or none of them.
+type HoldRequest struct {
+	BookingID string    `json:"-"`
+	EventID   string    `json:"eventId"`
+	SeatIDs   []string  `json:"seatIds"`
+	HoldUntil time.Time `json:"holdUntil"`
+	// BuyerID is who the seats are for; with MaxSeatsPerBuyer > 0, the hold is refused
+	// (ErrBuyerLimit) when the buyer's live seats of the event (held or sold, this booking's
+	// excepted) plus these would exceed it.
+	BuyerID          string `json:"buyerId,omitempty"`
+	MaxSeatsPerBuyer int    `json:"maxSeatsPerBuyer,omitempty"`
+}
+
+// hold takes every seat of the request for its booking, or none of them. A seat can be taken when
+// it is AVAILABLE, LOCKED with an expired hold, or already held by this booking (so a retried hold
+// is a no-op). A booking that was released never holds again (ErrBookingReleased).
+//
+// The transaction first takes two advisory locks: the booking's, so a hold and a release of one
+// booking never interleave (a release then always sees, or always undoes, the hold), and the
+// buyer's for the event, so two parallel holds of one buyer cannot both pass the buyer limit.
+// Rows are then locked in seat-id order so concurrent holds of overlapping sets never deadlock.
+func (s *store) hold(ctx context.Context, r HoldRequest) error {
 	return retryTx(ctx, func() error {
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := lockBooking(ctx, tx, r.BookingID); err != nil {
+				return err
+			}
+			var released bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM released_bookings WHERE booking_id = $1)`,
+				r.BookingID).Scan(&released); err != nil {
+				return err
+			}
+			if released {
+				return ErrBookingReleased
+			}
+			if r.MaxSeatsPerBuyer > 0 && r.BuyerID != "" {
+				if err := s.checkBuyerLimit(ctx, tx, r); err != nil {
+					return err
+				}
+			}
 			rows, err := tx.Query(ctx, `
 				WITH target AS (
 					SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)
 					ORDER BY seat_id FOR UPDATE)
-				UPDATE seats s SET status = 'LOCKED', booking_id = $3, held_until = $4, updated_at = now()
+				UPDATE seats s SET status = 'LOCKED', booking_id = $3, held_until = $4, buyer_id = $5, updated_at = now()
 				FROM target t
 				WHERE s.event_id = $1 AND s.seat_id = t.seat_id
 				  AND (s.status = 'AVAILABLE'
 				       OR (s.status = 'LOCKED' AND (s.held_until < now() OR s.booking_id = $3)))
-				RETURNING s.seat_id`, eventID, seatIDs, bookingID, until)
+				RETURNING s.seat_id`, r.EventID, r.SeatIDs, r.BookingID, r.HoldUntil, nullable(r.BuyerID))
 			if err != nil {
 				return err
 			}
@@ -172,13 +220,46 @@ func (s *store) hold(ctx context.Context, eventID, bookingID string, seatIDs []s
 			if err != nil {
 				return err
 			}
-			if len(got) == len(seatIDs) {
+			if len(got) == len(r.SeatIDs) {
 				return nil
 			}
 			// Short: find out why, then roll back so that nothing stays held.
-			return s.explainShortfall(ctx, tx, eventID, seatIDs, got)
+			return s.explainShortfall(ctx, tx, r.EventID, r.SeatIDs, got)
 		})
 	})
+}
+
+// checkBuyerLimit refuses a hold that would give the buyer more than MaxSeatsPerBuyer live seats
+// of the event. Seats of this booking (a retried hold) are not counted twice.
+func (s *store) checkBuyerLimit(ctx context.Context, tx pgx.Tx, r HoldRequest) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('buyer:' || $1 || ':' || $2, 0))`,
+		r.EventID, r.BuyerID); err != nil {
+		return err
+	}
+	var live int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM seats WHERE event_id = $1 AND buyer_id = $2
+		AND booking_id IS DISTINCT FROM $3
+		AND (status = 'RESERVED' OR (status = 'LOCKED' AND held_until > now()))`,
+		r.EventID, r.BuyerID, r.BookingID).Scan(&live); err != nil {
+		return err
+	}
+	if live+len(r.SeatIDs) > r.MaxSeatsPerBuyer {
+		return &BuyerLimitError{Limit: r.MaxSeatsPerBuyer, Live: live}
+	}
+	return nil
+}
+
+// lockBooking serialises the transactions that hold or release one booking's seats.
+func lockBooking(ctx context.Context, tx pgx.Tx, bookingID string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('booking:' || $1, 0))`, bookingID)
+	return err
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func (s *store) explainShortfall(ctx context.Context, tx pgx.Tx, eventID string, seatIDs, taken []string) error {
@@ -234,18 +315,28 @@ func (s *store) confirm(ctx context.Context, eventID, bookingID string, seatIDs 
 }
 
 // release frees the seats this booking holds or bought; seats of other bookings are untouched.
+// It also marks the booking released, so that no hold of it applied later takes seats again.
 func (s *store) release(ctx context.Context, eventID, bookingID string, seatIDs []string) (int, error) {
 	var n int
 	err := retryTx(ctx, func() error {
-		tag, err := s.pool.Exec(ctx, `
-			WITH target AS (
-				SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2) AND booking_id = $3
-				ORDER BY seat_id FOR UPDATE)
-			UPDATE seats s SET status = 'AVAILABLE', booking_id = NULL, held_until = NULL, updated_at = now()
-			FROM target t
-			WHERE s.event_id = $1 AND s.seat_id = t.seat_id AND s.booking_id = $3`, eventID, seatIDs, bookingID)
-		n = int(tag.RowsAffected())
-		return err
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := lockBooking(ctx, tx, bookingID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO released_bookings (booking_id) VALUES ($1) ON CONFLICT DO NOTHING`,
+				bookingID); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `
+				WITH target AS (
+					SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2) AND booking_id = $3
+					ORDER BY seat_id FOR UPDATE)
+				UPDATE seats s SET status = 'AVAILABLE', booking_id = NULL, held_until = NULL, buyer_id = NULL, updated_at = now()
+				FROM target t
+				WHERE s.event_id = $1 AND s.seat_id = t.seat_id AND s.booking_id = $3`, eventID, seatIDs, bookingID)
+			n = int(tag.RowsAffected())
+			return err
+		})
 	})
 	return n, err
 }
@@ -254,7 +345,7 @@ func (s *store) release(ctx context.Context, eventID, bookingID string, seatIDs 
 // AVAILABLE; this keeps the rows honest) and returns the events it touched.
 func (s *store) sweepExpired(ctx context.Context, grace time.Duration) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `
-		UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, held_until = NULL, updated_at = now()
+		UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, held_until = NULL, buyer_id = NULL, updated_at = now()
 		WHERE status = 'LOCKED' AND held_until < now() - $1::interval
 		RETURNING event_id`, grace.String())
 	if err != nil {

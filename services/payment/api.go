@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"ticketflow/auth"
+	"ticketflow/bus"
 	"ticketflow/httpapi"
 	"ticketflow/ids"
 )
@@ -27,6 +28,10 @@ func (a *api) routes(r chi.Router, secret []byte, internalToken string) {
 	r.Group(func(r chi.Router) {
 		r.Use(httpapi.InternalOnly(internalToken))
 		r.Post("/internal/payments/refund", httpapi.Handle(a.refund))
+		r.Post("/internal/payments/verify", httpapi.Handle(a.verify))
+		if _, ok := a.svc.provider.(*MockProvider); ok {
+			r.Post("/internal/payments/mock-captures", httpapi.Handle(a.mockCapture))
+		}
 		r.Get("/internal/payments/booking/{bookingId}", httpapi.Handle(a.internalBookingPayment))
 	})
 }
@@ -98,14 +103,12 @@ func (a *api) internalBookingPayment(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
-type refundRequest struct {
-	BookingID string `json:"bookingId"`
-	Reason    string `json:"reason"`
-}
-
-func (q *refundRequest) check() error {
+func (q *RefundRequest) check() error {
 	if !ids.IsUUID(q.BookingID) {
 		return httpapi.FieldError("bookingId", "must be a booking id")
+	}
+	if len(q.PaymentID) > 64 {
+		return httpapi.FieldError("paymentId", "must be a payment id")
 	}
 	q.Reason = cleanReason(q.Reason)
 	return nil
@@ -125,19 +128,65 @@ func cleanReason(s string) string {
 	return s
 }
 
-// refund is POST /internal/payments/refund {bookingId, reason}: see refundBooking.
+// refund is POST /internal/payments/refund {bookingId, paymentId?, reason}: see refundBooking.
 func (a *api) refund(w http.ResponseWriter, r *http.Request) error {
-	var req refundRequest
+	var req RefundRequest
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
 	if err := req.check(); err != nil {
 		return err
 	}
-	out, err := a.svc.refundBooking(r.Context(), req.BookingID, req.Reason)
+	out, err := a.svc.refund(r.Context(), req)
 	if err != nil {
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// verify is POST /internal/payments/verify with a payment.processed payload: see verifyClaim.
+func (a *api) verify(w http.ResponseWriter, r *http.Request) error {
+	var claim bus.PaymentProcessed
+	if err := httpapi.Decode(r, &claim); err != nil {
+		return err
+	}
+	if err := claim.Validate(); err != nil {
+		return httpapi.FieldError("payment", err.Error())
+	}
+	v, err := a.svc.verifyClaim(r.Context(), &claim)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// mockCapture is POST /internal/payments/mock-captures {key, amountMinor, currency}, served only with
+// the mock provider: it makes the provider capture money outside any payment of record — as a
+// charge made from a provider's dashboard, or by another integration, would — so that tests and
+// the chaos run can send a payment.processed for a capture nobody expected. Answers the charge.
+func (a *api) mockCapture(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Key         string `json:"key"`
+		AmountMinor int64  `json:"amountMinor"`
+		Currency    string `json:"currency"`
+	}
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	if err := httpapi.Required("key", req.Key, 200); err != nil {
+		return err
+	}
+	if req.AmountMinor <= 0 || !bus.IsCurrency(req.Currency) {
+		return httpapi.FieldError("amountMinor", "must be positive, with an ISO 4217 currency")
+	}
+	res, err := a.svc.provider.Charge(r.Context(), ChargeRequest{IdempotencyKey: "mock-capture:" + req.Key, Token: TokenVisa,
+		AmountMinor: req.AmountMinor, Currency: req.Currency})
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"providerRef": res.ProviderRef, "approved": res.Approved,
+		"amountMinor": req.AmountMinor, "currency": req.Currency})
 	return nil
 }

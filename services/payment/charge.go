@@ -75,6 +75,9 @@ func (s *service) pay(ctx context.Context, req *bus.PaymentRequested) error {
 		}
 	}
 	if p.settled() {
+		if err := s.finishVoidRefund(ctx, p); err != nil {
+			return err
+		}
 		return s.publishProcessed(ctx, p)
 	}
 
@@ -162,18 +165,47 @@ func (s *service) lostToVoid(ctx context.Context, id string, res ChargeResult) e
 		return errStale
 	}
 	if res.Approved && cur.Status == StatusFailed {
-		rr, err := s.provider.Refund(ctx, RefundRequest{IdempotencyKey: "void:" + cur.ID, ChargeRef: res.ProviderRef,
-			AmountMinor: cur.AmountMinor, Currency: cur.Currency})
+		// Money taken for a voided payment is given back at once, recorded as the booking's refund
+		// and announced; a failure is retried with the message (the provider answers the charge
+		// again with the same reference, under its idempotency key).
+		r, err := s.refundOnce(ctx, &Refund{BookingID: cur.BookingID, PaymentID: cur.ID, AmountMinor: cur.AmountMinor,
+			Currency: cur.Currency, Reason: "charge answered after its payment was voided", CreatedAt: s.now()},
+			res.ProviderRef, "void:"+cur.ID)
 		if err != nil {
-			// A retry would find the payment settled and not know of this charge: say so loudly.
-			slog.ErrorContext(ctx, "charge answered after its payment was voided; giving it back failed",
-				"booking", cur.BookingID, "payment", cur.ID, "charge", res.ProviderRef, "err", err)
-		} else {
-			slog.WarnContext(ctx, "charge answered after its payment was voided; given back", "booking", cur.BookingID,
-				"payment", cur.ID, "charge", res.ProviderRef, "refund", rr.ProviderRef)
+			return err
+		}
+		msg, err := refundedMessage(r)
+		if err != nil {
+			return err
+		}
+		if err := s.bus.Publish(ctx, msg); err != nil {
+			return err
 		}
 	}
 	return s.publishProcessed(ctx, cur)
+}
+
+// finishVoidRefund completes the refund of a charge answered after its payment was voided, when
+// an earlier attempt stored the refund but failed before the provider made it.
+func (s *service) finishVoidRefund(ctx context.Context, p *Payment) error {
+	if !p.voided() {
+		return nil
+	}
+	r, err := s.store.refund(ctx, p.BookingID)
+	if notFound(err) || (err == nil && (r.ProviderRef != "" || r.ChargeRef == "")) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if r, err = s.refundOnce(ctx, r, r.ChargeRef, "void:"+p.ID); err != nil {
+		return err
+	}
+	msg, err := refundedMessage(r)
+	if err != nil {
+		return err
+	}
+	return s.bus.Publish(ctx, msg)
 }
 
 func (s *service) publishProcessed(ctx context.Context, p *Payment) error {

@@ -30,7 +30,7 @@ func FuzzRefundRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		var req refundRequest
+		var req RefundRequest
 		err := httpapi.DecodeBytes(raw, &req)
 		if err == nil {
 			err = req.check()

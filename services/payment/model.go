@@ -41,10 +41,12 @@ type Payment struct {
 }
 
 // Refund is the one refund of a booking's payment: its _id is the booking id, so a second refund
-// of the same booking is a duplicate-key error, never a second refund.
+// of the same booking is a duplicate-key error, never a second refund. A capture that no payment
+// of record keeps is refunded under "capture:<its reference>" instead.
 type Refund struct {
 	BookingID   string    `bson:"_id"`
 	PaymentID   string    `bson:"paymentId"`
+	ChargeRef   string    `bson:"chargeRef,omitempty"` // the provider's reference of the capture refunded
 	AmountMinor int64     `bson:"amountMinor"`
 	Currency    string    `bson:"currency"`
 	ProviderRef string    `bson:"providerRef"`

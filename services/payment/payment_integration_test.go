@@ -58,7 +58,7 @@ func (c *countingProvider) Charge(ctx context.Context, req ChargeRequest) (Charg
 	return res, err
 }
 
-func (c *countingProvider) Refund(ctx context.Context, req RefundRequest) (RefundResult, error) {
+func (c *countingProvider) Refund(ctx context.Context, req ChargeRefund) (ChargeRefundResult, error) {
 	res, err := c.Provider.Refund(ctx, req)
 	c.mu.Lock()
 	defer c.mu.Unlock()

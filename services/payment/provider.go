@@ -19,8 +19,22 @@ type Provider interface {
 	// means the outcome is unknown (ErrNoResponse, or the call failed).
 	Charge(ctx context.Context, req ChargeRequest) (ChargeResult, error)
 	// Refund gives back a charge in full.
-	Refund(ctx context.Context, req RefundRequest) (RefundResult, error)
+	Refund(ctx context.Context, req ChargeRefund) (ChargeRefundResult, error)
+	// Lookup retrieves a charge by its reference, as a provider's "retrieve a charge" call does:
+	// ErrUnknownCharge when the provider made no such charge.
+	Lookup(ctx context.Context, ref string) (Charge, error)
 }
+
+// Charge is what a provider knows of one charge.
+type Charge struct {
+	Ref         string
+	Approved    bool // money was captured
+	AmountMinor int64
+	Currency    string
+}
+
+// ErrUnknownCharge is Lookup's answer for a reference the provider never issued.
+var ErrUnknownCharge = errors.New("payment provider: no such charge")
 
 // ChargeRequest asks the provider for money.
 type ChargeRequest struct {
@@ -37,16 +51,16 @@ type ChargeResult struct {
 	DeclineReason string
 }
 
-// RefundRequest asks the provider to give back a charge.
-type RefundRequest struct {
+// ChargeRefund asks the provider to give back a charge.
+type ChargeRefund struct {
 	IdempotencyKey string
 	ChargeRef      string
 	AmountMinor    int64
 	Currency       string
 }
 
-// RefundResult is the provider's answer to a refund.
-type RefundResult struct {
+// ChargeRefundResult is the provider's answer to a refund.
+type ChargeRefundResult struct {
 	ProviderRef string
 }
 
@@ -74,12 +88,14 @@ type MockProvider struct {
 
 	mu      sync.Mutex
 	charges map[string]ChargeResult
-	refunds map[string]RefundResult
+	byRef   map[string]Charge
+	refunds map[string]ChargeRefundResult
 }
 
 // NewMockProvider returns a mock provider that takes latency per call.
 func NewMockProvider(latency time.Duration) *MockProvider {
-	return &MockProvider{latency: latency, charges: map[string]ChargeResult{}, refunds: map[string]RefundResult{}}
+	return &MockProvider{latency: latency, charges: map[string]ChargeResult{}, byRef: map[string]Charge{},
+		refunds: map[string]ChargeRefundResult{}}
 }
 
 // Charge implements Provider.
@@ -108,26 +124,43 @@ func (m *MockProvider) Charge(ctx context.Context, req ChargeRequest) (ChargeRes
 		res.DeclineReason = reasonInvalidCard
 	}
 	m.charges[req.IdempotencyKey] = res
+	m.byRef[res.ProviderRef] = Charge{Ref: res.ProviderRef, Approved: res.Approved, AmountMinor: req.AmountMinor,
+		Currency: req.Currency}
 	return res, nil
 }
 
-// Refund implements Provider.
-func (m *MockProvider) Refund(ctx context.Context, req RefundRequest) (RefundResult, error) {
+// Lookup implements Provider. The mock remembers charges in memory: after a restart it knows only
+// those made since.
+func (m *MockProvider) Lookup(ctx context.Context, ref string) (Charge, error) {
 	if err := m.wait(ctx); err != nil {
-		return RefundResult{}, err
+		return Charge{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.byRef[ref]
+	if !ok {
+		return Charge{}, ErrUnknownCharge
+	}
+	return c, nil
+}
+
+// Refund implements Provider.
+func (m *MockProvider) Refund(ctx context.Context, req ChargeRefund) (ChargeRefundResult, error) {
+	if err := m.wait(ctx); err != nil {
+		return ChargeRefundResult{}, err
 	}
 	if req.IdempotencyKey == "" {
-		return RefundResult{}, errors.New("mock provider: idempotency key required")
+		return ChargeRefundResult{}, errors.New("mock provider: idempotency key required")
 	}
 	if !strings.HasPrefix(req.ChargeRef, chargeRefPrefix) {
-		return RefundResult{}, fmt.Errorf("mock provider: no charge %q to refund", req.ChargeRef)
+		return ChargeRefundResult{}, fmt.Errorf("mock provider: no charge %q to refund", req.ChargeRef)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if res, ok := m.refunds[req.IdempotencyKey]; ok {
 		return res, nil
 	}
-	res := RefundResult{ProviderRef: ref(refundRefPrefix, req.IdempotencyKey)}
+	res := ChargeRefundResult{ProviderRef: ref(refundRefPrefix, req.IdempotencyKey)}
 	m.refunds[req.IdempotencyKey] = res
 	return res, nil
 }

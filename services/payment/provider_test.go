@@ -76,15 +76,15 @@ func TestMockProviderRefundsOnceAndOnlyItsCharges(t *testing.T) {
 	ctx := context.Background()
 	p := NewMockProvider(0)
 	ch, _ := p.Charge(ctx, ChargeRequest{IdempotencyKey: "k", Token: TokenVisa, AmountMinor: 500, Currency: "EUR"})
-	r1, err := p.Refund(ctx, RefundRequest{IdempotencyKey: "refund:k", ChargeRef: ch.ProviderRef, AmountMinor: 500, Currency: "EUR"})
+	r1, err := p.Refund(ctx, ChargeRefund{IdempotencyKey: "refund:k", ChargeRef: ch.ProviderRef, AmountMinor: 500, Currency: "EUR"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := p.Refund(ctx, RefundRequest{IdempotencyKey: "refund:k", ChargeRef: ch.ProviderRef, AmountMinor: 500, Currency: "EUR"})
+	r2, err := p.Refund(ctx, ChargeRefund{IdempotencyKey: "refund:k", ChargeRef: ch.ProviderRef, AmountMinor: 500, Currency: "EUR"})
 	if err != nil || r1 != r2 || !regexp.MustCompile(`^mock_re_[0-9a-f]{16}$`).MatchString(r1.ProviderRef) {
 		t.Fatalf("refunds %+v and %+v, %v", r1, r2, err)
 	}
-	if _, err := p.Refund(ctx, RefundRequest{IdempotencyKey: "refund:x", ChargeRef: "ch_elsewhere"}); err == nil {
+	if _, err := p.Refund(ctx, ChargeRefund{IdempotencyKey: "refund:x", ChargeRef: "ch_elsewhere"}); err == nil {
 		t.Fatal("refunded a charge the provider never made")
 	}
 }
@@ -106,7 +106,7 @@ func TestMockProviderTakesItsLatencyAndGivesUpWithTheContext(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > time.Second {
 		t.Fatalf("err = %v after %s; want the context's error at once", err, time.Since(start))
 	}
-	if _, err := slow.Refund(ctx, RefundRequest{IdempotencyKey: "r", ChargeRef: "mock_ch_0"}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := slow.Refund(ctx, ChargeRefund{IdempotencyKey: "r", ChargeRef: "mock_ch_0"}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("refund err = %v", err)
 	}
 }

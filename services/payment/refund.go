@@ -11,6 +11,15 @@ import (
 	"ticketflow/mongodb"
 )
 
+// RefundRequest is POST /internal/payments/refund: give back the money of BookingID's payment.
+// With PaymentID set, only that payment is refunded: when it is not the booking's payment of
+// record, nothing is (a payment id the service never made has no money behind it).
+type RefundRequest struct {
+	BookingID string `json:"bookingId"`
+	PaymentID string `json:"paymentId,omitempty"`
+	Reason    string `json:"reason"`
+}
+
 // RefundOutcome answers POST /internal/payments/refund. The same request made again gets the
 // same answer, so the saga can retry it freely.
 type RefundOutcome struct {
@@ -20,6 +29,21 @@ type RefundOutcome struct {
 	Voided    bool   `json:"voided,omitempty"`
 	PaymentID string `json:"paymentId,omitempty"`
 	Status    string `json:"status,omitempty"`
+}
+
+// refund is refundBooking, limited to req.PaymentID when it is set.
+func (s *service) refund(ctx context.Context, req RefundRequest) (RefundOutcome, error) {
+	if req.PaymentID != "" && req.PaymentID != paymentID(req.BookingID) {
+		p, err := s.store.paymentOfBooking(ctx, req.BookingID)
+		if err != nil && !notFound(err) {
+			return RefundOutcome{}, err
+		}
+		if err != nil || p.ID != req.PaymentID {
+			// Not a payment of ours: there is no money behind that id to give back.
+			return RefundOutcome{PaymentID: req.PaymentID}, nil
+		}
+	}
+	return s.refundBooking(ctx, req.BookingID, req.Reason)
 }
 
 // refundBooking gives back the money of a booking's payment, once:
@@ -98,28 +122,10 @@ func (s *service) voidUnrequested(ctx context.Context, bookingID, reason string)
 // before. Every step is safe to repeat: the refunds insert claims the refund, the provider call is
 // idempotent under its key, the status change is conditional, and the message is a fact.
 func (s *service) completeRefund(ctx context.Context, p *Payment, reason string) (RefundOutcome, error) {
-	r := &Refund{BookingID: p.BookingID, PaymentID: p.ID, AmountMinor: p.AmountMinor, Currency: p.Currency,
-		Reason: reason, CreatedAt: s.now()}
-	if err := s.store.insertRefund(ctx, r); err != nil {
-		if !mongodb.IsDuplicateKey(err) {
-			return RefundOutcome{}, err
-		}
-		// Refunded (or begun) before: carry on with that refund, its reason and its time.
-		if r, err = s.store.refund(ctx, p.BookingID); err != nil {
-			return RefundOutcome{}, err
-		}
-	}
-	if r.ProviderRef == "" {
-		res, err := s.provider.Refund(ctx, RefundRequest{IdempotencyKey: "refund:" + p.ID, ChargeRef: p.ProviderRef,
-			AmountMinor: r.AmountMinor, Currency: r.Currency})
-		if err != nil {
-			return RefundOutcome{}, fmt.Errorf("refund payment %s: %w", p.ID, err)
-		}
-		if err := s.store.setRefundRef(ctx, r.BookingID, res.ProviderRef); err != nil {
-			return RefundOutcome{}, err
-		}
-		r.ProviderRef = res.ProviderRef
-		slog.InfoContext(ctx, "payment refunded", "booking", p.BookingID, "payment", p.ID, "reason", r.Reason)
+	r, err := s.refundOnce(ctx, &Refund{BookingID: p.BookingID, PaymentID: p.ID, AmountMinor: p.AmountMinor,
+		Currency: p.Currency, Reason: reason, CreatedAt: s.now()}, p.ProviderRef, "refund:"+p.ID)
+	if err != nil {
+		return RefundOutcome{}, err
 	}
 	if p.Status == StatusSucceeded {
 		err := s.store.transition(ctx, p.ID, StatusSucceeded, bson.M{"status": StatusRefunded, "updatedAt": s.now()})
@@ -135,4 +141,35 @@ func (s *service) completeRefund(ctx context.Context, p *Payment, reason string)
 		return RefundOutcome{}, err
 	}
 	return RefundOutcome{Refunded: true, PaymentID: p.ID, Status: StatusRefunded}, nil
+}
+
+// refundOnce gives back the capture chargeRef, described by r, exactly once: the refunds insert
+// claims it (r.BookingID is the document's key), the provider's refund is idempotent under
+// providerKey, and its reference is recorded once made. A refund begun before is carried on with
+// its own reason and time; the refund as stored is returned.
+func (s *service) refundOnce(ctx context.Context, r *Refund, chargeRef, providerKey string) (*Refund, error) {
+	r.ChargeRef = chargeRef
+	if err := s.store.insertRefund(ctx, r); err != nil {
+		if !mongodb.IsDuplicateKey(err) {
+			return nil, err
+		}
+		if r, err = s.store.refund(ctx, r.BookingID); err != nil {
+			return nil, err
+		}
+	}
+	if r.ProviderRef != "" {
+		return r, nil
+	}
+	res, err := s.provider.Refund(ctx, ChargeRefund{IdempotencyKey: providerKey, ChargeRef: chargeRef,
+		AmountMinor: r.AmountMinor, Currency: r.Currency})
+	if err != nil {
+		return nil, fmt.Errorf("refund charge %s: %w", chargeRef, err)
+	}
+	if err := s.store.setRefundRef(ctx, r.BookingID, res.ProviderRef); err != nil {
+		return nil, err
+	}
+	r.ProviderRef = res.ProviderRef
+	slog.InfoContext(ctx, "payment refunded", "refund", r.BookingID, "payment", r.PaymentID, "charge", chargeRef,
+		"reason", r.Reason)
+	return r, nil
 }

@@ -1,0 +1,439 @@
+//go:build integration
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/segmentio/kafka-go"
+	"go.temporal.io/api/enums/v1"
+	tclient "go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"ticketflow/auth"
+	"ticketflow/bus"
+	"ticketflow/config"
+	"ticketflow/devstack"
+	"ticketflow/ids"
+	"ticketflow/services/payment"
+	"ticketflow/workflows"
+)
+
+// One decider per booking, on the real stack: each test pins one of the cases of the issue that
+// introduced it. Whatever arrives when, the booking ends with its record, its workflow, its
+// payment and its seats in agreement.
+
+func temporalClient(t testing.TB) tclient.Client {
+	t.Helper()
+	cfg := loadConfig(t)
+	tc, err := tclient.Dial(tclient.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.TemporalNS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	return tc
+}
+
+// paymentRecord reads the payment service's record of a booking's payment.
+func paymentRecord(t testing.TB, bookingID string) payment.Record {
+	t.Helper()
+	cfg := loadConfig(t)
+	rec, err := payment.NewClient(cfg.URLs[config.Payment], auth.InternalToken([]byte(cfg.JWTSecret)), 10*time.Second).
+		Record(t.Context(), bookingID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// agrees waits until the booking's latest workflow run says the record's status, and checks that
+// money and seats agree with it: a CONFIRMED booking keeps its payment and owns its seats, any
+// other keeps no payment and holds no seat.
+func agrees(t testing.TB, c *client, id string, within time.Duration) booking {
+	t.Helper()
+	tc := temporalClient(t)
+	var b booking
+	poll(t, within, 500*time.Millisecond, func() error {
+		c.expect(200, "GET", "/api/bookings/"+id, nil, &b)
+		if b.Status == workflows.StatusPending {
+			return errorf("booking %s is still PENDING", id)
+		}
+		d, err := tc.DescribeWorkflowExecution(t.Context(), workflows.WorkflowID(id), "")
+		if err != nil {
+			return err
+		}
+		var status string
+		if p := d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()["BookingStatus"]; p != nil {
+			_ = converter.GetDefaultDataConverter().FromPayload(p, &status)
+		}
+		if status != b.Status {
+			return errorf("booking %s: record %s, workflow's BookingStatus %s", id, b.Status, status)
+		}
+		st := d.GetWorkflowExecutionInfo().GetStatus()
+		if st != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED && !(st == enums.WORKFLOW_EXECUTION_STATUS_RUNNING && b.Status == workflows.StatusConfirmed) {
+			return errorf("booking %s is %s and its workflow %s", id, b.Status, st)
+		}
+		return nil
+	})
+	rec := paymentRecord(t, id)
+	if kept := rec.Kept(); kept != (b.Status == workflows.StatusConfirmed) {
+		t.Fatalf("booking %s is %s, its payment of record %+v", id, b.Status, rec)
+	}
+	cfg := loadConfig(t)
+	conn, err := pgx.Connect(t.Context(), cfg.PostgresDSN(config.InventoryDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var reserved, held int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE status = 'RESERVED'),
+		count(*) FILTER (WHERE status = 'LOCKED' AND held_until > now()) FROM seats WHERE booking_id = $1`, id).
+		Scan(&reserved, &held); err != nil {
+		t.Fatal(err)
+	}
+	wantReserved := 0
+	if b.Status == workflows.StatusConfirmed {
+		wantReserved = len(b.SeatIDs)
+	}
+	if reserved != wantReserved || held != 0 {
+		t.Fatalf("booking %s is %s, and owns %d RESERVED and %d held seats", id, b.Status, reserved, held)
+	}
+	return b
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// Case 1: the inventory answers a hold after the booking service stopped waiting, and the buyer
+// retries with the same key. One booking, decided once, consistent.
+func TestAHoldAnsweredLateAndRetriedEndsConsistent(t *testing.T) {
+	cfg := loadConfig(t)
+	e := newEvent(t, 4, 2500)
+	c, _ := register(t)
+	key := ids.New()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := devstack.Pause(cfg, config.Inventory, 6*time.Second); err != nil {
+			t.Error(err)
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	impatient := c.withTimeout(time.Second)
+	first := book(impatient, e.ID, []string{"FLOOR-A-1"}, "tok_visa", "Idempotency-Key", key)
+	<-done
+	var b booking
+	poll(t, time.Minute, time.Second, func() error {
+		r := book(c, e.ID, []string{"FLOOR-A-1"}, "tok_visa", "Idempotency-Key", key)
+		if r.status != http.StatusAccepted && r.status != http.StatusOK {
+			return errorf("retry answered %d %s (first: %d)", r.status, r.body, first.status)
+		}
+		r.decode(t, &b)
+		return nil
+	})
+	got := agrees(t, c, b.ID, cfg.HoldTTL+time.Minute)
+	if got.Status != workflows.StatusConfirmed {
+		t.Fatalf("booking %+v", got)
+	}
+	var mine []booking
+	c.expect(200, "GET", "/api/bookings/my", nil, &mine)
+	if len(mine) != 1 {
+		t.Fatalf("%d bookings for one key", len(mine))
+	}
+}
+
+// Case 2: duplicates while the first request is deciding all get the first answer; never a 202
+// before the seats are held; the same key with other seats is 422; a 503 does not bind the key.
+func TestIdempotencyKeyInFlightDuplicatesGetTheFirstAnswer(t *testing.T) {
+	e := newEvent(t, 4, 1200)
+	c, _ := register(t)
+	rival, _ := register(t)
+	key := ids.New()
+	var wg sync.WaitGroup
+	answers := make([]response, 4)
+	for i := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = book(c, e.ID, []string{"FLOOR-A-1", "FLOOR-A-2"}, "tok_visa", "Idempotency-Key", key)
+		}()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); book(rival, e.ID, []string{"FLOOR-A-2"}, "tok_visa") }()
+	wg.Wait()
+	for i, a := range answers {
+		if a.status == http.StatusConflict && strings.Contains(string(a.body), "IDEMPOTENCY_KEY_IN_USE") {
+			continue // waited too long for the first: allowed, and says so
+		}
+		if a.status != answers[0].status || string(a.body) != string(answers[0].body) {
+			t.Fatalf("answer %d: %d %s; answer 0: %d %s", i, a.status, a.body, answers[0].status, answers[0].body)
+		}
+	}
+	again := book(c, e.ID, []string{"FLOOR-A-2", "FLOOR-A-1"}, "tok_visa", "Idempotency-Key", key)
+	if again.status != answers[0].status || string(again.body) != string(answers[0].body) {
+		t.Fatalf("retry: %d %s, first %d %s", again.status, again.body, answers[0].status, answers[0].body)
+	}
+	if answers[0].status == http.StatusAccepted {
+		var b booking
+		answers[0].decode(t, &b)
+		if loc := answers[0].header.Get("Location"); loc != "/api/bookings/"+b.ID {
+			t.Fatalf("Location %q", loc)
+		}
+		if sm := readSeatMap(t, e.ID); sm.status("FLOOR-A-1") == "AVAILABLE" {
+			t.Fatal("202 while the seats are not held")
+		}
+	}
+	other := book(c, e.ID, []string{"FLOOR-A-3"}, "tok_visa", "Idempotency-Key", key)
+	if other.status != http.StatusUnprocessableEntity || other.err(t).Error.Code != "IDEMPOTENCY_KEY_REUSED" {
+		t.Fatalf("same key, other seats: %d %s", other.status, other.body)
+	}
+}
+
+func TestAServiceUnavailableAnswerDoesNotBindTheKey(t *testing.T) {
+	cfg := loadConfig(t)
+	e := newEvent(t, 2, 1200)
+	c, _ := register(t)
+	key := ids.New()
+	if _, err := devstack.Kill(cfg, config.Inventory, 8*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	first := book(c, e.ID, []string{"FLOOR-A-1"}, "tok_visa", "Idempotency-Key", key)
+	if first.status != http.StatusServiceUnavailable || first.header.Get("Retry-After") == "" {
+		t.Fatalf("with the inventory down: %d %s (Retry-After %q)", first.status, first.body, first.header.Get("Retry-After"))
+	}
+	poll(t, time.Minute, time.Second, func() error {
+		r := book(c, e.ID, []string{"FLOOR-A-1"}, "tok_visa", "Idempotency-Key", key)
+		if r.status != http.StatusAccepted {
+			return errorf("retry: %d %s", r.status, r.body)
+		}
+		return nil
+	})
+}
+
+// Case 3: a cancel in the Temporal UI or CLI runs the compensations; a terminate is repaired.
+func TestCancelFromTemporalCompensatesAndRecords(t *testing.T) {
+	e := newEvent(t, 2, 1800)
+	c, _ := register(t)
+	var b booking
+	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_noResponse").decode(t, &b)
+	time.Sleep(time.Second)
+	if err := temporalClient(t).CancelWorkflow(t.Context(), workflows.WorkflowID(b.ID), ""); err != nil {
+		t.Fatal(err)
+	}
+	got := agrees(t, c, b.ID, time.Minute)
+	if got.Status != workflows.StatusCancelled || paymentRecord(t, b.ID).Status != payment.StatusFailed {
+		t.Fatalf("booking %+v payment %+v", got, paymentRecord(t, b.ID))
+	}
+}
+
+func TestATerminatedWorkflowIsRepaired(t *testing.T) {
+	e := newEvent(t, 2, 1800)
+	c, _ := register(t)
+	var b booking
+	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_noResponse").decode(t, &b)
+	time.Sleep(time.Second)
+	if err := temporalClient(t).TerminateWorkflow(t.Context(), workflows.WorkflowID(b.ID), "", "test: terminated"); err != nil {
+		t.Fatal(err)
+	}
+	got := agrees(t, c, b.ID, 2*time.Minute)
+	if got.Status != workflows.StatusFailed {
+		t.Fatalf("booking %+v", got)
+	}
+}
+
+// Case 4: a payment result that is not the payment of record confirms nothing and is
+// dead-lettered with its reason; a second success with another payment id refunds nothing.
+func TestPaymentResultsAreCheckedAgainstTheRecord(t *testing.T) {
+	cfg := loadConfig(t)
+	e := newEvent(t, 4, 11400)
+	c, _ := register(t)
+	var pending, confirmed booking
+	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_noResponse").decode(t, &pending)
+	book(c, e.ID, []string{"FLOOR-A-2"}, "tok_visa").decode(t, &confirmed)
+	waitStatus(t, c, confirmed.ID, workflows.StatusConfirmed, time.Minute)
+	forged := []bus.PaymentProcessed{
+		{BookingID: pending.ID, PaymentID: ids.New(), Status: bus.PaymentSuccess, AmountMinor: 1, Currency: "EUR", ProviderRef: "x"},
+		{BookingID: confirmed.ID, PaymentID: ids.New(), Status: bus.PaymentSuccess, AmountMinor: 11400, Currency: "EUR", ProviderRef: "y"},
+	}
+	for _, p := range forged {
+		produce(t, paymentMessage(t, p))
+	}
+	for _, p := range forged {
+		poll(t, time.Minute, time.Second, func() error {
+			for _, m := range topicMessages(t, bus.DLT(bus.TopicPaymentProcessed), p.BookingID) {
+				if strings.Contains(bus.Header(m, "dlt.reason"), "not the payment of record") {
+					return nil
+				}
+			}
+			return errorf("no dead letter for the forged result of %s", p.BookingID)
+		})
+	}
+	c.expect(200, "GET", "/api/bookings/"+pending.ID, nil, &pending)
+	if pending.Status != workflows.StatusPending {
+		t.Fatalf("a forged success moved the booking: %+v", pending)
+	}
+	if rec := paymentRecord(t, confirmed.ID); rec.Status != payment.StatusSucceeded {
+		t.Fatalf("the confirmed booking's payment was touched: %+v", rec)
+	}
+	c.expect(200, "POST", "/api/bookings/"+pending.ID+"/cancel", nil, nil)
+	agrees(t, c, pending.ID, time.Minute)
+	agrees(t, c, confirmed.ID, time.Minute)
+	_ = cfg
+}
+
+func paymentMessage(t testing.TB, p bus.PaymentProcessed) kafka.Message {
+	t.Helper()
+	msg, err := bus.NewMessage(bus.TopicPaymentProcessed, p.BookingID, "test:"+ids.New(), time.Now(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	km, err := msg.Kafka()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return km
+}
+
+// Case 5: a real capture no booking keeps is refunded by its reference and announced; a success
+// for a booking nobody knows leaves nothing behind but its dead letter.
+func TestCapturesNobodyExpectedAreRefundedOrDeadLettered(t *testing.T) {
+	cfg := loadConfig(t)
+	e := newEvent(t, 2, 2000)
+	c, _ := register(t)
+	var b booking
+	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_noResponse").decode(t, &b)
+	c.expect(200, "POST", "/api/bookings/"+b.ID+"/cancel", nil, nil)
+	var capture struct {
+		ProviderRef string `json:"providerRef"`
+	}
+	if err := internal(t, config.Payment).Post(t.Context(), "/internal/payments/mock-captures",
+		map[string]any{"key": b.ID, "amountMinor": 2000, "currency": "EUR"}, &capture); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, paymentMessage(t, bus.PaymentProcessed{BookingID: b.ID, PaymentID: ids.New(), Status: bus.PaymentSuccess,
+		AmountMinor: 2000, Currency: "EUR", ProviderRef: capture.ProviderRef}))
+	poll(t, time.Minute, time.Second, func() error {
+		for _, m := range topicMessages(t, bus.TopicPaymentRefunded, b.ID) {
+			var env bus.Envelope
+			_ = json.Unmarshal(m.Value, &env)
+			if strings.Contains(string(env.Payload), capture.ProviderRef) || env.EventID == "capture:"+capture.ProviderRef+":payment.refunded" {
+				return nil
+			}
+		}
+		return errorf("no payment.refunded for the capture %s", capture.ProviderRef)
+	})
+	if got := agrees(t, c, b.ID, time.Minute); got.Status != workflows.StatusCancelled {
+		t.Fatalf("booking %+v", got)
+	}
+
+	unknown := ids.New()
+	produce(t, paymentMessage(t, bus.PaymentProcessed{BookingID: unknown, PaymentID: ids.New(), Status: bus.PaymentSuccess,
+		AmountMinor: 100, Currency: "EUR", ProviderRef: "nobody"}))
+	poll(t, time.Minute, time.Second, func() error {
+		if len(topicMessages(t, bus.DLT(bus.TopicPaymentProcessed), unknown)) == 0 {
+			return errorf("no dead letter for a success of an unknown booking")
+		}
+		return nil
+	})
+	if rec := paymentRecord(t, unknown); rec.Found {
+		t.Fatalf("a payment record was made for a booking nobody knows: %+v", rec)
+	}
+	_ = cfg
+}
+
+// Case 7: a booking whose workflow was never started (a process died in between) is found by the
+// reconciler, whatever its age or the number of others.
+func TestABookingWithoutAWorkflowIsStartedByTheReconciler(t *testing.T) {
+	cfg := loadConfig(t)
+	e := newEvent(t, 2, 1000)
+	id := ids.New()
+	ctx := t.Context()
+	conn, err := pgx.Connect(ctx, cfg.PostgresDSN(config.BookingsDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	created := time.Now().Add(-10 * time.Minute)
+	if _, err := conn.Exec(ctx, `INSERT INTO bookings (id, user_id, user_email, event_id, event_name, seat_ids,
+		amount_minor, currency, status, hold_expires_at, workflow_started, created_at, updated_at)
+		VALUES ($1, 'orphan-buyer', 'orphan@example.com', $2, 'orphan', $3, 1000, 'EUR', 'PENDING', $4, false, $5, $5)`,
+		id, e.ID, []string{"FLOOR-A-1"}, time.Now().Add(cfg.HoldTTL), created); err != nil {
+		t.Fatal(err)
+	}
+	var started bool
+	poll(t, 2*time.Minute, time.Second, func() error {
+		if err := conn.QueryRow(ctx, `SELECT workflow_started FROM bookings WHERE id = $1`, id).Scan(&started); err != nil || !started {
+			return errorf("workflow_started %v %v", started, err)
+		}
+		return nil
+	})
+	if got := agrees(t, admin(t), id, time.Minute); got.Status != workflows.StatusConfirmed {
+		t.Fatalf("booking %+v", got)
+	}
+}
+
+// Case 8: a booking.initiated from another producer whose seats are taken is recorded FAILED and
+// announced as booking.failed.
+func TestAKafkaBookingForTakenSeatsIsRecordedFailed(t *testing.T) {
+	e := newEvent(t, 2, 1000)
+	c, u := register(t)
+	var first booking
+	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_visa").decode(t, &first)
+	id := ids.New()
+	msg, err := bus.NewMessage(bus.TopicBookingInitiated, id, bus.FactID(id, bus.TopicBookingInitiated), time.Now(),
+		bus.BookingInitiated{BookingID: id, UserID: u.ID, UserEmail: u.Email, EventID: e.ID, EventName: "x",
+			SeatIDs: []string{"FLOOR-A-1"}, AmountMinor: 1, Currency: "EUR", IdempotencyKey: "other-team-key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	km, _ := msg.Kafka()
+	produce(t, km)
+	poll(t, time.Minute, 500*time.Millisecond, func() error { // the bridge makes the booking
+		if r := c.do("GET", "/api/bookings/"+id, nil); r.status != http.StatusOK {
+			return errorf("booking %s: %d", id, r.status)
+		}
+		return nil
+	})
+	b := waitStatus(t, c, id, workflows.StatusFailed, time.Minute)
+	if b.FailureReason == nil || !strings.Contains(*b.FailureReason, "seats unavailable") {
+		t.Fatalf("booking %+v", b)
+	}
+	poll(t, time.Minute, time.Second, func() error {
+		if len(topicMessages(t, bus.TopicBookingFailed, id)) != 1 {
+			return errorf("no booking.failed for %s", id)
+		}
+		return nil
+	})
+	agrees(t, c, id, time.Minute)
+}
+
+// Case 9: cancelling a CONFIRMED booking is done by its own workflow, whose status query and
+// BookingStatus then say CANCELLED: one truth.
+func TestCancelAfterConfirmationIsOneTruthInTemporal(t *testing.T) {
+	e := newEvent(t, 2, 1000)
+	c, _ := register(t)
+	var b booking
+	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_visa").decode(t, &b)
+	waitStatus(t, c, b.ID, workflows.StatusConfirmed, time.Minute)
+	c.expect(200, "POST", "/api/bookings/"+b.ID+"/cancel", nil, nil)
+	v, err := temporalClient(t).QueryWorkflow(t.Context(), workflows.WorkflowID(b.ID), "", workflows.QueryStatus)
+	var st workflows.BookingState
+	if err == nil {
+		err = v.Get(&st)
+	}
+	if err != nil && !strings.Contains(err.Error(), "completed") {
+		t.Fatal(err)
+	}
+	if err == nil && st.Status != workflows.StatusCancelled {
+		t.Fatalf("status query says %q", st.Status)
+	}
+	if got := agrees(t, c, b.ID, time.Minute); got.Status != workflows.StatusCancelled {
+		t.Fatalf("booking %+v", got)
+	}
+}

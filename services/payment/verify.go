@@ -1,0 +1,135 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"ticketflow/bus"
+)
+
+// Record is the payment service's record of a booking's payment, as the saga reads it: Found is
+// false when the booking has no payment yet.
+type Record struct {
+	Found bool `json:"found"`
+	View
+}
+
+// Captured reports whether money was taken for this payment (and perhaps given back since).
+func (r Record) Captured() bool {
+	return r.Found && (r.Status == StatusSucceeded || r.Status == StatusRefunded)
+}
+
+// Settled reports whether the payment has its outcome (the provider answered, or it was voided).
+func (r Record) Settled() bool { return r.Found && r.Status != StatusPending }
+
+// Kept reports whether this payment's money is taken and not given back.
+func (r Record) Kept() bool { return r.Found && r.Status == StatusSucceeded }
+
+// Result is the record as a payment.processed payload (what the saga's signal carries).
+func (r Record) Result() bus.PaymentProcessed {
+	status := bus.PaymentFailed
+	if r.Captured() {
+		status = bus.PaymentSuccess
+	}
+	return bus.PaymentProcessed{BookingID: r.BookingID, PaymentID: r.ID, Status: status, AmountMinor: r.AmountMinor,
+		Currency: r.Currency, ProviderRef: r.ProviderRef, FailureReason: r.FailureReason}
+}
+
+// Verdict is the payment service's judgement of a payment.processed claim.
+type Verdict struct {
+	// Matches is true when the claim is the booking's payment of record: the same payment id,
+	// booking, amount, currency and outcome.
+	Matches bool  `json:"matches"`
+	Record  *View `json:"record,omitempty"`
+	// Reason says why a claim does not match.
+	Reason string `json:"reason,omitempty"`
+	// Refunded is true when the claim named a real capture (the provider made it) that no payment
+	// of record keeps: it was refunded by its reference, once, and payment.refunded published.
+	Refunded bool `json:"refunded,omitempty"`
+}
+
+// verifyClaim checks a payment.processed claim against the payment of record. A claim that is not
+// the record never confirms anything; when it names a capture the provider really made and no
+// payment of record keeps, the money is given back by the capture's reference.
+func (s *service) verifyClaim(ctx context.Context, claim *bus.PaymentProcessed) (Verdict, error) {
+	p, err := s.store.paymentOfBooking(ctx, claim.BookingID)
+	if err != nil && !notFound(err) {
+		return Verdict{}, err
+	}
+	var v Verdict
+	if err == nil {
+		view := p.view()
+		v.Record = &view
+		v.Reason = mismatch(p, claim)
+		if v.Reason == "" {
+			v.Matches = true
+			return v, nil
+		}
+	} else {
+		v.Reason = "no payment of record for booking " + claim.BookingID
+	}
+	if claim.Status != bus.PaymentSuccess || claim.ProviderRef == "" || (p != nil && p.ProviderRef == claim.ProviderRef) {
+		// Either no money is claimed, or the capture named is the record's own (which its own
+		// message reports truthfully): nothing to give back.
+		return v, nil
+	}
+	charge, err := s.provider.Lookup(ctx, claim.ProviderRef)
+	if errors.Is(err, ErrUnknownCharge) {
+		return v, nil
+	}
+	if err != nil {
+		return Verdict{}, fmt.Errorf("look up charge %s: %w", claim.ProviderRef, err)
+	}
+	if !charge.Approved {
+		return v, nil
+	}
+	if err := s.refundStrayCapture(ctx, claim, charge, v.Reason); err != nil {
+		return Verdict{}, err
+	}
+	v.Refunded = true
+	return v, nil
+}
+
+// mismatch says how claim differs from the payment of record p; "" when it is p.
+func mismatch(p *Payment, claim *bus.PaymentProcessed) string {
+	outcome := bus.PaymentFailed
+	if p.Status == StatusSucceeded || p.Status == StatusRefunded {
+		outcome = bus.PaymentSuccess
+	}
+	switch {
+	case claim.PaymentID != p.ID:
+		return fmt.Sprintf("paymentId %s is not the booking's payment %s", claim.PaymentID, p.ID)
+	case claim.AmountMinor != p.AmountMinor || claim.Currency != p.Currency:
+		return fmt.Sprintf("amount %d %s differs from the payment of record (%d %s)", claim.AmountMinor,
+			claim.Currency, p.AmountMinor, p.Currency)
+	case p.Status == StatusPending:
+		return "the payment of record has no outcome yet"
+	case claim.Status != outcome:
+		return fmt.Sprintf("status %s differs from the payment of record (%s)", claim.Status, p.Status)
+	}
+	return ""
+}
+
+// refundStrayCapture gives back a capture no payment of record keeps, by its reference, once: the
+// refund document's key is the capture, the provider's refund is idempotent by it, and the message
+// is a fact with a deterministic id.
+func (s *service) refundStrayCapture(ctx context.Context, claim *bus.PaymentProcessed, c Charge, why string) error {
+	key := "capture:" + c.Ref
+	r, err := s.refundOnce(ctx, &Refund{BookingID: key, PaymentID: claim.PaymentID, AmountMinor: c.AmountMinor,
+		Currency: c.Currency, Reason: cleanReason("capture no booking keeps: " + why), CreatedAt: s.now()},
+		c.Ref, "refund:"+key)
+	if err != nil {
+		return err
+	}
+	slog.WarnContext(ctx, "capture no booking keeps refunded", "booking", claim.BookingID, "charge", c.Ref,
+		"refund", r.ProviderRef, "reason", why)
+	msg, err := bus.NewMessage(bus.TopicPaymentRefunded, claim.BookingID, bus.FactID(key, bus.TopicPaymentRefunded),
+		r.CreatedAt, bus.PaymentRefunded{BookingID: claim.BookingID, PaymentID: claim.PaymentID,
+			AmountMinor: r.AmountMinor, Currency: r.Currency, ProviderRef: r.ProviderRef, Reason: r.Reason})
+	if err != nil {
+		return err
+	}
+	return s.bus.Publish(ctx, msg)
+}

@@ -1,0 +1,250 @@
+package workflows
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"ticketflow/activities"
+	"ticketflow/bus"
+	"ticketflow/services/payment"
+)
+
+// The tests of this file pin "one decider per booking": whatever arrives when, the workflow alone
+// ends the booking, and record, seats and money agree.
+
+func (h *harness) cancelAt(after time.Duration, res **CancelResult) {
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(UpdateCancel, "cancel-"+after.String(), &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { h.t.Errorf("cancel rejected: %v", err) }, OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				r, _ := v.(CancelResult)
+				if res != nil {
+					*res = &r
+				}
+			},
+		})
+	}, after)
+}
+
+func TestADecisionTheRequestMadeIsNotMadeAgain(t *testing.T) {
+	h := newHarness(t)
+	in := input()
+	in.Hold = &HoldResult{Held: true, Code: HoldOK, HoldExpiresAt: in.HoldExpiresAt}
+	h.pay(time.Second, bus.PaymentSuccess, "")
+	if s := h.runWith(in); s.Status != StatusConfirmed {
+		t.Fatalf("final state %+v", s)
+	}
+	if h.count("HoldSeats") != 0 || h.hold == nil || !h.hold.Held {
+		t.Fatalf("calls %v hold answer %+v: the request's hold is not repeated, and the update answers it", h.calls, h.hold)
+	}
+}
+
+func TestARefusalTheRequestMadeIsRecordedFailedWithoutHolding(t *testing.T) {
+	h := newHarness(t)
+	in := input()
+	in.Hold = &HoldResult{Code: HoldSeatsUnavailable, UnavailableSeatIDs: []string{"MAIN-C-2"}, Reason: "seats unavailable"}
+	s := h.runWith(in)
+	if s.Status != StatusFailed || s.FailureReason != "seats unavailable" || strings.Join(h.statuses, ",") != StatusFailed {
+		t.Fatalf("final state %+v recorded %v", s, h.statuses)
+	}
+	if h.count("HoldSeats")+h.count("ReleaseSeats")+h.count("RefundPayment") != 0 {
+		t.Fatalf("calls %v: nothing was held or paid, nothing is undone", h.calls)
+	}
+	h.wantEmitted("booking.initiated", "booking.failed")
+}
+
+func TestAKafkaBookingRefusedAtTheHoldPublishesBookingFailed(t *testing.T) {
+	h := newHarness(t)
+	h.onSeats("HoldSeats", func(int) error {
+		return temporal.NewNonRetryableApplicationError("taken", activities.ErrSeatsUnavailable, nil, []string{"MAIN-C-1"})
+	})
+	in := input()
+	in.Announced = true
+	if s := h.runWith(in); s.Status != StatusFailed {
+		t.Fatalf("final state %+v", s)
+	}
+	h.wantEmitted("booking.failed")
+}
+
+func TestAHoldOfUnknownOutcomeIsReleasedAndFailed(t *testing.T) {
+	h := newHarness(t)
+	h.onSeats("HoldSeats", func(int) error { return errors.New("inventory: timeout") })
+	s := h.run()
+	if s.Status != StatusFailed || h.hold == nil || h.hold.Code != HoldFailed || h.count("ReleaseSeats") != 1 {
+		t.Fatalf("final state %+v hold %+v calls %v", s, h.hold, h.calls)
+	}
+}
+
+func TestCancelFromTemporalWhileAwaitingPaymentCompensates(t *testing.T) {
+	h := newHarness(t)
+	h.env.RegisterDelayedCallback(h.env.CancelWorkflow, time.Minute)
+	s := h.run()
+	if s.Status != StatusCancelled || s.FailureReason != reasonOperator || strings.Join(h.statuses, ",") != StatusCancelled {
+		t.Fatalf("final state %+v recorded %v", s, h.statuses)
+	}
+	if h.count("ReleaseSeats") != 1 || h.count("RefundPayment") != 1 || h.rec.Status != payment.StatusFailed {
+		t.Fatalf("calls %v record %+v: seats released and the payment voided", h.calls, h.rec)
+	}
+	h.wantEmitted("booking.initiated", "seats.locked", "payment.requested", "seats.released", "booking.cancelled")
+}
+
+func TestCancelFromTemporalDuringTheConfirmRefundsOnceAndEnds(t *testing.T) {
+	h := newHarness(t)
+	h.delay["ConfirmSeats"] = 5 * time.Second
+	h.pay(time.Second, bus.PaymentSuccess, "")
+	h.env.RegisterDelayedCallback(h.env.CancelWorkflow, 3*time.Second)
+	s := h.run()
+	if s.Status != StatusCancelled || !s.Refunded || h.count("RefundPayment") != 1 || h.rec.Status != payment.StatusRefunded {
+		t.Fatalf("final state %+v calls %v record %+v", s, h.calls, h.rec)
+	}
+	if strings.Join(h.statuses, ",") != "CONFIRMED,CANCELLED" || h.count("ReleaseSeats") != 1 {
+		t.Fatalf("recorded %v calls %v", h.statuses, h.calls)
+	}
+}
+
+func TestAPaymentResultWithoutAPaymentOfRecordNeverConfirms(t *testing.T) {
+	h := newHarness(t)
+	h.claim(time.Second, PaymentResult{BookingID: bookingID, PaymentID: "forged", Status: bus.PaymentSuccess,
+		AmountMinor: 1, Currency: "EUR"})
+	s := h.run()
+	if s.Status != StatusExpired || h.count("ConfirmSeats") != 0 {
+		t.Fatalf("final state %+v calls %v", s, h.calls)
+	}
+}
+
+func TestAPaymentOfRecordForAnotherAmountIsGivenBackNotUsed(t *testing.T) {
+	h := newHarness(t)
+	h.rec = activities.PaymentRecord{Found: true, View: payment.View{ID: "pay-1", BookingID: bookingID, AmountMinor: 1,
+		Currency: "EUR", Status: payment.StatusSucceeded}}
+	h.claim(time.Second, PaymentResult{BookingID: bookingID, PaymentID: "pay-1", Status: bus.PaymentSuccess,
+		AmountMinor: 1, Currency: "EUR"})
+	s := h.run()
+	if s.Status != StatusExpired || h.count("ConfirmSeats") != 0 || h.rec.Status != payment.StatusRefunded {
+		t.Fatalf("final state %+v calls %v record %+v", s, h.calls, h.rec)
+	}
+}
+
+func TestASecondSuccessWithAnotherPaymentIDLeavesTheKeptPayment(t *testing.T) {
+	h := newHarness(t)
+	in := input()
+	in.EventStartsAt = t0.Add(time.Hour)
+	h.pay(time.Second, bus.PaymentSuccess, "")
+	h.claim(time.Minute, PaymentResult{BookingID: bookingID, PaymentID: "pay-2", Status: bus.PaymentSuccess,
+		AmountMinor: 12000, Currency: "EUR"})
+	s := h.runWith(in)
+	if s.Status != StatusConfirmed || h.rec.Status != payment.StatusSucceeded || h.count("RefundPayment") != 0 {
+		t.Fatalf("final state %+v record %+v calls %v", s, h.rec, h.calls)
+	}
+}
+
+func TestAConfirmedBookingsWorkflowIsItsOneTruthUntilTheEvent(t *testing.T) {
+	h := newHarness(t)
+	in := input()
+	in.EventStartsAt = t0.Add(48 * time.Hour)
+	h.pay(time.Second, bus.PaymentSuccess, "")
+	var before BookingState
+	h.env.RegisterDelayedCallback(func() { before = h.query() }, time.Hour)
+	var res *CancelResult
+	h.cancelAt(2*time.Hour, &res)
+	s := h.runWith(in)
+	if before.Status != StatusConfirmed || s.Status != StatusCancelled {
+		t.Fatalf("status an hour in %q, final %q", before.Status, s.Status)
+	}
+	if res == nil || !res.Cancelled || !res.Refunded || h.count("ReleaseSeats") != 1 {
+		t.Fatalf("cancel answer %+v calls %v", res, h.calls)
+	}
+	if !slices.Equal(h.upserts, []string{StatusConfirmed, StatusCancelled}) {
+		t.Fatalf("BookingStatus upserts %v", h.upserts)
+	}
+	if h.env.Now().After(t0.Add(3 * time.Hour)) {
+		t.Fatalf("after the cancel the run waited on until %v", h.env.Now())
+	}
+}
+
+func TestAConfirmedBookingsWorkflowClosesWhenTheEventBegins(t *testing.T) {
+	h := newHarness(t)
+	in := input()
+	in.EventStartsAt = t0.Add(48 * time.Hour)
+	h.pay(time.Second, bus.PaymentSuccess, "")
+	if s := h.runWith(in); s.Status != StatusConfirmed {
+		t.Fatalf("final state %+v", s)
+	}
+	if h.env.Now().Before(in.EventStartsAt) {
+		t.Fatalf("closed at %v, before the event at %v", h.env.Now(), in.EventStartsAt)
+	}
+}
+
+func TestALongOutageBecomesARegularActivityWithBackoff(t *testing.T) {
+	h := newHarness(t)
+	h.onSeats("ReleaseSeats", func(int) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.regular["ReleaseSeats"] < 4 {
+			return errors.New("inventory down")
+		}
+		return nil
+	})
+	h.pay(time.Second, bus.PaymentFailed, "card declined")
+	s := h.run()
+	if s.Status != StatusFailed || h.regular["ReleaseSeats"] != 4 {
+		t.Fatalf("final state %+v regular attempts %d", s, h.regular["ReleaseSeats"])
+	}
+	if !slices.Contains(h.upserts, "RetryingStep=release seats") || !slices.Contains(h.upserts, "RetryingStep=") {
+		t.Fatalf("upserts %v: operators see the step while it is retried, and no more after", h.upserts)
+	}
+}
+
+func TestRepairConfirmsAPaidBookingWhoseRunWasTerminated(t *testing.T) {
+	h := newHarness(t)
+	h.rec = activities.PaymentRecord{Found: true, View: payment.View{ID: "pay-1", BookingID: bookingID, AmountMinor: 12000,
+		Currency: "EUR", Status: payment.StatusSucceeded}}
+	in := input()
+	in.Mode, in.Status = ModeRepair, StatusPending
+	if s := h.runWith(in); s.Status != StatusConfirmed || h.count("ConfirmSeats") != 1 {
+		t.Fatalf("final state %+v calls %v", s, h.calls)
+	}
+}
+
+func TestRepairFailsAndCompensatesAnUnpaidBookingWhoseRunWasTerminated(t *testing.T) {
+	h := newHarness(t)
+	in := input()
+	in.Mode, in.Status = ModeRepair, StatusPending
+	s := h.runWith(in)
+	if s.Status != StatusFailed || s.FailureReason != reasonRepaired || h.count("ReleaseSeats") != 1 ||
+		h.rec.Status != payment.StatusFailed || strings.Join(h.statuses, ",") != StatusFailed {
+		t.Fatalf("final state %+v calls %v record %+v", s, h.calls, h.rec)
+	}
+}
+
+func TestAResumedConfirmedBookingServesACancel(t *testing.T) {
+	h := newHarness(t)
+	h.rec = activities.PaymentRecord{Found: true, View: payment.View{ID: "pay-1", BookingID: bookingID, AmountMinor: 12000,
+		Currency: "EUR", Status: payment.StatusSucceeded}}
+	in := input()
+	in.Mode, in.Status, in.PaymentID, in.EventStartsAt = ModeConfirmed, StatusConfirmed, "pay-1", t0.Add(24*time.Hour)
+	var res *CancelResult
+	h.cancelAt(time.Minute, &res)
+	s := h.runWith(in)
+	if s.Status != StatusCancelled || res == nil || !res.Refunded || h.rec.Status != payment.StatusRefunded ||
+		h.count("ReleaseSeats") != 1 || h.count("HoldSeats") != 0 {
+		t.Fatalf("final state %+v answer %+v calls %v", s, res, h.calls)
+	}
+}
+
+func TestTheRunCompletesInATaskWithoutLocalActivities(t *testing.T) {
+	// The server refuses to complete a workflow when a signal or update arrived during the task;
+	// local activities of a refused task would be lost from the history. The run therefore ends
+	// the task of its last local activities with a 1 ms timer before it completes.
+	h := newHarness(t)
+	h.pay(time.Second, bus.PaymentFailed, "card declined")
+	h.run()
+	if len(h.timers) == 0 || h.timers[len(h.timers)-1] != time.Millisecond {
+		t.Fatalf("timers %v: the last must be the 1 ms one before completing", h.timers)
+	}
+}
