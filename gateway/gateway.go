@@ -111,6 +111,10 @@ func Run(ctx context.Context, cfg *config.Config) error {
 }
 
 func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/stream") {
+		// A server-sent event stream outlives the server's write timeout.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	}
 	for _, rt := range routes {
 		if r.URL.Path == rt.prefix || strings.HasPrefix(r.URL.Path, rt.prefix+"/") {
 			g.proxies[rt.service].ServeHTTP(w, r)
@@ -130,7 +134,9 @@ func public(r *http.Request) bool {
 	case http.MethodGet, http.MethodHead:
 		return p == "/api/events" || strings.HasPrefix(p, "/api/events/") ||
 			p == "/api/venues" || strings.HasPrefix(p, "/api/venues/") ||
-			(strings.HasPrefix(p, "/api/inventory/events/") && strings.HasSuffix(p, "/seats"))
+			(strings.HasPrefix(p, "/api/inventory/events/") && (strings.HasSuffix(p, "/seats") ||
+				strings.HasSuffix(p, "/seats/status") || strings.HasSuffix(p, "/seats/layout") ||
+				strings.HasSuffix(p, "/seats/stream")))
 	}
 	return false
 }
@@ -218,7 +224,7 @@ func (g *Gateway) cors(next http.Handler) http.Handler {
 				h.Set("Access-Control-Allow-Origin", origin)
 				h.Add("Vary", "Origin")
 			}
-			h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After")
+			h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, ETag, Location")
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
 				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-Request-Id")

@@ -3,6 +3,8 @@ package inventory
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -17,10 +19,14 @@ import (
 type api struct {
 	store *store
 	maps  *seatMaps
+	hub   *hub
 }
 
 func (a *api) routes(r chi.Router, internalToken string) {
 	r.Get("/api/inventory/events/{eventId}/seats", httpapi.Handle(a.getSeatMap))
+	r.Get("/api/inventory/events/{eventId}/seats/status", httpapi.Handle(a.getStatus))
+	r.Get("/api/inventory/events/{eventId}/seats/layout", httpapi.Handle(a.getLayout))
+	r.Get("/api/inventory/events/{eventId}/seats/stream", httpapi.Handle(a.stream))
 	r.Route("/internal", func(r chi.Router) {
 		r.Use(httpapi.InternalOnly(internalToken))
 		r.Post("/events/{eventId}/seats", httpapi.Handle(a.createSeats))
@@ -40,28 +46,108 @@ func eventParam(r *http.Request) (string, error) {
 	return id, nil
 }
 
-// seatMap is the cached seat map of the event in the path.
-func (a *api) seatMap(r *http.Request) (cachedMap, error) {
+// seatMap is the seat map of the event in the path, as it is now.
+func (a *api) seatMap(r *http.Request) (*snapshot, error) {
 	eventID, err := eventParam(r)
 	if err != nil {
-		return cachedMap{}, err
+		return nil, err
 	}
 	m, err := a.maps.get(r.Context(), eventID)
 	if errors.Is(err, ErrNoSeatPlan) {
-		return cachedMap{}, httpapi.NotFound("event")
+		return nil, httpapi.NotFound("event")
 	}
 	return m, err
 }
 
+// getSeatMap is the contract's full seat map. Like the status snapshot it carries a strong ETag
+// (its version) and is compressed when the client accepts gzip.
 func (a *api) getSeatMap(w http.ResponseWriter, r *http.Request) error {
 	m, err := a.seatMap(r)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_, err = w.Write(m.body)
-	return err
+	serveCached(w, r, m.ETag(), "no-cache", m.full, func() []byte { full, _ := m.gzipped(); return full })
+	return nil
+}
+
+// getStatus is the compact status snapshot (see StatusSnapshot).
+func (a *api) getStatus(w http.ResponseWriter, r *http.Request) error {
+	m, err := a.seatMap(r)
+	if err != nil {
+		return err
+	}
+	serveCached(w, r, m.ETag(), "no-cache", m.status, func() []byte { _, st := m.gzipped(); return st })
+	return nil
+}
+
+// getLayout is the event's seat plan in status-index order; it never changes.
+func (a *api) getLayout(w http.ResponseWriter, r *http.Request) error {
+	eventID, err := eventParam(r)
+	if err != nil {
+		return err
+	}
+	l, err := a.maps.layout(r.Context(), eventID)
+	if errors.Is(err, ErrNoSeatPlan) {
+		return httpapi.NotFound("event")
+	}
+	if err != nil {
+		return err
+	}
+	serveCached(w, r, l.etag, "public, max-age=86400", l.body, func() []byte { return l.gz })
+	return nil
+}
+
+// serveCached answers with a cached JSON body: 304 when If-None-Match names its ETag, gzip when
+// the client accepts it.
+func serveCached(w http.ResponseWriter, r *http.Request, etag, cacheControl string, body []byte, gz func() []byte) {
+	h := w.Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", cacheControl)
+	h.Set("Vary", "Accept-Encoding")
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Type", "application/json")
+	if acceptsGzip(r) {
+		b := gz()
+		h.Set("Content-Encoding", "gzip")
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(b)
+		}
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// etagMatches implements If-None-Match (RFC 9110 §13.1.2): "*", or any listed tag, compared weakly.
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *api) availability(w http.ResponseWriter, r *http.Request) error {
@@ -97,9 +183,6 @@ func (a *api) createSeats(w http.ResponseWriter, r *http.Request) error {
 	}
 	count, created, err := a.store.createSeats(r.Context(), eventID, req.Currency, seats)
 	if err != nil {
-		return err
-	}
-	if err := a.maps.invalidate(r.Context(), eventID); err != nil {
 		return err
 	}
 	status := http.StatusOK
@@ -202,9 +285,6 @@ func (a *api) hold(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.hold(r.Context(), req); err != nil {
 		return seatsAPIError(err)
 	}
-	if err := a.maps.invalidate(r.Context(), req.EventID); err != nil {
-		return err
-	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"bookingId": bookingID, "eventId": req.EventID,
 		"seatIds": req.SeatIDs, "holdUntil": req.HoldUntil.UTC()})
 	return nil
@@ -218,9 +298,6 @@ func (a *api) confirm(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.confirm(r.Context(), req.EventID, bookingID, req.SeatIDs); err != nil {
 		return seatsAPIError(err)
 	}
-	if err := a.maps.invalidate(r.Context(), req.EventID); err != nil {
-		return err
-	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"bookingId": bookingID, "confirmed": len(req.SeatIDs)})
 	return nil
 }
@@ -232,9 +309,6 @@ func (a *api) release(w http.ResponseWriter, r *http.Request) error {
 	}
 	n, err := a.store.release(r.Context(), req.EventID, bookingID, req.SeatIDs)
 	if err != nil {
-		return err
-	}
-	if err := a.maps.invalidate(r.Context(), req.EventID); err != nil {
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"bookingId": bookingID, "released": n})

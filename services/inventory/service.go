@@ -30,19 +30,20 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	if err := pgdb.Migrate(ctx, pool, migrations); err != nil {
 		return err
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, PoolSize: 100, MaxRetries: 1,
-		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second})
+	// Redis only caches built seat maps: short timeouts, no retries (a slow cache is skipped).
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, PoolSize: 100, MaxRetries: -1,
+		DialTimeout: 200 * time.Millisecond, ReadTimeout: redisTimeout, WriteTimeout: redisTimeout})
 	defer rdb.Close()
 
 	st := &store{pool: pool}
-	a := &api{store: st, maps: newSeatMaps(rdb, st)}
+	a := &api{store: st, maps: newSeatMaps(rdb, st), hub: newHub(st, pool)}
 	go sweep(ctx, a)
+	go a.hub.run(ctx)
 
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
 	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
-	r.Get("/health", httpapi.Health(config.Inventory,
-		httpapi.Check{Name: "postgres", Ping: pool.Ping},
-		httpapi.Check{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}))
+	// Redis is a cache: its absence does not make the inventory down (see seatMaps).
+	r.Get("/health", httpapi.Health(config.Inventory, httpapi.Check{Name: "postgres", Ping: pool.Ping}))
 	a.routes(r, auth.InternalToken([]byte(cfg.JWTSecret)))
 	return httpapi.Serve(ctx, cfg.Addr(config.Inventory), r, cfg.ShutdownTimeout)
 }
@@ -60,8 +61,10 @@ func sweep(ctx context.Context, a *api) {
 		}
 		events, err := a.store.sweepExpired(ctx, time.Minute)
 		if err == nil && len(events) > 0 {
-			err = a.maps.invalidate(ctx, events...)
 			slog.Info("expired holds swept", "events", len(events))
+		}
+		if err == nil {
+			err = a.store.pruneChanges(ctx, changeRetention)
 		}
 		if err != nil && ctx.Err() == nil {
 			slog.Warn("sweep of expired holds failed", "err", err)

@@ -221,7 +221,8 @@ func (s *store) hold(ctx context.Context, r HoldRequest) error {
 				return err
 			}
 			if len(got) == len(r.SeatIDs) {
-				return nil
+				_, err := recordChange(ctx, tx, r.EventID, got, Locked, &r.HoldUntil)
+				return err
 			}
 			// Short: find out why, then roll back so that nothing stays held.
 			return s.explainShortfall(ctx, tx, r.EventID, r.SeatIDs, got)
@@ -309,7 +310,8 @@ func (s *store) confirm(ctx context.Context, eventID, bookingID string, seatIDs 
 			if int(tag.RowsAffected()) != len(seatIDs) {
 				return ErrHoldLost
 			}
-			return nil
+			_, err = recordChange(ctx, tx, eventID, seatIDs, Reserved, nil)
+			return err
 		})
 	})
 }
@@ -327,14 +329,23 @@ func (s *store) release(ctx context.Context, eventID, bookingID string, seatIDs 
 				bookingID); err != nil {
 				return err
 			}
-			tag, err := tx.Exec(ctx, `
+			rows, err := tx.Query(ctx, `
 				WITH target AS (
 					SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2) AND booking_id = $3
 					ORDER BY seat_id FOR UPDATE)
 				UPDATE seats s SET status = 'AVAILABLE', booking_id = NULL, held_until = NULL, buyer_id = NULL, updated_at = now()
 				FROM target t
-				WHERE s.event_id = $1 AND s.seat_id = t.seat_id AND s.booking_id = $3`, eventID, seatIDs, bookingID)
-			n = int(tag.RowsAffected())
+				WHERE s.event_id = $1 AND s.seat_id = t.seat_id AND s.booking_id = $3
+				RETURNING s.seat_id`, eventID, seatIDs, bookingID)
+			if err != nil {
+				return err
+			}
+			freed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil || len(freed) == 0 {
+				return err
+			}
+			n = len(freed)
+			_, err = recordChange(ctx, tx, eventID, freed, Available, nil)
 			return err
 		})
 	})
@@ -344,78 +355,174 @@ func (s *store) release(ctx context.Context, eventID, bookingID string, seatIDs 
 // sweepExpired frees holds that expired more than grace ago (readers already see them as
 // AVAILABLE; this keeps the rows honest) and returns the events it touched.
 func (s *store) sweepExpired(ctx context.Context, grace time.Duration) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `
-		UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, held_until = NULL, buyer_id = NULL, updated_at = now()
-		WHERE status = 'LOCKED' AND held_until < now() - $1::interval
-		RETURNING event_id`, grace.String())
-	if err != nil {
-		return nil, err
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
+	var events []string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, held_until = NULL, buyer_id = NULL, updated_at = now()
+			WHERE status = 'LOCKED' AND held_until < now() - $1::interval
+			RETURNING event_id, seat_id`, grace.String())
+		if err != nil {
+			return err
 		}
-	}
-	return out, nil
-}
-
-// seatMap loads every seat of an event, as readers must see them now: a LOCKED seat whose hold
-// expired is AVAILABLE. It also returns when that view goes stale (the earliest live hold's
-// expiry), zero when no hold is live.
-func (s *store) seatMap(ctx context.Context, eventID string) ([]Seat, Summary, time.Time, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT seat_id, section, row_label, number, label, price_minor, status, held_until, now()
-		FROM seats WHERE event_id = $1 ORDER BY position, seat_id`, eventID)
-	if err != nil {
-		return nil, Summary{}, time.Time{}, err
-	}
-	defer rows.Close()
-	var seats []Seat
-	var sum Summary
-	var staleAt time.Time
-	for rows.Next() {
-		st := Seat{EventID: eventID}
-		var heldUntil *time.Time
-		var now time.Time
-		if err := rows.Scan(&st.ID, &st.Section, &st.Row, &st.Number, &st.Label, &st.PriceMinor, &st.Status, &heldUntil, &now); err != nil {
-			return nil, Summary{}, time.Time{}, err
+		freed := map[string][]string{}
+		for rows.Next() {
+			var ev, seat string
+			if err := rows.Scan(&ev, &seat); err != nil {
+				return err
+			}
+			if freed[ev] == nil {
+				events = append(events, ev)
+			}
+			freed[ev] = append(freed[ev], seat)
 		}
-		if st.Status == Locked && heldUntil != nil {
-			if !heldUntil.After(now) {
-				st.Status = Available
-			} else if staleAt.IsZero() || heldUntil.Before(staleAt) {
-				staleAt = *heldUntil
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, ev := range events {
+			if _, err := recordChange(ctx, tx, ev, freed[ev], Available, nil); err != nil {
+				return err
 			}
 		}
-		switch st.Status {
-		case Available:
-			sum.Available++
-		case Locked:
-			sum.Locked++
-		case Reserved:
-			sum.Reserved++
-		}
-		seats = append(seats, st)
+		return nil
+	})
+	return events, err
+}
+
+// recordChange bumps the event's seat-map version and records the change under it, in the
+// transaction that makes the change; the notification goes out when (and only if) it commits.
+// Called last in its transaction, so the version row is locked only until the commit.
+func recordChange(ctx context.Context, tx pgx.Tx, eventID string, seatIDs []string, status string, heldUntil *time.Time) (int64, error) {
+	var version int64
+	if err := tx.QueryRow(ctx, `UPDATE seat_plans SET version = version + 1 WHERE event_id = $1 RETURNING version`,
+		eventID).Scan(&version); err != nil {
+		return 0, fmt.Errorf("bump the seat map version of %s: %w", eventID, err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, Summary{}, time.Time{}, err
+	if _, err := tx.Exec(ctx, `INSERT INTO seat_changes (event_id, version, seat_ids, status, held_until)
+		VALUES ($1, $2, $3, $4, $5)`, eventID, version, seatIDs, status, heldUntil); err != nil {
+		return 0, err
 	}
-	sum.Total = len(seats)
-	if len(seats) == 0 {
-		if ok, err := s.hasPlan(ctx, eventID); err != nil {
-			return nil, Summary{}, time.Time{}, err
-		} else if !ok {
-			return nil, Summary{}, time.Time{}, ErrNoSeatPlan
-		}
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, changeChannel, fmt.Sprintf("%s:%d", eventID, version))
+	return version, err
+}
+
+// changeChannel is the PostgreSQL notification channel of committed seat changes.
+const changeChannel = "seat_changes"
+
+// Change is one committed change of seat statuses, as the stream sends it.
+type Change struct {
+	Version   int64      `json:"version"`
+	SeatIDs   []string   `json:"seatIds"`
+	Status    string     `json:"status"`
+	HeldUntil *time.Time `json:"heldUntil,omitempty"`
+}
+
+// changesSince returns up to limit changes of the event after version, oldest first.
+func (s *store) changesSince(ctx context.Context, eventID string, version int64, limit int) ([]Change, error) {
+	rows, err := s.pool.Query(ctx, `SELECT version, seat_ids, status, held_until FROM seat_changes
+		WHERE event_id = $1 AND version > $2 ORDER BY version LIMIT $3`, eventID, version, limit)
+	if err != nil {
+		return nil, err
 	}
-	return seats, sum, staleAt, nil
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Change, error) {
+		var c Change
+		err := row.Scan(&c.Version, &c.SeatIDs, &c.Status, &c.HeldUntil)
+		return c, err
+	})
+}
+
+// version is the event's current seat-map version (ErrNoSeatPlan when it has no seats).
+func (s *store) version(ctx context.Context, eventID string) (int64, error) {
+	var v int64
+	err := s.pool.QueryRow(ctx, `SELECT version FROM seat_plans WHERE event_id = $1`, eventID).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNoSeatPlan
+	}
+	return v, err
+}
+
+// pruneChanges forgets changes older than keep (a watcher that far behind re-reads the snapshot).
+func (s *store) pruneChanges(ctx context.Context, keep time.Duration) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM seat_changes WHERE at < now() - $1::interval`, keep.String())
+	return err
+}
+
+// seatView is an event's seats as readers must see them at one version: a LOCKED seat whose hold
+// expired is AVAILABLE.
+type seatView struct {
+	version int64
+	seats   []Seat
+	until   []time.Time // per seat: the live hold's expiry (zero unless LOCKED)
+	summary Summary
+	// mark is the latest hold expiry already passed when read (zero: none), staleAt the earliest
+	// live one (zero: none): the view is the same from mark until staleAt.
+	mark, staleAt time.Time
+}
+
+// seatMap reads every seat of an event with the version they are at, in one snapshot of the
+// database, in the plan's order.
+func (s *store) seatMap(ctx context.Context, eventID string) (*seatView, error) {
+	v := &seatView{}
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error {
+			err := tx.QueryRow(ctx, `SELECT version FROM seat_plans WHERE event_id = $1`, eventID).Scan(&v.version)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return ErrNoSeatPlan
+			}
+			if err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, `
+				SELECT seat_id, section, row_label, number, label, price_minor, status, held_until, now()
+				FROM seats WHERE event_id = $1 ORDER BY position, seat_id`, eventID)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				st := Seat{EventID: eventID}
+				var heldUntil *time.Time
+				var now time.Time
+				if err := rows.Scan(&st.ID, &st.Section, &st.Row, &st.Number, &st.Label, &st.PriceMinor, &st.Status,
+					&heldUntil, &now); err != nil {
+					return err
+				}
+				var until time.Time
+				if st.Status == Locked && heldUntil != nil {
+					switch {
+					case !heldUntil.After(now):
+						st.Status = Available
+						if heldUntil.After(v.mark) {
+							v.mark = *heldUntil
+						}
+					default:
+						until = *heldUntil
+						if v.staleAt.IsZero() || heldUntil.Before(v.staleAt) {
+							v.staleAt = *heldUntil
+						}
+					}
+				}
+				v.summary.add(st.Status)
+				v.seats = append(v.seats, st)
+				v.until = append(v.until, until)
+			}
+			return rows.Err()
+		})
+	if err != nil {
+		return nil, err
+	}
+	v.summary.Total = len(v.seats)
+	return v, nil
+}
+
+func (s *Summary) add(status string) {
+	switch status {
+	case Available:
+		s.Available++
+	case Locked:
+		s.Locked++
+	case Reserved:
+		s.Reserved++
+	}
 }
 
 func missingFrom(want []string, have map[string]bool) []string {
