@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"ticketflow/bus"
 	"ticketflow/mongodb"
@@ -25,12 +24,11 @@ type service struct {
 	store    *store
 	provider Provider
 	bus      publisher
-	locks    *bookingLocks
 	now      func() time.Time
 }
 
 func newService(st *store, p Provider, pub publisher) *service {
-	return &service{store: st, provider: p, bus: pub, locks: newBookingLocks(),
+	return &service{store: st, provider: p, bus: pub,
 		// Mongo keeps milliseconds: a time taken here must equal its stored copy, or the first
 		// send of a fact and its re-sends would differ.
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }}
@@ -59,12 +57,6 @@ func (s *service) handlePaymentRequested(ctx context.Context, m kafka.Message) e
 // stored before it is published, so a publish that fails is retried from the stored outcome and
 // never charges again.
 func (s *service) pay(ctx context.Context, req *bus.PaymentRequested) error {
-	unlock, err := s.locks.lock(ctx, req.BookingID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-
 	p, err := s.paymentFor(ctx, req)
 	if err != nil {
 		return err
@@ -95,20 +87,19 @@ func (s *service) pay(ctx context.Context, req *bus.PaymentRequested) error {
 		return fmt.Errorf("charge booking %s: %w", p.BookingID, err)
 	}
 
-	now := s.now()
-	p.Status, p.FailureReason = StatusSucceeded, ""
+	o := settlement{PaymentID: p.ID, Status: StatusSucceeded, ProviderRef: res.ProviderRef, SettledAt: s.now()}
 	if !res.Approved {
-		p.Status, p.FailureReason = StatusFailed, res.DeclineReason
+		o.Status, o.FailureReason = StatusFailed, res.DeclineReason
 	}
-	p.ProviderRef, p.SettledAt, p.UpdatedAt = res.ProviderRef, now, now
-	err = s.store.transition(ctx, p.ID, StatusPending, bson.M{"status": p.Status, "failureReason": p.FailureReason,
-		"providerRef": p.ProviderRef, "settledAt": now, "updatedAt": now})
-	if errors.Is(err, errStale) {
-		return s.lostToVoid(ctx, p.ID, res)
-	}
+	winner, won, err := s.store.settle(ctx, o)
 	if err != nil {
 		return err
 	}
+	if !won && winner.Status == StatusFailed && strings.HasPrefix(winner.FailureReason, voidPrefix) {
+		return s.lostToVoid(ctx, p.ID, res) // voided while the provider was charging
+	}
+	p.Status, p.FailureReason, p.ProviderRef, p.SettledAt, p.UpdatedAt = winner.Status, winner.FailureReason,
+		winner.ProviderRef, winner.SettledAt, winner.SettledAt
 	slog.InfoContext(ctx, "payment settled", "booking", p.BookingID, "payment", p.ID, "status", p.Status)
 	return s.publishProcessed(ctx, p)
 }
@@ -152,10 +143,8 @@ func (s *service) fillPlaceholder(ctx context.Context, p *Payment, req *bus.Paym
 	return s.store.payment(ctx, p.ID)
 }
 
-// lostToVoid handles a charge whose outcome could not be stored because the payment left PENDING
-// meanwhile. Within one process the booking lock rules that out; it happens only when another
-// replica voided the payment during the charge (on MongoDB, whose conditional updates pick one
-// winner). Money taken for a voided payment is given back at once.
+// lostToVoid handles a charge whose outcome lost to a void: the saga gave the booking up while the
+// provider was charging. Money taken for a voided payment is given back at once.
 func (s *service) lostToVoid(ctx context.Context, id string, res ChargeResult) error {
 	cur, err := s.store.payment(ctx, id)
 	if err != nil {
@@ -214,31 +203,4 @@ func (s *service) publishProcessed(ctx context.Context, p *Payment) error {
 		return err
 	}
 	return s.bus.Publish(ctx, msg)
-}
-
-// bookingLocks serialises the work on one booking's payment within this process. The consumer
-// already handles one booking's messages one at a time (its lanes are keyed by booking), but a
-// refund arrives over HTTP at any moment; without this, a void and a charge outcome could both
-// read PENDING and overwrite each other on FerretDB. Striped, so memory stays fixed; waiting for
-// it gives up with ctx.
-type bookingLocks struct{ stripes [256]chan struct{} }
-
-func newBookingLocks() *bookingLocks {
-	l := &bookingLocks{}
-	for i := range l.stripes {
-		l.stripes[i] = make(chan struct{}, 1)
-	}
-	return l
-}
-
-func (l *bookingLocks) lock(ctx context.Context, bookingID string) (unlock func(), err error) {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(bookingID))
-	c := l.stripes[h.Sum32()%uint32(len(l.stripes))]
-	select {
-	case c <- struct{}{}:
-		return func() { <-c }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }

@@ -501,6 +501,19 @@ func TestAnIdempotencyKeyCannotChargeAnotherBooking(t *testing.T) {
 // no booking ends with money taken and not given back.
 func TestRefundRacingTheChargeNeverKeepsMoney(t *testing.T) {
 	h := newHarness(t)
+	raceChargeAndRefund(t, h, h.svc, h.svc)
+}
+
+// Two replicas of the payment service — two services on one store, as two processes are — race a
+// booking's charge (one replica) against its refund (the other): exclusivity rests on the store's
+// unique keys, not on a process lock, so each booking's money is settled once and given back once.
+func TestTwoReplicasRacingChargeAndRefundSettleOnce(t *testing.T) {
+	h := newHarness(t)
+	other := newService(h.store, h.provider, &redirect{w: h.writer, to: h.topics})
+	raceChargeAndRefund(t, h, h.svc, other)
+}
+
+func raceChargeAndRefund(t *testing.T, h *harness, charger, refunder *service) {
 	type run struct {
 		req bus.PaymentRequested
 		out RefundOutcome
@@ -514,7 +527,7 @@ func TestRefundRacingTheChargeNeverKeepsMoney(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			if err := h.svc.handlePaymentRequested(h.ctx, m); err != nil {
+			if err := charger.handlePaymentRequested(h.ctx, m); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -523,7 +536,7 @@ func TestRefundRacingTheChargeNeverKeepsMoney(t *testing.T) {
 			if i%2 == 0 {
 				time.Sleep(h.cfg.ProviderLatency / 2) // land in the middle of the charge
 			}
-			out, err := h.svc.refundBooking(h.ctx, req.BookingID, "cancelled")
+			out, err := refunder.refundBooking(h.ctx, req.BookingID, "cancelled")
 			if err != nil {
 				t.Error(err)
 			}
@@ -531,21 +544,28 @@ func TestRefundRacingTheChargeNeverKeepsMoney(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	refunded, voided := 0, 0
+	refunded, voided, voidedMidCharge := 0, 0, 0
 	for _, r := range runs {
 		p := h.payment(r.req.BookingID)
 		charges, refunds, approved := h.provider.counts(r.req.IdempotencyKey, p.ProviderRef)
+		var refundRecords int64
+		if p.voided() && approved {
+			refundRecords, _ = h.store.refunds.CountDocuments(h.ctx, bson.M{"_id": r.req.BookingID})
+		}
 		switch {
 		case p.Status == StatusRefunded && approved && refunds == 1 && r.out.Refunded:
 			refunded++
 		case p.Status == StatusFailed && p.voided() && !approved && charges == 0 && r.out.Voided:
 			voided++
+		case p.Status == StatusFailed && p.voided() && approved && r.out.Voided && refundRecords == 1:
+			// Voided while the provider was charging: the capture was given back by its reference.
+			voidedMidCharge++
 		default:
 			t.Errorf("booking %s: payment %+v, outcome %+v, charges %d approved %v refunds %d",
 				r.req.BookingID, p, r.out, charges, approved, refunds)
 		}
 	}
-	t.Logf("%d charged then refunded, %d voided before the charge", refunded, voided)
+	t.Logf("%d charged then refunded, %d voided before the charge, %d voided during it", refunded, voided, voidedMidCharge)
 }
 
 // The whole path over Kafka: the real consumer reads payment.requested (twice, and one message no

@@ -108,25 +108,6 @@ func TestMalformedPaymentRequestsAreDeadLettered(t *testing.T) {
 	}
 }
 
-func TestBookingLocksSerialiseOneBookingAndGiveUpWithTheContext(t *testing.T) {
-	l := newBookingLocks()
-	unlock, err := l.lock(context.Background(), "b1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	if _, err := l.lock(ctx, "b1"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("second lock of b1: %v, want to wait until the context ends", err)
-	}
-	unlock()
-	unlock2, err := l.lock(context.Background(), "b1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	unlock2()
-}
-
 func TestVisibleOnlyToOwnerOrAdmin(t *testing.T) {
 	p := &Payment{UserID: "u1"}
 	if !visible(p, auth.Identity{UserID: "u1", Role: auth.RoleUser}) || visible(p, auth.Identity{UserID: "u2", Role: auth.RoleUser}) ||

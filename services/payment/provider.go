@@ -2,10 +2,13 @@ package payment
 
 import (
 	"context"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"strings"
 	"sync"
 	"time"
@@ -80,11 +83,13 @@ const (
 )
 
 // MockProvider stands in for a card provider. It honours the contract's test tokens, takes
-// `latency` per call like a remote API, remembers each idempotency key's answer (in memory, as a
-// provider would in its own database) and makes references that are a pure function of the key,
-// so even a restarted mock gives a retried call the same reference.
+// `latency` per call like a remote API, remembers each idempotency key's answer, as a provider
+// does in its own database (in memory, and in its ledger collection when it has one, so that every
+// replica of the payment service and every restart sees the same provider), and makes references
+// that are a pure function of the key.
 type MockProvider struct {
 	latency time.Duration
+	ledger  *mongo.Collection // nil: memory only
 
 	mu      sync.Mutex
 	charges map[string]ChargeResult
@@ -92,10 +97,55 @@ type MockProvider struct {
 	refunds map[string]ChargeRefundResult
 }
 
-// NewMockProvider returns a mock provider that takes latency per call.
+// NewMockProvider returns a mock provider that takes latency per call and keeps its charges in
+// memory.
 func NewMockProvider(latency time.Duration) *MockProvider {
 	return &MockProvider{latency: latency, charges: map[string]ChargeResult{}, byRef: map[string]Charge{},
 		refunds: map[string]ChargeRefundResult{}}
+}
+
+// WithLedger makes the mock keep its charges in coll as well, shared by every process using it.
+func (m *MockProvider) WithLedger(coll *mongo.Collection) *MockProvider {
+	m.ledger = coll
+	return m
+}
+
+// ledgerEntry is one charge or refund of the mock's ledger, under its reference.
+type ledgerEntry struct {
+	Ref           string `bson:"_id"`
+	Key           string `bson:"key"`
+	Approved      bool   `bson:"approved"`
+	DeclineReason string `bson:"declineReason,omitempty"`
+	AmountMinor   int64  `bson:"amountMinor"`
+	Currency      string `bson:"currency"`
+}
+
+// recorded returns the ledger's entry under ref, if the mock has a ledger and the entry exists.
+func (m *MockProvider) recorded(ctx context.Context, ref string) (ledgerEntry, bool, error) {
+	var e ledgerEntry
+	if m.ledger == nil {
+		return e, false, nil
+	}
+	err := m.ledger.FindOne(ctx, bson.M{"_id": ref}).Decode(&e)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return e, false, nil
+	}
+	return e, err == nil, err
+}
+
+// record writes an entry once; the first written wins and is returned.
+func (m *MockProvider) record(ctx context.Context, e ledgerEntry) (ledgerEntry, error) {
+	if m.ledger == nil {
+		return e, nil
+	}
+	if _, err := m.ledger.InsertOne(ctx, e); err != nil {
+		if !mongo.IsDuplicateKeyError(err) {
+			return e, err
+		}
+		var first ledgerEntry
+		return first, m.ledger.FindOne(ctx, bson.M{"_id": e.Ref}).Decode(&first)
+	}
+	return e, nil
 }
 
 // Charge implements Provider.
@@ -112,6 +162,11 @@ func (m *MockProvider) Charge(ctx context.Context, req ChargeRequest) (ChargeRes
 		return res, nil
 	}
 	res := ChargeResult{ProviderRef: ref(chargeRefPrefix, req.IdempotencyKey)}
+	if e, ok, err := m.recorded(ctx, res.ProviderRef); err != nil {
+		return ChargeResult{}, err
+	} else if ok {
+		return m.remember(req.IdempotencyKey, e), nil
+	}
 	switch req.Token {
 	case TokenVisa:
 		res.Approved = true
@@ -123,10 +178,20 @@ func (m *MockProvider) Charge(ctx context.Context, req ChargeRequest) (ChargeRes
 	default:
 		res.DeclineReason = reasonInvalidCard
 	}
-	m.charges[req.IdempotencyKey] = res
-	m.byRef[res.ProviderRef] = Charge{Ref: res.ProviderRef, Approved: res.Approved, AmountMinor: req.AmountMinor,
-		Currency: req.Currency}
-	return res, nil
+	e, err := m.record(ctx, ledgerEntry{Ref: res.ProviderRef, Key: req.IdempotencyKey, Approved: res.Approved,
+		DeclineReason: res.DeclineReason, AmountMinor: req.AmountMinor, Currency: req.Currency})
+	if err != nil {
+		return ChargeResult{}, err
+	}
+	return m.remember(req.IdempotencyKey, e), nil
+}
+
+// remember keeps a charge in memory (m.mu held).
+func (m *MockProvider) remember(key string, e ledgerEntry) ChargeResult {
+	res := ChargeResult{ProviderRef: e.Ref, Approved: e.Approved, DeclineReason: e.DeclineReason}
+	m.charges[key] = res
+	m.byRef[e.Ref] = Charge{Ref: e.Ref, Approved: e.Approved, AmountMinor: e.AmountMinor, Currency: e.Currency}
+	return res
 }
 
 // Lookup implements Provider. The mock remembers charges in memory: after a restart it knows only
@@ -137,11 +202,18 @@ func (m *MockProvider) Lookup(ctx context.Context, ref string) (Charge, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.byRef[ref]
-	if !ok {
+	if c, ok := m.byRef[ref]; ok {
+		return c, nil
+	}
+	e, ok, err := m.recorded(ctx, ref)
+	if err != nil {
+		return Charge{}, err
+	}
+	if !ok || !strings.HasPrefix(ref, chargeRefPrefix) {
 		return Charge{}, ErrUnknownCharge
 	}
-	return c, nil
+	m.remember(e.Key, e)
+	return m.byRef[ref], nil
 }
 
 // Refund implements Provider.
@@ -161,6 +233,10 @@ func (m *MockProvider) Refund(ctx context.Context, req ChargeRefund) (ChargeRefu
 		return res, nil
 	}
 	res := ChargeRefundResult{ProviderRef: ref(refundRefPrefix, req.IdempotencyKey)}
+	if _, err := m.record(ctx, ledgerEntry{Ref: res.ProviderRef, Key: req.IdempotencyKey, AmountMinor: req.AmountMinor,
+		Currency: req.Currency}); err != nil {
+		return ChargeRefundResult{}, err
+	}
 	m.refunds[req.IdempotencyKey] = res
 	return res, nil
 }

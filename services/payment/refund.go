@@ -54,14 +54,8 @@ func (s *service) refund(ctx context.Context, req RefundRequest) (RefundOutcome,
 //   - SUCCEEDED or REFUNDED: refunded once (the refunds document is the once), and
 //     payment.refunded is published (again, on a repeated call; consumers drop duplicates).
 func (s *service) refundBooking(ctx context.Context, bookingID, reason string) (RefundOutcome, error) {
-	unlock, err := s.locks.lock(ctx, bookingID)
-	if err != nil {
-		return RefundOutcome{}, err
-	}
-	defer unlock()
-
-	// Each pass either answers or saw the payment change under it (another replica); a few
-	// passes settle it.
+	// Each pass either answers or saw the payment change under it (another replica or request);
+	// a few passes settle it.
 	for range 3 {
 		p, err := s.store.paymentOfBooking(ctx, bookingID)
 		if notFound(err) {
@@ -79,17 +73,16 @@ func (s *service) refundBooking(ctx context.Context, bookingID, reason string) (
 		}
 		switch p.Status {
 		case StatusPending:
-			now := s.now()
-			err := s.store.transition(ctx, p.ID, StatusPending, bson.M{"status": StatusFailed,
-				"failureReason": voidPrefix + reason, "settledAt": now, "updatedAt": now})
-			if errors.Is(err, errStale) {
-				continue
-			}
+			winner, won, err := s.store.settle(ctx, settlement{PaymentID: p.ID, Status: StatusFailed,
+				FailureReason: voidPrefix + reason, SettledAt: s.now()})
 			if err != nil {
 				return RefundOutcome{}, err
 			}
+			if !won {
+				continue // the provider's answer came first: refund it (or nothing to give back)
+			}
 			slog.InfoContext(ctx, "payment voided", "booking", bookingID, "payment", p.ID, "reason", reason)
-			return RefundOutcome{Voided: true, PaymentID: p.ID, Status: StatusFailed}, nil
+			return RefundOutcome{Voided: true, PaymentID: p.ID, Status: winner.Status}, nil
 		case StatusFailed:
 			return RefundOutcome{Voided: p.voided(), PaymentID: p.ID, Status: p.Status}, nil
 		case StatusSucceeded, StatusRefunded:

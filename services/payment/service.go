@@ -40,7 +40,9 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	}
 	writer := bus.NewWriter(cfg.KafkaBrokers, config.Payment)
 	defer writer.Close()
-	svc := newService(st, NewMockProvider(cfg.ProviderLatency), writer)
+	// The mock provider keeps its ledger in its own collection: every replica and restart sees the
+	// same provider, as with a real one.
+	svc := newService(st, NewMockProvider(cfg.ProviderLatency).WithLedger(db.Collection("mock_provider_ledger")), writer)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

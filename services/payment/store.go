@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -16,15 +17,70 @@ import (
 //
 // FerretDB has no transactions and applies a conditional update as read-modify-write, so two
 // racing updates of one payment can both "win". What must happen once therefore rests on unique
-// keys (a payment per idempotency key and per booking, a refund per booking), and changes of one
-// payment are serialised by the service (see bookingLocks). The conditional filters below are
-// still written as if they were atomic: on real MongoDB they are, which covers several replicas.
+// keys, which hold across any number of replicas on FerretDB and MongoDB alike: a payment per
+// idempotency key and per booking, one settlement per payment (the first outcome — the provider's
+// answer or a void — to be inserted wins), one refund per booking (or per stray capture). No
+// process lock is needed: two replicas racing a charge and a refund of one booking settle it once.
 type store struct {
-	payments, refunds *mongo.Collection
+	payments, refunds, settlements *mongo.Collection
 }
 
 func newStore(db *mongo.Database) *store {
-	return &store{payments: db.Collection("payments"), refunds: db.Collection("refunds")}
+	return &store{payments: db.Collection("payments"), refunds: db.Collection("refunds"),
+		settlements: db.Collection("settlements")}
+}
+
+// settlement is the one outcome of a payment: _id is the payment's, so the first to be inserted
+// decides it.
+type settlement struct {
+	PaymentID     string    `bson:"_id"`
+	Status        string    `bson:"status"` // SUCCEEDED or FAILED
+	FailureReason string    `bson:"failureReason"`
+	ProviderRef   string    `bson:"providerRef"`
+	SettledAt     time.Time `bson:"settledAt"`
+}
+
+// settle decides a pending payment's outcome, once: it returns the outcome that won (o, or the
+// one another process inserted first) and brings the payment document to it.
+func (s *store) settle(ctx context.Context, o settlement) (winner settlement, won bool, err error) {
+	if _, err := s.settlements.InsertOne(ctx, o); err == nil {
+		winner, won = o, true
+	} else if !mongodb.IsDuplicateKey(err) {
+		return settlement{}, false, err
+	} else if err := s.settlements.FindOne(ctx, bson.M{"_id": o.PaymentID}).Decode(&winner); err != nil {
+		return settlement{}, false, err
+	}
+	return winner, won, s.apply(ctx, winner)
+}
+
+// apply writes a settlement into its payment (the same values whoever writes them).
+func (s *store) apply(ctx context.Context, o settlement) error {
+	_, err := s.payments.UpdateOne(ctx, bson.M{"_id": o.PaymentID}, bson.M{"$set": bson.M{"status": o.Status,
+		"failureReason": o.FailureReason, "providerRef": o.ProviderRef, "settledAt": o.SettledAt, "updatedAt": o.SettledAt}})
+	return err
+}
+
+// settled returns p as settled when a settlement was inserted for it but the process that won
+// stopped before writing it into the payment; p as it is otherwise.
+func (s *store) settled(ctx context.Context, p *Payment) (*Payment, error) {
+	if p.Status != StatusPending {
+		return p, nil
+	}
+	var o settlement
+	err := s.settlements.FindOne(ctx, bson.M{"_id": p.ID}).Decode(&o)
+	if notFound(err) {
+		return p, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.apply(ctx, o); err != nil {
+		return nil, err
+	}
+	cp := *p
+	cp.Status, cp.FailureReason, cp.ProviderRef, cp.SettledAt, cp.UpdatedAt = o.Status, o.FailureReason, o.ProviderRef,
+		o.SettledAt, o.SettledAt
+	return &cp, nil
 }
 
 // errStale means a conditional update found the payment no longer in the expected state.
@@ -48,12 +104,13 @@ func (s *store) insertPayment(ctx context.Context, p *Payment) error {
 	return err
 }
 
+// findPayment reads a payment; a PENDING one whose settlement was inserted comes back settled.
 func (s *store) findPayment(ctx context.Context, filter bson.M) (*Payment, error) {
 	var p Payment
 	if err := s.payments.FindOne(ctx, filter).Decode(&p); err != nil {
 		return nil, err
 	}
-	return &p, nil
+	return s.settled(ctx, &p)
 }
 
 func (s *store) payment(ctx context.Context, id string) (*Payment, error) {
@@ -76,13 +133,13 @@ func (s *store) paymentWithKey(ctx context.Context, key string) (*Payment, error
 	return s.findPayment(ctx, bson.M{"idempotencyKey": key})
 }
 
-// transition sets fields of payment id if its status is still from; errStale otherwise.
+// transition sets fields of payment id if its status is still from; errStale otherwise. It is
+// used only where a unique insert already decided the change (a refund), so a race can only write
+// the same values twice.
 //
 // The status is read first and the update addresses the payment by _id alone: FerretDB's SQLite
 // backend answers a filter other than {_id} by decoding every document of the collection, which
-// made each update cost a scan of all payments. The check and the update are not one atomic step
-// on FerretDB either way (it has no atomic conditional update); within a process the per-booking
-// lock makes them so, and Kafka's key gives each booking one consumer.
+// made each update cost a scan of all payments.
 func (s *store) transition(ctx context.Context, id, from string, set bson.M) error {
 	cur, err := s.payment(ctx, id)
 	if err != nil {
