@@ -5,6 +5,7 @@ SHELL        := /bin/bash
 GO           ?= go
 TOOLS        := $(CURDIR)/.tools
 BIN          := $(CURDIR)/bin/ticketflow
+DEV          := $(CURDIR)/bin/ticketflow-dev
 TEMPORAL_CLI := $(TOOLS)/bin/temporal
 MAILPIT      := $(TOOLS)/bin/mailpit
 KAFKA_JARS   := $(TOOLS)/kafka/libs/.complete
@@ -29,7 +30,7 @@ TEST_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/test TICKETFLOW_TOOLS_DIR=$(TO
 
 ## run: start the whole local stack in the foreground (Ctrl-C stops it)
 run: tools build
-	$(BIN) dev
+	$(DEV) dev
 
 ## test: vet, unit tests, then integration tests against the real local stack
 test: tools build vet unit integration
@@ -44,10 +45,10 @@ unit:
 # Starts the test stack unless it is running (and then stops only what it started).
 integration: tools build
 	@mkdir -p .data/test/run && rm -f $(OWNER_FILE)
-	$(TEST_STACK) $(BIN) stack up --owner-file $(OWNER_FILE)
+	$(TEST_STACK) $(DEV) stack up --owner-file $(OWNER_FILE)
 	@status=0; \
 	$(TEST_STACK) $(GO) test -count=1 -p 1 -timeout 30m -tags integration ./... || status=$$?; \
-	if [ -f $(OWNER_FILE) ]; then $(TEST_STACK) $(BIN) stack down; rm -f $(OWNER_FILE); fi; \
+	if [ -f $(OWNER_FILE) ]; then $(TEST_STACK) $(DEV) stack down; rm -f $(OWNER_FILE); fi; \
 	exit $$status
 
 # `make chaos` runs on a third stack (.data/chaos, ports +200) so it can kill processes freely.
@@ -61,16 +62,16 @@ CHAOS_ARGS ?= --bookings 300 --seats 600 --concurrency 10
 ## chaos: 300 bookings while every process is killed in turn, then the consistency table
 chaos: tools build
 	@mkdir -p .data/chaos/run && rm -f .data/chaos/run/started-by-make
-	$(CHAOS_STACK) $(BIN) stack up --owner-file .data/chaos/run/started-by-make
-	@status=0; $(CHAOS_STACK) $(BIN) chaos $(CHAOS_ARGS) || status=$$?; \
-	if [ -f .data/chaos/run/started-by-make ]; then $(CHAOS_STACK) $(BIN) stack down; fi; exit $$status
+	$(CHAOS_STACK) $(DEV) stack up --owner-file .data/chaos/run/started-by-make
+	@status=0; $(CHAOS_STACK) $(DEV) chaos $(CHAOS_ARGS) || status=$$?; \
+	if [ -f .data/chaos/run/started-by-make ]; then $(CHAOS_STACK) $(DEV) stack down; fi; exit $$status
 
 BENCH_ARGS ?=
 
 ## bench: the flash-sale benchmark against the running stack (started if needed); see BENCHMARKS.md
 bench: tools build
-	$(BIN) stack up
-	$(BIN) bench $(BENCH_ARGS)
+	$(DEV) stack up
+	$(DEV) bench $(BENCH_ARGS)
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 1m); scripts/fuzz.sh FuzzX runs one
 fuzz:
@@ -83,19 +84,21 @@ demo: apt-tools $(TEMPORAL_CLI)
 ## histories: export one history per saga path from the test stack into workflows/testdata
 histories: tools build
 	@mkdir -p .data/test/run
-	$(TEST_STACK) $(BIN) stack up
+	$(TEST_STACK) $(DEV) stack up
 	$(TEST_STACK) $(GO) test -count=1 -tags 'integration histories' -run TestExportHistories ./e2e/
 
 ## test-stack: start (or reuse) the integration tests' stack in the background
 test-stack: tools build
-	$(TEST_STACK) $(BIN) stack up
+	$(TEST_STACK) $(DEV) stack up
 
 ## test-stack-down: stop it
 test-stack-down: build
-	$(TEST_STACK) $(BIN) stack down
+	$(TEST_STACK) $(DEV) stack down
 
+## build: the production binary (bin/ticketflow) and the tooling that runs the local stack with it
 build:
 	$(GO) build -o $(BIN) ./cmd/ticketflow
+	$(GO) build -o $(DEV) ./cmd/ticketflow-dev
 
 ## tools: everything the local stack runs that is not Go code of ours
 tools: apt-tools $(TEMPORAL_CLI) $(MAILPIT) $(KAFKA_JARS) $(BROWSER_DEPS)
@@ -132,13 +135,13 @@ $(KAFKA_JARS): infra/kafka/pom.xml
 	mvn -q -B -f infra/kafka/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(TOOLS)/kafka/libs
 	touch $@
 
-## stop: stop a stack started in the background (by make test or `ticketflow stack up`)
+## stop: stop a stack started in the background (by make test or `ticketflow-dev stack up`)
 stop: build
-	$(BIN) stack down
+	$(DEV) stack down
 
 ## clean: stop the stack and remove all its data
 clean:
-	-@[ -x $(BIN) ] && $(BIN) stack down
-	-@[ -x $(BIN) ] && $(TEST_STACK) $(BIN) stack down
-	-@[ -x $(BIN) ] && $(CHAOS_STACK) $(BIN) stack down
+	-@[ -x $(DEV) ] && $(DEV) stack down
+	-@[ -x $(DEV) ] && $(TEST_STACK) $(DEV) stack down
+	-@[ -x $(DEV) ] && $(CHAOS_STACK) $(DEV) stack down
 	rm -rf .data bin

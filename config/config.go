@@ -1,6 +1,6 @@
 // Package config is TicketFlow's one configuration loader: every process reads its ports,
 // store addresses, secrets and tuning from the environment here, with defaults that match the
-// local stack, so `ticketflow dev` and docker-compose differ only in environment variables.
+// local stack, so `ticketflow-dev dev` and docker-compose differ only in environment variables.
 package config
 
 import (
@@ -52,7 +52,7 @@ var Processes = []string{User, Event, Booking, Inventory, Payment, Notification,
 
 // Config is everything a TicketFlow process may need. Each process uses the part it needs.
 type Config struct {
-	Env      string // "local" inside `ticketflow dev`; anything else is treated as a deployment
+	Env      string // "local" inside `ticketflow-dev dev`; anything else is treated as a deployment
 	DataDir  string // where the local stack keeps its data and logs
 	ToolsDir string // where `make tools` puts the Temporal CLI, Mailpit and the Kafka jars
 
@@ -94,7 +94,8 @@ type Config struct {
 	CORSOrigins      []string
 	ShutdownTimeout  time.Duration
 	ProviderLatency  time.Duration // the mock payment provider's simulated latency
-	KafkaPartitions  int
+	KafkaPartitions  int           // partitions of each topic `setup` and the local stack create
+	KafkaReplicas    int           // copies of each topic's partitions (KAFKA_REPLICATION_FACTOR)
 	WorkerLocalSlots int
 }
 
@@ -126,6 +127,7 @@ func Load() (*Config, error) {
 	c.KafkaCtrlPort = l.port("KAFKA_CONTROLLER_PORT", 59093)
 	c.KafkaBrokers = l.list("KAFKA_BROKERS", fmt.Sprintf("127.0.0.1:%d", c.KafkaPort))
 	c.KafkaPartitions = l.int("KAFKA_PARTITIONS", 3)
+	c.KafkaReplicas = l.int("KAFKA_REPLICATION_FACTOR", 1)
 	c.MongoPort = l.port("MONGO_PORT", 57017)
 	c.MongoURI = l.str("MONGO_URI", fmt.Sprintf("mongodb://127.0.0.1:%d/", c.MongoPort))
 	c.TemporalPort = l.port("TEMPORAL_PORT", 7233)
@@ -152,6 +154,9 @@ func Load() (*Config, error) {
 	c.ProviderLatency = l.duration("PAYMENT_PROVIDER_LATENCY", 20*time.Millisecond)
 	c.WorkerLocalSlots = l.int("WORKER_LOCAL_ACTIVITY_SLOTS", 200)
 
+	if c.KafkaPartitions < 1 || c.KafkaReplicas < 1 {
+		l.errs = append(l.errs, fmt.Sprintf("KAFKA_PARTITIONS=%d, KAFKA_REPLICATION_FACTOR=%d: both must be at least 1", c.KafkaPartitions, c.KafkaReplicas))
+	}
 	if c.HoldTTL < time.Second {
 		l.errs = append(l.errs, fmt.Sprintf("HOLD_TTL=%s: must be at least 1s", c.HoldTTL))
 	}

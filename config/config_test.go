@@ -56,7 +56,7 @@ func TestLoadWithoutJWTSecretRefusesToServeOutsideLocal(t *testing.T) {
 		{env: "", secret: "", ok: false},           // nothing set: production with the default
 		{env: "production", secret: "", ok: false}, //
 		{env: "production", secret: DevJWTSecret, ok: false},
-		{env: "local", secret: "", ok: true}, // `ticketflow dev`
+		{env: "local", secret: "", ok: true}, // `ticketflow-dev dev`
 		{env: "production", secret: deploymentSecret, ok: true},
 	}
 	for _, c := range cases {

@@ -31,7 +31,7 @@ import (
 	"ticketflow/config"
 	"ticketflow/ids"
 	"ticketflow/mongodb"
-	"ticketflow/seed"
+	"ticketflow/tools/seed"
 )
 
 // --- the scene: a victim with a confirmed, paid booking; an attacker with an account -----------

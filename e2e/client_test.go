@@ -20,7 +20,7 @@ import (
 	"ticketflow/auth"
 	"ticketflow/config"
 	"ticketflow/httpapi"
-	"ticketflow/seed"
+	"ticketflow/tools/seed"
 )
 
 func TestMain(m *testing.M) {

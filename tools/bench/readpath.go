@@ -12,7 +12,7 @@ import (
 
 	"ticketflow/config"
 	"ticketflow/gateway"
-	"ticketflow/loadgen"
+	"ticketflow/tools/loadgen"
 )
 
 // readPath measures GET /api/inventory/events/{id}/seats: through the stack's gateway (spread

@@ -6,11 +6,11 @@ import (
 	"io"
 	"time"
 
-	"ticketflow/bench"
 	"ticketflow/config"
+	"ticketflow/tools/bench"
 )
 
-// runBench is `ticketflow bench`: the flash-sale benchmark against the running stack. Its last
+// runBench is `ticketflow-dev bench`: the flash-sale benchmark against the running stack. Its last
 // line is machine-readable (bench: confirmed_per_s=… ratio=… oversold=… …). It exits 1 when a
 // correctness figure (oversold, double charged, stuck) is not zero.
 func runBench(ctx context.Context, cfg *config.Config, args []string, out io.Writer) error {
