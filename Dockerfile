@@ -8,6 +8,8 @@
 # --- build ---------------------------------------------------------------------------------------
 FROM golang:1.26 AS build
 WORKDIR /src
+# go.mod's toolchain line names the patched Go; the image's GOTOOLCHAIN=local would ignore it.
+ENV GOTOOLCHAIN=auto
 
 # Modules first, so a source change does not download them again.
 COPY go.mod go.sum ./
