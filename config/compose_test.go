@@ -61,7 +61,7 @@ var composeApps = []struct {
 	{name: Notification, publish: true, stores: []composeStore{storeMongo, storeKafka, storeSMTP, storeMailpit}},
 	{name: Worker, stores: []composeStore{storeTemporal, storeKafka}, peers: []string{Booking, Inventory, Payment}},
 	{name: Bridge, stores: []composeStore{storeTemporal, storeKafka}, peers: []string{Booking, Payment}},
-	{name: Gateway, publish: true, peers: Services,
+	{name: Gateway, publish: true, stores: []composeStore{storeRedis}, peers: Services,
 		after: []string{User, Event, Booking, Inventory, Payment, Notification, Worker, Bridge}},
 }
 

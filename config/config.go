@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -85,9 +86,10 @@ type Config struct {
 	JWTSecret        string
 	JWTTTL           time.Duration
 	HoldTTL          time.Duration
-	RateLimit        int           // requests per RateWindow per client IP; 0 turns it off
-	RateWindow       time.Duration //
-	LoginLimit       int           // failed logins per LoginWindow per email and per IP
+	RateLimit        int            // requests per RateWindow per client IP, across gateways (Redis); 0 turns it off
+	RateWindow       time.Duration  //
+	TrustedProxies   []netip.Prefix // peers whose X-Forwarded-For names the client (TRUSTED_PROXIES)
+	LoginLimit       int            // failed logins per LoginWindow per email and per IP
 	LoginWindow      time.Duration
 	MaxBodyBytes     int64
 	TaskQueue        string
@@ -146,6 +148,7 @@ func Load() (*Config, error) {
 	c.HoldTTL = l.duration("HOLD_TTL", 10*time.Minute)
 	c.RateLimit = l.int("RATE_LIMIT", 100)
 	c.RateWindow = l.duration("RATE_WINDOW", 60*time.Second)
+	c.TrustedProxies = l.prefixes("TRUSTED_PROXIES")
 	c.LoginLimit = l.int("LOGIN_LIMIT", 10)
 	c.LoginWindow = l.duration("LOGIN_WINDOW", 15*time.Minute)
 	c.MaxBodyBytes = int64(l.int("MAX_BODY_BYTES", 1<<20))
@@ -249,6 +252,24 @@ func (l *loader) duration(key string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// prefixes reads a comma-separated list of CIDRs (10.0.0.0/8) or single addresses (10.1.2.3).
+func (l *loader) prefixes(key string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range l.list(key, "") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				l.errs = append(l.errs, fmt.Sprintf("%s: %q is neither a CIDR nor an IP address", key, s))
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }
 
 func (l *loader) list(key, def string) []string {

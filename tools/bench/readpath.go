@@ -43,7 +43,7 @@ func (r *Result) readPath(ctx context.Context, cfg *config.Config, eventID strin
 	}
 	// The trivial handler stands in for the notification service, whose routes are not read here.
 	local.URLs[config.Notification] = trivial.URL
-	gw, err := gateway.New(&local)
+	gw, err := gateway.New(&local, nil)
 	if err != nil {
 		return err
 	}
