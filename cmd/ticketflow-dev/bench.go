@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"ticketflow/cmd/internal/cli"
 	"ticketflow/config"
 	"ticketflow/tools/bench"
 )
@@ -35,7 +36,7 @@ func runBench(ctx context.Context, cfg *config.Config, args []string, out io.Wri
 	}
 	res.Print(out)
 	if a := res.Audit; a.Oversold+a.Mismatched+a.DoubleCharged+a.KeptCharges+a.Pending > 0 {
-		return exitCode(1)
+		return cli.ExitCode(1)
 	}
 	return nil
 }

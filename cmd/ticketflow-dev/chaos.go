@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"ticketflow/cmd/internal/cli"
 	"ticketflow/config"
 	"ticketflow/tools/chaos"
 )
@@ -43,7 +44,7 @@ func runChaos(ctx context.Context, cfg *config.Config, args []string, out io.Wri
 	}
 	res.Print(out)
 	if !res.Passed() {
-		return exitCode(1)
+		return cli.ExitCode(1)
 	}
 	return nil
 }

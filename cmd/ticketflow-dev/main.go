@@ -10,11 +10,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
+	"ticketflow/cmd/internal/cli"
 	"ticketflow/config"
 	"ticketflow/tools/devstack"
 	"ticketflow/tools/seed"
@@ -33,28 +32,7 @@ The stack runs each application process with the production binary, bin/ticketfl
 one (or TICKETFLOW_BIN).
 `
 
-func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1], os.Args[2:])
-	var exit exitCode
-	switch {
-	case errors.As(err, &exit):
-		os.Exit(int(exit))
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "ticketflow-dev %s: %v\n", os.Args[1], err)
-		os.Exit(1)
-	}
-}
-
-// exitCode ends the program with a status and no further message.
-type exitCode int
-
-func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+func main() { cli.Main("ticketflow-dev", usage, run) }
 
 func run(ctx context.Context, cmd string, args []string) error {
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
@@ -85,7 +63,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return runChaos(ctx, cfg, args, os.Stdout)
 	}
 	fmt.Fprint(os.Stderr, usage)
-	return exitCode(2)
+	return cli.ExitCode(2)
 }
 
 func dev(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
@@ -134,7 +112,7 @@ func stack(ctx context.Context, cfg *config.Config, args []string) error {
 		return devstack.Down(cfg, os.Stdout, time.Minute)
 	case "status":
 		if !devstack.Status(cfg, os.Stdout) {
-			return exitCode(1)
+			return cli.ExitCode(1)
 		}
 		return nil
 	}

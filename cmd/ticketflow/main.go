@@ -5,19 +5,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strings"
-	"syscall"
 
 	"go.temporal.io/api/enums/v1"
 
 	"ticketflow/bus"
+	"ticketflow/cmd/internal/cli"
 	"ticketflow/config"
 	"ticketflow/temporalclient"
 	"ticketflow/workflows"
@@ -36,28 +34,7 @@ const usage = `usage: ticketflow <command> [arguments]
 The local stack, demo data, benchmark and chaos run are ticketflow-dev's (make run, make test).
 `
 
-func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1], os.Args[2:])
-	var exit exitCode
-	switch {
-	case errors.As(err, &exit):
-		os.Exit(int(exit))
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "ticketflow %s: %v\n", os.Args[1], err)
-		os.Exit(1)
-	}
-}
-
-// exitCode ends the program with a status and no further message.
-type exitCode int
-
-func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+func main() { cli.Main("ticketflow", usage, run) }
 
 func run(ctx context.Context, cmd string, args []string) error {
 	switch cmd {
@@ -88,7 +65,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return setup(ctx, cfg)
 	}
 	fmt.Fprint(os.Stderr, usage)
-	return exitCode(2)
+	return cli.ExitCode(2)
 }
 
 func newLogger(w io.Writer) *slog.Logger {
