@@ -1,11 +1,15 @@
 # syntax=docker/dockerfile:1
 #
-# TicketFlow's one image: the `ticketflow` binary, which runs any process of the system
-# (`serve gateway`, `serve user`, ..., `setup`). docker-compose.yml builds it as ticketflow:local.
+# TicketFlow's one image: the production `ticketflow` binary, which runs any process of the system
+# (`serve gateway`, `serve user`, ..., `setup`). It links none of the local-stack tooling
+# (cmd/ticketflow-dev, tools/): cmd/ticketflow/deps_test.go checks its dependencies, and
+# BENCHMARKS.md records its size. docker-compose.yml builds it as ticketflow:local.
 
 # --- build ---------------------------------------------------------------------------------------
 FROM golang:1.26 AS build
 WORKDIR /src
+# go.mod's toolchain line names the patched Go; the image's GOTOOLCHAIN=local would ignore it.
+ENV GOTOOLCHAIN=auto
 
 # Modules first, so a source change does not download them again.
 COPY go.mod go.sum ./

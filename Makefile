@@ -5,6 +5,7 @@ SHELL        := /bin/bash
 GO           ?= go
 TOOLS        := $(CURDIR)/.tools
 BIN          := $(CURDIR)/bin/ticketflow
+DEV          := $(CURDIR)/bin/ticketflow-dev
 TEMPORAL_CLI := $(TOOLS)/bin/temporal
 MAILPIT      := $(TOOLS)/bin/mailpit
 KAFKA_JARS   := $(TOOLS)/kafka/libs/.complete
@@ -14,8 +15,18 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 TEMPORAL_CLI_VERSION := v1.5.1
 MAILPIT_VERSION      := v1.27.11
+# govulncheck, and the golang.org/x/vulndb reports its database is built from (vuln.go.dev cannot
+# be reached from these machines). Raise VULNDB_VERSION to take newer reports.
+GOVULNCHECK_VERSION  := v1.9.0
+VULNDB_VERSION       := v0.0.0-20261105234957-e22db6528018
+GOVULNCHECK          := $(TOOLS)/bin/govulncheck
+VULNDB               := $(TOOLS)/vulndb/$(VULNDB_VERSION)
 
 export PATH := $(TOOLS)/bin:$(PATH)
+# go.mod's toolchain line names a patched Go (the standard library's security fixes). `auto` lets
+# an older go fetch that toolchain through the module proxy; a GOTOOLCHAIN=local default (as in
+# Debian's go.env and the golang image) would build with the older, vulnerable one.
+export GOTOOLCHAIN := auto
 
 # The integration suite runs on its own stack (data in .data/test, every port moved by 100), so
 # `make test` never disturbs a `make run` stack and can use a short hold for the expiry paths.
@@ -25,18 +36,30 @@ TEST_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/test TICKETFLOW_TOOLS_DIR=$(TO
 	POSTGRES_PORT=55532 REDIS_PORT=56479 KAFKA_PORT=59192 KAFKA_CONTROLLER_PORT=59193 \
 	MONGO_PORT=57117 TEMPORAL_PORT=7333 TEMPORAL_UI_PORT=8333 SMTP_PORT=1125 MAILPIT_PORT=8125
 
-.PHONY: run test unit integration histories test-stack test-stack-down build tools apt-tools vet clean stop bench chaos fuzz demo
+.PHONY: run test unit integration histories test-stack test-stack-down build tools apt-tools vet vuln clean stop bench chaos fuzz demo
 
 ## run: start the whole local stack in the foreground (Ctrl-C stops it)
 run: tools build
-	$(BIN) dev
+	$(DEV) dev
 
-## test: vet, unit tests, then integration tests against the real local stack
-test: tools build vet unit integration
+## test: tidy and vet, known vulnerabilities, unit tests, then integration tests against the real local stack
+test: tools build vet vuln unit integration
 
+## vet: go.mod tidy (CI fails on any go mod tidy -diff), then go vet with and without the integration tag
 vet:
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
+
+## vuln: govulncheck over every package; fails on any vulnerability the code can reach
+vuln: $(GOVULNCHECK) $(VULNDB)/index/db.json
+	$(GOVULNCHECK) -db file://$(VULNDB) ./...
+
+$(GOVULNCHECK):
+	GOBIN=$(TOOLS)/bin $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+
+$(VULNDB)/index/db.json:
+	GO=$(GO) bash scripts/vulndb.sh $(VULNDB_VERSION) $(VULNDB)
 
 unit:
 	$(GO) test -count=1 ./...
@@ -44,10 +67,10 @@ unit:
 # Starts the test stack unless it is running (and then stops only what it started).
 integration: tools build
 	@mkdir -p .data/test/run && rm -f $(OWNER_FILE)
-	$(TEST_STACK) $(BIN) stack up --owner-file $(OWNER_FILE)
+	$(TEST_STACK) $(DEV) stack up --owner-file $(OWNER_FILE)
 	@status=0; \
 	$(TEST_STACK) $(GO) test -count=1 -p 1 -timeout 30m -tags integration ./... || status=$$?; \
-	if [ -f $(OWNER_FILE) ]; then $(TEST_STACK) $(BIN) stack down; rm -f $(OWNER_FILE); fi; \
+	if [ -f $(OWNER_FILE) ]; then $(TEST_STACK) $(DEV) stack down; rm -f $(OWNER_FILE); fi; \
 	exit $$status
 
 # `make chaos` runs on a third stack (.data/chaos, ports +200) so it can kill processes freely.
@@ -61,16 +84,16 @@ CHAOS_ARGS ?= --bookings 300 --seats 600 --concurrency 10
 ## chaos: 300 bookings while every process is killed in turn, then the consistency table
 chaos: tools build
 	@mkdir -p .data/chaos/run && rm -f .data/chaos/run/started-by-make
-	$(CHAOS_STACK) $(BIN) stack up --owner-file .data/chaos/run/started-by-make
-	@status=0; $(CHAOS_STACK) $(BIN) chaos $(CHAOS_ARGS) || status=$$?; \
-	if [ -f .data/chaos/run/started-by-make ]; then $(CHAOS_STACK) $(BIN) stack down; fi; exit $$status
+	$(CHAOS_STACK) $(DEV) stack up --owner-file .data/chaos/run/started-by-make
+	@status=0; $(CHAOS_STACK) $(DEV) chaos $(CHAOS_ARGS) || status=$$?; \
+	if [ -f .data/chaos/run/started-by-make ]; then $(CHAOS_STACK) $(DEV) stack down; fi; exit $$status
 
 BENCH_ARGS ?=
 
 ## bench: the flash-sale benchmark against the running stack (started if needed); see BENCHMARKS.md
 bench: tools build
-	$(BIN) stack up
-	$(BIN) bench $(BENCH_ARGS)
+	$(DEV) stack up
+	$(DEV) bench $(BENCH_ARGS)
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 1m); scripts/fuzz.sh FuzzX runs one
 fuzz:
@@ -83,19 +106,21 @@ demo: apt-tools $(TEMPORAL_CLI)
 ## histories: export one history per saga path from the test stack into workflows/testdata
 histories: tools build
 	@mkdir -p .data/test/run
-	$(TEST_STACK) $(BIN) stack up
+	$(TEST_STACK) $(DEV) stack up
 	$(TEST_STACK) $(GO) test -count=1 -tags 'integration histories' -run TestExportHistories ./e2e/
 
 ## test-stack: start (or reuse) the integration tests' stack in the background
 test-stack: tools build
-	$(TEST_STACK) $(BIN) stack up
+	$(TEST_STACK) $(DEV) stack up
 
 ## test-stack-down: stop it
 test-stack-down: build
-	$(TEST_STACK) $(BIN) stack down
+	$(TEST_STACK) $(DEV) stack down
 
+## build: the production binary (bin/ticketflow) and the tooling that runs the local stack with it
 build:
 	$(GO) build -o $(BIN) ./cmd/ticketflow
+	$(GO) build -o $(DEV) ./cmd/ticketflow-dev
 
 ## tools: everything the local stack runs that is not Go code of ours
 tools: apt-tools $(TEMPORAL_CLI) $(MAILPIT) $(KAFKA_JARS) $(BROWSER_DEPS)
@@ -132,13 +157,13 @@ $(KAFKA_JARS): infra/kafka/pom.xml
 	mvn -q -B -f infra/kafka/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(TOOLS)/kafka/libs
 	touch $@
 
-## stop: stop a stack started in the background (by make test or `ticketflow stack up`)
+## stop: stop a stack started in the background (by make test or `ticketflow-dev stack up`)
 stop: build
-	$(BIN) stack down
+	$(DEV) stack down
 
 ## clean: stop the stack and remove all its data
 clean:
-	-@[ -x $(BIN) ] && $(BIN) stack down
-	-@[ -x $(BIN) ] && $(TEST_STACK) $(BIN) stack down
-	-@[ -x $(BIN) ] && $(CHAOS_STACK) $(BIN) stack down
+	-@[ -x $(DEV) ] && $(DEV) stack down
+	-@[ -x $(DEV) ] && $(TEST_STACK) $(DEV) stack down
+	-@[ -x $(DEV) ] && $(CHAOS_STACK) $(DEV) stack down
 	rm -rf .data bin

@@ -48,20 +48,20 @@ var contractPorts = map[string]int{
 // composeApps is what each process needs from its container.
 var composeApps = []struct {
 	name    string
-	publish bool           // the contract port is published on the host
+	publish bool           // the contract port is published on the host (the gateway alone)
 	stores  []composeStore // servers it uses: a healthy dependency, found through its variable
 	peers   []string       // processes it calls, through their <NAME>_URL
 	after   []string       // processes that must be healthy before it starts
 }{
-	{name: User, publish: true, stores: []composeStore{storePostgres, storeKafka}},
-	{name: Event, publish: true, stores: []composeStore{storeMongo}, peers: []string{Inventory}},
-	{name: Booking, publish: true, stores: []composeStore{storePostgres, storeTemporal}, peers: []string{Event, Inventory}},
-	{name: Inventory, publish: true, stores: []composeStore{storePostgres, storeRedis}},
-	{name: Payment, publish: true, stores: []composeStore{storeMongo, storeKafka}},
-	{name: Notification, publish: true, stores: []composeStore{storeMongo, storeKafka, storeSMTP, storeMailpit}},
+	{name: User, stores: []composeStore{storePostgres, storeKafka}},
+	{name: Event, stores: []composeStore{storeMongo}, peers: []string{Inventory}},
+	{name: Booking, stores: []composeStore{storePostgres, storeTemporal}, peers: []string{Event, Inventory}},
+	{name: Inventory, stores: []composeStore{storePostgres, storeRedis}},
+	{name: Payment, stores: []composeStore{storeMongo, storeKafka}},
+	{name: Notification, stores: []composeStore{storeMongo, storeKafka, storeSMTP, storeMailpit}},
 	{name: Worker, stores: []composeStore{storeTemporal, storeKafka}, peers: []string{Booking, Inventory, Payment}},
 	{name: Bridge, stores: []composeStore{storeTemporal, storeKafka}, peers: []string{Booking, Payment}},
-	{name: Gateway, publish: true, peers: Services,
+	{name: Gateway, publish: true, stores: []composeStore{storeRedis}, peers: Services,
 		after: []string{User, Event, Booking, Inventory, Payment, Notification, Worker, Bridge}},
 }
 
@@ -69,7 +69,7 @@ var composeApps = []struct {
 var composeInfra = []struct {
 	name      string
 	image     string            // image name, without the tag
-	published map[int]int       // host port -> container port
+	published map[int]int       // host port -> container port, on 127.0.0.1 only (web UIs)
 	env       map[string]string // settings the stack relies on
 }{
 	{name: "postgres", image: "postgres"},
@@ -80,24 +80,36 @@ var composeInfra = []struct {
 		// Topics come from `ticketflow setup`; a producer must not create one by a typo.
 		"KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",
 	}},
-	{name: "temporal", image: "temporalio/auto-setup", published: map[int]int{7233: 7233}},
+	{name: "temporal", image: "temporalio/auto-setup"},
 	{name: "temporal-ui", image: "temporalio/ui", published: map[int]int{8233: 8080}},
-	{name: "mailpit", image: "axllent/mailpit", published: map[int]int{8025: 8025, 1025: 1025}},
+	{name: "mailpit", image: "axllent/mailpit", published: map[int]int{8025: 8025}},
 }
 
-// loadCompose loads docker-compose.yml with an empty environment, so every ${VAR:-default} takes
-// the file's default whatever the shell running the test has set.
-func loadCompose(t *testing.T) *types.Project {
+// composeEnv is the least a deployment must set: the required JWT_SECRET.
+var composeEnv = []string{"JWT_SECRET=" + deploymentSecret}
+
+// loadCompose loads docker-compose.yml with exactly env (composeEnv when none is given) as the
+// environment, so every other ${VAR:-default} takes the file's default whatever the shell
+// running the test has set.
+func loadCompose(t *testing.T, env ...string) *types.Project {
 	t.Helper()
-	opts, err := cli.NewProjectOptions([]string{composeFile}, cli.WithWorkingDirectory(".."))
-	if err != nil {
-		t.Fatalf("%s: %v", composeFile, err)
-	}
-	project, err := opts.LoadProject(t.Context())
+	project, err := tryLoadCompose(t, env...)
 	if err != nil {
 		t.Fatalf("%s does not load: %v", composeFile, err)
 	}
 	return project
+}
+
+func tryLoadCompose(t *testing.T, env ...string) (*types.Project, error) {
+	t.Helper()
+	if env == nil {
+		env = composeEnv
+	}
+	opts, err := cli.NewProjectOptions([]string{composeFile}, cli.WithWorkingDirectory(".."), cli.WithEnv(env))
+	if err != nil {
+		t.Fatalf("%s: %v", composeFile, err)
+	}
+	return opts.LoadProject(t.Context())
 }
 
 func TestComposeCoversEveryProcess(t *testing.T) {
@@ -146,6 +158,9 @@ func TestComposeAppServices(t *testing.T) {
 
 			if app.publish && !publishes(svc, port, port) {
 				t.Errorf("service %q: does not publish its contract port %d (want \"%d:%d\")", app.name, port, port, port)
+			}
+			if !app.publish && len(svc.Ports) > 0 {
+				t.Errorf("service %q: publishes %v; an internal process is reached only inside the compose network", app.name, svc.Ports)
 			}
 
 			env := serviceEnv(svc)
@@ -228,7 +243,12 @@ func TestComposeInfraServices(t *testing.T) {
 			checkHealthcheck(t, svc, "")
 			for host, container := range infra.published {
 				if !publishes(svc, host, container) {
-					t.Errorf("service %q: does not publish \"%d:%d\"", infra.name, host, container)
+					t.Errorf("service %q: does not publish \"127.0.0.1:%d:%d\"", infra.name, host, container)
+				}
+			}
+			for _, p := range svc.Ports {
+				if host, _ := strconv.Atoi(p.Published); infra.published[host] != int(p.Target) || p.HostIP != "127.0.0.1" {
+					t.Errorf("service %q: publishes %s:%s->%d; only its web UI, and only on 127.0.0.1", infra.name, p.HostIP, p.Published, p.Target)
 				}
 			}
 			env := serviceEnv(svc)
@@ -238,6 +258,89 @@ func TestComposeInfraServices(t *testing.T) {
 				} else if got != want {
 					t.Errorf("service %q: %s=%q, want %q", infra.name, key, got, want)
 				}
+			}
+		})
+	}
+}
+
+// Without JWT_SECRET (or with an empty one) the file does not load: it ships no default that
+// anyone reading the repository could sign tokens with.
+func TestComposeRequiresJWTSecret(t *testing.T) {
+	for name, env := range map[string][]string{"unset": {}, "empty": {"JWT_SECRET="}} {
+		_, err := tryLoadCompose(t, env...)
+		if err == nil {
+			t.Errorf("JWT_SECRET %s: %s loads; it must refuse (${JWT_SECRET:?...})", name, composeFile)
+		} else if !strings.Contains(err.Error(), "JWT_SECRET") {
+			t.Errorf("JWT_SECRET %s: the refusal does not name JWT_SECRET: %v", name, err)
+		}
+	}
+	project := loadCompose(t)
+	for _, app := range composeApps {
+		if got := serviceEnv(project.Services[app.name])["JWT_SECRET"]; got != deploymentSecret {
+			t.Errorf("service %q: JWT_SECRET=%q, want the one from the environment", app.name, got)
+		}
+	}
+}
+
+// Only the gateway is published on the host's interfaces; the web UIs on 127.0.0.1 only; no
+// internal service port (3001-3008), Temporal's gRPC (7233) or store at all.
+func TestComposePublishesOnlyTheGatewayAndLoopbackUIs(t *testing.T) {
+	project := loadCompose(t)
+	internal := map[uint32]bool{7233: true}
+	for name, port := range contractPorts {
+		if name != Gateway {
+			internal[uint32(port)] = true
+		}
+	}
+	for _, svc := range project.Services {
+		for _, p := range svc.Ports {
+			host, _ := strconv.Atoi(p.Published)
+			switch {
+			case svc.Name == Gateway && p.Target == uint32(contractPorts[Gateway]) && host == contractPorts[Gateway]:
+			case p.HostIP == "127.0.0.1" && (svc.Name == "temporal-ui" || svc.Name == "mailpit"):
+			default:
+				t.Errorf("service %q publishes %s:%s->%d; only the gateway (and the UIs on 127.0.0.1) may be published",
+					svc.Name, p.HostIP, p.Published, p.Target)
+			}
+			if internal[p.Target] || internal[uint32(host)] {
+				t.Errorf("service %q publishes internal port %d", svc.Name, p.Target)
+			}
+		}
+	}
+}
+
+// KAFKA_PARTITIONS and KAFKA_REPLICATION_FACTOR size the topics `ticketflow setup` creates and
+// the broker's own; the defaults fit the file's single broker.
+func TestComposeKafkaSizingIsConfigurable(t *testing.T) {
+	cases := []struct {
+		name                 string
+		env                  []string
+		partitions, replicas int
+		minInSync            string
+	}{
+		{"defaults: one broker", composeEnv, 3, 1, "1"},
+		{"three brokers", append([]string{"KAFKA_PARTITIONS=12", "KAFKA_REPLICATION_FACTOR=3", "KAFKA_MIN_INSYNC_REPLICAS=2"}, composeEnv...), 12, 3, "2"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			project := loadCompose(t, c.env...)
+			kafka := serviceEnv(project.Services["kafka"])
+			p, r := strconv.Itoa(c.partitions), strconv.Itoa(c.replicas)
+			for key, want := range map[string]string{
+				"KAFKA_NUM_PARTITIONS": p, "KAFKA_DEFAULT_REPLICATION_FACTOR": r,
+				"KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": r, "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": r,
+				"KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR": r,
+				"KAFKA_MIN_INSYNC_REPLICAS":                              c.minInSync, "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": c.minInSync,
+			} {
+				if kafka[key] != want {
+					t.Errorf("service kafka: %s=%q, want %q", key, kafka[key], want)
+				}
+			}
+			setup := project.Services["setup"]
+			cfg := loadWithEnv(t, setup.Name, serviceEnv(setup))
+			if cfg.KafkaPartitions != c.partitions || cfg.KafkaReplicas != c.replicas {
+				t.Errorf("service setup creates topics with %d partitions and %d replicas, want %d and %d",
+					cfg.KafkaPartitions, cfg.KafkaReplicas, c.partitions, c.replicas)
 			}
 		})
 	}
@@ -372,9 +475,11 @@ func hostPort(addr string) (host, port string, err error) {
 	return net.SplitHostPort(addr)
 }
 
+// publishes reports whether svc publishes container port on host port (the gateway on every
+// interface, anything else on 127.0.0.1 only).
 func publishes(svc types.ServiceConfig, host, container int) bool {
 	for _, p := range svc.Ports {
-		if p.Target == uint32(container) && p.Published == strconv.Itoa(host) {
+		if p.Target == uint32(container) && p.Published == strconv.Itoa(host) && (svc.Name == Gateway || p.HostIP == "127.0.0.1") {
 			return true
 		}
 	}
@@ -396,7 +501,7 @@ func serviceEnv(svc types.ServiceConfig) map[string]string {
 // variables these tests look at, so the test machine's own settings cannot fill a gap.
 func loadWithEnv(t *testing.T, service string, env map[string]string) *Config {
 	t.Helper()
-	keys := []string{"LISTEN_HOST", "JWT_SECRET", "TICKETFLOW_ENV",
+	keys := []string{"LISTEN_HOST", "JWT_SECRET", "TICKETFLOW_ENV", "KAFKA_PARTITIONS", "KAFKA_REPLICATION_FACTOR", "TRUSTED_PROXIES",
 		storePostgres.env, storeMongo.env, storeRedis.env, storeKafka.env, storeTemporal.env, storeSMTP.env, storeMailpit.env}
 	for _, name := range Processes {
 		keys = append(keys, PortEnv(name), strings.ToUpper(name)+"_URL")

@@ -1,10 +1,11 @@
 // Package config is TicketFlow's one configuration loader: every process reads its ports,
 // store addresses, secrets and tuning from the environment here, with defaults that match the
-// local stack, so `ticketflow dev` and docker-compose differ only in environment variables.
+// local stack, so `ticketflow-dev dev` and docker-compose differ only in environment variables.
 package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -52,7 +53,7 @@ var Processes = []string{User, Event, Booking, Inventory, Payment, Notification,
 
 // Config is everything a TicketFlow process may need. Each process uses the part it needs.
 type Config struct {
-	Env      string // "local" inside `ticketflow dev`; anything else is treated as a deployment
+	Env      string // "local" inside `ticketflow-dev dev`; anything else is treated as a deployment
 	DataDir  string // where the local stack keeps its data and logs
 	ToolsDir string // where `make tools` puts the Temporal CLI, Mailpit and the Kafka jars
 
@@ -85,16 +86,18 @@ type Config struct {
 	JWTSecret        string
 	JWTTTL           time.Duration
 	HoldTTL          time.Duration
-	RateLimit        int           // requests per RateWindow per client IP; 0 turns it off
-	RateWindow       time.Duration //
-	LoginLimit       int           // failed logins per LoginWindow per email and per IP
+	RateLimit        int            // requests per RateWindow per client IP, across gateways (Redis); 0 turns it off
+	RateWindow       time.Duration  //
+	TrustedProxies   []netip.Prefix // peers whose X-Forwarded-For names the client (TRUSTED_PROXIES)
+	LoginLimit       int            // failed logins per LoginWindow per email and per IP
 	LoginWindow      time.Duration
 	MaxBodyBytes     int64
 	TaskQueue        string
 	CORSOrigins      []string
 	ShutdownTimeout  time.Duration
 	ProviderLatency  time.Duration // the mock payment provider's simulated latency
-	KafkaPartitions  int
+	KafkaPartitions  int           // partitions of each topic `setup` and the local stack create
+	KafkaReplicas    int           // copies of each topic's partitions (KAFKA_REPLICATION_FACTOR)
 	WorkerLocalSlots int
 }
 
@@ -126,6 +129,7 @@ func Load() (*Config, error) {
 	c.KafkaCtrlPort = l.port("KAFKA_CONTROLLER_PORT", 59093)
 	c.KafkaBrokers = l.list("KAFKA_BROKERS", fmt.Sprintf("127.0.0.1:%d", c.KafkaPort))
 	c.KafkaPartitions = l.int("KAFKA_PARTITIONS", 3)
+	c.KafkaReplicas = l.int("KAFKA_REPLICATION_FACTOR", 1)
 	c.MongoPort = l.port("MONGO_PORT", 57017)
 	c.MongoURI = l.str("MONGO_URI", fmt.Sprintf("mongodb://127.0.0.1:%d/", c.MongoPort))
 	c.TemporalPort = l.port("TEMPORAL_PORT", 7233)
@@ -144,6 +148,7 @@ func Load() (*Config, error) {
 	c.HoldTTL = l.duration("HOLD_TTL", 10*time.Minute)
 	c.RateLimit = l.int("RATE_LIMIT", 100)
 	c.RateWindow = l.duration("RATE_WINDOW", 60*time.Second)
+	c.TrustedProxies = l.prefixes("TRUSTED_PROXIES")
 	c.LoginLimit = l.int("LOGIN_LIMIT", 10)
 	c.LoginWindow = l.duration("LOGIN_WINDOW", 15*time.Minute)
 	c.MaxBodyBytes = int64(l.int("MAX_BODY_BYTES", 1<<20))
@@ -152,6 +157,9 @@ func Load() (*Config, error) {
 	c.ProviderLatency = l.duration("PAYMENT_PROVIDER_LATENCY", 20*time.Millisecond)
 	c.WorkerLocalSlots = l.int("WORKER_LOCAL_ACTIVITY_SLOTS", 200)
 
+	if c.KafkaPartitions < 1 || c.KafkaReplicas < 1 {
+		l.errs = append(l.errs, fmt.Sprintf("KAFKA_PARTITIONS=%d, KAFKA_REPLICATION_FACTOR=%d: both must be at least 1", c.KafkaPartitions, c.KafkaReplicas))
+	}
 	if c.HoldTTL < time.Second {
 		l.errs = append(l.errs, fmt.Sprintf("HOLD_TTL=%s: must be at least 1s", c.HoldTTL))
 	}
@@ -244,6 +252,24 @@ func (l *loader) duration(key string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// prefixes reads a comma-separated list of CIDRs (10.0.0.0/8) or single addresses (10.1.2.3).
+func (l *loader) prefixes(key string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range l.list(key, "") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				l.errs = append(l.errs, fmt.Sprintf("%s: %q is neither a CIDR nor an IP address", key, s))
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }
 
 func (l *loader) list(key, def string) []string {

@@ -56,7 +56,7 @@ func TestLoadWithoutJWTSecretRefusesToServeOutsideLocal(t *testing.T) {
 		{env: "", secret: "", ok: false},           // nothing set: production with the default
 		{env: "production", secret: "", ok: false}, //
 		{env: "production", secret: DevJWTSecret, ok: false},
-		{env: "local", secret: "", ok: true}, // `ticketflow dev`
+		{env: "local", secret: "", ok: true}, // `ticketflow-dev dev`
 		{env: "production", secret: deploymentSecret, ok: true},
 	}
 	for _, c := range cases {
@@ -72,6 +72,34 @@ func TestLoadWithoutJWTSecretRefusesToServeOutsideLocal(t *testing.T) {
 		}
 		if c.env == "" && cfg.Local() {
 			t.Errorf("an unset TICKETFLOW_ENV counts as the local stack")
+		}
+	}
+}
+
+func TestTrustedProxiesTakeCIDRsAndAddresses(t *testing.T) {
+	t.Setenv("TRUSTED_PROXIES", " 10.0.0.0/8, 192.168.1.7 ,fd00::/8,::ffff:172.16.0.1, 10.1.2.3/16")
+	cfg, err := Load()
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	var got []string
+	for _, p := range cfg.TrustedProxies {
+		got = append(got, p.String())
+	}
+	want := "10.0.0.0/8 192.168.1.7/32 fd00::/8 172.16.0.1/32 10.1.0.0/16"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("TrustedProxies = %v, want %s", got, want)
+	}
+
+	t.Setenv("TRUSTED_PROXIES", "")
+	if cfg, err := Load(); err != nil || len(cfg.TrustedProxies) != 0 {
+		t.Fatalf("unset: %v, %v; want no trusted proxy", cfg.TrustedProxies, err)
+	}
+
+	for _, bad := range []string{"10.0.0.0/33", "proxy.internal", "10.0.0.0/8,*"} {
+		t.Setenv("TRUSTED_PROXIES", bad)
+		if _, err := Load(); err == nil || !strings.Contains(err.Error(), "TRUSTED_PROXIES") {
+			t.Errorf("TRUSTED_PROXIES=%q: Load = %v, want an error naming the variable", bad, err)
 		}
 	}
 }

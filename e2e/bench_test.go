@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"ticketflow/bench"
+	"ticketflow/tools/bench"
 )
 
 // A small `make bench`: every figure the issue asks for is printed, the last line is the

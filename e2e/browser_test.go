@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"ticketflow/config"
-	"ticketflow/seed"
+	"ticketflow/tools/seed"
 )
 
 // TestBrowserBooking runs e2e/browser/booking.spec.mjs: Debian's headless Chromium, driven by

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"ticketflow/chaos"
+	"ticketflow/tools/chaos"
 )
 
 // The short form of `make chaos`: fewer bookings, every process killed once.

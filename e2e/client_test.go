@@ -20,7 +20,7 @@ import (
 	"ticketflow/auth"
 	"ticketflow/config"
 	"ticketflow/httpapi"
-	"ticketflow/seed"
+	"ticketflow/tools/seed"
 )
 
 func TestMain(m *testing.M) {
@@ -69,8 +69,12 @@ func randomLoopback() string {
 }
 
 func newClient(t testing.TB) *client {
+	return newClientFrom(t, randomLoopback())
+}
+
+// newClientFrom is a client whose connections come from ip, a loopback address.
+func newClientFrom(t testing.TB, ip string) *client {
 	cfg := loadConfig(t)
-	ip := randomLoopback()
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
 	return &client{t: t, base: cfg.URLs[config.Gateway], ip: ip, http: &http.Client{Timeout: 60 * time.Second,
 		Transport: &http.Transport{DialContext: dialer.DialContext, MaxIdleConnsPerHost: 64}}}
@@ -84,6 +88,13 @@ func (c *client) withTimeout(d time.Duration) *client {
 	h.Timeout = d
 	cp.http = &h
 	cp.impatient = true
+	return &cp
+}
+
+// at returns a copy of c that calls the gateway at base (another replica).
+func (c *client) at(base string) *client {
+	cp := *c
+	cp.base = base
 	return &cp
 }
 

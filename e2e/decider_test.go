@@ -20,9 +20,9 @@ import (
 	"ticketflow/auth"
 	"ticketflow/bus"
 	"ticketflow/config"
-	"ticketflow/devstack"
 	"ticketflow/ids"
 	"ticketflow/services/payment"
+	"ticketflow/tools/devstack"
 	"ticketflow/workflows"
 )
 

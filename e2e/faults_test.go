@@ -16,8 +16,8 @@ import (
 
 	"ticketflow/bus"
 	"ticketflow/config"
-	"ticketflow/devstack"
 	"ticketflow/ids"
+	"ticketflow/tools/devstack"
 )
 
 // Faults on the Kafka path: duplicates, poison messages, a killed bridge, a broker outage.

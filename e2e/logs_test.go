@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"ticketflow/auth"
-	"ticketflow/seed"
+	"ticketflow/tools/seed"
 )
 
 // A secret that must never be written to any log of the stack.

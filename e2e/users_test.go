@@ -155,8 +155,9 @@ func TestGatewayRateLimitsPerClient(t *testing.T) {
 	}
 	c, _ := register(t)
 	other, _ := register(t)
-	var got429 bool
-	for i := 0; i <= cfg.RateLimit; i++ {
+	// The limit is GCRA: RATE_LIMIT at once, then one more every RATE_WINDOW/RATE_LIMIT.
+	began, served, got429 := time.Now(), 0, false
+	for i := 0; i < 2*cfg.RateLimit && !got429; i++ {
 		r := c.do("GET", "/api/bookings/my", nil)
 		if r.status == 429 {
 			if r.err(t).Error.Code != "RATE_LIMITED" || r.header.Get("Retry-After") == "" {
@@ -165,9 +166,14 @@ func TestGatewayRateLimitsPerClient(t *testing.T) {
 			got429 = true
 			break
 		}
+		served++
 	}
 	if !got429 {
-		t.Fatalf("%d requests from one client were all served", cfg.RateLimit+1)
+		t.Fatalf("%d requests from one client were all served", 2*cfg.RateLimit)
+	}
+	// register made one request of c's budget.
+	if most := cfg.RateLimit + int(time.Since(began)*time.Duration(cfg.RateLimit)/cfg.RateWindow) + 1; served+1 < cfg.RateLimit || served > most {
+		t.Fatalf("served %d requests before 429, want %d (at most %d after %s)", served, cfg.RateLimit-1, most, time.Since(began))
 	}
 	if r := other.do("GET", "/api/bookings/my", nil); r.status != 200 {
 		t.Fatalf("another client was limited too: %d", r.status)

@@ -1,5 +1,6 @@
 // Package gateway is TicketFlow's front door (:3000): it verifies tokens, strips client-sent
-// identity headers, rate-limits, caps bodies, answers CORS, and proxies /api/* to the six services.
+// identity headers, rate-limits per client across every gateway replica, caps bodies, answers
+// CORS, and proxies /api/* to the six services with the client's address vouched for.
 package gateway
 
 import (
@@ -10,9 +11,10 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"ticketflow/auth"
 	"ticketflow/config"
@@ -26,8 +28,8 @@ type Gateway struct {
 	cfg          *config.Config
 	secret       []byte
 	proxies      map[string]*httputil.ReverseProxy
-	limiter      *ratelimit.Limiter
-	readLimiter  *ratelimit.Limiter
+	limiter      *ratelimit.Shared
+	readLimiter  *ratelimit.Shared
 	healthClient *http.Client
 }
 
@@ -42,11 +44,12 @@ var routes = []struct{ prefix, service string }{
 	{"/api/notifications", config.Notification},
 }
 
-// New returns a gateway for cfg.
-func New(cfg *config.Config) (*Gateway, error) {
+// New returns a gateway for cfg that keeps its rate limits in rdb (nil: in this process only).
+func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
+	log := slog.Default().With("process", config.Gateway)
 	g := &Gateway{cfg: cfg, secret: []byte(cfg.JWTSecret), proxies: map[string]*httputil.ReverseProxy{},
-		limiter:      ratelimit.New(cfg.RateLimit, cfg.RateWindow),
-		readLimiter:  ratelimit.New(cfg.RateLimit*readAllowance, cfg.RateWindow),
+		limiter:      ratelimit.NewShared(rdb, "gateway:api", cfg.RateLimit, cfg.RateWindow, log),
+		readLimiter:  ratelimit.NewShared(rdb, "gateway:read", cfg.RateLimit*readAllowance, cfg.RateWindow, log),
 		healthClient: &http.Client{Timeout: 3 * time.Second}}
 	transport := &http.Transport{
 		Proxy:               nil,
@@ -64,8 +67,10 @@ func New(cfg *config.Config) (*Gateway, error) {
 		g.proxies[name] = &httputil.ReverseProxy{
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
-				pr.SetXForwarded() // X-Forwarded-For is the client address only: inbound values are dropped
+				pr.SetXForwarded() // X-Forwarded-For is the socket peer only: inbound values are dropped
 				pr.Out.Host = target.Host
+				// The client's address, vouched for: what the user service's login throttle counts.
+				httpapi.SetClientIP(pr.Out.Header, g.secret, clientFrom(pr.In.Context()))
 			},
 			Transport:     transport,
 			FlushInterval: -1,
@@ -96,14 +101,16 @@ func (g *Gateway) Routes() http.Handler {
 	r.Use(g.cors)
 	r.Get("/health", httpapi.Health(config.Gateway))
 	r.Get("/health/all", g.healthAll)
-	r.Handle("/api/*", g.rateLimit(g.identity(http.HandlerFunc(g.proxy))))
+	r.Handle("/api/*", g.clientAddr(g.rateLimit(g.identity(http.HandlerFunc(g.proxy)))))
 	r.Handle("/*", web.Handler())
 	return r
 }
 
 // Run serves the gateway until ctx ends.
 func Run(ctx context.Context, cfg *config.Config) error {
-	g, err := New(cfg)
+	rdb := ratelimit.NewRedisClient(cfg.RedisAddr)
+	defer rdb.Close()
+	g, err := New(cfg, rdb)
 	if err != nil {
 		return err
 	}
@@ -180,31 +187,21 @@ func (g *Gateway) identity(next http.Handler) http.Handler {
 const readAllowance = 5
 
 // rateLimit allows RATE_LIMIT requests per RATE_WINDOW per client address (0 turns it off), and
-// readAllowance times that for the public reads, counted apart.
+// readAllowance times that for the public reads, counted apart. The counts live in Redis, shared
+// by every gateway replica; see ratelimit.Shared for what happens while Redis is unreachable.
 func (g *Gateway) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limiter := g.limiter
 		if r.Method == http.MethodGet && public(r) {
 			limiter = g.readLimiter
 		}
-		ok, reset := limiter.Allow(clientAddr(r), time.Now())
-		if !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(reset).Seconds())+1))
-			httpapi.WriteError(w, r, httpapi.RateLimited("too many requests; retry later"))
+		if d := limiter.Allow(r.Context(), clientFrom(r.Context())); !d.Allowed {
+			retry := int((d.RetryAfter + time.Second - 1) / time.Second)
+			httpapi.WriteError(w, r, httpapi.RateLimited("too many requests; retry later").WithRetryAfter(max(retry, 1)))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// clientAddr is the socket peer: the gateway is the edge, so a client's X-Forwarded-For is not
-// trusted.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // cors answers browser frontends: the configured origins, the headers the API uses, preflights.

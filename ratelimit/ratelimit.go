@@ -1,5 +1,6 @@
-// Package ratelimit counts events per key in fixed time windows, in memory: the gateway's
-// per-client request limit and the user service's login throttle.
+// Package ratelimit counts events per key: Shared across processes in Redis (the gateway's
+// per-client request limits), and Limiter in fixed time windows in one process's memory (the
+// user service's login throttle, and Shared's fallback while Redis is unreachable).
 package ratelimit
 
 import (

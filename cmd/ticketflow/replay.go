@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
 
+	"ticketflow/cmd/internal/cli"
 	"ticketflow/config"
 	"ticketflow/temporalclient"
 	"ticketflow/worker"
@@ -48,7 +49,7 @@ func replay(ctx context.Context, cfg *config.Config, args []string, out io.Write
 		}
 		if err := replayer.ReplayWorkflowHistory(logger, hist); err != nil {
 			fmt.Fprintf(out, "FAIL %s: %v\n", *file, err)
-			return exitCode(1)
+			return cli.ExitCode(1)
 		}
 		fmt.Fprintf(out, "ok   %s (%d events)\n", *file, len(hist.Events))
 		return nil
@@ -84,7 +85,7 @@ func replay(ctx context.Context, cfg *config.Config, args []string, out io.Write
 	}
 	fmt.Fprintf(out, "replayed %d workflow(s), %d failed\n", replayed+failed, failed)
 	if failed > 0 {
-		return exitCode(1)
+		return cli.ExitCode(1)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package user
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -129,7 +128,8 @@ type loginRequest struct {
 var errBadLogin = httpapi.Unauthorized("email or password is wrong")
 
 // login answers 401 alike for an unknown email and a wrong password, after the same bcrypt work,
-// and throttles repeated failures per email and per client address with 429.
+// and throttles repeated failures per email and per client address with 429. The address is the
+// one the gateway vouches for (httpapi.ClientIP), never a header the client wrote.
 func (a *api) login(w http.ResponseWriter, r *http.Request) error {
 	var req loginRequest
 	if err := httpapi.Decode(r, &req); err != nil {
@@ -143,7 +143,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) error {
 		return httpapi.FieldError("password", "is required")
 	}
 	now := time.Now()
-	emailKey, ipKey := "email:"+email, "ip:"+clientIP(r)
+	emailKey, ipKey := "email:"+email, "ip:"+httpapi.ClientIP(r, a.secret)
 	if a.failures.Blocked(emailKey, now) || a.failures.Blocked(ipKey, now) {
 		return httpapi.RateLimited("too many failed logins; try again later")
 	}
@@ -174,17 +174,4 @@ func (a *api) me(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"user": u})
 	return nil
-}
-
-// clientIP is the caller's address: the gateway's X-Forwarded-For first hop when the request came
-// through it, else the socket peer.
-func clientIP(r *http.Request) string {
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		return strings.TrimSpace(strings.Split(xff, ",")[0])
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -1,4 +1,4 @@
-// Package chaos is `ticketflow chaos`: hundreds of bookings on one event through the gateway —
+// Package chaos is `ticketflow-dev chaos`: hundreds of bookings on one event through the gateway —
 // some declined, some left to expire, some cancelled — while the worker, the bridge, the payment
 // and inventory services, the Kafka broker and the Temporal server are killed with SIGKILL one
 // after another and the inventory is paused (SIGSTOP) longer than the booking service waits for
@@ -23,11 +23,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"ticketflow/audit"
 	"ticketflow/config"
-	"ticketflow/devstack"
 	"ticketflow/ids"
-	"ticketflow/loadgen"
+	"ticketflow/tools/audit"
+	"ticketflow/tools/devstack"
+	"ticketflow/tools/loadgen"
 )
 
 // Options shape a run.

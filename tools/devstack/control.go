@@ -18,7 +18,7 @@ import (
 )
 
 // Up makes sure a stack is running on cfg's data dir: it reuses a running one, or starts
-// `ticketflow dev` in the background and waits until it is ready. started says which.
+// `ticketflow-dev dev` in the background and waits until it is ready. started says which.
 func Up(ctx context.Context, cfg *config.Config, out io.Writer, wait time.Duration) (started bool, err error) {
 	if _, running := RunningPID(cfg); running && !sameBuild(cfg) {
 		// A stack left running by an older build would test old code: replace it.
@@ -58,20 +58,23 @@ func devLog(cfg *config.Config) string { return filepath.Join(cfg.LogDir(), "dev
 
 func buildFile(cfg *config.Config) string { return filepath.Join(RunDir(cfg), "build") }
 
-// buildID identifies this executable: path, size and modification time.
+// buildID identifies this executable and the production binary it runs the processes with:
+// path, size and modification time of each.
 func buildID() string {
-	bin, err := os.Executable()
-	if err != nil {
-		return ""
+	self, _ := os.Executable()
+	app, _ := AppBinary()
+	var id []string
+	for _, bin := range []string{self, app} {
+		if st, err := os.Stat(bin); err == nil {
+			id = append(id, fmt.Sprintf("%s %d %d", bin, st.Size(), st.ModTime().UnixNano()))
+		} else {
+			id = append(id, bin)
+		}
 	}
-	st, err := os.Stat(bin)
-	if err != nil {
-		return bin
-	}
-	return fmt.Sprintf("%s %d %d", bin, st.Size(), st.ModTime().UnixNano())
+	return strings.Join(id, "; ")
 }
 
-// recordBuild notes which build the supervisor runs (its children are the same binary).
+// recordBuild notes which builds the supervisor and its children run.
 func recordBuild(cfg *config.Config) error {
 	return os.WriteFile(buildFile(cfg), []byte(buildID()+"\n"), 0o644)
 }
@@ -82,7 +85,7 @@ func sameBuild(cfg *config.Config) bool {
 	return err == nil && strings.TrimSpace(string(b)) == buildID()
 }
 
-// spawn starts `ticketflow dev` detached from this terminal, logging to .data/logs/dev.log.
+// spawn starts `ticketflow-dev dev` detached from this terminal, logging to .data/logs/dev.log.
 func spawn(cfg *config.Config) error {
 	if err := os.MkdirAll(cfg.LogDir(), 0o755); err != nil {
 		return err
@@ -159,7 +162,7 @@ func Status(cfg *config.Config, out io.Writer) bool {
 }
 
 // RunFerretDB runs the MongoDB-protocol server (FerretDB, SQLite backend) in this process until
-// ctx ends. The local stack runs it as its own process, `ticketflow infra ferretdb`.
+// ctx ends. The local stack runs it as its own process, `ticketflow-dev infra ferretdb`.
 func RunFerretDB(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	dir := filepath.Join(cfg.DataDir, "ferretdb")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -220,7 +219,7 @@ func (s *Stack) redis() *component {
 
 // --- Kafka ------------------------------------------------------------------------------------
 
-const kafkaServerProperties = `# Written by ticketflow dev at every start; edit devstack/infra.go instead.
+const kafkaServerProperties = `# Written by ticketflow-dev dev at every start; edit tools/devstack/infra.go instead.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:%[2]d
@@ -302,27 +301,10 @@ func (s *Stack) kafka() *component {
 			_, err = conn.Brokers()
 			return err
 		},
-		afterReady: func(ctx context.Context) error { return CreateTopics(ctx, s.cfg) },
+		afterReady: func(ctx context.Context) error {
+			return bus.CreateTopics(ctx, s.cfg.KafkaBrokers, s.cfg.KafkaPartitions, s.cfg.KafkaReplicas)
+		},
 	}
-}
-
-// CreateTopics creates every topic of the contract and its dead-letter topic, if missing.
-func CreateTopics(ctx context.Context, cfg *config.Config) error {
-	client := &kafka.Client{Addr: kafka.TCP(cfg.KafkaBrokers...), Timeout: 10 * time.Second}
-	var topics []kafka.TopicConfig
-	for _, t := range bus.AllTopics() {
-		topics = append(topics, kafka.TopicConfig{Topic: t, NumPartitions: cfg.KafkaPartitions, ReplicationFactor: 1})
-	}
-	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: topics})
-	if err != nil {
-		return fmt.Errorf("create topics: %w", err)
-	}
-	for topic, err := range resp.Errors {
-		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-			return fmt.Errorf("create topic %s: %w", topic, err)
-		}
-	}
-	return nil
 }
 
 // --- FerretDB ---------------------------------------------------------------------------------

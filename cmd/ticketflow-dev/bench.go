@@ -6,11 +6,12 @@ import (
 	"io"
 	"time"
 
-	"ticketflow/bench"
+	"ticketflow/cmd/internal/cli"
 	"ticketflow/config"
+	"ticketflow/tools/bench"
 )
 
-// runBench is `ticketflow bench`: the flash-sale benchmark against the running stack. Its last
+// runBench is `ticketflow-dev bench`: the flash-sale benchmark against the running stack. Its last
 // line is machine-readable (bench: confirmed_per_s=… ratio=… oversold=… …). It exits 1 when a
 // correctness figure (oversold, double charged, stuck) is not zero.
 func runBench(ctx context.Context, cfg *config.Config, args []string, out io.Writer) error {
@@ -35,7 +36,7 @@ func runBench(ctx context.Context, cfg *config.Config, args []string, out io.Wri
 	}
 	res.Print(out)
 	if a := res.Audit; a.Oversold+a.Mismatched+a.DoubleCharged+a.KeptCharges+a.Pending > 0 {
-		return exitCode(1)
+		return cli.ExitCode(1)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-// Package bench is `ticketflow bench`, the flash-sale benchmark: thousands of buyers with tokens
+// Package bench is `ticketflow-dev bench`, the flash-sale benchmark: thousands of buyers with tokens
 // want the best seats of one event at once, through the gateway of the running stack. It measures
 // the seat decision (POST) and POST→CONFIRMED, audits the outcome (no seat oversold, no double
 // charge, nothing stuck), and in the same run measures the ceiling of the Temporal server (a bare
@@ -24,12 +24,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"ticketflow/audit"
 	"ticketflow/auth"
 	"ticketflow/config"
 	"ticketflow/httpapi"
 	"ticketflow/ids"
-	"ticketflow/loadgen"
+	"ticketflow/tools/audit"
+	"ticketflow/tools/loadgen"
 )
 
 // Options shape a run.

@@ -18,7 +18,7 @@ import (
 	"ticketflow/httpapi"
 	"ticketflow/ids"
 	"ticketflow/seatplan"
-	"ticketflow/seed"
+	"ticketflow/tools/seed"
 )
 
 // Buyer is one synthetic user.

@@ -7,11 +7,12 @@ import (
 	"strings"
 	"time"
 
-	"ticketflow/chaos"
+	"ticketflow/cmd/internal/cli"
 	"ticketflow/config"
+	"ticketflow/tools/chaos"
 )
 
-// runChaos is `ticketflow chaos`: bookings under process kills, then the consistency table. Exit
+// runChaos is `ticketflow-dev chaos`: bookings under process kills, then the consistency table. Exit
 // status 1 when any line fails.
 func runChaos(ctx context.Context, cfg *config.Config, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
@@ -43,7 +44,7 @@ func runChaos(ctx context.Context, cfg *config.Config, args []string, out io.Wri
 	}
 	res.Print(out)
 	if !res.Passed() {
-		return exitCode(1)
+		return cli.ExitCode(1)
 	}
 	return nil
 }

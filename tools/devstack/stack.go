@@ -27,7 +27,8 @@ type Stack struct {
 	cfg *config.Config
 	log *slog.Logger
 	sup *supervisor
-	bin string // this executable, which also runs every application process
+	bin string // this executable (ticketflow-dev), which also runs the FerretDB process
+	app string // the production binary, which runs every application process
 }
 
 // New prepares a stack for cfg; nothing starts until Run.
@@ -36,8 +37,30 @@ func New(cfg *config.Config, log *slog.Logger) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stack{cfg: cfg, log: log, bin: bin,
+	app, err := AppBinary()
+	if err != nil {
+		return nil, err
+	}
+	return &Stack{cfg: cfg, log: log, bin: bin, app: app,
 		sup: newSupervisor(cfg.LogDir(), RunDir(cfg), log)}, nil
+}
+
+// AppBinary is the production binary the stack runs its application processes with:
+// TICKETFLOW_BIN, or the `ticketflow` beside this executable (make build puts both in bin/). The
+// stack runs the very binary a deployment runs, not the tooling around it.
+func AppBinary() (string, error) {
+	bin := os.Getenv("TICKETFLOW_BIN")
+	if bin == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return "", err
+		}
+		bin = filepath.Join(filepath.Dir(self), "ticketflow")
+	}
+	if st, err := os.Stat(bin); err != nil || st.IsDir() {
+		return "", fmt.Errorf("the production binary %s is missing: build it with `make build` (or set TICKETFLOW_BIN)", bin)
+	}
+	return filepath.Abs(bin)
 }
 
 // RunDir holds the pid files of the stack's processes and its ready marker.
@@ -179,7 +202,7 @@ func (s *Stack) checkDataDir() error {
 // claim records this supervisor's pid, refusing to start a second stack on the same data dir.
 func (s *Stack) claim() error {
 	if pid, ok := RunningPID(s.cfg); ok {
-		return fmt.Errorf("a TicketFlow stack is already running on %s (pid %d): use it, or stop it with `ticketflow stack down`", s.cfg.DataDir, pid)
+		return fmt.Errorf("a TicketFlow stack is already running on %s (pid %d): use it, or stop it with `ticketflow-dev stack down`", s.cfg.DataDir, pid)
 	}
 	_ = os.Remove(readyFile(s.cfg))
 	if err := recordBuild(s.cfg); err != nil {
@@ -217,7 +240,8 @@ func Ready(cfg *config.Config) bool {
 	return err == nil
 }
 
-// applications are TicketFlow's own processes, each `ticketflow serve <name>`.
+// applications are TicketFlow's own processes, each `ticketflow serve <name>` of the production
+// binary.
 func (s *Stack) applications() []*component {
 	var out []*component
 	for _, name := range config.Processes {
@@ -228,7 +252,7 @@ func (s *Stack) applications() []*component {
 			port:    s.cfg.Ports[name],
 			portEnv: config.PortEnv(name),
 			command: func() (*exec.Cmd, error) {
-				cmd := exec.Command(s.bin, "serve", name)
+				cmd := exec.Command(s.app, "serve", name)
 				cmd.Env = s.childEnv()
 				return cmd, nil
 			},

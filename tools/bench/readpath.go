@@ -12,7 +12,7 @@ import (
 
 	"ticketflow/config"
 	"ticketflow/gateway"
-	"ticketflow/loadgen"
+	"ticketflow/tools/loadgen"
 )
 
 // readPath measures GET /api/inventory/events/{id}/seats: through the stack's gateway (spread
@@ -43,7 +43,7 @@ func (r *Result) readPath(ctx context.Context, cfg *config.Config, eventID strin
 	}
 	// The trivial handler stands in for the notification service, whose routes are not read here.
 	local.URLs[config.Notification] = trivial.URL
-	gw, err := gateway.New(&local)
+	gw, err := gateway.New(&local, nil)
 	if err != nil {
 		return err
 	}

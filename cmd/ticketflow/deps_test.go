@@ -1,0 +1,52 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// notInProduction are package path prefixes the production binary must not link: the local-stack
+// tooling, and what only the tooling needs (FerretDB embeds SQLite and carries drivers for MySQL
+// and SAP HANA). Each costs size and brings vulnerabilities the deployment would ship for nothing.
+var notInProduction = []struct{ prefix, why string }{
+	{"ticketflow/tools/", "local-stack tooling belongs to cmd/ticketflow-dev"},
+	{"github.com/FerretDB/", "FerretDB is the local stack's MongoDB stand-in"},
+	{"modernc.org/sqlite", "SQLite backs FerretDB in the local stack only"},
+	{"github.com/mattn/go-sqlite3", "no SQLite in production"},
+	{"github.com/go-sql-driver/mysql", "TicketFlow uses no MySQL"},
+	{"github.com/SAP/go-hdb", "TicketFlow uses no SAP HANA"},
+}
+
+// TestProductionBinaryLinksNoTooling runs `go list -deps` on this command, as the Dockerfile
+// builds it, and fails on any package the production binary must not contain.
+func TestProductionBinaryLinksNoTooling(t *testing.T) {
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := exec.LookPath(goTool); err != nil {
+		goTool = "go"
+	}
+	cmd := exec.Command(goTool, "list", "-deps", ".")
+	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("go list -deps listed %d packages; expected the whole dependency graph", len(deps))
+	}
+	for _, bad := range notInProduction {
+		var found []string
+		for _, dep := range deps {
+			if strings.HasPrefix(dep, bad.prefix) {
+				found = append(found, dep)
+			}
+		}
+		if len(found) > 0 {
+			t.Errorf("cmd/ticketflow depends on %d package(s) under %s (%s), e.g. %s; find the import with `go list -deps -f '{{.ImportPath}}: {{.Imports}}' ./cmd/ticketflow`",
+				len(found), bad.prefix, bad.why, found[0])
+		}
+	}
+}

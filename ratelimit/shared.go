@@ -1,0 +1,90 @@
+package ratelimit
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+)
+
+// How long a shared decision may take before the local limiter decides instead, and how long the
+// local limiter then decides alone before Redis is asked again: a Redis that is down or hung costs
+// a request at most redisTimeout, and only one request per redisBackoff pays even that.
+const (
+	redisTimeout = 250 * time.Millisecond
+	redisBackoff = 2 * time.Second
+)
+
+// NewRedisClient is a Redis client for limits: short timeouts and no retries, since a limit
+// that cannot be checked in time is checked locally instead (see Shared).
+func NewRedisClient(addr string) *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: addr, PoolSize: 64, MaxRetries: -1,
+		DialTimeout: redisTimeout, ReadTimeout: redisTimeout, WriteTimeout: redisTimeout, PoolTimeout: redisTimeout,
+		ContextTimeoutEnabled: true})
+}
+
+// Shared allows Limit events per Window per key across every process that uses the same Redis,
+// with GCRA (github.com/go-redis/redis_rate): a burst of Limit at once, then one more every
+// Window/Limit, so a client has one budget however many gateway replicas serve it.
+//
+// While Redis does not answer within 250 ms, each process falls back to its own fixed-window
+// Limiter of the same size for 2 s at a time, then asks Redis again. During such an outage a
+// client can get up to N budgets from N replicas, but the gateway keeps answering.
+type Shared struct {
+	name  string // key prefix: one budget per name and key
+	limit redis_rate.Limit
+	rdb   *redis_rate.Limiter // nil: local only
+	local *Limiter
+	log   *slog.Logger
+
+	localUntil atomic.Int64 // unix nanoseconds: Redis failed; the local limiter decides until then
+}
+
+// Decision is the answer for one event.
+type Decision struct {
+	Allowed    bool
+	RetryAfter time.Duration // when refused: how long until an event of this key is allowed again
+	Shared     bool          // decided in Redis; false when this process decided alone
+}
+
+// NewShared returns a limiter of limit events per window, named name in Redis. A zero limit allows
+// everything; a nil rdb limits per process only.
+func NewShared(rdb *redis.Client, name string, limit int, window time.Duration, log *slog.Logger) *Shared {
+	s := &Shared{name: name, limit: redis_rate.Limit{Rate: limit, Burst: limit, Period: window},
+		local: New(limit, window), log: log}
+	if rdb != nil && limit > 0 {
+		s.rdb = redis_rate.NewLimiter(rdb)
+	}
+	return s
+}
+
+// Allow counts one event for key.
+func (s *Shared) Allow(ctx context.Context, key string) Decision {
+	if s.limit.Rate <= 0 {
+		return Decision{Allowed: true}
+	}
+	now := time.Now()
+	if s.rdb != nil && now.UnixNano() >= s.localUntil.Load() {
+		rctx, cancel := context.WithTimeout(ctx, redisTimeout)
+		res, err := s.rdb.Allow(rctx, s.name+":"+key, s.limit)
+		cancel()
+		switch {
+		case err == nil:
+			if s.localUntil.Swap(0) != 0 {
+				s.log.Info("rate limit: Redis answers again, limiting across processes", "limit", s.name)
+			}
+			return Decision{Allowed: res.Allowed > 0, RetryAfter: res.RetryAfter, Shared: true}
+		case ctx.Err() != nil:
+			// The caller went away; Redis is not to blame.
+		default:
+			if s.localUntil.Swap(now.Add(redisBackoff).UnixNano()) == 0 {
+				s.log.Warn("rate limit: Redis unreachable, limiting per process", "limit", s.name, "err", err)
+			}
+		}
+	}
+	ok, reset := s.local.Allow(key, now)
+	return Decision{Allowed: ok, RetryAfter: reset.Sub(now)}
+}

@@ -1,0 +1,44 @@
+//go:build integration
+
+package ratelimit
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"ticketflow/config"
+	"ticketflow/ids"
+)
+
+// Two limiters on one Redis, as two gateway replicas are, share each key's budget: GCRA lets the
+// whole burst through, then refuses with the time until the next event (window / limit).
+func TestSharedLimitersOnOneRedisShareTheBudget(t *testing.T) {
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := NewRedisClient(cfg.RedisAddr), NewRedisClient(cfg.RedisAddr)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	replicas := []*Shared{NewShared(a, "test", 10, time.Minute, quiet), NewShared(b, "test", 10, time.Minute, quiet)}
+	key := ids.New()
+	for i := 0; i < 10; i++ {
+		if d := replicas[i%2].Allow(ctx, key); !d.Allowed || !d.Shared {
+			t.Fatalf("event %d: %+v, want allowed in Redis", i+1, d)
+		}
+	}
+	for i, s := range replicas {
+		d := s.Allow(ctx, key)
+		if d.Allowed || !d.Shared {
+			t.Fatalf("replica %d after the shared budget: %+v, want refused in Redis", i+1, d)
+		}
+		if d.RetryAfter <= 0 || d.RetryAfter > 6*time.Second {
+			t.Fatalf("RetryAfter %s, want at most one emission interval (6 s)", d.RetryAfter)
+		}
+	}
+	if d := replicas[0].Allow(ctx, ids.New()); !d.Allowed {
+		t.Fatalf("another key: %+v, want allowed", d)
+	}
+}
