@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"ticketflow/config"
-	"ticketflow/devstack"
 	"ticketflow/ids"
+	"ticketflow/tools/devstack"
 	"ticketflow/workflows"
 )
 
