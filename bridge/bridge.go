@@ -54,8 +54,8 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	token := auth.InternalToken([]byte(cfg.JWTSecret))
 	b := &Bridge{
 		temporal: c,
-		bookings: httpapi.NewClient(cfg.URLs[config.Booking], token, 30*time.Second),
-		payments: payment.NewClient(cfg.URLs[config.Payment], token, 30*time.Second),
+		bookings: httpapi.NewBalancedClient(cfg.Endpoints[config.Booking], token, 30*time.Second),
+		payments: payment.NewClient(cfg.Endpoints[config.Payment], token, 30*time.Second),
 	}
 	dlt := bus.NewWriter(cfg.KafkaBrokers, config.Bridge)
 	defer dlt.Close()
@@ -124,8 +124,11 @@ func (b *Bridge) PaymentProcessed(ctx context.Context, m kafka.Message) error {
 	if err := b.bookings.Get(ctx, "/internal/bookings/"+claim.BookingID, &booking); err != nil {
 		return err // the payment of record names a booking; it is there once the booking service answers
 	}
-	if workflows.BookingKeeps(booking.Status, deref(booking.PaymentID), rec.ID) {
-		return nil // a duplicate of the payment the booking was confirmed with
+	if !workflows.OwesRefund(booking.Status, deref(booking.PaymentID), rec.ID) {
+		// The booking keeps this payment (a duplicate of its confirmation), or it is still PENDING
+		// with no open workflow: the run the reconciler starts for it reads the payment of record
+		// itself and decides. The bridge never decides a booking's money ahead of its workflow.
+		return nil
 	}
 	reason := fmt.Sprintf("payment arrived after the booking ended (%s)", booking.Status)
 	if _, err := b.payments.Refund(ctx, payment.RefundRequest{BookingID: claim.BookingID, PaymentID: rec.ID, Reason: reason}); err != nil {

@@ -59,8 +59,16 @@ type Config struct {
 
 	// Listening ports of the application processes, by name (see Processes).
 	Ports map[string]int
-	// Base URLs other processes use to reach each application process, by name.
+	// Base URLs other processes use to reach each application process, by name: the first of
+	// Endpoints.
 	URLs map[string]string
+	// Endpoints are the base URLs of every replica of each application process, by name. Callers
+	// spread their requests over them and go on to the next when one is down (httpapi.Client).
+	// <NAME>_URLS (comma-separated) sets them; otherwise <NAME>_URL names one, or the local
+	// stack's replicas are at <NAME>_PORT + 10·k for k < Replicas.
+	Endpoints map[string][]string
+	// Replicas is how many of each application process the local stack runs (TICKETFLOW_REPLICAS).
+	Replicas int
 
 	// Infrastructure.
 	PostgresPort   int
@@ -108,8 +116,14 @@ func Load() (*Config, error) {
 		Env:      l.str("TICKETFLOW_ENV", "production"),
 		DataDir:  l.str("TICKETFLOW_DATA_DIR", ".data"),
 		ToolsDir: l.str("TICKETFLOW_TOOLS_DIR", ".tools"),
-		Ports:    map[string]int{},
-		URLs:     map[string]string{},
+		Ports:     map[string]int{},
+		URLs:      map[string]string{},
+		Endpoints: map[string][]string{},
+	}
+	c.Replicas = l.int("TICKETFLOW_REPLICAS", 1)
+	if c.Replicas < 1 || c.Replicas > 9 {
+		l.errs = append(l.errs, fmt.Sprintf("TICKETFLOW_REPLICAS=%d: must be 1 to 9", c.Replicas))
+		c.Replicas = 1
 	}
 	defaults := map[string]int{
 		Gateway: 3000, User: 3001, Event: 3002, Booking: 3003, Inventory: 3004,
@@ -118,7 +132,17 @@ func Load() (*Config, error) {
 	for _, name := range Processes {
 		env := strings.ToUpper(name)
 		c.Ports[name] = l.port(env+"_PORT", defaults[name])
-		c.URLs[name] = strings.TrimRight(l.str(env+"_URL", fmt.Sprintf("http://127.0.0.1:%d", c.Ports[name])), "/")
+		var local []string
+		for k := 0; k < c.Replicas; k++ {
+			local = append(local, fmt.Sprintf("http://127.0.0.1:%d", c.ReplicaPort(name, k)))
+		}
+		if one := os.Getenv(env + "_URL"); one != "" {
+			local = []string{one}
+		}
+		for _, u := range l.list(env+"_URLS", strings.Join(local, ",")) {
+			c.Endpoints[name] = append(c.Endpoints[name], strings.TrimRight(u, "/"))
+		}
+		c.URLs[name] = c.Endpoints[name][0]
 	}
 
 	c.PostgresPort = l.port("POSTGRES_PORT", 55432)
@@ -202,13 +226,22 @@ func (c *Config) PostgresDSN(database string) string {
 // LogDir is where the local stack writes one log file per process.
 func (c *Config) LogDir() string { return filepath.Join(c.DataDir, "logs") }
 
-// Addr is the listen address of an application process.
+// ReplicaPort is the port of replica k (from 0) of an application process on the local stack:
+// <NAME>_PORT + 10·k, so every replica of every process has its own.
+func (c *Config) ReplicaPort(name string, k int) int { return c.Ports[name] + 10*k }
+
+// Addr is the listen address of an application process: LISTEN_HOST (default 127.0.0.1) and its
+// port — TICKETFLOW_LISTEN_PORT when set (a replica of the local stack), else <NAME>_PORT.
 func (c *Config) Addr(name string) string {
 	host := os.Getenv("LISTEN_HOST")
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	return fmt.Sprintf("%s:%d", host, c.Ports[name])
+	port := c.Ports[name]
+	if p, err := strconv.Atoi(os.Getenv("TICKETFLOW_LISTEN_PORT")); err == nil && p > 0 {
+		port = p
+	}
+	return fmt.Sprintf("%s:%d", host, port)
 }
 
 type loader struct{ errs []string }

@@ -45,7 +45,7 @@ func temporalClient(t testing.TB) tclient.Client {
 func paymentRecord(t testing.TB, bookingID string) payment.Record {
 	t.Helper()
 	cfg := loadConfig(t)
-	rec, err := payment.NewClient(cfg.URLs[config.Payment], auth.InternalToken([]byte(cfg.JWTSecret)), 10*time.Second).
+	rec, err := payment.NewClient(cfg.Endpoints[config.Payment], auth.InternalToken([]byte(cfg.JWTSecret)), 10*time.Second).
 		Record(t.Context(), bookingID)
 	if err != nil {
 		t.Fatal(err)

@@ -6,12 +6,15 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -59,20 +62,18 @@ func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	for _, name := range config.Services {
-		target, err := url.Parse(cfg.URLs[name])
+		targets, err := parseTargets(cfg.Endpoints[name])
 		if err != nil {
 			return nil, err
 		}
 		name := name
+		bal := &balancer{targets: targets, next: transport}
 		g.proxies[name] = &httputil.ReverseProxy{
 			Rewrite: func(pr *httputil.ProxyRequest) {
-				pr.SetURL(target)
-				pr.SetXForwarded() // X-Forwarded-For is the socket peer only: inbound values are dropped
-				pr.Out.Host = target.Host
-				// The client's address, vouched for: what the user service's login throttle counts.
-				httpapi.SetClientIP(pr.Out.Header, g.secret, clientFrom(pr.In.Context()))
+				pr.SetURL(targets[0]) // the balancer picks the replica
+				pr.SetXForwarded()    // X-Forwarded-For is the client address only: inbound values are dropped
 			},
-			Transport:     transport,
+			Transport:     bal,
 			FlushInterval: -1,
 			// The gateway already answers with the request's X-Request-Id; the service echoes the
 			// same id, which would otherwise appear twice.
@@ -232,4 +233,45 @@ func (g *Gateway) cors(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func parseTargets(urls []string) ([]*url.URL, error) {
+	out := make([]*url.URL, 0, len(urls))
+	for _, u := range urls {
+		t, err := url.Parse(u)
+		if err != nil {
+			return nil, fmt.Errorf("service URL %q: %w", u, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// balancer spreads the requests for one service over its replicas in turn. A replica that refuses
+// the connection (nothing was sent) is skipped for the next one; the request's body is still
+// unread then, so it can go to the next replica as it is.
+type balancer struct {
+	targets []*url.URL
+	next    http.RoundTripper
+	turn    atomic.Uint64
+}
+
+func (b *balancer) RoundTrip(req *http.Request) (*http.Response, error) {
+	body := req.Body
+	if body != nil {
+		req.Body = io.NopCloser(body) // an attempt that fails must not close it for the next
+		defer body.Close()
+	}
+	start := int(b.turn.Add(1) % uint64(len(b.targets)))
+	var err error
+	for i := range b.targets {
+		t := b.targets[(start+i)%len(b.targets)]
+		out := req.Clone(req.Context())
+		out.URL.Scheme, out.URL.Host, out.Host = t.Scheme, t.Host, t.Host
+		var resp *http.Response
+		if resp, err = b.next.RoundTrip(out); err == nil || !httpapi.Unreachable(err) {
+			return resp, err
+		}
+	}
+	return nil, err
 }

@@ -27,17 +27,21 @@ func (g *Gateway) healthAll(w http.ResponseWriter, r *http.Request) {
 		go func(i int, name string) {
 			defer wg.Done()
 			out[i] = serviceHealth{Name: name, Status: "down"}
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.cfg.URLs[name]+"/health", nil)
-			if err != nil {
-				return
-			}
-			resp, err := g.healthClient.Do(req)
-			if err != nil {
-				return
-			}
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				out[i].Status = "up"
+			// A service is up when one of its replicas answers (the gateway spreads over them).
+			for _, base := range g.cfg.Endpoints[name] {
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/health", nil)
+				if err != nil {
+					return
+				}
+				resp, err := g.healthClient.Do(req)
+				if err != nil {
+					continue
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					out[i].Status = "up"
+					return
+				}
 			}
 		}(i, name)
 	}

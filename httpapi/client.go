@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,8 +25,12 @@ var sharedTransport = &http.Transport{
 
 // Client calls another TicketFlow process's internal API. Error answers come back as *Error with
 // the upstream status and code, so callers branch on them as on their own.
+//
+// A service may run as several replicas: the client spreads its requests over their base URLs in
+// turn, and when one cannot be reached (the connection is refused: nothing was sent) it tries the
+// next, and leaves the unreachable one aside for a moment.
 type Client struct {
-	base    string
+	bases   *endpoints
 	token   string
 	headers map[string]string
 	http    *http.Client
@@ -31,7 +38,61 @@ type Client struct {
 
 // NewClient returns a client of the service at base, presenting the internal token.
 func NewClient(base, internalToken string, timeout time.Duration) *Client {
-	return &Client{base: base, token: internalToken, http: &http.Client{Transport: sharedTransport, Timeout: timeout}}
+	return NewBalancedClient([]string{base}, internalToken, timeout)
+}
+
+// NewBalancedClient returns a client of the service whose replicas are at bases.
+func NewBalancedClient(bases []string, internalToken string, timeout time.Duration) *Client {
+	return &Client{bases: newEndpoints(bases), token: internalToken,
+		http: &http.Client{Transport: sharedTransport, Timeout: timeout}}
+}
+
+// endpoints are a service's replicas, taken in turn; one that refused a connection is skipped
+// for downFor (unless all are).
+type endpoints struct {
+	urls []string
+	next atomic.Uint64
+	mu   sync.Mutex
+	down map[string]time.Time
+}
+
+const downFor = 2 * time.Second
+
+func newEndpoints(urls []string) *endpoints {
+	return &endpoints{urls: urls, down: map[string]time.Time{}}
+}
+
+// order is the replicas to try for one request: the next in turn first, the ones left aside last.
+func (e *endpoints) order() []string {
+	n := len(e.urls)
+	start := int(e.next.Add(1) % uint64(n))
+	now := time.Now()
+	up := make([]string, 0, n)
+	var aside []string
+	e.mu.Lock()
+	for i := 0; i < n; i++ {
+		u := e.urls[(start+i)%n]
+		if now.Before(e.down[u]) {
+			aside = append(aside, u)
+		} else {
+			up = append(up, u)
+		}
+	}
+	e.mu.Unlock()
+	return append(up, aside...)
+}
+
+func (e *endpoints) failed(u string) {
+	e.mu.Lock()
+	e.down[u] = time.Now().Add(downFor)
+	e.mu.Unlock()
+}
+
+// Unreachable reports whether err means the request never reached a server (the connection was
+// refused or could not be made): trying another replica is safe.
+func Unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // WithHeader returns a copy of c that sends one more header on every request.
@@ -54,19 +115,35 @@ func (c *Client) WithBearer(token string) *Client {
 
 // Do sends in (when not nil) as JSON and decodes a 2xx answer into out (when not nil).
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
+	var payload []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
+		payload = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	var err error
+	for _, base := range c.bases.order() {
+		err = c.do(ctx, method, base, path, payload, in != nil, out)
+		if !Unreachable(err) {
+			return err
+		}
+		c.bases.failed(base)
+	}
+	return err
+}
+
+func (c *Client) do(ctx context.Context, method, base, path string, payload []byte, hasBody bool, out any) error {
+	var body io.Reader
+	if hasBody {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
 	if err != nil {
 		return err
 	}
-	if in != nil {
+	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {

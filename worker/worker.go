@@ -52,9 +52,9 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	writer := bus.NewWriter(cfg.KafkaBrokers, config.Worker)
 	defer writer.Close()
 	acts := &activities.Activities{
-		Inventory: inventory.NewClient(cfg.URLs[config.Inventory], token, 10*time.Second),
-		Bookings:  httpapi.NewClient(cfg.URLs[config.Booking], token, 10*time.Second),
-		Payments:  payment.NewClient(cfg.URLs[config.Payment], token, 10*time.Second),
+		Inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 10*time.Second),
+		Bookings:  httpapi.NewBalancedClient(cfg.Endpoints[config.Booking], token, 10*time.Second),
+		Payments:  payment.NewClient(cfg.Endpoints[config.Payment], token, 10*time.Second),
 		Kafka:     writer,
 	}
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{

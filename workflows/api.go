@@ -62,6 +62,13 @@ func BookingKeeps(bookingStatus, confirmedPaymentID, paymentID string) bool {
 	return bookingStatus == StatusConfirmed && confirmedPaymentID != "" && confirmedPaymentID == paymentID
 }
 
+// OwesRefund reports whether a captured payment must be given back once the booking's workflow
+// has closed: the booking has ended (a PENDING one is left to the run that takes it up) and does
+// not keep the payment.
+func OwesRefund(bookingStatus, confirmedPaymentID, paymentID string) bool {
+	return Terminal(bookingStatus) && !BookingKeeps(bookingStatus, confirmedPaymentID, paymentID)
+}
+
 // WorkflowID is the id of a booking's workflow: booking-<bookingId>.
 func WorkflowID(bookingID string) string { return "booking-" + bookingID }
 

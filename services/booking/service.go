@@ -43,8 +43,8 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	a := &api{
 		store:     st,
 		orch:      orch,
-		events:    &eventCache{client: httpapi.NewClient(cfg.URLs[config.Event], token, 5*time.Second), ttl: 30 * time.Second, items: map[string]cachedEvent{}},
-		inventory: inventory.NewClient(cfg.URLs[config.Inventory], token, 5*time.Second),
+		events:    &eventCache{client: httpapi.NewBalancedClient(cfg.Endpoints[config.Event], token, 5*time.Second), ttl: 30 * time.Second, items: map[string]cachedEvent{}},
+		inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 5*time.Second),
 		holdTTL:   cfg.HoldTTL,
 	}
 	go orch.reconcile(ctx)

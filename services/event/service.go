@@ -25,7 +25,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	}
 	secret := []byte(cfg.JWTSecret)
 	token := auth.InternalToken(secret)
-	a := &api{store: st, inventory: httpapi.NewClient(cfg.URLs[config.Inventory], token, 60*time.Second)}
+	a := &api{store: st, inventory: httpapi.NewBalancedClient(cfg.Endpoints[config.Inventory], token, 60*time.Second)}
 	go a.reconcile(ctx)
 
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)

@@ -25,9 +25,9 @@ const (
 // inventory could not be reached, timed out or failed) and IsRefusal reports false for it.
 type Client struct{ http *httpapi.Client }
 
-// NewClient returns a client of the inventory service at base.
-func NewClient(base, internalToken string, timeout time.Duration) *Client {
-	return &Client{http: httpapi.NewClient(base, internalToken, timeout)}
+// NewClient returns a client of the inventory service, whose replicas are at bases.
+func NewClient(bases []string, internalToken string, timeout time.Duration) *Client {
+	return &Client{http: httpapi.NewBalancedClient(bases, internalToken, timeout)}
 }
 
 // IsRefusal reports whether err is a definite business answer of the inventory (nothing was

@@ -13,9 +13,9 @@ import (
 // activities and the bridge.
 type Client struct{ http *httpapi.Client }
 
-// NewClient returns a client of the payment service at base.
-func NewClient(base, internalToken string, timeout time.Duration) *Client {
-	return &Client{http: httpapi.NewClient(base, internalToken, timeout)}
+// NewClient returns a client of the payment service, whose replicas are at bases.
+func NewClient(bases []string, internalToken string, timeout time.Duration) *Client {
+	return &Client{http: httpapi.NewBalancedClient(bases, internalToken, timeout)}
 }
 
 // Record returns the record of a booking's payment; Found is false when there is none yet.

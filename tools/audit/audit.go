@@ -403,6 +403,7 @@ func (s *Stores) money(ctx context.Context, r *Report, bookings []bookingRow) er
 			charges[p.BookingID] = append(charges[p.BookingID], charge{p.ID, p.Status, p.Currency, p.AmountMinor})
 		}
 	}
+	var badIDs, keptIDs []string
 	for _, b := range bookings {
 		cs := charges[b.id]
 		if len(cs) > 1 {
@@ -416,17 +417,22 @@ func (s *Stores) money(ctx context.Context, r *Report, bookings []bookingRow) er
 		}
 		if b.status != "CONFIRMED" {
 			r.KeptCharges += kept
+			if kept > 0 {
+				keptIDs = append(keptIDs, b.id)
+			}
 			continue
 		}
 		if len(cs) != 1 || kept != 1 || b.paymentID == nil || cs[0].id != *b.paymentID ||
 			cs[0].amount != b.amountMinor || cs[0].currency != b.currency {
 			r.BadCharges++
+			badIDs = append(badIDs, b.id)
 		}
 	}
 	r.add("no booking charged twice", r.DoubleCharged == 0, "%d bookings charged more than once", r.DoubleCharged)
 	r.add("one kept charge of its amount per CONFIRMED booking", r.BadCharges == 0,
-		"%d confirmed bookings without exactly one kept charge of their amount", r.BadCharges)
-	r.add("no kept charge for a booking not CONFIRMED", r.KeptCharges == 0, "%d charges kept for bookings not confirmed", r.KeptCharges)
+		"%d confirmed bookings without exactly one kept charge of their amount %v", r.BadCharges, first(badIDs, 5))
+	r.add("no kept charge for a booking not CONFIRMED", r.KeptCharges == 0, "%d charges kept for bookings not confirmed %v",
+		r.KeptCharges, first(keptIDs, 5))
 	return nil
 }
 

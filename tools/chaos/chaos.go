@@ -186,6 +186,7 @@ func killLoop(ctx context.Context, cfg *config.Config, opt Options, postingDone 
 		}
 		name := opt.Kills[i%len(opt.Kills)]
 		if proc, ok := strings.CutPrefix(name, "pause:"); ok {
+			proc = replicaToKill(cfg, proc, i/len(opt.Kills))
 			fmt.Fprintf(out, "  %s paused for %s\n", proc, opt.PauseFor)
 			if _, err := devstack.Pause(cfg, proc, opt.PauseFor); err != nil {
 				fmt.Fprintf(out, "  pause %s: %v\n", proc, err)
@@ -194,6 +195,7 @@ func killLoop(ctx context.Context, cfg *config.Config, opt Options, postingDone 
 			}
 			continue
 		}
+		name = replicaToKill(cfg, name, i/len(opt.Kills))
 		pid, err := devstack.Kill(cfg, name, 0)
 		if err != nil {
 			fmt.Fprintf(out, "  kill %s: %v\n", name, err)
@@ -236,11 +238,26 @@ func waitListening(ctx context.Context, cfg *config.Config, process string) erro
 	return nil
 }
 
-func healthURL(cfg *config.Config, process string) string {
-	if u, ok := cfg.URLs[process]; ok {
-		return u + "/health"
+func healthURL(cfg *config.Config, name string) string {
+	for _, p := range config.Processes {
+		for k := 0; k < cfg.Replicas; k++ {
+			if devstack.ReplicaName(p, k) == name {
+				return fmt.Sprintf("http://127.0.0.1:%d/health", cfg.ReplicaPort(p, k))
+			}
+		}
 	}
 	return "" // infrastructure: the pid is enough; clients retry until it answers
+}
+
+// replicaToKill picks, for round r of the kills, which replica of an application process dies:
+// with several, each round kills the next one (never all of a process at once).
+func replicaToKill(cfg *config.Config, process string, round int) string {
+	for _, p := range config.Processes {
+		if p == process {
+			return devstack.ReplicaName(process, (round+1)%cfg.Replicas)
+		}
+	}
+	return process
 }
 
 // outcome is what one buyer's attempt ended with.

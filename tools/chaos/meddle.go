@@ -48,8 +48,8 @@ func newMeddler(ctx context.Context, cfg *config.Config, opt Options, out io.Wri
 	}
 	token := auth.InternalToken([]byte(cfg.JWTSecret))
 	return &meddler{cfg: cfg, opt: opt, out: out, temporal: tc, kafka: bus.NewWriter(cfg.KafkaBrokers, "chaos"),
-		payments: payment.NewClient(cfg.URLs[config.Payment], token, 10*time.Second),
-		internal: httpapi.NewClient(cfg.URLs[config.Payment], token, 10*time.Second),
+		payments: payment.NewClient(cfg.Endpoints[config.Payment], token, 10*time.Second),
+		internal: httpapi.NewBalancedClient(cfg.Endpoints[config.Payment], token, 10*time.Second),
 		forged:   map[string]bool{}, captures: map[string]string{}, counts: map[string]int{}}, nil
 }
 

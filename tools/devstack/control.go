@@ -150,7 +150,12 @@ func Status(cfg *config.Config, out io.Writer) bool {
 		state = "ready"
 	}
 	fmt.Fprintf(out, "local stack: %s (supervisor pid %d, data %s)\n", state, pid, cfg.DataDir)
-	names := append([]string{"postgres", "redis", "kafka", "ferretdb", "temporal", "mailpit"}, config.Processes...)
+	names := []string{"postgres", "redis", "kafka", "ferretdb", "temporal", "mailpit"}
+	for _, p := range config.Processes {
+		for k := 0; k < cfg.Replicas; k++ {
+			names = append(names, ReplicaName(p, k))
+		}
+	}
 	for _, n := range names {
 		if p, ok := livePID(PIDFile(cfg, n)); ok {
 			fmt.Fprintf(out, "  %-13s pid %d\n", n, p)

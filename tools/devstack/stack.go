@@ -173,9 +173,19 @@ TicketFlow is up (%s).
   Mailpit API (email)  %s/api/v1/messages
   Kafka                %s
   Logs                 %s/<process>.log
-Press Ctrl-C to stop.
 `, took.Round(100*time.Millisecond), c.URLs[config.Gateway], c.URLs[config.Gateway], c.TemporalUIPort, c.TemporalAddr, c.TemporalNS,
 		c.MailpitURL, strings.Join(c.KafkaBrokers, ","), c.LogDir())
+	if c.Replicas > 1 {
+		fmt.Fprintf(out, "  Replicas (%d of each process):\n", c.Replicas)
+		for _, name := range config.Processes {
+			var at []string
+			for k := 0; k < c.Replicas; k++ {
+				at = append(at, fmt.Sprintf("%s :%d", ReplicaName(name, k), c.ReplicaPort(name, k)))
+			}
+			fmt.Fprintf(out, "    %-13s %s\n", name, strings.Join(at, ", "))
+		}
+	}
+	fmt.Fprintln(out, "Press Ctrl-C to stop.")
 }
 
 // checkDataDir creates the data dir, or refuses one written by an incompatible version.
@@ -241,26 +251,37 @@ func Ready(cfg *config.Config) bool {
 }
 
 // applications are TicketFlow's own processes, each `ticketflow serve <name>` of the production
-// binary.
+// binary, TICKETFLOW_REPLICAS of each: replica k (from 0) of a process is named <name>-<k+1>
+// (the first keeps the bare name) and listens on its port + 10·k.
 func (s *Stack) applications() []*component {
 	var out []*component
 	for _, name := range config.Processes {
-		name := name
-		url := fmt.Sprintf("http://127.0.0.1:%d/health", s.cfg.Ports[name])
-		out = append(out, &component{
-			name:    name,
-			port:    s.cfg.Ports[name],
-			portEnv: config.PortEnv(name),
-			command: func() (*exec.Cmd, error) {
-				cmd := exec.Command(s.app, "serve", name)
-				cmd.Env = s.childEnv()
-				return cmd, nil
-			},
-			ready:     func(ctx context.Context) error { return httpOK(ctx, url) },
-			readyWait: 45 * time.Second,
-		})
+		for k := 0; k < s.cfg.Replicas; k++ {
+			name, port := name, s.cfg.ReplicaPort(name, k)
+			url := fmt.Sprintf("http://127.0.0.1:%d/health", port)
+			out = append(out, &component{
+				name:    ReplicaName(name, k),
+				port:    port,
+				portEnv: config.PortEnv(name),
+				command: func() (*exec.Cmd, error) {
+					cmd := exec.Command(s.app, "serve", name)
+					cmd.Env = append(s.childEnv(), "TICKETFLOW_LISTEN_PORT="+strconv.Itoa(port))
+					return cmd, nil
+				},
+				ready:     func(ctx context.Context) error { return httpOK(ctx, url) },
+				readyWait: 45 * time.Second,
+			})
+		}
 	}
 	return out
+}
+
+// ReplicaName names replica k (from 0) of a process: the process's name, then name-2, name-3…
+func ReplicaName(process string, k int) string {
+	if k == 0 {
+		return process
+	}
+	return fmt.Sprintf("%s-%d", process, k+1)
 }
 
 // childEnv is the environment of every child: the supervisor's own, marked as the local stack.

@@ -24,7 +24,7 @@ import (
 // Buyer is one synthetic user.
 type Buyer struct {
 	UserID, Email, Token string
-	base                 string
+	bases                []string // the gateway replicas, this buyer's first; the next when it is down
 	http                 *http.Client
 }
 
@@ -42,28 +42,47 @@ func NewBuyers(cfg *config.Config, n int, tag string) ([]*Buyer, error) {
 		}
 		ip := net.IPv4(127, byte(10+i/65000), byte(i/250%256), byte(1+i%250))
 		dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-		out[i] = &Buyer{UserID: id, Email: email, Token: tok, base: cfg.URLs[config.Gateway],
+		// Buyers are spread over the gateway's replicas, as a load balancer would spread them.
+		gws := cfg.Endpoints[config.Gateway]
+		out[i] = &Buyer{UserID: id, Email: email, Token: tok, bases: append(gws[i%len(gws):len(gws):len(gws)], gws[:i%len(gws)]...),
 			http: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext,
 				MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}}}
 	}
 	return out, nil
 }
 
-// Do sends a request as the buyer and returns the status and body. body is sent as JSON.
+// Do sends a request as the buyer and returns the status and body. body is sent as JSON. A
+// gateway replica that refuses the connection is passed over for the next.
 func (b *Buyer) Do(ctx context.Context, method, path string, body any, headers ...string) (int, []byte, error) {
-	var rd io.Reader
+	var raw []byte
 	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
 			return 0, nil, err
 		}
+	}
+	var err error
+	for _, base := range b.bases {
+		var status int
+		var out []byte
+		status, out, err = b.send(ctx, method, base+path, raw, body != nil, headers)
+		if !httpapi.Unreachable(err) {
+			return status, out, err
+		}
+	}
+	return 0, nil, err
+}
+
+func (b *Buyer) send(ctx context.Context, method, url string, raw []byte, hasBody bool, headers []string) (int, []byte, error) {
+	var rd io.Reader
+	if hasBody {
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, b.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
 		return 0, nil, err
 	}
-	if body != nil {
+	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if b.Token != "" {
@@ -77,8 +96,8 @@ func (b *Buyer) Do(ctx context.Context, method, path string, body any, headers .
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw, err
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
 }
 
 // ErrorCode is the code of a contract error body ("" when it is not one).
