@@ -8,9 +8,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"ticketflow/bus"
 	"ticketflow/httpapi"
 	"ticketflow/ids"
+	"ticketflow/money"
 	"ticketflow/seatplan"
 )
 
@@ -88,7 +88,7 @@ func FuzzEventRequest(f *testing.F) {
 		}
 		onlyFields(t, raw, "name", "description", "venueId", "date", "currency", "tags", "sections")
 		if strings.TrimSpace(req.Name) == "" || !ids.IsUUID(req.VenueID) || req.Date.IsZero() ||
-			!bus.IsCurrency(req.Currency) || len(req.Tags) > maxTags {
+			!money.Known(req.Currency) || len(req.Tags) > maxTags {
 			t.Fatalf("accepted %+v", req)
 		}
 		cleanText(t, "name", req.Name, maxNameLen, false)

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"time"
 
-	"ticketflow/bus"
 	"ticketflow/httpapi"
 	"ticketflow/ids"
+	"ticketflow/money"
 	"ticketflow/seatplan"
 )
 
@@ -133,7 +133,7 @@ func (e *eventRequest) check() error {
 	if e.Date.IsZero() {
 		return httpapi.FieldError("date", "is required (RFC 3339 with zone)")
 	}
-	if !bus.IsCurrency(e.Currency) {
+	if !money.Known(e.Currency) {
 		return httpapi.FieldError("currency", "must be an ISO-4217 code such as EUR")
 	}
 	if err := checkTags(e.Tags); err != nil {
