@@ -43,7 +43,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	a := &api{
 		store:     st,
 		orch:      orch,
-		events:    &eventCache{client: httpapi.NewClient(cfg.URLs[config.Event], token, 5*time.Second), ttl: 30 * time.Second, items: map[string]cachedEvent{}},
+		events:    newEventCache(httpapi.NewClient(cfg.URLs[config.Event], token, 5*time.Second)),
 		inventory: inventory.NewClient(cfg.URLs[config.Inventory], token, 5*time.Second),
 		holdTTL:   cfg.HoldTTL,
 	}

@@ -94,16 +94,17 @@ func scanBooking(row pgx.Row) (*Booking, error) {
 	return &b, nil
 }
 
-// create stores a new PENDING booking with its first history line. When a booking with this id
+// create stores a new PENDING booking with its first history line (and its seat decision when
+// it is made before the booking exists: a refusal outside the sales window). When a booking with this id
 // exists already (a message delivered twice, a request taken over), it stores nothing and returns
 // that booking instead.
 func (s *store) create(ctx context.Context, b *Booking) (existing *Booking, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO bookings (`+bookingColumns+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,NULL,false,$16,$17,$18,$18) ON CONFLICT (id) DO NOTHING`,
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,false,$17,$18,$19,$19) ON CONFLICT (id) DO NOTHING`,
 			b.ID, b.UserID, b.UserEmail, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor, b.Currency, b.Status,
 			b.FailureReason, b.HoldExpiresAt, b.PaymentID, b.PaymentToken, b.IdempotencyKey, b.Origin,
-			b.EventStartsAt, b.MaxSeatsPerBuyer, b.CreatedAt)
+			b.HoldDecision, b.EventStartsAt, b.MaxSeatsPerBuyer, b.CreatedAt)
 		if err != nil {
 			return err
 		}
