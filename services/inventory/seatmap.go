@@ -50,8 +50,11 @@ func newSeatMaps(rdb *redis.Client, st *store) *seatMaps {
 }
 
 func versionKey(eventID string) string { return "inventory:seatmap:version:" + eventID }
+
+// mapKeyPrefix names the stored maps of an event; its "v2" is the body's format (v2: seats carry
+// seatNumber), so a map stored by an older build is never served by this one.
 func mapKeyPrefix(eventID string) string {
-	return "inventory:seatmap:body:" + eventID + ":"
+	return "inventory:seatmap:body:v2:" + eventID + ":"
 }
 
 // readScript returns the current version, and the stored map of that version unless the caller

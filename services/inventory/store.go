@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,6 +32,8 @@ type Seat struct {
 	Label      string `json:"label"`
 	PriceMinor int64  `json:"priceMinor"`
 	Status     string `json:"status"`
+	// SeatNumber is Number as a string, the field the original frontend reads.
+	SeatNumber string `json:"seatNumber"`
 }
 
 // Summary counts an event's seats by status.
@@ -387,6 +390,7 @@ func (s *store) seatMap(ctx context.Context, eventID string) ([]Seat, Summary, t
 		if err := rows.Scan(&st.ID, &st.Section, &st.Row, &st.Number, &st.Label, &st.PriceMinor, &st.Status, &heldUntil, &now); err != nil {
 			return nil, Summary{}, time.Time{}, err
 		}
+		st.SeatNumber = strconv.Itoa(st.Number)
 		if st.Status == Locked && heldUntil != nil {
 			if !heldUntil.After(now) {
 				st.Status = Available
