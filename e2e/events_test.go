@@ -34,7 +34,7 @@ func TestAdminCreatesEventsAndSeatsAppearInInventory(t *testing.T) {
 func TestSeatMapFollowsThePlansOrder(t *testing.T) {
 	adm := admin(t)
 	var v venue
-	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO"}, &v)
+	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO", "timezone": "Europe/Oslo"}, &v)
 	var e event
 	adm.expect(201, "POST", "/api/events", map[string]any{"name": "Order " + uniq(), "description": "", "venueId": v.ID,
 		"date": "2027-01-01T10:00:00Z", "currency": "GBP", "tags": []string{}, "sections": []map[string]any{
@@ -51,7 +51,7 @@ func TestSeatMapFollowsThePlansOrder(t *testing.T) {
 
 func TestEventWritesNeedAnAdmin(t *testing.T) {
 	u, _ := register(t)
-	body := map[string]string{"name": "x", "address": "x", "city": "x", "country": "x"}
+	body := map[string]string{"name": "x", "address": "x", "city": "x", "country": "x", "timezone": "UTC"}
 	if r := u.do("POST", "/api/venues", body); r.status != 403 {
 		t.Fatalf("USER creating a venue: %d", r.status)
 	}
@@ -67,7 +67,7 @@ func TestEventWritesNeedAnAdmin(t *testing.T) {
 func TestSeatPlanValidation(t *testing.T) {
 	adm := admin(t)
 	var v venue
-	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO"}, &v)
+	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO", "timezone": "Europe/Oslo"}, &v)
 	plan := func(sections any) map[string]any {
 		return map[string]any{"name": "E", "description": "", "venueId": v.ID, "date": "2027-01-01T10:00:00+01:00",
 			"currency": "EUR", "tags": []string{}, "sections": sections}
@@ -106,7 +106,7 @@ func TestSeatPlanValidation(t *testing.T) {
 func TestEventCreationIsIdempotentPerKey(t *testing.T) {
 	adm := admin(t)
 	var v venue
-	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO"}, &v)
+	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO", "timezone": "Europe/Oslo"}, &v)
 	body := map[string]any{"name": "Once " + uniq(), "description": "", "venueId": v.ID, "date": "2027-01-01T10:00:00Z",
 		"currency": "EUR", "tags": []string{}, "sections": []map[string]any{{"name": "F", "priceMinor": 100, "rows": []map[string]any{{"label": "A", "seats": 5}}}}}
 	key := "create-" + uniq()
@@ -125,10 +125,10 @@ func TestEventListSearchAndPagination(t *testing.T) {
 	tag := "zz" + uniq()
 	adm := admin(t)
 	var v venue
-	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO"}, &v)
+	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO", "timezone": "Europe/Oslo"}, &v)
 	for i := 0; i < 3; i++ {
 		adm.expect(201, "POST", "/api/events", map[string]any{"name": fmt.Sprintf("Search %s %d", tag, i), "description": "",
-			"venueId": v.ID, "date": fmt.Sprintf("2027-0%d-01T10:00:00Z", i+1), "currency": "EUR", "tags": []string{},
+			"venueId": v.ID, "date": inDays(30 + i), "currency": "EUR", "tags": []string{},
 			"sections": []map[string]any{{"name": "F", "priceMinor": 1, "rows": []map[string]any{{"label": "A", "seats": 1}}}}}, nil)
 	}
 	var page struct {

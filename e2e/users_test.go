@@ -142,7 +142,7 @@ func TestSpoofedIdentityHeadersAreIgnored(t *testing.T) {
 		t.Fatalf("spoofed X-User-Id was trusted: got %s, want %s", me.User.ID, a.ID)
 	}
 	// A USER cannot become ADMIN by header.
-	r = attacker.do("POST", "/api/venues", map[string]string{"name": "x", "address": "x", "city": "x", "country": "x"}, "X-User-Role", "ADMIN")
+	r = attacker.do("POST", "/api/venues", map[string]string{"name": "x", "address": "x", "city": "x", "country": "x", "timezone": "UTC"}, "X-User-Role", "ADMIN")
 	if r.status != http.StatusForbidden || r.err(t).Error.Code != "FORBIDDEN" {
 		t.Fatalf("USER with spoofed ADMIN role: %d %s", r.status, r.body)
 	}
