@@ -302,3 +302,52 @@ func TestSeatMapIsNeverStaleAfterAHold(t *testing.T) {
 		}
 	}
 }
+
+// The event list shows what can still be attended first: upcoming events soonest first by
+// default; ?when=past the past ones, most recent first; ?when=all both, upcoming first.
+func TestEventListShowsUpcomingEventsFirst(t *testing.T) {
+	tag := "when" + uniq()
+	adm := admin(t)
+	var v venue
+	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c",
+		"country": "NO", "timezone": "Europe/Oslo"}, &v)
+	// Created out of order.
+	for _, days := range []int{50, -400, 5, -2} {
+		adm.expect(201, "POST", "/api/events", map[string]any{"name": fmt.Sprintf("%s %d", tag, days), "description": "",
+			"venueId": v.ID, "date": inDays(days), "currency": "EUR", "tags": []string{},
+			"sections": []map[string]any{{"name": "F", "priceMinor": 1, "rows": []map[string]any{{"label": "A", "seats": 1}}}}}, nil)
+	}
+	c := newClient(t)
+	names := func(query string) (string, int) {
+		var page struct {
+			Events []event `json:"events"`
+			Total  int     `json:"total"`
+		}
+		c.expect(200, "GET", "/api/events?search="+tag+query, nil, &page)
+		var out []string
+		for _, e := range page.Events {
+			out = append(out, strings.TrimPrefix(e.Name, tag+" "))
+		}
+		return strings.Join(out, ","), page.Total
+	}
+	for _, tc := range []struct {
+		query, want string
+		total       int
+	}{
+		{"", "5,50", 2},
+		{"&when=upcoming", "5,50", 2},
+		{"&when=past", "-2,-400", 2},
+		{"&when=all", "5,50,-2,-400", 4},
+		{"&when=all&limit=3&page=1", "5,50,-2", 4},
+		{"&when=all&limit=3&page=2", "-400", 4},
+		{"&when=all&limit=1&page=3", "-2", 4},
+		{"&when=all&limit=2&page=3", "", 4},
+	} {
+		if got, total := names(tc.query); got != tc.want || total != tc.total {
+			t.Errorf("?%s: %s (total %d), want %s (total %d)", tc.query, got, total, tc.want, tc.total)
+		}
+	}
+	if r := c.do("GET", "/api/events?when=soon", nil); r.status != 400 || r.err(t).Error.Code != "VALIDATION_ERROR" {
+		t.Errorf("?when=soon: %d %s", r.status, r.body)
+	}
+}
