@@ -5,7 +5,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -208,31 +207,7 @@ func TestMovingTheDateMovesTheDefaultSalesEnd(t *testing.T) {
 func TestAKafkaBookingOutsideTheSalesWindowIsRecordedFailed(t *testing.T) {
 	e := eventWith(t, 2, 1000, map[string]any{"date": inDays(-2)})
 	c, u := register(t)
-	id := ids.New()
-	msg, err := bus.NewMessage(bus.TopicBookingInitiated, id, bus.FactID(id, bus.TopicBookingInitiated), time.Now(),
-		bus.BookingInitiated{BookingID: id, UserID: u.ID, UserEmail: u.Email, EventID: e.ID, EventName: "x",
-			SeatIDs: []string{"FLOOR-A-1"}, AmountMinor: 1000, Currency: "EUR", IdempotencyKey: "other-team-key"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	km, _ := msg.Kafka()
-	produce(t, km)
-	poll(t, time.Minute, 500*time.Millisecond, func() error {
-		if r := c.do("GET", "/api/bookings/"+id, nil); r.status != http.StatusOK {
-			return errorf("booking %s: %d", id, r.status)
-		}
-		return nil
-	})
-	b := waitStatus(t, c, id, workflows.StatusFailed, time.Minute)
-	if b.FailureReason == nil || !strings.Contains(*b.FailureReason, "sales for this event closed") {
-		t.Fatalf("booking %+v", b)
-	}
-	poll(t, time.Minute, time.Second, func() error {
-		if len(topicMessages(t, bus.TopicBookingFailed, id)) != 1 {
-			return errorf("no booking.failed for %s", id)
-		}
-		return nil
-	})
+	recordedFailed(t, c, announce(t, c, u, e.ID, "FLOOR-A-1"), "sales for this event closed")
 	if sm := readSeatMap(t, e.ID); sm.Summary["available"] != 2 {
 		t.Fatalf("seats held outside the window: %+v", sm.Summary)
 	}

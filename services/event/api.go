@@ -255,15 +255,12 @@ func (a *api) updateEvent(w http.ResponseWriter, r *http.Request) error {
 		set["description"] = *req.Description
 	}
 	if req.Date.set {
-		if req.Date.null {
-			return httpapi.FieldError("date", timeHint)
-		}
-		d, err := req.Date.parse("date")
+		d, err := req.Date.parseSet("date")
 		if err != nil {
 			return err
 		}
-		e.Date = *d
-		set["date"] = *d
+		e.Date = d
+		set["date"] = d
 	}
 	if req.Tags != nil {
 		if err := checkTags(*req.Tags); err != nil {
@@ -272,15 +269,12 @@ func (a *api) updateEvent(w http.ResponseWriter, r *http.Request) error {
 		set["tags"] = nonNil(*req.Tags)
 	}
 	if req.SalesStartAt.set {
-		if req.SalesStartAt.null {
-			return httpapi.FieldError("salesStartAt", timeHint)
-		}
-		start, err := req.SalesStartAt.parse("salesStartAt")
+		start, err := req.SalesStartAt.parseSet("salesStartAt")
 		if err != nil {
 			return err
 		}
-		e.SalesStartAt = *start
-		set["salesStartAt"] = *start
+		e.SalesStartAt = start
+		set["salesStartAt"] = start
 	}
 	if req.SalesEndAt.set {
 		// null: back to the default, the event's start (and it follows the date again).

@@ -274,14 +274,13 @@ func (e *eventRequest) check(now time.Time) error {
 	if err := checkVenueID(e.VenueID); err != nil {
 		return err
 	}
-	if e.Date.null || !e.Date.set {
+	if !e.Date.set {
 		return httpapi.FieldError("date", "is required ("+timeHint[len("must be "):]+")")
 	}
-	date, err := e.Date.parse("date")
-	if err != nil {
+	var err error
+	if e.date, err = e.Date.parseSet("date"); err != nil {
 		return err
 	}
-	e.date = *date
 	if !money.Known(e.Currency) {
 		return httpapi.FieldError("currency", "must be a current ISO 4217 currency code, such as EUR")
 	}
@@ -291,11 +290,12 @@ func (e *eventRequest) check(now time.Time) error {
 	if _, err := seatplan.Expand(e.Sections); err != nil {
 		return err
 	}
-	if e.SalesStartAt.null {
-		return httpapi.FieldError("salesStartAt", "must be a time, or left out (on sale now)")
-	}
-	if e.salesStart, err = e.SalesStartAt.parse("salesStartAt"); err != nil {
-		return err
+	if e.SalesStartAt.set {
+		start, err := e.SalesStartAt.parseSet("salesStartAt")
+		if err != nil {
+			return err
+		}
+		e.salesStart = &start
 	}
 	if e.salesEnd, err = e.SalesEndAt.parse("salesEndAt"); err != nil {
 		return err

@@ -73,6 +73,18 @@ func (f *timeField) parse(field string) (*time.Time, error) {
 	return &t, nil
 }
 
+// parseSet reads a field that was given and may not be null.
+func (f *timeField) parseSet(field string) (time.Time, error) {
+	if f.null {
+		return time.Time{}, httpapi.FieldError(field, timeHint)
+	}
+	t, err := f.parse(field)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return *t, nil
+}
+
 // checkTimezone checks an IANA time zone name (Europe/Oslo) as the venue's.
 func checkTimezone(name string) error {
 	if name == "" {

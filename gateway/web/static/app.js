@@ -244,7 +244,7 @@ async function showEvents(gen) {
     list.append(el('li', { class: 'card' },
       el('a', { href: '#/events/' + encodeURIComponent(ev.id), 'data-testid': 'event-link' }, ev.name),
       el('p', {}, [when(ev.date, tz), venue, ev.totalSeats ? ev.totalSeats + ' seats' : ''].filter(Boolean).join(' · ')),
-      el('p', { 'data-testid': 'event-sales' }, [
+      el('p', { 'data-testid': 'event-card-sales' }, [
         ev.sections && ev.sections.length ? 'from ' + money(Math.min(...ev.sections.map((s) => s.priceMinor)), ev.currency) : '',
         salesText(ev)].filter(Boolean).join(' · '))));
   }
