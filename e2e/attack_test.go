@@ -101,7 +101,8 @@ func attackSetup(t *testing.T) *attackFixture {
 	f.venueID = v.ID
 	var e, s event
 	adm.expect(201, "POST", "/api/events", eventBody("Attack target "+uniq(), v.ID, 6, 1234), &e)
-	adm.expect(201, "POST", "/api/events", eventBody("Attack scratch "+uniq(), v.ID, 60, 500), &s)
+	// One buyer books a seat of the scratch event per injection: no per-buyer limit in the way.
+	adm.expect(201, "POST", "/api/events", with(eventBody("Attack scratch "+uniq(), v.ID, 60, 500), "maxSeatsPerBuyer", 60), &s)
 	f.eventID, f.eventName, f.scratchID, f.scratchName = e.ID, e.Name, s.ID, s.Name
 
 	// The victim buys FLOOR-A-1 and is told so by email.
