@@ -3,10 +3,11 @@ package bus
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"ticketflow/ids"
+	"ticketflow/mailaddr"
+	"ticketflow/money"
 )
 
 // Payloads of the contract's topics. Money is integer minor units plus an ISO-4217 currency.
@@ -107,11 +108,6 @@ type PaymentRefunded struct {
 	Reason      string `json:"reason"`
 }
 
-var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
-
-// IsCurrency reports whether s looks like an ISO-4217 code.
-func IsCurrency(s string) bool { return currencyPattern.MatchString(s) }
-
 type checker struct{ errs []string }
 
 func (c *checker) need(ok bool, msg string) {
@@ -124,9 +120,12 @@ func (c *checker) uuid(field, v string) { c.need(ids.IsUUID(v), field+" must be 
 func (c *checker) text(field, v string, max int) {
 	c.need(v != "" && len(v) <= max, fmt.Sprintf("%s must be 1..%d bytes", field, max))
 }
+func (c *checker) email(field, v string) {
+	c.need(mailaddr.Valid(v), field+" must be a single email address (mailaddr.Parse)")
+}
 func (c *checker) money(amount int64, currency string) {
 	c.need(amount >= 0, "amountMinor must not be negative")
-	c.need(IsCurrency(currency), "currency must be an ISO-4217 code")
+	c.need(money.Known(currency), "currency must be a current ISO 4217 code")
 }
 func (c *checker) seats(seatIDs []string) {
 	c.need(len(seatIDs) >= 1 && len(seatIDs) <= 10, "seatIds must hold 1..10 seats")
@@ -146,7 +145,7 @@ func (c *checker) err() error {
 func (p *UserRegistered) Validate() error {
 	var c checker
 	c.uuid("userId", p.UserID)
-	c.text("email", p.Email, 254)
+	c.email("email", p.Email)
 	c.text("name", p.Name, 200)
 	return c.err()
 }
@@ -155,7 +154,7 @@ func (p *BookingInitiated) Validate() error {
 	var c checker
 	c.uuid("bookingId", p.BookingID)
 	c.text("userId", p.UserID, 64)
-	c.text("userEmail", p.UserEmail, 254)
+	c.email("userEmail", p.UserEmail)
 	c.text("eventId", p.EventID, 64)
 	c.seats(p.SeatIDs)
 	c.need(len(p.IdempotencyKey) <= 200, "idempotencyKey must be at most 200 bytes")
@@ -194,7 +193,7 @@ func (p *BookingConfirmed) Validate() error {
 	var c checker
 	c.uuid("bookingId", p.BookingID)
 	c.text("userId", p.UserID, 64)
-	c.text("userEmail", p.UserEmail, 254)
+	c.email("userEmail", p.UserEmail)
 	c.text("eventId", p.EventID, 64)
 	c.seats(p.SeatIDs)
 	c.money(p.AmountMinor, p.Currency)

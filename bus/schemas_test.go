@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ticketflow/mailaddr"
 )
 
 // Fixed ids in the form the system makes them (ids.New: canonical lower-case UUIDs).
@@ -360,6 +362,29 @@ func TestDocumentedExamplesValidate(t *testing.T) {
 	for _, topic := range append(append([]string{}, ContractTopics...), ExtraTopics...) {
 		if !seen[topic] {
 			t.Errorf("docs/events.md has no example message of %s", topic)
+		}
+	}
+}
+
+// The schemas and the Go checks apply one address rule (mailaddr): every pinned case is accepted
+// or refused by both alike.
+func TestEmailRuleIsOneInSchemaAndCode(t *testing.T) {
+	var base []byte
+	for _, b := range producedMessages(t) {
+		if b.msg.Topic == TopicUserRegistered {
+			base = wire(t, b.msg)
+			break
+		}
+	}
+	for _, c := range mailaddr.Cases {
+		value := mutate(t, base, func(_, p map[string]any) { p["email"] = c.In })
+		schemaErr := ValidateMessage(TopicUserRegistered, value)
+		env, err := DecodeEnvelope(TopicUserRegistered, value)
+		if err == nil {
+			err = DecodePayload(env, &UserRegistered{})
+		}
+		if valid := c.Want != ""; (schemaErr == nil) != valid || (err == nil) != valid {
+			t.Errorf("%q: valid %v, schema says %v, consumer check says %v", c.In, valid, schemaErr, err)
 		}
 	}
 }

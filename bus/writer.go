@@ -19,7 +19,7 @@ type Writer struct {
 	brokers  []string
 
 	mu         sync.Mutex
-	unsure     map[string]bool // eventIds whose write failed: they may be on the topic already
+	unsure     map[string]bool // eventIds whose write failed once: they may be on the topic already
 	partitions map[string][]int
 }
 
@@ -39,7 +39,7 @@ func NewWriter(brokers []string, producer string) *Writer {
 }
 
 // Publish writes msgs and returns once Kafka has acknowledged all of them. Messages to the same
-// topic and partition keep their order. A message whose earlier write failed in this process is
+// topic and partition keep their order. A message whose write failed before in this process is
 // first looked for on its partition and not written twice (see dedupe.go).
 func (w *Writer) Publish(ctx context.Context, msgs ...Message) error {
 	return w.publish(ctx, false, msgs)
@@ -81,12 +81,13 @@ func (w *Writer) publish(ctx context.Context, check bool, msgs []Message) error 
 	if len(out) > 0 {
 		err = w.w.WriteMessages(ctx, out...)
 	}
+	// A message stays marked once a write of it failed, even after a later write succeeds: a
+	// redelivery of what made it (a consumer group rebalanced while the first delivery was still
+	// retrying its publish) would otherwise write it a second time right after.
 	w.mu.Lock()
 	for _, m := range msgs {
 		if err != nil && len(w.unsure) < 100_000 {
 			w.unsure[m.Envelope.EventID] = true
-		} else {
-			delete(w.unsure, m.Envelope.EventID)
 		}
 	}
 	w.mu.Unlock()

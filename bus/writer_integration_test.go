@@ -13,23 +13,30 @@ import (
 	"ticketflow/ids"
 )
 
-// A message written once and then written again "checked" (as a retried emit does) is on its
-// topic once.
-func TestACheckedRetryDoesNotWriteTwice(t *testing.T) {
+// writerTest is a writer to the stack's Kafka and a seats.released message of a new booking.
+func writerTest(t *testing.T) (*config.Config, context.Context, *Writer, Message) {
 	cfg, err := config.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	w := NewWriter(cfg.KafkaBrokers, "test")
-	defer w.Close()
+	t.Cleanup(func() { w.Close() })
 	booking := ids.New()
 	m, err := NewMessage(TopicSeatsReleased, booking, FactID(booking, TopicSeatsReleased), time.Now(),
 		SeatsReleased{BookingID: booking, EventID: ids.New(), SeatIDs: []string{"A-1-1"}, Reason: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg, ctx, w, m
+}
+
+// A message written once and then written again "checked" (as a retried emit does) is on its
+// topic once.
+func TestACheckedRetryDoesNotWriteTwice(t *testing.T) {
+	cfg, ctx, w, m := writerTest(t)
+	booking := m.Key
 	if err := w.Publish(ctx, m); err != nil {
 		t.Fatal(err)
 	}
@@ -65,5 +72,38 @@ func TestACheckedRetryDoesNotWriteTwice(t *testing.T) {
 	}
 	if seen != 1 {
 		t.Fatalf("the message is on its topic %d times", seen)
+	}
+}
+
+// A message whose first write failed is looked for before every later write in the process, also
+// after a write of it succeeded: a redelivery of what made it (a consumer group rebalanced while
+// the first delivery was retrying) does not put it on its topic twice.
+func TestAMessageOnceUnsureIsNeverWrittenTwice(t *testing.T) {
+	cfg, ctx, w, m := writerTest(t)
+	booking := m.Key
+	m.Topic = "test.writer." + booking // not there yet: the first write fails
+	if err := w.Publish(ctx, m); err == nil {
+		t.Fatal("a write to a missing topic succeeded")
+	}
+	admin := &kafka.Client{Addr: kafka.TCP(cfg.KafkaBrokers...)}
+	if _, err := admin.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
+		{Topic: m.Topic, NumPartitions: 1, ReplicationFactor: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.DeleteTopics(context.Background(), &kafka.DeleteTopicsRequest{Topics: []string{m.Topic}})
+	for err := w.Publish(ctx, m); err != nil; err = w.Publish(ctx, m) { // the retry, once the topic has a leader
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := w.Publish(ctx, m); err != nil { // the redelivery's re-send
+		t.Fatal(err)
+	}
+	conn, err := kafka.DialLeader(ctx, "tcp", cfg.KafkaBrokers[0], m.Topic, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last, err := conn.ReadOffsets()
+	conn.Close()
+	if err != nil || last-first != 1 {
+		t.Fatalf("the message is on its topic %d times (%v)", last-first, err)
 	}
 }

@@ -57,7 +57,7 @@ var attackScene struct {
 // eventBody is a POST /api/events body with one section "Floor" of one row "A".
 func eventBody(name, venueID string, seats int, priceMinor int64) map[string]any {
 	return map[string]any{"name": name, "description": "attack suite", "venueId": venueID,
-		"date": "2027-06-01T20:00:00Z", "currency": "EUR", "tags": []string{"attack"},
+		"date": inDays(60), "currency": "EUR", "tags": []string{"attack"},
 		"sections": []map[string]any{{"name": "Floor", "priceMinor": priceMinor,
 			"rows": []map[string]any{{"label": "A", "seats": seats}}}}}
 }
@@ -97,11 +97,12 @@ func attackSetup(t *testing.T) *attackFixture {
 	f.adminToken = adm.token
 	var v venue
 	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "Attack Hall " + uniq(), "address": "1 Test St",
-		"city": "Testville", "country": "TS"}, &v)
+		"city": "Testville", "country": "TS", "timezone": "Europe/Oslo"}, &v)
 	f.venueID = v.ID
 	var e, s event
 	adm.expect(201, "POST", "/api/events", eventBody("Attack target "+uniq(), v.ID, 6, 1234), &e)
-	adm.expect(201, "POST", "/api/events", eventBody("Attack scratch "+uniq(), v.ID, 60, 500), &s)
+	// One buyer books a seat of the scratch event per injection: no per-buyer limit in the way.
+	adm.expect(201, "POST", "/api/events", with(eventBody("Attack scratch "+uniq(), v.ID, 60, 500), "maxSeatsPerBuyer", 60), &s)
 	f.eventID, f.eventName, f.scratchID, f.scratchName = e.ID, e.Name, s.ID, s.Name
 
 	// The victim buys FLOOR-A-1 and is told so by email.
@@ -351,7 +352,7 @@ func protectedRoutes(f *attackFixture, marker string) []route {
 		{"GET", "/api/payments/" + f.paymentID, nil},
 		{"GET", "/api/payments/booking/" + f.bookingID, nil},
 		{"GET", "/api/notifications/my", nil},
-		{"POST", "/api/venues", map[string]string{"name": "Venue " + marker, "address": "a", "city": "c", "country": "NO"}},
+		{"POST", "/api/venues", map[string]string{"name": "Venue " + marker, "address": "a", "city": "c", "country": "NO", "timezone": "Europe/Oslo"}},
 		{"POST", "/api/events", eventBody("Event "+marker, f.venueID, 1, 0)},
 		{"PUT", "/api/events/" + f.eventID, map[string]any{"name": "Hijacked " + marker}},
 	}
@@ -677,7 +678,7 @@ func TestAttackSmuggledFieldsAre400(t *testing.T) {
 		{"event createdBy", "POST", "/api/events", with(eventBody("Event "+marker, f.venueID, 1, 100), "createdBy", f.victim.ID)},
 		{"event id", "POST", "/api/events", with(eventBody("Event "+marker, f.venueID, 1, 100), "id", f.eventID)},
 		{"event seatsLoaded", "POST", "/api/events", with(eventBody("Event "+marker, f.venueID, 1, 100), "seatsLoaded", true)},
-		{"venue id", "POST", "/api/venues", map[string]any{"name": "Venue " + marker, "address": "a", "city": "c", "country": "NO", "id": f.venueID}},
+		{"venue id", "POST", "/api/venues", map[string]any{"name": "Venue " + marker, "address": "a", "city": "c", "country": "NO", "timezone": "Europe/Oslo", "id": f.venueID}},
 		{"update sections", "PUT", "/api/events/" + f.eventID, map[string]any{"name": "Event " + marker, "sections": []any{}}},
 		{"update currency", "PUT", "/api/events/" + f.eventID, map[string]any{"name": "Event " + marker, "currency": "USD"}},
 		{"update seatCount", "PUT", "/api/events/" + f.eventID, map[string]any{"name": "Event " + marker, "seatCount": 1}},
@@ -890,7 +891,7 @@ func TestAttackInjection(t *testing.T) {
 		for _, p := range injections {
 			adm := fresh(t, f.adminToken)
 			var v struct{ ID, Name, Address, City, Country string }
-			adm.expect(201, "POST", "/api/venues", map[string]string{"name": p, "address": p, "city": p, "country": p}, &v)
+			adm.expect(201, "POST", "/api/venues", map[string]string{"name": p, "address": p, "city": p, "country": p, "timezone": "Europe/Oslo"}, &v)
 			var got struct{ Name, Address, City, Country string }
 			fresh(t, "").expect(200, "GET", "/api/venues/"+v.ID, nil, &got)
 			if got.Name != p || got.Address != p || got.City != p || got.Country != p {
@@ -900,8 +901,8 @@ func TestAttackInjection(t *testing.T) {
 		}
 		for _, op := range operators {
 			adm := fresh(t, f.adminToken)
-			for _, field := range []string{"name", "address", "city", "country"} {
-				body := map[string]any{"name": "Venue " + marker, "address": "a", "city": "c", "country": "NO"}
+			for _, field := range []string{"name", "address", "city", "country", "timezone"} {
+				body := map[string]any{"name": "Venue " + marker, "address": "a", "city": "c", "country": "NO", "timezone": "Europe/Oslo"}
 				body[field] = op
 				refused(t, adm.do("POST", "/api/venues", body), 400)
 			}

@@ -262,10 +262,10 @@ func newEvent(t testing.TB, seats int, priceMinor int64) event {
 	adm := admin(t)
 	var v venue
 	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "Venue " + uniq(), "address": "1 Test St",
-		"city": "Testville", "country": "TS"}, &v)
+		"city": "Testville", "country": "TS", "timezone": "Europe/Oslo"}, &v)
 	var e event
 	adm.expect(201, "POST", "/api/events", map[string]any{"name": "Event " + uniq(), "description": "test",
-		"venueId": v.ID, "date": "2027-06-01T20:00:00Z", "currency": "EUR", "tags": []string{"test"},
+		"venueId": v.ID, "date": inDays(60), "currency": "EUR", "tags": []string{"test"},
 		"sections": []map[string]any{{"name": "Floor", "priceMinor": priceMinor,
 			"rows": []map[string]any{{"label": "A", "seats": seats}}}}}, &e)
 	return e

@@ -385,10 +385,17 @@ func TestAKafkaBookingForTakenSeatsIsRecordedFailed(t *testing.T) {
 	c, u := register(t)
 	var first booking
 	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_visa").decode(t, &first)
+	recordedFailed(t, c, announce(t, c, u, e.ID, "FLOOR-A-1"), "seats unavailable")
+}
+
+// announce publishes a booking.initiated of another producer for u's seat of the event, and
+// waits for the bridge to make the booking; it returns the booking's id.
+func announce(t *testing.T, c *client, u user, eventID, seat string) string {
+	t.Helper()
 	id := ids.New()
 	msg, err := bus.NewMessage(bus.TopicBookingInitiated, id, bus.FactID(id, bus.TopicBookingInitiated), time.Now(),
-		bus.BookingInitiated{BookingID: id, UserID: u.ID, UserEmail: u.Email, EventID: e.ID, EventName: "x",
-			SeatIDs: []string{"FLOOR-A-1"}, AmountMinor: 1, Currency: "EUR", IdempotencyKey: "other-team-key"})
+		bus.BookingInitiated{BookingID: id, UserID: u.ID, UserEmail: u.Email, EventID: eventID, EventName: "x",
+			SeatIDs: []string{seat}, AmountMinor: 1, Currency: "EUR", IdempotencyKey: "other-team-key"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,8 +407,15 @@ func TestAKafkaBookingForTakenSeatsIsRecordedFailed(t *testing.T) {
 		}
 		return nil
 	})
+	return id
+}
+
+// recordedFailed waits for booking id to end FAILED with a reason containing reason, announced on
+// booking.failed, with Temporal agreeing.
+func recordedFailed(t *testing.T, c *client, id, reason string) {
+	t.Helper()
 	b := waitStatus(t, c, id, workflows.StatusFailed, time.Minute)
-	if b.FailureReason == nil || !strings.Contains(*b.FailureReason, "seats unavailable") {
+	if b.FailureReason == nil || !strings.Contains(*b.FailureReason, reason) {
 		t.Fatalf("booking %+v", b)
 	}
 	poll(t, time.Minute, time.Second, func() error {

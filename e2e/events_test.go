@@ -34,7 +34,7 @@ func TestAdminCreatesEventsAndSeatsAppearInInventory(t *testing.T) {
 func TestSeatMapFollowsThePlansOrder(t *testing.T) {
 	adm := admin(t)
 	var v venue
-	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO"}, &v)
+	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO", "timezone": "Europe/Oslo"}, &v)
 	var e event
 	adm.expect(201, "POST", "/api/events", map[string]any{"name": "Order " + uniq(), "description": "", "venueId": v.ID,
 		"date": "2027-01-01T10:00:00Z", "currency": "GBP", "tags": []string{}, "sections": []map[string]any{
@@ -51,7 +51,7 @@ func TestSeatMapFollowsThePlansOrder(t *testing.T) {
 
 func TestEventWritesNeedAnAdmin(t *testing.T) {
 	u, _ := register(t)
-	body := map[string]string{"name": "x", "address": "x", "city": "x", "country": "x"}
+	body := map[string]string{"name": "x", "address": "x", "city": "x", "country": "x", "timezone": "UTC"}
 	if r := u.do("POST", "/api/venues", body); r.status != 403 {
 		t.Fatalf("USER creating a venue: %d", r.status)
 	}
@@ -67,7 +67,7 @@ func TestEventWritesNeedAnAdmin(t *testing.T) {
 func TestSeatPlanValidation(t *testing.T) {
 	adm := admin(t)
 	var v venue
-	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO"}, &v)
+	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO", "timezone": "Europe/Oslo"}, &v)
 	plan := func(sections any) map[string]any {
 		return map[string]any{"name": "E", "description": "", "venueId": v.ID, "date": "2027-01-01T10:00:00+01:00",
 			"currency": "EUR", "tags": []string{}, "sections": sections}
@@ -106,7 +106,7 @@ func TestSeatPlanValidation(t *testing.T) {
 func TestEventCreationIsIdempotentPerKey(t *testing.T) {
 	adm := admin(t)
 	var v venue
-	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO"}, &v)
+	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO", "timezone": "Europe/Oslo"}, &v)
 	body := map[string]any{"name": "Once " + uniq(), "description": "", "venueId": v.ID, "date": "2027-01-01T10:00:00Z",
 		"currency": "EUR", "tags": []string{}, "sections": []map[string]any{{"name": "F", "priceMinor": 100, "rows": []map[string]any{{"label": "A", "seats": 5}}}}}
 	key := "create-" + uniq()
@@ -125,10 +125,10 @@ func TestEventListSearchAndPagination(t *testing.T) {
 	tag := "zz" + uniq()
 	adm := admin(t)
 	var v venue
-	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO"}, &v)
+	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO", "timezone": "Europe/Oslo"}, &v)
 	for i := 0; i < 3; i++ {
 		adm.expect(201, "POST", "/api/events", map[string]any{"name": fmt.Sprintf("Search %s %d", tag, i), "description": "",
-			"venueId": v.ID, "date": fmt.Sprintf("2027-0%d-01T10:00:00Z", i+1), "currency": "EUR", "tags": []string{},
+			"venueId": v.ID, "date": inDays(30 + i), "currency": "EUR", "tags": []string{},
 			"sections": []map[string]any{{"name": "F", "priceMinor": 1, "rows": []map[string]any{{"label": "A", "seats": 1}}}}}, nil)
 	}
 	var page struct {
@@ -300,5 +300,54 @@ func TestSeatMapIsNeverStaleAfterAHold(t *testing.T) {
 		if got := readSeatMap(t, e.ID).status(seat); got != "LOCKED" {
 			t.Fatalf("seat %s read as %s right after its hold returned", seat, got)
 		}
+	}
+}
+
+// The event list shows what can still be attended first: upcoming events soonest first by
+// default; ?when=past the past ones, most recent first; ?when=all both, upcoming first.
+func TestEventListShowsUpcomingEventsFirst(t *testing.T) {
+	tag := "when" + uniq()
+	adm := admin(t)
+	var v venue
+	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c",
+		"country": "NO", "timezone": "Europe/Oslo"}, &v)
+	// Created out of order.
+	for _, days := range []int{50, -400, 5, -2} {
+		adm.expect(201, "POST", "/api/events", map[string]any{"name": fmt.Sprintf("%s %d", tag, days), "description": "",
+			"venueId": v.ID, "date": inDays(days), "currency": "EUR", "tags": []string{},
+			"sections": []map[string]any{{"name": "F", "priceMinor": 1, "rows": []map[string]any{{"label": "A", "seats": 1}}}}}, nil)
+	}
+	c := newClient(t)
+	names := func(query string) (string, int) {
+		var page struct {
+			Events []event `json:"events"`
+			Total  int     `json:"total"`
+		}
+		c.expect(200, "GET", "/api/events?search="+tag+query, nil, &page)
+		var out []string
+		for _, e := range page.Events {
+			out = append(out, strings.TrimPrefix(e.Name, tag+" "))
+		}
+		return strings.Join(out, ","), page.Total
+	}
+	for _, tc := range []struct {
+		query, want string
+		total       int
+	}{
+		{"", "5,50", 2},
+		{"&when=upcoming", "5,50", 2},
+		{"&when=past", "-2,-400", 2},
+		{"&when=all", "5,50,-2,-400", 4},
+		{"&when=all&limit=3&page=1", "5,50,-2", 4},
+		{"&when=all&limit=3&page=2", "-400", 4},
+		{"&when=all&limit=1&page=3", "-2", 4},
+		{"&when=all&limit=2&page=3", "", 4},
+	} {
+		if got, total := names(tc.query); got != tc.want || total != tc.total {
+			t.Errorf("?%s: %s (total %d), want %s (total %d)", tc.query, got, total, tc.want, tc.total)
+		}
+	}
+	if r := c.do("GET", "/api/events?when=soon", nil); r.status != 400 || r.err(t).Error.Code != "VALIDATION_ERROR" {
+		t.Errorf("?when=soon: %d %s", r.status, r.body)
 	}
 }

@@ -41,6 +41,12 @@ func uniq() string {
 
 func urlQuery(s string) string { return url.QueryEscape(s) }
 
+// inDays is the time n days from now (negative: ago) in RFC 3339 at whole seconds, as event
+// times are kept.
+func inDays(n int) string {
+	return time.Now().Add(time.Duration(n) * 24 * time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
 // eventually retries f every 100 ms until it returns nil, failing the test with f's last error
 // after d.
 func eventually(t testing.TB, d time.Duration, f func() error) {

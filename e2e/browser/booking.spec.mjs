@@ -96,14 +96,18 @@ async function api(method, path, body, token) {
   return JSON.parse(text);
 }
 
-// A fresh event (one row of 8 seats, FLOOR-A-1..8), so the test never depends on seed data left.
-async function createEvent() {
+// A fresh event (one row of 8 seats, FLOOR-A-1..8), so the test never depends on seed data left;
+// fields overrides its body (a sales window, a currency).
+async function createEvent(fields = {}) {
   const { token } = await api('POST', '/api/users/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
-  const venue = await api('POST', '/api/venues', { name: 'Browser Hall ' + uniq, address: '1 Test St', city: 'Testville', country: 'NO' }, token);
+  const venue = await api('POST', '/api/venues', { name: 'Browser Hall ' + uniq, address: '1 Test St', city: 'Testville',
+    country: 'NO', timezone: 'Europe/Oslo' }, token);
+  const date = new Date(Date.now() + 90 * 86400e3);
+  date.setUTCHours(19, 0, 0, 0);
   return api('POST', '/api/events', {
     name: 'Browser test ' + uniq, description: 'Made by e2e/browser/booking.spec.mjs', venueId: venue.id,
-    date: '2027-09-01T19:00:00Z', currency: 'EUR', tags: ['test'],
-    sections: [{ name: 'Floor', priceMinor: 4500, rows: [{ label: 'A', seats: 8 }] }],
+    date: date.toISOString(), currency: 'EUR', tags: ['test'],
+    sections: [{ name: 'Floor', priceMinor: 4500, rows: [{ label: 'A', seats: 8 }] }], ...fields,
   }, token);
 }
 
@@ -111,7 +115,7 @@ async function createEvent() {
 async function launch(name) {
   const dir = await mkdtemp(join(tmpdir(), 'ticketflow-chromium-'));
   const context = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1100, height: 900 },
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1100, height: 900 }, locale: 'en-US',
   });
   cleanups.push(async () => { await context.close().catch(() => {}); await rm(dir, { recursive: true, force: true }); });
   const page = context.pages()[0] || await context.newPage();
@@ -294,6 +298,26 @@ async function main() {
       await waitFor({ text: `${id} AVAILABLE on the second page`, observe: observer(visitor) },
         async () => (await seatStatus(visitor, id)) === 'AVAILABLE');
     }
+  });
+
+  // IQD: ISO 4217 gives it 3 decimals where the browser's own (CLDR) data gives 0, so 1500 minor
+  // units are 1.500 dinars only when the page uses the server's exponent.
+  await step('an event not yet on sale: its window is shown, booking is disabled, money by ISO 4217', page, async () => {
+    const opens = new Date(Date.now() + 7 * 86400e3);
+    opens.setUTCSeconds(0, 0);
+    const later = await createEvent({ name: 'Browser later ' + uniq, currency: 'IQD', salesStartAt: opens.toISOString(),
+      sections: [{ name: 'Floor', priceMinor: 1500, rows: [{ label: 'A', seats: 8 }] }] });
+    await page.goto(`${GATEWAY}/#/events/${encodeURIComponent(later.id)}`);
+    await waitFor({ text: 'the sales window', observe: observer(page) },
+      async () => (await page.getByTestId('event-sales').getAttribute('data-sales')) === 'SALES_NOT_STARTED');
+    const sales = await page.getByTestId('event-sales').innerText();
+    if (!sales.includes('not on sale yet') || !sales.includes('Europe/Oslo')) throw new Error('sales window shown as: ' + sales);
+    await seat(page, 'FLOOR-A-1').click();
+    if (!(await page.getByTestId('book').isDisabled()) || (await page.getByTestId('book').innerText()) !== 'Not on sale') {
+      throw new Error('the book button is enabled before sales open');
+    }
+    const heading = await page.locator('[data-section="Floor"] h3').innerText();
+    if (!heading.includes('1.500')) throw new Error('1500 minor units of IQD shown as: ' + heading);
   });
 
   const uncaught = consoleLines.filter((l) => l.includes('uncaught'));

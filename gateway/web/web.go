@@ -4,12 +4,14 @@ package web
 
 import (
 	"embed"
+	"encoding/json"
 	"io/fs"
 	"net/http"
 	"path"
 	"strings"
 
 	"ticketflow/httpapi"
+	"ticketflow/money"
 )
 
 //go:embed static
@@ -24,7 +26,17 @@ var files = func() fs.FS {
 	return sub
 }()
 
-// Handler serves index.html for "/" and the assets beside it by name. Anything else is the
+// currencies is /currencies.json: every currency's ISO 4217 exponent, from package money, so the
+// page shows amounts in minor units with the decimals every other place uses.
+var currencies = func() []byte {
+	raw, err := json.Marshal(money.Exponents())
+	if err != nil {
+		panic(err)
+	}
+	return raw
+}()
+
+// Handler serves index.html for "/", /currencies.json, and the assets beside them by name. Anything else is the
 // contract's 404 envelope; a method other than GET or HEAD is a 405.
 func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -38,11 +50,18 @@ func Handler() http.Handler {
 		if name == "" {
 			name = "index.html"
 		}
+		h := w.Header()
+		if name == "currencies.json" {
+			h.Set("Cache-Control", "max-age=3600")
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Content-Security-Policy", "default-src 'none'")
+			httpapi.WriteRaw(w, http.StatusOK, currencies)
+			return
+		}
 		if info, err := fs.Stat(files, name); err != nil || info.IsDir() {
 			httpapi.WriteError(w, r, httpapi.NotFound("route"))
 			return
 		}
-		h := w.Header()
 		h.Set("Cache-Control", "no-cache")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")

@@ -51,3 +51,21 @@ func TestUnknownPathsAndMethodsAreEnvelopes(t *testing.T) {
 		}
 	}
 }
+
+// The page shows money by the server's one currency list.
+func TestCurrenciesComeFromTheServersList(t *testing.T) {
+	w := get(t, "GET", "/currencies.json")
+	var exps map[string]int
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &exps) != nil {
+		t.Fatalf("GET /currencies.json = %d %s", w.Code, w.Body)
+	}
+	if exps["JPY"] != 0 || exps["EUR"] != 2 || exps["KWD"] != 3 || len(exps) < 150 {
+		t.Fatalf("exponents: JPY %d, EUR %d, KWD %d, %d codes", exps["JPY"], exps["EUR"], exps["KWD"], len(exps))
+	}
+	if _, ok := exps["ZZZ"]; ok {
+		t.Fatal("ZZZ is listed")
+	}
+	if js := get(t, "GET", "/app.js").Body.String(); !strings.Contains(js, "/currencies.json") {
+		t.Fatal("the page does not read /currencies.json")
+	}
+}

@@ -19,6 +19,9 @@ import (
 // inventory, so the buyer learns in milliseconds whether the seats are held — and hands every
 // booking it stores to the booking's workflow, the only decider of the booking from then on:
 //
+//   - outside the event's sales window: 409 SALES_NOT_STARTED or SALES_CLOSED before anything is
+//     stored or held (REST; a booking announced on Kafka is stored refused, so that its workflow
+//     records it FAILED and booking.failed says why);
 //   - seats visibly taken at the quote: 409 at once, and no booking is stored (REST only);
 //   - the booking stored PENDING, then the hold: held → 202; refused (nothing held) → 409 or 404.
 //     Either way the decision is stored with the booking before the answer, and the workflow is
@@ -84,6 +87,10 @@ func (a *api) decide(r *http.Request, sp spec) answer {
 	if err != nil {
 		return fail(upstream(ctx, "event", err))
 	}
+	outside := ev.salesRefusal(time.Now())
+	if outside != nil && sp.Origin == originREST {
+		return fail(outside)
+	}
 	q, err := a.inventory.Quote(ctx, sp.EventID, sp.SeatIDs)
 	if inventory.IsRefusal(err) {
 		return fail(refusalError(err, ""))
@@ -103,12 +110,19 @@ func (a *api) decide(r *http.Request, sp spec) answer {
 	b := &Booking{ID: sp.ID, UserID: sp.UserID, UserEmail: sp.UserEmail, EventID: sp.EventID, EventName: ev.Name,
 		SeatIDs: sp.SeatIDs, AmountMinor: q.AmountMinor, Currency: q.Currency, Status: workflows.StatusPending,
 		HoldExpiresAt: now.Add(a.holdTTL), PaymentToken: sp.PaymentToken, IdempotencyKey: sp.IdempotencyKey,
-		Origin: sp.Origin, EventStartsAt: &starts, CreatedAt: now, UpdatedAt: now}
+		Origin: sp.Origin, EventStartsAt: &starts, MaxSeatsPerBuyer: ev.MaxSeatsPerBuyer, CreatedAt: now, UpdatedAt: now}
+	if outside != nil { // announced on Kafka outside the window: stored refused, nothing held
+		b.HoldDecision = &workflows.HoldResult{Code: outside.Code, Reason: outside.Message}
+	}
 	if existing, err = a.store.create(ctx, b); err != nil {
 		return fail(err)
 	}
 	if existing != nil {
 		return a.decided(r, ctx, existing) // made meanwhile by a delivery of the same message
+	}
+	if b.HoldDecision != nil {
+		a.orch.startSoon(b) // its workflow records the refusal FAILED, with booking.failed
+		return fail(decisionError(b.HoldDecision, b.ID))
 	}
 
 	holdCtx, cancelHold := context.WithTimeout(ctx, holdTimeout)
@@ -221,6 +235,8 @@ func decisionError(d *workflows.HoldResult, bookingID string) error {
 		return httpapi.NotFound("seat").WithDetails(details)
 	case workflows.HoldBuyerLimit:
 		return httpapi.Conflict("BUYER_LIMIT", orDefault(d.Reason, "the buyer's seat limit for this event is reached")).WithDetails(details)
+	case codeSalesNotStarted, codeSalesClosed:
+		return httpapi.Conflict(d.Code, d.Reason).WithDetails(details)
 	}
 	ids := d.UnavailableSeatIDs
 	if ids == nil {

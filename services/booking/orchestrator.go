@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"ticketflow/money"
 	"ticketflow/workflows"
 )
 
@@ -49,8 +50,8 @@ func (o *orchestrator) startOptions(b *Booking, mode string) client.StartWorkflo
 			workflows.BookingStatusKey.ValueSet(b.Status),
 			workflows.SeatCountKey.ValueSet(int64(len(b.SeatIDs))),
 		),
-		StaticSummary: fmt.Sprintf("%s · seats %s · %s %s", b.EventName, strings.Join(b.SeatIDs, ", "),
-			formatMoney(b.AmountMinor), b.Currency),
+		StaticSummary: fmt.Sprintf("%s · seats %s · %s", b.EventName, strings.Join(b.SeatIDs, ", "),
+			money.Format(b.AmountMinor, b.Currency)),
 		StaticDetails: fmt.Sprintf("Booking %s by user %s (%s)", b.ID, b.UserID, b.UserEmail),
 	}
 }
@@ -316,9 +317,4 @@ func (o *orchestrator) repair(ctx context.Context, bookingID string) error {
 	slog.Warn("reconcile: booking taken up by a new run after its workflow closed", "booking", bookingID,
 		"status", b.Status, "mode", mode, "closedAs", d.GetWorkflowExecutionInfo().GetStatus().String())
 	return nil
-}
-
-func formatMoney(minor int64) string {
-	b, _ := Amount(minor).MarshalJSON()
-	return string(b)
 }

@@ -43,7 +43,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	a := &api{
 		store:     st,
 		orch:      orch,
-		events:    &eventCache{client: httpapi.NewBalancedClient(cfg.Endpoints[config.Event], token, 5*time.Second), ttl: 30 * time.Second, items: map[string]cachedEvent{}},
+		events:    newEventCache(httpapi.NewBalancedClient(cfg.Endpoints[config.Event], token, 5*time.Second)),
 		inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 5*time.Second),
 		holdTTL:   cfg.HoldTTL,
 	}

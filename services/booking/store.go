@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"ticketflow/money"
 	"ticketflow/workflows"
 )
 
@@ -42,20 +43,8 @@ type Booking struct {
 	History []StatusEntry
 }
 
-// Amount is money in minor units that marshals as a decimal number of major units (15000 →
-// 150.00), the contract's totalAmount for older clients.
-type Amount int64
-
-func (a Amount) MarshalJSON() ([]byte, error) {
-	v := int64(a)
-	sign := ""
-	if v < 0 {
-		sign, v = "-", -v
-	}
-	return []byte(fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)), nil
-}
-
-// MarshalJSON is the contract's booking shape: id and bookingId both carry the id.
+// MarshalJSON is the contract's booking shape: id and bookingId both carry the id; totalAmount is
+// the amount in major units by the currency's exponent (money.Amount), for older clients.
 func (b *Booking) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		ID            string        `json:"id"`
@@ -65,7 +54,7 @@ func (b *Booking) MarshalJSON() ([]byte, error) {
 		EventName     string        `json:"eventName"`
 		SeatIDs       []string      `json:"seatIds"`
 		AmountMinor   int64         `json:"amountMinor"`
-		TotalAmount   Amount        `json:"totalAmount"`
+		TotalAmount   money.Amount  `json:"totalAmount"`
 		Currency      string        `json:"currency"`
 		Status        string        `json:"status"`
 		FailureReason *string       `json:"failureReason"`
@@ -74,7 +63,7 @@ func (b *Booking) MarshalJSON() ([]byte, error) {
 		CreatedAt     time.Time     `json:"createdAt"`
 		UpdatedAt     time.Time     `json:"updatedAt"`
 		History       []StatusEntry `json:"history,omitempty"`
-	}{b.ID, b.ID, b.UserID, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor, Amount(b.AmountMinor), b.Currency,
+	}{b.ID, b.ID, b.UserID, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor, money.Amount{Minor: b.AmountMinor, Currency: b.Currency}, b.Currency,
 		b.Status, b.FailureReason, b.HoldExpiresAt.UTC(), b.PaymentID, b.CreatedAt.UTC(), b.UpdatedAt.UTC(), b.History})
 }
 
@@ -105,16 +94,17 @@ func scanBooking(row pgx.Row) (*Booking, error) {
 	return &b, nil
 }
 
-// create stores a new PENDING booking with its first history line. When a booking with this id
+// create stores a new PENDING booking with its first history line (and its seat decision when
+// it is made before the booking exists: a refusal outside the sales window). When a booking with this id
 // exists already (a message delivered twice, a request taken over), it stores nothing and returns
 // that booking instead.
 func (s *store) create(ctx context.Context, b *Booking) (existing *Booking, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO bookings (`+bookingColumns+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,NULL,false,$16,$17,$18,$18) ON CONFLICT (id) DO NOTHING`,
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,false,$17,$18,$19,$19) ON CONFLICT (id) DO NOTHING`,
 			b.ID, b.UserID, b.UserEmail, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor, b.Currency, b.Status,
 			b.FailureReason, b.HoldExpiresAt, b.PaymentID, b.PaymentToken, b.IdempotencyKey, b.Origin,
-			b.EventStartsAt, b.MaxSeatsPerBuyer, b.CreatedAt)
+			b.HoldDecision, b.EventStartsAt, b.MaxSeatsPerBuyer, b.CreatedAt)
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func (a *api) createVenue(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := &Venue{ID: ids.New(), Name: req.Name, Address: req.Address, City: req.City, Country: req.Country,
-		CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+		Timezone: req.Timezone, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
 	if err := a.store.insertVenue(r.Context(), v); err != nil {
 		return err
 	}
@@ -101,7 +101,8 @@ func (a *api) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
-	if err := req.check(); err != nil {
+	now := time.Now().UTC()
+	if err := req.check(now); err != nil {
 		return err
 	}
 	seats, _ := seatplan.Expand(req.Sections)
@@ -114,11 +115,17 @@ func (a *api) createEvent(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	who, _ := httpapi.Identity(ctx)
-	now := time.Now().UTC().Truncate(time.Millisecond)
 	e := &Event{ID: ids.New(), Name: req.Name, Description: req.Description, VenueID: req.VenueID,
-		Venue: &VenueSummary{Name: venue.Name, City: venue.City, Country: venue.Country},
-		Date:  req.Date.UTC(), Currency: req.Currency, Tags: nonNil(req.Tags), Sections: req.Sections,
-		SeatCount: len(seats), CreatedBy: who.UserID, CreatedAt: now, UpdatedAt: now}
+		Venue: summaryOf(venue), Date: req.date, Currency: req.Currency, Tags: nonNil(req.Tags),
+		Sections: req.Sections, SeatCount: len(seats), SalesStartAt: now.Truncate(time.Second), SalesEndAt: req.salesEnd,
+		MaxSeatsPerBuyer: DefaultMaxSeatsPerBuyer, CreatedBy: who.UserID,
+		CreatedAt: now.Truncate(time.Millisecond), UpdatedAt: now.Truncate(time.Millisecond)}
+	if req.salesStart != nil {
+		e.SalesStartAt = *req.salesStart
+	}
+	if req.MaxSeatsPerBuyer != nil {
+		e.MaxSeatsPerBuyer = *req.MaxSeatsPerBuyer
+	}
 
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
 		if err := httpapi.Text("Idempotency-Key", key, 200, false); err != nil {
@@ -204,7 +211,15 @@ func (a *api) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Text("search", search, 100, false); err != nil {
 		return err
 	}
-	events, total, err := a.store.listEvents(r.Context(), search, page, limit)
+	when := r.URL.Query().Get("when")
+	switch when {
+	case "":
+		when = whenUpcoming
+	case whenUpcoming, whenPast, whenAll:
+	default:
+		return httpapi.FieldError("when", "must be upcoming (the default), past or all")
+	}
+	events, total, err := a.store.listEvents(r.Context(), search, when, time.Now(), page, limit)
 	if err != nil {
 		return err
 	}
@@ -221,7 +236,12 @@ func (a *api) updateEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
-	set := bson.M{}
+	ctx := r.Context()
+	e, err := a.store.event(ctx, id)
+	if err != nil {
+		return notFound(err, "event")
+	}
+	set, unset := bson.M{}, bson.M{}
 	if req.Name != nil {
 		if err := checkName(*req.Name); err != nil {
 			return err
@@ -234,11 +254,13 @@ func (a *api) updateEvent(w http.ResponseWriter, r *http.Request) error {
 		}
 		set["description"] = *req.Description
 	}
-	if req.Date != nil {
-		if req.Date.IsZero() {
-			return httpapi.FieldError("date", "must be a date (RFC 3339 with zone)")
+	if req.Date.set {
+		d, err := req.Date.parseSet("date")
+		if err != nil {
+			return err
 		}
-		set["date"] = req.Date.UTC()
+		e.Date = d
+		set["date"] = d
 	}
 	if req.Tags != nil {
 		if err := checkTags(*req.Tags); err != nil {
@@ -246,11 +268,43 @@ func (a *api) updateEvent(w http.ResponseWriter, r *http.Request) error {
 		}
 		set["tags"] = nonNil(*req.Tags)
 	}
+	if req.SalesStartAt.set {
+		start, err := req.SalesStartAt.parseSet("salesStartAt")
+		if err != nil {
+			return err
+		}
+		e.SalesStartAt = start
+		set["salesStartAt"] = start
+	}
+	if req.SalesEndAt.set {
+		// null: back to the default, the event's start (and it follows the date again).
+		if e.SalesEndAt, err = req.SalesEndAt.parse("salesEndAt"); err != nil {
+			return err
+		}
+		if e.SalesEndAt != nil {
+			set["salesEndAt"] = *e.SalesEndAt
+		} else {
+			unset["salesEndAt"] = ""
+		}
+	}
+	// The window as it will be: an explicit end stays within the (new) date; a window the request
+	// sets must not be empty. A date moved alone carries a default end with it.
+	if req.Date.set || req.SalesStartAt.set || req.SalesEndAt.set {
+		if err := checkWindow(e.SalesStart(), e.Date, e.SalesEndAt, req.SalesStartAt.set || req.SalesEndAt.set); err != nil {
+			return err
+		}
+	}
+	if req.MaxSeatsPerBuyer != nil {
+		if err := checkSeatLimit(req.MaxSeatsPerBuyer); err != nil {
+			return err
+		}
+		set["maxSeatsPerBuyer"] = *req.MaxSeatsPerBuyer
+	}
 	if req.VenueID != nil {
 		if err := checkVenueID(*req.VenueID); err != nil {
 			return err
 		}
-		v, err := a.store.venue(r.Context(), *req.VenueID)
+		v, err := a.store.venue(ctx, *req.VenueID)
 		if mongodb.NotFound(err) {
 			return httpapi.FieldError("venueId", "no such venue")
 		}
@@ -258,22 +312,22 @@ func (a *api) updateEvent(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		set["venueId"] = v.ID
-		set["venue"] = VenueSummary{Name: v.Name, City: v.City, Country: v.Country}
+		set["venue"] = summaryOf(v)
 	}
-	if len(set) == 0 {
-		return httpapi.Validation("nothing to update: give name, description, venueId, date or tags")
+	if len(set) == 0 && len(unset) == 0 {
+		return httpapi.Validation("nothing to update: give name, description, venueId, date, tags, salesStartAt, salesEndAt or maxSeatsPerBuyer")
 	}
-	if err := a.store.updateEvent(r.Context(), id, set); err != nil {
+	if err := a.store.updateEvent(ctx, id, set, unset); err != nil {
 		return notFound(err, "event")
 	}
-	e, err := a.store.event(r.Context(), id)
-	if err != nil {
+	if e, err = a.store.event(ctx, id); err != nil {
 		return notFound(err, "event")
 	}
 	return a.writeEvent(w, r, http.StatusOK, e)
 }
 
-// internalEvent is what the booking service needs: name, currency, date, and whether seats exist.
+// internalEvent is what the booking service needs: name, currency, date, the sales window and the
+// buyer limit as they apply, and whether seats exist.
 func (a *api) internalEvent(w http.ResponseWriter, r *http.Request) error {
 	id, err := idParam(r, "event")
 	if err != nil {
@@ -284,7 +338,8 @@ func (a *api) internalEvent(w http.ResponseWriter, r *http.Request) error {
 		return notFound(err, "event")
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"id": e.ID, "name": e.Name, "currency": e.Currency,
-		"date": e.Date, "seatCount": e.SeatCount, "seatsLoaded": e.SeatsLoaded})
+		"date": e.Date, "salesStartAt": e.SalesStart(), "salesEndAt": e.SalesEnd(), "maxSeatsPerBuyer": e.SeatLimit(),
+		"seatCount": e.SeatCount, "seatsLoaded": e.SeatsLoaded})
 	return nil
 }
 

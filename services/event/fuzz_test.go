@@ -6,11 +6,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
-	"ticketflow/bus"
 	"ticketflow/httpapi"
 	"ticketflow/ids"
+	"ticketflow/money"
 	"ticketflow/seatplan"
 )
 
@@ -73,6 +74,9 @@ func FuzzEventRequest(f *testing.F) {
 		`{"name":"Sh\tow","venueId":"` + venue + `","date":"2027-06-01T20:00:00Z","currency":"EUR",` + plan + `}`,
 		`{"name":"Show","venueId":"` + venue + `","date":"2027-06-01T20:00:00Z","currency":"EUR","sections":[{"name":"F","priceMinor":-1,"rows":[{"label":"A","seats":1}]}]}`,
 		`{"name":"Show","venueId":"` + venue + `","date":"2027-06-01T20:00:00Z","currency":"EUR","tags":[` + strings.Repeat(`"t",`, 20) + `"t"],` + plan + `}`,
+		`{"name":"Show","venueId":"` + venue + `","date":"2027-06-01T20:00:00+24:00","currency":"EUR",` + plan + `}`,
+		`{"name":"Show","venueId":"` + venue + `","date":"2027-06-01T20:00:00.123456789Z","currency":"ZZZ",` + plan + `}`,
+		`{"name":"Show","venueId":"` + venue + `","date":"2027-06-01T20:00:00Z","currency":"JPY","salesStartAt":"2027-01-01T10:00:00Z","salesEndAt":"2027-06-01T21:00:00Z","maxSeatsPerBuyer":0,` + plan + `}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -80,16 +84,21 @@ func FuzzEventRequest(f *testing.F) {
 		var req eventRequest
 		err := httpapi.DecodeBytes(raw, &req)
 		if err == nil {
-			err = req.check()
+			err = req.check(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
 		}
 		if err != nil {
 			refused400(t, err)
 			return
 		}
-		onlyFields(t, raw, "name", "description", "venueId", "date", "currency", "tags", "sections")
-		if strings.TrimSpace(req.Name) == "" || !ids.IsUUID(req.VenueID) || req.Date.IsZero() ||
-			!bus.IsCurrency(req.Currency) || len(req.Tags) > maxTags {
+		onlyFields(t, raw, "name", "description", "venueId", "date", "currency", "tags", "sections",
+			"salesStartAt", "salesEndAt", "maxSeatsPerBuyer")
+		if strings.TrimSpace(req.Name) == "" || !ids.IsUUID(req.VenueID) || req.date.IsZero() ||
+			req.date.Nanosecond() != 0 || req.date.Location() != time.UTC ||
+			!money.Known(req.Currency) || len(req.Tags) > maxTags {
 			t.Fatalf("accepted %+v", req)
+		}
+		if req.salesEnd != nil && req.salesEnd.After(req.date) {
+			t.Fatalf("accepted sales ending after the event: %+v", req)
 		}
 		cleanText(t, "name", req.Name, maxNameLen, false)
 		cleanText(t, "description", req.Description, maxDescription, true)
@@ -105,12 +114,15 @@ func FuzzEventRequest(f *testing.F) {
 // FuzzVenueRequest: POST /api/venues bodies: no panic, 400 refusals, four clean one-line fields.
 func FuzzVenueRequest(f *testing.F) {
 	for _, s := range []string{
-		`{"name":"Harbor Hall","address":"Langkaia 1","city":"Oslo","country":"NO"}`,
+		`{"name":"Harbor Hall","address":"Langkaia 1","city":"Oslo","country":"NO","timezone":"Europe/Oslo"}`,
 		`{"name":"' OR 1=1--","address":"{\"$ne\":null}","city":"$where","country":".*"}`,
 		`{"name":"H","address":"a","city":"c","country":"NO","id":"x"}`,
 		`{"name":{"$gt":""},"address":"a","city":"c","country":"NO"}`,
 		`{"name":"H","address":"a\nb","city":"c","country":"NO"}`,
 		`{"name":" ","address":"a","city":"c","country":"NO"}`,
+		`{"name":"H","address":"a","city":"c","country":"NO","timezone":"Europe/Oslo"}`,
+		`{"name":"H","address":"a","city":"c","country":"NO","timezone":"../../etc/passwd"}`,
+		`{"name":"H","address":"a","city":"c","country":"NO","timezone":"Local"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -124,7 +136,10 @@ func FuzzVenueRequest(f *testing.F) {
 			refused400(t, err)
 			return
 		}
-		onlyFields(t, raw, "name", "address", "city", "country")
+		onlyFields(t, raw, "name", "address", "city", "country", "timezone")
+		if _, err := time.LoadLocation(req.Timezone); err != nil || req.Timezone == "" || req.Timezone == "Local" {
+			t.Fatalf("accepted time zone %q", req.Timezone)
+		}
 		for field, v := range map[string]string{"name": req.Name, "address": req.Address, "city": req.City, "country": req.Country} {
 			if strings.TrimSpace(v) == "" {
 				t.Fatalf("accepted a blank %s", field)

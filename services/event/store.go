@@ -91,34 +91,84 @@ func (s *store) event(ctx context.Context, id string) (*Event, error) {
 	return &e, nil
 }
 
-func (s *store) listEvents(ctx context.Context, search string, page, limit int) ([]Event, int64, error) {
+// Which events a list shows (?when=).
+const (
+	whenUpcoming = "upcoming" // not yet begun, soonest first (the default)
+	whenPast     = "past"     // begun, most recent first
+	whenAll      = "all"      // upcoming ones first, soonest first, then past ones, most recent first
+)
+
+// listEvents lists a page of the events matching search, as `when` orders them relative to now.
+func (s *store) listEvents(ctx context.Context, search, when string, now time.Time, page, limit int) ([]Event, int64, error) {
 	filter := bson.M{}
 	if search != "" {
 		// Case-insensitive match of the literal text in the name, description or tags.
 		re := bson.M{"$regex": regexp.QuoteMeta(search), "$options": "i"}
 		filter = bson.M{"$or": bson.A{bson.M{"name": re}, bson.M{"description": re}, bson.M{"tags": re}}}
 	}
+	upcoming := and(filter, bson.M{"date": bson.M{"$gte": now.UTC()}})
+	past := and(filter, bson.M{"date": bson.M{"$lt": now.UTC()}})
+	skip, out := int64((page-1)*limit), []Event{}
+	switch when {
+	case whenUpcoming:
+		return s.findEvents(ctx, upcoming, 1, skip, int64(limit), out)
+	case whenPast:
+		return s.findEvents(ctx, past, -1, skip, int64(limit), out)
+	}
+	// all: the upcoming events, then the past ones, paged as one list.
+	out, nUp, err := s.findEvents(ctx, upcoming, 1, skip, int64(limit), out)
+	if err != nil {
+		return nil, 0, err
+	}
+	pastSkip := max(skip-nUp, 0)
+	if left := int64(limit - len(out)); left > 0 {
+		out, nPast, err := s.findEvents(ctx, past, -1, pastSkip, left, out)
+		return out, nUp + nPast, err
+	}
+	nPast, err := s.events.CountDocuments(ctx, past)
+	return out, nUp + nPast, err
+}
+
+func and(a, b bson.M) bson.M {
+	if len(a) == 0 {
+		return b
+	}
+	return bson.M{"$and": bson.A{a, b}}
+}
+
+// findEvents appends a page of the events matching filter, by date in direction dir (1 or -1),
+// to out, and counts all that match.
+func (s *store) findEvents(ctx context.Context, filter bson.M, dir int, skip, limit int64, out []Event) ([]Event, int64, error) {
 	total, err := s.events.CountDocuments(ctx, filter)
 	if err != nil {
 		return nil, 0, err
 	}
+	if skip >= total {
+		return out, total, nil
+	}
 	cur, err := s.events.Find(ctx, filter, options.Find().
-		SetSort(bson.D{{Key: "date", Value: 1}, {Key: "_id", Value: 1}}).
-		SetSkip(int64((page-1)*limit)).SetLimit(int64(limit)).
-		SetProjection(bson.M{"sections": 0}))
+		SetSort(bson.D{{Key: "date", Value: dir}, {Key: "_id", Value: dir}}).SetSkip(skip).SetLimit(limit))
 	if err != nil {
 		return nil, 0, err
 	}
-	out := []Event{}
-	if err := cur.All(ctx, &out); err != nil {
+	var page []Event
+	if err := cur.All(ctx, &page); err != nil {
 		return nil, 0, err
 	}
-	return out, total, nil
+	return append(out, page...), total, nil
 }
 
-func (s *store) updateEvent(ctx context.Context, id string, set bson.M) error {
-	set["updatedAt"] = time.Now().UTC()
-	res, err := s.events.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": set})
+// updateEvent sets the fields of set and removes those of unset (either may be nil).
+func (s *store) updateEvent(ctx context.Context, id string, set, unset bson.M) error {
+	if set == nil {
+		set = bson.M{}
+	}
+	set["updatedAt"] = time.Now().UTC().Truncate(time.Millisecond)
+	update := bson.M{"$set": set}
+	if len(unset) > 0 {
+		update["$unset"] = unset
+	}
+	res, err := s.events.UpdateOne(ctx, bson.M{"_id": id}, update)
 	if err != nil {
 		return err
 	}
@@ -129,7 +179,7 @@ func (s *store) updateEvent(ctx context.Context, id string, set bson.M) error {
 }
 
 func (s *store) markSeatsLoaded(ctx context.Context, id string) error {
-	return s.updateEvent(ctx, id, bson.M{"seatsLoaded": true})
+	return s.updateEvent(ctx, id, bson.M{"seatsLoaded": true}, nil)
 }
 
 // unloaded lists events created more than `after` ago whose seats inventory may not have yet.

@@ -8,9 +8,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"ticketflow/bus"
 	"ticketflow/httpapi"
 	"ticketflow/ids"
+	"ticketflow/money"
 	"ticketflow/seatplan"
 )
 
@@ -174,7 +174,7 @@ func (a *api) createSeats(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
-	if !bus.IsCurrency(req.Currency) {
+	if !money.Known(req.Currency) {
 		return httpapi.FieldError("currency", "must be an ISO-4217 code")
 	}
 	seats, err := seatplan.Expand(req.Sections)

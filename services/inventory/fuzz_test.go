@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"testing"
 
-	"ticketflow/bus"
 	"ticketflow/httpapi"
 	"ticketflow/ids"
+	"ticketflow/money"
 	"ticketflow/seatplan"
 )
 
@@ -49,7 +49,7 @@ func FuzzSeatsRequest(f *testing.F) {
 
 		var plan createSeatsRequest
 		err = httpapi.DecodeBytes(raw, &plan)
-		if err == nil && !bus.IsCurrency(plan.Currency) {
+		if err == nil && !money.Known(plan.Currency) {
 			return
 		}
 		if err == nil {

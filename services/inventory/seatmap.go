@@ -268,8 +268,10 @@ func (m *seatMaps) layout(ctx context.Context, eventID string) (*layout, error) 
 
 // --- Redis, a cache of built maps ---------------------------------------------------------------
 
+// snapshotKey names a cached map; its "v2" is the bodies' format (v2: seats carry seatNumber), so
+// a map stored by an older build is never served by this one.
 func snapshotKey(eventID string, version int64) string {
-	return "inventory:seatmap:" + eventID + ":" + strconv.FormatInt(version, 10)
+	return "inventory:seatmap:v2:" + eventID + ":" + strconv.FormatInt(version, 10)
 }
 
 func (m *seatMaps) redisOn() bool { return time.Now().UnixNano() >= m.redisOffUntil.Load() }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,6 +32,8 @@ type Seat struct {
 	Label      string `json:"label"`
 	PriceMinor int64  `json:"priceMinor"`
 	Status     string `json:"status"`
+	// SeatNumber is Number as a string, the field the original frontend reads.
+	SeatNumber string `json:"seatNumber"`
 }
 
 // Summary counts an event's seats by status.
@@ -501,6 +504,7 @@ func (s *store) seatMap(ctx context.Context, eventID string) (*seatView, error) 
 						}
 					}
 				}
+				st.SeatNumber = strconv.Itoa(st.Number)
 				v.summary.add(st.Status)
 				v.seats = append(v.seats, st)
 				v.until = append(v.until, until)

@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"mime"
 	"mime/quotedprintable"
-	"net/mail"
 	"regexp"
 	"strings"
 	"time"
 	"unicode"
 
 	"ticketflow/bus"
+	"ticketflow/mailaddr"
+	"ticketflow/money"
 )
 
 // email is what a fact asks to be sent, before it is stored.
@@ -60,19 +61,20 @@ func confirmationEmail(p *bus.BookingConfirmed) (email, error) {
 		"Payment: %s\n\n"+
 		"Keep this email: your booking id is your ticket at the entrance.\n\n"+
 		"Enjoy the show,\nThe TicketFlow team\n",
-		event, event, label, strings.Join(p.SeatIDs, ", "), FormatAmount(p.AmountMinor, p.Currency), p.BookingID, p.PaymentID)
+		event, event, label, strings.Join(p.SeatIDs, ", "), money.Format(p.AmountMinor, p.Currency), p.BookingID, p.PaymentID)
 	return email{Type: TypeBookingConfirmed, UserID: p.UserID, To: to,
 		Subject: "Your booking for " + event + " is confirmed", Body: body}, nil
 }
 
-// recipient checks that an address from a message is one plain address. One that is not can
-// never be delivered, so the message is malformed (dead-lettered), not retried.
+// recipient checks that an address from a message is one plain address, by the rule
+// registration applies (mailaddr). One that is not can never be delivered, so the message is
+// malformed (dead-lettered), not retried.
 func recipient(s string) (string, error) {
-	a, err := mail.ParseAddress(strings.TrimSpace(s))
-	if err != nil || a.Name != "" || strings.ContainsAny(a.Address, "\r\n<>") {
-		return "", fmt.Errorf("%w: recipient %q is not an email address", bus.ErrMalformed, s)
+	a, err := mailaddr.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%w: recipient %q: %v", bus.ErrMalformed, s, err)
 	}
-	return a.Address, nil
+	return a, nil
 }
 
 // oneLine makes text from a message safe for a header or a line of the email: control
@@ -85,37 +87,6 @@ func oneLine(s string) string {
 		return r
 	}, s)
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// minorDigits is how many digits of an amount in minor units are decimals, per ISO 4217, for
-// the currencies where that is not 2.
-var minorDigits = map[string]int{
-	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
-	"RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-	"CLF": 4, "UYW": 4,
-}
-
-// FormatAmount renders minor units in major units with the currency: 15000 EUR is "150.00 EUR",
-// 1500 JPY is "1500 JPY". Integer arithmetic only, so no amount is ever rounded.
-func FormatAmount(minor int64, currency string) string {
-	digits, ok := minorDigits[currency]
-	if !ok {
-		digits = 2
-	}
-	sign := ""
-	u := uint64(minor)
-	if minor < 0 {
-		sign, u = "-", uint64(-(minor+1))+1 // safe for the smallest int64
-	}
-	if digits == 0 {
-		return fmt.Sprintf("%s%d %s", sign, u, currency)
-	}
-	scale := uint64(1)
-	for range digits {
-		scale *= 10
-	}
-	return fmt.Sprintf("%s%d.%0*d %s", sign, u/scale, digits, u%scale, currency)
 }
 
 // safeMessageID matches the eventIds TicketFlow makes ("<uuid>:booking.confirmed"), which can be

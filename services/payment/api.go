@@ -11,6 +11,7 @@ import (
 	"ticketflow/bus"
 	"ticketflow/httpapi"
 	"ticketflow/ids"
+	"ticketflow/money"
 )
 
 const maxReasonLen = 200
@@ -178,7 +179,7 @@ func (a *api) mockCapture(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Required("key", req.Key, 200); err != nil {
 		return err
 	}
-	if req.AmountMinor <= 0 || !bus.IsCurrency(req.Currency) {
+	if req.AmountMinor <= 0 || !money.Known(req.Currency) {
 		return httpapi.FieldError("amountMinor", "must be positive, with an ISO 4217 currency")
 	}
 	res, err := a.svc.provider.Charge(r.Context(), ChargeRequest{IdempotencyKey: "mock-capture:" + req.Key, Token: TokenVisa,

@@ -3,7 +3,6 @@ package user
 import (
 	"errors"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -15,6 +14,7 @@ import (
 	"ticketflow/auth"
 	"ticketflow/httpapi"
 	"ticketflow/ids"
+	"ticketflow/mailaddr"
 	"ticketflow/ratelimit"
 )
 
@@ -35,8 +35,6 @@ func (a *api) routes(r chi.Router, internalToken string) {
 	r.With(httpapi.InternalOnly(internalToken)).Post("/internal/users", httpapi.Handle(a.createInternal))
 }
 
-var emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-
 type registerRequest struct {
 	Name     string `json:"name"`
 	Email    string `json:"email"`
@@ -47,13 +45,14 @@ func (q *registerRequest) check() error {
 	if err := httpapi.Required("name", q.Name, 200); err != nil {
 		return err
 	}
-	q.Email = strings.ToLower(strings.TrimSpace(q.Email))
-	if len(q.Email) > 254 || !emailPattern.MatchString(q.Email) || !utf8.ValidString(q.Email) {
-		return httpapi.FieldError("email", "must be an email address")
+	// Surrounding spaces are a form's, not the address's; anything else must be exactly one
+	// address. It is stored with its domain in lower case (mailaddr.Parse) and compared
+	// case-insensitively.
+	email, err := mailaddr.Parse(strings.TrimSpace(q.Email))
+	if err != nil {
+		return httpapi.FieldError("email", "must be a single email address such as ann@example.com, without a name or angle brackets")
 	}
-	if err := httpapi.Text("email", q.Email, 254, false); err != nil {
-		return err
-	}
+	q.Email = email
 	if n := utf8.RuneCountInString(q.Password); n < 8 || n > 72 {
 		return httpapi.FieldError("password", "must be 8 to 72 characters")
 	}

@@ -126,7 +126,7 @@ func CreateEvent(ctx context.Context, cfg *config.Config, name string, seats int
 	adm := gw.WithBearer(login.Token)
 	var v struct{ ID string }
 	if err := adm.Post(ctx, "/api/venues", map[string]string{"name": name + " hall", "address": "1 Load St",
-		"city": "Benchville", "country": "NO"}, &v); err != nil {
+		"city": "Benchville", "country": "NO", "timezone": "Europe/Oslo"}, &v); err != nil {
 		return Event{}, err
 	}
 	var rows []seatplan.Row
@@ -137,7 +137,7 @@ func CreateEvent(ctx context.Context, cfg *config.Config, name string, seats int
 	}
 	var e struct{ ID string }
 	if err := adm.Post(ctx, "/api/events", map[string]any{"name": name, "description": "load run", "venueId": v.ID,
-		"date": time.Now().Add(30 * 24 * time.Hour).UTC(), "currency": "EUR", "tags": []string{"load"},
+		"date": time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second), "currency": "EUR", "tags": []string{"load"},
 		"sections": []seatplan.Section{{Name: "Floor", PriceMinor: priceMinor, Rows: rows}}}, &e); err != nil {
 		return Event{}, err
 	}

@@ -1,6 +1,7 @@
 // Package seed creates the demo data of a fresh stack through the services' APIs: an admin and a
-// demo user (credentials printed), three venues and three events with seat plans of 80 to 120
-// seats. Running it again changes nothing.
+// demo user (credentials printed), three venues (each with its time zone) and three events with
+// seat plans of 80 to 120 seats, on sale now and dated one, two and three months after the first
+// seeding, at an evening hour of the venue. Running it again changes nothing.
 package seed
 
 import (
@@ -25,14 +26,24 @@ const (
 	DemoPassword  = "demo-password-123"
 )
 
-type venue struct{ Name, Address, City, Country string }
+type venue struct{ Name, Address, City, Country, Timezone string }
 
 type event struct {
 	Key, Name, Description, Currency string
 	Venue                            int
-	Date                             time.Time
+	InDays, Hour, Minute             int // the date: this many days from the seeding, at this local time
 	Tags                             []string
 	Sections                         []seatplan.Section
+}
+
+// date is the event's date for a seeding at now: InDays later, at Hour:Minute at the venue.
+func (e event) date(now time.Time) (time.Time, error) {
+	loc, err := time.LoadLocation(venues[e.Venue].Timezone)
+	if err != nil {
+		return time.Time{}, err
+	}
+	d := now.In(loc).AddDate(0, 0, e.InDays)
+	return time.Date(d.Year(), d.Month(), d.Day(), e.Hour, e.Minute, 0, 0, loc).UTC(), nil
 }
 
 func rows(labels string, seats int) []seatplan.Row {
@@ -44,25 +55,25 @@ func rows(labels string, seats int) []seatplan.Row {
 }
 
 var venues = []venue{
-	{"Harbor Hall", "Langkaia 1", "Oslo", "NO"},
-	{"The Old Playhouse", "103 The Cut", "London", "GB"},
-	{"Blue Dawn Club", "Rua da Prata 22", "Lisbon", "PT"},
+	{"Harbor Hall", "Langkaia 1", "Oslo", "NO", "Europe/Oslo"},
+	{"The Old Playhouse", "103 The Cut", "London", "GB", "Europe/London"},
+	{"Blue Dawn Club", "Rua da Prata 22", "Lisbon", "PT", "Europe/Lisbon"},
 }
 
 var events = []event{
 	{Key: "seed-event-synths", Name: "Aurora Live: Night of Synths", Currency: "EUR", Venue: 0,
 		Description: "Modular synthesizers under the northern lights.", Tags: []string{"music", "electronic"},
-		Date: time.Date(2027, 3, 12, 20, 0, 0, 0, time.UTC),
+		InDays: 30, Hour: 20,
 		Sections: []seatplan.Section{{Name: "Floor", PriceMinor: 8900, Rows: rows("ABCD", 10)},
 			{Name: "Balcony", PriceMinor: 5900, Rows: rows("EFGH", 12)}}}, // 88 seats
 	{Key: "seed-event-tempest", Name: "The Tempest", Currency: "GBP", Venue: 1,
 		Description: "Shakespeare's last play, in the round.", Tags: []string{"theatre"},
-		Date: time.Date(2027, 4, 2, 19, 30, 0, 0, time.UTC),
+		InDays: 60, Hour: 19, Minute: 30,
 		Sections: []seatplan.Section{{Name: "Stalls", PriceMinor: 7500, Rows: rows("ABCDEF", 12)},
 			{Name: "Circle", PriceMinor: 4500, Rows: rows("GH", 12)}}}, // 96 seats
 	{Key: "seed-event-jazz", Name: "Jazz at Dawn", Currency: "EUR", Venue: 2,
 		Description: "A quartet plays until the sun comes up.", Tags: []string{"music", "jazz"},
-		Date: time.Date(2027, 5, 21, 22, 0, 0, 0, time.UTC),
+		InDays: 90, Hour: 22,
 		Sections: []seatplan.Section{{Name: "Front", PriceMinor: 12000, Rows: rows("AB", 10)},
 			{Name: "Main", PriceMinor: 6000, Rows: rows("CDEFGH", 15)}}}, // 110 seats
 }
@@ -109,14 +120,19 @@ func Run(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		}
 		var created struct{ ID string }
 		if err := admin.Post(ctx, "/api/venues", map[string]string{"name": v.Name, "address": v.Address,
-			"city": v.City, "country": v.Country}, &created); err != nil {
+			"city": v.City, "country": v.Country, "timezone": v.Timezone}, &created); err != nil {
 			return fmt.Errorf("create venue %s: %w", v.Name, err)
 		}
 		venueIDs[i] = created.ID
 	}
+	now := time.Now()
 	for _, e := range events {
+		date, err := e.date(now)
+		if err != nil {
+			return err
+		}
 		body := map[string]any{"name": e.Name, "description": e.Description, "venueId": venueIDs[e.Venue],
-			"date": e.Date, "currency": e.Currency, "tags": e.Tags, "sections": e.Sections}
+			"date": date, "currency": e.Currency, "tags": e.Tags, "sections": e.Sections}
 		// The Idempotency-Key makes a second seed return the same event instead of a copy.
 		if err := admin.WithHeader("Idempotency-Key", e.Key).Post(ctx, "/api/events", body, nil); err != nil {
 			return fmt.Errorf("create event %s: %w", e.Name, err)

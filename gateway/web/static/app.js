@@ -26,6 +26,7 @@ const state = {
   submitting: false,   // a POST /api/bookings is in flight
   errorSource: null,
   timers: {},
+  exponents: {},       // currency code -> ISO 4217 exponent, from /currencies.json
 };
 
 // ---------------------------------------------------------------- API
@@ -75,18 +76,57 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// decimal writes minor units in major units with exactly `exp` decimals, digit by digit (as the
+// server's package money does): 1500 JPY is "1500", 1500 KWD is "1.500".
+function decimal(minor, exp) {
+  let d = String(Math.abs(minor));
+  if (exp > 0) {
+    d = d.padStart(exp + 1, '0');
+    d = d.slice(0, -exp) + '.' + d.slice(-exp);
+  }
+  return (minor < 0 ? '-' : '') + d;
+}
+
+// money shows an amount in minor units by its currency's ISO 4217 exponent (the server's list,
+// /currencies.json), in the reader's locale.
 function money(minor, currency) {
+  const exp = state.exponents[currency] ?? 2;
+  const text = decimal(minor, exp);
   try {
-    const f = new Intl.NumberFormat(undefined, { style: 'currency', currency });
-    return f.format(minor / 10 ** f.resolvedOptions().maximumFractionDigits);
+    return new Intl.NumberFormat(undefined, { style: 'currency', currency, minimumFractionDigits: exp,
+      maximumFractionDigits: exp }).format(text);
   } catch {
-    return (minor / 100).toFixed(2) + ' ' + currency;
+    return text + ' ' + currency;
   }
 }
 
-function when(iso) {
+// when shows a time; with tz (the venue's IANA zone), as the clock at the venue reads.
+function when(iso, tz) {
   const d = new Date(iso);
-  return isNaN(d) ? '' : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  if (isNaN(d)) return '';
+  const opts = { dateStyle: 'medium', timeStyle: 'short' };
+  if (tz) {
+    try { return d.toLocaleString(undefined, { ...opts, timeZone: tz }) + ' (' + tz + ')'; } catch { /* unknown zone */ }
+  }
+  return d.toLocaleString(undefined, opts);
+}
+
+// salesState says whether an event can be booked now, by its sales window: 'ON_SALE',
+// 'SALES_NOT_STARTED' or 'SALES_CLOSED' (the codes the API refuses a booking with).
+function salesState(ev) {
+  const now = Date.now();
+  if (ev.salesStartAt && now < new Date(ev.salesStartAt)) return 'SALES_NOT_STARTED';
+  if (ev.salesEndAt && now >= new Date(ev.salesEndAt)) return 'SALES_CLOSED';
+  return 'ON_SALE';
+}
+
+function salesText(ev) {
+  const tz = ev.venue && ev.venue.timezone;
+  switch (salesState(ev)) {
+    case 'SALES_NOT_STARTED': return 'On sale from ' + when(ev.salesStartAt, tz);
+    case 'SALES_CLOSED': return 'Sales closed';
+    default: return 'On sale until ' + when(ev.salesEndAt, tz);
+  }
 }
 
 function randomKey() {
@@ -200,9 +240,13 @@ async function showEvents(gen) {
   list.replaceChildren();
   for (const ev of data.events) {
     const venue = ev.venue ? [ev.venue.name, ev.venue.city].filter(Boolean).join(', ') : '';
+    const tz = ev.venue && ev.venue.timezone;
     list.append(el('li', { class: 'card' },
       el('a', { href: '#/events/' + encodeURIComponent(ev.id), 'data-testid': 'event-link' }, ev.name),
-      el('p', {}, [when(ev.date), venue, ev.seatCount ? ev.seatCount + ' seats' : ''].filter(Boolean).join(' · '))));
+      el('p', {}, [when(ev.date, tz), venue, ev.totalSeats ? ev.totalSeats + ' seats' : ''].filter(Boolean).join(' · ')),
+      el('p', { 'data-testid': 'event-card-sales' }, [
+        ev.sections && ev.sections.length ? 'from ' + money(Math.min(...ev.sections.map((s) => s.priceMinor)), ev.currency) : '',
+        salesText(ev)].filter(Boolean).join(' · '))));
   }
   if (!data.events.length) list.append(el('li', {}, state.search ? 'No event matches “' + state.search + '”.' : 'No events yet.'));
   const pages = Math.max(1, Math.ceil(data.total / data.limit));
@@ -232,7 +276,8 @@ async function openEvent(id, gen) {
   state.event = ev;
   $('event-title').textContent = ev.name;
   const venue = ev.venue ? [ev.venue.name, ev.venue.city, ev.venue.country].filter(Boolean).join(', ') : '';
-  $('event-meta').textContent = [when(ev.date), venue, ev.description].filter(Boolean).join(' · ');
+  $('event-meta').textContent = [when(ev.date, ev.venue && ev.venue.timezone), venue, ev.description].filter(Boolean).join(' · ');
+  renderSales();
   await refreshSeats(gen);
   pollSeats(gen);
   if (state.booking && !TERMINAL.has(state.booking.status)) pollBooking(state.booking.id, gen);
@@ -307,6 +352,7 @@ function renderSeats(data) {
   $('seat-summary').textContent =
     `${sum.available ?? 0} available · ${sum.locked ?? 0} held · ${sum.reserved ?? 0} sold · ${data.total} seats`;
   if (lost.length) showError(new Error('Someone else took ' + lost.join(', ') + ' before you booked; pick other seats.'));
+  renderSales(); // the window may have opened or closed since the last refresh
   renderSelection();
 }
 
@@ -350,8 +396,22 @@ function renderSelection() {
   $('selection').textContent = ids.length
     ? `${ids.length} of at most ${MAX_SEATS} seats selected: ${ids.join(', ')} · total ${money(total, state.event?.currency || 'EUR')}`
     : `No seats selected (up to ${MAX_SEATS}).`;
-  $('book').disabled = ids.length === 0;
-  $('book').textContent = state.token ? 'Book selected seats' : 'Log in to book';
+  const open = !state.event || !state.event.salesEndAt || salesState(state.event) === 'ON_SALE';
+  $('book').disabled = ids.length === 0 || !open;
+  $('book').textContent = !open ? 'Not on sale' : state.token ? 'Book selected seats' : 'Log in to book';
+}
+
+// renderSales shows the event's sales window and its per-buyer limit, at the venue's time.
+function renderSales() {
+  const ev = state.event;
+  const node = $('event-sales');
+  if (!ev || !ev.salesEndAt) { node.textContent = ''; return; }
+  const tz = ev.venue && ev.venue.timezone;
+  const sales = salesState(ev);
+  node.dataset.sales = sales;
+  node.textContent = `Sales: ${when(ev.salesStartAt, tz)} to ${when(ev.salesEndAt, tz)}` +
+    (sales === 'SALES_NOT_STARTED' ? ' — not on sale yet.' : sales === 'SALES_CLOSED' ? ' — sales have closed.' : ' — on sale now.') +
+    (ev.maxSeatsPerBuyer ? ` At most ${ev.maxSeatsPerBuyer} seats per buyer.` : '');
 }
 
 async function submitBooking(form) {
@@ -494,7 +554,8 @@ function init() {
   window.addEventListener('error', (e) => showError(e.error || e.message));
   window.addEventListener('unhandledrejection', (e) => showError(e.reason));
   renderWho();
-  route();
+  fetch('/currencies.json').then((r) => r.json()).then((x) => { state.exponents = x; }).catch(() => {})
+    .finally(route);
 }
 
 init();
