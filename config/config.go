@@ -226,6 +226,15 @@ func (c *Config) PostgresDSN(database string) string {
 // LogDir is where the local stack writes one log file per process.
 func (c *Config) LogDir() string { return filepath.Join(c.DataDir, "logs") }
 
+// EndpointsOf are the base URLs of a process's replicas (its one URL when Endpoints was not
+// filled, as in a Config built by hand).
+func (c *Config) EndpointsOf(name string) []string {
+	if e := c.Endpoints[name]; len(e) > 0 {
+		return e
+	}
+	return []string{c.URLs[name]}
+}
+
 // ReplicaPort is the port of replica k (from 0) of an application process on the local stack:
 // <NAME>_PORT + 10·k, so every replica of every process has its own.
 func (c *Config) ReplicaPort(name string, k int) int { return c.Ports[name] + 10*k }

@@ -62,7 +62,7 @@ func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	for _, name := range config.Services {
-		targets, err := parseTargets(cfg.Endpoints[name])
+		targets, err := parseTargets(cfg.EndpointsOf(name))
 		if err != nil {
 			return nil, err
 		}
