@@ -71,7 +71,9 @@ func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
 		g.proxies[name] = &httputil.ReverseProxy{
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(targets[0]) // the balancer picks the replica
-				pr.SetXForwarded()    // X-Forwarded-For is the client address only: inbound values are dropped
+				pr.SetXForwarded()    // X-Forwarded-For is the socket peer only: inbound values are dropped
+				// The client's address, vouched for: what the user service's login throttle counts.
+				httpapi.SetClientIP(pr.Out.Header, g.secret, clientFrom(pr.In.Context()))
 			},
 			Transport:     bal,
 			FlushInterval: -1,
