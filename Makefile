@@ -36,7 +36,7 @@ TEST_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/test TICKETFLOW_TOOLS_DIR=$(TO
 	POSTGRES_PORT=55532 REDIS_PORT=56479 KAFKA_PORT=59192 KAFKA_CONTROLLER_PORT=59193 \
 	MONGO_PORT=57117 TEMPORAL_PORT=7333 TEMPORAL_UI_PORT=8333 SMTP_PORT=1125 MAILPIT_PORT=8125
 
-.PHONY: run test unit integration histories test-stack test-stack-down build tools apt-tools vet vuln clean stop bench chaos fuzz demo
+.PHONY: run test unit integration histories test-stack test-stack-down build tools apt-tools vet vuln clean stop bench bench-seatmap chaos fuzz demo
 
 ## run: start the whole local stack in the foreground (Ctrl-C stops it)
 run: tools build
@@ -97,6 +97,13 @@ BENCH_ARGS ?=
 bench: tools build
 	$(DEV) stack up
 	$(DEV) bench $(BENCH_ARGS)
+
+SEATMAP_ARGS ?=
+
+## bench-seatmap: a sale on a 100,000-seat event with 2,000 stream watchers against the polling page
+bench-seatmap: tools build
+	$(DEV) stack up
+	$(DEV) seatmap-bench $(SEATMAP_ARGS)
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 1m); scripts/fuzz.sh FuzzX runs one
 fuzz:

@@ -59,6 +59,8 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return seed.Run(ctx, cfg, os.Stdout)
 	case "bench":
 		return runBench(ctx, cfg, args, os.Stdout)
+	case "seatmap-bench":
+		return runSeatMapBench(ctx, cfg, args, os.Stdout)
 	case "chaos":
 		return runChaos(ctx, cfg, args, os.Stdout)
 	}

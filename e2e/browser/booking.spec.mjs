@@ -254,6 +254,18 @@ async function main() {
     }
   });
 
+  await step('a change arrives over the stream on the second page', visitor, async () => {
+    const snapshots = [];
+    visitor.on('request', (r) => {
+      if (/\/seats(\/status)?$/.test(new URL(r.url()).pathname)) snapshots.push(r.url());
+    });
+    const [held] = await availableSeats(page, 1);
+    await bookAndWait(page, [held], 'tok_noResponse', 'PENDING');
+    await waitFor({ text: `${held} LOCKED on the second page, pushed`, observe: observer(visitor) },
+      async () => (await seatStatus(visitor, held)) === 'LOCKED');
+    if (snapshots.length) throw new Error('the second page polled the seat map: ' + snapshots.join(', '));
+  });
+
   await step('book one seat with tok_chargeDeclined and see the decline', page, async () => {
     const [one] = await availableSeats(page, 1);
     declinedId = await bookAndWait(page, [one], 'tok_chargeDeclined', 'FAILED');

@@ -3,7 +3,11 @@
 'use strict';
 
 const MAX_SEATS = 10;
-const SEAT_POLL_MS = 2500;
+// The seat map: the layout once, a status snapshot, then the stream of committed changes
+// (docs/seatmap.md). Past LARGE_PLAN seats the page shows an overview by section first and draws
+// one section's seats at a time, so a 100,000-seat stadium stays responsive.
+const LARGE_PLAN = 1500;
+const STATUS_OF = { A: 'AVAILABLE', L: 'LOCKED', R: 'RESERVED' };
 const BOOKING_POLL_MS = 1000;
 const PAGE_SIZE = 10;
 const TERMINAL = new Set(['CONFIRMED', 'FAILED', 'EXPIRED', 'CANCELLED']);
@@ -20,7 +24,13 @@ const state = {
   page: 1,
   search: '',
   event: null,         // the open event
-  seats: new Map(),    // seat id -> {seat, button, status}
+  seats: new Map(),    // seat id -> {seat, button, status} for the seats drawn
+  plan: null,          // {layout, seats: [{id, section, row, number, label, priceMinor}], index: Map id -> i}
+  statuses: null,      // Uint8Array of status letters by seat index
+  holds: new Map(),    // seat index -> hold expiry (ms)
+  version: 0,          // the seat map version the statuses are at
+  section: null,       // the section drawn, for a large plan
+  stream: null,        // the EventSource of the open event
   selected: new Set(), // selected seat ids
   booking: null,       // the booking shown under the seat map
   submitting: false,   // a POST /api/bookings is in flight
@@ -207,6 +217,10 @@ async function submitAuth(form, path, body) {
 
 function show(view) {
   state.view = view;
+  if (view !== 'event' && state.stream) {
+    state.stream.close();
+    state.stream = null;
+  }
   for (const v of ['auth', 'events', 'event', 'bookings']) $('view-' + v).hidden = v !== view;
 }
 
@@ -278,94 +292,192 @@ async function openEvent(id, gen) {
   const venue = ev.venue ? [ev.venue.name, ev.venue.city, ev.venue.country].filter(Boolean).join(', ') : '';
   $('event-meta').textContent = [when(ev.date, ev.venue && ev.venue.timezone), venue, ev.description].filter(Boolean).join(' · ');
   renderSales();
-  await refreshSeats(gen);
-  pollSeats(gen);
+  await loadSeatMap(gen);
   if (state.booking && !TERMINAL.has(state.booking.status)) pollBooking(state.booking.id, gen);
 }
 
-async function refreshSeats(gen) {
+// loadSeatMap reads the event's layout and status snapshot, draws the map and follows the stream.
+async function loadSeatMap(gen) {
   const id = state.event.id;
+  const base = '/inventory/events/' + encodeURIComponent(id) + '/seats';
   try {
-    const data = await api('GET', '/inventory/events/' + encodeURIComponent(id) + '/seats');
+    if (!state.plan || state.plan.layout.eventId !== id) {
+      const layout = await api('GET', base + '/layout');
+      if (gen !== state.gen) return;
+      state.plan = planOf(layout);
+      state.section = null;
+      state.seats.clear();
+    }
+    const snap = await api('GET', base + '/status');
     if (gen !== state.gen) return;
-    renderSeats(data);
+    applySnapshot(snap);
+    drawSeatMap();
+    follow(gen, base);
     clearError('seats');
   } catch (e) {
     if (gen === state.gen) showError(e, 'seats');
   }
 }
 
-// pollSeats refreshes the seat map every SEAT_POLL_MS while the page is visible.
-function pollSeats(gen) {
-  clearTimeout(state.timers.seats);
-  state.timers.seats = setTimeout(async () => {
-    if (gen !== state.gen) return;
-    if (!document.hidden) await refreshSeats(gen);
-    if (gen === state.gen) pollSeats(gen);
-  }, SEAT_POLL_MS);
-}
-
-document.addEventListener('visibilitychange', () => {
-  if (!document.hidden && state.view === 'event' && state.event) {
-    refreshSeats(state.gen);
-    pollSeats(state.gen);
-  }
-});
-
-function renderSeats(data) {
-  const map = $('seat-map');
-  if (state.seats.size !== data.seats.length) { // first answer for this event: build the grid
-    state.seats.clear();
-    map.replaceChildren();
-    const rows = new Map(); // "section\u0000row" -> row element
-    for (const s of inPlanOrder(data.seats)) {
-      const key = s.section + '\u0000' + s.row;
-      let row = rows.get(key);
-      if (!row) {
-        let section = map.lastElementChild;
-        if (!section || section.dataset.section !== s.section) {
-          section = el('div', { class: 'section', 'data-section': s.section, role: 'group', 'aria-label': s.section },
-            el('h3', {}, s.section + ' · ' + money(s.priceMinor, state.event.currency || 'EUR')));
-          map.append(section);
-        }
-        row = el('div', { class: 'seat-row', role: 'group', 'aria-label': s.section + ' row ' + s.row },
-          el('span', { class: 'row-label', 'aria-hidden': 'true' }, s.row));
-        section.append(row);
-        rows.set(key, row);
-      }
-      const button = el('button', { type: 'button', class: 'seat', 'data-testid': 'seat-' + s.id, 'data-seat': s.id,
-        onclick: () => toggleSeat(s.id) }, String(s.number));
-      row.append(button);
-      state.seats.set(s.id, { seat: s, button, status: null });
+// planOf indexes a layout: every seat with its section, row, number, label and price.
+function planOf(layout) {
+  const seats = new Array(layout.seatCount);
+  for (const sec of layout.sections) {
+    for (const row of sec.rows) {
+      row.numbers.forEach((n, k) => {
+        const i = row.first + k;
+        seats[i] = { id: layout.seatIds[i], section: sec.name, row: row.label, number: n,
+          label: `${sec.name}, row ${row.label}, seat ${n}`, priceMinor: sec.priceMinor };
+      });
     }
   }
-  let lost = [];
-  for (const s of data.seats) {
-    const entry = state.seats.get(s.id);
-    if (!entry || entry.status === s.status) continue;
-    entry.status = s.status;
-    entry.seat = s;
-    if (s.status !== 'AVAILABLE' && state.selected.delete(s.id) && !state.submitting) lost.push(s.id);
-    paintSeat(entry);
+  return { layout, seats, index: new Map(layout.seatIds.map((sid, i) => [sid, i])) };
+}
+
+function applySnapshot(snap) {
+  state.version = snap.version;
+  state.statuses = new TextEncoder().encode(snap.statuses);
+  state.holds = new Map(Object.entries(snap.holds || {}).map(([i, t]) => [Number(i), Date.parse(t)]));
+}
+
+// statusAt is a seat's status as readers see it now: a hold that has expired is available.
+function statusAt(i) {
+  const st = STATUS_OF[String.fromCharCode(state.statuses[i])] || 'AVAILABLE';
+  if (st === 'LOCKED' && state.holds.has(i) && state.holds.get(i) <= Date.now()) return 'AVAILABLE';
+  return st;
+}
+
+// follow opens the stream of committed changes after the snapshot's version; the browser
+// reconnects by itself with Last-Event-ID, and a reset makes the page read the snapshot again.
+function follow(gen, base) {
+  if (state.stream) state.stream.close();
+  if (!window.EventSource) return;
+  const es = new EventSource('/api' + base + '/stream?since=' + state.version);
+  state.stream = es;
+  es.addEventListener('seats', (msg) => {
+    if (gen !== state.gen) return es.close();
+    applyChanges(JSON.parse(msg.data));
+  });
+  es.addEventListener('reset', () => {
+    es.close();
+    if (gen === state.gen) loadSeatMap(gen);
+  });
+}
+
+function applyChanges(batch) {
+  const lost = [];
+  const letter = { AVAILABLE: 65, LOCKED: 76, RESERVED: 82 };
+  for (const c of batch.changes) {
+    if (c.version <= state.version) continue;
+    for (const sid of c.seatIds) {
+      const i = state.plan.index.get(sid);
+      if (i === undefined) continue;
+      state.statuses[i] = letter[c.status];
+      if (c.status === 'LOCKED' && c.heldUntil) state.holds.set(i, Date.parse(c.heldUntil));
+      else state.holds.delete(i);
+      if (c.status !== 'AVAILABLE' && state.selected.delete(sid) && !state.submitting) lost.push(sid);
+      repaint(i);
+    }
+    state.version = c.version;
   }
-  const sum = data.summary || {};
-  $('seat-summary').textContent =
-    `${sum.available ?? 0} available · ${sum.locked ?? 0} held · ${sum.reserved ?? 0} sold · ${data.total} seats`;
+  renderSummary();
   if (lost.length) showError(new Error('Someone else took ' + lost.join(', ') + ' before you booked; pick other seats.'));
-  renderSales(); // the window may have opened or closed since the last refresh
   renderSelection();
 }
 
-// inPlanOrder sorts seats as the event's seat plan lists sections and rows (the seat map answers
-// in id order), then by seat number.
-function inPlanOrder(seats) {
-  const rank = new Map();
-  (state.event.sections || []).forEach((sec, i) =>
-    (sec.rows || []).forEach((row, j) => rank.set(sec.name + '\u0000' + row.label, i * 10000 + j)));
-  const r = (s) => rank.get(s.section + '\u0000' + s.row) ?? Number.MAX_SAFE_INTEGER;
-  return [...seats].sort((a, b) => r(a) - r(b) || a.section.localeCompare(b.section) ||
-    a.row.localeCompare(b.row) || a.number - b.number);
+// repaint updates one seat where it is drawn (its button, or its section's counts).
+function repaint(i) {
+  const seat = state.plan.seats[i];
+  const entry = state.seats.get(seat.id);
+  if (entry) {
+    entry.status = statusAt(i);
+    paintSeat(entry);
+  }
 }
+
+function renderSummary() {
+  const n = { AVAILABLE: 0, LOCKED: 0, RESERVED: 0 };
+  const bySection = new Map();
+  state.plan.seats.forEach((seat, i) => {
+    const st = statusAt(i);
+    n[st]++;
+    const c = bySection.get(seat.section) || { AVAILABLE: 0, LOCKED: 0, RESERVED: 0, total: 0 };
+    c[st]++; c.total++;
+    bySection.set(seat.section, c);
+  });
+  $('seat-summary').textContent =
+    `${n.AVAILABLE} available · ${n.LOCKED} held · ${n.RESERVED} sold · ${state.plan.seats.length} seats`;
+  for (const tile of document.querySelectorAll('#seat-map .section-tile')) {
+    const c = bySection.get(tile.dataset.section);
+    if (c) tile.querySelector('.counts').textContent = `${c.AVAILABLE} of ${c.total} available`;
+  }
+}
+
+// drawSeatMap draws every seat of a small plan; a large one shows its sections, and the seats of
+// the section chosen.
+function drawSeatMap() {
+  const map = $('seat-map');
+  const large = state.plan.seats.length > LARGE_PLAN;
+  map.replaceChildren();
+  state.seats.clear();
+  if (large) {
+    const tiles = el('div', { class: 'section-tiles', role: 'group', 'aria-label': 'Sections' });
+    for (const sec of state.plan.layout.sections) {
+      tiles.append(el('button', { type: 'button', class: 'section-tile' + (state.section === sec.name ? ' chosen' : ''),
+        'data-section': sec.name, 'data-testid': 'section-' + sec.name, onclick: () => { state.section = sec.name; drawSeatMap(); } },
+      el('strong', {}, sec.name), el('span', {}, money(sec.priceMinor, state.event.currency || 'EUR')),
+      el('span', { class: 'counts' }, '')));
+    }
+    map.append(tiles);
+  }
+  for (const sec of state.plan.layout.sections) {
+    if (large && sec.name !== state.section) continue;
+    const section = el('div', { class: 'section', 'data-section': sec.name, role: 'group', 'aria-label': sec.name },
+      el('h3', {}, sec.name + ' · ' + money(sec.priceMinor, state.event.currency || 'EUR')));
+    for (const r of sec.rows) {
+      const row = el('div', { class: 'seat-row', role: 'group', 'aria-label': sec.name + ' row ' + r.label },
+        el('span', { class: 'row-label', 'aria-hidden': 'true' }, r.label));
+      r.numbers.forEach((n, k) => {
+        const i = r.first + k;
+        const seat = state.plan.seats[i];
+        const button = el('button', { type: 'button', class: 'seat', 'data-testid': 'seat-' + seat.id, 'data-seat': seat.id,
+          onclick: () => toggleSeat(seat.id) }, String(n));
+        row.append(button);
+        const entry = { seat, button, status: statusAt(i) };
+        state.seats.set(seat.id, entry);
+        paintSeat(entry);
+      });
+      section.append(row);
+    }
+    map.append(section);
+  }
+  renderSummary();
+  renderSales(); // the window may have opened or closed since
+  renderSelection();
+}
+
+// refreshSeats brings the map up to date after the page's own booking: the stream does it when it
+// is open; without one, the snapshot is read again.
+async function refreshSeats(gen) {
+  if (state.stream && state.stream.readyState !== EventSource.CLOSED) return renderSelection();
+  return loadSeatMap(gen);
+}
+
+// Holds run out on their own: repaint the seats whose hold expired since the last look.
+setInterval(() => {
+  if (!state.plan || state.view !== 'event') return;
+  const now = Date.now();
+  let changed = false;
+  for (const [i, until] of state.holds) {
+    if (until <= now) {
+      state.holds.delete(i);
+      state.statuses[i] = 65; // A
+      repaint(i);
+      changed = true;
+    }
+  }
+  if (changed) renderSummary();
+}, 1000);
 
 function paintSeat(entry) {
   const { seat, button, status } = entry;
