@@ -389,8 +389,8 @@ func (s *Stack) mailpit() *component {
 }
 
 // portWait is how long a busy port is given to come free: a stack that was just stopped may still
-// be letting go of it.
-var portWait = 10 * time.Second
+// be letting go of it (a JVM broker on a busy machine takes its time to exit).
+var portWait = 30 * time.Second
 
 func checkFree(port int, what, env string) error {
 	deadline := time.Now().Add(portWait)
