@@ -102,13 +102,23 @@ type StatusChange struct {
 	At        time.Time `json:"at"`
 }
 
+// RecordedStatus is the status a booking record holds: what a refused status change names.
+type RecordedStatus struct {
+	Status        string `json:"status"`
+	FailureReason string `json:"failureReason"`
+}
+
 // RecordStatus writes a status change to the booking record (idempotent: the same status twice
-// is a no-op).
+// is a no-op). A change the record refuses — it ended already — is a non-retryable BadTransition
+// whose details are the RecordedStatus.
 func (a *Activities) RecordStatus(ctx context.Context, c StatusChange) error {
 	err := a.Bookings.Post(ctx, "/internal/bookings/"+c.BookingID+"/status", c, nil)
 	var e *httpapi.Error
 	if errors.As(err, &e) && e.Status == http.StatusConflict {
-		return temporal.NewNonRetryableApplicationError(e.Message, ErrBadTransition, nil)
+		cur := RecordedStatus{}
+		cur.Status, _ = e.Details["status"].(string)
+		cur.FailureReason, _ = e.Details["failureReason"].(string)
+		return temporal.NewNonRetryableApplicationError(e.Message, ErrBadTransition, nil, cur)
 	}
 	return err
 }

@@ -200,9 +200,7 @@ func TestAServiceUnavailableAnswerDoesNotBindTheKey(t *testing.T) {
 	e := newEvent(t, 2, 1200)
 	c, _ := register(t)
 	key := ids.New()
-	if _, err := devstack.Kill(cfg, config.Inventory, 8*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	killFor(t, cfg, config.Inventory, 8*time.Second)
 	first := book(c, e.ID, []string{"FLOOR-A-1"}, "tok_visa", "Idempotency-Key", key)
 	if first.status != http.StatusServiceUnavailable || first.header.Get("Retry-After") == "" {
 		t.Fatalf("with the inventory down: %d %s (Retry-After %q)", first.status, first.body, first.header.Get("Retry-After"))

@@ -230,9 +230,7 @@ func TestKafkaOutageDelaysButLosesNothing(t *testing.T) {
 	outage := make(chan struct{})
 	for i := 0; i < n; i++ {
 		if i == n/2 {
-			if _, err := devstack.Kill(cfg, "kafka", 20*time.Second); err != nil {
-				t.Fatal(err)
-			}
+			killFor(t, cfg, "kafka", 20*time.Second)
 			close(outage)
 		}
 		wg.Add(1)

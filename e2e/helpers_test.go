@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"ticketflow/config"
+	"ticketflow/tools/devstack"
 )
 
 func loadConfig(t testing.TB) *config.Config {
@@ -93,4 +95,48 @@ func writeRetry(ctx context.Context, w *kafka.Writer, m kafka.Message) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return err
+}
+
+// killFor kills a process of the stack and keeps it down for hold; when the test ends it waits
+// until the process is back and answering, so that the tests after it find the whole stack up
+// (a restarted Redis that is not listening yet failed the next test that dialled it).
+func killFor(t testing.TB, cfg *config.Config, process string, hold time.Duration) {
+	t.Helper()
+	old, err := devstack.Kill(cfg, process, hold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { waitBack(t, cfg, process, old) })
+}
+
+// waitBack waits (up to 2 min) until process runs again with a pid other than old and accepts
+// connections: /health for a TicketFlow service, its port for Redis or Kafka.
+func waitBack(t testing.TB, cfg *config.Config, process string, old int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	health := ""
+	if u, ok := cfg.URLs[process]; ok {
+		health = u + "/health"
+	}
+	if err := devstack.WaitRestarted(ctx, cfg, process, old, health); err != nil {
+		t.Fatal(err)
+	}
+	addr := map[string]string{"redis": cfg.RedisAddr}
+	if len(cfg.KafkaBrokers) > 0 {
+		addr["kafka"] = cfg.KafkaBrokers[0]
+	}
+	if a := addr[process]; a != "" {
+		for {
+			c, err := net.DialTimeout("tcp", a, time.Second)
+			if err == nil {
+				c.Close()
+				return
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("%s restarted but %s does not accept connections: %v", process, a, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
 }

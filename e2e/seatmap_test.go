@@ -267,17 +267,16 @@ func TestBookingsGoOnWhileRedisIsPausedOrDown(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				var err error
-				if fault == "pause" {
-					_, err = devstack.Pause(cfg, "redis", 8*time.Second)
-				} else {
-					_, err = devstack.Kill(cfg, "redis", 8*time.Second)
+				defer close(done)
+				if fault == "pause" { // Pause returns when the process runs again
+					if _, err := devstack.Pause(cfg, "redis", 8*time.Second); err != nil {
+						t.Error(err)
+					}
 				}
-				if err != nil {
-					t.Error(err)
-				}
-				close(done)
 			}()
+			if fault == "kill" {
+				killFor(t, cfg, "redis", 8*time.Second)
+			}
 			time.Sleep(300 * time.Millisecond)
 			base := 1
 			if fault == "kill" {

@@ -268,7 +268,15 @@ func (b *booking) confirm(ctx workflow.Context, rec activities.PaymentRecord) {
 	b.saga.clear() // the seats are sold: a later failure must not release them
 	b.setStatus(ctx, StatusConfirmed, "")
 	now := workflow.Now(ctx)
-	b.record(ctx, StatusConfirmed, "", now)
+	if status, reason := b.record(ctx, StatusConfirmed, "", now); status != StatusConfirmed {
+		// An earlier attempt of this run ended the booking first (see record): its end stands.
+		b.confirmedPayID = ""
+		b.release(ctx)
+		b.giveBack(ctx, "", reason)
+		b.emit(ctx, b.released(reason, now), b.ended(status, reason, now))
+		b.state.Step = "done"
+		return
+	}
 	b.emit(ctx, b.confirmed(now))
 	b.state.Step = "confirmed; open until the event for cancels"
 }
@@ -283,7 +291,7 @@ func (b *booking) finish(ctx workflow.Context, status, reason string) {
 	}
 	b.setStatus(ctx, status, reason)
 	now := workflow.Now(ctx)
-	b.record(ctx, status, reason, now)
+	status, reason = b.record(ctx, status, reason, now)
 	msgs := []bus.Message{b.ended(status, reason, now)}
 	if b.hold.Held {
 		msgs = append([]bus.Message{b.released(reason, now)}, msgs...)
@@ -301,8 +309,8 @@ func (b *booking) cancelConfirmed(ctx workflow.Context, reason string) {
 	b.confirmedPayID = ""
 	b.setStatus(ctx, StatusCancelled, reason)
 	now := workflow.Now(ctx)
-	b.record(ctx, StatusCancelled, reason, now)
-	b.emit(ctx, b.released(reason, now), b.ended(StatusCancelled, reason, now))
+	status, reason := b.record(ctx, StatusCancelled, reason, now)
+	b.emit(ctx, b.released(reason, now), b.ended(status, reason, now))
 	b.cancelReason = ""
 	b.state.Step = "done"
 }
@@ -443,16 +451,39 @@ func (b *booking) setStatus(ctx workflow.Context, status, reason string) {
 	}
 }
 
-// record writes the status to the booking record. A refusal (a transition the record does not
-// allow) would mean a second decider; it is logged loudly.
-func (b *booking) record(ctx workflow.Context, status, reason string, at time.Time) {
+// record writes the status to the booking record and returns the status that stands, with its
+// reason. The record takes the first end it is given: a terminal status never changes again (but
+// CONFIRMED → CANCELLED). A refusal means an earlier attempt of this very run already ended the
+// booking otherwise — local activities take effect before their workflow task is recorded, and a
+// task lost with a killed worker is run again, possibly with an event more (a cancel from the
+// Temporal UI, say) that makes it decide otherwise. The end already recorded stands: the run adopts
+// it (its compensations are the same, and idempotent).
+func (b *booking) record(ctx workflow.Context, status, reason string, at time.Time) (string, string) {
 	change := activities.StatusChange{BookingID: b.in.BookingID, Status: status, Reason: reason,
 		PaymentID: b.state.PaymentID, At: at}
-	if err := b.step(ctx, "record the status", a.RecordStatus, change, nil); err != nil {
-		workflow.GetLogger(ctx).Error("booking record refused the status", "bookingId", b.in.BookingID,
-			"status", status, "err", err)
+	err := b.step(ctx, "record the status", a.RecordStatus, change, nil)
+	var appErr *temporal.ApplicationError
+	var cur activities.RecordedStatus
+	if err == nil || !errors.As(err, &appErr) || appErr.Type() != activities.ErrBadTransition ||
+		appErr.Details(&cur) != nil || !Terminal(cur.Status) || cur.Status == status {
+		if err != nil {
+			workflow.GetLogger(ctx).Error("booking record refused the status", "bookingId", b.in.BookingID,
+				"status", status, "err", err)
+		}
+		return status, reason
 	}
+	workflow.GetLogger(ctx).Warn("the booking record holds an earlier end of this run; adopting it",
+		"bookingId", b.in.BookingID, "decided", status, "recorded", cur.Status)
+	if workflow.GetVersion(ctx, versionAdoptRecorded, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return status, reason
+	}
+	b.setStatus(ctx, cur.Status, cur.FailureReason)
+	return cur.Status, cur.FailureReason
 }
+
+// versionAdoptRecorded: a run whose record refused its end adopts the recorded one (runs that met
+// the refusal before this change only logged it).
+const versionAdoptRecorded = "adopt-recorded-status"
 
 func (b *booking) emit(ctx workflow.Context, msgs ...bus.Message) {
 	_ = b.step(ctx, "publish to Kafka", a.Emit, msgs, nil)

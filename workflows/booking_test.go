@@ -42,6 +42,8 @@ type harness struct {
 	mu       sync.Mutex
 	calls    []string
 	statuses []string
+	// recorded is the booking record's status; a test sets it to an end written earlier.
+	recorded activities.RecordedStatus
 	emitted  []string
 	upserts  []string
 	hold     *HoldResult
@@ -92,8 +94,14 @@ func newHarness(t *testing.T) *harness {
 	h.env.OnActivity(a.RecordStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, c activities.StatusChange) error {
 		h.record("RecordStatus:" + c.Status)
 		h.mu.Lock()
+		defer h.mu.Unlock()
+		// The booking record's rule: its first end stands (but CONFIRMED → CANCELLED), and a
+		// refusal names it, as the booking service answers 409.
+		if r := h.recorded.Status; Terminal(r) && r != c.Status && (r != StatusConfirmed || c.Status != StatusCancelled) {
+			return temporal.NewNonRetryableApplicationError("bad transition", activities.ErrBadTransition, nil, h.recorded)
+		}
+		h.recorded = activities.RecordedStatus{Status: c.Status, FailureReason: c.Reason}
 		h.statuses = append(h.statuses, c.Status)
-		h.mu.Unlock()
 		return nil
 	}).Maybe()
 	h.env.OnActivity(a.RefundPayment, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.RefundRequest) (activities.RefundResult, error) {

@@ -364,8 +364,13 @@ func (a *api) setStatus(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return httpapi.NotFound("booking")
-	case errors.Is(err, ErrBadTransition):
-		return httpapi.Conflict("CONFLICT", err.Error())
+	case errors.Is(err, ErrBadTransition) && b != nil:
+		// The record ended already: its status stands (the workflow adopts it), and is named.
+		reason := ""
+		if b.FailureReason != nil {
+			reason = *b.FailureReason
+		}
+		return httpapi.Conflict("CONFLICT", err.Error()).WithDetails(map[string]any{"status": b.Status, "failureReason": reason})
 	case err != nil:
 		return err
 	}
