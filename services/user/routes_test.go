@@ -1,0 +1,21 @@
+package user
+
+import (
+	"testing"
+
+	"ticketflow/httpapi"
+	"ticketflow/openapi"
+)
+
+// Every public route is in openapi.json, and every operation it gives this service is routed.
+func TestRoutesAreTheDocumentedOnes(t *testing.T) {
+	r := httpapi.NewRouter(1 << 20)
+	(&api{secret: []byte("secret")}).routes(r, "internal")
+	diff, err := openapi.Compare("user", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diff {
+		t.Error(d)
+	}
+}
