@@ -1,15 +1,13 @@
 package bus
 
 import (
-	"errors"
-	"fmt"
 	"regexp"
 	"time"
-
-	"ticketflow/ids"
 )
 
 // Payloads of the contract's topics. Money is integer minor units plus an ISO-4217 currency.
+// What each may hold is stated once, in its JSON Schema (bus/schemas/<eventType>.json): consumers
+// check it there (DecodePayload), producers' tests too (ValidateMessage).
 
 // UserRegistered is the payload of ticketflow.user.registered.
 type UserRegistered struct {
@@ -111,115 +109,3 @@ var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
 
 // IsCurrency reports whether s looks like an ISO-4217 code.
 func IsCurrency(s string) bool { return currencyPattern.MatchString(s) }
-
-type checker struct{ errs []string }
-
-func (c *checker) need(ok bool, msg string) {
-	if !ok {
-		c.errs = append(c.errs, msg)
-	}
-}
-
-func (c *checker) uuid(field, v string) { c.need(ids.IsUUID(v), field+" must be a UUID") }
-func (c *checker) text(field, v string, max int) {
-	c.need(v != "" && len(v) <= max, fmt.Sprintf("%s must be 1..%d bytes", field, max))
-}
-func (c *checker) money(amount int64, currency string) {
-	c.need(amount >= 0, "amountMinor must not be negative")
-	c.need(IsCurrency(currency), "currency must be an ISO-4217 code")
-}
-func (c *checker) seats(seatIDs []string) {
-	c.need(len(seatIDs) >= 1 && len(seatIDs) <= 10, "seatIds must hold 1..10 seats")
-	seen := map[string]bool{}
-	for _, id := range seatIDs {
-		c.need(ids.IsSeat(id) && !seen[id], "seatIds must be distinct seat ids")
-		seen[id] = true
-	}
-}
-func (c *checker) err() error {
-	if len(c.errs) == 0 {
-		return nil
-	}
-	return errors.New(c.errs[0])
-}
-
-func (p *UserRegistered) Validate() error {
-	var c checker
-	c.uuid("userId", p.UserID)
-	c.text("email", p.Email, 254)
-	c.text("name", p.Name, 200)
-	return c.err()
-}
-
-func (p *BookingInitiated) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("userId", p.UserID, 64)
-	c.text("userEmail", p.UserEmail, 254)
-	c.text("eventId", p.EventID, 64)
-	c.seats(p.SeatIDs)
-	c.need(len(p.IdempotencyKey) <= 200, "idempotencyKey must be at most 200 bytes")
-	return c.err()
-}
-
-func (p *SeatsLocked) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("eventId", p.EventID, 64)
-	c.seats(p.SeatIDs)
-	c.need(!p.LockExpiresAt.IsZero(), "lockExpiresAt is required")
-	return c.err()
-}
-
-func (p *PaymentRequested) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("userId", p.UserID, 64)
-	c.money(p.AmountMinor, p.Currency)
-	c.text("paymentMethodToken", p.PaymentMethodToken, 200)
-	c.text("idempotencyKey", p.IdempotencyKey, 200)
-	return c.err()
-}
-
-func (p *PaymentProcessed) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("paymentId", p.PaymentID, 64)
-	c.need(p.Status == PaymentSuccess || p.Status == PaymentFailed, "status must be SUCCESS or FAILED")
-	c.money(p.AmountMinor, p.Currency)
-	return c.err()
-}
-
-func (p *BookingConfirmed) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("userId", p.UserID, 64)
-	c.text("userEmail", p.UserEmail, 254)
-	c.text("eventId", p.EventID, 64)
-	c.seats(p.SeatIDs)
-	c.money(p.AmountMinor, p.Currency)
-	c.text("paymentId", p.PaymentID, 64)
-	return c.err()
-}
-
-func (p *BookingEnded) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("status", p.Status, 20)
-	return c.err()
-}
-
-func (p *SeatsReleased) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("eventId", p.EventID, 64)
-	return c.err()
-}
-
-func (p *PaymentRefunded) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("paymentId", p.PaymentID, 64)
-	c.money(p.AmountMinor, p.Currency)
-	return c.err()
-}

@@ -151,8 +151,8 @@ func (a *api) verify(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &claim); err != nil {
 		return err
 	}
-	if err := claim.Validate(); err != nil {
-		return httpapi.FieldError("payment", err.Error())
+	if err := bus.CheckPayload(bus.TopicPaymentProcessed, &claim); err != nil {
+		return httpapi.Validation("%s", strings.TrimPrefix(err.Error(), bus.ErrMalformed.Error()+": "))
 	}
 	v, err := a.svc.verifyClaim(r.Context(), &claim)
 	if err != nil {
