@@ -69,18 +69,28 @@ var loadSchemas = sync.OnceValues(func() (*compiledSchemas, error) {
 	return out, nil
 })
 
+// schemaOf is the compiled schemas and topic's payload schema (an ErrMalformed for a topic
+// without one, such as a DLT).
+func schemaOf(topic string) (*compiledSchemas, *jsonschema.Schema, error) {
+	schemas, err := loadSchemas()
+	if err != nil {
+		return nil, nil, fmt.Errorf("bus schemas: %w", err)
+	}
+	s := schemas.payloads[topic]
+	if s == nil {
+		return nil, nil, fmt.Errorf("%w: no schema for topic %q", ErrMalformed, topic)
+	}
+	return schemas, s, nil
+}
+
 // ValidateMessage checks a message value of topic against the contract: the envelope against
 // envelope.json, its eventType against the topic, its payload against the topic's schema, and its
 // eventId against the fact's deterministic id (FactID of the payload's bookingId, or userId for
 // user.registered). The error wraps ErrMalformed and names what is wrong.
 func ValidateMessage(topic string, value []byte) error {
-	schemas, err := loadSchemas()
+	schemas, payloadSchema, err := schemaOf(topic)
 	if err != nil {
-		return fmt.Errorf("bus schemas: %w", err)
-	}
-	payloadSchema := schemas.payloads[topic]
-	if payloadSchema == nil {
-		return fmt.Errorf("%w: no schema for topic %q", ErrMalformed, topic)
+		return err
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(value))
 	if err != nil {
@@ -112,13 +122,9 @@ func ValidateMessage(topic string, value []byte) error {
 // consumer does before it decodes one (DecodePayload). The error wraps ErrMalformed and names
 // the fields that are wrong, in words fit for a DLT reason.
 func ValidatePayload(topic string, raw []byte) error {
-	schemas, err := loadSchemas()
+	_, s, err := schemaOf(topic)
 	if err != nil {
-		return fmt.Errorf("bus schemas: %w", err)
-	}
-	s := schemas.payloads[topic]
-	if s == nil {
-		return fmt.Errorf("%w: no schema for topic %q", ErrMalformed, topic)
+		return err
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 	if err != nil {

@@ -88,3 +88,24 @@ func Compare(service string, r chi.Routes) ([]string, error) {
 	slices.Sort(diff)
 	return diff, nil
 }
+
+// T is the part of *testing.T that CheckRoutes uses (this package is linked into the gateway;
+// it does not import testing).
+type T interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
+}
+
+// CheckRoutes fails t with every difference Compare finds between the process's router and the
+// document: each service's tests call it with the router its routes() builds.
+func CheckRoutes(t T, service string, r chi.Routes) {
+	t.Helper()
+	diff, err := Compare(service, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diff {
+		t.Errorf("%s", d)
+	}
+}

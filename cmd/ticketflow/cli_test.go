@@ -1,59 +1,30 @@
 package main
 
 import (
-	"errors"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"ticketflow/cmd/internal/clitest"
 )
 
-// TestMain runs main itself when the test binary is started by runMain (a real process, so its
-// exit status is main's).
-func TestMain(m *testing.M) {
-	if args, ok := os.LookupEnv("TICKETFLOW_TEST_MAIN_ARGS"); ok {
-		os.Args = append([]string{"ticketflow"}, strings.Split(args, "\x1f")...)
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-// runMain runs `ticketflow args...` as a process and returns its exit status and output.
-func runMain(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "TICKETFLOW_TEST_MAIN_ARGS="+strings.Join(args, "\x1f"))
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, stdout.String(), stderr.String()
-	case errors.As(err, &exit):
-		return exit.ExitCode(), stdout.String(), stderr.String()
-	}
-	t.Fatal(err)
-	return 0, "", ""
-}
+func TestMain(m *testing.M) { clitest.Main(m, "ticketflow", main) }
 
 // Every subcommand answers -h and --help with its usage on stdout and exit status 0, before it
 // reads any configuration or reaches any server.
 func TestEverySubcommandHasHelp(t *testing.T) {
 	for _, sub := range []string{"serve", "setup", "replay", "version"} {
 		for _, flag := range []string{"-h", "--help"} {
-			code, stdout, stderr := runMain(t, sub, flag)
+			code, stdout, stderr := clitest.Run(t, sub, flag)
 			if code != 0 || !strings.HasPrefix(stdout, "usage: ticketflow "+sub) {
 				t.Errorf("ticketflow %s %s: exit %d, stdout %q, stderr %q", sub, flag, code, stdout, stderr)
 			}
 		}
 	}
-	code, stdout, _ := runMain(t, "--help")
+	code, stdout, _ := clitest.Run(t, "--help")
 	if code != 0 || !strings.Contains(stdout, "usage: ticketflow <command>") {
 		t.Errorf("ticketflow --help: %d %q", code, stdout)
 	}
-	if code, _, stderr := runMain(t, "replay", "--bogus"); code == 0 || !strings.Contains(stderr, "usage: ticketflow replay") {
+	if code, _, stderr := clitest.Run(t, "replay", "--bogus"); code == 0 || !strings.Contains(stderr, "usage: ticketflow replay") {
 		t.Errorf("a bad flag: exit %d, stderr %q", code, stderr)
 	}
 }
@@ -61,7 +32,7 @@ func TestEverySubcommandHasHelp(t *testing.T) {
 // --version (and the version command) print the build's version and commit.
 func TestVersion(t *testing.T) {
 	for _, args := range [][]string{{"--version"}, {"version"}} {
-		code, stdout, _ := runMain(t, args...)
+		code, stdout, _ := clitest.Run(t, args...)
 		if code != 0 || !strings.HasPrefix(stdout, "ticketflow ") || !strings.Contains(stdout, "(commit ") {
 			t.Errorf("%v: exit %d, %q", args, code, stdout)
 		}
