@@ -44,7 +44,10 @@ func Up(ctx context.Context, cfg *config.Config, out io.Writer, wait time.Durati
 	defer prog.End()
 	for !Ready(cfg) {
 		prog.Set(int64(startedProcesses(cfg)))
-		if last := strings.TrimSpace(tail(devLog(cfg), 1)); last != "" {
+		if last := strings.TrimLeft(strings.TrimSpace(tail(devLog(cfg), 1)), "| "); last != "" {
+			if i := strings.Index(last, "msg="); i >= 0 {
+				last = last[i+len("msg="):] // the supervisor's words, without the time and level
+			}
 			prog.Note(last)
 		}
 		if _, running := RunningPID(cfg); !running && time.Since(begin) > 2*time.Second {
