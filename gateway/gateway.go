@@ -224,7 +224,7 @@ const readAllowance = 5
 func (g *Gateway) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limiter := g.limiter
-		if r.Method == http.MethodGet && public(r) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && public(r) {
 			limiter = g.readLimiter
 		}
 		if d := limiter.Allow(r.Context(), clientFrom(r.Context())); !d.Allowed {
