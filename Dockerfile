@@ -16,9 +16,15 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 
 COPY . .
+# `ticketflow --version` names them: docker build --build-arg VERSION=$(git describe --tags --always)
+# --build-arg COMMIT=$(git rev-parse HEAD) (without them, whatever VCS stamp the build finds).
+ARG VERSION=
+ARG COMMIT=
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ticketflow ./cmd/ticketflow
+    CGO_ENABLED=0 go build -trimpath \
+    -ldflags="-s -w -X ticketflow/cmd/internal/cli.version=${VERSION} -X ticketflow/cmd/internal/cli.commit=${COMMIT}" \
+    -o /out/ticketflow ./cmd/ticketflow
 
 # --- runtime -------------------------------------------------------------------------------------
 # debian-slim rather than distroless: the compose health checks need curl to GET /health.

@@ -22,6 +22,13 @@ VULNDB_VERSION       := v0.0.0-20261105234957-e22db6528018
 GOVULNCHECK          := $(TOOLS)/bin/govulncheck
 VULNDB               := $(TOOLS)/vulndb/$(VULNDB_VERSION)
 
+# The build's version and commit, which `ticketflow --version` and `ticketflow-dev --version` print.
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT       ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS      := -X ticketflow/cmd/internal/cli.version=$(VERSION) -X ticketflow/cmd/internal/cli.commit=$(COMMIT)
+# PROGRESS runs a tool build with a progress line every second (phase, done/total, rate).
+PROGRESS     := bash $(CURDIR)/scripts/progress.sh
+
 export PATH := $(TOOLS)/bin:$(PATH)
 # go.mod's toolchain line names a patched Go (the standard library's security fixes). `auto` lets
 # an older go fetch that toolchain through the module proxy; a GOTOOLCHAIN=local default (as in
@@ -56,10 +63,10 @@ vuln: $(GOVULNCHECK) $(VULNDB)/index/db.json
 	$(GOVULNCHECK) -db file://$(VULNDB) ./...
 
 $(GOVULNCHECK):
-	GOBIN=$(TOOLS)/bin $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+	GOBIN=$(TOOLS)/bin $(PROGRESS) "build govulncheck" 0 packages -- $(GO) install -v golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 
 $(VULNDB)/index/db.json:
-	GO=$(GO) bash scripts/vulndb.sh $(VULNDB_VERSION) $(VULNDB)
+	GO=$(GO) $(PROGRESS) "build the vulnerability database" 0 "output lines" -- bash scripts/vulndb.sh $(VULNDB_VERSION) $(VULNDB)
 
 unit:
 	$(GO) test -count=1 ./...
@@ -129,8 +136,10 @@ test-stack-down: build
 
 ## build: the production binary (bin/ticketflow) and the tooling that runs the local stack with it
 build:
-	$(GO) build -o $(BIN) ./cmd/ticketflow
-	$(GO) build -o $(DEV) ./cmd/ticketflow-dev
+	@$(PROGRESS) "build bin/ticketflow" "$$($(GO) list -deps ./cmd/ticketflow | wc -l)" packages -- \
+		$(GO) build -v -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ticketflow
+	@$(PROGRESS) "build bin/ticketflow-dev" "$$($(GO) list -deps ./cmd/ticketflow-dev | wc -l)" packages -- \
+		$(GO) build -v -ldflags "$(LDFLAGS)" -o $(DEV) ./cmd/ticketflow-dev
 
 ## tools: everything the local stack runs that is not Go code of ours
 tools: apt-tools $(TEMPORAL_CLI) $(MAILPIT) $(KAFKA_JARS) $(BROWSER_DEPS)
@@ -153,18 +162,18 @@ apt-tools:
 
 $(TEMPORAL_CLI):
 	@echo "building the Temporal CLI $(TEMPORAL_CLI_VERSION) (a few minutes, once)"
-	GOBIN=$(TOOLS)/bin $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+	GOBIN=$(TOOLS)/bin $(PROGRESS) "build the Temporal CLI" 0 packages -- $(GO) install -v github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
 
 $(MAILPIT):
-	GOBIN=$(TOOLS)/bin $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+	GOBIN=$(TOOLS)/bin $(PROGRESS) "build Mailpit" 0 packages -- $(GO) install -v github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
 # The browser test drives Debian's Chromium with playwright-core; no browser is downloaded.
 $(BROWSER_DEPS): e2e/browser/package-lock.json
-	cd e2e/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	cd e2e/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PROGRESS) "install the browser test's packages" 0 "output lines" -- npm ci --no-audit --no-fund
 
 $(KAFKA_JARS): infra/kafka/pom.xml
 	rm -rf $(TOOLS)/kafka/libs
-	mvn -q -B -f infra/kafka/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(TOOLS)/kafka/libs
+	$(PROGRESS) "fetch the Kafka jars" 0 "output lines" -- mvn -B -f infra/kafka/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(TOOLS)/kafka/libs
 	touch $@
 
 ## stop: stop a stack started in the background (by make test or `ticketflow-dev stack up`)

@@ -94,13 +94,21 @@ func DecodeEnvelope(topic string, value []byte) (Envelope, error) {
 	return env, nil
 }
 
-// DecodePayload parses an envelope's payload into dst and validates it.
-func DecodePayload[T interface{ Validate() error }](env Envelope, dst T) error {
+// DecodePayload validates an envelope's payload against its topic's JSON Schema (bus/schemas,
+// the same documents ValidateMessage and the docs use: the one statement of what a payload may
+// hold), then decodes it into dst and applies the rules a schema cannot state (one address rule,
+// current ISO 4217 codes). A refusal wraps ErrMalformed and names the fields.
+func DecodePayload(env Envelope, dst any) error {
+	if err := ValidatePayload("ticketflow."+env.EventType, env.Payload); err != nil {
+		return err
+	}
 	if err := json.Unmarshal(env.Payload, dst); err != nil {
 		return fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 	}
-	if err := dst.Validate(); err != nil {
-		return fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+	if r, ok := dst.(ruled); ok {
+		if err := r.rules(); err != nil {
+			return fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+		}
 	}
 	return nil
 }

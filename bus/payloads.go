@@ -2,15 +2,15 @@ package bus
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
-	"ticketflow/ids"
 	"ticketflow/mailaddr"
 	"ticketflow/money"
 )
 
 // Payloads of the contract's topics. Money is integer minor units plus an ISO-4217 currency.
+// What each may hold is stated once, in its JSON Schema (bus/schemas/<eventType>.json): consumers
+// check it there (DecodePayload), producers' tests too (ValidateMessage).
 
 // UserRegistered is the payload of ticketflow.user.registered.
 type UserRegistered struct {
@@ -108,117 +108,31 @@ type PaymentRefunded struct {
 	Reason      string `json:"reason"`
 }
 
-type checker struct{ errs []string }
+// The rules a JSON Schema cannot state, checked after it by DecodePayload: one address rule
+// (mailaddr, as registration and the mailer apply it) and current ISO 4217 codes (money).
 
-func (c *checker) need(ok bool, msg string) {
-	if !ok {
-		c.errs = append(c.errs, msg)
+// ruled is a payload with rules beyond its schema.
+type ruled interface{ rules() error }
+
+func address(field, v string) error {
+	if !mailaddr.Valid(v) {
+		return errors.New(field + " must be a single email address (one addr-spec, no display name)")
 	}
+	return nil
 }
 
-func (c *checker) uuid(field, v string) { c.need(ids.IsUUID(v), field+" must be a UUID") }
-func (c *checker) text(field, v string, max int) {
-	c.need(v != "" && len(v) <= max, fmt.Sprintf("%s must be 1..%d bytes", field, max))
-}
-func (c *checker) email(field, v string) {
-	c.need(mailaddr.Valid(v), field+" must be a single email address (mailaddr.Parse)")
-}
-func (c *checker) money(amount int64, currency string) {
-	c.need(amount >= 0, "amountMinor must not be negative")
-	c.need(money.Known(currency), "currency must be a current ISO 4217 code")
-}
-func (c *checker) seats(seatIDs []string) {
-	c.need(len(seatIDs) >= 1 && len(seatIDs) <= 10, "seatIds must hold 1..10 seats")
-	seen := map[string]bool{}
-	for _, id := range seatIDs {
-		c.need(ids.IsSeat(id) && !seen[id], "seatIds must be distinct seat ids")
-		seen[id] = true
+func currency(v string) error {
+	if !money.Known(v) {
+		return errors.New("currency must be a current ISO 4217 code")
 	}
-}
-func (c *checker) err() error {
-	if len(c.errs) == 0 {
-		return nil
-	}
-	return errors.New(c.errs[0])
+	return nil
 }
 
-func (p *UserRegistered) Validate() error {
-	var c checker
-	c.uuid("userId", p.UserID)
-	c.email("email", p.Email)
-	c.text("name", p.Name, 200)
-	return c.err()
-}
-
-func (p *BookingInitiated) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("userId", p.UserID, 64)
-	c.email("userEmail", p.UserEmail)
-	c.text("eventId", p.EventID, 64)
-	c.seats(p.SeatIDs)
-	c.need(len(p.IdempotencyKey) <= 200, "idempotencyKey must be at most 200 bytes")
-	return c.err()
-}
-
-func (p *SeatsLocked) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("eventId", p.EventID, 64)
-	c.seats(p.SeatIDs)
-	c.need(!p.LockExpiresAt.IsZero(), "lockExpiresAt is required")
-	return c.err()
-}
-
-func (p *PaymentRequested) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("userId", p.UserID, 64)
-	c.money(p.AmountMinor, p.Currency)
-	c.text("paymentMethodToken", p.PaymentMethodToken, 200)
-	c.text("idempotencyKey", p.IdempotencyKey, 200)
-	return c.err()
-}
-
-func (p *PaymentProcessed) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("paymentId", p.PaymentID, 64)
-	c.need(p.Status == PaymentSuccess || p.Status == PaymentFailed, "status must be SUCCESS or FAILED")
-	c.money(p.AmountMinor, p.Currency)
-	return c.err()
-}
-
-func (p *BookingConfirmed) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("userId", p.UserID, 64)
-	c.email("userEmail", p.UserEmail)
-	c.text("eventId", p.EventID, 64)
-	c.seats(p.SeatIDs)
-	c.money(p.AmountMinor, p.Currency)
-	c.text("paymentId", p.PaymentID, 64)
-	return c.err()
-}
-
-func (p *BookingEnded) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("status", p.Status, 20)
-	return c.err()
-}
-
-func (p *SeatsReleased) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("eventId", p.EventID, 64)
-	return c.err()
-}
-
-func (p *PaymentRefunded) Validate() error {
-	var c checker
-	c.uuid("bookingId", p.BookingID)
-	c.text("paymentId", p.PaymentID, 64)
-	c.money(p.AmountMinor, p.Currency)
-	return c.err()
+func (p *UserRegistered) rules() error   { return address("email", p.Email) }
+func (p *BookingInitiated) rules() error { return address("userEmail", p.UserEmail) }
+func (p *PaymentRequested) rules() error { return currency(p.Currency) }
+func (p *PaymentProcessed) rules() error { return currency(p.Currency) }
+func (p *PaymentRefunded) rules() error  { return currency(p.Currency) }
+func (p *BookingConfirmed) rules() error {
+	return errors.Join(address("userEmail", p.UserEmail), currency(p.Currency))
 }

@@ -145,7 +145,7 @@ func TestEveryProducedMessageValidates(t *testing.T) {
 }
 
 // payloadOf is a new payload value of topic's type.
-func payloadOf(topic string) interface{ Validate() error } {
+func payloadOf(topic string) any {
 	switch topic {
 	case TopicUserRegistered:
 		return &UserRegistered{}
@@ -386,5 +386,37 @@ func TestEmailRuleIsOneInSchemaAndCode(t *testing.T) {
 		if valid := c.Want != ""; (schemaErr == nil) != valid || (err == nil) != valid {
 			t.Errorf("%q: valid %v, schema says %v, consumer check says %v", c.In, valid, schemaErr, err)
 		}
+	}
+}
+
+// Consumers refuse a bad payload with the schema's verdict in words a DLT reason can carry: the
+// field and what it must be, never a regular expression.
+func TestDecodePayloadRefusesWithAClearReason(t *testing.T) {
+	for _, c := range []struct{ topic, payload, want string }{
+		{TopicPaymentRequested, `{"bookingId":"not-a-uuid","userId":"` + tUser + `","amountMinor":1,"currency":"EUR","paymentMethodToken":"t","idempotencyKey":"k"}`,
+			"payload: bookingId must be a UUID (lower case)"},
+		{TopicPaymentRequested, `{"bookingId":"` + tBooking + `","userId":"` + tUser + `","amountMinor":1,"paymentMethodToken":"t","idempotencyKey":"k"}`,
+			"payload: missing property 'currency'"},
+		{TopicBookingConfirmed, `{"bookingId":42}`, "bookingId must be a UUID"},
+		{TopicPaymentProcessed, `{"bookingId":"` + tBooking + `","paymentId":"` + tPayment + `","status":"SUCCEEDED","amountMinor":1,"currency":"EUR","providerRef":"r"}`,
+			"status: value must be one of 'SUCCESS', 'FAILED'"},
+		{TopicPaymentRequested, `{"bookingId":"` + tBooking + `","userId":"` + tUser + `","amountMinor":1,"currency":"ZZZ","paymentMethodToken":"t","idempotencyKey":"k"}`,
+			"currency must be a current ISO 4217 code"},
+		{TopicSeatsLocked, `{"bookingId":"` + tBooking + `","eventId":"` + tEvent + `","seatIds":["A-1"],"lockExpiresAt":"2026-01-01T00:00:00Z","price":1}`,
+			"additional properties 'price' not allowed"},
+	} {
+		env := Envelope{EventID: "x", EventType: EventType(c.topic), Payload: []byte(c.payload)}
+		err := DecodePayload(env, payloadOf(c.topic))
+		if err == nil || !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %s: %v, want %q", c.topic, c.payload, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "^[") {
+			t.Errorf("the reason quotes a pattern: %v", err)
+		}
+	}
+	var p PaymentRequested
+	good := `{"bookingId":"` + tBooking + `","userId":"` + tUser + `","amountMinor":9100,"currency":"EUR","paymentMethodToken":"tok_visa","idempotencyKey":"k"}`
+	if err := DecodePayload(Envelope{EventType: EventType(TopicPaymentRequested), Payload: []byte(good)}, &p); err != nil || p.AmountMinor != 9100 {
+		t.Fatalf("good payload: %v %+v", err, p)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,10 +20,18 @@ func TestBenchPrintsEveryFigure(t *testing.T) {
 	cfg := loadConfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	var progress lockedBuffer // the progress lines are written from their own goroutine
 	res, err := bench.Run(ctx, cfg, bench.Options{Seats: 40, Buyers: 60, Concurrency: 8, MaxSeats: 4,
-		Drain: time.Minute, Ceiling: 10, ReadFor: time.Second, ReadConc: 4}, &bytes.Buffer{})
+		Drain: time.Minute, Ceiling: 10, ReadFor: time.Second, ReadConc: 4}, &progress)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// While it works, a line per phase at least every second or two: phase, done/total, rate.
+	for _, want := range []string{"bench create the event and its seats: 1/1 events", "bench sale: 60/60 buyers (",
+		"bench drain: ", "bench ceiling: 10/10 bare workflows (", "bench seat-map reads through the stack's gateway"} {
+		if !strings.Contains(progress.String(), want) {
+			t.Errorf("no progress line %q:\n%s", want, progress.String())
+		}
 	}
 	var out bytes.Buffer
 	res.Print(&out)
@@ -42,4 +51,22 @@ func TestBenchPrintsEveryFigure(t *testing.T) {
 	if res.Confirmed == 0 || res.Attempts != 60 {
 		t.Fatalf("attempts %d, confirmed %d", res.Attempts, res.Confirmed)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

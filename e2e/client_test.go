@@ -36,7 +36,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	cancel()
-	os.Exit(m.Run())
+	code := m.Run()
+	specSummary()
+	os.Exit(code)
 }
 
 // client calls the gateway like a frontend does. Each client has its own loopback source address,
@@ -167,9 +169,17 @@ func (c *client) do(method, path string, body any, headers ...string) response {
 }
 
 // send is do with control of the body's length: length < 0 sends it chunked, with no
-// Content-Length.
+// Content-Length. Every exchange is checked against openapi.json (checkSpec).
 func (c *client) send(method, path string, body io.Reader, length int64, headers ...string) response {
 	c.t.Helper()
+	var sent []byte
+	if body != nil {
+		var err error
+		if sent, err = io.ReadAll(body); err != nil {
+			c.t.Fatal(err)
+		}
+		body = bytes.NewReader(sent)
+	}
 	req, err := http.NewRequest(method, c.base+path, body)
 	if err != nil {
 		c.t.Fatal(err)
@@ -192,7 +202,11 @@ func (c *client) send(method, path string, body io.Reader, length int64, headers
 		c.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil && c.impatient {
+		return response{}
+	}
+	checkSpec(c.t, req, sent, resp, raw)
 	return response{status: resp.StatusCode, header: resp.Header, body: raw}
 }
 

@@ -360,8 +360,10 @@ func TestABookingWithoutAWorkflowIsStartedByTheReconciler(t *testing.T) {
 	created := time.Now().Add(-10 * time.Minute)
 	if _, err := conn.Exec(ctx, `INSERT INTO bookings (id, user_id, user_email, event_id, event_name, seat_ids,
 		amount_minor, currency, status, hold_expires_at, workflow_started, created_at, updated_at)
-		VALUES ($1, 'orphan-buyer', 'orphan@example.com', $2, 'orphan', $3, 1000, 'EUR', 'PENDING', $4, false, $5, $5)`,
-		id, e.ID, []string{"FLOOR-A-1"}, time.Now().Add(cfg.HoldTTL), created); err != nil {
+		VALUES ($1, $6, 'orphan@example.com', $2, 'orphan', $3, 1000, 'EUR', 'PENDING', $4, false, $5, $5)`,
+		// The buyer's id is a UUID, as every user id is: the payment service refuses (dead-letters) a
+		// payment.requested whose userId is not one (its schema says so).
+		id, e.ID, []string{"FLOOR-A-1"}, time.Now().Add(cfg.HoldTTL), created, ids.New()); err != nil {
 		t.Fatal(err)
 	}
 	var started bool

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -73,16 +74,24 @@ func poll(t testing.TB, d, every time.Duration, f func() error) {
 	}
 }
 
-func getJSON(u string, out any) error {
+// getJSON reads u (the API's answers are checked against openapi.json when t is given).
+func getJSON(u string, out any, t ...testing.TB) error {
 	resp, err := http.Get(u)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if len(t) > 0 {
+		checkSpec(t[0], resp.Request, nil, resp, body)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", u, resp.Status)
 	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return json.Unmarshal(body, out)
 }
 
 // writeRetry writes m, retrying while a just-created topic's leader is being elected.

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"io"
@@ -34,6 +35,13 @@ func rawGet(t testing.TB, url string, headers ...string) *http.Response {
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSpec(t, req, nil, resp, body)
+	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp
 }
 
@@ -129,6 +137,7 @@ func openStream(t testing.TB, eventID string, headers ...string) *sse {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkSpec(t, req, nil, resp, nil) // its status and headers; the events are read below
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
@@ -201,7 +210,7 @@ func statusVersion(t testing.TB, eventID string) int64 {
 	var snap struct {
 		Version int64 `json:"version"`
 	}
-	if err := getJSON(loadConfig(t).URLs[config.Gateway]+"/api/inventory/events/"+eventID+"/seats/status", &snap); err != nil {
+	if err := getJSON(loadConfig(t).URLs[config.Gateway]+"/api/inventory/events/"+eventID+"/seats/status", &snap, t); err != nil {
 		t.Fatal(err)
 	}
 	return snap.Version

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/smtp"
 	"os/exec"
 	"strings"
@@ -230,15 +229,7 @@ func TestEveryServiceIsUpBehindTheGateway(t *testing.T) {
 			Name, Status string
 		} `json:"services"`
 	}
-	resp, err := http.Get(cfg.URLs[config.Gateway] + "/health/all")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /health/all = %d", resp.StatusCode)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+	if err := getJSON(cfg.URLs[config.Gateway]+"/health/all", &body, t); err != nil {
 		t.Fatal(err)
 	}
 	var names []string

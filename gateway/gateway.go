@@ -5,6 +5,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"ticketflow/config"
 	"ticketflow/gateway/web"
 	"ticketflow/httpapi"
+	"ticketflow/openapi"
 	"ticketflow/ratelimit"
 )
 
@@ -104,7 +106,8 @@ func (g *Gateway) Routes() http.Handler {
 	r.Use(g.cors)
 	r.Get("/health", httpapi.Health(config.Gateway))
 	r.Get("/health/all", g.healthAll)
-	r.Handle("/api/*", g.clientAddr(g.rateLimit(g.identity(http.HandlerFunc(g.proxy)))))
+	r.Get("/api/openapi.json", g.clientAddr(g.rateLimit(http.HandlerFunc(serveOpenAPI))).ServeHTTP)
+	r.Handle("/api/*", g.clientAddr(g.rateLimit(g.ownPaths(g.identity(http.HandlerFunc(g.proxy))))))
 	r.Handle("/*", web.Handler())
 	return r
 }
@@ -134,15 +137,43 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteError(w, r, httpapi.NotFound("route"))
 }
 
+// ownPaths answers 405 to a method the gateway's own /api routes do not serve, which chi
+// otherwise hands to the proxy (the /api/* route takes every method).
+func (g *Gateway) ownPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/openapi.json" {
+			w.Header().Set("Allow", "GET, HEAD")
+			httpapi.MethodNotAllowed(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serveOpenAPI answers the REST API's OpenAPI 3.1 document (openapi/openapi.json).
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("ETag", openapiETag)
+	if r.Header.Get("If-None-Match") == openapiETag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	_, _ = w.Write(openapi.Document)
+}
+
+var openapiETag = fmt.Sprintf(`"%x"`, sha256.Sum256(openapi.Document))
+
 // public reports whether a route may be called without a token: register, login, and reads of
-// events, venues and seat maps.
+// events, venues, seat maps and the API's description.
 func public(r *http.Request) bool {
 	p := r.URL.Path
 	switch r.Method {
 	case http.MethodPost:
 		return p == "/api/users/register" || p == "/api/users/login"
 	case http.MethodGet, http.MethodHead:
-		return p == "/api/events" || strings.HasPrefix(p, "/api/events/") ||
+		return p == "/api/openapi.json" || p == "/api/events" || strings.HasPrefix(p, "/api/events/") ||
 			p == "/api/venues" || strings.HasPrefix(p, "/api/venues/") ||
 			(strings.HasPrefix(p, "/api/inventory/events/") && (strings.HasSuffix(p, "/seats") ||
 				strings.HasSuffix(p, "/seats/status") || strings.HasSuffix(p, "/seats/layout") ||
@@ -195,7 +226,7 @@ const readAllowance = 5
 func (g *Gateway) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limiter := g.limiter
-		if r.Method == http.MethodGet && public(r) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && public(r) {
 			limiter = g.readLimiter
 		}
 		if d := limiter.Allow(r.Context(), clientFrom(r.Context())); !d.Allowed {

@@ -2,23 +2,29 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxDepth is the deepest JSON nesting any request body may have.
 const MaxDepth = 32
 
 // Decode reads a JSON request body into dst, strictly: JSON content type, valid UTF-8, no NUL
-// characters, no nesting deeper than MaxDepth, no unknown fields, exactly one value. Every refusal
-// is a 400 (413 when the body is over the server's limit) naming what is wrong.
+// characters, no nesting deeper than MaxDepth, no unknown fields, no key twice, exactly one value.
+// Keys match field names exactly: {"EventId":...} is an unknown field, not eventId (json/v2
+// semantics, by github.com/go-json-experiment/json, the encoding/json/v2 of Go's experiment).
+// Every refusal is a 400 (413 when the body is over the server's limit) naming what is wrong.
 func Decode(r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -56,43 +62,68 @@ func DecodeBytes(raw []byte, dst any) error {
 	if depth(raw) > MaxDepth {
 		return Validation("request body is nested more than %d levels deep", MaxDepth)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	// RejectUnknownMembers: an unknown key is an error, compared case-sensitively (json/v2
+	// matches names exactly). Duplicate keys and invalid UTF-8 are errors by default in v2.
+	if err := json.Unmarshal(raw, dst, json.RejectUnknownMembers(true)); err != nil {
 		return decodeError(err)
-	}
-	if dec.More() {
-		return Validation("request body must hold exactly one JSON value")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Validation("request body must hold exactly one JSON value")
 	}
 	return nil
 }
 
 func decodeError(err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
+	var e *Error
+	if errors.As(err, &e) { // a field's own UnmarshalJSON refused it in the contract's words
+		return e
+	}
+	var syn *jsontext.SyntacticError
+	var sem *json.SemanticError
 	switch {
-	case errors.As(err, &syn):
-		return Validation("malformed JSON at byte %d", syn.Offset)
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+	case errors.Is(err, jsontext.ErrDuplicateName) && errors.As(err, &syn):
+		return FieldError(fieldName(syn.JSONPointer), "appears more than once")
+	case errors.Is(err, io.ErrUnexpectedEOF):
 		return Validation("malformed JSON: unexpected end of body")
-	case errors.As(err, &typ):
-		field := typ.Field
+	case errors.As(err, &syn):
+		if strings.Contains(syn.Error(), "after top-level value") {
+			return Validation("request body must hold exactly one JSON value")
+		}
+		return Validation("malformed JSON at byte %d", syn.ByteOffset)
+	case errors.Is(err, json.ErrUnknownName) && errors.As(err, &sem):
+		return FieldError(fieldName(sem.JSONPointer), "unknown field (names are case-sensitive)")
+	case errors.As(err, &sem):
+		field := fieldName(sem.JSONPointer)
 		if field == "" {
 			return Validation("request body must be a JSON object")
 		}
-		return FieldError(field, "must be "+jsonKind(typ.Type.Kind().String()))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-		return FieldError(name, "unknown field")
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e
+		if sem.GoType == nil {
+			return FieldError(field, "is not valid")
+		}
+		t := sem.GoType
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t == reflect.TypeFor[time.Time]() {
+			return FieldError(field, "must be an RFC 3339 time with zone")
+		}
+		return FieldError(field, "must be "+jsonKind(t.Kind().String()))
 	}
 	return Validation("malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// fieldName writes a JSON pointer (/paymentMethod/type, /seatIds/3) as the field names of the
+// contract's messages (paymentMethod.type, seatIds[3]).
+func fieldName(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		if _, err := strconv.Atoi(tok); err == nil && b.Len() > 0 {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
 }
 
 func jsonKind(goKind string) string {

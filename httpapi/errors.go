@@ -145,15 +145,19 @@ func WriteRaw(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// WriteJSON writes v as JSON with the given status.
+// WriteJSON writes v as JSON with the given status (a 429 or 503 with Retry-After, as WriteRaw).
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"INTERNAL","message":"internal error"}}`)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	WriteRaw(w, status, append(b, '\n'))
+}
+
+// Created answers 201 with v and Location naming the new resource (RFC 9110 section 15.3.2).
+func Created(w http.ResponseWriter, location string, v any) {
+	w.Header().Set("Location", location)
+	WriteJSON(w, http.StatusCreated, v)
 }
 
 // Handle adapts a handler that returns its error instead of writing it, so every handler of

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,16 +14,58 @@ import (
 )
 
 // NewRouter is a chi router with the middleware every TicketFlow HTTP server runs: request ids,
-// panic recovery, access log, a body cap, and 404/405 in the contract's error shape.
+// panic recovery, access log, a body cap, HEAD answered by every GET route (headers only), and
+// 404/405 in the contract's error shape, a 405 with the Allow header naming the path's methods.
 func NewRouter(maxBody int64) chi.Router {
 	r := chi.NewRouter()
-	r.Use(RequestIDs, Recover, AccessLog, LimitBody(maxBody))
+	r.Use(RequestIDs, Recover, AccessLog, LimitBody(maxBody), HeadAsGet)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { WriteError(w, r, NotFound("route")) })
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
-			Message: r.Method + " is not allowed on " + r.URL.Path})
-	})
+	r.MethodNotAllowed(MethodNotAllowed)
 	return r
+}
+
+// HeadAsGet routes every HEAD request as a GET (no route registers HEAD): the GET handler runs
+// with the method still HEAD, and the server sends its status and headers without the body. A
+// path without a GET answers HEAD with 405. (chi's middleware.GetHead would let a catch-all route,
+// such as the gateway's web page, take HEAD requests of GET routes.)
+func HeadAsGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			if rctx := chi.RouteContext(r.Context()); rctx != nil {
+				rctx.RouteMethod = http.MethodGet
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// routeMethods are the methods a 405's Allow header may name (HEAD goes with GET).
+var routeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// MethodNotAllowed answers 405 METHOD_NOT_ALLOWED with Allow listing the methods the request's
+// path has routes for (RFC 9110 section 15.5.6), found in the chi router that routed it, unless
+// the caller has set Allow itself.
+func MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	if set := w.Header().Get("Allow"); set != "" {
+		allow = []string{set}
+	} else if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.Routes != nil {
+		path := r.URL.RawPath
+		if path == "" {
+			path = r.URL.Path
+		}
+		for _, m := range routeMethods {
+			if rctx.Routes.Match(chi.NewRouteContext(), m, path) {
+				allow = append(allow, m)
+				if m == http.MethodGet {
+					allow = append(allow, http.MethodHead)
+				}
+			}
+		}
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	WriteError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
+		Message: r.Method + " is not allowed on " + r.URL.Path})
 }
 
 // Check is one dependency a health answer depends on.

@@ -2,20 +2,20 @@ package main
 
 import (
 	"context"
-	"flag"
 	"io"
 	"time"
 
 	"ticketflow/cmd/internal/cli"
-	"ticketflow/config"
 	"ticketflow/tools/bench"
 )
 
 // runBench is `ticketflow-dev bench`: the flash-sale benchmark against the running stack. Its last
 // line is machine-readable (bench: confirmed_per_s=… ratio=… oversold=… …). It exits 1 when a
 // correctness figure (oversold, double charged, stuck) is not zero.
-func runBench(ctx context.Context, cfg *config.Config, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+func runBench(ctx context.Context, args []string, out io.Writer) error {
+	fs := cli.Flags("ticketflow-dev bench", "", "The flash-sale benchmark against the running stack (make bench; see BENCHMARKS.md):\n"+
+		"B buyers race for S seats, then the drain, the audit, the Temporal ceiling and the seat-map reads,\n"+
+		"with a progress line every second. Exits 1 when a correctness figure is not zero.")
 	o := bench.Options{}
 	fs.IntVar(&o.Seats, "seats", 1000, "seats of the event (S)")
 	fs.IntVar(&o.Buyers, "buyers", 5000, "buyers, each trying once (B)")
@@ -27,7 +27,11 @@ func runBench(ctx context.Context, cfg *config.Config, args []string, out io.Wri
 	fs.DurationVar(&o.ReadFor, "read-for", 10*time.Second, "length of each seat-map read run")
 	fs.IntVar(&o.ReadConc, "read-concurrency", 64, "concurrency of the seat-map read runs")
 	fs.StringVar(&o.ProfileDir, "profile", "", "write CPU profiles of the hot processes to this folder")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	cfg, _, err := setup()
+	if err != nil {
 		return err
 	}
 	res, err := bench.Run(ctx, cfg, o, out)

@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -29,43 +28,69 @@ const usage = `usage: ticketflow-dev <command> [arguments]
   infra ferretdb           run the MongoDB-protocol server (used by the local stack)
 
 The stack runs each application process with the production binary, bin/ticketflow beside this
-one (or TICKETFLOW_BIN).
+one (or TICKETFLOW_BIN). Every command takes -h or --help; --version prints the build.
 `
 
 func main() { cli.Main("ticketflow-dev", usage, run) }
 
 func run(ctx context.Context, cmd string, args []string) error {
-	if cmd == "help" || cmd == "-h" || cmd == "--help" {
-		fmt.Print(usage)
-		return nil
-	}
-	cfg, err := config.Load()
-	if err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	slog.SetDefault(log)
 	switch cmd {
 	case "dev":
+		fs := cli.Flags("ticketflow-dev dev", "", "Run the local stack in the foreground (what make run does): the infrastructure, then each\n"+
+			"TicketFlow process; demo data on a fresh data dir. Ctrl-C stops everything.")
+		if err := cli.Parse(fs, args); err != nil {
+			return err
+		}
+		cfg, log, err := setup()
+		if err != nil {
+			return err
+		}
 		return dev(ctx, cfg, log)
 	case "stack":
-		return stack(ctx, cfg, args)
+		return stack(ctx, args)
 	case "infra":
-		if len(args) != 1 || args[0] != "ferretdb" {
+		fs := cli.Flags("ticketflow-dev infra", "ferretdb", "Run the MongoDB-protocol server of the local stack (the stack runs it).")
+		if err := cli.Parse(fs, args); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 || fs.Arg(0) != "ferretdb" {
 			return errors.New("infra takes one argument: ferretdb")
+		}
+		cfg, log, err := setup()
+		if err != nil {
+			return err
 		}
 		return devstack.RunFerretDB(ctx, cfg, log)
 	case "seed":
+		fs := cli.Flags("ticketflow-dev seed", "", "Create the demo admin, user, venues and events in the running stack (idempotent).")
+		if err := cli.Parse(fs, args); err != nil {
+			return err
+		}
+		cfg, _, err := setup()
+		if err != nil {
+			return err
+		}
 		return seed.Run(ctx, cfg, os.Stdout)
 	case "bench":
-		return runBench(ctx, cfg, args, os.Stdout)
+		return runBench(ctx, args, os.Stdout)
 	case "seatmap-bench":
-		return runSeatMapBench(ctx, cfg, args, os.Stdout)
+		return runSeatMapBench(ctx, args, os.Stdout)
 	case "chaos":
-		return runChaos(ctx, cfg, args, os.Stdout)
+		return runChaos(ctx, args, os.Stdout)
 	}
 	fmt.Fprint(os.Stderr, usage)
 	return cli.ExitCode(2)
+}
+
+// setup reads the configuration and sets up logging, for a command that runs.
+func setup() (*config.Config, *slog.Logger, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	slog.SetDefault(log)
+	return cfg, log, nil
 }
 
 func dev(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
@@ -89,17 +114,29 @@ func seedOnce(ctx context.Context, cfg *config.Config) error {
 	return os.WriteFile(marker, []byte(time.Now().Format(time.RFC3339)+"\n"), 0o644)
 }
 
-func stack(ctx context.Context, cfg *config.Config, args []string) error {
-	fs := flag.NewFlagSet("stack", flag.ContinueOnError)
+func stack(ctx context.Context, args []string) error {
+	fs := cli.Flags("ticketflow-dev stack", "up|down|status", `The local stack in the background:
+  up      start it (or reuse the running one) and wait until it is ready, with a progress line
+  down    stop it
+  status  show its processes (exit status 1 when it is not running)`)
 	wait := fs.Duration("wait", 5*time.Minute, "how long to wait for the stack to be ready")
 	ownerFile := fs.String("owner-file", "", "up: write this file when this call started the stack")
-	if len(args) == 0 {
-		return errors.New("stack needs up, down or status")
-	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	switch args[0] {
+	if fs.NArg() == 0 {
+		return errors.New("stack needs up, down or status")
+	}
+	// Flags may also follow the subcommand (stack up --owner-file F).
+	sub := fs.Arg(0)
+	if err := fs.Parse(fs.Args()[1:]); err != nil {
+		return err
+	}
+	cfg, _, err := setup()
+	if err != nil {
+		return err
+	}
+	switch sub {
 	case "up":
 		started, err := devstack.Up(ctx, cfg, os.Stdout, *wait)
 		if started && *ownerFile != "" {
@@ -118,5 +155,5 @@ func stack(ctx context.Context, cfg *config.Config, args []string) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("unknown stack command %q", args[0])
+	return fmt.Errorf("unknown stack command %q", sub)
 }

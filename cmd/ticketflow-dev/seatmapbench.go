@@ -2,20 +2,18 @@ package main
 
 import (
 	"context"
-	"flag"
 	"io"
 	"time"
 
-	"ticketflow/config"
+	"ticketflow/cmd/internal/cli"
 	"ticketflow/tools/bench"
 )
 
-// runSeatMapBench is `ticketflow-dev seatmap-bench`: a sale on a stadium-sized event while
-// thousands of watchers follow its seat map stream, against the polling page it replaced. Its
-// last line is machine-readable (seatmap: freshness_p99_ms=… ratio=… …).
-func runSeatMapBench(ctx context.Context, cfg *config.Config, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("seatmap-bench", flag.ContinueOnError)
-	fs.SetOutput(out)
+// runSeatMapBench is `ticketflow-dev seatmap-bench` (make bench-seatmap; see BENCHMARKS.md).
+func runSeatMapBench(ctx context.Context, args []string, out io.Writer) error {
+	fs := cli.Flags("ticketflow-dev seatmap-bench", "", "The live seat map benchmark against the running stack (make bench-seatmap; see BENCHMARKS.md):\n"+
+		"stream watchers and a sale on one large event; freshness of the pushed changes, the polling\n"+
+		"baseline's bytes, and 304 answers per second.")
 	o := bench.SeatMapOptions{}
 	fs.IntVar(&o.Seats, "seats", 100_000, "seats of the event")
 	fs.IntVar(&o.Watchers, "watchers", 2000, "stream watchers to open (the run reports how many it held)")
@@ -24,7 +22,11 @@ func runSeatMapBench(ctx context.Context, cfg *config.Config, args []string, out
 	fs.IntVar(&o.Pollers, "pollers", 10, "pollers of the baseline (the full map every 2.5 s, as the old page did)")
 	fs.DurationVar(&o.PollFor, "poll-for", 30*time.Second, "length of the polling baseline")
 	fs.DurationVar(&o.NotModified, "not-modified-for", 10*time.Second, "length of the 304 run")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	cfg, _, err := setup()
+	if err != nil {
 		return err
 	}
 	res, err := bench.SeatMap(ctx, cfg, o, out)

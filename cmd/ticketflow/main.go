@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 
 	"go.temporal.io/api/enums/v1"
@@ -29,9 +28,10 @@ const usage = `usage: ticketflow <command> [arguments]
                            and the Temporal search attributes (docker-compose runs it once)
   replay --file F | --query Q
                            replay workflow histories against this build's workflows
-  version                  print the build: module version and Go toolchain
+  version                  print the build: version, commit and Go toolchain (also --version)
 
-The local stack, demo data, benchmark and chaos run are ticketflow-dev's (make run, make test).
+Every command takes -h or --help. The local stack, demo data, benchmark and chaos run are
+ticketflow-dev's (make run, make test).
 `
 
 func main() { cli.Main("ticketflow", usage, run) }
@@ -39,33 +39,55 @@ func main() { cli.Main("ticketflow", usage, run) }
 func run(ctx context.Context, cmd string, args []string) error {
 	switch cmd {
 	case "version":
-		fmt.Println(version())
+		fs := cli.Flags("ticketflow version", "", "Print the build: version, commit and Go toolchain.")
+		if err := cli.Parse(fs, args); err != nil {
+			return err
+		}
+		fmt.Println(cli.Version("ticketflow"))
 		return nil
-	case "help", "-h", "--help":
-		fmt.Print(usage)
-		return nil
-	}
-	cfg, err := config.Load()
-	if err != nil {
-		return err
-	}
-	slog.SetDefault(newLogger(os.Stderr))
-	switch cmd {
 	case "serve":
-		if len(args) != 1 {
+		fs := cli.Flags("ticketflow serve", "<process>", "Run one process of TicketFlow until SIGINT or SIGTERM: "+
+			strings.Join(config.Processes, ", ")+".\nIts configuration comes from the environment (see config/config.go).")
+		if err := cli.Parse(fs, args); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
 			return fmt.Errorf("serve needs one process name: %s", strings.Join(config.Processes, ", "))
+		}
+		cfg, err := loadConfig()
+		if err != nil {
+			return err
 		}
 		if err := cfg.CheckSecrets(); err != nil {
 			return err
 		}
-		return serve(ctx, cfg, args[0])
+		return serve(ctx, cfg, fs.Arg(0))
 	case "replay":
-		return replay(ctx, cfg, args, os.Stdout)
+		return replay(ctx, args, os.Stdout)
 	case "setup":
+		fs := cli.Flags("ticketflow setup", "", "Create the Kafka topics (KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR) and the\n"+
+			"Temporal search attributes on servers the local stack did not start (docker-compose runs it once).")
+		if err := cli.Parse(fs, args); err != nil {
+			return err
+		}
+		cfg, err := loadConfig()
+		if err != nil {
+			return err
+		}
 		return setup(ctx, cfg)
 	}
 	fmt.Fprint(os.Stderr, usage)
 	return cli.ExitCode(2)
+}
+
+// loadConfig reads the configuration and sets up logging, for a command that runs.
+func loadConfig() (*config.Config, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	slog.SetDefault(newLogger(os.Stderr))
+	return cfg, nil
 }
 
 func newLogger(w io.Writer) *slog.Logger {
@@ -74,20 +96,6 @@ func newLogger(w io.Writer) *slog.Logger {
 		_ = level.UnmarshalText([]byte(v))
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
-// version names this build: the main module's version (devel for a local build) and the Go
-// toolchain that built it, which says whether the standard library's fixes are in.
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "ticketflow (no build information)"
-	}
-	v := info.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
-	return fmt.Sprintf("ticketflow %s %s", v, info.GoVersion)
 }
 
 // setup prepares servers that the local stack did not start itself: topics and search attributes.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,7 +16,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"ticketflow/cmd/internal/cli"
-	"ticketflow/config"
 	"ticketflow/temporalclient"
 	"ticketflow/worker"
 )
@@ -26,12 +24,14 @@ import (
 // (`temporal workflow show -w <id> --output json`, or the JSON `tctl workflow show` wrote), or
 // every workflow a visibility query finds on the server. It exits non-zero, naming the workflow
 // and the reason, when a history does not replay (a non-deterministic change).
-func replay(ctx context.Context, cfg *config.Config, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+func replay(ctx context.Context, args []string, out io.Writer) error {
+	fs := cli.Flags("ticketflow replay", "", "Replay workflow histories against this build's workflows: one exported file\n"+
+		"(temporal workflow show -w <id> --output json, or tctl's JSON), or every workflow a visibility\n"+
+		"query finds. Exits non-zero, naming the workflow and the reason, when one does not replay.")
 	file := fs.String("file", "", "a history exported as JSON")
 	query := fs.String("query", "", `a visibility query, e.g. 'WorkflowType="BookingWorkflow"'`)
 	limit := fs.Int("limit", 1000, "at most this many workflows with --query")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if (*file == "") == (*query == "") {
@@ -55,6 +55,10 @@ func replay(ctx context.Context, cfg *config.Config, args []string, out io.Write
 		return nil
 	}
 
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
 	c, err := temporalclient.Dial(ctx, cfg)
 	if err != nil {
 		return err

@@ -63,7 +63,7 @@ func (a *api) createVenue(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.insertVenue(r.Context(), v); err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusCreated, v)
+	httpapi.Created(w, "/api/venues/"+v.ID, v)
 	return nil
 }
 
@@ -155,6 +155,7 @@ func (a *api) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := a.loadSeats(ctx, e); err != nil {
 		return err
 	}
+	w.Header().Set("Location", "/api/events/"+e.ID)
 	return a.writeEvent(w, r, http.StatusCreated, e)
 }
 

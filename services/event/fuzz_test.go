@@ -32,7 +32,7 @@ func onlyFields(t *testing.T, raw []byte, names ...string) {
 	for k := range fields {
 		ok := false
 		for _, n := range names {
-			ok = ok || strings.EqualFold(k, n)
+			ok = ok || k == n // names match exactly (json/v2 semantics)
 		}
 		if !ok {
 			t.Fatalf("accepted a body with the field %q", k)

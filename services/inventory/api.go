@@ -188,6 +188,7 @@ func (a *api) createSeats(w http.ResponseWriter, r *http.Request) error {
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
+		w.Header().Set("Location", "/api/inventory/events/"+eventID+"/seats")
 	}
 	httpapi.WriteJSON(w, status, map[string]any{"eventId": eventID, "seatCount": count, "created": created})
 	return nil

@@ -236,6 +236,12 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer a.hub.unsubscribe(eventID, sub)
+	if r.Method == http.MethodHead { // the stream's headers, without the stream
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
 
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout

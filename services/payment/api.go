@@ -152,8 +152,8 @@ func (a *api) verify(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &claim); err != nil {
 		return err
 	}
-	if err := claim.Validate(); err != nil {
-		return httpapi.FieldError("payment", err.Error())
+	if err := bus.CheckPayload(bus.TopicPaymentProcessed, &claim); err != nil {
+		return httpapi.Validation("%s", strings.TrimPrefix(err.Error(), bus.ErrMalformed.Error()+": "))
 	}
 	v, err := a.svc.verifyClaim(r.Context(), &claim)
 	if err != nil {
@@ -166,7 +166,7 @@ func (a *api) verify(w http.ResponseWriter, r *http.Request) error {
 // mockCapture is POST /internal/payments/mock-captures {key, amountMinor, currency}, served only with
 // the mock provider: it makes the provider capture money outside any payment of record — as a
 // charge made from a provider's dashboard, or by another integration, would — so that tests and
-// the chaos run can send a payment.processed for a capture nobody expected. Answers the charge.
+// the chaos run can send a payment.processed for a capture nobody expected. Answers the charge (200).
 func (a *api) mockCapture(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Key         string `json:"key"`
@@ -187,7 +187,8 @@ func (a *api) mockCapture(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"providerRef": res.ProviderRef, "approved": res.Approved,
+	// 200, not 201: the capture is the provider's, not a resource of this API a Location could name.
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"providerRef": res.ProviderRef, "approved": res.Approved,
 		"amountMinor": req.AmountMinor, "currency": req.Currency})
 	return nil
 }

@@ -107,6 +107,7 @@ func (a *api) create(w http.ResponseWriter, r *http.Request, req registerRequest
 		}
 		return err
 	}
+	w.Header().Set("Location", "/api/users/me") // the new user's own resource, with the token answered
 	return a.answer(w, http.StatusCreated, u)
 }
 

@@ -29,6 +29,7 @@ import (
 	"ticketflow/httpapi"
 	"ticketflow/mongodb"
 	"ticketflow/temporalclient"
+	"ticketflow/tools/progress"
 )
 
 // Stores are read-only views of each service's store: the audit looks at the truth, not at what
@@ -64,15 +65,23 @@ func (s *Stores) Close(ctx context.Context) {
 }
 
 // Drain waits (up to within) until no booking of the event is PENDING, and returns how many still
-// are.
-func (s *Stores) Drain(ctx context.Context, eventID string, within time.Duration) (int, error) {
+// are. Its progress (bookings ended of all) goes to p.
+func (s *Stores) Drain(ctx context.Context, eventID string, within time.Duration, p *progress.Reporter) (int, error) {
 	deadline := time.Now().Add(within)
+	first := true
+	defer p.End()
 	for {
-		var pending int
-		if err := s.bookings.QueryRow(ctx, `SELECT count(*) FROM bookings WHERE event_id = $1 AND status = 'PENDING'`,
-			eventID).Scan(&pending); err != nil {
+		var pending, total int
+		if err := s.bookings.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'PENDING'), count(*) FROM bookings
+			WHERE event_id = $1`, eventID).Scan(&pending, &total); err != nil {
 			return 0, err
 		}
+		if first {
+			p.Phase("drain", int64(total), "bookings ended")
+			p.Note(fmt.Sprintf("waiting up to %s for every booking to end", within))
+			first = false
+		}
+		p.Set(int64(total - pending))
 		if pending == 0 || time.Now().After(deadline) {
 			return pending, nil
 		}

@@ -30,6 +30,7 @@ import (
 	"ticketflow/ids"
 	"ticketflow/tools/audit"
 	"ticketflow/tools/loadgen"
+	"ticketflow/tools/progress"
 )
 
 // Options shape a run.
@@ -70,10 +71,14 @@ func Run(ctx context.Context, cfg *config.Config, o Options, out io.Writer) (*Re
 	tag := ids.New()[:8]
 	fmt.Fprintf(out, "bench %s: %d seats, %d buyers, %d at once, 1..%d seats each, decline %.0f%%\n",
 		tag, o.Seats, o.Buyers, o.Concurrency, o.MaxSeats, o.Decline*100)
+	prog := progress.New(out, "bench")
+	defer prog.End()
+	prog.Phase("create the event and its seats", 1, "events")
 	ev, err := loadgen.CreateEvent(ctx, cfg, "Flash sale "+tag, o.Seats, 5000)
 	if err != nil {
 		return nil, err
 	}
+	prog.Add(1)
 	buyers, err := loadgen.NewBuyers(cfg, o.Buyers, "bench-"+tag)
 	if err != nil {
 		return nil, err
@@ -84,7 +89,8 @@ func Run(ctx context.Context, cfg *config.Config, o Options, out io.Writer) (*Re
 	if o.ProfileDir != "" {
 		stopProfiles = profile(cfg, o.ProfileDir, out)
 	}
-	if err := res.sale(ctx, ev, buyers, o); err != nil {
+	prog.Phase("sale", int64(len(buyers)), "buyers")
+	if err := res.sale(ctx, ev, buyers, o, prog); err != nil {
 		return nil, err
 	}
 	if stopProfiles != nil {
@@ -95,7 +101,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options, out io.Writer) (*Re
 		return nil, err
 	}
 	defer st.Close(ctx)
-	if _, err := st.Drain(ctx, ev.ID, o.Drain); err != nil {
+	if _, err := st.Drain(ctx, ev.ID, o.Drain, prog); err != nil {
 		return nil, err
 	}
 	if res.Audit, err = st.Event(ctx, ev.ID, audit.Options{}); err != nil {
@@ -108,10 +114,11 @@ func Run(ctx context.Context, cfg *config.Config, o Options, out io.Writer) (*Re
 	if n == 0 {
 		n = max(200, res.Confirmed)
 	}
-	if res.CeilingPerS, err = ceiling(ctx, cfg, n, o.Concurrency); err != nil {
+	prog.Phase("ceiling", int64(n), "bare workflows")
+	if res.CeilingPerS, err = ceiling(ctx, cfg, n, o.Concurrency, prog); err != nil {
 		return nil, fmt.Errorf("ceiling: %w", err)
 	}
-	if err := res.readPath(ctx, cfg, ev.ID, buyers, o); err != nil {
+	if err := res.readPath(ctx, cfg, ev.ID, buyers, o, prog); err != nil {
 		return nil, fmt.Errorf("read path: %w", err)
 	}
 	return res, nil
@@ -119,7 +126,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options, out io.Writer) (*Re
 
 // sale runs the buyers: each picks 1..MaxSeats adjacent seats, most of them in the front rows,
 // and POSTs once. The answer (202 held, 409 taken) is the seat decision.
-func (r *Result) sale(ctx context.Context, ev loadgen.Event, buyers []*loadgen.Buyer, o Options) error {
+func (r *Result) sale(ctx context.Context, ev loadgen.Event, buyers []*loadgen.Buyer, o Options, prog *progress.Reporter) error {
 	rows := (len(ev.Seats) + 19) / 20
 	var mu sync.Mutex
 	var next atomic.Int64
@@ -149,6 +156,7 @@ func (r *Result) sale(ctx context.Context, ev loadgen.Event, buyers []*loadgen.B
 				} else if c := loadgen.ErrorCode(body); c != "" {
 					code = fmt.Sprintf("%d %s", status, c)
 				}
+				prog.Add(1)
 				mu.Lock()
 				r.Attempts++
 				r.Codes[code]++

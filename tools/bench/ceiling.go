@@ -14,6 +14,7 @@ import (
 	"ticketflow/config"
 	"ticketflow/ids"
 	"ticketflow/temporalclient"
+	"ticketflow/tools/progress"
 )
 
 // The ceiling: what the Temporal server of the stack sustains for a bare workflow of three no-op
@@ -34,7 +35,7 @@ func bareWorkflow(ctx workflow.Context) error {
 
 // ceiling runs n bare workflows with `concurrency` callers, each starting one and waiting for its
 // result, on a worker in this process, and returns completed workflows per second.
-func ceiling(ctx context.Context, cfg *config.Config, n, concurrency int) (float64, error) {
+func ceiling(ctx context.Context, cfg *config.Config, n, concurrency int, prog *progress.Reporter) (float64, error) {
 	c, err := temporalclient.Dial(ctx, cfg)
 	if err != nil {
 		return 0, err
@@ -63,6 +64,7 @@ func ceiling(ctx context.Context, cfg *config.Config, n, concurrency int) (float
 				if err != nil {
 					failed.Add(1)
 				}
+				prog.Add(1)
 			}
 		}()
 	}

@@ -13,19 +13,21 @@ import (
 	"ticketflow/config"
 	"ticketflow/gateway"
 	"ticketflow/tools/loadgen"
+	"ticketflow/tools/progress"
 )
 
 // readPath measures GET /api/inventory/events/{id}/seats: through the stack's gateway (spread
 // over the buyers' addresses, as the rate limit is per client), and — for the ratio — through one
 // gateway instance built from the same code, against the inventory service and against a trivial
 // handler that serves the same bytes.
-func (r *Result) readPath(ctx context.Context, cfg *config.Config, eventID string, buyers []*loadgen.Buyer, o Options) error {
+func (r *Result) readPath(ctx context.Context, cfg *config.Config, eventID string, buyers []*loadgen.Buyer, o Options, prog *progress.Reporter) error {
 	path := "/api/inventory/events/" + eventID + "/seats"
 	status, payload, err := buyers[0].Do(ctx, http.MethodGet, path, nil)
 	if err != nil || status != http.StatusOK {
 		return fmt.Errorf("seat map: %d %v", status, err)
 	}
-	r.SeatMapGW = load(ctx, o.ReadFor, o.ReadConc, func(i int) (int, error) {
+	prog.Phase("seat-map reads through the stack's gateway for "+o.ReadFor.String(), 0, "reads")
+	r.SeatMapGW = load(ctx, o.ReadFor, o.ReadConc, prog, func(i int) (int, error) {
 		s, _, err := buyers[i%len(buyers)].Do(ctx, http.MethodGet, path, nil)
 		return s, err
 	})
@@ -64,13 +66,16 @@ func (r *Result) readPath(ctx context.Context, cfg *config.Config, eventID strin
 			return resp.StatusCode, nil
 		}
 	}
-	r.SeatMap = load(ctx, o.ReadFor, o.ReadConc, get(front.URL+path))
-	r.Trivial = load(ctx, o.ReadFor, o.ReadConc, get(front.URL+"/api/notifications/my"))
+	prog.Phase("seat-map reads through an in-process gateway for "+o.ReadFor.String(), 0, "reads")
+	r.SeatMap = load(ctx, o.ReadFor, o.ReadConc, prog, get(front.URL+path))
+	prog.Phase("trivial reads through an in-process gateway for "+o.ReadFor.String(), 0, "reads")
+	r.Trivial = load(ctx, o.ReadFor, o.ReadConc, prog, get(front.URL+"/api/notifications/my"))
+	prog.End()
 	return nil
 }
 
 // load calls f from `conc` goroutines for d and measures the rate of 200 answers and latencies.
-func load(ctx context.Context, d time.Duration, conc int, f func(i int) (int, error)) Rate {
+func load(ctx context.Context, d time.Duration, conc int, prog *progress.Reporter, f func(i int) (int, error)) Rate {
 	var mu sync.Mutex
 	var lat []time.Duration
 	errors := 0
@@ -86,6 +91,7 @@ func load(ctx context.Context, d time.Duration, conc int, f func(i int) (int, er
 			for i := g; time.Now().Before(deadline) && ctx.Err() == nil; i += conc {
 				t := time.Now()
 				s, err := f(i)
+				prog.Add(1)
 				if err != nil || s != http.StatusOK {
 					bad++
 					continue

@@ -55,7 +55,7 @@ type SeatMapResult struct {
 // baseline and the 304 path, and reports freshness, bytes and CPU.
 func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.Writer) (*SeatMapResult, error) {
 	r := &SeatMapResult{Opt: o, StreamCPU: map[string]float64{}, PollCPU: map[string]float64{}}
-	progress(out, "creating a %d-seat event", o.Seats)
+	say(out, "creating a %d-seat event", o.Seats)
 	eventID, seatIDs, err := stadium(ctx, cfg, o.Seats)
 	if err != nil {
 		return nil, err
@@ -69,7 +69,7 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 	}
 
 	// Watchers, each from its own loopback address (the gateway limits per client).
-	progress(out, "opening %d stream watchers", o.Watchers)
+	say(out, "opening %d stream watchers", o.Watchers)
 	seen := newSeenLog()
 	var bytes, dropped atomic.Int64
 	wctx, stopWatchers := context.WithCancel(ctx)
@@ -87,13 +87,13 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 			held.Add(1)
 		}
 		if i%200 == 199 {
-			progress(out, "  %d/%d watchers open", i+1, o.Watchers)
+			say(out, "  %d/%d watchers open", i+1, o.Watchers)
 		}
 	}
 	r.Held = int(held.Load())
 
 	// The sale: buyers hold 1..4 seats each; the answer time of each hold is when it committed.
-	progress(out, "selling %d bookings, %d at once, to %d watchers", o.Bookings, o.Concurrency, r.Held)
+	say(out, "selling %d bookings, %d at once, to %d watchers", o.Bookings, o.Concurrency, r.Held)
 	buyers, err := loadgen.NewBuyers(cfg, o.Bookings, "seatmap-"+ids.New()[:6])
 	if err != nil {
 		return nil, err
@@ -128,7 +128,7 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 	for i := 0; i < o.Bookings; i++ {
 		jobs <- i
 		if i%500 == 499 {
-			progress(out, "  %d/%d bookings posted", i+1, o.Bookings)
+			say(out, "  %d/%d bookings posted", i+1, o.Bookings)
 		}
 	}
 	close(jobs)
@@ -145,7 +145,7 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 	r.Freshness = seen.freshness(&answered)
 
 	// The baseline: the old page fetched the whole map every 2.5 s, uncompressed, no ETag.
-	progress(out, "polling baseline: %d pollers for %s", o.Pollers, o.PollFor)
+	say(out, "polling baseline: %d pollers for %s", o.Pollers, o.PollFor)
 	var polled atomic.Int64
 	cpu0 = cpuOf(cfg, config.Gateway, config.Inventory)
 	pctx, stopPolling := context.WithTimeout(ctx, o.PollFor)
@@ -175,7 +175,7 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 	r.PollBytesPerMin = float64(polled.Load()) / float64(max(o.Pollers, 1)) / o.PollFor.Minutes()
 
 	// The 304 path: readers revalidating the status snapshot with its ETag.
-	progress(out, "304 path for %s", o.NotModified)
+	say(out, "304 path for %s", o.NotModified)
 	etag, err := etagOf(ctx, gw+"/api/inventory/events/"+eventID+"/seats/status")
 	if err != nil {
 		return nil, err
@@ -213,7 +213,7 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 	nwg.Wait()
 	stop()
 	if other.Load() > 0 {
-		progress(out, "  %d revalidations were not answered 304", other.Load())
+		say(out, "  %d revalidations were not answered 304", other.Load())
 	}
 	r.NotModifiedPerSecond = float64(n304.Load()) / o.NotModified.Seconds()
 	return r, nil
@@ -238,7 +238,8 @@ func (r *SeatMapResult) Print(w io.Writer) {
 		r.StreamCPU[config.Gateway], r.StreamCPU[config.Inventory], r.NotModifiedPerSecond, r.Errors)
 }
 
-func progress(out io.Writer, format string, args ...any) {
+// say prints a timestamped step of the seat map run.
+func say(out io.Writer, format string, args ...any) {
 	fmt.Fprintf(out, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 

@@ -28,6 +28,7 @@ import (
 	"ticketflow/tools/audit"
 	"ticketflow/tools/devstack"
 	"ticketflow/tools/loadgen"
+	"ticketflow/tools/progress"
 )
 
 // Options shape a run.
@@ -80,10 +81,15 @@ func (r *Result) Print(w io.Writer) {
 // Run performs a chaos run against the running stack of cfg and checks the outcome.
 func Run(ctx context.Context, cfg *config.Config, opt Options, out io.Writer) (*Result, error) {
 	runID := ids.New()[:8]
+	prog := progress.New(out, "chaos")
+	defer prog.End()
+	prog.Phase("create the event and its seats", 1, "events")
 	ev, err := loadgen.CreateEvent(ctx, cfg, "Chaos "+runID, opt.Seats, 1000)
 	if err != nil {
 		return nil, err
 	}
+	prog.Add(1)
+	prog.End()
 	buyers, err := loadgen.NewBuyers(cfg, opt.Bookings, "chaos-"+runID)
 	if err != nil {
 		return nil, err
@@ -101,6 +107,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options, out io.Writer) (*
 	killed := make(chan []string, 1)
 	go func() { killed <- killLoop(ctx, cfg, opt, postingDone, out) }()
 
+	prog.Phase("bookings under faults", int64(opt.Bookings), "bookings posted")
 	var posted, held atomic.Int64
 	var refusedMu sync.Mutex
 	var refused []string // bookings the buyer was finally told 409 about
@@ -121,6 +128,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options, out io.Writer) (*
 					refusedMu.Unlock()
 				}
 				posted.Add(1)
+				prog.Add(1)
 			}
 		}()
 	}
@@ -130,7 +138,9 @@ func Run(ctx context.Context, cfg *config.Config, opt Options, out io.Writer) (*
 	close(jobs)
 	wg.Wait()
 	close(postingDone)
+	prog.Note("every process killed at least once before the drain")
 	res.Killed = <-killed // the loop ends once every process was killed at least once
+	prog.End()
 	fmt.Fprintf(out, "posted %d bookings (%d held); draining (up to %s)\n", posted.Load(), held.Load(), opt.Drain)
 
 	st, err := audit.Open(ctx, cfg)
@@ -138,7 +148,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options, out io.Writer) (*
 		return nil, err
 	}
 	defer st.Close(ctx)
-	pending, err := st.Drain(ctx, ev.ID, opt.Drain)
+	pending, err := st.Drain(ctx, ev.ID, opt.Drain, prog)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +161,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options, out io.Writer) (*
 	forged := md.forged
 	res.Meddled = md.counts
 	md.mu.Unlock()
+	prog.Phase("audit", 0, "")
 	if res.Report, err = st.Event(ctx, ev.ID, audit.Options{Emails: emails, ExpectedDeadLetters: forged}); err != nil {
 		return nil, err
 	}
@@ -165,6 +176,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options, out io.Writer) (*
 		return nil, err
 	}
 	res.Add("every capture nobody expected refunded", refunded == made, "%d of %d refunded by their reference", refunded, made)
+	prog.End()
 	return res, nil
 }
 

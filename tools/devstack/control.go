@@ -15,6 +15,7 @@ import (
 	"github.com/FerretDB/FerretDB/ferretdb"
 
 	"ticketflow/config"
+	"ticketflow/tools/progress"
 )
 
 // Up makes sure a stack is running on cfg's data dir: it reuses a running one, or starts
@@ -38,7 +39,17 @@ func Up(ctx context.Context, cfg *config.Config, out io.Writer, wait time.Durati
 	}
 	begin := time.Now()
 	deadline := begin.Add(wait)
+	prog := progress.New(out, "stack")
+	prog.Phase("start", int64(infraCount+len(config.Processes)), "processes started")
+	defer prog.End()
 	for !Ready(cfg) {
+		prog.Set(int64(startedProcesses(cfg)))
+		if last := strings.TrimLeft(strings.TrimSpace(tail(devLog(cfg), 1)), "| "); last != "" {
+			if i := strings.Index(last, "msg="); i >= 0 {
+				last = last[i+len("msg="):] // the supervisor's words, without the time and level
+			}
+			prog.Note(last)
+		}
 		if _, running := RunningPID(cfg); !running && time.Since(begin) > 2*time.Second {
 			return started, fmt.Errorf("the local stack stopped while starting; last lines of %s:\n%s", devLog(cfg), tail(devLog(cfg), 30))
 		}
@@ -55,6 +66,25 @@ func Up(ctx context.Context, cfg *config.Config, out io.Writer, wait time.Durati
 }
 
 func devLog(cfg *config.Config) string { return filepath.Join(cfg.LogDir(), "dev.log") }
+
+// infraCount is how many infrastructure processes the stack runs (see infrastructure).
+const infraCount = 6
+
+// startedProcesses counts the stack's processes that are running (their pid files name live
+// processes), for the progress of stack up.
+func startedProcesses(cfg *config.Config) int {
+	files, _ := filepath.Glob(filepath.Join(RunDir(cfg), "*.pid"))
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, string(filepath.Separator)+"dev.pid") {
+			continue
+		}
+		if _, ok := livePID(f); ok {
+			n++
+		}
+	}
+	return n
+}
 
 func buildFile(cfg *config.Config) string { return filepath.Join(RunDir(cfg), "build") }
 

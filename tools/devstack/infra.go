@@ -33,6 +33,7 @@ func (s *Stack) infrastructure() ([]*component, error) {
 	if err := s.checkTools(); err != nil {
 		return nil, err
 	}
+	// infraCount (control.go) counts these for stack up's progress.
 	return []*component{s.postgres(), s.redis(), s.kafka(), s.ferretdb(), s.temporal(), s.mailpit()}, nil
 }
 
