@@ -113,9 +113,9 @@ type Config struct {
 func Load() (*Config, error) {
 	l := loader{}
 	c := &Config{
-		Env:      l.str("TICKETFLOW_ENV", "production"),
-		DataDir:  l.str("TICKETFLOW_DATA_DIR", ".data"),
-		ToolsDir: l.str("TICKETFLOW_TOOLS_DIR", ".tools"),
+		Env:       l.str("TICKETFLOW_ENV", "production"),
+		DataDir:   l.str("TICKETFLOW_DATA_DIR", ".data"),
+		ToolsDir:  l.str("TICKETFLOW_TOOLS_DIR", ".tools"),
 		Ports:     map[string]int{},
 		URLs:      map[string]string{},
 		Endpoints: map[string][]string{},
