@@ -69,6 +69,11 @@ func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
 				pr.SetURL(target)
 				pr.SetXForwarded() // X-Forwarded-For is the socket peer only: inbound values are dropped
 				pr.Out.Host = target.Host
+				// The trace context and baggage the services get are the gateway's own (its
+				// transport adds them), never the client's.
+				for _, h := range []string{"Traceparent", "Tracestate", "Baggage"} {
+					pr.Out.Header.Del(h)
+				}
 				// The client's address, vouched for: what the user service's login throttle counts.
 				httpapi.SetClientIP(pr.Out.Header, g.secret, clientFrom(pr.In.Context()))
 			},
