@@ -25,13 +25,9 @@ import (
 // Dial connects to Temporal, retrying for up to 30 s so a process started just before the server
 // is ready does not die at once.
 func Dial(ctx context.Context, cfg *config.Config) (client.Client, error) {
-	tracing, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
-		TextMapPropagator: telemetry.Propagator,
-		// A history started before tracing (or by a tool) has no span in its headers: fine.
-		AllowInvalidParentSpans: true,
-	})
+	tracing, err := Tracing()
 	if err != nil {
-		return nil, fmt.Errorf("temporal tracing: %w", err)
+		return nil, err
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -51,6 +47,22 @@ func Dial(ctx context.Context, cfg *config.Config) (client.Client, error) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// Tracing is the SDK's OpenTelemetry interceptor as every client and worker of TicketFlow runs it
+// (and the replayer, so that replays check the workflows as they run): spans for starts, signals,
+// updates, workflows and activities, the trace and its baggage (request and booking ids) carried
+// in Temporal's headers.
+func Tracing() (interceptor.Interceptor, error) {
+	i, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
+		TextMapPropagator: telemetry.Propagator,
+		// A history started before tracing (or by a tool) has no span in its headers: fine.
+		AllowInvalidParentSpans: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("temporal tracing: %w", err)
+	}
+	return i, nil
 }
 
 // HealthCheck is a health-answer check of the Temporal frontend.

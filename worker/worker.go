@@ -38,9 +38,18 @@ func RegisterWorkflows(r workflowRegistry) {
 		workflow.RegisterOptions{Name: workflows.CancelConfirmedWorkflowName})
 }
 
-// NewReplayer returns a replayer that knows this build's workflows.
+// NewReplayer returns a replayer that knows this build's workflows, with the interceptors the
+// worker runs them with (tracing, then the booking id), so a replay checks what runs.
 func NewReplayer() (sdkworker.WorkflowReplayer, error) {
-	r := sdkworker.NewWorkflowReplayer()
+	tracing, err := temporalclient.Tracing()
+	if err != nil {
+		return nil, err
+	}
+	r, err := sdkworker.NewWorkflowReplayerWithOptions(sdkworker.WorkflowReplayerOptions{
+		Interceptors: []interceptor.WorkerInterceptor{tracing, &bookingIDs{}}})
+	if err != nil {
+		return nil, err
+	}
 	RegisterWorkflows(r)
 	return r, nil
 }
