@@ -2,6 +2,8 @@ package bus
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,11 +52,18 @@ func (c headerCarrier) Keys() []string {
 	return keys
 }
 
-// startPublish starts the span of one publish and puts its context on the messages.
+// startPublish starts the span of one publish (named after its topics) and puts its context on
+// the messages.
 func startPublish(ctx context.Context, msgs []kafka.Message) (context.Context, trace.Span) {
-	ctx, span := tracer().Start(ctx, msgs[0].Topic+" publish", trace.WithSpanKind(trace.SpanKindProducer),
+	var topics []string
+	for _, m := range msgs {
+		if !slices.Contains(topics, m.Topic) {
+			topics = append(topics, m.Topic)
+		}
+	}
+	ctx, span := tracer().Start(ctx, strings.Join(topics, ", ")+" publish", trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attribute.String("messaging.system", "kafka"),
-			attribute.String("messaging.destination.name", msgs[0].Topic),
+			attribute.StringSlice("messaging.destination.name", topics),
 			attribute.Int("messaging.batch.message_count", len(msgs))))
 	for i := range msgs {
 		telemetry.Propagator.Inject(ctx, headerCarrier{&msgs[i].Headers})

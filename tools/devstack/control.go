@@ -150,7 +150,7 @@ func Status(cfg *config.Config, out io.Writer) bool {
 		state = "ready"
 	}
 	fmt.Fprintf(out, "local stack: %s (supervisor pid %d, data %s)\n", state, pid, cfg.DataDir)
-	names := append([]string{"postgres", "redis", "kafka", "ferretdb", "temporal", "mailpit"}, config.Processes...)
+	names := append([]string{"postgres", "redis", "kafka", "ferretdb", "temporal", "mailpit", "jaeger", "prometheus"}, config.Processes...)
 	for _, n := range names {
 		if p, ok := livePID(PIDFile(cfg, n)); ok {
 			fmt.Fprintf(out, "  %-13s pid %d\n", n, p)

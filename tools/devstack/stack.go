@@ -172,10 +172,12 @@ TicketFlow is up (%s).
   Temporal web UI      http://127.0.0.1:%d   (gRPC %s, namespace %s)
   Mailpit API (email)  %s/api/v1/messages
   Kafka                %s
+  Prometheus           %s   dashboard: %s/consoles/ticketflow.html
+  Jaeger (traces)      %s   (find a booking: Tags booking.id=<id>)
   Logs                 %s/<process>.log
 Press Ctrl-C to stop.
 `, took.Round(100*time.Millisecond), c.URLs[config.Gateway], c.URLs[config.Gateway], c.TemporalUIPort, c.TemporalAddr, c.TemporalNS,
-		c.MailpitURL, strings.Join(c.KafkaBrokers, ","), c.LogDir())
+		c.MailpitURL, strings.Join(c.KafkaBrokers, ","), c.PrometheusURL, c.PrometheusURL, c.JaegerURL, c.LogDir())
 }
 
 // checkDataDir creates the data dir, or refuses one written by an incompatible version.
@@ -247,10 +249,17 @@ func (s *Stack) applications() []*component {
 	for _, name := range config.Processes {
 		name := name
 		url := fmt.Sprintf("http://127.0.0.1:%d/health", s.cfg.Ports[name])
+		var prepare func(context.Context) error
+		if name == config.Gateway {
+			prepare = func(context.Context) error {
+				return checkFree(s.cfg.GatewayAdminPort, "the gateway's admin port (metrics)", "GATEWAY_ADMIN_PORT")
+			}
+		}
 		out = append(out, &component{
 			name:    name,
 			port:    s.cfg.Ports[name],
 			portEnv: config.PortEnv(name),
+			prepare: prepare,
 			command: func() (*exec.Cmd, error) {
 				cmd := exec.Command(s.app, "serve", name)
 				cmd.Env = s.childEnv()
