@@ -173,7 +173,7 @@ TicketFlow is up (%s).
   Mailpit API (email)  %s/api/v1/messages
   Kafka                %s
   Prometheus           %s   dashboard: %s/consoles/ticketflow.html
-  Jaeger (traces)      %s   (find a booking: Tags booking.id=<id>)
+  Jaeger (traces)      %s/api/traces   a booking's: bin/ticketflow-dev trace <bookingId>
   Logs                 %s/<process>.log
 Press Ctrl-C to stop.
 `, took.Round(100*time.Millisecond), c.URLs[config.Gateway], c.URLs[config.Gateway], c.TemporalUIPort, c.TemporalAddr, c.TemporalNS,
