@@ -20,6 +20,7 @@ import (
 
 	"ticketflow/bus"
 	"ticketflow/config"
+	"ticketflow/tools/devstack"
 )
 
 // What an on-call engineer relies on during a sale: every process's metrics (and the stack's
@@ -329,4 +330,42 @@ func findLogLine(t *testing.T, cfg *config.Config, process, msg, booking string)
 		return fmt.Errorf("no JSON line %q about booking %s in %s.log (the test stack runs LOG_FORMAT=json)", msg, booking, process)
 	})
 	return found
+}
+
+// TestBookingsDoNotWaitForTheTraceBackend freezes Jaeger (SIGSTOP: connections open, nothing
+// answers — the worst case for an exporter), then kills it, and books through both: the buyer's
+// answer and the confirmation take no longer than usual, whatever the trace backend does.
+func TestBookingsDoNotWaitForTheTraceBackend(t *testing.T) {
+	cfg := loadConfig(t)
+	e := newEvent(t, 4, 1000)
+	c, _ := register(t)
+	bookOne := func(seat string) {
+		t.Helper()
+		start := time.Now()
+		var b booking
+		c.expect(202, "POST", "/api/bookings", map[string]any{"eventId": e.ID, "seatIds": []string{seat}}, &b)
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("the seat decision took %s with the trace backend unavailable", took)
+		}
+		waitStatus(t, c, b.ID, "CONFIRMED", 20*time.Second)
+	}
+
+	frozen := make(chan error, 1)
+	go func() { _, err := devstack.Pause(cfg, "jaeger", 12*time.Second); frozen <- err }()
+	time.Sleep(500 * time.Millisecond)
+	bookOne("FLOOR-A-1")
+	bookOne("FLOOR-A-2")
+	if err := <-frozen; err != nil {
+		t.Fatal(err)
+	}
+
+	old, err := devstack.Kill(cfg, "jaeger", 8*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bookOne("FLOOR-A-3")
+	devstack.Release(cfg, "jaeger")
+	if err := devstack.WaitRestarted(testContext(t, 60*time.Second), cfg, "jaeger", old, cfg.JaegerURL+"/api/services"); err != nil {
+		t.Fatal(err)
+	}
 }
