@@ -8,6 +8,7 @@ BIN          := $(CURDIR)/bin/ticketflow
 DEV          := $(CURDIR)/bin/ticketflow-dev
 TEMPORAL_CLI := $(TOOLS)/bin/temporal
 MAILPIT      := $(TOOLS)/bin/mailpit
+JAEGER       := $(TOOLS)/bin/jaeger
 KAFKA_JARS   := $(TOOLS)/kafka/libs/.complete
 BROWSER_DEPS := e2e/browser/node_modules/.package-lock.json
 OWNER_FILE   := .data/test/run/started-by-make-test
@@ -36,12 +37,15 @@ export PATH := $(TOOLS)/bin:$(PATH)
 export GOTOOLCHAIN := auto
 
 # The integration suite runs on its own stack (data in .data/test, every port moved by 100), so
-# `make test` never disturbs a `make run` stack and can use a short hold for the expiry paths.
+# `make test` never disturbs a `make run` stack and can use a short hold for the expiry paths. Its
+# logs are JSON lines (LOG_FORMAT=json), which the tests read back.
 TEST_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/test TICKETFLOW_TOOLS_DIR=$(TOOLS) HOLD_TTL=60s \
 	GATEWAY_PORT=3100 USER_PORT=3101 EVENT_PORT=3102 BOOKING_PORT=3103 INVENTORY_PORT=3104 \
 	PAYMENT_PORT=3105 NOTIFICATION_PORT=3106 WORKER_PORT=3107 BRIDGE_PORT=3108 \
 	POSTGRES_PORT=55532 REDIS_PORT=56479 KAFKA_PORT=59192 KAFKA_CONTROLLER_PORT=59193 \
-	MONGO_PORT=57117 TEMPORAL_PORT=7333 TEMPORAL_UI_PORT=8333 SMTP_PORT=1125 MAILPIT_PORT=8125
+	MONGO_PORT=57117 TEMPORAL_PORT=7333 TEMPORAL_UI_PORT=8333 SMTP_PORT=1125 MAILPIT_PORT=8125 \
+	GATEWAY_ADMIN_PORT=3109 PROMETHEUS_PORT=59190 JAEGER_UI_PORT=16786 JAEGER_OTLP_GRPC_PORT=4417 \
+	JAEGER_OTLP_HTTP_PORT=4418 LOG_FORMAT=json
 
 .PHONY: run test unit integration histories test-stack test-stack-down build tools apt-tools vet vuln clean stop bench bench-seatmap chaos fuzz demo
 
@@ -88,7 +92,9 @@ CHAOS_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/chaos TICKETFLOW_TOOLS_DIR=$(
 	GATEWAY_PORT=3200 USER_PORT=3201 EVENT_PORT=3202 BOOKING_PORT=3203 INVENTORY_PORT=3204 \
 	PAYMENT_PORT=3205 NOTIFICATION_PORT=3206 WORKER_PORT=3207 BRIDGE_PORT=3208 \
 	POSTGRES_PORT=55632 REDIS_PORT=56579 KAFKA_PORT=59292 KAFKA_CONTROLLER_PORT=59293 \
-	MONGO_PORT=57217 TEMPORAL_PORT=7433 TEMPORAL_UI_PORT=8433 SMTP_PORT=1225 MAILPIT_PORT=8225
+	MONGO_PORT=57217 TEMPORAL_PORT=7433 TEMPORAL_UI_PORT=8433 SMTP_PORT=1225 MAILPIT_PORT=8225 \
+	GATEWAY_ADMIN_PORT=3209 PROMETHEUS_PORT=59290 JAEGER_UI_PORT=16886 JAEGER_OTLP_GRPC_PORT=4517 \
+	JAEGER_OTLP_HTTP_PORT=4518
 CHAOS_ARGS ?= --bookings 300 --seats 600 --concurrency 10
 
 ## chaos: 300 bookings while every process is killed in turn, then the consistency table
@@ -141,8 +147,11 @@ build:
 	@$(PROGRESS) "build bin/ticketflow-dev" "$$($(GO) list -deps ./cmd/ticketflow-dev | wc -l)" packages -- \
 		$(GO) build -v -ldflags "$(LDFLAGS)" -o $(DEV) ./cmd/ticketflow-dev
 
-## tools: everything the local stack runs that is not Go code of ours
-tools: apt-tools $(TEMPORAL_CLI) $(MAILPIT) $(KAFKA_JARS) $(BROWSER_DEPS)
+## tools: everything the local stack runs that is not Go code of ours. After the Debian packages,
+## the rest is made side by side: the Temporal CLI and Jaeger each take minutes to compile on a
+## fresh machine, and the jars and npm packages are downloads.
+tools: apt-tools
+	@$(MAKE) --no-print-directory -j4 $(TEMPORAL_CLI) $(MAILPIT) $(JAEGER) $(KAFKA_JARS) $(BROWSER_DEPS)
 
 apt-tools:
 	@missing=""; \
@@ -151,6 +160,7 @@ apt-tools:
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	command -v jq >/dev/null || missing="$$missing jq"; \
+	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	[ -x "$$(pg_config --bindir 2>/dev/null)/initdb" ] || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
@@ -166,6 +176,14 @@ $(TEMPORAL_CLI):
 
 $(MAILPIT):
 	GOBIN=$(TOOLS)/bin $(PROGRESS) "build Mailpit" 0 packages -- $(GO) install -v github.com/axllent/mailpit@$(MAILPIT_VERSION)
+
+# Jaeger v2, the local stack's trace backend: a tool dependency of its own small module (its
+# replace directives make `go install` refuse it), so the main go.mod stays lean. The version is
+# tools/jaeger/go.mod's; about 4 minutes of compile on a fresh machine, then cached.
+$(JAEGER): tools/jaeger/go.mod tools/jaeger/go.sum
+	@echo "building Jaeger $$(sed -n 's|.*github.com/jaegertracing/jaeger \(v[^ ]*\).*|\1|p' tools/jaeger/go.mod) (a few minutes, once)"
+	@mkdir -p $(dir $@)
+	cd tools/jaeger && $(GO) build -o $@ github.com/jaegertracing/jaeger/cmd/jaeger
 
 # The browser test drives Debian's Chromium with playwright-core; no browser is downloaded.
 $(BROWSER_DEPS): e2e/browser/package-lock.json

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Handler handles one message. Return nil when done (including "already done": consumers are
@@ -103,6 +105,8 @@ func (c *Consumer) Stats() Stats {
 // Run consumes until ctx ends.
 func (c *Consumer) Run(ctx context.Context) error {
 	defer c.reader.Close()
+	runningConsumers.add(c)
+	defer runningConsumers.remove(c)
 	log := slog.With("topic", c.cfg.Topic, "group", c.cfg.GroupID)
 	tracker := newCommitTracker()
 	lanes := make([]chan kafka.Message, c.cfg.Lanes)
@@ -158,8 +162,11 @@ func laneOf(key []byte, n int) int {
 }
 
 // process handles m with retries and dead-letters it when it cannot be handled. It returns false
-// only when ctx ended before m was settled.
+// only when ctx ended before m was settled. The handling is one span of the message's trace.
 func (c *Consumer) process(ctx context.Context, log *slog.Logger, m kafka.Message) bool {
+	ctx, span := c.startProcess(ctx, m)
+	var failed error
+	defer func() { endSpan(span, failed) }()
 	start := time.Now()
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -174,10 +181,12 @@ func (c *Consumer) process(ctx context.Context, log *slog.Logger, m kafka.Messag
 		c.lastErr.Store(err.Error())
 		malformed := errors.Is(err, ErrMalformed)
 		if (malformed && attempt >= c.cfg.Attempts) || (!malformed && time.Since(start) > c.cfg.OutageWait) {
+			failed = err
 			return c.deadLetter(ctx, log, m, err, attempt)
 		}
 		c.retried.Add(1)
-		log.Warn("message failed; retrying", "partition", m.Partition, "offset", m.Offset, "attempt", attempt,
+		span.AddEvent("retry", trace.WithAttributes(attribute.Int("attempt", attempt), attribute.String("error", err.Error())))
+		log.WarnContext(ctx, "message failed; retrying", "partition", m.Partition, "offset", m.Offset, "attempt", attempt,
 			"key", string(m.Key), "err", err)
 		select {
 		case <-ctx.Done():
@@ -210,7 +219,7 @@ func (c *Consumer) deadLetter(ctx context.Context, log *slog.Logger, m kafka.Mes
 		if ctx.Err() != nil {
 			return false
 		}
-		log.Error("dead-letter publish failed; retrying", "err", err)
+		log.ErrorContext(ctx, "dead-letter publish failed; retrying", "err", err)
 		select {
 		case <-ctx.Done():
 			return false
@@ -218,7 +227,7 @@ func (c *Consumer) deadLetter(ctx context.Context, log *slog.Logger, m kafka.Mes
 		}
 	}
 	c.deadLet.Add(1)
-	log.Error("message dead-lettered", "dlt", DLT(m.Topic), "partition", m.Partition, "offset", m.Offset,
+	log.ErrorContext(ctx, "message dead-lettered", "dlt", DLT(m.Topic), "partition", m.Partition, "offset", m.Offset,
 		"key", string(m.Key), "reason", cause.Error())
 	return true
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Writer publishes TicketFlow messages: it waits for every in-sync replica to acknowledge
@@ -79,7 +80,10 @@ func (w *Writer) publish(ctx context.Context, check bool, msgs []Message) error 
 	}
 	var err error
 	if len(out) > 0 {
+		var span trace.Span
+		ctx, span = startPublish(ctx, out)
 		err = w.w.WriteMessages(ctx, out...)
+		endSpan(span, err)
 	}
 	// A message stays marked once a write of it failed, even after a later write succeeds: a
 	// redelivery of what made it (a consumer group rebalanced while the first delivery was still

@@ -90,6 +90,20 @@ type Config struct {
 	MailpitURL     string
 	MailFrom       string
 
+	// Observability. The gateway serves /metrics on its admin port, never on the public one; every
+	// other process serves it on its own port. The local stack runs Prometheus and Jaeger.
+	GatewayAdminPort   int
+	PrometheusPort     int
+	PrometheusURL      string
+	JaegerUIPort       int // Jaeger's UI and query API
+	JaegerOTLPGRPCPort int
+	JaegerOTLPHTTPPort int
+	JaegerURL          string
+	OTLPEndpoint       string  // where spans go (OTLP over HTTP); "" when OTEL_TRACES_EXPORTER=none
+	TraceSampleRatio   float64 // share of new traces recorded, 0..1
+	LogFormat          string  // text (default) or json
+	LogLevel           string  // debug, info (default), warn, error
+
 	// Security and behaviour.
 	JWTSecret        string
 	JWTTTL           time.Duration
@@ -167,6 +181,25 @@ func Load() (*Config, error) {
 	c.MailpitURL = strings.TrimRight(l.str("MAILPIT_URL", fmt.Sprintf("http://127.0.0.1:%d", c.MailpitPort)), "/")
 	c.MailFrom = l.str("MAIL_FROM", "TicketFlow <tickets@ticketflow.local>")
 
+	c.GatewayAdminPort = l.port("GATEWAY_ADMIN_PORT", 3009)
+	c.PrometheusPort = l.port("PROMETHEUS_PORT", 59090)
+	c.PrometheusURL = strings.TrimRight(l.str("PROMETHEUS_URL", fmt.Sprintf("http://127.0.0.1:%d", c.PrometheusPort)), "/")
+	c.JaegerUIPort = l.port("JAEGER_UI_PORT", 16686)
+	c.JaegerOTLPGRPCPort = l.port("JAEGER_OTLP_GRPC_PORT", 4317)
+	c.JaegerOTLPHTTPPort = l.port("JAEGER_OTLP_HTTP_PORT", 4318)
+	c.JaegerURL = strings.TrimRight(l.str("JAEGER_URL", fmt.Sprintf("http://127.0.0.1:%d", c.JaegerUIPort)), "/")
+	c.OTLPEndpoint = strings.TrimRight(l.str("OTEL_EXPORTER_OTLP_ENDPOINT", fmt.Sprintf("http://127.0.0.1:%d", c.JaegerOTLPHTTPPort)), "/")
+	switch exporter := l.str("OTEL_TRACES_EXPORTER", "otlp"); exporter {
+	case "none":
+		c.OTLPEndpoint = ""
+	case "otlp":
+	default:
+		l.errs = append(l.errs, fmt.Sprintf("OTEL_TRACES_EXPORTER=%q: must be otlp or none", exporter))
+	}
+	c.TraceSampleRatio = l.float("OTEL_TRACES_SAMPLER_ARG", 1)
+	c.LogFormat = l.str("LOG_FORMAT", "text")
+	c.LogLevel = l.str("LOG_LEVEL", "info")
+
 	c.JWTSecret = l.str("JWT_SECRET", DevJWTSecret)
 	c.JWTTTL = l.duration("JWT_TTL", 24*time.Hour)
 	c.HoldTTL = l.duration("HOLD_TTL", 10*time.Minute)
@@ -183,6 +216,12 @@ func Load() (*Config, error) {
 
 	if c.KafkaPartitions < 1 || c.KafkaReplicas < 1 {
 		l.errs = append(l.errs, fmt.Sprintf("KAFKA_PARTITIONS=%d, KAFKA_REPLICATION_FACTOR=%d: both must be at least 1", c.KafkaPartitions, c.KafkaReplicas))
+	}
+	if c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1 {
+		l.errs = append(l.errs, fmt.Sprintf("OTEL_TRACES_SAMPLER_ARG=%g: must be between 0 and 1", c.TraceSampleRatio))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		l.errs = append(l.errs, fmt.Sprintf("LOG_FORMAT=%q: must be text or json", c.LogFormat))
 	}
 	if c.HoldTTL < time.Second {
 		l.errs = append(l.errs, fmt.Sprintf("HOLD_TTL=%s: must be at least 1s", c.HoldTTL))
@@ -242,13 +281,31 @@ func (c *Config) ReplicaPort(name string, k int) int { return c.Ports[name] + 10
 // Addr is the listen address of an application process: LISTEN_HOST (default 127.0.0.1) and its
 // port — TICKETFLOW_LISTEN_PORT when set (a replica of the local stack), else <NAME>_PORT.
 func (c *Config) Addr(name string) string {
-	host := os.Getenv("LISTEN_HOST")
-	if host == "" {
-		host = "127.0.0.1"
-	}
 	port := c.Ports[name]
 	if p, err := strconv.Atoi(os.Getenv("TICKETFLOW_LISTEN_PORT")); err == nil && p > 0 {
 		port = p
+	}
+	return listenAddr(port)
+}
+
+// GatewayAdminAddr is the listen address of the gateway's admin port (/metrics, /health):
+// TICKETFLOW_ADMIN_PORT when set (a gateway replica of the local stack), else GATEWAY_ADMIN_PORT.
+func (c *Config) GatewayAdminAddr() string {
+	port := c.GatewayAdminPort
+	if p, err := strconv.Atoi(os.Getenv("TICKETFLOW_ADMIN_PORT")); err == nil && p > 0 {
+		port = p
+	}
+	return listenAddr(port)
+}
+
+// GatewayAdminPortOf is the admin port of gateway replica k (from 0) on the local stack.
+func (c *Config) GatewayAdminPortOf(k int) int { return c.GatewayAdminPort + 10*k }
+
+// listenAddr is LISTEN_HOST (default 127.0.0.1) with port.
+func listenAddr(port int) string {
+	host := os.Getenv("LISTEN_HOST")
+	if host == "" {
+		host = "127.0.0.1"
 	}
 	return fmt.Sprintf("%s:%d", host, port)
 }
@@ -273,6 +330,19 @@ func (l *loader) int(key string, def int) int {
 		return def
 	}
 	return n
+}
+
+func (l *loader) float(key string, def float64) float64 {
+	v := l.str(key, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		l.errs = append(l.errs, fmt.Sprintf("%s=%q: not a number", key, v))
+		return def
+	}
+	return f
 }
 
 func (l *loader) port(key string, def int) int {

@@ -103,3 +103,41 @@ func TestTrustedProxiesTakeCIDRsAndAddresses(t *testing.T) {
 		}
 	}
 }
+
+func TestObservabilityDefaultsAndSwitches(t *testing.T) {
+	for _, k := range []string{"GATEWAY_ADMIN_PORT", "PROMETHEUS_PORT", "PROMETHEUS_URL", "JAEGER_UI_PORT", "JAEGER_URL",
+		"JAEGER_OTLP_GRPC_PORT", "JAEGER_OTLP_HTTP_PORT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER",
+		"OTEL_TRACES_SAMPLER_ARG", "LOG_FORMAT", "LOG_LEVEL"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("JAEGER_OTLP_HTTP_PORT", "4418")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GatewayAdminPort != 3009 || c.PrometheusURL != "http://127.0.0.1:59090" || c.JaegerURL != "http://127.0.0.1:16686" ||
+		c.OTLPEndpoint != "http://127.0.0.1:4418" || c.TraceSampleRatio != 1 || c.LogFormat != "text" {
+		t.Errorf("defaults: admin %d, prometheus %s, jaeger %s, otlp %s, ratio %g, log %s", c.GatewayAdminPort,
+			c.PrometheusURL, c.JaegerURL, c.OTLPEndpoint, c.TraceSampleRatio, c.LogFormat)
+	}
+	for port, process := range map[int]string{c.GatewayAdminPort: "gateway admin", c.PrometheusPort: "prometheus",
+		c.JaegerUIPort: "jaeger UI", c.JaegerOTLPGRPCPort: "jaeger OTLP gRPC"} {
+		for _, name := range Processes {
+			if c.Ports[name] == port {
+				t.Errorf("%s's default port %d is %s's", process, port, name)
+			}
+		}
+	}
+	t.Setenv("OTEL_TRACES_EXPORTER", "none")
+	if c, err := Load(); err != nil || c.OTLPEndpoint != "" {
+		t.Errorf("OTEL_TRACES_EXPORTER=none: endpoint %q, err %v", c.OTLPEndpoint, err)
+	}
+	for k, v := range map[string]string{"LOG_FORMAT": "xml", "OTEL_TRACES_SAMPLER_ARG": "2", "OTEL_TRACES_EXPORTER": "zipkin"} {
+		t.Run(k, func(t *testing.T) {
+			t.Setenv(k, v)
+			if _, err := Load(); err == nil || !strings.Contains(err.Error(), k) {
+				t.Errorf("%s=%s: err %v", k, v, err)
+			}
+		})
+	}
+}

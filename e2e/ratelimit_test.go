@@ -35,7 +35,8 @@ func startGateway(t *testing.T, port int, env ...string) string {
 		t.Fatalf("the production binary %s is missing: make build", bin)
 	}
 	cmd := exec.Command(bin, "serve", "gateway")
-	cmd.Env = append(os.Environ(), append([]string{"TICKETFLOW_ENV=local", "GATEWAY_PORT=" + strconv.Itoa(port)}, env...)...)
+	cmd.Env = append(os.Environ(), append([]string{"TICKETFLOW_ENV=local", "GATEWAY_PORT=" + strconv.Itoa(port),
+		"GATEWAY_ADMIN_PORT=" + strconv.Itoa(port+50)}, env...)...)
 	logf, err := os.Create(filepath.Join(loadConfig(t).LogDir(), fmt.Sprintf("gateway-%d.log", port)))
 	if err != nil {
 		t.Fatal(err)

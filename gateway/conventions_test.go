@@ -63,7 +63,21 @@ func TestRoutesAreTheDocumentedOnes(t *testing.T) {
 	if !ok {
 		t.Fatal("the gateway's handler is not a chi router")
 	}
-	openapi.CheckRoutes(t, "gateway", router)
+	diff, err := openapi.Compare("gateway", router)
+	if err != nil {
+		t.Fatal(err)
+	}
+next:
+	for _, d := range diff {
+		// A service's bare prefix is routed (every method) only to name the service in the
+		// gateway's metrics and spans: it is the service's path, documented for the service.
+		for _, rt := range routes {
+			if strings.HasPrefix(d, "gateway routes ") && strings.HasSuffix(d, " "+rt.prefix+", which openapi.json does not document for it") {
+				continue next
+			}
+		}
+		t.Error(d)
+	}
 	ops, _ := openapi.Operations()
 	for _, op := range ops {
 		if op.Service == "gateway" {

@@ -56,13 +56,13 @@ func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
 		limiter:      ratelimit.NewShared(rdb, "gateway:api", cfg.RateLimit, cfg.RateWindow, log),
 		readLimiter:  ratelimit.NewShared(rdb, "gateway:read", cfg.RateLimit*readAllowance, cfg.RateWindow, log),
 		healthClient: &http.Client{Timeout: 3 * time.Second}}
-	transport := &http.Transport{
+	transport := httpapi.TracedTransport(&http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 512,
 		IdleConnTimeout:     90 * time.Second,
-	}
+	})
 	for _, name := range config.Services {
 		targets, err := parseTargets(cfg.EndpointsOf(name))
 		if err != nil {
@@ -74,6 +74,11 @@ func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(targets[0]) // the balancer picks the replica
 				pr.SetXForwarded()    // X-Forwarded-For is the socket peer only: inbound values are dropped
+				// The trace context and baggage the services get are the gateway's own (its
+				// transport adds them), never the client's.
+				for _, h := range []string{"Traceparent", "Tracestate", "Baggage"} {
+					pr.Out.Header.Del(h)
+				}
 				// The client's address, vouched for: what the user service's login throttle counts.
 				httpapi.SetClientIP(pr.Out.Header, g.secret, clientFrom(pr.In.Context()))
 			},
@@ -91,8 +96,7 @@ func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
 					httpapi.WriteError(w, r, httpapi.TooLarge("request body is too large"))
 					return
 				}
-				slog.WarnContext(r.Context(), "upstream unreachable", "service", name, "err", err,
-					"requestId", httpapi.RequestID(r.Context()))
+				slog.WarnContext(r.Context(), "upstream unreachable", "service", name, "err", err)
 				httpapi.WriteError(w, r, httpapi.Unavailable(name+" service is unavailable"))
 			},
 		}
@@ -100,19 +104,25 @@ func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
 	return g, nil
 }
 
-// Routes is the gateway's whole routing table.
+// Routes is the gateway's whole routing table. Each service's prefix is a route of its own, so
+// the metrics and spans of the gateway say which service a request went to.
 func (g *Gateway) Routes() http.Handler {
-	r := httpapi.NewRouter(g.cfg.MaxBodyBytes)
+	r := httpapi.NewEdgeRouter(g.cfg.MaxBodyBytes)
 	r.Use(g.cors)
 	r.Get("/health", httpapi.Health(config.Gateway))
 	r.Get("/health/all", g.healthAll)
 	r.Get("/api/openapi.json", g.clientAddr(g.rateLimit(http.HandlerFunc(serveOpenAPI))).ServeHTTP)
-	r.Handle("/api/*", g.clientAddr(g.rateLimit(g.ownPaths(g.identity(http.HandlerFunc(g.proxy))))))
+	api := g.clientAddr(g.rateLimit(g.ownPaths(g.identity(http.HandlerFunc(g.proxy)))))
+	for _, rt := range routes {
+		r.Handle(rt.prefix, api)
+		r.Handle(rt.prefix+"/*", api)
+	}
+	r.Handle("/api/*", api) // no service: 404 in the contract's shape, after the same checks
 	r.Handle("/*", web.Handler())
 	return r
 }
 
-// Run serves the gateway until ctx ends.
+// Run serves the gateway until ctx ends: the public port, and the admin port with the metrics.
 func Run(ctx context.Context, cfg *config.Config) error {
 	rdb := ratelimit.NewRedisClient(cfg.RedisAddr)
 	defer rdb.Close()
@@ -120,7 +130,16 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	return httpapi.Serve(ctx, cfg.Addr(config.Gateway), g.Routes(), cfg.ShutdownTimeout)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	admin := make(chan error, 1)
+	go func() {
+		admin <- httpapi.Serve(ctx, cfg.GatewayAdminAddr(), httpapi.NewAdminRouter(config.Gateway), cfg.ShutdownTimeout)
+		cancel() // the admin port is part of the gateway: without it, stop (and be restarted)
+	}()
+	err = httpapi.Serve(ctx, cfg.Addr(config.Gateway), g.Routes(), cfg.ShutdownTimeout)
+	cancel()
+	return errors.Join(err, <-admin)
 }
 
 func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {

@@ -5,8 +5,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"ticketflow/config"
 	"ticketflow/httpapi"
@@ -151,5 +155,25 @@ func TestServicesGetTheClientAddressVouchedFor(t *testing.T) {
 	svc.RemoteAddr = "127.0.0.1:6000"
 	if ip := httpapi.ClientIP(svc, []byte("a-secret-of-thirty-two-bytes-or-more")); ip != "198.51.100.7" {
 		t.Fatalf("the service sees client %s (X-Client-Ip %q), want 198.51.100.7", ip, got.Get(httpapi.HeaderClientIP))
+	}
+}
+
+func TestClientTraceHeadersDoNotReachTheServices(t *testing.T) {
+	var got http.Header
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
+	defer upstream.Close()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider()) // as every process has (telemetry.StartTracing)
+	h := testGateway(t, upstream.URL)
+	req := httptest.NewRequest(http.MethodGet, "/api/events", nil)
+	req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	req.Header.Set("Tracestate", "client=1")
+	req.Header.Set("Baggage", "booking.id=forged")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if got == nil {
+		t.Fatal("the request did not reach the service")
+	}
+	if strings.Contains(got.Get("Traceparent"), "4bf92f3577b34da6a3ce929d0e0e4736") || got.Get("Tracestate") != "" ||
+		strings.Contains(got.Get("Baggage"), "forged") {
+		t.Errorf("client trace headers reached the service: %v", got)
 	}
 }

@@ -14,14 +14,14 @@ import (
 	"time"
 )
 
-// sharedTransport keeps connections to the other services warm: the saga calls them on its
-// hot path.
-var sharedTransport = &http.Transport{
+// sharedTransport keeps connections to the other services warm (the saga calls them on its hot
+// path), and carries the trace and its baggage to them.
+var sharedTransport = TracedTransport(&http.Transport{
 	Proxy:               nil,
 	MaxIdleConns:        512,
 	MaxIdleConnsPerHost: 256,
 	IdleConnTimeout:     90 * time.Second,
-}
+})
 
 // Client calls another TicketFlow process's internal API. Error answers come back as *Error with
 // the upstream status and code, so callers branch on them as on their own.

@@ -108,8 +108,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 func RenderError(r *http.Request, err error) (int, []byte) {
 	var e *Error
 	if !errors.As(err, &e) {
-		slog.ErrorContext(r.Context(), "request failed", "err", err, "method", r.Method, "path", r.URL.Path,
-			"requestId", RequestID(r.Context()))
+		slog.ErrorContext(r.Context(), "request failed", "err", err, "method", r.Method, "path", r.URL.Path)
 		e = Internal()
 	}
 	var env envelope

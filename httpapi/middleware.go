@@ -9,17 +9,14 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"ticketflow/auth"
+	"ticketflow/telemetry"
 )
 
 type ctxKey int
 
-const (
-	requestIDKey ctxKey = iota
-	identityKey
-)
+const identityKey ctxKey = iota
 
 // Header names of the contract.
 const (
@@ -39,15 +36,14 @@ func NewRequestID() string {
 	return hex.EncodeToString(b)
 }
 
-// RequestID returns the request id carried by ctx ("" when none).
-func RequestID(ctx context.Context) string {
-	s, _ := ctx.Value(requestIDKey).(string)
-	return s
-}
+// RequestID returns the request id carried by ctx ("" when none). It travels with the trace
+// (telemetry's baggage): a workflow's activities and a message's consumers carry the id of the
+// request that began the booking.
+func RequestID(ctx context.Context) string { return telemetry.RequestID(ctx) }
 
 // WithRequestID returns ctx carrying a request id (used for outgoing internal calls).
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey, id)
+	return telemetry.WithRequestID(ctx, id)
 }
 
 // RequestIDs keeps a well-formed incoming X-Request-Id or makes one, and echoes it on the response.
@@ -71,56 +67,11 @@ func Recover(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				slog.ErrorContext(r.Context(), "panic", "panic", v, "path", r.URL.Path,
-					"requestId", RequestID(r.Context()), "stack", string(debug.Stack()))
+				slog.ErrorContext(r.Context(), "panic", "panic", v, "path", r.URL.Path, "stack", string(debug.Stack()))
 				WriteError(w, r, Internal())
 			}
 		}()
 		next.ServeHTTP(w, r)
-	})
-}
-
-// statusWriter remembers the status a handler wrote, for the access log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection (a stream clears its write deadline).
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-func (s *statusWriter) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// AccessLog logs every request at debug level, and 5xx answers at error level.
-func AccessLog(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		level := slog.LevelDebug
-		if sw.status >= 500 {
-			level = slog.LevelError
-		}
-		slog.Log(r.Context(), level, "http", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"ms", time.Since(start).Milliseconds(), "requestId", RequestID(r.Context()))
 	})
 }
 

@@ -11,14 +11,37 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"ticketflow/telemetry"
 )
 
-// NewRouter is a chi router with the middleware every TicketFlow HTTP server runs: request ids,
-// panic recovery, access log, a body cap, HEAD answered by every GET route (headers only), and
-// 404/405 in the contract's error shape, a 405 with the Allow header naming the path's methods.
+// NewRouter is a chi router with the middleware every internal TicketFlow HTTP server runs: a span
+// continuing the caller's trace, request ids, metrics and access log (Observe), panic recovery, a
+// body cap, HEAD answered by every GET route (headers only), and 404/405 in the contract's error
+// shape, a 405 with the Allow header naming the path's methods. It serves the process's
+// Prometheus metrics at /metrics.
 func NewRouter(maxBody int64) chi.Router {
+	r := newRouter(maxBody, true)
+	r.Method(http.MethodGet, "/metrics", telemetry.MetricsHandler())
+	return r
+}
+
+// NewEdgeRouter is NewRouter for a server that faces clients (the gateway): each request begins
+// a trace of its own, takes no baggage from the client, and the metrics are not served here.
+func NewEdgeRouter(maxBody int64) chi.Router { return newRouter(maxBody, false) }
+
+// NewAdminRouter is the router of an admin port, which serves the metrics of a process whose main
+// port faces clients, and its health.
+func NewAdminRouter(service string) chi.Router {
+	r := newRouter(1<<10, true)
+	r.Method(http.MethodGet, "/metrics", telemetry.MetricsHandler())
+	r.Get("/health", Health(service))
+	return r
+}
+
+func newRouter(maxBody int64, internal bool) chi.Router {
 	r := chi.NewRouter()
-	r.Use(RequestIDs, Recover, AccessLog, LimitBody(maxBody), HeadAsGet)
+	r.Use(serverSpans(internal), RequestIDs, Observe, Recover, LimitBody(maxBody), HeadAsGet)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { WriteError(w, r, NotFound("route")) })
 	r.MethodNotAllowed(MethodNotAllowed)
 	return r

@@ -7,12 +7,15 @@ package outbox
 import (
 	"context"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"ticketflow/bus"
+	"ticketflow/telemetry"
 )
 
 const channel = "ticketflow_outbox"
@@ -39,8 +42,12 @@ type Relay struct {
 	Poll time.Duration
 }
 
-// Run relays until ctx ends.
+// Run relays until ctx ends. While it runs, the process's metrics show its backlog.
 func (r *Relay) Run(ctx context.Context) {
+	telemetry.Register(published)
+	backlog := r.backlogMetric()
+	telemetry.Register(backlog)
+	defer telemetry.Registry.Unregister(backlog)
 	poll := r.Poll
 	if poll == 0 {
 		poll = 5 * time.Second
@@ -137,5 +144,33 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 		n = len(ids)
 		return err
 	})
+	if err == nil {
+		published.Add(float64(n))
+	}
 	return n, err
+}
+
+// published counts the messages relays of this process published (a crash between publishing and
+// marking may publish one twice; consumers drop the duplicate).
+var published = prometheus.NewCounter(prometheus.CounterOpts{
+	Name: "ticketflow_outbox_published_total",
+	Help: "Outbox messages published to Kafka.",
+})
+
+// backlogMetric is ticketflow_outbox_backlog: the messages written and not yet published, counted
+// at each scrape (an index holds exactly those rows). A backlog that grows means Kafka is not
+// taking them.
+func (r *Relay) backlogMetric() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ticketflow_outbox_backlog",
+		Help: "Outbox messages not yet published to Kafka.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		var n int64
+		if err := r.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&n); err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	})
 }

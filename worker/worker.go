@@ -5,8 +5,11 @@ package worker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -17,6 +20,7 @@ import (
 	"ticketflow/httpapi"
 	"ticketflow/services/inventory"
 	"ticketflow/services/payment"
+	"ticketflow/telemetry"
 	"ticketflow/temporalclient"
 	"ticketflow/workflows"
 )
@@ -34,9 +38,18 @@ func RegisterWorkflows(r workflowRegistry) {
 		workflow.RegisterOptions{Name: workflows.CancelConfirmedWorkflowName})
 }
 
-// NewReplayer returns a replayer that knows this build's workflows.
+// NewReplayer returns a replayer that knows this build's workflows, with the interceptors the
+// worker runs them with (tracing, then the booking id), so a replay checks what runs.
 func NewReplayer() (sdkworker.WorkflowReplayer, error) {
-	r := sdkworker.NewWorkflowReplayer()
+	tracing, err := temporalclient.Tracing()
+	if err != nil {
+		return nil, err
+	}
+	r, err := sdkworker.NewWorkflowReplayerWithOptions(sdkworker.WorkflowReplayerOptions{
+		Interceptors: []interceptor.WorkerInterceptor{tracing, &bookingIDs{}}})
+	if err != nil {
+		return nil, err
+	}
 	RegisterWorkflows(r)
 	return r, nil
 }
@@ -62,6 +75,8 @@ func Run(ctx context.Context, cfg *config.Config) error {
 		MaxConcurrentWorkflowTaskExecutionSize:  200,
 		MaxConcurrentWorkflowTaskPollers:        8,
 		MaxConcurrentActivityTaskPollers:        2,
+		// Tracing comes with the client (temporalclient); this adds the booking id.
+		Interceptors: []interceptor.WorkerInterceptor{&bookingIDs{}},
 	})
 	RegisterWorkflows(w)
 	w.RegisterActivity(acts)
@@ -73,4 +88,26 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
 	r.Get("/health", httpapi.Health(config.Worker, temporalclient.HealthCheck(c)))
 	return httpapi.Serve(ctx, cfg.Addr(config.Worker), r, cfg.ShutdownTimeout)
+}
+
+// bookingIDs puts the booking id of every activity's workflow (booking-<id>) in the activity's
+// context, for its logs, spans and calls — also for a run started without one in its headers (by
+// the reconciler, or before tracing).
+type bookingIDs struct {
+	interceptor.WorkerInterceptorBase
+}
+
+func (*bookingIDs) InterceptActivity(ctx context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
+	return &bookingActivity{ActivityInboundInterceptorBase: interceptor.ActivityInboundInterceptorBase{Next: next}}
+}
+
+type bookingActivity struct {
+	interceptor.ActivityInboundInterceptorBase
+}
+
+func (a *bookingActivity) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
+	if id, ok := strings.CutPrefix(activity.GetInfo(ctx).WorkflowExecution.ID, "booking-"); ok {
+		ctx = telemetry.WithBookingID(ctx, id)
+	}
+	return a.Next.ExecuteActivity(ctx, in)
 }

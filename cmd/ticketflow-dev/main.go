@@ -16,6 +16,7 @@ import (
 	"ticketflow/config"
 	"ticketflow/tools/devstack"
 	"ticketflow/tools/seed"
+	"ticketflow/tools/traces"
 )
 
 const usage = `usage: ticketflow-dev <command> [arguments]
@@ -25,6 +26,7 @@ const usage = `usage: ticketflow-dev <command> [arguments]
   seed                     create the demo admin, user, venues and events (idempotent)
   bench [flags]            flash-sale benchmark against the running stack (make bench)
   chaos [flags]            bookings under process kills, then a consistency table (make chaos)
+  trace <bookingId>        print the booking's traces from the stack's Jaeger as trees of spans
   infra ferretdb           run the MongoDB-protocol server (used by the local stack)
 
 The stack runs each application process with the production binary, bin/ticketflow beside this
@@ -77,6 +79,16 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return runSeatMapBench(ctx, args, os.Stdout)
 	case "chaos":
 		return runChaos(ctx, args, os.Stdout)
+	case "trace":
+		fs := cli.Flags("ticketflow-dev trace", "BOOKING_ID", "Print a booking's traces from the local stack's Jaeger as trees of spans.")
+		if err := cli.Parse(fs, args); err != nil {
+			return err
+		}
+		cfg, _, err := setup()
+		if err != nil {
+			return err
+		}
+		return trace(ctx, cfg, fs.Args())
 	}
 	fmt.Fprint(os.Stderr, usage)
 	return cli.ExitCode(2)
@@ -91,6 +103,28 @@ func setup() (*config.Config, *slog.Logger, error) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	slog.SetDefault(log)
 	return cfg, log, nil
+}
+
+// trace prints every trace of a booking (the request that made it, then each request or message
+// about it) from the local stack's Jaeger.
+func trace(ctx context.Context, cfg *config.Config, args []string) error {
+	if len(args) != 1 {
+		return errors.New("trace needs one booking id")
+	}
+	found, err := traces.OfBooking(ctx, cfg.JaegerURL, args[0])
+	if err != nil {
+		return err
+	}
+	if len(found) == 0 {
+		return fmt.Errorf("Jaeger at %s has no trace of booking %s (traces are kept in memory, the last 50,000)", cfg.JaegerURL, args[0])
+	}
+	for i, t := range found {
+		if i > 0 {
+			fmt.Println()
+		}
+		traces.Print(os.Stdout, t)
+	}
+	return nil
 }
 
 func dev(ctx context.Context, cfg *config.Config, log *slog.Logger) error {

@@ -16,6 +16,7 @@ import (
 	"ticketflow/bus"
 	"ticketflow/cmd/internal/cli"
 	"ticketflow/config"
+	"ticketflow/telemetry"
 	"ticketflow/temporalclient"
 	"ticketflow/workflows"
 )
@@ -86,16 +87,22 @@ func loadConfig() (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	slog.SetDefault(newLogger(os.Stderr))
+	logger, err := newLogger(os.Stderr, cfg)
+	if err != nil {
+		return nil, err
+	}
+	slog.SetDefault(logger)
 	return cfg, nil
 }
 
-func newLogger(w io.Writer) *slog.Logger {
-	level := slog.LevelInfo
-	if v := os.Getenv("LOG_LEVEL"); v != "" {
-		_ = level.UnmarshalText([]byte(v))
+// newLogger is the process's logger: LOG_FORMAT (text or json) from LOG_LEVEL up, every line
+// written within a request, activity or message carrying its request, trace and booking ids.
+func newLogger(w io.Writer, cfg *config.Config) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("LOG_LEVEL=%q: %w", cfg.LogLevel, err)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	return telemetry.NewLogger(w, cfg.LogFormat, level)
 }
 
 // setup prepares servers that the local stack did not start itself: topics and search attributes.

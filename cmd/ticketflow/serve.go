@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"ticketflow/bridge"
 	"ticketflow/config"
@@ -14,6 +15,7 @@ import (
 	"ticketflow/services/notification"
 	"ticketflow/services/payment"
 	"ticketflow/services/user"
+	"ticketflow/telemetry"
 	"ticketflow/worker"
 )
 
@@ -34,5 +36,16 @@ func serve(ctx context.Context, cfg *config.Config, name string) error {
 	if !ok {
 		return fmt.Errorf("unknown process %q; one of: %s", name, strings.Join(config.Processes, ", "))
 	}
+	stopTracing, err := telemetry.StartTracing(ctx, telemetry.TraceOptions{Service: "ticketflow-" + name,
+		Endpoint: cfg.OTLPEndpoint, SampleRatio: cfg.TraceSampleRatio})
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		// Send what is queued, briefly: a trace backend that is down must not hold up a stop.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = stopTracing(sctx)
+	}()
 	return run(ctx, cfg)
 }

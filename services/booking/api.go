@@ -16,6 +16,7 @@ import (
 	"ticketflow/ids"
 	"ticketflow/seatplan"
 	"ticketflow/services/inventory"
+	"ticketflow/telemetry"
 	"ticketflow/workflows"
 )
 
@@ -32,14 +33,25 @@ func (a *api) routes(r chi.Router, secret []byte, internalToken string) {
 		r.Use(httpapi.Authenticate(secret))
 		r.Post("/api/bookings", httpapi.Handle(a.create))
 		r.Get("/api/bookings/my", httpapi.Handle(a.mine))
-		r.Get("/api/bookings/{id}", httpapi.Handle(a.get))
-		r.Post("/api/bookings/{id}/cancel", httpapi.Handle(a.cancel))
+		r.With(bookingInPath).Get("/api/bookings/{id}", httpapi.Handle(a.get))
+		r.With(bookingInPath).Post("/api/bookings/{id}/cancel", httpapi.Handle(a.cancel))
 	})
 	r.Route("/internal/bookings", func(r chi.Router) {
 		r.Use(httpapi.InternalOnly(internalToken))
 		r.Post("/", httpapi.Handle(a.createInternal))
-		r.Get("/{id}", httpapi.Handle(a.getInternal))
-		r.Post("/{id}/status", httpapi.Handle(a.setStatus))
+		r.With(bookingInPath).Get("/{id}", httpapi.Handle(a.getInternal))
+		r.With(bookingInPath).Post("/{id}/status", httpapi.Handle(a.setStatus))
+	})
+}
+
+// bookingInPath puts the booking id of the route ({id}) in the request's context, for its logs
+// and its spans.
+func bookingInPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := chi.URLParam(r, "id"); ids.IsUUID(id) {
+			r = r.WithContext(telemetry.WithBookingID(r.Context(), id))
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -198,7 +210,7 @@ func (a *api) replay(w http.ResponseWriter, r *http.Request, c claimed) error {
 
 // upstream turns another service's failure into a 503 (its 4xx answers are handled by callers).
 func upstream(ctx context.Context, service string, err error) error {
-	slog.ErrorContext(ctx, "upstream failed", "service", service, "err", err, "requestId", httpapi.RequestID(ctx))
+	slog.ErrorContext(ctx, "upstream failed", "service", service, "err", err)
 	return httpapi.Unavailable(service + " service is unavailable")
 }
 
@@ -360,7 +372,7 @@ func (a *api) setStatus(w http.ResponseWriter, r *http.Request) error {
 	if req.At.IsZero() {
 		req.At = time.Now()
 	}
-	b, err := a.store.setStatus(r.Context(), id, req.Status, optional(req.Reason), optional(req.PaymentID), req.At)
+	b, changed, err := a.store.setStatus(r.Context(), id, req.Status, optional(req.Reason), optional(req.PaymentID), req.At)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return httpapi.NotFound("booking")
@@ -373,6 +385,12 @@ func (a *api) setStatus(w http.ResponseWriter, r *http.Request) error {
 		return httpapi.Conflict("CONFLICT", err.Error()).WithDetails(map[string]any{"status": b.Status, "failureReason": reason})
 	case err != nil:
 		return err
+	}
+	if changed { // once per booking and status: a retried activity changes nothing
+		bookingsTotal.WithLabelValues(req.Status).Inc()
+		if req.Status == workflows.StatusConfirmed {
+			confirmSeconds.Observe(req.At.Sub(b.CreatedAt).Seconds())
+		}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, b)
 	return nil

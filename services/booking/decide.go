@@ -12,6 +12,7 @@ import (
 
 	"ticketflow/httpapi"
 	"ticketflow/services/inventory"
+	"ticketflow/telemetry"
 	"ticketflow/workflows"
 )
 
@@ -61,8 +62,17 @@ func bookingAnswer(status int, b *Booking) answer {
 	return answer{status: status, body: append(body, '\n'), bookingID: b.ID}
 }
 
-// decide makes the booking of sp (sp.ID fixed by the caller) and returns the answer.
+// decide makes the booking of sp (sp.ID fixed by the caller) and returns the answer, timed for
+// ticketflow_booking_decision_seconds. From here on the request's context carries the booking id.
 func (a *api) decide(r *http.Request, sp spec) answer {
+	start := time.Now()
+	r = r.WithContext(telemetry.WithBookingID(r.Context(), sp.ID))
+	ans := a.decideSeats(r, sp)
+	decisionSeconds.WithLabelValues(codeLabel(ans.status)).Observe(time.Since(start).Seconds())
+	return ans
+}
+
+func (a *api) decideSeats(r *http.Request, sp spec) answer {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), decideBudget)
 	defer cancel()
 	fail := func(err error) answer {
@@ -120,14 +130,17 @@ func (a *api) decide(r *http.Request, sp spec) answer {
 	if existing != nil {
 		return a.decided(r, ctx, existing) // made meanwhile by a delivery of the same message
 	}
+	bookingsTotal.WithLabelValues(workflows.StatusPending).Inc()
 	if b.HoldDecision != nil {
-		a.orch.startSoon(b) // its workflow records the refusal FAILED, with booking.failed
+		a.orch.startSoon(ctx, b) // its workflow records the refusal FAILED, with booking.failed
 		return fail(decisionError(b.HoldDecision, b.ID))
 	}
 
 	holdCtx, cancelHold := context.WithTimeout(ctx, holdTimeout)
+	holdStart := time.Now()
 	err = a.inventory.Hold(holdCtx, inventory.HoldRequest{BookingID: b.ID, EventID: b.EventID, SeatIDs: b.SeatIDs,
 		HoldUntil: b.HoldExpiresAt, BuyerID: b.UserID, MaxSeatsPerBuyer: b.MaxSeatsPerBuyer})
+	holdSeconds.WithLabelValues(holdOutcome(err)).Observe(time.Since(holdStart).Seconds())
 	cancelHold()
 	if err != nil && !inventory.IsRefusal(err) {
 		slog.WarnContext(ctx, "hold outcome unknown; the booking's workflow decides", "booking", b.ID, "err", err)
@@ -141,7 +154,7 @@ func (a *api) decide(r *http.Request, sp spec) answer {
 		return a.decided(r, ctx, b)
 	}
 	b.HoldDecision = &d
-	a.orch.startSoon(b)
+	a.orch.startSoon(ctx, b)
 	if !d.Held {
 		return fail(refusalError(err, b.ID))
 	}
@@ -188,6 +201,17 @@ func (a *api) decided(r *http.Request, ctx context.Context, b *Booking) answer {
 	}
 	return fail(httpapi.Conflict(inventory.CodeSeatsUnavailable, "the seats could not be held").
 		WithDetails(map[string]any{"unavailableSeatIds": []string{}, "bookingId": b.ID}))
+}
+
+// holdOutcome is the outcome label of a hold's answer.
+func holdOutcome(err error) string {
+	switch {
+	case err == nil:
+		return "held"
+	case inventory.IsRefusal(err):
+		return "refused"
+	}
+	return "unknown"
 }
 
 // holdDecision is the stored form of the hold's answer.

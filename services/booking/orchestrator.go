@@ -89,18 +89,20 @@ func (o *orchestrator) start(ctx context.Context, b *Booking) error {
 
 // startSoon starts the workflow in the background, retrying while Temporal is unreachable. The
 // buyer already has the seat decision and the decision is stored with the booking, so a start that
-// waits (or a process that dies first: see reconcile) delays the saga; it never changes it.
-func (o *orchestrator) startSoon(b *Booking) {
+// waits (or a process that dies first: see reconcile) delays the saga; it never changes it. The
+// start belongs to the request's trace (ctx's values, not its deadline).
+func (o *orchestrator) startSoon(ctx context.Context, b *Booking) {
+	base := context.WithoutCancel(ctx)
 	go func() {
 		backoff := 100 * time.Millisecond
 		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(base, 10*time.Second)
 			err := o.start(ctx, b)
 			cancel()
 			if err == nil {
 				return
 			}
-			slog.Warn("start booking workflow; retrying", "booking", b.ID, "err", err)
+			slog.WarnContext(base, "start booking workflow; retrying", "booking", b.ID, "err", err)
 			time.Sleep(backoff)
 			backoff = min(2*backoff, 5*time.Second)
 		}
@@ -249,6 +251,7 @@ func (o *orchestrator) startUnstarted(ctx context.Context) error {
 				slog.Warn("reconcile: start the workflow of a booking", "booking", b.ID, "err", err)
 				continue
 			}
+			reconcileRepairs.WithLabelValues("unstarted").Inc()
 			slog.Warn("reconcile: workflow started for a booking that had none", "booking", b.ID)
 		}
 		if len(page) < reconcilePage {
@@ -314,6 +317,7 @@ func (o *orchestrator) repair(ctx context.Context, bookingID string) error {
 	if _, err := o.temporal.ExecuteWorkflow(ctx, opts, workflows.BookingWorkflowName, o.input(b, mode)); err != nil {
 		return err
 	}
+	reconcileRepairs.WithLabelValues("closed").Inc()
 	slog.Warn("reconcile: booking taken up by a new run after its workflow closed", "booking", bookingID,
 		"status", b.Status, "mode", mode, "closedAs", d.GetWorkflowExecutionInfo().GetStatus().String())
 	return nil

@@ -48,6 +48,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 		holdTTL:   cfg.HoldTTL,
 	}
 	go orch.reconcile(ctx)
+	registerMetrics()
 
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
 	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))

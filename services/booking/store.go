@@ -187,10 +187,11 @@ func (s *store) list(ctx context.Context, sql string, args ...any) ([]*Booking, 
 
 // setStatus applies a status change from the workflow: PENDING may become any terminal status,
 // CONFIRMED may become CANCELLED, nothing else changes a terminal status. Applying the status a
-// booking already has is a no-op (a retried activity).
-func (s *store) setStatus(ctx context.Context, id, status string, reason, paymentID *string, at time.Time) (*Booking, error) {
-	var out *Booking
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+// booking already has is a no-op (a retried activity); changed says whether this call made the
+// change.
+func (s *store) setStatus(ctx context.Context, id, status string, reason, paymentID *string, at time.Time) (out *Booking, changed bool, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		changed = false // a retried transaction starts over
 		b, err := scanBooking(tx.QueryRow(ctx, `SELECT `+bookingColumns+` FROM bookings WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
 			return err
@@ -199,6 +200,7 @@ func (s *store) setStatus(ctx context.Context, id, status string, reason, paymen
 		if b.Status == status {
 			return nil
 		}
+		changed = true
 		if !workflows.Allowed(b.Status, status) {
 			return fmt.Errorf("%w: %s to %s", ErrBadTransition, b.Status, status)
 		}
@@ -212,5 +214,5 @@ func (s *store) setStatus(ctx context.Context, id, status string, reason, paymen
 			id, status, reason, at)
 		return err
 	})
-	return out, err
+	return out, changed && err == nil, err
 }

@@ -68,7 +68,7 @@ func Up(ctx context.Context, cfg *config.Config, out io.Writer, wait time.Durati
 func devLog(cfg *config.Config) string { return filepath.Join(cfg.LogDir(), "dev.log") }
 
 // infraCount is how many infrastructure processes the stack runs (see infrastructure).
-const infraCount = 6
+const infraCount = 8
 
 // startedProcesses counts the stack's processes that are running (their pid files name live
 // processes), for the progress of stack up.
@@ -180,7 +180,7 @@ func Status(cfg *config.Config, out io.Writer) bool {
 		state = "ready"
 	}
 	fmt.Fprintf(out, "local stack: %s (supervisor pid %d, data %s)\n", state, pid, cfg.DataDir)
-	names := []string{"postgres", "redis", "kafka", "ferretdb", "temporal", "mailpit"}
+	names := []string{"postgres", "redis", "kafka", "ferretdb", "temporal", "mailpit", "jaeger", "prometheus"}
 	for _, p := range config.Processes {
 		for k := 0; k < cfg.Replicas; k++ {
 			names = append(names, ReplicaName(p, k))

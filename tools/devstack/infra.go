@@ -34,7 +34,8 @@ func (s *Stack) infrastructure() ([]*component, error) {
 		return nil, err
 	}
 	// infraCount (control.go) counts these for stack up's progress.
-	return []*component{s.postgres(), s.redis(), s.kafka(), s.ferretdb(), s.temporal(), s.mailpit()}, nil
+	return []*component{s.postgres(), s.redis(), s.kafka(), s.ferretdb(), s.temporal(), s.mailpit(),
+		s.jaeger(), s.prometheus()}, nil
 }
 
 func (s *Stack) tool(name string) string { return filepath.Join(s.cfg.ToolsDir, "bin", name) }
@@ -54,7 +55,10 @@ func (s *Stack) checkTools() error {
 	if _, err := os.Stat(filepath.Join(pgBinDir(), "initdb")); err != nil {
 		missing = append(missing, "PostgreSQL 15 server: apt-get install -y postgresql")
 	}
-	for _, t := range []string{"temporal", "mailpit"} {
+	if _, err := exec.LookPath("prometheus"); err != nil {
+		missing = append(missing, "prometheus: apt-get install -y prometheus (or run `make tools`)")
+	}
+	for _, t := range []string{"temporal", "mailpit", "jaeger"} {
 		if _, err := os.Stat(s.tool(t)); err != nil {
 			missing = append(missing, fmt.Sprintf("%s (in %s): run `make tools`", t, s.tool(t)))
 		}

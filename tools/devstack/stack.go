@@ -172,9 +172,11 @@ TicketFlow is up (%s).
   Temporal web UI      http://127.0.0.1:%d   (gRPC %s, namespace %s)
   Mailpit API (email)  %s/api/v1/messages
   Kafka                %s
+  Prometheus           %s   dashboard: %s/consoles/ticketflow.html
+  Jaeger (traces)      %s/api/traces   a booking's: bin/ticketflow-dev trace <bookingId>
   Logs                 %s/<process>.log
 `, took.Round(100*time.Millisecond), c.URLs[config.Gateway], c.URLs[config.Gateway], c.TemporalUIPort, c.TemporalAddr, c.TemporalNS,
-		c.MailpitURL, strings.Join(c.KafkaBrokers, ","), c.LogDir())
+		c.MailpitURL, strings.Join(c.KafkaBrokers, ","), c.PrometheusURL, c.PrometheusURL, c.JaegerURL, c.LogDir())
 	if c.Replicas > 1 {
 		fmt.Fprintf(out, "  Replicas (%d of each process):\n", c.Replicas)
 		for _, name := range config.Processes {
@@ -259,13 +261,25 @@ func (s *Stack) applications() []*component {
 		for k := 0; k < s.cfg.Replicas; k++ {
 			name, port := name, s.cfg.ReplicaPort(name, k)
 			url := fmt.Sprintf("http://127.0.0.1:%d/health", port)
+			// A gateway replica also serves its metrics on an admin port of its own.
+			admin := s.cfg.GatewayAdminPortOf(k)
+			var prepare func(context.Context) error
+			if name == config.Gateway {
+				prepare = func(context.Context) error {
+					return checkFree(admin, "the gateway's admin port (metrics)", "GATEWAY_ADMIN_PORT")
+				}
+			}
 			out = append(out, &component{
 				name:    ReplicaName(name, k),
 				port:    port,
 				portEnv: config.PortEnv(name),
+				prepare: prepare,
 				command: func() (*exec.Cmd, error) {
 					cmd := exec.Command(s.app, "serve", name)
 					cmd.Env = append(s.childEnv(), "TICKETFLOW_LISTEN_PORT="+strconv.Itoa(port))
+					if name == config.Gateway {
+						cmd.Env = append(cmd.Env, "TICKETFLOW_ADMIN_PORT="+strconv.Itoa(admin))
+					}
 					return cmd, nil
 				},
 				ready:     func(ctx context.Context) error { return httpOK(ctx, url) },
