@@ -33,7 +33,11 @@ func (s *Stack) infrastructure() ([]*component, error) {
 	if err := s.checkTools(); err != nil {
 		return nil, err
 	}
-	return []*component{s.postgres(), s.redis(), s.kafka(), s.ferretdb(), s.temporal(), s.mailpit()}, nil
+	temporal := s.temporal()
+	if s.cfg.TemporalServer == config.TemporalFull {
+		temporal = s.temporalFull()
+	}
+	return []*component{s.postgres(), s.redis(), s.kafka(), s.ferretdb(), temporal, s.mailpit()}, nil
 }
 
 func (s *Stack) tool(name string) string { return filepath.Join(s.cfg.ToolsDir, "bin", name) }
@@ -53,7 +57,11 @@ func (s *Stack) checkTools() error {
 	if _, err := os.Stat(filepath.Join(pgBinDir(), "initdb")); err != nil {
 		missing = append(missing, "PostgreSQL 15 server: apt-get install -y postgresql")
 	}
-	for _, t := range []string{"temporal", "mailpit"} {
+	tools := []string{"temporal", "mailpit"}
+	if s.cfg.TemporalServer == config.TemporalFull {
+		tools = append(tools, temporalServerBin)
+	}
+	for _, t := range tools {
 		if _, err := os.Stat(s.tool(t)); err != nil {
 			missing = append(missing, fmt.Sprintf("%s (in %s): run `make tools`", t, s.tool(t)))
 		}
@@ -352,18 +360,21 @@ func (s *Stack) temporal() *component {
 			}
 			return exec.Command(s.tool("temporal"), args...), nil
 		},
-		ready: func(ctx context.Context) error {
-			c, err := client.DialContext(ctx, client.Options{HostPort: s.cfg.TemporalAddr, Namespace: s.cfg.TemporalNS,
-				Logger: quietTemporalLogger{}})
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
-			return err
-		},
+		ready:     s.temporalHealthy,
 		readyWait: 60 * time.Second,
 	}
+}
+
+// temporalHealthy checks that the Temporal frontend answers.
+func (s *Stack) temporalHealthy(ctx context.Context) error {
+	c, err := client.DialContext(ctx, client.Options{HostPort: s.cfg.TemporalAddr, Namespace: s.cfg.TemporalNS,
+		Logger: quietTemporalLogger{}})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
 }
 
 // --- Mailpit ----------------------------------------------------------------------------------
