@@ -185,6 +185,16 @@ $(JAEGER): tools/jaeger/go.mod tools/jaeger/go.sum
 	@mkdir -p $(dir $@)
 	cd tools/jaeger && $(GO) build -o $@ github.com/jaegertracing/jaeger/cmd/jaeger
 
+# The full Temporal server the stack runs with TEMPORAL_SERVER=full (tools/temporalserver): the
+# server version the CLI embeds, on the stack's PostgreSQL. A Go module of its own, so the
+# application's go.mod and `make vuln` stay lean; it pins the CLI's module versions, so it reuses
+# most of the CLI's build (about a minute on two cores after the CLI; see BENCHMARKS.md).
+TEMPORAL_SERVER_BIN := $(TOOLS)/bin/temporal-server
+tools: $(TEMPORAL_SERVER_BIN)
+$(TEMPORAL_SERVER_BIN): tools/temporalserver/main.go tools/temporalserver/go.mod tools/temporalserver/go.sum | $(TEMPORAL_CLI)
+	@echo "building the full Temporal server (once)"
+	cd tools/temporalserver && $(GO) build -ldflags='-s -w' -o $@ .
+
 # The browser test drives Debian's Chromium with playwright-core; no browser is downloaded.
 $(BROWSER_DEPS): e2e/browser/package-lock.json
 	cd e2e/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PROGRESS) "install the browser test's packages" 0 "output lines" -- npm ci --no-audit --no-fund

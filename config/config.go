@@ -41,6 +41,12 @@ const (
 	NotificationsDB = "ticketflow_notifications"
 )
 
+// The Temporal servers the local stack can run (TEMPORAL_SERVER).
+const (
+	TemporalDev  = "dev"
+	TemporalFull = "full"
+)
+
 // PostgresDatabases are the databases the local stack creates on its PostgreSQL cluster.
 var PostgresDatabases = []string{UsersDB, BookingsDB, InventoryDB}
 
@@ -83,6 +89,10 @@ type Config struct {
 	TemporalAddr   string
 	TemporalPort   int
 	TemporalUIPort int
+	// TemporalServer is the Temporal server the local stack runs (TEMPORAL_SERVER): "dev", the
+	// CLI's dev server (SQLite, one history shard), or "full", the full server on the stack's
+	// PostgreSQL (tools/temporalserver).
+	TemporalServer string
 	TemporalNS     string
 	SMTPAddr       string
 	SMTPPort       int
@@ -172,6 +182,10 @@ func Load() (*Config, error) {
 	c.MongoURI = l.str("MONGO_URI", fmt.Sprintf("mongodb://127.0.0.1:%d/", c.MongoPort))
 	c.TemporalPort = l.port("TEMPORAL_PORT", 7233)
 	c.TemporalUIPort = l.port("TEMPORAL_UI_PORT", 8233)
+	c.TemporalServer = l.str("TEMPORAL_SERVER", TemporalDev)
+	if c.TemporalServer != TemporalDev && c.TemporalServer != TemporalFull {
+		l.errs = append(l.errs, fmt.Sprintf("TEMPORAL_SERVER=%s: must be %s or %s", c.TemporalServer, TemporalDev, TemporalFull))
+	}
 	c.TemporalAddr = l.str("TEMPORAL_ADDRESS", fmt.Sprintf("127.0.0.1:%d", c.TemporalPort))
 	c.TemporalNS = l.str("TEMPORAL_NAMESPACE", "default")
 	c.TaskQueue = l.str("TEMPORAL_TASK_QUEUE", "ticketflow-booking")

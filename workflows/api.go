@@ -9,7 +9,7 @@ import (
 // HistoryGeneration names the folder of workflows/testdata that `make histories` writes: bump it
 // with every versioned change to the workflows, so the histories of each earlier generation —
 // what running workflows look like — stay and keep being replayed.
-const HistoryGeneration = 4
+const HistoryGeneration = 5
 
 // Names clients rely on (the contract's Temporal section).
 const (

@@ -1,9 +1,11 @@
 package workflows_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -62,5 +64,45 @@ func TestAnUnversionedChangeFailsReplay(t *testing.T) {
 	// TMPRL1100 is the SDK's non-determinism error.
 	if err == nil || !strings.Contains(err.Error(), "TMPRL1100") {
 		t.Fatalf("replaying against a changed workflow: err = %v, want a non-determinism error", err)
+	}
+}
+
+// A confirmed booking is not woken again when its hold would have ended (generation 5): the wait
+// for the payment cancels its timer, so the only timer left running is the wait for the event.
+func TestAConfirmedBookingLeavesOnlyTheEventTimerRunning(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", fmt.Sprintf("v%d", workflows.HistoryGeneration), "confirmed.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Events []struct {
+			EventType string `json:"eventType"`
+			Started   *struct {
+				TimerID string `json:"timerId"`
+			} `json:"timerStartedEventAttributes"`
+			Ended *struct {
+				TimerID string `json:"timerId"`
+			} `json:"timerCanceledEventAttributes"`
+			Fired *struct {
+				TimerID string `json:"timerId"`
+			} `json:"timerFiredEventAttributes"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	running := map[string]bool{}
+	for _, e := range h.Events {
+		switch {
+		case e.Started != nil:
+			running[e.Started.TimerID] = true
+		case e.Ended != nil:
+			delete(running, e.Ended.TimerID)
+		case e.Fired != nil:
+			delete(running, e.Fired.TimerID)
+		}
+	}
+	if len(running) != 1 {
+		t.Fatalf("timers still running after confirmation: %v, want only the wait for the event", running)
 	}
 }

@@ -57,7 +57,12 @@ type Result struct {
 	Audit                         *audit.Report
 	CeilingPerS                   float64
 	SeatMap, Trivial, SeatMapGW   Rate
+	Server                        ServerInfo
+	SaleCost, CeilingCost         Cost // per confirmed booking; per ceiling workflow
 }
+
+// historySample is how many histories of each kind the cost accounting reads.
+const historySample = 50
 
 // Rate is a read-path measurement.
 type Rate struct {
@@ -84,7 +89,13 @@ func Run(ctx context.Context, cfg *config.Config, o Options, out io.Writer) (*Re
 		return nil, err
 	}
 	res := &Result{Codes: map[string]int{}}
+	if res.Server, err = serverInfo(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("temporal server: %w", err)
+	}
 
+	idle := idleCPU(cfg, 3*time.Second)
+	res.SaleCost.Idle, res.CeilingCost.Idle = idle, idle
+	meter := startCPU(cfg)
 	var stopProfiles func()
 	if o.ProfileDir != "" {
 		stopProfiles = profile(cfg, o.ProfileDir, out)
@@ -104,10 +115,19 @@ func Run(ctx context.Context, cfg *config.Config, o Options, out io.Writer) (*Re
 	if _, err := st.Drain(ctx, ev.ID, o.Drain, prog); err != nil {
 		return nil, err
 	}
+	res.SaleCost.CPU, res.SaleCost.Window = meter.stop()
 	if res.Audit, err = st.Event(ctx, ev.ID, audit.Options{}); err != nil {
 		return nil, err
 	}
 	if err := res.confirmations(ctx, cfg, ev.ID); err != nil {
+		return nil, err
+	}
+	res.SaleCost.Units = res.Confirmed
+	sample, err := sampleConfirmed(ctx, cfg, ev.ID, historySample)
+	if err != nil {
+		return nil, err
+	}
+	if res.SaleCost.History, err = histories(ctx, cfg, sample, 0); err != nil {
 		return nil, err
 	}
 	n := o.Ceiling
@@ -115,8 +135,16 @@ func Run(ctx context.Context, cfg *config.Config, o Options, out io.Writer) (*Re
 		n = max(200, res.Confirmed)
 	}
 	prog.Phase("ceiling", int64(n), "bare workflows")
-	if res.CeilingPerS, err = ceiling(ctx, cfg, n, o.Concurrency, prog); err != nil {
+	meter = startCPU(cfg)
+	res.CeilingPerS, sample, err = ceiling(ctx, cfg, n, o.Concurrency, historySample, prog)
+	if err != nil {
 		return nil, fmt.Errorf("ceiling: %w", err)
+	}
+	res.CeilingCost.CPU, res.CeilingCost.Window = meter.stop()
+	res.CeilingCost.Units = n
+	// The caller waits for each result: one more call per workflow.
+	if res.CeilingCost.History, err = histories(ctx, cfg, sample, 1); err != nil {
+		return nil, err
 	}
 	if err := res.readPath(ctx, cfg, ev.ID, buyers, o, prog); err != nil {
 		return nil, fmt.Errorf("read path: %w", err)
@@ -254,13 +282,19 @@ func (r *Result) Print(w io.Writer) {
 		a.Oversold, a.DoubleCharged, a.Pending, a.Mismatched, a.KeptCharges)
 	fmt.Fprintf(w, "ceiling (bare workflow, 3 no-op activities, same concurrency)\n")
 	fmt.Fprintf(w, "  %.1f workflows/s; confirmed bookings/s are %.2fx that\n", r.CeilingPerS, ratio)
+	fmt.Fprintf(w, "Temporal server: %s %s on %s, %d history shards\n", r.Server.Kind, r.Server.Version, r.Server.Store, r.Server.Shards)
+	printCost(w, "cost per confirmed booking, over the sale and its drain", &r.SaleCost)
+	printCost(w, "cost per ceiling workflow", &r.CeilingCost)
 	fmt.Fprintf(w, "seat map reads (the sale's event)\n")
 	fmt.Fprintf(w, "  through the stack's gateway   %.0f/s  p50 %s  p99 %s  errors %d\n", r.SeatMapGW.PerS, r.SeatMapGW.P50, r.SeatMapGW.P99, r.SeatMapGW.Errors)
 	fmt.Fprintf(w, "  same gateway code, inventory  %.0f/s  p50 %s  p99 %s  errors %d\n", r.SeatMap.PerS, r.SeatMap.P50, r.SeatMap.P99, r.SeatMap.Errors)
 	fmt.Fprintf(w, "  same gateway code, trivial    %.0f/s  p50 %s  p99 %s  errors %d\n", r.Trivial.PerS, r.Trivial.P50, r.Trivial.P99, r.Trivial.Errors)
-	fmt.Fprintf(w, "bench: confirmed_per_s=%.1f ceiling_per_s=%.1f ratio=%.2f oversold=%d double_charged=%d stuck=%d p99_decision_ms=%d p99_confirmed_ms=%d seatmap_ratio=%.2f\n",
+	h := r.SaleCost.History
+	cpuPerBooking, _ := r.SaleCost.Total()
+	fmt.Fprintf(w, "bench: confirmed_per_s=%.1f ceiling_per_s=%.1f ratio=%.2f oversold=%d double_charged=%d stuck=%d p99_decision_ms=%d p99_confirmed_ms=%d seatmap_ratio=%.2f cpu_ms_per_booking=%.1f events_per_booking=%.1f round_trips_per_booking=%.1f server=%s\n",
 		confirmedPerS, r.CeilingPerS, ratio, a.Oversold+a.Mismatched, a.DoubleCharged+a.KeptCharges, a.Pending,
-		pct(r.Decision, 99).Milliseconds(), pct(r.ToConfirmed, 99).Milliseconds(), seatmapRatio)
+		pct(r.Decision, 99).Milliseconds(), pct(r.ToConfirmed, 99).Milliseconds(), seatmapRatio,
+		cpuPerBooking, h.Events+4*h.Wakeups, h.RoundTrips+2*h.Wakeups, r.Server.Kind)
 }
 
 func sortedCodes(m map[string]int) string {

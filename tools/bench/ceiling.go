@@ -34,11 +34,12 @@ func bareWorkflow(ctx workflow.Context) error {
 }
 
 // ceiling runs n bare workflows with `concurrency` callers, each starting one and waiting for its
-// result, on a worker in this process, and returns completed workflows per second.
-func ceiling(ctx context.Context, cfg *config.Config, n, concurrency int, prog *progress.Reporter) (float64, error) {
+// result, on a worker in this process, and returns completed workflows per second and the ids of
+// up to sample of them.
+func ceiling(ctx context.Context, cfg *config.Config, n, concurrency, sample int, prog *progress.Reporter) (float64, []string, error) {
 	c, err := temporalclient.Dial(ctx, cfg)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer c.Close()
 	queue := "bench-ceiling-" + ids.New()[:8]
@@ -46,10 +47,12 @@ func ceiling(ctx context.Context, cfg *config.Config, n, concurrency int, prog *
 	w.RegisterWorkflow(bareWorkflow)
 	w.RegisterActivity(noop)
 	if err := w.Start(); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer w.Stop()
 	var next, failed atomic.Int64
+	var mu sync.Mutex
+	var done []string
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := 0; i < concurrency; i++ {
@@ -63,12 +66,18 @@ func ceiling(ctx context.Context, cfg *config.Config, n, concurrency int, prog *
 				}
 				if err != nil {
 					failed.Add(1)
+					continue
 				}
 				prog.Add(1)
+				mu.Lock()
+				if len(done) < sample {
+					done = append(done, run.GetID())
+				}
+				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	done := float64(int64(n) - failed.Load())
-	return done / time.Since(start).Seconds(), nil
+	completed := float64(int64(n) - failed.Load())
+	return completed / time.Since(start).Seconds(), done, nil
 }

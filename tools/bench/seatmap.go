@@ -410,8 +410,10 @@ func fetch(ctx context.Context, c *http.Client, url string, headers map[string]s
 	return io.Copy(io.Discard, resp.Body)
 }
 
-// cpuOf reads the CPU time (ms) the named processes of the stack have used so far.
+// cpuOf reads the CPU time (ms) the named processes of the stack have used so far, each with its
+// children (PostgreSQL's backends, live or ended).
 func cpuOf(cfg *config.Config, names ...string) map[string]float64 {
+	children := procChildren()
 	out := map[string]float64{}
 	for _, name := range names {
 		for k := 0; k < cfg.Replicas; k++ {
@@ -419,16 +421,58 @@ func cpuOf(cfg *config.Config, names ...string) map[string]float64 {
 			if err != nil {
 				continue
 			}
-			stat, err := os.ReadFile(filepath.Join("/proc", strings.TrimSpace(string(raw)), "stat"))
+			pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
 			if err != nil {
 				continue
 			}
-			f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
-			if len(f) > 12 {
-				u, _ := strconv.ParseFloat(f[11], 64)
-				s, _ := strconv.ParseFloat(f[12], 64)
-				out[name] += (u + s) * 10 // clock ticks of 10 ms
-			}
+			out[name] += treeTicks(pid, children) * 10 // clock ticks of 10 ms
+		}
+	}
+	return out
+}
+
+// treeTicks is the CPU of pid and its descendants, in clock ticks: each one's own time and that
+// of its children that ended.
+func treeTicks(pid int, children map[int][]int) float64 {
+	t, _, ok := procTicks(pid)
+	if !ok {
+		return 0
+	}
+	for _, c := range children[pid] {
+		t += treeTicks(c, children)
+	}
+	return t
+}
+
+// procTicks reads utime+stime+cutime+cstime and the parent of a process.
+func procTicks(pid int) (ticks float64, ppid int, ok bool) {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	if len(f) < 15 {
+		return 0, 0, false
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	for _, i := range []int{11, 12, 13, 14} {
+		v, _ := strconv.ParseFloat(f[i], 64)
+		ticks += v
+	}
+	return ticks, ppid, true
+}
+
+// procChildren maps each live process to its children.
+func procChildren() map[int][]int {
+	out := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if _, ppid, ok := procTicks(pid); ok {
+			out[ppid] = append(out[ppid], pid)
 		}
 	}
 	return out

@@ -33,8 +33,12 @@ func (s *Stack) infrastructure() ([]*component, error) {
 	if err := s.checkTools(); err != nil {
 		return nil, err
 	}
+	temporal := s.temporal()
+	if s.cfg.TemporalServer == config.TemporalFull {
+		temporal = s.temporalFull()
+	}
 	// infraCount (control.go) counts these for stack up's progress.
-	return []*component{s.postgres(), s.redis(), s.kafka(), s.ferretdb(), s.temporal(), s.mailpit(),
+	return []*component{s.postgres(), s.redis(), s.kafka(), s.ferretdb(), temporal, s.mailpit(),
 		s.jaeger(), s.prometheus()}, nil
 }
 
@@ -58,7 +62,11 @@ func (s *Stack) checkTools() error {
 	if _, err := exec.LookPath("prometheus"); err != nil {
 		missing = append(missing, "prometheus: apt-get install -y prometheus (or run `make tools`)")
 	}
-	for _, t := range []string{"temporal", "mailpit", "jaeger"} {
+	tools := []string{"temporal", "mailpit", "jaeger"}
+	if s.cfg.TemporalServer == config.TemporalFull {
+		tools = append(tools, temporalServerBin)
+	}
+	for _, t := range tools {
 		if _, err := os.Stat(s.tool(t)); err != nil {
 			missing = append(missing, fmt.Sprintf("%s (in %s): run `make tools`", t, s.tool(t)))
 		}
@@ -357,18 +365,21 @@ func (s *Stack) temporal() *component {
 			}
 			return exec.Command(s.tool("temporal"), args...), nil
 		},
-		ready: func(ctx context.Context) error {
-			c, err := client.DialContext(ctx, client.Options{HostPort: s.cfg.TemporalAddr, Namespace: s.cfg.TemporalNS,
-				Logger: quietTemporalLogger{}})
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
-			return err
-		},
+		ready:     s.temporalHealthy,
 		readyWait: 60 * time.Second,
 	}
+}
+
+// temporalHealthy checks that the Temporal frontend answers.
+func (s *Stack) temporalHealthy(ctx context.Context) error {
+	c, err := client.DialContext(ctx, client.Options{HostPort: s.cfg.TemporalAddr, Namespace: s.cfg.TemporalNS,
+		Logger: quietTemporalLogger{}})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
 }
 
 // --- Mailpit ----------------------------------------------------------------------------------
