@@ -53,9 +53,19 @@ func (s *store) settle(ctx context.Context, o settlement) (winner settlement, wo
 	return winner, won, s.apply(ctx, winner)
 }
 
-// apply writes a settlement into its payment (the same values whoever writes them).
+// apply writes a settlement into its payment (the same values whoever writes them) while the
+// payment is still PENDING. A payment already settled is left alone: by then a refund may have
+// moved it on to REFUNDED, and a late apply of a process that stalled between its settle and its
+// apply would put it back to SUCCEEDED (seen with two replicas racing a charge and a refund).
 func (s *store) apply(ctx context.Context, o settlement) error {
-	_, err := s.payments.UpdateOne(ctx, bson.M{"_id": o.PaymentID}, bson.M{"$set": bson.M{"status": o.Status,
+	cur, err := s.payment(ctx, o.PaymentID)
+	if err != nil {
+		return err
+	}
+	if cur.Status != StatusPending {
+		return nil
+	}
+	_, err = s.payments.UpdateOne(ctx, bson.M{"_id": o.PaymentID}, bson.M{"$set": bson.M{"status": o.Status,
 		"failureReason": o.FailureReason, "providerRef": o.ProviderRef, "settledAt": o.SettledAt, "updatedAt": o.SettledAt}})
 	return err
 }
