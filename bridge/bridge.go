@@ -8,7 +8,8 @@
 //   - booking.initiated from an outside producer → the booking is made exactly as REST makes it
 //     (idempotent by booking id). The worker's own booking.initiated messages are not fed back.
 //
-// seats.locked and booking.confirmed are the bridge's own emissions; it does not consume them.
+// seats.locked and booking.confirmed are published by the workflow (its Emit activity); the bridge
+// does not consume them.
 package bridge
 
 import (

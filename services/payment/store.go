@@ -58,14 +58,17 @@ func (s *store) settle(ctx context.Context, o settlement) (winner settlement, wo
 // moved it on to REFUNDED, and a late apply of a process that stalled between its settle and its
 // apply would put it back to SUCCEEDED (seen with two replicas racing a charge and a refund).
 func (s *store) apply(ctx context.Context, o settlement) error {
-	cur, err := s.payment(ctx, o.PaymentID)
-	if err != nil {
+	// The payment as stored (not through findPayment, which settles a PENDING payment by apply).
+	var cur struct {
+		Status string `bson:"status"`
+	}
+	if err := s.payments.FindOne(ctx, bson.M{"_id": o.PaymentID}).Decode(&cur); err != nil {
 		return err
 	}
 	if cur.Status != StatusPending {
 		return nil
 	}
-	_, err = s.payments.UpdateOne(ctx, bson.M{"_id": o.PaymentID}, bson.M{"$set": bson.M{"status": o.Status,
+	_, err := s.payments.UpdateOne(ctx, bson.M{"_id": o.PaymentID}, bson.M{"$set": bson.M{"status": o.Status,
 		"failureReason": o.FailureReason, "providerRef": o.ProviderRef, "settledAt": o.SettledAt, "updatedAt": o.SettledAt}})
 	return err
 }
