@@ -76,6 +76,9 @@ func (s *store) apply(ctx context.Context, o settlement) error {
 // settled returns p as settled when a settlement was inserted for it but the process that won
 // stopped before writing it into the payment; p as it is otherwise.
 func (s *store) settled(ctx context.Context, p *Payment) (*Payment, error) {
+	if p.Status == StatusSucceeded {
+		return s.refundedIfGivenBack(ctx, p)
+	}
 	if p.Status != StatusPending {
 		return p, nil
 	}
@@ -93,6 +96,34 @@ func (s *store) settled(ctx context.Context, p *Payment) (*Payment, error) {
 	cp := *p
 	cp.Status, cp.FailureReason, cp.ProviderRef, cp.SettledAt, cp.UpdatedAt = o.Status, o.FailureReason, o.ProviderRef,
 		o.SettledAt, o.SettledAt
+	if cp.Status == StatusSucceeded {
+		return s.refundedIfGivenBack(ctx, &cp)
+	}
+	return &cp, nil
+}
+
+// refundedIfGivenBack returns a SUCCEEDED payment as REFUNDED when its capture was refunded (the
+// booking's refund document names this payment and capture, and the provider's refund reference),
+// and brings the stored status to it. The refund document is the truth: the status field can be
+// put back to SUCCEEDED by a replica that applied its settlement late — FerretDB makes a
+// read-then-write of a status racy across processes — so a refunded payment never reads SUCCEEDED.
+func (s *store) refundedIfGivenBack(ctx context.Context, p *Payment) (*Payment, error) {
+	var r Refund
+	err := s.refunds.FindOne(ctx, bson.M{"_id": p.BookingID}).Decode(&r)
+	if notFound(err) {
+		return p, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.PaymentID != p.ID || r.ChargeRef != p.ProviderRef || r.ProviderRef == "" {
+		return p, nil
+	}
+	if _, err := s.payments.UpdateOne(ctx, bson.M{"_id": p.ID}, bson.M{"$set": bson.M{"status": StatusRefunded}}); err != nil {
+		return nil, err
+	}
+	cp := *p
+	cp.Status = StatusRefunded
 	return &cp, nil
 }
 
