@@ -25,7 +25,7 @@ func TestCreatedAndAcceptedCarryLocation(t *testing.T) {
 	}
 	adm := admin(t)
 	var v venue
-	r = adm.expect(201, "POST", "/api/venues", map[string]string{"name": "Venue " + uniq(), "address": "1 St", "city": "C", "country": "NO"}, &v)
+	r = adm.expect(201, "POST", "/api/venues", map[string]string{"name": "Venue " + uniq(), "address": "1 St", "city": "C", "country": "NO", "timezone": "Europe/Oslo"}, &v)
 	if r.header.Get("Location") != "/api/venues/"+v.ID {
 		t.Fatalf("venue: Location %q", r.header.Get("Location"))
 	}
