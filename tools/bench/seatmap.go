@@ -98,7 +98,8 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 	if err != nil {
 		return nil, err
 	}
-	answered := sync.Map{} // seat id -> time the hold was answered
+	answered := sync.Map{}   // seat id -> time the hold was answered
+	errorsSeen := sync.Map{} // what the failed bookings answered (status or error)
 	cpu0 := cpuOf(cfg, config.Gateway, config.Inventory)
 	start := time.Now()
 	bytes.Store(0)
@@ -114,6 +115,11 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 					"seatIds": seats, "paymentMethod": map[string]string{"type": "card", "token": "tok_visa"}})
 				if err != nil || status >= 500 {
 					atomic.AddInt64(&r.Errors, 1)
+					what := strconv.Itoa(status)
+					if err != nil {
+						what = err.Error()
+					}
+					errorsSeen.Store(what, true)
 					continue
 				}
 				if status == http.StatusAccepted {
@@ -133,6 +139,10 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 	}
 	close(jobs)
 	bwg.Wait()
+	errorsSeen.Range(func(k, _ any) bool {
+		say(out, "  a booking failed with: %v", k)
+		return true
+	})
 	time.Sleep(3 * time.Second) // the last changes reach the watchers
 	r.SaleFor = time.Since(start)
 	for name, ms := range cpuSince(cfg, cpu0) {
@@ -174,12 +184,14 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 	}
 	r.PollBytesPerMin = float64(polled.Load()) / float64(max(o.Pollers, 1)) / o.PollFor.Minutes()
 
-	// The 304 path: readers revalidating the status snapshot with its ETag.
-	say(out, "304 path for %s", o.NotModified)
-	etag, err := etagOf(ctx, gw+"/api/inventory/events/"+eventID+"/seats/status")
+	// The 304 path: readers revalidating the status snapshot with its ETag, once the sale's
+	// confirmations have drained (while the map changes, a revalidation rightly answers 200).
+	statusURL := gw + "/api/inventory/events/" + eventID + "/seats/status"
+	etag, err := settledETag(ctx, statusURL, 3*time.Minute)
 	if err != nil {
 		return nil, err
 	}
+	say(out, "304 path for %s", o.NotModified)
 	var n304, other atomic.Int64
 	nctx, stop := context.WithTimeout(ctx, o.NotModified)
 	var nwg sync.WaitGroup
@@ -193,9 +205,10 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 			for k := range clients {
 				clients[k] = clientFor(clientIP(byte(40+k/5), (k%5)*32+i))
 			}
+			tag := etag
 			for n := 0; nctx.Err() == nil; n++ {
-				req, _ := http.NewRequestWithContext(nctx, http.MethodGet, gw+"/api/inventory/events/"+eventID+"/seats/status", nil)
-				req.Header.Set("If-None-Match", etag)
+				req, _ := http.NewRequestWithContext(nctx, http.MethodGet, statusURL, nil)
+				req.Header.Set("If-None-Match", tag)
 				resp, err := clients[n%len(clients)].Do(req)
 				if err != nil {
 					continue
@@ -206,6 +219,9 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 					n304.Add(1)
 				} else {
 					other.Add(1)
+					if t := resp.Header.Get("ETag"); t != "" {
+						tag = t // a reader keeps the version it has just read, as a page does
+					}
 				}
 			}
 		}(i)
@@ -489,4 +505,23 @@ func cpuSince(cfg *config.Config, before map[string]float64) map[string]float64 
 		out[n] = v - before[n]
 	}
 	return out
+}
+
+// settledETag waits (up to limit) until the snapshot at url keeps one ETag for 2 s, and returns it.
+func settledETag(ctx context.Context, url string, limit time.Duration) (string, error) {
+	deadline := time.Now().Add(limit)
+	last, since := "", time.Now()
+	for {
+		tag, err := etagOf(ctx, url)
+		if err != nil {
+			return "", err
+		}
+		if tag != last {
+			last, since = tag, time.Now()
+		}
+		if time.Since(since) >= 2*time.Second || time.Now().After(deadline) {
+			return last, nil
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
