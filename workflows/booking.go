@@ -284,9 +284,7 @@ func (b *booking) confirm(ctx workflow.Context, rec activities.PaymentRecord) {
 	now := workflow.Now(ctx)
 	if status, reason := b.record(ctx, StatusConfirmed, "", now); status != StatusConfirmed {
 		// An earlier attempt of this run ended the booking first (see record): its end stands.
-		b.confirmedPayID = ""
-		b.release(ctx)
-		b.giveBack(ctx, "", reason)
+		b.unconfirm(ctx, reason)
 		b.emit(ctx, b.released(reason, now), b.ended(status, reason, now))
 		b.state.Step = "done"
 		return
@@ -318,15 +316,20 @@ func (b *booking) finish(ctx workflow.Context, status, reason string) {
 // cancelConfirmed cancels a CONFIRMED booking: refund, release, CANCELLED.
 func (b *booking) cancelConfirmed(ctx workflow.Context, reason string) {
 	b.state.Step = "cancelling"
-	b.giveBack(ctx, "", reason)
-	b.release(ctx)
-	b.confirmedPayID = ""
+	b.unconfirm(ctx, reason)
 	b.setStatus(ctx, StatusCancelled, reason)
 	now := workflow.Now(ctx)
 	status, reason := b.record(ctx, StatusCancelled, reason, now)
 	b.emit(ctx, b.released(reason, now), b.ended(status, reason, now))
 	b.cancelReason = ""
 	b.state.Step = "done"
+}
+
+// unconfirm gives back what a confirmation took: the payment refunded, then the seats released.
+func (b *booking) unconfirm(ctx workflow.Context, reason string) {
+	b.giveBack(ctx, "", reason)
+	b.release(ctx)
+	b.confirmedPayID = ""
 }
 
 // resumeConfirmed takes up a CONFIRMED booking whose earlier run closed.
