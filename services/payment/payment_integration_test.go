@@ -513,6 +513,40 @@ func TestTwoReplicasRacingChargeAndRefundSettleOnce(t *testing.T) {
 	raceChargeAndRefund(t, h, h.svc, other)
 }
 
+// The interleaving the race above can produce, made on purpose: a replica applies its
+// settlement after another has refunded the payment. The payment still reads REFUNDED (the refund
+// document is the truth), and the stored status is brought back to it.
+func TestALateApplyCannotMakeARefundedPaymentReadSucceeded(t *testing.T) {
+	h := newHarness(t)
+	m, req := h.request(TokenVisa)
+	if err := h.svc.handlePaymentRequested(h.ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := h.svc.refundBooking(h.ctx, req.BookingID, "cancelled"); err != nil || !out.Refunded {
+		t.Fatalf("refund: %+v %v", out, err)
+	}
+	p := h.payment(req.BookingID)
+	// The late write of the settlement, as a stalled replica makes it.
+	if _, err := h.store.payments.UpdateOne(h.ctx, bson.M{"_id": p.ID}, bson.M{"$set": bson.M{"status": StatusSucceeded}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.payment(req.BookingID); got.Status != StatusRefunded {
+		t.Fatalf("after a late apply the payment reads %s", got.Status)
+	}
+	var stored Payment
+	if err := h.store.payments.FindOne(h.ctx, bson.M{"_id": p.ID}).Decode(&stored); err != nil || stored.Status != StatusRefunded {
+		t.Fatalf("stored status %s (%v), want it repaired to REFUNDED", stored.Status, err)
+	}
+	// A SUCCEEDED payment with no refund stays SUCCEEDED.
+	m2, req2 := h.request(TokenVisa)
+	if err := h.svc.handlePaymentRequested(h.ctx, m2); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.payment(req2.BookingID); got.Status != StatusSucceeded {
+		t.Fatalf("a kept payment reads %s", got.Status)
+	}
+}
+
 func raceChargeAndRefund(t *testing.T, h *harness, charger, refunder *service) {
 	type run struct {
 		req bus.PaymentRequested
