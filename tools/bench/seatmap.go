@@ -23,6 +23,7 @@ import (
 	"ticketflow/seatplan"
 	"ticketflow/tools/devstack"
 	"ticketflow/tools/loadgen"
+	"ticketflow/tools/progress"
 	"ticketflow/tools/seed"
 )
 
@@ -55,11 +56,14 @@ type SeatMapResult struct {
 // baseline and the 304 path, and reports freshness, bytes and CPU.
 func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.Writer) (*SeatMapResult, error) {
 	r := &SeatMapResult{Opt: o, StreamCPU: map[string]float64{}, PollCPU: map[string]float64{}}
-	say(out, "creating a %d-seat event", o.Seats)
+	prog := progress.New(out, "seatmap")
+	defer prog.End()
+	prog.Phase(fmt.Sprintf("create a %d-seat event", o.Seats), 1, "events")
 	eventID, seatIDs, err := stadium(ctx, cfg, o.Seats)
 	if err != nil {
 		return nil, err
 	}
+	prog.Add(1)
 	gw := cfg.URLs[config.Gateway]
 	var snap struct {
 		Version int64 `json:"version"`
@@ -69,7 +73,7 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 	}
 
 	// Watchers, each from its own loopback address (the gateway limits per client).
-	say(out, "opening %d stream watchers", o.Watchers)
+	prog.Phase("open stream watchers", int64(o.Watchers), "watchers")
 	seen := newSeenLog()
 	var bytes, dropped atomic.Int64
 	wctx, stopWatchers := context.WithCancel(ctx)
@@ -86,14 +90,13 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 		if <-ready {
 			held.Add(1)
 		}
-		if i%200 == 199 {
-			say(out, "  %d/%d watchers open", i+1, o.Watchers)
-		}
+		prog.Add(1)
 	}
 	r.Held = int(held.Load())
 
 	// The sale: buyers hold 1..4 seats each; the answer time of each hold is when it committed.
-	say(out, "selling %d bookings, %d at once, to %d watchers", o.Bookings, o.Concurrency, r.Held)
+	prog.Phase("sale", int64(o.Bookings), "bookings")
+	prog.Note(fmt.Sprintf("%d at once, %d watchers", o.Concurrency, r.Held))
 	buyers, err := loadgen.NewBuyers(cfg, o.Bookings, "seatmap-"+ids.New()[:6])
 	if err != nil {
 		return nil, err
@@ -113,6 +116,7 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 				seats := pickSeats(seatIDs, 1+rand.IntN(4))
 				status, _, err := buyers[i].Do(ctx, http.MethodPost, "/api/bookings", map[string]any{"eventId": eventID,
 					"seatIds": seats, "paymentMethod": map[string]string{"type": "card", "token": "tok_visa"}})
+				prog.Add(1)
 				if err != nil || status >= 500 {
 					atomic.AddInt64(&r.Errors, 1)
 					what := strconv.Itoa(status)
@@ -133,14 +137,12 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 	}
 	for i := 0; i < o.Bookings; i++ {
 		jobs <- i
-		if i%500 == 499 {
-			say(out, "  %d/%d bookings posted", i+1, o.Bookings)
-		}
 	}
 	close(jobs)
 	bwg.Wait()
+	prog.End()
 	errorsSeen.Range(func(k, _ any) bool {
-		say(out, "  a booking failed with: %v", k)
+		fmt.Fprintf(out, "seatmap: a booking failed with: %v\n", k)
 		return true
 	})
 	time.Sleep(3 * time.Second) // the last changes reach the watchers
@@ -155,7 +157,7 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 	r.Freshness = seen.freshness(&answered)
 
 	// The baseline: the old page fetched the whole map every 2.5 s, uncompressed, no ETag.
-	say(out, "polling baseline: %d pollers for %s", o.Pollers, o.PollFor)
+	prog.Phase(fmt.Sprintf("polling baseline, %d pollers for %s", o.Pollers, o.PollFor), 0, "full maps")
 	var polled atomic.Int64
 	cpu0 = cpuOf(cfg, config.Gateway, config.Inventory)
 	pctx, stopPolling := context.WithTimeout(ctx, o.PollFor)
@@ -167,6 +169,7 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 			c := clientFor(clientIP(30, i))
 			for pctx.Err() == nil {
 				n, err := fetch(pctx, c, gw+"/api/inventory/events/"+eventID+"/seats", nil)
+				prog.Add(1)
 				if err == nil {
 					polled.Add(n)
 				}
@@ -187,11 +190,12 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 	// The 304 path: readers revalidating the status snapshot with its ETag, once the sale's
 	// confirmations have drained (while the map changes, a revalidation rightly answers 200).
 	statusURL := gw + "/api/inventory/events/" + eventID + "/seats/status"
-	etag, err := settledETag(ctx, statusURL, 3*time.Minute)
+	prog.Phase("wait for the confirmations to drain", 0, "reads")
+	etag, err := settledETag(ctx, statusURL, 3*time.Minute, prog)
 	if err != nil {
 		return nil, err
 	}
-	say(out, "304 path for %s", o.NotModified)
+	prog.Phase(fmt.Sprintf("304 path for %s", o.NotModified), 0, "revalidations")
 	var n304, other atomic.Int64
 	nctx, stop := context.WithTimeout(ctx, o.NotModified)
 	var nwg sync.WaitGroup
@@ -210,6 +214,7 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 				req, _ := http.NewRequestWithContext(nctx, http.MethodGet, statusURL, nil)
 				req.Header.Set("If-None-Match", tag)
 				resp, err := clients[n%len(clients)].Do(req)
+				prog.Add(1)
 				if err != nil {
 					continue
 				}
@@ -228,8 +233,9 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 	}
 	nwg.Wait()
 	stop()
+	prog.End()
 	if other.Load() > 0 {
-		say(out, "  %d revalidations were not answered 304", other.Load())
+		fmt.Fprintf(out, "seatmap: %d revalidations were not answered 304\n", other.Load())
 	}
 	r.NotModifiedPerSecond = float64(n304.Load()) / o.NotModified.Seconds()
 	return r, nil
@@ -252,11 +258,6 @@ func (r *SeatMapResult) Print(w io.Writer) {
 		"poll_bytes_per_min=%.0f ratio=%.5f gateway_cpu_ms_per_s=%.0f inventory_cpu_ms_per_s=%.0f not_modified_per_s=%.0f errors=%d\n",
 		r.Opt.Seats, r.Held, p50.Milliseconds(), p99.Milliseconds(), r.StreamBytesPerMin, r.PollBytesPerMin, ratio,
 		r.StreamCPU[config.Gateway], r.StreamCPU[config.Inventory], r.NotModifiedPerSecond, r.Errors)
-}
-
-// say prints a timestamped step of the seat map run.
-func say(out io.Writer, format string, args ...any) {
-	fmt.Fprintf(out, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 
 // stadium creates an event of n seats in sections of 5,000 (250 rows of 20).
@@ -508,11 +509,12 @@ func cpuSince(cfg *config.Config, before map[string]float64) map[string]float64 
 }
 
 // settledETag waits (up to limit) until the snapshot at url keeps one ETag for 2 s, and returns it.
-func settledETag(ctx context.Context, url string, limit time.Duration) (string, error) {
+func settledETag(ctx context.Context, url string, limit time.Duration, prog *progress.Reporter) (string, error) {
 	deadline := time.Now().Add(limit)
 	last, since := "", time.Now()
 	for {
 		tag, err := etagOf(ctx, url)
+		prog.Add(1)
 		if err != nil {
 			return "", err
 		}
