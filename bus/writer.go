@@ -22,21 +22,25 @@ type Writer struct {
 	mu         sync.Mutex
 	unsure     map[string]bool // eventIds whose write failed once: they may be on the topic already
 	partitions map[string][]int
+	// checking holds the eventIds of checked publishes under way, each with a channel closed when
+	// it ends: a second checked publish of one of them waits, then looks, and finds it written.
+	checking map[string]chan struct{}
 }
 
 // NewWriter returns a writer to brokers; producer names this process in a message header.
 func NewWriter(brokers []string, producer string) *Writer {
-	return &Writer{producer: producer, brokers: brokers, unsure: map[string]bool{}, partitions: map[string][]int{}, w: &kafka.Writer{
-		Addr:                   kafka.TCP(brokers...),
-		Balancer:               &kafka.Murmur2Balancer{},
-		RequiredAcks:           kafka.RequireAll,
-		BatchTimeout:           2 * time.Millisecond,
-		BatchSize:              200,
-		WriteTimeout:           10 * time.Second,
-		ReadTimeout:            10 * time.Second,
-		MaxAttempts:            3,
-		AllowAutoTopicCreation: false,
-	}}
+	return &Writer{producer: producer, brokers: brokers, unsure: map[string]bool{}, partitions: map[string][]int{},
+		checking: map[string]chan struct{}{}, w: &kafka.Writer{
+			Addr:                   kafka.TCP(brokers...),
+			Balancer:               &kafka.Murmur2Balancer{},
+			RequiredAcks:           kafka.RequireAll,
+			BatchTimeout:           2 * time.Millisecond,
+			BatchSize:              200,
+			WriteTimeout:           10 * time.Second,
+			ReadTimeout:            10 * time.Second,
+			MaxAttempts:            3,
+			AllowAutoTopicCreation: false,
+		}}
 }
 
 // Publish writes msgs and returns once Kafka has acknowledged all of them. Messages to the same
@@ -73,7 +77,11 @@ func (w *Writer) publish(ctx context.Context, check bool, msgs []Message) error 
 	}
 	w.mu.Unlock()
 	if check {
-		var err error
+		release, err := w.exclusive(ctx, msgs)
+		if err != nil {
+			return err
+		}
+		defer release()
 		if out, err = w.absent(ctx, out); err != nil {
 			return fmt.Errorf("look for earlier writes: %w", err)
 		}
@@ -99,6 +107,44 @@ func (w *Writer) publish(ctx context.Context, check bool, msgs []Message) error 
 		return fmt.Errorf("publish %d message(s) to %s: %w", len(out), msgs[0].Topic, err)
 	}
 	return nil
+}
+
+// exclusive waits until no other checked publish of msgs' eventIds is under way in this process,
+// and claims them until release is called. Without it, two checked publishes of one message at once
+// (a delivery retrying its publish and a redelivery re-sending the same outcome) both look, both
+// find nothing yet, and both write.
+func (w *Writer) exclusive(ctx context.Context, msgs []Message) (release func(), err error) {
+	for {
+		w.mu.Lock()
+		var busy chan struct{}
+		for _, m := range msgs {
+			if ch, ok := w.checking[m.Envelope.EventID]; ok {
+				busy = ch
+				break
+			}
+		}
+		if busy == nil {
+			done := make(chan struct{})
+			for _, m := range msgs {
+				w.checking[m.Envelope.EventID] = done
+			}
+			w.mu.Unlock()
+			return func() {
+				w.mu.Lock()
+				for _, m := range msgs {
+					delete(w.checking, m.Envelope.EventID)
+				}
+				w.mu.Unlock()
+				close(done)
+			}, nil
+		}
+		w.mu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // PublishRaw writes already-encoded messages (the dead-letter path keeps original bytes).

@@ -4,6 +4,7 @@ package bus
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,5 +106,43 @@ func TestAMessageOnceUnsureIsNeverWrittenTwice(t *testing.T) {
 	conn.Close()
 	if err != nil || last-first != 1 {
 		t.Fatalf("the message is on its topic %d times (%v)", last-first, err)
+	}
+}
+
+// Two checked publishes of one message at once — a delivery retrying its publish while a
+// redelivery re-sends the same outcome — put it on its topic once.
+func TestConcurrentCheckedPublishesWriteOnce(t *testing.T) {
+	cfg, ctx, w, m := writerTest(t)
+	m.Topic = "test.writer." + m.Key
+	admin := &kafka.Client{Addr: kafka.TCP(cfg.KafkaBrokers...)}
+	if _, err := admin.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
+		{Topic: m.Topic, NumPartitions: 1, ReplicationFactor: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.DeleteTopics(context.Background(), &kafka.DeleteTopicsRequest{Topics: []string{m.Topic}})
+	probe := m
+	probe.Envelope.EventID = "probe:" + m.Key // wait for the new topic's leader without writing m
+	for err := w.Publish(ctx, probe); err != nil; err = w.Publish(ctx, probe) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.PublishChecked(ctx, m); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	conn, err := kafka.DialLeader(ctx, "tcp", cfg.KafkaBrokers[0], m.Topic, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last, err := conn.ReadOffsets()
+	conn.Close()
+	if err != nil || last-first != 2 { // the probe and m, once
+		t.Fatalf("%d messages on the topic, want 2 (the probe and the message once): %v", last-first, err)
 	}
 }
