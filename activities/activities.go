@@ -14,8 +14,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"ticketflow/bus"
-	"ticketflow/httpapi"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/httpapi"
 	"ticketflow/services/inventory"
 	"ticketflow/services/payment"
 )

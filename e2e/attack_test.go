@@ -27,10 +27,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"ticketflow/auth"
-	"ticketflow/config"
-	"ticketflow/ids"
-	"ticketflow/mongodb"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/config"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/mongodb"
 	"ticketflow/tools/seed"
 )
 

@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	tclient "go.temporal.io/sdk/client"
 
-	"ticketflow/config"
-	"ticketflow/ids"
+	"ticketflow/internal/config"
+	"ticketflow/internal/ids"
 )
 
 type booking struct {

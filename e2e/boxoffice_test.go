@@ -12,8 +12,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"ticketflow/bus"
-	"ticketflow/ids"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/ids"
 	"ticketflow/workflows"
 )
 

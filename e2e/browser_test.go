@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"ticketflow/config"
+	"ticketflow/internal/config"
 	"ticketflow/tools/seed"
 )
 

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"ticketflow/auth"
-	"ticketflow/config"
-	"ticketflow/httpapi"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
 	"ticketflow/tools/seed"
 )
 

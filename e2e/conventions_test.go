@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"ticketflow/config"
+	"ticketflow/internal/config"
 	"ticketflow/openapi"
 )
 

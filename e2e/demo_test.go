@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"ticketflow/config"
+	"ticketflow/internal/config"
 )
 
 // TestDemoScript runs the README's demo, scripts/demo.sh, against this stack: a tok_visa booking

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"ticketflow/config"
-	"ticketflow/httpapi"
-	"ticketflow/ids"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
 )
 
 func TestAdminCreatesEventsAndSeatsAppearInInventory(t *testing.T) {

@@ -14,9 +14,9 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"ticketflow/bus"
-	"ticketflow/config"
-	"ticketflow/ids"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
+	"ticketflow/internal/ids"
 	"ticketflow/tools/devstack"
 )
 

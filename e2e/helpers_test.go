@@ -17,7 +17,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"ticketflow/config"
+	"ticketflow/internal/config"
 	"ticketflow/tools/devstack"
 )
 

@@ -15,8 +15,8 @@ import (
 	tclient "go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"ticketflow/config"
-	"ticketflow/ids"
+	"ticketflow/internal/config"
+	"ticketflow/internal/ids"
 	"ticketflow/workflows"
 )
 

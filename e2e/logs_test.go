@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"ticketflow/auth"
+	"ticketflow/internal/auth"
 	"ticketflow/tools/seed"
 )
 

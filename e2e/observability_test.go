@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"ticketflow/bus"
-	"ticketflow/config"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
 	"ticketflow/tools/devstack"
 )
 

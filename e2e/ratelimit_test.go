@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"ticketflow/config"
-	"ticketflow/httpapi"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
 )
 
 // proxyIP is the loopback address the tests' "load balancer" sends from: randomLoopback never

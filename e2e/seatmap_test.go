@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"ticketflow/config"
-	"ticketflow/ids"
+	"ticketflow/internal/config"
+	"ticketflow/internal/ids"
 	"ticketflow/tools/devstack"
 	"ticketflow/workflows"
 )

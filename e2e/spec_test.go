@@ -23,7 +23,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"ticketflow/config"
+	"ticketflow/internal/config"
 	"ticketflow/openapi"
 )
 

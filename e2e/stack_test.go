@@ -20,9 +20,9 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"ticketflow/bus"
-	"ticketflow/config"
-	"ticketflow/mongodb"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
+	"ticketflow/internal/mongodb"
 )
 
 // The foundation's checks: each real server answers a real client.

@@ -18,8 +18,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"ticketflow/bus"
-	"ticketflow/config"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
 	"ticketflow/workflows"
 )
 

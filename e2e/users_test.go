@@ -11,7 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"ticketflow/auth"
+	"ticketflow/internal/auth"
 )
 
 func TestRegisterLoginMe(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"ticketflow/httpapi"
+	"ticketflow/internal/httpapi"
 )
 
 type clientKey struct{}

@@ -20,12 +20,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"ticketflow/auth"
-	"ticketflow/config"
 	"ticketflow/gateway/web"
-	"ticketflow/httpapi"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ratelimit"
 	"ticketflow/openapi"
-	"ticketflow/ratelimit"
 )
 
 // Gateway is the gateway's state: its configuration, the proxies to each service, the limiter.

@@ -12,8 +12,8 @@ import (
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"ticketflow/config"
-	"ticketflow/httpapi"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
 )
 
 func TestClientAddressTrustsForwardedForOnlyFromTrustedProxies(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"ticketflow/config"
-	"ticketflow/httpapi"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
 )
 
 type serviceHealth struct {

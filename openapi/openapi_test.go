@@ -8,7 +8,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"ticketflow/httpapi"
+	"ticketflow/internal/httpapi"
 )
 
 // load parses the document with kin-openapi, as the e2e suite's validator does.

@@ -14,14 +14,14 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"ticketflow/activities"
-	"ticketflow/auth"
-	"ticketflow/bus"
-	"ticketflow/config"
-	"ticketflow/httpapi"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/telemetry"
+	"ticketflow/internal/temporalclient"
 	"ticketflow/services/inventory"
 	"ticketflow/services/payment"
-	"ticketflow/telemetry"
-	"ticketflow/temporalclient"
 	"ticketflow/workflows"
 )
 

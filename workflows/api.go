@@ -3,7 +3,7 @@ package workflows
 import (
 	"time"
 
-	"ticketflow/bus"
+	"ticketflow/internal/bus"
 )
 
 // HistoryGeneration names the folder of workflows/testdata that `make histories` writes: bump it

@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"ticketflow/activities"
-	"ticketflow/bus"
+	"ticketflow/internal/bus"
 )
 
 // a is only used to name activity methods; the worker registers the real instance.

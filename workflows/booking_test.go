@@ -18,7 +18,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"ticketflow/activities"
-	"ticketflow/bus"
+	"ticketflow/internal/bus"
 	"ticketflow/services/payment"
 )
 

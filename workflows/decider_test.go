@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"ticketflow/activities"
-	"ticketflow/bus"
+	"ticketflow/internal/bus"
 	"ticketflow/services/payment"
 )
 

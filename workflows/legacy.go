@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"ticketflow/activities"
-	"ticketflow/bus"
+	"ticketflow/internal/bus"
 )
 
 // BookingWorkflow is the booking saga: hold the seats (and answer the "hold" update with the seat

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"ticketflow/bus"
+	"ticketflow/internal/bus"
 )
 
 // The facts a booking's workflow publishes, each with its deterministic eventId

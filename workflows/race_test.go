@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"ticketflow/activities"
-	"ticketflow/bus"
+	"ticketflow/internal/bus"
 	"ticketflow/services/payment"
 )
 

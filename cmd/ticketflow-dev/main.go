@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"ticketflow/cmd/internal/cli"
-	"ticketflow/config"
+	"ticketflow/internal/config"
 	"ticketflow/tools/devstack"
 	"ticketflow/tools/seed"
 	"ticketflow/tools/traces"

@@ -13,11 +13,11 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 
-	"ticketflow/bus"
 	"ticketflow/cmd/internal/cli"
-	"ticketflow/config"
-	"ticketflow/telemetry"
-	"ticketflow/temporalclient"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
+	"ticketflow/internal/telemetry"
+	"ticketflow/internal/temporalclient"
 	"ticketflow/workflows"
 )
 

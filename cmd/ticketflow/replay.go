@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"ticketflow/cmd/internal/cli"
-	"ticketflow/temporalclient"
+	"ticketflow/internal/temporalclient"
 	"ticketflow/worker"
 )
 

@@ -7,15 +7,15 @@ import (
 	"time"
 
 	"ticketflow/bridge"
-	"ticketflow/config"
 	"ticketflow/gateway"
+	"ticketflow/internal/config"
+	"ticketflow/internal/telemetry"
 	"ticketflow/services/booking"
 	"ticketflow/services/event"
 	"ticketflow/services/inventory"
 	"ticketflow/services/notification"
 	"ticketflow/services/payment"
 	"ticketflow/services/user"
-	"ticketflow/telemetry"
 	"ticketflow/worker"
 )
 

@@ -10,8 +10,8 @@ import (
 	"path"
 	"strings"
 
-	"ticketflow/httpapi"
-	"ticketflow/money"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/money"
 )
 
 //go:embed static

@@ -11,12 +11,12 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
-	"ticketflow/auth"
-	"ticketflow/httpapi"
-	"ticketflow/ids"
-	"ticketflow/seatplan"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/seatplan"
+	"ticketflow/internal/telemetry"
 	"ticketflow/services/inventory"
-	"ticketflow/telemetry"
 	"ticketflow/workflows"
 )
 

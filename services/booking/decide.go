@@ -10,9 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"ticketflow/httpapi"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/telemetry"
 	"ticketflow/services/inventory"
-	"ticketflow/telemetry"
 	"ticketflow/workflows"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"ticketflow/httpapi"
+	"ticketflow/internal/httpapi"
 )
 
 // eventInfo is what a booking needs of its event: its name, the sales window and the buyer limit

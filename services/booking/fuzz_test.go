@@ -8,8 +8,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"ticketflow/httpapi"
-	"ticketflow/ids"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
 )
 
 // FuzzCreateRequest: the body of POST /api/bookings, decoded and checked as the handler does,

@@ -12,8 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"ticketflow/httpapi"
-	"ticketflow/ids"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
 )
 
 // Idempotency-Key on POST /api/bookings, as draft-ietf-httpapi-idempotency-key-header describes it:

@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"ticketflow/telemetry"
+	"ticketflow/internal/telemetry"
 )
 
 // The booking service's metrics: what an on-call engineer watches during a sale.

@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"ticketflow/money"
+	"ticketflow/internal/money"
 	"ticketflow/workflows"
 )
 

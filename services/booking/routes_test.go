@@ -3,7 +3,7 @@ package booking
 import (
 	"testing"
 
-	"ticketflow/httpapi"
+	"ticketflow/internal/httpapi"
 	"ticketflow/openapi"
 )
 

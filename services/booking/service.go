@@ -9,12 +9,12 @@ import (
 	"embed"
 	"time"
 
-	"ticketflow/auth"
-	"ticketflow/config"
-	"ticketflow/httpapi"
-	"ticketflow/pgdb"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/pgdb"
+	"ticketflow/internal/temporalclient"
 	"ticketflow/services/inventory"
-	"ticketflow/temporalclient"
 )
 
 //go:embed migrations/*.sql

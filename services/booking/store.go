@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"ticketflow/money"
+	"ticketflow/internal/money"
 	"ticketflow/workflows"
 )
 

@@ -10,10 +10,10 @@ import (
 	"github.com/go-chi/chi/v5"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"ticketflow/httpapi"
-	"ticketflow/ids"
-	"ticketflow/mongodb"
-	"ticketflow/seatplan"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/mongodb"
+	"ticketflow/internal/seatplan"
 )
 
 type api struct {

@@ -9,10 +9,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"ticketflow/httpapi"
-	"ticketflow/ids"
-	"ticketflow/money"
-	"ticketflow/seatplan"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/money"
+	"ticketflow/internal/seatplan"
 )
 
 func refused400(t *testing.T, err error) {

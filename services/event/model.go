@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"ticketflow/httpapi"
-	"ticketflow/ids"
-	"ticketflow/money"
-	"ticketflow/seatplan"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/money"
+	"ticketflow/internal/seatplan"
 )
 
 const (

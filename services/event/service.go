@@ -6,10 +6,10 @@ import (
 	"context"
 	"time"
 
-	"ticketflow/auth"
-	"ticketflow/config"
-	"ticketflow/httpapi"
-	"ticketflow/mongodb"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/mongodb"
 )
 
 // Run serves the event service until ctx ends.

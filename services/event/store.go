@@ -9,7 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"ticketflow/mongodb"
+	"ticketflow/internal/mongodb"
 )
 
 // store is the event service's MongoDB access. On FerretDB there are no transactions and no

@@ -8,7 +8,7 @@ import (
 	"time"
 	_ "time/tzdata" // venue time zones resolve on any machine, with or without a zoneinfo database
 
-	"ticketflow/httpapi"
+	"ticketflow/internal/httpapi"
 )
 
 // Event times (date, salesStartAt, salesEndAt) are strict RFC 3339 in requests and are kept, and

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"ticketflow/seatplan"
+	"ticketflow/internal/seatplan"
 )
 
 func TestEventTimesAreStrictRFC3339AtSeconds(t *testing.T) {

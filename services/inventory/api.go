@@ -8,10 +8,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"ticketflow/httpapi"
-	"ticketflow/ids"
-	"ticketflow/money"
-	"ticketflow/seatplan"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/money"
+	"ticketflow/internal/seatplan"
 )
 
 // api is the inventory's HTTP surface: the public seat map, and the internal operations of the

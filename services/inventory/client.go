@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"ticketflow/httpapi"
+	"ticketflow/internal/httpapi"
 )
 
 // Error codes of the internal API for the refusals callers branch on. The handlers write them

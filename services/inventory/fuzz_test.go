@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"testing"
 
-	"ticketflow/httpapi"
-	"ticketflow/ids"
-	"ticketflow/money"
-	"ticketflow/seatplan"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/money"
+	"ticketflow/internal/seatplan"
 )
 
 // FuzzSeatsRequest: the bodies of the internal hold/confirm/release and seat-loading calls,

@@ -3,7 +3,7 @@ package inventory
 import (
 	"testing"
 
-	"ticketflow/httpapi"
+	"ticketflow/internal/httpapi"
 	"ticketflow/openapi"
 )
 

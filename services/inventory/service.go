@@ -11,10 +11,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"ticketflow/auth"
-	"ticketflow/config"
-	"ticketflow/httpapi"
-	"ticketflow/pgdb"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/pgdb"
 )
 
 //go:embed migrations/*.sql

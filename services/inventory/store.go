@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"ticketflow/seatplan"
+	"ticketflow/internal/seatplan"
 )
 
 // Seat statuses.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"ticketflow/httpapi"
+	"ticketflow/internal/httpapi"
 )
 
 // The live seat map: GET /api/inventory/events/{eventId}/seats/stream, text/event-stream.

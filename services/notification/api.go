@@ -5,7 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"ticketflow/httpapi"
+	"ticketflow/internal/httpapi"
 )
 
 type api struct {

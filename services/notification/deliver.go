@@ -8,8 +8,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"ticketflow/bus"
-	"ticketflow/mongodb"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/mongodb"
 )
 
 // maxErrorLen bounds an SMTP error kept in an attempt (servers can be chatty).

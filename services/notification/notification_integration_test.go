@@ -23,12 +23,12 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"ticketflow/auth"
-	"ticketflow/bus"
-	"ticketflow/config"
-	"ticketflow/httpapi"
-	"ticketflow/ids"
-	"ticketflow/mongodb/mongodbtest"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/mongodb/mongodbtest"
 )
 
 func uniq() string {

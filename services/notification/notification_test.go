@@ -16,10 +16,10 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"ticketflow/auth"
-	"ticketflow/bus"
-	"ticketflow/httpapi"
-	"ticketflow/ids"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
 )
 
 func TestConfirmationEmailShowsTheCurrencysDecimals(t *testing.T) {

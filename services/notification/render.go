@@ -12,9 +12,9 @@ import (
 	"time"
 	"unicode"
 
-	"ticketflow/bus"
-	"ticketflow/mailaddr"
-	"ticketflow/money"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/mailaddr"
+	"ticketflow/internal/money"
 )
 
 // email is what a fact asks to be sent, before it is stored.

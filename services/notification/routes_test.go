@@ -3,7 +3,7 @@ package notification
 import (
 	"testing"
 
-	"ticketflow/httpapi"
+	"ticketflow/internal/httpapi"
 	"ticketflow/openapi"
 )
 

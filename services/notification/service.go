@@ -12,11 +12,11 @@ import (
 	"sync"
 	"time"
 
-	"ticketflow/auth"
-	"ticketflow/bus"
-	"ticketflow/config"
-	"ticketflow/httpapi"
-	"ticketflow/mongodb"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/mongodb"
 )
 
 const (

@@ -8,7 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"ticketflow/mongodb"
+	"ticketflow/internal/mongodb"
 )
 
 // store is the notification service's MongoDB access. "One email per fact" rests on the insert

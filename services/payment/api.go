@@ -7,11 +7,11 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"ticketflow/auth"
-	"ticketflow/bus"
-	"ticketflow/httpapi"
-	"ticketflow/ids"
-	"ticketflow/money"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/money"
 )
 
 const maxReasonLen = 200

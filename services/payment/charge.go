@@ -10,8 +10,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"ticketflow/bus"
-	"ticketflow/mongodb"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/mongodb"
 )
 
 // publisher is what the service needs of a *bus.Writer.

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"time"
 
-	"ticketflow/bus"
-	"ticketflow/httpapi"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/httpapi"
 )
 
 // Client is the typed client of the payment service's internal API, used by the saga's

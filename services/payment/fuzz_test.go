@@ -8,8 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"ticketflow/httpapi"
-	"ticketflow/ids"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
 )
 
 // FuzzRefundRequest: POST /internal/payments/refund bodies, decoded and checked as the handler

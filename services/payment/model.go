@@ -4,7 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"ticketflow/bus"
+	"ticketflow/internal/bus"
 )
 
 // Payment statuses. PENDING is the only one that moves on its own (to SUCCEEDED or FAILED when

@@ -23,13 +23,13 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"ticketflow/auth"
-	"ticketflow/bus"
-	"ticketflow/config"
-	"ticketflow/httpapi"
-	"ticketflow/ids"
-	"ticketflow/mongodb"
-	"ticketflow/mongodb/mongodbtest"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/mongodb"
+	"ticketflow/internal/mongodb/mongodbtest"
 )
 
 func uniq() string {

@@ -8,7 +8,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"ticketflow/mongodb"
+	"ticketflow/internal/mongodb"
 )
 
 // RefundRequest is POST /internal/payments/refund: give back the money of BookingID's payment.

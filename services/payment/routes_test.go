@@ -3,7 +3,7 @@ package payment
 import (
 	"testing"
 
-	"ticketflow/httpapi"
+	"ticketflow/internal/httpapi"
 	"ticketflow/openapi"
 )
 

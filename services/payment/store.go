@@ -9,8 +9,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"ticketflow/ids"
-	"ticketflow/mongodb"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/mongodb"
 )
 
 // store is the payment service's MongoDB access.

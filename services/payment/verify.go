@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"ticketflow/bus"
+	"ticketflow/internal/bus"
 )
 
 // Record is the payment service's record of a booking's payment, as the saga reads it: Found is

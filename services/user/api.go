@@ -11,11 +11,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
 
-	"ticketflow/auth"
-	"ticketflow/httpapi"
-	"ticketflow/ids"
-	"ticketflow/mailaddr"
-	"ticketflow/ratelimit"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/mailaddr"
+	"ticketflow/internal/ratelimit"
 )
 
 type api struct {

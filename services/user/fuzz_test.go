@@ -8,8 +8,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"ticketflow/httpapi"
-	"ticketflow/mailaddr"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/mailaddr"
 )
 
 // FuzzRegisterRequest: POST /api/users/register bodies, decoded and checked as the handler does,

@@ -3,7 +3,7 @@ package user
 import (
 	"testing"
 
-	"ticketflow/mailaddr"
+	"ticketflow/internal/mailaddr"
 )
 
 // Registration applies the one address rule, and stores the address normalised: the domain in

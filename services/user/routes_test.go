@@ -3,7 +3,7 @@ package user
 import (
 	"testing"
 
-	"ticketflow/httpapi"
+	"ticketflow/internal/httpapi"
 	"ticketflow/openapi"
 )
 

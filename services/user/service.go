@@ -9,13 +9,13 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"ticketflow/auth"
-	"ticketflow/bus"
-	"ticketflow/config"
-	"ticketflow/httpapi"
-	"ticketflow/outbox"
-	"ticketflow/pgdb"
-	"ticketflow/ratelimit"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/outbox"
+	"ticketflow/internal/pgdb"
+	"ticketflow/internal/ratelimit"
 )
 
 //go:embed migrations/*.sql

@@ -8,8 +8,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"ticketflow/bus"
-	"ticketflow/outbox"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/outbox"
 )
 
 // User is a registered user as the API shows it.

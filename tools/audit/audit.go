@@ -24,11 +24,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"ticketflow/bus"
-	"ticketflow/config"
-	"ticketflow/httpapi"
-	"ticketflow/mongodb"
-	"ticketflow/temporalclient"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/mongodb"
+	"ticketflow/internal/temporalclient"
 	"ticketflow/tools/progress"
 )
 

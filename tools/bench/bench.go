@@ -24,10 +24,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"ticketflow/auth"
-	"ticketflow/config"
-	"ticketflow/httpapi"
-	"ticketflow/ids"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
 	"ticketflow/tools/audit"
 	"ticketflow/tools/loadgen"
 	"ticketflow/tools/progress"

@@ -11,9 +11,9 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"ticketflow/config"
-	"ticketflow/ids"
-	"ticketflow/temporalclient"
+	"ticketflow/internal/config"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/temporalclient"
 	"ticketflow/tools/progress"
 )
 

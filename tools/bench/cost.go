@@ -19,8 +19,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
 
-	"ticketflow/config"
-	"ticketflow/temporalclient"
+	"ticketflow/internal/config"
+	"ticketflow/internal/temporalclient"
 	"ticketflow/tools/devstack"
 	"ticketflow/workflows"
 )

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"ticketflow/config"
 	"ticketflow/gateway"
+	"ticketflow/internal/config"
 	"ticketflow/tools/loadgen"
 	"ticketflow/tools/progress"
 )

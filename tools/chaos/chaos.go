@@ -23,8 +23,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"ticketflow/config"
-	"ticketflow/ids"
+	"ticketflow/internal/config"
+	"ticketflow/internal/ids"
 	"ticketflow/tools/audit"
 	"ticketflow/tools/devstack"
 	"ticketflow/tools/loadgen"

@@ -10,13 +10,13 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"ticketflow/auth"
-	"ticketflow/bus"
-	"ticketflow/config"
-	"ticketflow/httpapi"
-	"ticketflow/ids"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/temporalclient"
 	"ticketflow/services/payment"
-	"ticketflow/temporalclient"
 	"ticketflow/workflows"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 
-	"ticketflow/config"
+	"ticketflow/internal/config"
 	"ticketflow/tools/progress"
 )
 

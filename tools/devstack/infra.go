@@ -22,8 +22,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.temporal.io/sdk/client"
 
-	"ticketflow/bus"
-	"ticketflow/config"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
 	"ticketflow/workflows"
 )
 

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"ticketflow/config"
+	"ticketflow/internal/config"
 )
 
 // The stack's observability: a real Prometheus scraping every process's /metrics (the Debian

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"ticketflow/config"
+	"ticketflow/internal/config"
 )
 
 func TestPrometheusScrapesEveryProcessTheGatewayOnItsAdminPort(t *testing.T) {

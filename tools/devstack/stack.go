@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"ticketflow/config"
+	"ticketflow/internal/config"
 )
 
 // layoutVersion is the version of the .data layout. Bump it when a change makes an old data dir

@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"ticketflow/temporalclient"
+	"ticketflow/internal/temporalclient"
 	"ticketflow/workflows"
 )
 

@@ -13,11 +13,11 @@ import (
 	"net/http"
 	"time"
 
-	"ticketflow/auth"
-	"ticketflow/config"
-	"ticketflow/httpapi"
-	"ticketflow/ids"
-	"ticketflow/seatplan"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/seatplan"
 	"ticketflow/tools/seed"
 )
 

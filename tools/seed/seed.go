@@ -12,10 +12,10 @@ import (
 	"os"
 	"time"
 
-	"ticketflow/auth"
-	"ticketflow/config"
-	"ticketflow/httpapi"
-	"ticketflow/seatplan"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/seatplan"
 )
 
 // Demo credentials, printed by `make run` on a fresh data dir.

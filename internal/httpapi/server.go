@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"ticketflow/telemetry"
+	"ticketflow/internal/telemetry"
 )
 
 // NewRouter is a chi router with the middleware every internal TicketFlow HTTP server runs: a span

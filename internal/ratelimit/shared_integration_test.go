@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"ticketflow/config"
-	"ticketflow/ids"
+	"ticketflow/internal/config"
+	"ticketflow/internal/ids"
 )
 
 // Two limiters on one Redis, as two gateway replicas are, share each key's budget: GCRA lets the

@@ -14,8 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"ticketflow/bus"
-	"ticketflow/telemetry"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/telemetry"
 )
 
 const channel = "ticketflow_outbox"

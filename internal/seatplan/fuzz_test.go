@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"ticketflow/httpapi"
-	"ticketflow/ids"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
 )
 
 func mustRefuse400(t *testing.T, err error) {

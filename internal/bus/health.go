@@ -7,7 +7,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"ticketflow/httpapi"
+	"ticketflow/internal/httpapi"
 )
 
 // HealthCheck is a health-answer check that a broker accepts connections.

@@ -19,7 +19,7 @@ import (
 // the variables Load reads, listens where its health check and its peers look for it, and passes
 // CheckSecrets. Docker is not needed: the file is loaded with the Compose specification's loader.
 
-const composeFile = "../docker-compose.yml"
+const composeFile = "../../docker-compose.yml"
 
 // A composeStore is a server that a process finds through one environment variable.
 type composeStore struct {

@@ -14,8 +14,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"ticketflow/ids"
-	"ticketflow/telemetry"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/telemetry"
 )
 
 // requestDuration is every HTTP server's latency histogram, by method, route pattern (chi's, not

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"time"
 
-	"ticketflow/mailaddr"
-	"ticketflow/money"
+	"ticketflow/internal/mailaddr"
+	"ticketflow/internal/money"
 )
 
 // Payloads of the contract's topics. Money is integer minor units plus an ISO-4217 currency.

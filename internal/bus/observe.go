@@ -13,14 +13,14 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"ticketflow/telemetry"
+	"ticketflow/internal/telemetry"
 )
 
 // Traces cross Kafka in the message headers: the writer puts the W3C `traceparent` (and the
 // baggage with the request and booking ids) on every message it publishes, and the consumer
 // continues that trace while it handles the message.
 
-func tracer() trace.Tracer { return otel.Tracer("ticketflow/bus") }
+func tracer() trace.Tracer { return otel.Tracer("ticketflow/internal/bus") }
 
 // headerCarrier lets the propagator read and write kafka-go headers.
 type headerCarrier struct{ headers *[]kafka.Header }

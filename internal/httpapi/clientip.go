@@ -4,7 +4,7 @@ import (
 	"net"
 	"net/http"
 
-	"ticketflow/auth"
+	"ticketflow/internal/auth"
 )
 
 // The client address the gateway forwards to the services. A service believes it only with a

@@ -11,8 +11,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"ticketflow/config"
-	"ticketflow/mongodb"
+	"ticketflow/internal/config"
+	"ticketflow/internal/mongodb"
 )
 
 // Database connects to a new database named prefix + a random suffix.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"ticketflow/config"
-	"ticketflow/ids"
+	"ticketflow/internal/config"
+	"ticketflow/internal/ids"
 )
 
 // writerTest is a writer to the stack's Kafka and a seats.released message of a new booking.

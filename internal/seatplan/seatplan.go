@@ -8,8 +8,8 @@ import (
 	"regexp"
 	"strings"
 
-	"ticketflow/httpapi"
-	"ticketflow/ids"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
 )
 
 // Limits of a plan (the contract: no seats, a negative price or more than 100,000 seats is a 400).

@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"ticketflow/telemetry"
+	"ticketflow/internal/telemetry"
 )
 
 func TestMessagesCarryTheTraceAndIDsToTheirConsumer(t *testing.T) {

@@ -10,8 +10,8 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"ticketflow/auth"
-	"ticketflow/telemetry"
+	"ticketflow/internal/auth"
+	"ticketflow/internal/telemetry"
 )
 
 type ctxKey int

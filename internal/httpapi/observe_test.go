@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"ticketflow/telemetry"
+	"ticketflow/internal/telemetry"
 )
 
 var spans = tracetest.NewSpanRecorder()

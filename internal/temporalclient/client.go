@@ -17,9 +17,9 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 
-	"ticketflow/config"
-	"ticketflow/httpapi"
-	"ticketflow/telemetry"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/telemetry"
 )
 
 // Dial connects to Temporal, retrying for up to 30 s so a process started just before the server

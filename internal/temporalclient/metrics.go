@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 
-	"ticketflow/telemetry"
+	"ticketflow/internal/telemetry"
 )
 
 // sdkMetrics is the Temporal SDK's MetricsHandler of this process (one for every client it

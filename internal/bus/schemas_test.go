@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"ticketflow/mailaddr"
+	"ticketflow/internal/mailaddr"
 )
 
 // Fixed ids in the form the system makes them (ids.New: canonical lower-case UUIDs).
@@ -340,7 +340,7 @@ func TestSchemaFilesAreSelfDescribing(t *testing.T) {
 
 // The example messages in docs/events.md are real captures; they must keep matching the schemas.
 func TestDocumentedExamplesValidate(t *testing.T) {
-	raw, err := os.ReadFile("../docs/events.md")
+	raw, err := os.ReadFile("../../docs/events.md")
 	if err != nil {
 		t.Fatal(err)
 	}
