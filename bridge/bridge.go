@@ -30,9 +30,9 @@ import (
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/temporalclient"
 	"ticketflow/services/payment"
-	"ticketflow/workflows"
 )
 
 // Group is the bridge's consumer group.
@@ -109,7 +109,7 @@ func (b *Bridge) PaymentProcessed(ctx context.Context, m kafka.Message) error {
 		return fmt.Errorf("%w: not the payment of record: %s", bus.ErrMalformed, v.Reason)
 	}
 	rec := payment.Record{Found: true, View: *v.Record}
-	err = b.temporal.SignalWorkflow(ctx, workflows.WorkflowID(claim.BookingID), "", workflows.SignalPaymentResult, rec.Result())
+	err = b.temporal.SignalWorkflow(ctx, lifecycle.WorkflowID(claim.BookingID), "", lifecycle.SignalPaymentResult, rec.Result())
 	switch {
 	case err == nil:
 		return nil
@@ -125,7 +125,7 @@ func (b *Bridge) PaymentProcessed(ctx context.Context, m kafka.Message) error {
 	if err := b.bookings.Get(ctx, "/internal/bookings/"+claim.BookingID, &booking); err != nil {
 		return err // the payment of record names a booking; it is there once the booking service answers
 	}
-	if !workflows.OwesRefund(booking.Status, deref(booking.PaymentID), rec.ID) {
+	if !lifecycle.OwesRefund(booking.Status, deref(booking.PaymentID), rec.ID) {
 		// The booking keeps this payment (a duplicate of its confirmation), or it is still PENDING
 		// with no open workflow: the run the reconciler starts for it reads the payment of record
 		// itself and decides. The bridge never decides a booking's money ahead of its workflow.

@@ -14,7 +14,7 @@ import (
 
 	"ticketflow/internal/bus"
 	"ticketflow/internal/ids"
-	"ticketflow/workflows"
+	"ticketflow/internal/lifecycle"
 )
 
 // The rules a box office expects (issue 14): sales windows, currencies, addresses, event times
@@ -237,7 +237,7 @@ func TestMoneyIsShownByTheCurrencysExponent(t *testing.T) {
 			}
 			var b booking
 			r.decode(t, &b)
-			waitStatus(t, buyer, b.ID, workflows.StatusConfirmed, time.Minute)
+			waitStatus(t, buyer, b.ID, lifecycle.StatusConfirmed, time.Minute)
 			// The confirmation email says the same amount.
 			eventually(t, 30*time.Second, func() error {
 				if n := mailCount(t, `to:"`+u.Email+`" "`+c.want+` `+c.currency+`"`); n != 1 {
@@ -372,7 +372,7 @@ func TestBuyerLimitAcrossLiveBookings(t *testing.T) {
 	if fourth.Status != "PENDING" {
 		t.Fatalf("the 4th seat: %+v", fourth)
 	}
-	waitStatus(t, c, fourth.ID, workflows.StatusConfirmed, time.Minute)
+	waitStatus(t, c, fourth.ID, lifecycle.StatusConfirmed, time.Minute)
 	// Sold seats count too.
 	refusedWith(t, book(c, e.ID, []string{"FLOOR-A-6"}, "tok_visa"), 409, "BUYER_LIMIT")
 	// The limit is per buyer.

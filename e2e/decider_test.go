@@ -21,9 +21,9 @@ import (
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
 	"ticketflow/internal/ids"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/services/payment"
 	"ticketflow/tools/devstack"
-	"ticketflow/workflows"
 )
 
 // One decider per booking, on the real stack: each test pins one of the cases of the issue that
@@ -62,10 +62,10 @@ func agrees(t testing.TB, c *client, id string, within time.Duration) booking {
 	var b booking
 	poll(t, within, 500*time.Millisecond, func() error {
 		c.expect(200, "GET", "/api/bookings/"+id, nil, &b)
-		if b.Status == workflows.StatusPending {
+		if b.Status == lifecycle.StatusPending {
 			return errorf("booking %s is still PENDING", id)
 		}
-		d, err := tc.DescribeWorkflowExecution(t.Context(), workflows.WorkflowID(id), "")
+		d, err := tc.DescribeWorkflowExecution(t.Context(), lifecycle.WorkflowID(id), "")
 		if err != nil {
 			return err
 		}
@@ -77,13 +77,13 @@ func agrees(t testing.TB, c *client, id string, within time.Duration) booking {
 			return errorf("booking %s: record %s, workflow's BookingStatus %s", id, b.Status, status)
 		}
 		st := d.GetWorkflowExecutionInfo().GetStatus()
-		if st != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED && !(st == enums.WORKFLOW_EXECUTION_STATUS_RUNNING && b.Status == workflows.StatusConfirmed) {
+		if st != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED && !(st == enums.WORKFLOW_EXECUTION_STATUS_RUNNING && b.Status == lifecycle.StatusConfirmed) {
 			return errorf("booking %s is %s and its workflow %s", id, b.Status, st)
 		}
 		return nil
 	})
 	rec := paymentRecord(t, id)
-	if kept := rec.Kept(); kept != (b.Status == workflows.StatusConfirmed) {
+	if kept := rec.Kept(); kept != (b.Status == lifecycle.StatusConfirmed) {
 		t.Fatalf("booking %s is %s, its payment of record %+v", id, b.Status, rec)
 	}
 	cfg := loadConfig(t)
@@ -99,7 +99,7 @@ func agrees(t testing.TB, c *client, id string, within time.Duration) booking {
 		t.Fatal(err)
 	}
 	wantReserved := 0
-	if b.Status == workflows.StatusConfirmed {
+	if b.Status == lifecycle.StatusConfirmed {
 		wantReserved = len(b.SeatIDs)
 	}
 	if reserved != wantReserved || held != 0 {
@@ -138,7 +138,7 @@ func TestAHoldAnsweredLateAndRetriedEndsConsistent(t *testing.T) {
 		return nil
 	})
 	got := agrees(t, c, b.ID, cfg.HoldTTL+time.Minute)
-	if got.Status != workflows.StatusConfirmed {
+	if got.Status != lifecycle.StatusConfirmed {
 		t.Fatalf("booking %+v", got)
 	}
 	var mine []booking
@@ -221,11 +221,11 @@ func TestCancelFromTemporalCompensatesAndRecords(t *testing.T) {
 	var b booking
 	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_noResponse").decode(t, &b)
 	time.Sleep(time.Second)
-	if err := temporalClient(t).CancelWorkflow(t.Context(), workflows.WorkflowID(b.ID), ""); err != nil {
+	if err := temporalClient(t).CancelWorkflow(t.Context(), lifecycle.WorkflowID(b.ID), ""); err != nil {
 		t.Fatal(err)
 	}
 	got := agrees(t, c, b.ID, time.Minute)
-	if got.Status != workflows.StatusCancelled || paymentRecord(t, b.ID).Status != payment.StatusFailed {
+	if got.Status != lifecycle.StatusCancelled || paymentRecord(t, b.ID).Status != payment.StatusFailed {
 		t.Fatalf("booking %+v payment %+v", got, paymentRecord(t, b.ID))
 	}
 }
@@ -236,11 +236,11 @@ func TestATerminatedWorkflowIsRepaired(t *testing.T) {
 	var b booking
 	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_noResponse").decode(t, &b)
 	time.Sleep(time.Second)
-	if err := temporalClient(t).TerminateWorkflow(t.Context(), workflows.WorkflowID(b.ID), "", "test: terminated"); err != nil {
+	if err := temporalClient(t).TerminateWorkflow(t.Context(), lifecycle.WorkflowID(b.ID), "", "test: terminated"); err != nil {
 		t.Fatal(err)
 	}
 	got := agrees(t, c, b.ID, 2*time.Minute)
-	if got.Status != workflows.StatusFailed {
+	if got.Status != lifecycle.StatusFailed {
 		t.Fatalf("booking %+v", got)
 	}
 }
@@ -254,7 +254,7 @@ func TestPaymentResultsAreCheckedAgainstTheRecord(t *testing.T) {
 	var pending, confirmed booking
 	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_noResponse").decode(t, &pending)
 	book(c, e.ID, []string{"FLOOR-A-2"}, "tok_visa").decode(t, &confirmed)
-	waitStatus(t, c, confirmed.ID, workflows.StatusConfirmed, time.Minute)
+	waitStatus(t, c, confirmed.ID, lifecycle.StatusConfirmed, time.Minute)
 	forged := []bus.PaymentProcessed{
 		{BookingID: pending.ID, PaymentID: ids.New(), Status: bus.PaymentSuccess, AmountMinor: 1, Currency: "EUR", ProviderRef: "x"},
 		{BookingID: confirmed.ID, PaymentID: ids.New(), Status: bus.PaymentSuccess, AmountMinor: 11400, Currency: "EUR", ProviderRef: "y"},
@@ -273,7 +273,7 @@ func TestPaymentResultsAreCheckedAgainstTheRecord(t *testing.T) {
 		})
 	}
 	c.expect(200, "GET", "/api/bookings/"+pending.ID, nil, &pending)
-	if pending.Status != workflows.StatusPending {
+	if pending.Status != lifecycle.StatusPending {
 		t.Fatalf("a forged success moved the booking: %+v", pending)
 	}
 	if rec := paymentRecord(t, confirmed.ID); rec.Status != payment.StatusSucceeded {
@@ -326,7 +326,7 @@ func TestCapturesNobodyExpectedAreRefundedOrDeadLettered(t *testing.T) {
 		}
 		return errorf("no payment.refunded for the capture %s", capture.ProviderRef)
 	})
-	if got := agrees(t, c, b.ID, time.Minute); got.Status != workflows.StatusCancelled {
+	if got := agrees(t, c, b.ID, time.Minute); got.Status != lifecycle.StatusCancelled {
 		t.Fatalf("booking %+v", got)
 	}
 
@@ -373,7 +373,7 @@ func TestABookingWithoutAWorkflowIsStartedByTheReconciler(t *testing.T) {
 		}
 		return nil
 	})
-	if got := agrees(t, admin(t), id, time.Minute); got.Status != workflows.StatusConfirmed {
+	if got := agrees(t, admin(t), id, time.Minute); got.Status != lifecycle.StatusConfirmed {
 		t.Fatalf("booking %+v", got)
 	}
 }
@@ -414,7 +414,7 @@ func announce(t *testing.T, c *client, u user, eventID, seat string) string {
 // booking.failed, with Temporal agreeing.
 func recordedFailed(t *testing.T, c *client, id, reason string) {
 	t.Helper()
-	b := waitStatus(t, c, id, workflows.StatusFailed, time.Minute)
+	b := waitStatus(t, c, id, lifecycle.StatusFailed, time.Minute)
 	if b.FailureReason == nil || !strings.Contains(*b.FailureReason, reason) {
 		t.Fatalf("booking %+v", b)
 	}
@@ -434,20 +434,20 @@ func TestCancelAfterConfirmationIsOneTruthInTemporal(t *testing.T) {
 	c, _ := register(t)
 	var b booking
 	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_visa").decode(t, &b)
-	waitStatus(t, c, b.ID, workflows.StatusConfirmed, time.Minute)
+	waitStatus(t, c, b.ID, lifecycle.StatusConfirmed, time.Minute)
 	c.expect(200, "POST", "/api/bookings/"+b.ID+"/cancel", nil, nil)
-	v, err := temporalClient(t).QueryWorkflow(t.Context(), workflows.WorkflowID(b.ID), "", workflows.QueryStatus)
-	var st workflows.BookingState
+	v, err := temporalClient(t).QueryWorkflow(t.Context(), lifecycle.WorkflowID(b.ID), "", lifecycle.QueryStatus)
+	var st lifecycle.BookingState
 	if err == nil {
 		err = v.Get(&st)
 	}
 	if err != nil && !strings.Contains(err.Error(), "completed") {
 		t.Fatal(err)
 	}
-	if err == nil && st.Status != workflows.StatusCancelled {
+	if err == nil && st.Status != lifecycle.StatusCancelled {
 		t.Fatalf("status query says %q", st.Status)
 	}
-	if got := agrees(t, c, b.ID, time.Minute); got.Status != workflows.StatusCancelled {
+	if got := agrees(t, c, b.ID, time.Minute); got.Status != lifecycle.StatusCancelled {
 		t.Fatalf("booking %+v", got)
 	}
 }

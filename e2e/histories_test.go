@@ -17,6 +17,7 @@ import (
 
 	"ticketflow/internal/config"
 	"ticketflow/internal/ids"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/workflows"
 )
 
@@ -80,26 +81,26 @@ func TestExportHistories(t *testing.T) {
 	book(c, e.ID, []string{"FLOOR-A-6"}, "tok_noResponse").decode(t, &inTemporal)
 	book(c, e.ID, []string{"FLOOR-A-7"}, "tok_noResponse").decode(t, &terminated)
 	time.Sleep(time.Second)
-	if err := tc.CancelWorkflow(t.Context(), workflows.WorkflowID(inTemporal.ID), ""); err != nil {
+	if err := tc.CancelWorkflow(t.Context(), lifecycle.WorkflowID(inTemporal.ID), ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := tc.TerminateWorkflow(t.Context(), workflows.WorkflowID(terminated.ID), "", "histories"); err != nil {
+	if err := tc.TerminateWorkflow(t.Context(), lifecycle.WorkflowID(terminated.ID), "", "histories"); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range paths {
 		waitStatus(t, c, ids[p.name], p.want, cfg.HoldTTL+30*time.Second)
-		export(p.name, workflows.WorkflowID(ids[p.name]))
+		export(p.name, lifecycle.WorkflowID(ids[p.name]))
 	}
 	waitStatus(t, c, inTemporal.ID, "CANCELLED", time.Minute)
 	waitStatus(t, c, terminated.ID, "FAILED", 2*time.Minute) // the reconciler's repair run
 	time.Sleep(2 * time.Second)
-	export("seats-unavailable", workflows.WorkflowID(unavailable))
-	export("cancelled-in-temporal", workflows.WorkflowID(inTemporal.ID))
-	export("repaired-after-terminate", workflows.WorkflowID(terminated.ID))
+	export("seats-unavailable", lifecycle.WorkflowID(unavailable))
+	export("cancelled-in-temporal", lifecycle.WorkflowID(inTemporal.ID))
+	export("repaired-after-terminate", lifecycle.WorkflowID(terminated.ID))
 	// Cancel after confirmation: the booking's own workflow, open until the event, does it.
 	c.expect(200, "POST", "/api/bookings/"+ids["confirmed"]+"/cancel", nil, nil)
 	time.Sleep(2 * time.Second)
-	export("cancel-confirmed", workflows.WorkflowID(ids["confirmed"]))
+	export("cancel-confirmed", lifecycle.WorkflowID(ids["confirmed"]))
 }
 
 func loseAtTheHold(t *testing.T, eventID, seat string) string {
@@ -122,25 +123,25 @@ func loseAtTheHold(t *testing.T, eventID, seat string) string {
 		t.Fatal(err)
 	}
 	defer tc.Close()
-	in := workflows.BookingInput{BookingID: id, UserID: "late-buyer", UserEmail: "late@example.com", EventID: eventID,
+	in := lifecycle.BookingInput{BookingID: id, UserID: "late-buyer", UserEmail: "late@example.com", EventID: eventID,
 		EventName: "export", SeatIDs: []string{seat}, AmountMinor: 1500, Currency: "EUR", PaymentToken: "tok_visa",
 		HoldExpiresAt: until}
-	start := tc.NewWithStartWorkflowOperation(tclient.StartWorkflowOptions{ID: workflows.WorkflowID(id),
+	start := tc.NewWithStartWorkflowOperation(tclient.StartWorkflowOptions{ID: lifecycle.WorkflowID(id),
 		TaskQueue: cfg.TaskQueue, WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.BookingIDKey.ValueSet(id),
-			workflows.EventIDKey.ValueSet(eventID), workflows.BookingStatusKey.ValueSet(workflows.StatusPending))},
-		workflows.BookingWorkflowName, in)
+		TypedSearchAttributes: temporal.NewSearchAttributes(lifecycle.BookingIDKey.ValueSet(id),
+			lifecycle.EventIDKey.ValueSet(eventID), lifecycle.BookingStatusKey.ValueSet(lifecycle.StatusPending))},
+		lifecycle.BookingWorkflowName, in)
 	h, err := tc.UpdateWithStartWorkflow(ctx, tclient.UpdateWithStartWorkflowOptions{StartWorkflowOperation: start,
-		UpdateOptions: tclient.UpdateWorkflowOptions{UpdateID: workflows.UpdateHold, UpdateName: workflows.UpdateHold,
+		UpdateOptions: tclient.UpdateWorkflowOptions{UpdateID: lifecycle.UpdateHold, UpdateName: lifecycle.UpdateHold,
 			WaitForStage: tclient.WorkflowUpdateStageCompleted}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res workflows.HoldResult
-	if err := h.Get(ctx, &res); err != nil || res.Code != workflows.HoldSeatsUnavailable {
+	var res lifecycle.HoldResult
+	if err := h.Get(ctx, &res); err != nil || res.Code != lifecycle.HoldSeatsUnavailable {
 		t.Fatalf("hold of a sold seat: %+v %v", res, err)
 	}
-	if err := tc.GetWorkflow(ctx, workflows.WorkflowID(id), "").Get(ctx, nil); err != nil {
+	if err := tc.GetWorkflow(ctx, lifecycle.WorkflowID(id), "").Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	return id

@@ -17,8 +17,8 @@ import (
 
 	"ticketflow/internal/config"
 	"ticketflow/internal/ids"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/tools/devstack"
-	"ticketflow/workflows"
 )
 
 // The live seat map: a snapshot with a strong ETag, compressed; a stream of committed changes,
@@ -314,7 +314,7 @@ func TestBookingsGoOnWhileRedisIsPausedOrDown(t *testing.T) {
 			wg.Wait()
 			admin := admin(t)
 			for _, id := range booked {
-				if got := agrees(t, admin, id, time.Minute); got.Status != workflows.StatusConfirmed {
+				if got := agrees(t, admin, id, time.Minute); got.Status != lifecycle.StatusConfirmed {
 					t.Fatalf("booking %+v", got)
 				}
 			}

@@ -20,7 +20,7 @@ import (
 
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
-	"ticketflow/workflows"
+	"ticketflow/internal/lifecycle"
 )
 
 // What docs/events.md promises about the topics, checked on real traffic: one booking confirmed
@@ -403,7 +403,7 @@ func checkBookingPayload(t *testing.T, rec topicRecord, b *topicsTestBooking) {
 			LockExpiresAt: b.HoldExpiresAt}
 	case bus.TopicPaymentRequested:
 		got, want = &bus.PaymentRequested{}, &bus.PaymentRequested{BookingID: b.ID, UserID: b.user.ID, AmountMinor: b.AmountMinor,
-			Currency: b.Currency, PaymentMethodToken: b.token, IdempotencyKey: workflows.PaymentIdempotencyKey(b.ID)}
+			Currency: b.Currency, PaymentMethodToken: b.token, IdempotencyKey: lifecycle.PaymentIdempotencyKey(b.ID)}
 	case bus.TopicPaymentProcessed:
 		got, want = &bus.PaymentProcessed{}, &bus.PaymentProcessed{BookingID: b.ID, PaymentID: paymentID, Status: bus.PaymentSuccess,
 			AmountMinor: b.AmountMinor, Currency: b.Currency, ProviderRef: b.paymentRef}

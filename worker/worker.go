@@ -18,6 +18,7 @@ import (
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/telemetry"
 	"ticketflow/internal/temporalclient"
 	"ticketflow/services/inventory"
@@ -33,9 +34,9 @@ type workflowRegistry interface {
 // RegisterWorkflows puts TicketFlow's workflows on a worker or a replayer under the names the
 // contract gives them, so both know the same names.
 func RegisterWorkflows(r workflowRegistry) {
-	r.RegisterWorkflowWithOptions(workflows.BookingWorkflow, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.BookingWorkflow, workflow.RegisterOptions{Name: lifecycle.BookingWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.CancelConfirmedBookingWorkflow,
-		workflow.RegisterOptions{Name: workflows.CancelConfirmedWorkflowName})
+		workflow.RegisterOptions{Name: lifecycle.CancelConfirmedWorkflowName})
 }
 
 // NewReplayer returns a replayer that knows this build's workflows, with the interceptors the

@@ -9,6 +9,7 @@ import (
 
 	"ticketflow/activities"
 	"ticketflow/internal/bus"
+	"ticketflow/internal/lifecycle"
 )
 
 // a is only used to name activity methods; the worker registers the real instance.
@@ -53,7 +54,7 @@ const (
 // A payment result is only a hint: the workflow acts on the payment service's record, and only
 // when that record is for the booking's amount and currency. A payment of record that no
 // confirmed booking keeps is refunded.
-func BookingWorkflow(ctx workflow.Context, in BookingInput) (BookingState, error) {
+func BookingWorkflow(ctx workflow.Context, in lifecycle.BookingInput) (lifecycle.BookingState, error) {
 	gen := workflow.GetVersion(ctx, versionOneDecider, workflow.DefaultVersion, genCancelledWaits)
 	if gen == workflow.DefaultVersion {
 		return legacyBookingWorkflow(ctx, in)
@@ -68,16 +69,16 @@ func BookingWorkflow(ctx workflow.Context, in BookingInput) (BookingState, error
 
 // booking is the state of one run.
 type booking struct {
-	in    BookingInput
-	state BookingState
+	in    lifecycle.BookingInput
+	state lifecycle.BookingState
 	saga  saga
 
-	hold        HoldResult
+	hold        lifecycle.HoldResult
 	holdDecided bool
 
 	// What may decide the booking, as it arrives: payment results not yet checked against the
 	// record, and a requested cancel with its reason.
-	claims       []PaymentResult
+	claims       []lifecycle.PaymentResult
 	cancelReason string
 	// The payment of record the booking is confirmed with, and the payments given back.
 	confirmedPayID string
@@ -90,9 +91,9 @@ type booking struct {
 	cancelsWaits bool
 }
 
-func newBooking(in BookingInput) *booking {
-	return &booking{in: in, settledPayIDs: map[string]bool{}, state: BookingState{
-		BookingID: in.BookingID, Status: StatusPending, Step: "deciding the hold", EventID: in.EventID,
+func newBooking(in lifecycle.BookingInput) *booking {
+	return &booking{in: in, settledPayIDs: map[string]bool{}, state: lifecycle.BookingState{
+		BookingID: in.BookingID, Status: lifecycle.StatusPending, Step: "deciding the hold", EventID: in.EventID,
 		SeatIDs: in.SeatIDs, AmountMinor: in.AmountMinor, Currency: in.Currency, HoldExpiresAt: in.HoldExpiresAt,
 	}}
 }
@@ -100,24 +101,24 @@ func newBooking(in BookingInput) *booking {
 // setup registers the query, the updates and the payment signal before the first step, so that an
 // Update-with-Start finds its handler.
 func (b *booking) setup(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (BookingState, error) { return b.state, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, lifecycle.QueryStatus, func() (lifecycle.BookingState, error) { return b.state, nil }); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandler(ctx, UpdateHold, func(ctx workflow.Context) (HoldResult, error) {
+	if err := workflow.SetUpdateHandler(ctx, lifecycle.UpdateHold, func(ctx workflow.Context) (lifecycle.HoldResult, error) {
 		err := workflow.Await(ctx, func() bool { return b.holdDecided })
 		return b.hold, err
 	}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, b.onCancel, workflow.UpdateHandlerOptions{
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, lifecycle.UpdateCancel, b.onCancel, workflow.UpdateHandlerOptions{
 		Validator: b.validateCancel,
 	}); err != nil {
 		return err
 	}
-	ch := workflow.GetSignalChannel(ctx, SignalPaymentResult)
+	ch := workflow.GetSignalChannel(ctx, lifecycle.SignalPaymentResult)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
-			var p PaymentResult
+			var p lifecycle.PaymentResult
 			ch.Receive(ctx, &p)
 			b.claims = append(b.claims, p)
 		}
@@ -132,38 +133,38 @@ func (b *booking) setup(ctx workflow.Context) error {
 }
 
 func (b *booking) validateCancel(ctx workflow.Context) error {
-	if s := b.state.Status; s != StatusPending && s != StatusConfirmed {
-		return temporal.NewApplicationError("booking is "+s+" and cannot be cancelled", ErrNotCancellable)
+	if s := b.state.Status; s != lifecycle.StatusPending && s != lifecycle.StatusConfirmed {
+		return temporal.NewApplicationError("booking is "+s+" and cannot be cancelled", lifecycle.ErrNotCancellable)
 	}
 	return nil
 }
 
 // onCancel asks the saga to cancel and answers with the booking's final status.
-func (b *booking) onCancel(ctx workflow.Context) (CancelResult, error) {
+func (b *booking) onCancel(ctx workflow.Context) (lifecycle.CancelResult, error) {
 	b.requestCancel(reasonBuyer)
 	// cancelReason is cleared once the cancel has acted — record written, facts announced — or
 	// found the booking ended.
 	err := workflow.Await(ctx, func() bool { return b.cancelReason == "" })
-	return CancelResult{Status: b.state.Status, Cancelled: b.state.Status == StatusCancelled, Refunded: b.state.Refunded}, err
+	return lifecycle.CancelResult{Status: b.state.Status, Cancelled: b.state.Status == lifecycle.StatusCancelled, Refunded: b.state.Refunded}, err
 }
 
 // requestCancel records a cancel; the saga acts on it at its next step (cancelReason is cleared
 // when a cancel is refused because the booking ended meanwhile).
 func (b *booking) requestCancel(reason string) {
-	if b.cancelReason == "" && (b.state.Status == StatusPending || b.state.Status == StatusConfirmed) {
+	if b.cancelReason == "" && (b.state.Status == lifecycle.StatusPending || b.state.Status == lifecycle.StatusConfirmed) {
 		b.cancelReason = reason
 	}
 }
 
-func (b *booking) run(root workflow.Context) (BookingState, error) {
+func (b *booking) run(root workflow.Context) (lifecycle.BookingState, error) {
 	// Every step runs on a disconnected context: cancelling the workflow cannot interrupt a step
 	// or skip a compensation; it is a cancel request like the buyer's.
 	ctx, _ := workflow.NewDisconnectedContext(root)
 	switch b.in.Mode {
-	case ModeConfirmed:
+	case lifecycle.ModeConfirmed:
 		b.resumeConfirmed()
 		return b.keep(ctx)
-	case ModeRepair:
+	case lifecycle.ModeRepair:
 		b.repair(ctx)
 		return b.keep(ctx)
 	}
@@ -173,7 +174,7 @@ func (b *booking) run(root workflow.Context) (BookingState, error) {
 		if msgs := b.announce(workflow.Now(ctx)); len(msgs) > 0 {
 			b.emit(ctx, msgs...)
 		}
-		b.finish(ctx, StatusFailed, orDefault(b.hold.Reason, reasonHoldUnknown))
+		b.finish(ctx, lifecycle.StatusFailed, orDefault(b.hold.Reason, reasonHoldUnknown))
 		return b.keep(ctx)
 	}
 	b.state.Step = "awaiting payment"
@@ -190,9 +191,9 @@ func (b *booking) run(root workflow.Context) (BookingState, error) {
 		})
 		switch {
 		case b.cancelReason != "":
-			b.finish(ctx, StatusCancelled, b.cancelReason)
+			b.finish(ctx, lifecycle.StatusCancelled, b.cancelReason)
 		case !arrived:
-			b.finish(ctx, StatusExpired, reasonExpired)
+			b.finish(ctx, lifecycle.StatusExpired, reasonExpired)
 		default:
 			rec, ok := b.checkClaims(ctx)
 			if !ok {
@@ -201,7 +202,7 @@ func (b *booking) run(root workflow.Context) (BookingState, error) {
 			if rec.Kept() {
 				b.confirm(ctx, rec)
 			} else {
-				b.finish(ctx, StatusFailed, "payment declined: "+orDefault(rec.FailureReason, "no reason given"))
+				b.finish(ctx, lifecycle.StatusFailed, "payment declined: "+orDefault(rec.FailureReason, "no reason given"))
 			}
 		}
 		break
@@ -221,16 +222,16 @@ func (b *booking) decideHold(ctx workflow.Context) bool {
 		b.hold = holdResultOf(err, b.in.HoldExpiresAt)
 	}
 	b.holdDecided = true
-	if b.hold.Held || b.hold.Code == HoldFailed {
+	if b.hold.Held || b.hold.Code == lifecycle.HoldFailed {
 		b.saga.add("release seats", b.release)
 	}
 	return b.hold.Held
 }
 
 // holdResultOf turns the hold activity's outcome into the seat decision.
-func holdResultOf(err error, until time.Time) HoldResult {
+func holdResultOf(err error, until time.Time) lifecycle.HoldResult {
 	if err == nil {
-		return HoldResult{Held: true, Code: HoldOK, HoldExpiresAt: until}
+		return lifecycle.HoldResult{Held: true, Code: lifecycle.HoldOK, HoldExpiresAt: until}
 	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
@@ -238,16 +239,16 @@ func holdResultOf(err error, until time.Time) HoldResult {
 		_ = appErr.Details(&seatIDs)
 		switch appErr.Type() {
 		case activities.ErrSeatsUnavailable:
-			return HoldResult{Code: HoldSeatsUnavailable, UnavailableSeatIDs: seatIDs, Reason: "seats unavailable"}
+			return lifecycle.HoldResult{Code: lifecycle.HoldSeatsUnavailable, UnavailableSeatIDs: seatIDs, Reason: "seats unavailable"}
 		case activities.ErrSeatNotFound:
-			return HoldResult{Code: HoldSeatNotFound, UnknownSeatIDs: seatIDs, Reason: "unknown seats"}
+			return lifecycle.HoldResult{Code: lifecycle.HoldSeatNotFound, UnknownSeatIDs: seatIDs, Reason: "unknown seats"}
 		case activities.ErrBuyerLimit:
-			return HoldResult{Code: HoldBuyerLimit, Reason: "the buyer's seat limit for the event is reached"}
+			return lifecycle.HoldResult{Code: lifecycle.HoldBuyerLimit, Reason: "the buyer's seat limit for the event is reached"}
 		}
 	}
 	// The outcome is unknown (the inventory did not answer in time), or the booking was released
 	// already: nothing is held for it, and whatever a late hold took is released.
-	return HoldResult{Code: HoldFailed, Reason: reasonHoldUnknown}
+	return lifecycle.HoldResult{Code: lifecycle.HoldFailed, Reason: reasonHoldUnknown}
 }
 
 // checkClaims takes the payment results that arrived and reads the payment of record: ok when it
@@ -275,14 +276,14 @@ func (b *booking) confirm(ctx workflow.Context, rec activities.PaymentRecord) {
 	err := b.step(ctx, "confirm seats", a.ConfirmSeats, b.seats(false), nil)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrHoldLost {
-		b.finish(ctx, StatusFailed, "the seats were lost after the hold expired; payment refunded")
+		b.finish(ctx, lifecycle.StatusFailed, "the seats were lost after the hold expired; payment refunded")
 		return
 	}
 	b.confirmedPayID = rec.ID
 	b.saga.clear() // the seats are sold: a later failure must not release them
-	b.setStatus(ctx, StatusConfirmed, "")
+	b.setStatus(ctx, lifecycle.StatusConfirmed, "")
 	now := workflow.Now(ctx)
-	if status, reason := b.record(ctx, StatusConfirmed, "", now); status != StatusConfirmed {
+	if status, reason := b.record(ctx, lifecycle.StatusConfirmed, "", now); status != lifecycle.StatusConfirmed {
 		// An earlier attempt of this run ended the booking first (see record): its end stands.
 		b.unconfirm(ctx, reason)
 		b.emit(ctx, b.released(reason, now), b.ended(status, reason, now))
@@ -317,9 +318,9 @@ func (b *booking) finish(ctx workflow.Context, status, reason string) {
 func (b *booking) cancelConfirmed(ctx workflow.Context, reason string) {
 	b.state.Step = "cancelling"
 	b.unconfirm(ctx, reason)
-	b.setStatus(ctx, StatusCancelled, reason)
+	b.setStatus(ctx, lifecycle.StatusCancelled, reason)
 	now := workflow.Now(ctx)
-	status, reason := b.record(ctx, StatusCancelled, reason, now)
+	status, reason := b.record(ctx, lifecycle.StatusCancelled, reason, now)
 	b.emit(ctx, b.released(reason, now), b.ended(status, reason, now))
 	b.cancelReason = ""
 	b.state.Step = "done"
@@ -334,11 +335,11 @@ func (b *booking) unconfirm(ctx workflow.Context, reason string) {
 
 // resumeConfirmed takes up a CONFIRMED booking whose earlier run closed.
 func (b *booking) resumeConfirmed() {
-	b.hold = HoldResult{Held: true, Code: HoldOK, HoldExpiresAt: b.in.HoldExpiresAt}
+	b.hold = lifecycle.HoldResult{Held: true, Code: lifecycle.HoldOK, HoldExpiresAt: b.in.HoldExpiresAt}
 	b.holdDecided = true
 	b.confirmedPayID = b.in.PaymentID
 	b.state.PaymentID = b.in.PaymentID
-	b.state.Status = StatusConfirmed
+	b.state.Status = lifecycle.StatusConfirmed
 	b.state.Step = "confirmed; open until the event for cancels"
 }
 
@@ -349,22 +350,22 @@ func (b *booking) resumeConfirmed() {
 // the terminal status its record already has.
 func (b *booking) repair(ctx workflow.Context) {
 	b.holdDecided = true
-	if b.in.Status == StatusConfirmed {
+	if b.in.Status == lifecycle.StatusConfirmed {
 		b.resumeConfirmed()
 		return
 	}
-	b.hold = HoldResult{Held: true, Code: HoldOK, HoldExpiresAt: b.in.HoldExpiresAt}
+	b.hold = lifecycle.HoldResult{Held: true, Code: lifecycle.HoldOK, HoldExpiresAt: b.in.HoldExpiresAt}
 	b.saga.add("release seats", b.release)
 	b.paymentAsked = true // perhaps: void or refund whatever there is
-	if b.in.Status == StatusPending {
+	if b.in.Status == lifecycle.StatusPending {
 		if rec, ok := b.checkClaims(ctx); ok && rec.Kept() {
 			b.confirm(ctx, rec)
 			return
 		}
 	}
 	status := b.in.Status
-	if !Terminal(status) {
-		status = StatusFailed
+	if !lifecycle.Terminal(status) {
+		status = lifecycle.StatusFailed
 	}
 	b.finish(ctx, status, reasonRepaired)
 }
@@ -372,9 +373,9 @@ func (b *booking) repair(ctx workflow.Context) {
 // keep is the rest of the run once the booking has a status. A CONFIRMED booking waits here until
 // its event begins, serving cancels. Every booking gives back a payment of record that arrived
 // for it and that it does not keep. The run completes once every update has its answer.
-func (b *booking) keep(ctx workflow.Context) (BookingState, error) {
+func (b *booking) keep(ctx workflow.Context) (lifecycle.BookingState, error) {
 	for {
-		confirmed := b.state.Status == StatusConfirmed
+		confirmed := b.state.Status == lifecycle.StatusConfirmed
 		wait := time.Duration(0)
 		if confirmed && !b.in.EventStartsAt.IsZero() {
 			wait = max(b.in.EventStartsAt.Sub(workflow.Now(ctx)), 0)
@@ -391,7 +392,7 @@ func (b *booking) keep(ctx workflow.Context) (BookingState, error) {
 		case b.cancelReason != "":
 			b.cancelReason = "" // the booking ended before the cancel could act
 		case len(b.claims) > 0:
-			if rec := b.paymentOfRecordAfterClaims(ctx); rec.Kept() && !BookingKeeps(b.state.Status, b.confirmedPayID, rec.ID) {
+			if rec := b.paymentOfRecordAfterClaims(ctx); rec.Kept() && !lifecycle.BookingKeeps(b.state.Status, b.confirmedPayID, rec.ID) {
 				b.giveBack(ctx, rec.ID, "payment arrived after the booking ended ("+b.state.Status+")")
 			}
 		case !woken:
@@ -429,7 +430,7 @@ func (b *booking) paymentOfRecordAfterClaims(ctx workflow.Context) activities.Pa
 // one that ended: effects of local activities run in the refused task would be lost from the
 // history. So a task that ran local activities ends first with a 1 ms timer, and the workflow
 // completes in a task of its own (TestTheRunCompletesInATaskWithoutLocalActivities pins this).
-func (b *booking) complete(ctx workflow.Context) (BookingState, error) {
+func (b *booking) complete(ctx workflow.Context) (lifecycle.BookingState, error) {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return b.state, err
 	}
@@ -481,7 +482,7 @@ func (b *booking) paymentOfRecord(ctx workflow.Context) activities.PaymentRecord
 func (b *booking) setStatus(ctx workflow.Context, status, reason string) {
 	b.state.Status = status
 	b.state.FailureReason = reason
-	if err := workflow.UpsertTypedSearchAttributes(ctx, BookingStatusKey.ValueSet(status)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, lifecycle.BookingStatusKey.ValueSet(status)); err != nil {
 		workflow.GetLogger(ctx).Warn("search attribute upsert failed", "err", err)
 	}
 }
@@ -500,7 +501,7 @@ func (b *booking) record(ctx workflow.Context, status, reason string, at time.Ti
 	var appErr *temporal.ApplicationError
 	var cur activities.RecordedStatus
 	if err == nil || !errors.As(err, &appErr) || appErr.Type() != activities.ErrBadTransition ||
-		appErr.Details(&cur) != nil || !Terminal(cur.Status) || cur.Status == status {
+		appErr.Details(&cur) != nil || !lifecycle.Terminal(cur.Status) || cur.Status == status {
 		if err != nil {
 			workflow.GetLogger(ctx).Error("booking record refused the status", "bookingId", b.in.BookingID,
 				"status", status, "err", err)

@@ -19,6 +19,7 @@ import (
 
 	"ticketflow/activities"
 	"ticketflow/internal/bus"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/services/payment"
 )
 
@@ -28,8 +29,8 @@ var t0 = time.Now().UTC().Truncate(time.Second)
 
 const bookingID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 
-func input() BookingInput {
-	return BookingInput{BookingID: bookingID, UserID: "u-1", UserEmail: "buyer@example.com",
+func input() lifecycle.BookingInput {
+	return lifecycle.BookingInput{BookingID: bookingID, UserID: "u-1", UserEmail: "buyer@example.com",
 		EventID: "0b0e9d7a-3f8e-4d57-9b1b-6d5b8f4a2c11", EventName: "Jazz at Dawn", SeatIDs: []string{"MAIN-C-1", "MAIN-C-2"},
 		AmountMinor: 12000, Currency: "EUR", PaymentToken: "tok_visa", HoldExpiresAt: t0.Add(10 * time.Minute)}
 }
@@ -46,7 +47,7 @@ type harness struct {
 	recorded activities.RecordedStatus
 	emitted  []string
 	upserts  []string
-	hold     *HoldResult
+	hold     *lifecycle.HoldResult
 	holdErr  error
 	// rec is the payment service's record of the booking's payment, as PaymentOfRecord answers.
 	rec activities.PaymentRecord
@@ -74,13 +75,13 @@ func newHarness(t *testing.T) *harness {
 	})
 	h.env.SetStartTime(t0)
 	h.env.RegisterActivity(&activities.Activities{})
-	h.env.RegisterWorkflowWithOptions(BookingWorkflow, workflow.RegisterOptions{Name: BookingWorkflowName})
+	h.env.RegisterWorkflowWithOptions(BookingWorkflow, workflow.RegisterOptions{Name: lifecycle.BookingWorkflowName})
 	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		if sa, ok := args.Get(0).(temporal.SearchAttributes); ok {
-			if v, ok := sa.GetKeyword(BookingStatusKey); ok {
+			if v, ok := sa.GetKeyword(lifecycle.BookingStatusKey); ok {
 				h.upserts = append(h.upserts, v)
 			}
-			if v, ok := sa.GetKeyword(RetryingStepKey); ok {
+			if v, ok := sa.GetKeyword(lifecycle.RetryingStepKey); ok {
 				h.upserts = append(h.upserts, "RetryingStep="+v)
 			}
 			if sa.Size() == 0 { // an upsert that sets nothing unsets: only RetryingStep is ever unset
@@ -97,7 +98,7 @@ func newHarness(t *testing.T) *harness {
 		defer h.mu.Unlock()
 		// The booking record's rule: its first end stands (but CONFIRMED → CANCELLED), and a
 		// refusal names it, as the booking service answers 409.
-		if r := h.recorded.Status; Terminal(r) && r != c.Status && (r != StatusConfirmed || c.Status != StatusCancelled) {
+		if r := h.recorded.Status; lifecycle.Terminal(r) && r != c.Status && (r != lifecycle.StatusConfirmed || c.Status != lifecycle.StatusCancelled) {
 			return temporal.NewNonRetryableApplicationError("bad transition", activities.ErrBadTransition, nil, h.recorded)
 		}
 		h.recorded = activities.RecordedStatus{Status: c.Status, FailureReason: c.Reason}
@@ -139,10 +140,10 @@ func newHarness(t *testing.T) *harness {
 	}).Maybe()
 	// Ask for the seat decision the way the booking service does, in the first workflow task.
 	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(UpdateHold, "hold", &testsuite.TestUpdateCallback{
+		h.env.UpdateWorkflow(lifecycle.UpdateHold, "hold", &testsuite.TestUpdateCallback{
 			OnReject:   func(err error) { h.holdErr = err },
 			OnAccept:   func() {},
-			OnComplete: func(v any, err error) { r, _ := v.(HoldResult); h.hold, h.holdErr = &r, err },
+			OnComplete: func(v any, err error) { r, _ := v.(lifecycle.HoldResult); h.hold, h.holdErr = &r, err },
 		})
 	}, 0)
 	return h
@@ -203,39 +204,39 @@ func (h *harness) pay(after time.Duration, status, reason string) {
 				AmountMinor: 12000, Currency: "EUR", Status: rec, FailureReason: reason, ProviderRef: "ch-1"}}
 		}
 		h.mu.Unlock()
-		h.claim(0, PaymentResult{BookingID: bookingID, PaymentID: "pay-1", Status: status, AmountMinor: 12000,
+		h.claim(0, lifecycle.PaymentResult{BookingID: bookingID, PaymentID: "pay-1", Status: status, AmountMinor: 12000,
 			Currency: "EUR", FailureReason: reason})
 	}, after)
 }
 
 // claim delivers a payment result as it arrived, without any payment behind it changing.
-func (h *harness) claim(after time.Duration, p PaymentResult) {
-	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(SignalPaymentResult, p) }, after)
+func (h *harness) claim(after time.Duration, p lifecycle.PaymentResult) {
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(lifecycle.SignalPaymentResult, p) }, after)
 }
 
-func (h *harness) query() BookingState {
-	v, err := h.env.QueryWorkflow(QueryStatus)
+func (h *harness) query() lifecycle.BookingState {
+	v, err := h.env.QueryWorkflow(lifecycle.QueryStatus)
 	if err != nil {
 		h.t.Fatalf("query: %v", err)
 	}
-	var s BookingState
+	var s lifecycle.BookingState
 	if err := v.Get(&s); err != nil {
 		h.t.Fatal(err)
 	}
 	return s
 }
 
-func (h *harness) run() BookingState { return h.runWith(input()) }
+func (h *harness) run() lifecycle.BookingState { return h.runWith(input()) }
 
-func (h *harness) runWith(in BookingInput) BookingState {
-	h.env.ExecuteWorkflow(BookingWorkflowName, in)
+func (h *harness) runWith(in lifecycle.BookingInput) lifecycle.BookingState {
+	h.env.ExecuteWorkflow(lifecycle.BookingWorkflowName, in)
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("workflow did not complete")
 	}
 	if err := h.env.GetWorkflowError(); err != nil {
 		h.t.Fatalf("workflow error: %v", err)
 	}
-	var s BookingState
+	var s lifecycle.BookingState
 	if err := h.env.GetWorkflowResult(&s); err != nil {
 		h.t.Fatal(err)
 	}
@@ -251,17 +252,17 @@ func (h *harness) wantEmitted(want ...string) {
 
 func TestHappyPathConfirmsAndAnnouncesEachStep(t *testing.T) {
 	h := newHarness(t)
-	var during BookingState
+	var during lifecycle.BookingState
 	h.env.RegisterDelayedCallback(func() { during = h.query() }, time.Second)
 	h.pay(2*time.Second, bus.PaymentSuccess, "")
 	s := h.run()
-	if s.Status != StatusConfirmed || s.PaymentID != "pay-1" || s.Refunded {
+	if s.Status != lifecycle.StatusConfirmed || s.PaymentID != "pay-1" || s.Refunded {
 		t.Fatalf("final state %+v", s)
 	}
-	if h.hold == nil || !h.hold.Held || h.hold.Code != HoldOK || !h.hold.HoldExpiresAt.Equal(t0.Add(10*time.Minute)) {
+	if h.hold == nil || !h.hold.Held || h.hold.Code != lifecycle.HoldOK || !h.hold.HoldExpiresAt.Equal(t0.Add(10*time.Minute)) {
 		t.Fatalf("hold answer %+v err %v", h.hold, h.holdErr)
 	}
-	if during.Status != StatusPending || during.Step != "awaiting payment" {
+	if during.Status != lifecycle.StatusPending || during.Step != "awaiting payment" {
 		t.Fatalf("state while waiting %+v", during)
 	}
 	if h.count("ConfirmSeats") != 1 || h.count("ReleaseSeats") != 0 || h.count("RefundPayment") != 0 ||
@@ -269,7 +270,7 @@ func TestHappyPathConfirmsAndAnnouncesEachStep(t *testing.T) {
 		t.Fatalf("calls %v", h.calls)
 	}
 	h.wantEmitted("booking.initiated", "seats.locked", "payment.requested", "booking.confirmed")
-	if strings.Join(h.statuses, ",") != StatusConfirmed {
+	if strings.Join(h.statuses, ",") != lifecycle.StatusConfirmed {
 		t.Fatalf("recorded %v", h.statuses)
 	}
 }
@@ -280,10 +281,10 @@ func TestSeatsUnavailableAnswersTheHoldAndFails(t *testing.T) {
 		return temporal.NewNonRetryableApplicationError("taken", activities.ErrSeatsUnavailable, nil, []string{"MAIN-C-2"})
 	})
 	s := h.run()
-	if s.Status != StatusFailed || s.FailureReason != "seats unavailable" {
+	if s.Status != lifecycle.StatusFailed || s.FailureReason != "seats unavailable" {
 		t.Fatalf("final state %+v", s)
 	}
-	if h.hold == nil || h.hold.Held || h.hold.Code != HoldSeatsUnavailable || strings.Join(h.hold.UnavailableSeatIDs, ",") != "MAIN-C-2" {
+	if h.hold == nil || h.hold.Held || h.hold.Code != lifecycle.HoldSeatsUnavailable || strings.Join(h.hold.UnavailableSeatIDs, ",") != "MAIN-C-2" {
 		t.Fatalf("hold answer %+v", h.hold)
 	}
 	if h.count("ReleaseSeats") != 0 {
@@ -296,7 +297,7 @@ func TestDeclinedPaymentReleasesSeatsAndFails(t *testing.T) {
 	h := newHarness(t)
 	h.pay(time.Second, bus.PaymentFailed, "card declined")
 	s := h.run()
-	if s.Status != StatusFailed || s.FailureReason != "payment declined: card declined" {
+	if s.Status != lifecycle.StatusFailed || s.FailureReason != "payment declined: card declined" {
 		t.Fatalf("final state %+v", s)
 	}
 	if h.count("ReleaseSeats") != 1 || h.count("ConfirmSeats") != 0 || h.count("RefundPayment") != 1 || s.Refunded {
@@ -309,7 +310,7 @@ func TestNoPaymentAnswerExpiresAtTheHoldsEnd(t *testing.T) {
 	h := newHarness(t)
 	start := time.Now()
 	s := h.run()
-	if s.Status != StatusExpired || h.count("ReleaseSeats") != 1 || h.count("RefundPayment") != 1 {
+	if s.Status != lifecycle.StatusExpired || h.count("ReleaseSeats") != 1 || h.count("RefundPayment") != 1 {
 		t.Fatalf("final state %+v calls %v (the pending payment must be voided)", s, h.calls)
 	}
 	if got := h.env.Now(); got.Before(t0.Add(10 * time.Minute)) {
@@ -327,22 +328,22 @@ func TestPaymentArrivingAfterExpiryIsRefunded(t *testing.T) {
 	h.delay["ReleaseSeats"] = 5 * time.Second
 	h.pay(10*time.Minute+2*time.Second, bus.PaymentSuccess, "")
 	s := h.run()
-	if s.Status != StatusExpired || !s.Refunded || h.rec.Status != payment.StatusRefunded || h.count("ConfirmSeats") != 0 {
+	if s.Status != lifecycle.StatusExpired || !s.Refunded || h.rec.Status != payment.StatusRefunded || h.count("ConfirmSeats") != 0 {
 		t.Fatalf("final state %+v calls %v record %+v", s, h.calls, h.rec)
 	}
 }
 
 func TestCancelWhileWaitingForPaymentReleasesAndVoids(t *testing.T) {
 	h := newHarness(t)
-	var res *CancelResult
+	var res *lifecycle.CancelResult
 	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(UpdateCancel, "cancel", &testsuite.TestUpdateCallback{
+		h.env.UpdateWorkflow(lifecycle.UpdateCancel, "cancel", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { t.Errorf("cancel rejected: %v", err) }, OnAccept: func() {},
-			OnComplete: func(v any, err error) { r, _ := v.(CancelResult); res = &r },
+			OnComplete: func(v any, err error) { r, _ := v.(lifecycle.CancelResult); res = &r },
 		})
 	}, time.Minute)
 	s := h.run()
-	if s.Status != StatusCancelled || res == nil || res.Status != StatusCancelled || !res.Cancelled {
+	if s.Status != lifecycle.StatusCancelled || res == nil || res.Status != lifecycle.StatusCancelled || !res.Cancelled {
 		t.Fatalf("final state %+v cancel answer %+v", s, res)
 	}
 	if h.count("ReleaseSeats") != 1 || h.count("RefundPayment") != 1 || h.count("ConfirmSeats") != 0 {
@@ -356,11 +357,11 @@ func TestCancelAndPaymentAtOnceEndConsistent(t *testing.T) {
 	h := newHarness(t)
 	h.pay(time.Minute, bus.PaymentSuccess, "")
 	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(UpdateCancel, "cancel", &testsuite.TestUpdateCallback{
+		h.env.UpdateWorkflow(lifecycle.UpdateCancel, "cancel", &testsuite.TestUpdateCallback{
 			OnReject: func(error) {}, OnAccept: func() {}, OnComplete: func(any, error) {}})
 	}, time.Minute)
 	s := h.run()
-	if s.Status != StatusCancelled {
+	if s.Status != lifecycle.StatusCancelled {
 		t.Fatalf("final state %+v", s)
 	}
 	if h.count("ReleaseSeats") != 1 || h.rec.Status != payment.StatusRefunded || !s.Refunded {
@@ -386,13 +387,13 @@ func TestLegacyCancelConfirmedWorkflowRefundsAndReleases(t *testing.T) {
 		return nil
 	})
 	env.OnActivity(a.Emit, mock.Anything, mock.Anything).Return(nil)
-	env.ExecuteWorkflow(CancelConfirmedBookingWorkflow, CancelConfirmedInput{BookingID: bookingID, UserID: "u-1",
+	env.ExecuteWorkflow(CancelConfirmedBookingWorkflow, lifecycle.CancelConfirmedInput{BookingID: bookingID, UserID: "u-1",
 		EventID: input().EventID, SeatIDs: input().SeatIDs})
-	var res CancelResult
+	var res lifecycle.CancelResult
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != StatusCancelled || !res.Refunded || strings.Join(calls, ",") != "refund,release,record:CANCELLED" {
+	if res.Status != lifecycle.StatusCancelled || !res.Refunded || strings.Join(calls, ",") != "refund,release,record:CANCELLED" {
 		t.Fatalf("result %+v calls %v", res, calls)
 	}
 }
@@ -407,7 +408,7 @@ func TestTransientHoldFailuresAreRetried(t *testing.T) {
 	})
 	h.pay(time.Second, bus.PaymentSuccess, "")
 	s := h.run()
-	if s.Status != StatusConfirmed || h.count("HoldSeats") != 3 {
+	if s.Status != lifecycle.StatusConfirmed || h.count("HoldSeats") != 3 {
 		t.Fatalf("final state %+v calls %v", s, h.calls)
 	}
 }
@@ -422,7 +423,7 @@ func TestACompensationThatFailsTwiceIsRetriedUntilItSucceeds(t *testing.T) {
 	})
 	h.pay(time.Second, bus.PaymentFailed, "card declined")
 	s := h.run()
-	if s.Status != StatusFailed || h.count("ReleaseSeats") != 3 {
+	if s.Status != lifecycle.StatusFailed || h.count("ReleaseSeats") != 3 {
 		t.Fatalf("final state %+v calls %v", s, h.calls)
 	}
 }
@@ -433,7 +434,7 @@ func TestDuplicatePaymentResultsAreAppliedOnce(t *testing.T) {
 	h.pay(time.Second, bus.PaymentSuccess, "")
 	h.pay(2*time.Second, bus.PaymentSuccess, "")
 	s := h.run()
-	if s.Status != StatusConfirmed || h.count("ConfirmSeats") != 1 || h.count("RecordStatus:CONFIRMED") != 1 ||
+	if s.Status != lifecycle.StatusConfirmed || h.count("ConfirmSeats") != 1 || h.count("RecordStatus:CONFIRMED") != 1 ||
 		h.count("RefundPayment") != 0 {
 		t.Fatalf("final state %+v calls %v", s, h.calls)
 	}
@@ -446,7 +447,7 @@ func TestHoldLostAfterExpiryRefundsAndFails(t *testing.T) {
 	})
 	h.pay(time.Second, bus.PaymentSuccess, "")
 	s := h.run()
-	if s.Status != StatusFailed || !s.Refunded || h.rec.Status != payment.StatusRefunded {
+	if s.Status != lifecycle.StatusFailed || !s.Refunded || h.rec.Status != payment.StatusRefunded {
 		t.Fatalf("final state %+v calls %v", s, h.calls)
 	}
 }
@@ -455,7 +456,7 @@ func TestSearchAttributeFollowsTheStatus(t *testing.T) {
 	h := newHarness(t)
 	h.pay(time.Second, bus.PaymentFailed, "card declined")
 	h.run()
-	if strings.Join(h.upserts, ",") != StatusFailed {
+	if strings.Join(h.upserts, ",") != lifecycle.StatusFailed {
 		t.Fatalf("BookingStatus upserts %v", h.upserts)
 	}
 }
@@ -465,7 +466,7 @@ func TestABookingAnnouncedByAnotherProducerIsNotAnnouncedAgain(t *testing.T) {
 	h.pay(time.Second, bus.PaymentSuccess, "")
 	in := input()
 	in.Announced = true
-	if s := h.runWith(in); s.Status != StatusConfirmed {
+	if s := h.runWith(in); s.Status != lifecycle.StatusConfirmed {
 		t.Fatalf("final state %+v", s)
 	}
 	h.wantEmitted("seats.locked", "payment.requested", "booking.confirmed")

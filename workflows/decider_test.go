@@ -12,18 +12,19 @@ import (
 
 	"ticketflow/activities"
 	"ticketflow/internal/bus"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/services/payment"
 )
 
 // The tests of this file pin "one decider per booking": whatever arrives when, the workflow alone
 // ends the booking, and record, seats and money agree.
 
-func (h *harness) cancelAt(after time.Duration, res **CancelResult) {
+func (h *harness) cancelAt(after time.Duration, res **lifecycle.CancelResult) {
 	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(UpdateCancel, "cancel-"+after.String(), &testsuite.TestUpdateCallback{
+		h.env.UpdateWorkflow(lifecycle.UpdateCancel, "cancel-"+after.String(), &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { h.t.Errorf("cancel rejected: %v", err) }, OnAccept: func() {},
 			OnComplete: func(v any, err error) {
-				r, _ := v.(CancelResult)
+				r, _ := v.(lifecycle.CancelResult)
 				if res != nil {
 					*res = &r
 				}
@@ -35,9 +36,9 @@ func (h *harness) cancelAt(after time.Duration, res **CancelResult) {
 func TestADecisionTheRequestMadeIsNotMadeAgain(t *testing.T) {
 	h := newHarness(t)
 	in := input()
-	in.Hold = &HoldResult{Held: true, Code: HoldOK, HoldExpiresAt: in.HoldExpiresAt}
+	in.Hold = &lifecycle.HoldResult{Held: true, Code: lifecycle.HoldOK, HoldExpiresAt: in.HoldExpiresAt}
 	h.pay(time.Second, bus.PaymentSuccess, "")
-	if s := h.runWith(in); s.Status != StatusConfirmed {
+	if s := h.runWith(in); s.Status != lifecycle.StatusConfirmed {
 		t.Fatalf("final state %+v", s)
 	}
 	if h.count("HoldSeats") != 0 || h.hold == nil || !h.hold.Held {
@@ -48,9 +49,9 @@ func TestADecisionTheRequestMadeIsNotMadeAgain(t *testing.T) {
 func TestARefusalTheRequestMadeIsRecordedFailedWithoutHolding(t *testing.T) {
 	h := newHarness(t)
 	in := input()
-	in.Hold = &HoldResult{Code: HoldSeatsUnavailable, UnavailableSeatIDs: []string{"MAIN-C-2"}, Reason: "seats unavailable"}
+	in.Hold = &lifecycle.HoldResult{Code: lifecycle.HoldSeatsUnavailable, UnavailableSeatIDs: []string{"MAIN-C-2"}, Reason: "seats unavailable"}
 	s := h.runWith(in)
-	if s.Status != StatusFailed || s.FailureReason != "seats unavailable" || strings.Join(h.statuses, ",") != StatusFailed {
+	if s.Status != lifecycle.StatusFailed || s.FailureReason != "seats unavailable" || strings.Join(h.statuses, ",") != lifecycle.StatusFailed {
 		t.Fatalf("final state %+v recorded %v", s, h.statuses)
 	}
 	if h.count("HoldSeats")+h.count("ReleaseSeats")+h.count("RefundPayment") != 0 {
@@ -66,7 +67,7 @@ func TestAKafkaBookingRefusedAtTheHoldPublishesBookingFailed(t *testing.T) {
 	})
 	in := input()
 	in.Announced = true
-	if s := h.runWith(in); s.Status != StatusFailed {
+	if s := h.runWith(in); s.Status != lifecycle.StatusFailed {
 		t.Fatalf("final state %+v", s)
 	}
 	h.wantEmitted("booking.failed")
@@ -76,7 +77,7 @@ func TestAHoldOfUnknownOutcomeIsReleasedAndFailed(t *testing.T) {
 	h := newHarness(t)
 	h.onSeats("HoldSeats", func(int) error { return errors.New("inventory: timeout") })
 	s := h.run()
-	if s.Status != StatusFailed || h.hold == nil || h.hold.Code != HoldFailed || h.count("ReleaseSeats") != 1 {
+	if s.Status != lifecycle.StatusFailed || h.hold == nil || h.hold.Code != lifecycle.HoldFailed || h.count("ReleaseSeats") != 1 {
 		t.Fatalf("final state %+v hold %+v calls %v", s, h.hold, h.calls)
 	}
 }
@@ -85,7 +86,7 @@ func TestCancelFromTemporalWhileAwaitingPaymentCompensates(t *testing.T) {
 	h := newHarness(t)
 	h.env.RegisterDelayedCallback(h.env.CancelWorkflow, time.Minute)
 	s := h.run()
-	if s.Status != StatusCancelled || s.FailureReason != reasonOperator || strings.Join(h.statuses, ",") != StatusCancelled {
+	if s.Status != lifecycle.StatusCancelled || s.FailureReason != reasonOperator || strings.Join(h.statuses, ",") != lifecycle.StatusCancelled {
 		t.Fatalf("final state %+v recorded %v", s, h.statuses)
 	}
 	if h.count("ReleaseSeats") != 1 || h.count("RefundPayment") != 1 || h.rec.Status != payment.StatusFailed {
@@ -100,7 +101,7 @@ func TestCancelFromTemporalDuringTheConfirmRefundsOnceAndEnds(t *testing.T) {
 	h.pay(time.Second, bus.PaymentSuccess, "")
 	h.env.RegisterDelayedCallback(h.env.CancelWorkflow, 3*time.Second)
 	s := h.run()
-	if s.Status != StatusCancelled || !s.Refunded || h.count("RefundPayment") != 1 || h.rec.Status != payment.StatusRefunded {
+	if s.Status != lifecycle.StatusCancelled || !s.Refunded || h.count("RefundPayment") != 1 || h.rec.Status != payment.StatusRefunded {
 		t.Fatalf("final state %+v calls %v record %+v", s, h.calls, h.rec)
 	}
 	if strings.Join(h.statuses, ",") != "CONFIRMED,CANCELLED" || h.count("ReleaseSeats") != 1 {
@@ -110,10 +111,10 @@ func TestCancelFromTemporalDuringTheConfirmRefundsOnceAndEnds(t *testing.T) {
 
 func TestAPaymentResultWithoutAPaymentOfRecordNeverConfirms(t *testing.T) {
 	h := newHarness(t)
-	h.claim(time.Second, PaymentResult{BookingID: bookingID, PaymentID: "forged", Status: bus.PaymentSuccess,
+	h.claim(time.Second, lifecycle.PaymentResult{BookingID: bookingID, PaymentID: "forged", Status: bus.PaymentSuccess,
 		AmountMinor: 1, Currency: "EUR"})
 	s := h.run()
-	if s.Status != StatusExpired || h.count("ConfirmSeats") != 0 {
+	if s.Status != lifecycle.StatusExpired || h.count("ConfirmSeats") != 0 {
 		t.Fatalf("final state %+v calls %v", s, h.calls)
 	}
 }
@@ -122,10 +123,10 @@ func TestAPaymentOfRecordForAnotherAmountIsGivenBackNotUsed(t *testing.T) {
 	h := newHarness(t)
 	h.rec = activities.PaymentRecord{Found: true, View: payment.View{ID: "pay-1", BookingID: bookingID, AmountMinor: 1,
 		Currency: "EUR", Status: payment.StatusSucceeded}}
-	h.claim(time.Second, PaymentResult{BookingID: bookingID, PaymentID: "pay-1", Status: bus.PaymentSuccess,
+	h.claim(time.Second, lifecycle.PaymentResult{BookingID: bookingID, PaymentID: "pay-1", Status: bus.PaymentSuccess,
 		AmountMinor: 1, Currency: "EUR"})
 	s := h.run()
-	if s.Status != StatusExpired || h.count("ConfirmSeats") != 0 || h.rec.Status != payment.StatusRefunded {
+	if s.Status != lifecycle.StatusExpired || h.count("ConfirmSeats") != 0 || h.rec.Status != payment.StatusRefunded {
 		t.Fatalf("final state %+v calls %v record %+v", s, h.calls, h.rec)
 	}
 }
@@ -135,10 +136,10 @@ func TestASecondSuccessWithAnotherPaymentIDLeavesTheKeptPayment(t *testing.T) {
 	in := input()
 	in.EventStartsAt = t0.Add(time.Hour)
 	h.pay(time.Second, bus.PaymentSuccess, "")
-	h.claim(time.Minute, PaymentResult{BookingID: bookingID, PaymentID: "pay-2", Status: bus.PaymentSuccess,
+	h.claim(time.Minute, lifecycle.PaymentResult{BookingID: bookingID, PaymentID: "pay-2", Status: bus.PaymentSuccess,
 		AmountMinor: 12000, Currency: "EUR"})
 	s := h.runWith(in)
-	if s.Status != StatusConfirmed || h.rec.Status != payment.StatusSucceeded || h.count("RefundPayment") != 0 {
+	if s.Status != lifecycle.StatusConfirmed || h.rec.Status != payment.StatusSucceeded || h.count("RefundPayment") != 0 {
 		t.Fatalf("final state %+v record %+v calls %v", s, h.rec, h.calls)
 	}
 }
@@ -148,18 +149,18 @@ func TestAConfirmedBookingsWorkflowIsItsOneTruthUntilTheEvent(t *testing.T) {
 	in := input()
 	in.EventStartsAt = t0.Add(48 * time.Hour)
 	h.pay(time.Second, bus.PaymentSuccess, "")
-	var before BookingState
+	var before lifecycle.BookingState
 	h.env.RegisterDelayedCallback(func() { before = h.query() }, time.Hour)
-	var res *CancelResult
+	var res *lifecycle.CancelResult
 	h.cancelAt(2*time.Hour, &res)
 	s := h.runWith(in)
-	if before.Status != StatusConfirmed || s.Status != StatusCancelled {
+	if before.Status != lifecycle.StatusConfirmed || s.Status != lifecycle.StatusCancelled {
 		t.Fatalf("status an hour in %q, final %q", before.Status, s.Status)
 	}
 	if res == nil || !res.Cancelled || !res.Refunded || h.count("ReleaseSeats") != 1 {
 		t.Fatalf("cancel answer %+v calls %v", res, h.calls)
 	}
-	if !slices.Equal(h.upserts, []string{StatusConfirmed, StatusCancelled}) {
+	if !slices.Equal(h.upserts, []string{lifecycle.StatusConfirmed, lifecycle.StatusCancelled}) {
 		t.Fatalf("BookingStatus upserts %v", h.upserts)
 	}
 	if h.env.Now().After(t0.Add(3 * time.Hour)) {
@@ -172,7 +173,7 @@ func TestAConfirmedBookingsWorkflowClosesWhenTheEventBegins(t *testing.T) {
 	in := input()
 	in.EventStartsAt = t0.Add(48 * time.Hour)
 	h.pay(time.Second, bus.PaymentSuccess, "")
-	if s := h.runWith(in); s.Status != StatusConfirmed {
+	if s := h.runWith(in); s.Status != lifecycle.StatusConfirmed {
 		t.Fatalf("final state %+v", s)
 	}
 	if h.env.Now().Before(in.EventStartsAt) {
@@ -192,7 +193,7 @@ func TestALongOutageBecomesARegularActivityWithBackoff(t *testing.T) {
 	})
 	h.pay(time.Second, bus.PaymentFailed, "card declined")
 	s := h.run()
-	if s.Status != StatusFailed || h.regular["ReleaseSeats"] != 4 {
+	if s.Status != lifecycle.StatusFailed || h.regular["ReleaseSeats"] != 4 {
 		t.Fatalf("final state %+v regular attempts %d", s, h.regular["ReleaseSeats"])
 	}
 	if !slices.Contains(h.upserts, "RetryingStep=release seats") || !slices.Contains(h.upserts, "RetryingStep=") {
@@ -205,8 +206,8 @@ func TestRepairConfirmsAPaidBookingWhoseRunWasTerminated(t *testing.T) {
 	h.rec = activities.PaymentRecord{Found: true, View: payment.View{ID: "pay-1", BookingID: bookingID, AmountMinor: 12000,
 		Currency: "EUR", Status: payment.StatusSucceeded}}
 	in := input()
-	in.Mode, in.Status = ModeRepair, StatusPending
-	if s := h.runWith(in); s.Status != StatusConfirmed || h.count("ConfirmSeats") != 1 {
+	in.Mode, in.Status = lifecycle.ModeRepair, lifecycle.StatusPending
+	if s := h.runWith(in); s.Status != lifecycle.StatusConfirmed || h.count("ConfirmSeats") != 1 {
 		t.Fatalf("final state %+v calls %v", s, h.calls)
 	}
 }
@@ -214,10 +215,10 @@ func TestRepairConfirmsAPaidBookingWhoseRunWasTerminated(t *testing.T) {
 func TestRepairFailsAndCompensatesAnUnpaidBookingWhoseRunWasTerminated(t *testing.T) {
 	h := newHarness(t)
 	in := input()
-	in.Mode, in.Status = ModeRepair, StatusPending
+	in.Mode, in.Status = lifecycle.ModeRepair, lifecycle.StatusPending
 	s := h.runWith(in)
-	if s.Status != StatusFailed || s.FailureReason != reasonRepaired || h.count("ReleaseSeats") != 1 ||
-		h.rec.Status != payment.StatusFailed || strings.Join(h.statuses, ",") != StatusFailed {
+	if s.Status != lifecycle.StatusFailed || s.FailureReason != reasonRepaired || h.count("ReleaseSeats") != 1 ||
+		h.rec.Status != payment.StatusFailed || strings.Join(h.statuses, ",") != lifecycle.StatusFailed {
 		t.Fatalf("final state %+v calls %v record %+v", s, h.calls, h.rec)
 	}
 }
@@ -227,11 +228,11 @@ func TestAResumedConfirmedBookingServesACancel(t *testing.T) {
 	h.rec = activities.PaymentRecord{Found: true, View: payment.View{ID: "pay-1", BookingID: bookingID, AmountMinor: 12000,
 		Currency: "EUR", Status: payment.StatusSucceeded}}
 	in := input()
-	in.Mode, in.Status, in.PaymentID, in.EventStartsAt = ModeConfirmed, StatusConfirmed, "pay-1", t0.Add(24*time.Hour)
-	var res *CancelResult
+	in.Mode, in.Status, in.PaymentID, in.EventStartsAt = lifecycle.ModeConfirmed, lifecycle.StatusConfirmed, "pay-1", t0.Add(24*time.Hour)
+	var res *lifecycle.CancelResult
 	h.cancelAt(time.Minute, &res)
 	s := h.runWith(in)
-	if s.Status != StatusCancelled || res == nil || !res.Refunded || h.rec.Status != payment.StatusRefunded ||
+	if s.Status != lifecycle.StatusCancelled || res == nil || !res.Refunded || h.rec.Status != payment.StatusRefunded ||
 		h.count("ReleaseSeats") != 1 || h.count("HoldSeats") != 0 {
 		t.Fatalf("final state %+v answer %+v calls %v", s, res, h.calls)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"ticketflow/activities"
 	"ticketflow/internal/bus"
+	"ticketflow/internal/lifecycle"
 )
 
 // BookingWorkflow is the booking saga: hold the seats (and answer the "hold" update with the seat
@@ -22,7 +23,7 @@ import (
 // or the hold's expiry — whichever comes first — and end CONFIRMED, FAILED, EXPIRED or CANCELLED
 // with seats and money consistent. Every compensation is registered right after the step it
 // undoes and runs in reverse on a disconnected context.
-func legacyBookingWorkflow(ctx workflow.Context, in BookingInput) (BookingState, error) {
+func legacyBookingWorkflow(ctx workflow.Context, in lifecycle.BookingInput) (lifecycle.BookingState, error) {
 	b := newLegacyBooking(in)
 	if err := b.setup(ctx); err != nil {
 		return b.state, err
@@ -31,17 +32,17 @@ func legacyBookingWorkflow(ctx workflow.Context, in BookingInput) (BookingState,
 }
 
 type legacyBooking struct {
-	in    BookingInput
-	state BookingState
+	in    lifecycle.BookingInput
+	state lifecycle.BookingState
 	saga  legacySaga
 
-	hold        HoldResult
+	hold        lifecycle.HoldResult
 	holdDecided bool
 
 	// Messages that decide the booking, in the order they arrived.
 	first           string // "payment" or "cancel": which arrived first
-	payment         *PaymentResult
-	payments        []PaymentResult // every distinct payment result received
+	payment         *lifecycle.PaymentResult
+	payments        []lifecycle.PaymentResult // every distinct payment result received
 	cancelRequested bool
 	confirmedPayID  string
 	refunded        map[string]bool // payment ids refunded or voided by this workflow
@@ -53,9 +54,9 @@ type legacyBooking struct {
 	actsOnAcceptedCancel bool
 }
 
-func newLegacyBooking(in BookingInput) *legacyBooking {
-	return &legacyBooking{in: in, refunded: map[string]bool{}, state: BookingState{
-		BookingID: in.BookingID, Status: StatusPending, Step: "holding seats", EventID: in.EventID,
+func newLegacyBooking(in lifecycle.BookingInput) *legacyBooking {
+	return &legacyBooking{in: in, refunded: map[string]bool{}, state: lifecycle.BookingState{
+		BookingID: in.BookingID, Status: lifecycle.StatusPending, Step: "holding seats", EventID: in.EventID,
 		SeatIDs: in.SeatIDs, AmountMinor: in.AmountMinor, Currency: in.Currency, HoldExpiresAt: in.HoldExpiresAt,
 	}}
 }
@@ -63,24 +64,24 @@ func newLegacyBooking(in BookingInput) *legacyBooking {
 // setup registers the query, the updates and the payment signal before the first step runs, so
 // that an Update-with-Start finds its handler.
 func (b *legacyBooking) setup(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (BookingState, error) { return b.state, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, lifecycle.QueryStatus, func() (lifecycle.BookingState, error) { return b.state, nil }); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandler(ctx, UpdateHold, func(ctx workflow.Context) (HoldResult, error) {
+	if err := workflow.SetUpdateHandler(ctx, lifecycle.UpdateHold, func(ctx workflow.Context) (lifecycle.HoldResult, error) {
 		err := workflow.Await(ctx, func() bool { return b.holdDecided })
 		return b.hold, err
 	}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, b.onCancel, workflow.UpdateHandlerOptions{
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, lifecycle.UpdateCancel, b.onCancel, workflow.UpdateHandlerOptions{
 		Validator: b.validateCancel,
 	}); err != nil {
 		return err
 	}
-	ch := workflow.GetSignalChannel(ctx, SignalPaymentResult)
+	ch := workflow.GetSignalChannel(ctx, lifecycle.SignalPaymentResult)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
-			var p PaymentResult
+			var p lifecycle.PaymentResult
 			ch.Receive(ctx, &p)
 			b.onPayment(p)
 		}
@@ -89,26 +90,26 @@ func (b *legacyBooking) setup(ctx workflow.Context) error {
 }
 
 func (b *legacyBooking) validateCancel(ctx workflow.Context) error {
-	if s := b.state.Status; s != StatusPending && s != StatusConfirmed {
-		return temporal.NewApplicationError("booking is "+s+" and cannot be cancelled", ErrNotCancellable)
+	if s := b.state.Status; s != lifecycle.StatusPending && s != lifecycle.StatusConfirmed {
+		return temporal.NewApplicationError("booking is "+s+" and cannot be cancelled", lifecycle.ErrNotCancellable)
 	}
 	return nil
 }
 
 // onCancel asks the main loop to cancel and answers with the booking's final status.
-func (b *legacyBooking) onCancel(ctx workflow.Context) (CancelResult, error) {
+func (b *legacyBooking) onCancel(ctx workflow.Context) (lifecycle.CancelResult, error) {
 	if b.first == "" {
 		b.first = "cancel"
 	}
 	b.cancelRequested = true
 	err := workflow.Await(ctx, func() bool {
-		return Terminal(b.state.Status) && !(b.state.Status == StatusConfirmed && b.cancelRequested)
+		return lifecycle.Terminal(b.state.Status) && !(b.state.Status == lifecycle.StatusConfirmed && b.cancelRequested)
 	})
-	return CancelResult{Status: b.state.Status, Cancelled: b.state.Status == StatusCancelled, Refunded: b.state.Refunded}, err
+	return lifecycle.CancelResult{Status: b.state.Status, Cancelled: b.state.Status == lifecycle.StatusCancelled, Refunded: b.state.Refunded}, err
 }
 
 // onPayment records a payment result; a duplicate (same payment, same outcome) changes nothing.
-func (b *legacyBooking) onPayment(p PaymentResult) {
+func (b *legacyBooking) onPayment(p lifecycle.PaymentResult) {
 	for _, seen := range b.payments {
 		if seen.PaymentID == p.PaymentID && seen.Status == p.Status {
 			return
@@ -123,7 +124,7 @@ func (b *legacyBooking) onPayment(p PaymentResult) {
 	}
 }
 
-func (b *legacyBooking) run(ctx workflow.Context) (BookingState, error) {
+func (b *legacyBooking) run(ctx workflow.Context) (lifecycle.BookingState, error) {
 	ctx = legacyActivityOptions(ctx)
 	b.actsOnAcceptedCancel = workflow.GetVersion(ctx, "act-on-accepted-cancel", workflow.DefaultVersion, 1) >= 1
 
@@ -134,7 +135,7 @@ func (b *legacyBooking) run(ctx workflow.Context) (BookingState, error) {
 		return b.holdRefused(ctx, err)
 	}
 	b.saga.add(func(ctx workflow.Context) error { return b.release(ctx) })
-	b.hold = HoldResult{Held: true, Code: HoldOK, HoldExpiresAt: b.in.HoldExpiresAt}
+	b.hold = lifecycle.HoldResult{Held: true, Code: lifecycle.HoldOK, HoldExpiresAt: b.in.HoldExpiresAt}
 	b.holdDecided = true
 	b.state.Step = "awaiting payment"
 
@@ -153,14 +154,14 @@ func (b *legacyBooking) run(ctx workflow.Context) (BookingState, error) {
 	}
 	switch {
 	case !decided:
-		b.finish(ctx, StatusExpired, "the hold expired before the payment arrived")
+		b.finish(ctx, lifecycle.StatusExpired, "the hold expired before the payment arrived")
 	case b.first == "cancel":
 		if err := b.afterAcceptance(ctx); err != nil {
 			return b.state, err
 		}
-		b.finish(ctx, StatusCancelled, "cancelled by the buyer")
+		b.finish(ctx, lifecycle.StatusCancelled, "cancelled by the buyer")
 	case b.payment.Status != bus.PaymentSuccess:
-		b.finish(ctx, StatusFailed, "payment declined: "+legacyOrDefault(b.payment.FailureReason, "no reason given"))
+		b.finish(ctx, lifecycle.StatusFailed, "payment declined: "+legacyOrDefault(b.payment.FailureReason, "no reason given"))
 	default:
 		b.confirm(ctx)
 	}
@@ -168,23 +169,23 @@ func (b *legacyBooking) run(ctx workflow.Context) (BookingState, error) {
 }
 
 // holdRefused ends a booking whose seats could not be held.
-func (b *legacyBooking) holdRefused(ctx workflow.Context, err error) (BookingState, error) {
+func (b *legacyBooking) holdRefused(ctx workflow.Context, err error) (lifecycle.BookingState, error) {
 	var appErr *temporal.ApplicationError
 	reason := "seats could not be held"
-	b.hold = HoldResult{Code: HoldFailed}
+	b.hold = lifecycle.HoldResult{Code: lifecycle.HoldFailed}
 	if errors.As(err, &appErr) {
 		var seatIDs []string
 		_ = appErr.Details(&seatIDs)
 		switch appErr.Type() {
 		case activities.ErrSeatsUnavailable:
-			b.hold = HoldResult{Code: HoldSeatsUnavailable, UnavailableSeatIDs: seatIDs}
+			b.hold = lifecycle.HoldResult{Code: lifecycle.HoldSeatsUnavailable, UnavailableSeatIDs: seatIDs}
 			reason = "seats unavailable"
 		case activities.ErrSeatNotFound:
-			b.hold = HoldResult{Code: HoldSeatNotFound, UnknownSeatIDs: seatIDs}
+			b.hold = lifecycle.HoldResult{Code: lifecycle.HoldSeatNotFound, UnknownSeatIDs: seatIDs}
 			reason = "unknown seats"
 		}
 	}
-	if b.hold.Code == HoldFailed {
+	if b.hold.Code == lifecycle.HoldFailed {
 		// The hold's outcome is unknown (inventory unreachable): release whatever it may have taken.
 		b.saga.add(func(ctx workflow.Context) error { return b.release(ctx) })
 	}
@@ -194,7 +195,7 @@ func (b *legacyBooking) holdRefused(ctx workflow.Context, err error) (BookingSta
 			return b.state, err
 		}
 	}
-	b.finish(ctx, StatusFailed, reason)
+	b.finish(ctx, lifecycle.StatusFailed, reason)
 	return b.settle(ctx)
 }
 
@@ -206,18 +207,18 @@ func (b *legacyBooking) confirm(ctx workflow.Context) {
 	err := b.local(ctx, a.ConfirmSeats, b.seats(false)).Get(ctx, nil)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrHoldLost {
-		b.finish(ctx, StatusFailed, "the seats were lost after the hold expired; payment refunded")
+		b.finish(ctx, lifecycle.StatusFailed, "the seats were lost after the hold expired; payment refunded")
 		return
 	}
 	if err != nil { // only non-retryable errors end the retries; there are none other here
-		b.finish(ctx, StatusFailed, "seats could not be confirmed: "+err.Error())
+		b.finish(ctx, lifecycle.StatusFailed, "seats could not be confirmed: "+err.Error())
 		return
 	}
 	b.confirmedPayID = b.payment.PaymentID
 	b.saga.clear() // the seats are sold: a later failure must not release them
-	b.setStatus(ctx, StatusConfirmed, "")
+	b.setStatus(ctx, lifecycle.StatusConfirmed, "")
 	now := workflow.Now(ctx)
-	b.record(ctx, StatusConfirmed, "", now)
+	b.record(ctx, lifecycle.StatusConfirmed, "", now)
 	_ = b.emit(ctx, b.confirmed(now))
 	b.state.Step = "done"
 }
@@ -227,7 +228,7 @@ func (b *legacyBooking) confirm(ctx workflow.Context) {
 func (b *legacyBooking) finish(ctx workflow.Context, status, reason string) {
 	b.state.Step = "compensating"
 	b.saga.compensate(ctx)
-	if status == StatusCancelled || (status == StatusExpired && legacyVoidsOnExpiry(ctx)) ||
+	if status == lifecycle.StatusCancelled || (status == lifecycle.StatusExpired && legacyVoidsOnExpiry(ctx)) ||
 		(b.payment != nil && b.payment.Status == bus.PaymentSuccess) {
 		// Cancel and expiry void a payment still in flight (the provider may never answer); a
 		// success that cannot be used is refunded.
@@ -276,26 +277,26 @@ func (b *legacyBooking) cancelConfirmed(ctx workflow.Context) {
 	b.refund(ctx, "cancelled by the buyer")
 	_ = b.release(ctx)
 	const reason = "cancelled by the buyer"
-	b.setStatus(ctx, StatusCancelled, reason)
+	b.setStatus(ctx, lifecycle.StatusCancelled, reason)
 	now := workflow.Now(ctx)
-	b.record(ctx, StatusCancelled, reason, now)
-	_ = b.emit(ctx, b.released(reason, now), b.ended(StatusCancelled, reason, now))
+	b.record(ctx, lifecycle.StatusCancelled, reason, now)
+	_ = b.emit(ctx, b.released(reason, now), b.ended(lifecycle.StatusCancelled, reason, now))
 	b.state.Step = "done"
 }
 
 // settle serves cancels that arrive after confirmation and refunds payments that can no longer be
 // used (one that arrived after expiry or cancel), then lets the workflow complete once every
 // update handler has answered.
-func (b *legacyBooking) settle(ctx workflow.Context) (BookingState, error) {
+func (b *legacyBooking) settle(ctx workflow.Context) (lifecycle.BookingState, error) {
 	for {
 		if err := workflow.Await(ctx, func() bool {
-			return (b.cancelRequested && b.state.Status == StatusConfirmed) || b.unusedPayment() != nil ||
+			return (b.cancelRequested && b.state.Status == lifecycle.StatusConfirmed) || b.unusedPayment() != nil ||
 				workflow.AllHandlersFinished(ctx)
 		}); err != nil {
 			return b.state, err
 		}
 		switch {
-		case b.cancelRequested && b.state.Status == StatusConfirmed:
+		case b.cancelRequested && b.state.Status == lifecycle.StatusConfirmed:
 			if err := b.afterAcceptance(ctx); err != nil {
 				return b.state, err
 			}
@@ -320,7 +321,7 @@ func (b *legacyBooking) settle(ctx workflow.Context) (BookingState, error) {
 }
 
 // unusedPayment is a successful payment that no confirmed booking uses and that was not refunded.
-func (b *legacyBooking) unusedPayment() *PaymentResult {
+func (b *legacyBooking) unusedPayment() *lifecycle.PaymentResult {
 	for i := range b.payments {
 		p := &b.payments[i]
 		if p.Status == bus.PaymentSuccess && p.PaymentID != b.confirmedPayID && !b.refunded[p.PaymentID] {
@@ -370,7 +371,7 @@ func (b *legacyBooking) refund(ctx workflow.Context, reason string) {
 func (b *legacyBooking) setStatus(ctx workflow.Context, status, reason string) {
 	b.state.Status = status
 	b.state.FailureReason = reason
-	if err := workflow.UpsertTypedSearchAttributes(ctx, BookingStatusKey.ValueSet(status)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, lifecycle.BookingStatusKey.ValueSet(status)); err != nil {
 		workflow.GetLogger(ctx).Warn("search attribute upsert failed", "err", err)
 	}
 }
@@ -417,15 +418,15 @@ func legacyOrDefault(s, def string) string {
 // CONFIRMED: refund, release the seats, CANCELLED. It runs the same steps BookingWorkflow runs for
 // a cancel that arrives while it is still open. Its id is booking-<id>-cancel, so a retried cancel
 // attaches to the same run.
-func CancelConfirmedBookingWorkflow(ctx workflow.Context, in CancelConfirmedInput) (CancelResult, error) {
-	b := newLegacyBooking(BookingInput{BookingID: in.BookingID, UserID: in.UserID, EventID: in.EventID, SeatIDs: in.SeatIDs})
-	b.state.Status = StatusConfirmed
+func CancelConfirmedBookingWorkflow(ctx workflow.Context, in lifecycle.CancelConfirmedInput) (lifecycle.CancelResult, error) {
+	b := newLegacyBooking(lifecycle.BookingInput{BookingID: in.BookingID, UserID: in.UserID, EventID: in.EventID, SeatIDs: in.SeatIDs})
+	b.state.Status = lifecycle.StatusConfirmed
 	b.hold.Held = true
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (BookingState, error) { return b.state, nil }); err != nil {
-		return CancelResult{}, err
+	if err := workflow.SetQueryHandler(ctx, lifecycle.QueryStatus, func() (lifecycle.BookingState, error) { return b.state, nil }); err != nil {
+		return lifecycle.CancelResult{}, err
 	}
 	b.cancelConfirmed(legacyActivityOptions(ctx))
-	return CancelResult{Status: b.state.Status, Cancelled: true, Refunded: b.state.Refunded}, nil
+	return lifecycle.CancelResult{Status: b.state.Status, Cancelled: true, Refunded: b.state.Refunded}, nil
 }
 
 // legacySaga is the list of compensations of the steps done so far. Each is registered right after its

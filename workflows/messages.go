@@ -5,13 +5,14 @@ import (
 	"time"
 
 	"ticketflow/internal/bus"
+	"ticketflow/internal/lifecycle"
 )
 
 // The facts a booking's workflow publishes, each with its deterministic eventId
 // (<bookingId>:<eventType>) and a time taken from workflow time, so a retried emit re-sends the
 // same bytes.
 
-func message(in BookingInput, topic string, at time.Time, payload any) bus.Message {
+func message(in lifecycle.BookingInput, topic string, at time.Time, payload any) bus.Message {
 	m, err := bus.NewMessage(topic, in.BookingID, bus.FactID(in.BookingID, topic), at, payload)
 	if err != nil {
 		panic(fmt.Sprintf("encode %s: %v", topic, err)) // payloads are plain structs; cannot fail
@@ -20,7 +21,7 @@ func message(in BookingInput, topic string, at time.Time, payload any) bus.Messa
 }
 
 // announcement is booking.initiated, unless another producer already announced the booking.
-func announcement(in BookingInput, at time.Time) []bus.Message {
+func announcement(in lifecycle.BookingInput, at time.Time) []bus.Message {
 	if in.Announced {
 		return nil
 	}
@@ -29,35 +30,31 @@ func announcement(in BookingInput, at time.Time) []bus.Message {
 		AmountMinor: in.AmountMinor, Currency: in.Currency, IdempotencyKey: in.IdempotencyKey})}
 }
 
-func seatsLockedMessage(in BookingInput, at time.Time) bus.Message {
+func seatsLockedMessage(in lifecycle.BookingInput, at time.Time) bus.Message {
 	return message(in, bus.TopicSeatsLocked, at, bus.SeatsLocked{BookingID: in.BookingID, EventID: in.EventID,
 		SeatIDs: in.SeatIDs, LockExpiresAt: in.HoldExpiresAt.UTC()})
 }
 
-// PaymentIdempotencyKey is the key the payment service charges a booking under: one charge per
-// booking, however often payment.requested is delivered.
-func PaymentIdempotencyKey(bookingID string) string { return "booking-" + bookingID + "-payment" }
-
-func paymentRequestedMessage(in BookingInput, at time.Time) bus.Message {
+func paymentRequestedMessage(in lifecycle.BookingInput, at time.Time) bus.Message {
 	return message(in, bus.TopicPaymentRequested, at, bus.PaymentRequested{BookingID: in.BookingID, UserID: in.UserID,
 		AmountMinor: in.AmountMinor, Currency: in.Currency, PaymentMethodToken: in.PaymentToken,
-		IdempotencyKey: PaymentIdempotencyKey(in.BookingID)})
+		IdempotencyKey: lifecycle.PaymentIdempotencyKey(in.BookingID)})
 }
 
-func confirmedMessage(in BookingInput, paymentID string, at time.Time) bus.Message {
+func confirmedMessage(in lifecycle.BookingInput, paymentID string, at time.Time) bus.Message {
 	return message(in, bus.TopicBookingConfirmed, at, bus.BookingConfirmed{BookingID: in.BookingID, UserID: in.UserID,
 		UserEmail: in.UserEmail, EventID: in.EventID, EventName: in.EventName, SeatIDs: in.SeatIDs,
 		AmountMinor: in.AmountMinor, Currency: in.Currency, PaymentID: paymentID})
 }
 
-func releasedMessage(in BookingInput, reason string, at time.Time) bus.Message {
+func releasedMessage(in lifecycle.BookingInput, reason string, at time.Time) bus.Message {
 	return message(in, bus.TopicSeatsReleased, at, bus.SeatsReleased{BookingID: in.BookingID, EventID: in.EventID,
 		SeatIDs: in.SeatIDs, Reason: reason})
 }
 
-func endedMessage(in BookingInput, status, reason string, at time.Time) bus.Message {
-	topic := map[string]string{StatusFailed: bus.TopicBookingFailed, StatusExpired: bus.TopicBookingExpired,
-		StatusCancelled: bus.TopicBookingCancelled}[status]
+func endedMessage(in lifecycle.BookingInput, status, reason string, at time.Time) bus.Message {
+	topic := map[string]string{lifecycle.StatusFailed: bus.TopicBookingFailed, lifecycle.StatusExpired: bus.TopicBookingExpired,
+		lifecycle.StatusCancelled: bus.TopicBookingCancelled}[status]
 	return message(in, topic, at, bus.BookingEnded{BookingID: in.BookingID, UserID: in.UserID, EventID: in.EventID,
 		SeatIDs: in.SeatIDs, Status: status, Reason: reason})
 }

@@ -7,6 +7,7 @@ import (
 
 	"ticketflow/activities"
 	"ticketflow/internal/bus"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/services/payment"
 )
 
@@ -31,25 +32,25 @@ func TestATemporalCancelDuringADeclineEndsOnce(t *testing.T) {
 func TestARunAdoptsTheEndItsRecordHoldsAlready(t *testing.T) {
 	t.Run("cancelled while the record says FAILED", func(t *testing.T) {
 		h := newHarness(t)
-		h.recorded = activities.RecordedStatus{Status: StatusFailed, FailureReason: "card declined"}
+		h.recorded = activities.RecordedStatus{Status: lifecycle.StatusFailed, FailureReason: "card declined"}
 		h.env.RegisterDelayedCallback(h.env.CancelWorkflow, 2*time.Second)
 		s := h.run()
-		if s.Status != StatusFailed || s.FailureReason != "card declined" || len(h.statuses) != 0 {
+		if s.Status != lifecycle.StatusFailed || s.FailureReason != "card declined" || len(h.statuses) != 0 {
 			t.Fatalf("final %s (%s), recorded anew %v", s.Status, s.FailureReason, h.statuses)
 		}
 		if h.count("ReleaseSeats") == 0 || !strings.HasSuffix(strings.Join(h.emitted, ","), "booking.failed") {
 			t.Fatalf("calls %v emitted %v", h.calls, h.emitted)
 		}
-		if q := h.query(); q.Status != StatusFailed {
+		if q := h.query(); q.Status != lifecycle.StatusFailed {
 			t.Fatalf("status query says %s", q.Status)
 		}
 	})
 	t.Run("paid while the record says FAILED", func(t *testing.T) {
 		h := newHarness(t)
-		h.recorded = activities.RecordedStatus{Status: StatusFailed, FailureReason: "payment timed out"}
+		h.recorded = activities.RecordedStatus{Status: lifecycle.StatusFailed, FailureReason: "payment timed out"}
 		h.pay(time.Second, bus.PaymentSuccess, "")
 		s := h.run()
-		if s.Status != StatusFailed || len(h.statuses) != 0 {
+		if s.Status != lifecycle.StatusFailed || len(h.statuses) != 0 {
 			t.Fatalf("final %s, recorded anew %v", s.Status, h.statuses)
 		}
 		// The capture is given back and the seats go back on sale: nothing is kept for a booking

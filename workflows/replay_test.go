@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"ticketflow/activities"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/worker"
 	"ticketflow/workflows"
 )
@@ -48,18 +49,18 @@ func TestCommittedHistoriesReplay(t *testing.T) {
 
 // unversionedChange is BookingWorkflow with a step added before the hold and no GetVersion: what
 // a careless edit looks like. Replaying an old history against it must fail.
-func unversionedChange(ctx workflow.Context, in workflows.BookingInput) (workflows.BookingState, error) {
+func unversionedChange(ctx workflow.Context, in lifecycle.BookingInput) (lifecycle.BookingState, error) {
 	var a *activities.Activities
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Second})
 	if err := workflow.ExecuteLocalActivity(ctx, a.ReleaseSeats, activities.SeatsRequest{BookingID: in.BookingID}).Get(ctx, nil); err != nil {
-		return workflows.BookingState{}, err
+		return lifecycle.BookingState{}, err
 	}
 	return workflows.BookingWorkflow(ctx, in)
 }
 
 func TestAnUnversionedChangeFailsReplay(t *testing.T) {
 	r := sdkworker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(unversionedChange, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
+	r.RegisterWorkflowWithOptions(unversionedChange, workflow.RegisterOptions{Name: lifecycle.BookingWorkflowName})
 	err := r.ReplayWorkflowHistoryFromJSONFile(quiet, filepath.Join("testdata", "v1", "confirmed.json"))
 	// TMPRL1100 is the SDK's non-determinism error.
 	if err == nil || !strings.Contains(err.Error(), "TMPRL1100") {

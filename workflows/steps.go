@@ -6,6 +6,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"ticketflow/internal/lifecycle"
 )
 
 // How a step runs. Every step is first a local activity: the worker makes the call itself, with
@@ -86,9 +88,9 @@ func (b *booking) setRetrying(ctx workflow.Context, name string) {
 	b.state.RetryingStep = name
 	var update temporal.SearchAttributeUpdate
 	if name == "" {
-		update = RetryingStepKey.ValueUnset()
+		update = lifecycle.RetryingStepKey.ValueUnset()
 	} else {
-		update = RetryingStepKey.ValueSet(name)
+		update = lifecycle.RetryingStepKey.ValueSet(name)
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, update); err != nil {
 		workflow.GetLogger(ctx).Warn("search attribute upsert failed", "err", err)

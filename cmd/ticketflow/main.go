@@ -16,9 +16,9 @@ import (
 	"ticketflow/cmd/internal/cli"
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/telemetry"
 	"ticketflow/internal/temporalclient"
-	"ticketflow/workflows"
 )
 
 const usage = `usage: ticketflow <command> [arguments]
@@ -116,7 +116,7 @@ func setup(ctx context.Context, cfg *config.Config) error {
 	}
 	defer c.Close()
 	defs := map[string]enums.IndexedValueType{}
-	for _, sa := range workflows.SearchAttributeDefs {
+	for _, sa := range lifecycle.SearchAttributeDefs {
 		defs[sa.Name] = sa.Indexed
 	}
 	if err := temporalclient.RegisterSearchAttributes(ctx, c, cfg.TemporalNS, defs); err != nil {

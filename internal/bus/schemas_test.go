@@ -74,7 +74,7 @@ func producedMessages(t *testing.T) []builtMessage {
 		LockExpiresAt: tHoldUntil.UTC()}))
 	add(TopicPaymentRequested)(worker(TopicPaymentRequested, PaymentRequested{BookingID: tBooking, UserID: tUser,
 		AmountMinor: 9100, Currency: "EUR", PaymentMethodToken: "tok_visa",
-		IdempotencyKey: "booking-" + tBooking + "-payment"})) // workflows.PaymentIdempotencyKey
+		IdempotencyKey: "booking-" + tBooking + "-payment"})) // lifecycle.PaymentIdempotencyKey
 
 	// The payment service's messages (processedMessage, refundedMessage): occurredAt from the
 	// stored payment or refund.

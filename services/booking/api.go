@@ -14,10 +14,10 @@ import (
 	"ticketflow/internal/auth"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ids"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/seatplan"
 	"ticketflow/internal/telemetry"
 	"ticketflow/services/inventory"
-	"ticketflow/workflows"
 )
 
 type api struct {
@@ -201,7 +201,7 @@ func (a *api) replay(w http.ResponseWriter, r *http.Request, c claimed) error {
 		return err
 	}
 	status := http.StatusOK
-	if b.Status == workflows.StatusPending {
+	if b.Status == lifecycle.StatusPending {
 		status = http.StatusAccepted
 	}
 	bookingAnswer(status, b).write(w)
@@ -265,7 +265,7 @@ func (a *api) cancel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if b.Status != workflows.StatusPending && b.Status != workflows.StatusConfirmed {
+	if b.Status != lifecycle.StatusPending && b.Status != lifecycle.StatusConfirmed {
 		return notCancellable(b.Status)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
@@ -275,7 +275,7 @@ func (a *api) cancel(w http.ResponseWriter, r *http.Request) error {
 		slog.ErrorContext(ctx, "cancel failed", "booking", b.ID, "err", err)
 		return httpapi.Unavailable("the booking could not be cancelled right now; retry")
 	}
-	if res.Status != workflows.StatusCancelled {
+	if res.Status != lifecycle.StatusCancelled {
 		return notCancellable(res.Status)
 	}
 	fresh, err := a.store.get(r.Context(), b.ID)
@@ -366,7 +366,7 @@ func (a *api) setStatus(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
-	if !workflows.Terminal(req.Status) {
+	if !lifecycle.Terminal(req.Status) {
 		return httpapi.FieldError("status", "must be a terminal status")
 	}
 	if req.At.IsZero() {
@@ -388,7 +388,7 @@ func (a *api) setStatus(w http.ResponseWriter, r *http.Request) error {
 	}
 	if changed { // once per booking and status: a retried activity changes nothing
 		bookingsTotal.WithLabelValues(req.Status).Inc()
-		if req.Status == workflows.StatusConfirmed {
+		if req.Status == lifecycle.StatusConfirmed {
 			confirmSeconds.Observe(req.At.Sub(b.CreatedAt).Seconds())
 		}
 	}

@@ -11,9 +11,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/telemetry"
 	"ticketflow/services/inventory"
-	"ticketflow/workflows"
 )
 
 // The seat decision within the request. The booking service makes it itself — one statement in
@@ -118,11 +118,11 @@ func (a *api) decideSeats(r *http.Request, sp spec) answer {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	starts := ev.Date.UTC()
 	b := &Booking{ID: sp.ID, UserID: sp.UserID, UserEmail: sp.UserEmail, EventID: sp.EventID, EventName: ev.Name,
-		SeatIDs: sp.SeatIDs, AmountMinor: q.AmountMinor, Currency: q.Currency, Status: workflows.StatusPending,
+		SeatIDs: sp.SeatIDs, AmountMinor: q.AmountMinor, Currency: q.Currency, Status: lifecycle.StatusPending,
 		HoldExpiresAt: now.Add(a.holdTTL), PaymentToken: sp.PaymentToken, IdempotencyKey: sp.IdempotencyKey,
 		Origin: sp.Origin, EventStartsAt: &starts, MaxSeatsPerBuyer: ev.MaxSeatsPerBuyer, CreatedAt: now, UpdatedAt: now}
 	if outside != nil { // announced on Kafka outside the window: stored refused, nothing held
-		b.HoldDecision = &workflows.HoldResult{Code: outside.Code, Reason: outside.Message}
+		b.HoldDecision = &lifecycle.HoldResult{Code: outside.Code, Reason: outside.Message}
 	}
 	if existing, err = a.store.create(ctx, b); err != nil {
 		return fail(err)
@@ -130,7 +130,7 @@ func (a *api) decideSeats(r *http.Request, sp spec) answer {
 	if existing != nil {
 		return a.decided(r, ctx, existing) // made meanwhile by a delivery of the same message
 	}
-	bookingsTotal.WithLabelValues(workflows.StatusPending).Inc()
+	bookingsTotal.WithLabelValues(lifecycle.StatusPending).Inc()
 	if b.HoldDecision != nil {
 		a.orch.startSoon(ctx, b) // its workflow records the refusal FAILED, with booking.failed
 		return fail(decisionError(b.HoldDecision, b.ID))
@@ -192,9 +192,9 @@ func (a *api) decided(r *http.Request, ctx context.Context, b *Booking) answer {
 		d = fresh.HoldDecision
 	}
 	switch {
-	case d != nil && d.Held, d == nil && fresh.Status != workflows.StatusFailed:
+	case d != nil && d.Held, d == nil && fresh.Status != lifecycle.StatusFailed:
 		return bookingAnswer(http.StatusAccepted, fresh)
-	case d != nil && d.Code == workflows.HoldFailed:
+	case d != nil && d.Code == lifecycle.HoldFailed:
 		return fail(httpapi.Unavailable("the seats could not be held right now; retry"))
 	case d != nil:
 		return fail(decisionError(d, b.ID))
@@ -215,19 +215,19 @@ func holdOutcome(err error) string {
 }
 
 // holdDecision is the stored form of the hold's answer.
-func holdDecision(err error, until time.Time) workflows.HoldResult {
+func holdDecision(err error, until time.Time) lifecycle.HoldResult {
 	var se *inventory.SeatsError
 	switch {
 	case err == nil:
-		return workflows.HoldResult{Held: true, Code: workflows.HoldOK, HoldExpiresAt: until}
+		return lifecycle.HoldResult{Held: true, Code: lifecycle.HoldOK, HoldExpiresAt: until}
 	case errors.As(err, &se) && errors.Is(err, inventory.ErrUnavailable):
-		return workflows.HoldResult{Code: workflows.HoldSeatsUnavailable, UnavailableSeatIDs: se.SeatIDs, Reason: "seats unavailable"}
+		return lifecycle.HoldResult{Code: lifecycle.HoldSeatsUnavailable, UnavailableSeatIDs: se.SeatIDs, Reason: "seats unavailable"}
 	case errors.As(err, &se) && errors.Is(err, inventory.ErrUnknownSeat):
-		return workflows.HoldResult{Code: workflows.HoldSeatNotFound, UnknownSeatIDs: se.SeatIDs, Reason: "unknown seats"}
+		return lifecycle.HoldResult{Code: lifecycle.HoldSeatNotFound, UnknownSeatIDs: se.SeatIDs, Reason: "unknown seats"}
 	case errors.Is(err, inventory.ErrBuyerLimit):
-		return workflows.HoldResult{Code: workflows.HoldBuyerLimit, Reason: err.Error()}
+		return lifecycle.HoldResult{Code: lifecycle.HoldBuyerLimit, Reason: err.Error()}
 	}
-	return workflows.HoldResult{Code: workflows.HoldFailed, Reason: reasonOf(err)}
+	return lifecycle.HoldResult{Code: lifecycle.HoldFailed, Reason: reasonOf(err)}
 }
 
 func reasonOf(err error) string {
@@ -248,16 +248,16 @@ func refusalError(err error, bookingID string) error {
 }
 
 // decisionError is the answer to a refused seat decision.
-func decisionError(d *workflows.HoldResult, bookingID string) error {
+func decisionError(d *lifecycle.HoldResult, bookingID string) error {
 	details := map[string]any{}
 	if bookingID != "" {
 		details["bookingId"] = bookingID
 	}
 	switch d.Code {
-	case workflows.HoldSeatNotFound:
+	case lifecycle.HoldSeatNotFound:
 		details["unknownSeatIds"] = d.UnknownSeatIDs
 		return httpapi.NotFound("seat").WithDetails(details)
-	case workflows.HoldBuyerLimit:
+	case lifecycle.HoldBuyerLimit:
 		return httpapi.Conflict("BUYER_LIMIT", orDefault(d.Reason, "the buyer's seat limit for this event is reached")).WithDetails(details)
 	case codeSalesNotStarted, codeSalesClosed:
 		return httpapi.Conflict(d.Code, d.Reason).WithDetails(details)

@@ -14,8 +14,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/money"
-	"ticketflow/workflows"
 )
 
 // orchestrator starts each booking's workflow and talks to it: the booking service's side of
@@ -33,22 +33,22 @@ type orchestrator struct {
 func (o *orchestrator) startOptions(b *Booking, mode string) client.StartWorkflowOptions {
 	reuse := enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
 	switch mode {
-	case workflows.ModeConfirmed:
+	case lifecycle.ModeConfirmed:
 		reuse = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-	case workflows.ModeRepair:
+	case lifecycle.ModeRepair:
 		reuse = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
 	}
 	return client.StartWorkflowOptions{
-		ID:                       workflows.WorkflowID(b.ID),
+		ID:                       lifecycle.WorkflowID(b.ID),
 		TaskQueue:                o.taskQueue,
 		WorkflowIDReusePolicy:    reuse,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.BookingIDKey.ValueSet(b.ID),
-			workflows.EventIDKey.ValueSet(b.EventID),
-			workflows.UserIDKey.ValueSet(b.UserID),
-			workflows.BookingStatusKey.ValueSet(b.Status),
-			workflows.SeatCountKey.ValueSet(int64(len(b.SeatIDs))),
+			lifecycle.BookingIDKey.ValueSet(b.ID),
+			lifecycle.EventIDKey.ValueSet(b.EventID),
+			lifecycle.UserIDKey.ValueSet(b.UserID),
+			lifecycle.BookingStatusKey.ValueSet(b.Status),
+			lifecycle.SeatCountKey.ValueSet(int64(len(b.SeatIDs))),
 		),
 		StaticSummary: fmt.Sprintf("%s · seats %s · %s", b.EventName, strings.Join(b.SeatIDs, ", "),
 			money.Format(b.AmountMinor, b.Currency)),
@@ -57,8 +57,8 @@ func (o *orchestrator) startOptions(b *Booking, mode string) client.StartWorkflo
 }
 
 // input is the workflow input of a booking record, for a run in mode.
-func (o *orchestrator) input(b *Booking, mode string) workflows.BookingInput {
-	in := workflows.BookingInput{BookingID: b.ID, UserID: b.UserID, UserEmail: b.UserEmail, EventID: b.EventID,
+func (o *orchestrator) input(b *Booking, mode string) lifecycle.BookingInput {
+	in := lifecycle.BookingInput{BookingID: b.ID, UserID: b.UserID, UserEmail: b.UserEmail, EventID: b.EventID,
 		EventName: b.EventName, SeatIDs: b.SeatIDs, AmountMinor: b.AmountMinor, Currency: b.Currency,
 		PaymentToken: b.PaymentToken, HoldExpiresAt: b.HoldExpiresAt.UTC(), Announced: b.Origin == originKafka,
 		Hold: b.HoldDecision, MaxSeatsPerBuyer: b.MaxSeatsPerBuyer, Mode: mode}
@@ -68,7 +68,7 @@ func (o *orchestrator) input(b *Booking, mode string) workflows.BookingInput {
 	if b.EventStartsAt != nil {
 		in.EventStartsAt = b.EventStartsAt.UTC()
 	}
-	if mode != workflows.ModeNew {
+	if mode != lifecycle.ModeNew {
 		in.Status = b.Status
 		if b.PaymentID != nil {
 			in.PaymentID = *b.PaymentID
@@ -79,8 +79,8 @@ func (o *orchestrator) input(b *Booking, mode string) workflows.BookingInput {
 
 // start starts a new booking's workflow; one that already runs or ran for it is left alone.
 func (o *orchestrator) start(ctx context.Context, b *Booking) error {
-	_, err := o.temporal.ExecuteWorkflow(ctx, o.startOptions(b, workflows.ModeNew), workflows.BookingWorkflowName,
-		o.input(b, workflows.ModeNew))
+	_, err := o.temporal.ExecuteWorkflow(ctx, o.startOptions(b, lifecycle.ModeNew), lifecycle.BookingWorkflowName,
+		o.input(b, lifecycle.ModeNew))
 	if err != nil && !alreadyStarted(err) {
 		return err
 	}
@@ -111,13 +111,13 @@ func (o *orchestrator) startSoon(ctx context.Context, b *Booking) {
 
 // askHold hands a booking whose seat decision is unknown to its workflow (starting it if need be)
 // and waits for the workflow's decision. ok is false when the workflow has closed already.
-func (o *orchestrator) askHold(ctx context.Context, b *Booking) (res workflows.HoldResult, ok bool, err error) {
+func (o *orchestrator) askHold(ctx context.Context, b *Booking) (res lifecycle.HoldResult, ok bool, err error) {
 	handle, err := o.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: o.temporal.NewWithStartWorkflowOperation(o.startOptions(b, workflows.ModeNew),
-			workflows.BookingWorkflowName, o.input(b, workflows.ModeNew)),
+		StartWorkflowOperation: o.temporal.NewWithStartWorkflowOperation(o.startOptions(b, lifecycle.ModeNew),
+			lifecycle.BookingWorkflowName, o.input(b, lifecycle.ModeNew)),
 		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     workflows.UpdateHold,
-			UpdateName:   workflows.UpdateHold,
+			UpdateID:     lifecycle.UpdateHold,
+			UpdateName:   lifecycle.UpdateHold,
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
@@ -138,8 +138,8 @@ func (o *orchestrator) askHold(ctx context.Context, b *Booking) (res workflows.H
 // ended with. A booking whose workflow has closed gets a run that takes it up (ModeConfirmed for a
 // CONFIRMED booking before its event, ModeRepair for one its run left PENDING), with the cancel
 // as its first message; current re-reads the record.
-func (o *orchestrator) cancel(ctx context.Context, b *Booking, current func(context.Context) (*Booking, error)) (workflows.CancelResult, error) {
-	res, err := o.updateCancel(ctx, b, workflows.ModeNew)
+func (o *orchestrator) cancel(ctx context.Context, b *Booking, current func(context.Context) (*Booking, error)) (lifecycle.CancelResult, error) {
+	res, err := o.updateCancel(ctx, b, lifecycle.ModeNew)
 	if err == nil || !(closed(err) || alreadyStarted(err)) {
 		return res, err
 	}
@@ -148,29 +148,29 @@ func (o *orchestrator) cancel(ctx context.Context, b *Booking, current func(cont
 	}
 	mode := ""
 	switch {
-	case b.Status == workflows.StatusConfirmed && (b.EventStartsAt == nil || time.Now().Before(*b.EventStartsAt)):
-		mode = workflows.ModeConfirmed
-	case b.Status == workflows.StatusPending:
-		mode = workflows.ModeRepair
+	case b.Status == lifecycle.StatusConfirmed && (b.EventStartsAt == nil || time.Now().Before(*b.EventStartsAt)):
+		mode = lifecycle.ModeConfirmed
+	case b.Status == lifecycle.StatusPending:
+		mode = lifecycle.ModeRepair
 	default:
-		return workflows.CancelResult{Status: b.Status}, nil
+		return lifecycle.CancelResult{Status: b.Status}, nil
 	}
 	res, err = o.updateCancel(ctx, b, mode)
 	if err != nil && (closed(err) || alreadyStarted(err)) {
 		if b, err = current(ctx); err == nil {
-			return workflows.CancelResult{Status: b.Status}, nil
+			return lifecycle.CancelResult{Status: b.Status}, nil
 		}
 	}
 	return res, err
 }
 
-func (o *orchestrator) updateCancel(ctx context.Context, b *Booking, mode string) (workflows.CancelResult, error) {
-	var res workflows.CancelResult
+func (o *orchestrator) updateCancel(ctx context.Context, b *Booking, mode string) (lifecycle.CancelResult, error) {
+	var res lifecycle.CancelResult
 	handle, err := o.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: o.temporal.NewWithStartWorkflowOperation(o.startOptions(b, mode),
-			workflows.BookingWorkflowName, o.input(b, mode)),
+			lifecycle.BookingWorkflowName, o.input(b, mode)),
 		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateName:   workflows.UpdateCancel,
+			UpdateName:   lifecycle.UpdateCancel,
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
@@ -179,8 +179,8 @@ func (o *orchestrator) updateCancel(ctx context.Context, b *Booking, mode string
 		err = handle.Get(ctx, &res)
 	}
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.Type() == workflows.ErrNotCancellable {
-		return workflows.CancelResult{Status: b.Status}, nil
+	if errors.As(err, &appErr) && appErr.Type() == lifecycle.ErrNotCancellable {
+		return lifecycle.CancelResult{Status: b.Status}, nil
 	}
 	return res, err
 }
@@ -264,7 +264,7 @@ func (o *orchestrator) startUnstarted(ctx context.Context) error {
 // repairClosed gives a new run to every booking whose latest run closed abnormally since `since`.
 func (o *orchestrator) repairClosed(ctx context.Context, since time.Time) error {
 	query := fmt.Sprintf(`WorkflowType = %q AND ExecutionStatus IN ("Terminated", "TimedOut", "Failed", "Canceled")`,
-		workflows.BookingWorkflowName)
+		lifecycle.BookingWorkflowName)
 	if !since.IsZero() {
 		query += fmt.Sprintf(` AND CloseTime > %q`, since.UTC().Format(time.RFC3339Nano))
 	}
@@ -292,7 +292,7 @@ func (o *orchestrator) repairClosed(ctx context.Context, since time.Time) error 
 
 // repair starts a run for a booking whose latest run closed abnormally (and is still the latest).
 func (o *orchestrator) repair(ctx context.Context, bookingID string) error {
-	d, err := o.temporal.DescribeWorkflowExecution(ctx, workflows.WorkflowID(bookingID), "")
+	d, err := o.temporal.DescribeWorkflowExecution(ctx, lifecycle.WorkflowID(bookingID), "")
 	if err != nil {
 		return err
 	}
@@ -306,15 +306,15 @@ func (o *orchestrator) repair(ctx context.Context, bookingID string) error {
 	if err != nil {
 		return err
 	}
-	mode := workflows.ModeRepair
-	if b.Status == workflows.StatusConfirmed {
+	mode := lifecycle.ModeRepair
+	if b.Status == lifecycle.StatusConfirmed {
 		if b.EventStartsAt != nil && !time.Now().Before(*b.EventStartsAt) {
 			return nil // the event has taken place: nothing is left to keep
 		}
-		mode = workflows.ModeConfirmed
+		mode = lifecycle.ModeConfirmed
 	}
-	opts := o.startOptions(b, workflows.ModeRepair) // follows a run that closed abnormally
-	if _, err := o.temporal.ExecuteWorkflow(ctx, opts, workflows.BookingWorkflowName, o.input(b, mode)); err != nil {
+	opts := o.startOptions(b, lifecycle.ModeRepair) // follows a run that closed abnormally
+	if _, err := o.temporal.ExecuteWorkflow(ctx, opts, lifecycle.BookingWorkflowName, o.input(b, mode)); err != nil {
 		return err
 	}
 	reconcileRepairs.WithLabelValues("closed").Inc()

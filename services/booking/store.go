@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/money"
-	"ticketflow/workflows"
 )
 
 // Booking is the booking record. The workflow moves its status; reads never need Temporal.
@@ -33,7 +33,7 @@ type Booking struct {
 	Origin         string // "rest", or "kafka" for a booking.initiated from another producer
 	// HoldDecision is the seat decision made within the request; nil while unknown (the workflow
 	// then decides). WorkflowStarted is set once the booking's workflow is known to exist.
-	HoldDecision     *workflows.HoldResult
+	HoldDecision     *lifecycle.HoldResult
 	WorkflowStarted  bool
 	EventStartsAt    *time.Time
 	MaxSeatsPerBuyer int
@@ -120,7 +120,7 @@ func (s *store) create(ctx context.Context, b *Booking) (existing *Booking, err 
 }
 
 // setHoldDecision records the seat decision made within the request (never a status change).
-func (s *store) setHoldDecision(ctx context.Context, id string, d *workflows.HoldResult) error {
+func (s *store) setHoldDecision(ctx context.Context, id string, d *lifecycle.HoldResult) error {
 	_, err := s.pool.Exec(ctx, `UPDATE bookings SET hold_decision = $2 WHERE id = $1`, id, d)
 	return err
 }
@@ -201,7 +201,7 @@ func (s *store) setStatus(ctx context.Context, id, status string, reason, paymen
 			return nil
 		}
 		changed = true
-		if !workflows.Allowed(b.Status, status) {
+		if !lifecycle.Allowed(b.Status, status) {
 			return fmt.Errorf("%w: %s to %s", ErrBadTransition, b.Status, status)
 		}
 		out, err = scanBooking(tx.QueryRow(ctx, `UPDATE bookings SET status = $2, failure_reason = $3,

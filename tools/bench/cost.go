@@ -20,9 +20,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"ticketflow/internal/config"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/temporalclient"
 	"ticketflow/tools/devstack"
-	"ticketflow/workflows"
 )
 
 // Cost accounting: what one confirmed booking costs the machine (CPU of every process of the
@@ -171,7 +171,7 @@ func sampleConfirmed(ctx context.Context, cfg *config.Config, eventID string, n 
 	bookingIDs, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	out := make([]string, len(bookingIDs))
 	for i, id := range bookingIDs {
-		out[i] = workflows.WorkflowID(id)
+		out[i] = lifecycle.WorkflowID(id)
 	}
 	return out, err
 }

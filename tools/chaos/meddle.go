@@ -15,9 +15,9 @@ import (
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ids"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/temporalclient"
 	"ticketflow/services/payment"
-	"ticketflow/workflows"
 )
 
 // meddler does to held bookings what operators and other teams' producers do, while the run goes
@@ -70,12 +70,12 @@ func (m *meddler) held(ctx context.Context, bookingID string, amount int64, curr
 	case r < m.opt.TemporalCancels:
 		m.later(ctx, func() error {
 			m.count("cancelled in Temporal")
-			return m.temporal.CancelWorkflow(ctx, workflows.WorkflowID(bookingID), "")
+			return m.temporal.CancelWorkflow(ctx, lifecycle.WorkflowID(bookingID), "")
 		})
 	case r < m.opt.TemporalCancels+m.opt.Terminates:
 		m.later(ctx, func() error {
 			m.count("terminated in Temporal")
-			return m.temporal.TerminateWorkflow(ctx, workflows.WorkflowID(bookingID), "", "chaos: terminated by an operator")
+			return m.temporal.TerminateWorkflow(ctx, lifecycle.WorkflowID(bookingID), "", "chaos: terminated by an operator")
 		})
 	case r < m.opt.TemporalCancels+m.opt.Terminates+m.opt.Forge:
 		m.later(ctx, func() error { return m.forge(ctx, bookingID, amount, currency) })

@@ -24,7 +24,7 @@ import (
 
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
-	"ticketflow/workflows"
+	"ticketflow/internal/lifecycle"
 )
 
 // infrastructure is the real servers TicketFlow runs on, in start order. It fails early, with the
@@ -360,7 +360,7 @@ func (s *Stack) temporal() *component {
 				"--db-filename", filepath.Join(dir, "temporal.db"),
 				"--namespace", s.cfg.TemporalNS, "--log-level", "warn",
 				"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"}
-			for _, sa := range workflows.SearchAttributeDefs {
+			for _, sa := range lifecycle.SearchAttributeDefs {
 				args = append(args, "--search-attribute", sa.Name+"="+sa.Type)
 			}
 			return exec.Command(s.tool("temporal"), args...), nil

@@ -15,8 +15,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/temporalclient"
-	"ticketflow/workflows"
 )
 
 // temporalServerBin is the full Temporal server `make tools` builds from tools/temporalserver.
@@ -72,7 +72,7 @@ func (s *Stack) registerTemporalNamespace(ctx context.Context) error {
 	defer c.Close()
 	defs := map[string]enums.IndexedValueType{}
 	var query []string
-	for _, sa := range workflows.SearchAttributeDefs {
+	for _, sa := range lifecycle.SearchAttributeDefs {
 		defs[sa.Name] = sa.Indexed
 		query = append(query, sa.Name+" IS NULL")
 	}

@@ -1,15 +1,10 @@
-package workflows
+package lifecycle
 
 import (
 	"time"
 
 	"ticketflow/internal/bus"
 )
-
-// HistoryGeneration names the folder of workflows/testdata that `make histories` writes: bump it
-// with every versioned change to the workflows, so the histories of each earlier generation —
-// what running workflows look like — stay and keep being replayed.
-const HistoryGeneration = 5
 
 // Names clients rely on (the contract's Temporal section).
 const (
@@ -19,62 +14,23 @@ const (
 	// starts it any more: a booking's own workflow stays open until its event and cancels it.
 	CancelConfirmedWorkflowName = "CancelConfirmedBookingWorkflow"
 
-	// UpdateHold answers with the seat decision once it is made. The booking service decides it
-	// within the request and passes it in BookingInput.Hold; when its own hold had an unknown
-	// outcome it asks the workflow with this update (Update-with-Start), and the workflow holds.
+	// UpdateHold answers with the seat decision (HoldResult) once it is made. The booking service
+	// decides it within the request and passes it in BookingInput.Hold; when its own hold had an
+	// unknown outcome it asks the workflow with this update (Update-with-Start), and the workflow
+	// holds.
 	UpdateHold = "hold"
-	// UpdateCancel cancels the booking; the caller gets the final status.
+	// UpdateCancel cancels the booking; the caller gets the final status (CancelResult), or the
+	// refusal ErrNotCancellable.
 	UpdateCancel = "cancel"
-	// QueryStatus returns the booking's live state.
+	// QueryStatus returns the booking's live state (BookingState).
 	QueryStatus = "status"
-	// SignalPaymentResult carries a bus.PaymentProcessed payload from the bridge.
+	// SignalPaymentResult carries a PaymentResult from the bridge.
 	SignalPaymentResult = "payment-result"
 )
 
-// Booking statuses (the contract's lifecycle).
-const (
-	StatusPending   = "PENDING"
-	StatusConfirmed = "CONFIRMED"
-	StatusFailed    = "FAILED"
-	StatusExpired   = "EXPIRED"
-	StatusCancelled = "CANCELLED"
-)
-
-// Terminal reports whether a status is final (CONFIRMED may still become CANCELLED by cancel).
-func Terminal(status string) bool { return status != StatusPending && status != "" }
-
-// Allowed reports whether the booking record may move from one status to another: PENDING to
-// any terminal status, CONFIRMED to CANCELLED; nothing else changes a terminal status.
-func Allowed(from, to string) bool {
-	switch from {
-	case StatusPending:
-		return Terminal(to)
-	case StatusConfirmed:
-		return to == StatusCancelled
-	}
-	return false
-}
-
-// BookingKeeps reports whether a booking keeps a captured payment: only a CONFIRMED booking keeps
-// the payment it was confirmed with. Every other captured payment of record is given back — by
-// the booking's workflow while it is open, by the bridge once it has closed.
-func BookingKeeps(bookingStatus, confirmedPaymentID, paymentID string) bool {
-	return bookingStatus == StatusConfirmed && confirmedPaymentID != "" && confirmedPaymentID == paymentID
-}
-
-// OwesRefund reports whether a captured payment must be given back once the booking's workflow
-// has closed: the booking has ended (a PENDING one is left to the run that takes it up) and does
-// not keep the payment.
-func OwesRefund(bookingStatus, confirmedPaymentID, paymentID string) bool {
-	return Terminal(bookingStatus) && !BookingKeeps(bookingStatus, confirmedPaymentID, paymentID)
-}
-
-// WorkflowID is the id of a booking's workflow: booking-<bookingId>.
-func WorkflowID(bookingID string) string { return "booking-" + bookingID }
-
-// CancelWorkflowID is the id of the workflow generations up to 3 started to cancel a booking
-// already CONFIRMED (see CancelConfirmedWorkflowName).
-func CancelWorkflowID(bookingID string) string { return "booking-" + bookingID + "-cancel" }
+// ErrNotCancellable is the "cancel" update's refusal (its application error type) for a booking
+// that already ended.
+const ErrNotCancellable = "BookingNotCancellable"
 
 // Modes of a BookingWorkflow run (BookingInput.Mode).
 const (
@@ -90,7 +46,8 @@ const (
 )
 
 // BookingInput is everything BookingWorkflow needs; the booking service has already stored the
-// booking (PENDING) with the price it computed from the seat data.
+// booking (PENDING) with the price it computed from the seat data. Amounts are in minor units of
+// Currency.
 type BookingInput struct {
 	BookingID      string    `json:"bookingId"`
 	UserID         string    `json:"userId"`
@@ -134,9 +91,11 @@ const (
 	HoldFailed           = "HOLD_FAILED" // the hold could not be decided (inventory unreachable)
 )
 
-// HoldResult is the answer of the "hold" update: the seat decision.
+// HoldResult is the seat decision: the answer of the "hold" update, BookingInput.Hold, and the
+// decision stored with the booking record.
 type HoldResult struct {
-	Held               bool      `json:"held"`
+	Held bool `json:"held"`
+	// Code is HoldOK when Held, else the refusal's code.
 	Code               string    `json:"code"`
 	HoldExpiresAt      time.Time `json:"holdExpiresAt"`
 	UnavailableSeatIDs []string  `json:"unavailableSeatIds,omitempty"`
@@ -152,7 +111,8 @@ type CancelResult struct {
 	Refunded  bool   `json:"refunded"`
 }
 
-// BookingState is what the "status" query returns: the booking's live state.
+// BookingState is what the "status" query returns, and the workflow's result: the booking's live
+// state. AmountMinor is in minor units of Currency.
 type BookingState struct {
 	BookingID     string    `json:"bookingId"`
 	Status        string    `json:"status"`
@@ -179,10 +139,7 @@ type CancelConfirmedInput struct {
 	Reason    string   `json:"reason"`
 }
 
-// PaymentResult is the signal payload: a payment.processed as it arrived on Kafka (or as an
-// operator typed it). The workflow takes it as a hint only: it acts on the payment service's
-// record of the booking's payment (activities.PaymentRecord), never on the claim itself.
+// PaymentResult is the "payment-result" signal's payload: a payment.processed as it arrived on
+// Kafka (or as an operator typed it). The workflow takes it as a hint only: it acts on the payment
+// service's record of the booking's payment, never on the claim itself.
 type PaymentResult = bus.PaymentProcessed
-
-// ErrNotCancellable is the "cancel" update's refusal for a booking that already ended.
-const ErrNotCancellable = "BookingNotCancellable"

@@ -1,4 +1,4 @@
-package workflows
+package lifecycle
 
 import (
 	"go.temporal.io/api/enums/v1"
