@@ -372,7 +372,9 @@ func (b *booking) repair(ctx workflow.Context) {
 
 // keep is the rest of the run once the booking has a status. A CONFIRMED booking waits here until
 // its event begins, serving cancels. Every booking gives back a payment of record that arrived
-// for it and that it does not keep. The run completes once every update has its answer.
+// for it and that it does not keep (lifecycle.OwesRefund: the booking has a status here, so that
+// is every captured payment but the one a CONFIRMED booking was confirmed with; the bridge applies
+// the same rule once the run has closed). The run completes once every update has its answer.
 func (b *booking) keep(ctx workflow.Context) (lifecycle.BookingState, error) {
 	for {
 		confirmed := b.state.Status == lifecycle.StatusConfirmed
@@ -392,7 +394,7 @@ func (b *booking) keep(ctx workflow.Context) (lifecycle.BookingState, error) {
 		case b.cancelReason != "":
 			b.cancelReason = "" // the booking ended before the cancel could act
 		case len(b.claims) > 0:
-			if rec := b.paymentOfRecordAfterClaims(ctx); rec.Kept() && !lifecycle.BookingKeeps(b.state.Status, b.confirmedPayID, rec.ID) {
+			if rec := b.paymentOfRecordAfterClaims(ctx); rec.Kept() && lifecycle.OwesRefund(b.state.Status, b.confirmedPayID, rec.ID) {
 				b.giveBack(ctx, rec.ID, "payment arrived after the booking ended ("+b.state.Status+")")
 			}
 		case !woken:

@@ -40,9 +40,9 @@ func Allowed(from, to string) bool {
 	return false
 }
 
-// BookingKeeps reports whether a booking keeps a captured payment: only a CONFIRMED booking keeps
+// bookingKeeps reports whether a booking keeps a captured payment: only a CONFIRMED booking keeps
 // the payment it was confirmed with.
-func BookingKeeps(bookingStatus, confirmedPaymentID, paymentID string) bool {
+func bookingKeeps(bookingStatus, confirmedPaymentID, paymentID string) bool {
 	return bookingStatus == StatusConfirmed && confirmedPaymentID != "" && confirmedPaymentID == paymentID
 }
 
@@ -51,7 +51,7 @@ func BookingKeeps(bookingStatus, confirmedPaymentID, paymentID string) bool {
 // it (a PENDING booking is left to the run that decides it). The booking's workflow applies it
 // while it is open, the bridge once it has closed; nothing else decides it.
 func OwesRefund(bookingStatus, confirmedPaymentID, paymentID string) bool {
-	return Terminal(bookingStatus) && !BookingKeeps(bookingStatus, confirmedPaymentID, paymentID)
+	return Terminal(bookingStatus) && !bookingKeeps(bookingStatus, confirmedPaymentID, paymentID)
 }
 
 // WorkflowID is the id of a booking's workflow: booking-<bookingId>.
