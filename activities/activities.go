@@ -8,14 +8,13 @@ package activities
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"ticketflow/internal/bus"
-	"ticketflow/internal/httpapi"
+	"ticketflow/services/booking"
 	"ticketflow/services/inventory"
 	"ticketflow/services/payment"
 )
@@ -33,7 +32,7 @@ const (
 // Activities holds the clients the activities use. Its methods are registered on the worker.
 type Activities struct {
 	Inventory *inventory.Client
-	Bookings  *httpapi.Client
+	Bookings  *booking.Client
 	Payments  *payment.Client
 	Kafka     *bus.Writer
 }
@@ -92,33 +91,21 @@ func refusal(err error) error {
 	return err
 }
 
-// StatusChange moves the booking record to a status (with the reason and payment id), appending to
-// its history. The booking service refuses transitions the contract forbids.
-type StatusChange struct {
-	BookingID string    `json:"-"`
-	Status    string    `json:"status"`
-	Reason    string    `json:"reason,omitempty"`
-	PaymentID string    `json:"paymentId,omitempty"`
-	At        time.Time `json:"at"`
-}
+// StatusChange moves the booking record to a terminal status (with the reason and payment id),
+// appending to its history. The booking service refuses transitions the lifecycle forbids.
+type StatusChange = booking.StatusChange
 
 // RecordedStatus is the status a booking record holds: what a refused status change names.
-type RecordedStatus struct {
-	Status        string `json:"status"`
-	FailureReason string `json:"failureReason"`
-}
+type RecordedStatus = booking.RecordedStatus
 
 // RecordStatus writes a status change to the booking record (idempotent: the same status twice
 // is a no-op). A change the record refuses — it ended already — is a non-retryable BadTransition
 // whose details are the RecordedStatus.
 func (a *Activities) RecordStatus(ctx context.Context, c StatusChange) error {
-	err := a.Bookings.Post(ctx, "/internal/bookings/"+c.BookingID+"/status", c, nil)
-	var e *httpapi.Error
-	if errors.As(err, &e) && e.Status == http.StatusConflict {
-		cur := RecordedStatus{}
-		cur.Status, _ = e.Details["status"].(string)
-		cur.FailureReason, _ = e.Details["failureReason"].(string)
-		return temporal.NewNonRetryableApplicationError(e.Message, ErrBadTransition, nil, cur)
+	err := a.Bookings.RecordStatus(ctx, c)
+	var te *booking.TransitionError
+	if errors.As(err, &te) {
+		return temporal.NewNonRetryableApplicationError(te.Message, ErrBadTransition, nil, te.Recorded)
 	}
 	return err
 }

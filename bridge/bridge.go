@@ -32,6 +32,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/temporalclient"
+	"ticketflow/services/booking"
 	"ticketflow/services/payment"
 )
 
@@ -41,7 +42,7 @@ const Group = "booking-bridge"
 // Bridge holds the bridge's clients.
 type Bridge struct {
 	temporal client.Client
-	bookings *httpapi.Client
+	bookings *booking.Client
 	payments *payment.Client
 }
 
@@ -55,7 +56,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	token := auth.InternalToken([]byte(cfg.JWTSecret))
 	b := &Bridge{
 		temporal: c,
-		bookings: httpapi.NewBalancedClient(cfg.Endpoints[config.Booking], token, 30*time.Second),
+		bookings: booking.NewClient(cfg.Endpoints[config.Booking], token, 30*time.Second),
 		payments: payment.NewClient(cfg.Endpoints[config.Payment], token, 30*time.Second),
 	}
 	dlt := bus.NewWriter(cfg.KafkaBrokers, config.Bridge)
@@ -118,24 +119,21 @@ func (b *Bridge) PaymentProcessed(ctx context.Context, m kafka.Message) error {
 	case !rec.Kept():
 		return nil // the workflow has closed and no money is kept: nothing to do
 	}
-	var booking struct {
-		Status    string  `json:"status"`
-		PaymentID *string `json:"paymentId"`
-	}
-	if err := b.bookings.Get(ctx, "/internal/bookings/"+claim.BookingID, &booking); err != nil {
+	bk, err := b.bookings.Get(ctx, claim.BookingID)
+	if err != nil {
 		return err // the payment of record names a booking; it is there once the booking service answers
 	}
-	if !lifecycle.OwesRefund(booking.Status, deref(booking.PaymentID), rec.ID) {
+	if !lifecycle.OwesRefund(bk.Status, deref(bk.PaymentID), rec.ID) {
 		// The booking keeps this payment (a duplicate of its confirmation), or it is still PENDING
 		// with no open workflow: the run the reconciler starts for it reads the payment of record
 		// itself and decides. The bridge never decides a booking's money ahead of its workflow.
 		return nil
 	}
-	reason := fmt.Sprintf("payment arrived after the booking ended (%s)", booking.Status)
+	reason := fmt.Sprintf("payment arrived after the booking ended (%s)", bk.Status)
 	if _, err := b.payments.Refund(ctx, payment.RefundRequest{BookingID: claim.BookingID, PaymentID: rec.ID, Reason: reason}); err != nil {
 		return err
 	}
-	slog.InfoContext(ctx, "late payment refunded", "booking", claim.BookingID, "payment", rec.ID, "bookingStatus", booking.Status)
+	slog.InfoContext(ctx, "late payment refunded", "booking", claim.BookingID, "payment", rec.ID, "bookingStatus", bk.Status)
 	return nil
 }
 
@@ -167,10 +165,8 @@ func (b *Bridge) BookingInitiated(ctx context.Context, m kafka.Message) error {
 	if err := bus.DecodePayload(env, &p); err != nil {
 		return err
 	}
-	err = b.bookings.Post(ctx, "/internal/bookings", map[string]any{
-		"bookingId": p.BookingID, "userId": p.UserID, "userEmail": p.UserEmail, "eventId": p.EventID,
-		"seatIds": p.SeatIDs, "idempotencyKey": p.IdempotencyKey,
-	}, nil)
+	err = b.bookings.Create(ctx, booking.AnnouncedBooking{BookingID: p.BookingID, UserID: p.UserID,
+		UserEmail: p.UserEmail, EventID: p.EventID, SeatIDs: p.SeatIDs, IdempotencyKey: p.IdempotencyKey})
 	var e *httpapi.Error
 	switch {
 	case err == nil:

@@ -21,6 +21,7 @@ import (
 	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/telemetry"
 	"ticketflow/internal/temporalclient"
+	"ticketflow/services/booking"
 	"ticketflow/services/inventory"
 	"ticketflow/services/payment"
 	"ticketflow/workflows"
@@ -67,7 +68,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	defer writer.Close()
 	acts := &activities.Activities{
 		Inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 10*time.Second),
-		Bookings:  httpapi.NewBalancedClient(cfg.Endpoints[config.Booking], token, 10*time.Second),
+		Bookings:  booking.NewClient(cfg.Endpoints[config.Booking], token, 10*time.Second),
 		Payments:  payment.NewClient(cfg.Endpoints[config.Payment], token, 10*time.Second),
 		Kafka:     writer,
 	}

@@ -67,7 +67,11 @@ func NotFound(what string) *Error {
 	return &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: what + " not found"}
 }
 
-// Conflict is a 409 with a specific code (CONFLICT, EMAIL_TAKEN, SEATS_UNAVAILABLE, ...).
+// CodeConflict is the code of a 409 that no more specific code names. A specific code is the
+// constant of the service that answers it (inventory.CodeSeatsUnavailable, ...).
+const CodeConflict = "CONFLICT"
+
+// Conflict is a 409 with a code: CodeConflict, or the answering service's own.
 func Conflict(code, msg string) *Error {
 	return &Error{Status: http.StatusConflict, Code: code, Message: msg}
 }

@@ -292,18 +292,10 @@ func notCancellable(status string) error {
 
 // --- internal API (the worker's activities and the bridge) -------------------------------------
 
-// createInternal makes a booking announced on Kafka by another producer (booking.initiated),
-// exactly as REST would: the id is the message's, so a message delivered twice books once.
+// createInternal is POST /internal/bookings (Client.Create): a booking announced on Kafka by
+// another producer (booking.initiated), made exactly as REST would make it.
 func (a *api) createInternal(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		BookingID      string   `json:"bookingId"`
-		UserID         string   `json:"userId"`
-		UserEmail      string   `json:"userEmail"`
-		EventID        string   `json:"eventId"`
-		SeatIDs        []string `json:"seatIds"`
-		PaymentToken   string   `json:"paymentToken"`
-		IdempotencyKey string   `json:"idempotencyKey"`
-	}
+	var req AnnouncedBooking
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
@@ -335,6 +327,7 @@ func (a *api) createInternal(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// getInternal is GET /internal/bookings/{id} (Client.Get): the booking record.
 func (a *api) getInternal(w http.ResponseWriter, r *http.Request) error {
 	id := chi.URLParam(r, "id")
 	if !ids.IsUUID(id) {
@@ -351,18 +344,14 @@ func (a *api) getInternal(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// setStatus is the workflow's RecordStatus activity.
+// setStatus is POST /internal/bookings/{id}/status (Client.RecordStatus), sent only by the
+// workflow's RecordStatus activity.
 func (a *api) setStatus(w http.ResponseWriter, r *http.Request) error {
 	id := chi.URLParam(r, "id")
 	if !ids.IsUUID(id) {
 		return httpapi.NotFound("booking")
 	}
-	var req struct {
-		Status    string    `json:"status"`
-		Reason    string    `json:"reason"`
-		PaymentID string    `json:"paymentId"`
-		At        time.Time `json:"at"`
-	}
+	var req StatusChange
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
@@ -378,11 +367,11 @@ func (a *api) setStatus(w http.ResponseWriter, r *http.Request) error {
 		return httpapi.NotFound("booking")
 	case errors.Is(err, ErrBadTransition) && b != nil:
 		// The record ended already: its status stands (the workflow adopts it), and is named.
-		reason := ""
+		recorded := RecordedStatus{Status: b.Status}
 		if b.FailureReason != nil {
-			reason = *b.FailureReason
+			recorded.FailureReason = *b.FailureReason
 		}
-		return httpapi.Conflict("CONFLICT", err.Error()).WithDetails(map[string]any{"status": b.Status, "failureReason": reason})
+		return transitionRefusal(err, recorded)
 	case err != nil:
 		return err
 	}

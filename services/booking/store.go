@@ -43,28 +43,49 @@ type Booking struct {
 	History []StatusEntry
 }
 
-// MarshalJSON is the contract's booking shape: id and bookingId both carry the id; totalAmount is
+// bookingJSON is the contract's booking shape: id and bookingId both carry the id; totalAmount is
 // the amount in major units by the currency's exponent (money.Amount), for older clients.
+type bookingJSON struct {
+	ID            string        `json:"id"`
+	BookingID     string        `json:"bookingId"`
+	UserID        string        `json:"userId"`
+	EventID       string        `json:"eventId"`
+	EventName     string        `json:"eventName"`
+	SeatIDs       []string      `json:"seatIds"`
+	AmountMinor   int64         `json:"amountMinor"`
+	TotalAmount   money.Amount  `json:"totalAmount"`
+	Currency      string        `json:"currency"`
+	Status        string        `json:"status"`
+	FailureReason *string       `json:"failureReason"`
+	HoldExpiresAt time.Time     `json:"holdExpiresAt"`
+	PaymentID     *string       `json:"paymentId"`
+	CreatedAt     time.Time     `json:"createdAt"`
+	UpdatedAt     time.Time     `json:"updatedAt"`
+	History       []StatusEntry `json:"history,omitempty"`
+}
+
+// MarshalJSON writes the contract's booking shape (bookingJSON).
 func (b *Booking) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		ID            string        `json:"id"`
-		BookingID     string        `json:"bookingId"`
-		UserID        string        `json:"userId"`
-		EventID       string        `json:"eventId"`
-		EventName     string        `json:"eventName"`
-		SeatIDs       []string      `json:"seatIds"`
-		AmountMinor   int64         `json:"amountMinor"`
-		TotalAmount   money.Amount  `json:"totalAmount"`
-		Currency      string        `json:"currency"`
-		Status        string        `json:"status"`
-		FailureReason *string       `json:"failureReason"`
-		HoldExpiresAt time.Time     `json:"holdExpiresAt"`
-		PaymentID     *string       `json:"paymentId"`
-		CreatedAt     time.Time     `json:"createdAt"`
-		UpdatedAt     time.Time     `json:"updatedAt"`
-		History       []StatusEntry `json:"history,omitempty"`
-	}{b.ID, b.ID, b.UserID, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor, money.Amount{Minor: b.AmountMinor, Currency: b.Currency}, b.Currency,
-		b.Status, b.FailureReason, b.HoldExpiresAt.UTC(), b.PaymentID, b.CreatedAt.UTC(), b.UpdatedAt.UTC(), b.History})
+	return json.Marshal(bookingJSON{b.ID, b.ID, b.UserID, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor,
+		money.Amount{Minor: b.AmountMinor, Currency: b.Currency}, b.Currency, b.Status, b.FailureReason,
+		b.HoldExpiresAt.UTC(), b.PaymentID, b.CreatedAt.UTC(), b.UpdatedAt.UTC(), b.History})
+}
+
+// UnmarshalJSON reads the contract's booking shape (Client.Get): the fields it shows, totalAmount
+// aside (it is amountMinor in major units).
+func (b *Booking) UnmarshalJSON(data []byte) error {
+	var v struct {
+		bookingJSON
+		TotalAmount json.RawMessage `json:"totalAmount"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*b = Booking{ID: v.ID, UserID: v.UserID, EventID: v.EventID, EventName: v.EventName, SeatIDs: v.SeatIDs,
+		AmountMinor: v.AmountMinor, Currency: v.Currency, Status: v.Status, FailureReason: v.FailureReason,
+		HoldExpiresAt: v.HoldExpiresAt, PaymentID: v.PaymentID, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
+		History: v.History}
+	return nil
 }
 
 // StatusEntry is one line of a booking's status history.

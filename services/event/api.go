@@ -138,7 +138,7 @@ func (a *api) createEvent(w http.ResponseWriter, r *http.Request) error {
 		if prior != "" {
 			existing, err := a.store.event(ctx, prior)
 			if mongodb.NotFound(err) {
-				return httpapi.Conflict("CONFLICT", "this Idempotency-Key is still being processed; retry")
+				return httpapi.Conflict(httpapi.CodeConflict, "this Idempotency-Key is still being processed; retry")
 			}
 			if err != nil {
 				return err
