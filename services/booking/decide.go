@@ -13,6 +13,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/telemetry"
+	"ticketflow/services/event"
 	"ticketflow/services/inventory"
 )
 
@@ -91,13 +92,13 @@ func (a *api) decideSeats(r *http.Request, sp spec) answer {
 	}
 
 	ev, err := a.events.get(ctx, sp.EventID)
-	if httpapi.IsStatus(err, http.StatusNotFound) {
+	if errors.Is(err, event.ErrNoEvent) {
 		return fail(httpapi.NotFound("event"))
 	}
 	if err != nil {
 		return fail(upstream(ctx, "event", err))
 	}
-	outside := ev.salesRefusal(time.Now())
+	outside := salesRefusal(ev, time.Now())
 	if outside != nil && sp.Origin == originREST {
 		return fail(outside)
 	}
@@ -259,7 +260,7 @@ func decisionError(d *lifecycle.HoldResult, bookingID string) error {
 		return httpapi.NotFound("seat").WithDetails(details)
 	case lifecycle.HoldBuyerLimit:
 		return httpapi.Conflict("BUYER_LIMIT", orDefault(d.Reason, "the buyer's seat limit for this event is reached")).WithDetails(details)
-	case codeSalesNotStarted, codeSalesClosed:
+	case event.SalesNotStarted, event.SalesClosed:
 		return httpapi.Conflict(d.Code, d.Reason).WithDetails(details)
 	}
 	ids := d.UnavailableSeatIDs

@@ -8,35 +8,18 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"ticketflow/internal/httpapi"
+	"ticketflow/services/event"
 )
 
-// eventInfo is what a booking needs of its event: its name, the sales window and the buyer limit
-// as they apply (the event service fills in their defaults).
-type eventInfo struct {
-	ID               string    `json:"id"`
-	Name             string    `json:"name"`
-	Currency         string    `json:"currency"`
-	Date             time.Time `json:"date"`
-	SalesStartAt     time.Time `json:"salesStartAt"`
-	SalesEndAt       time.Time `json:"salesEndAt"`
-	MaxSeatsPerBuyer int       `json:"maxSeatsPerBuyer"`
-}
-
-// Codes of a booking refused outside its event's sales window (409).
-const (
-	codeSalesNotStarted = "SALES_NOT_STARTED"
-	codeSalesClosed     = "SALES_CLOSED"
-)
-
-// salesRefusal is the refusal of a booking made at now outside the event's sales window (from
-// SalesStartAt included to SalesEndAt excluded), or nil.
-func (e eventInfo) salesRefusal(now time.Time) *httpapi.Error {
-	switch {
-	case now.Before(e.SalesStartAt):
-		return httpapi.Conflict(codeSalesNotStarted, "sales for this event open at "+e.SalesStartAt.UTC().Format(time.RFC3339)).
+// salesRefusal is the refusal (409, coded by the event's sales state) of a booking made at now
+// outside the event's sales window, or nil.
+func salesRefusal(e event.Info, now time.Time) *httpapi.Error {
+	switch e.SalesStatus(now) {
+	case event.SalesNotStarted:
+		return httpapi.Conflict(event.SalesNotStarted, "sales for this event open at "+e.SalesStartAt.UTC().Format(time.RFC3339)).
 			WithDetails(map[string]any{"salesStartAt": e.SalesStartAt.UTC()})
-	case !now.Before(e.SalesEndAt):
-		return httpapi.Conflict(codeSalesClosed, "sales for this event closed at "+e.SalesEndAt.UTC().Format(time.RFC3339)).
+	case event.SalesClosed:
+		return httpapi.Conflict(event.SalesClosed, "sales for this event closed at "+e.SalesEndAt.UTC().Format(time.RFC3339)).
 			WithDetails(map[string]any{"salesEndAt": e.SalesEndAt.UTC()})
 	}
 	return nil
@@ -48,7 +31,7 @@ func (e eventInfo) salesRefusal(now time.Time) *httpapi.Error {
 // admin's change to the window (or to the date a default end follows) takes to apply: eventTTL.
 // Concurrent misses for one event make one request.
 type eventCache struct {
-	client *httpapi.Client
+	client *event.Client
 	ttl    time.Duration
 	group  singleflight.Group
 	mu     sync.Mutex
@@ -59,15 +42,16 @@ type eventCache struct {
 const eventTTL = 2 * time.Second
 
 type cachedEvent struct {
-	info    eventInfo
+	info    event.Info
 	expires time.Time
 }
 
-func newEventCache(client *httpapi.Client) *eventCache {
+func newEventCache(client *event.Client) *eventCache {
 	return &eventCache{client: client, ttl: eventTTL, items: map[string]cachedEvent{}}
 }
 
-func (c *eventCache) get(ctx context.Context, id string) (eventInfo, error) {
+// get returns the event (event.ErrNoEvent when there is none).
+func (c *eventCache) get(ctx context.Context, id string) (event.Info, error) {
 	c.mu.Lock()
 	it, ok := c.items[id]
 	c.mu.Unlock()
@@ -75,8 +59,8 @@ func (c *eventCache) get(ctx context.Context, id string) (eventInfo, error) {
 		return it.info, nil
 	}
 	v, err, _ := c.group.Do(id, func() (any, error) {
-		var info eventInfo
-		if err := c.client.Get(context.WithoutCancel(ctx), "/internal/events/"+id, &info); err != nil {
+		info, err := c.client.Info(context.WithoutCancel(ctx), id)
+		if err != nil {
 			return info, err
 		}
 		c.mu.Lock()
@@ -88,7 +72,7 @@ func (c *eventCache) get(ctx context.Context, id string) (eventInfo, error) {
 		return info, nil
 	})
 	if err != nil {
-		return eventInfo{}, err
+		return event.Info{}, err
 	}
-	return v.(eventInfo), nil
+	return v.(event.Info), nil
 }

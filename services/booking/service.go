@@ -14,6 +14,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/pgdb"
 	"ticketflow/internal/temporalclient"
+	"ticketflow/services/event"
 	"ticketflow/services/inventory"
 )
 
@@ -43,7 +44,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	a := &api{
 		store:     st,
 		orch:      orch,
-		events:    newEventCache(httpapi.NewBalancedClient(cfg.Endpoints[config.Event], token, 5*time.Second)),
+		events:    newEventCache(event.NewClient(cfg.Endpoints[config.Event], token, 5*time.Second)),
 		inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 5*time.Second),
 		holdTTL:   cfg.HoldTTL,
 	}

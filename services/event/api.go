@@ -2,6 +2,7 @@ package event
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,11 +15,12 @@ import (
 	"ticketflow/internal/ids"
 	"ticketflow/internal/mongodb"
 	"ticketflow/internal/seatplan"
+	"ticketflow/services/inventory"
 )
 
 type api struct {
 	store     *store
-	inventory *httpapi.Client
+	inventory *inventory.Client
 }
 
 func (a *api) routes(r chi.Router, secret []byte, internalToken string) {
@@ -165,9 +167,7 @@ func (a *api) loadSeats(ctx context.Context, e *Event) error {
 	if e.SeatsLoaded {
 		return nil
 	}
-	err := a.inventory.Post(ctx, "/internal/events/"+e.ID+"/seats",
-		map[string]any{"currency": e.Currency, "sections": e.Sections}, nil)
-	if err != nil {
+	if _, err := a.inventory.LoadSeats(ctx, e.ID, inventory.SeatPlan{Currency: e.Currency, Sections: e.Sections}); err != nil {
 		return fmt.Errorf("load seats of event %s: %w", e.ID, err)
 	}
 	e.SeatsLoaded = true
@@ -188,12 +188,11 @@ func (a *api) getEvent(w http.ResponseWriter, r *http.Request) error {
 
 // writeEvent answers with the event and its live availability from inventory.
 func (a *api) writeEvent(w http.ResponseWriter, r *http.Request, status int, e *Event) error {
-	var av Availability
-	err := a.inventory.Get(r.Context(), "/internal/events/"+e.ID+"/availability", &av)
+	av, err := a.inventory.Availability(r.Context(), e.ID)
 	switch {
 	case err == nil:
-	case httpapi.IsStatus(err, http.StatusNotFound):
-		av = Availability{Total: e.SeatCount} // seats still loading
+	case errors.Is(err, inventory.ErrNoSeatPlan):
+		av = inventory.Summary{Total: e.SeatCount} // seats still loading
 	default:
 		slog.WarnContext(r.Context(), "availability unavailable", "event", e.ID, "err", err)
 		return httpapi.Unavailable("seat availability is unavailable right now")
@@ -327,8 +326,7 @@ func (a *api) updateEvent(w http.ResponseWriter, r *http.Request) error {
 	return a.writeEvent(w, r, http.StatusOK, e)
 }
 
-// internalEvent is what the booking service needs: name, currency, date, the sales window and the
-// buyer limit as they apply, and whether seats exist.
+// internalEvent is GET /internal/events/{id} (Client.Info): what the booking service needs.
 func (a *api) internalEvent(w http.ResponseWriter, r *http.Request) error {
 	id, err := idParam(r, "event")
 	if err != nil {
@@ -338,9 +336,7 @@ func (a *api) internalEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return notFound(err, "event")
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"id": e.ID, "name": e.Name, "currency": e.Currency,
-		"date": e.Date, "salesStartAt": e.SalesStart(), "salesEndAt": e.SalesEnd(), "maxSeatsPerBuyer": e.SeatLimit(),
-		"seatCount": e.SeatCount, "seatsLoaded": e.SeatsLoaded})
+	httpapi.WriteJSON(w, http.StatusOK, e.Info())
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"ticketflow/internal/ids"
 	"ticketflow/internal/money"
 	"ticketflow/internal/seatplan"
+	"ticketflow/services/inventory"
 )
 
 const (
@@ -59,14 +60,15 @@ type Event struct {
 	MaxSeatsPerBuyer int `json:"-" bson:"maxSeatsPerBuyer"`
 	// SeatsLoaded is false until inventory has the event's seats; a reconciler finishes the job
 	// for an event whose creation was interrupted.
-	SeatsLoaded  bool          `json:"-" bson:"seatsLoaded"`
-	CreatedBy    string        `json:"-" bson:"createdBy"`
-	CreatedAt    time.Time     `json:"createdAt" bson:"createdAt"`
-	UpdatedAt    time.Time     `json:"updatedAt" bson:"updatedAt"`
-	Availability *Availability `json:"availability,omitempty" bson:"-"`
+	SeatsLoaded  bool               `json:"-" bson:"seatsLoaded"`
+	CreatedBy    string             `json:"-" bson:"createdBy"`
+	CreatedAt    time.Time          `json:"createdAt" bson:"createdAt"`
+	UpdatedAt    time.Time          `json:"updatedAt" bson:"updatedAt"`
+	Availability *inventory.Summary `json:"availability,omitempty" bson:"-"` // live, from inventory
 }
 
-// Sales states of an event (salesStatus), named like the refusals of a booking outside them.
+// Sales states of an event (salesStatus). The booking service refuses a booking outside the
+// window with the state as its 409 code.
 const (
 	SalesOpen       = "ON_SALE"
 	SalesNotStarted = "SALES_NOT_STARTED"
@@ -97,16 +99,13 @@ func (e *Event) SeatLimit() int {
 	return e.MaxSeatsPerBuyer
 }
 
-// SalesStatus says whether the event can be booked at now: from SalesStart (included) to
-// SalesEnd (excluded).
-func (e *Event) SalesStatus(now time.Time) string {
-	switch {
-	case now.Before(e.SalesStart()):
-		return SalesNotStarted
-	case !now.Before(e.SalesEnd()):
-		return SalesClosed
-	}
-	return SalesOpen
+// SalesStatus says whether the event can be booked at now (see Info.SalesStatus).
+func (e *Event) SalesStatus(now time.Time) string { return e.Info().SalesStatus(now) }
+
+// Info is the event as a booking needs it, with its defaults applied.
+func (e *Event) Info() Info {
+	return Info{ID: e.ID, Name: e.Name, Currency: e.Currency, Date: e.Date, SalesStartAt: e.SalesStart(),
+		SalesEndAt: e.SalesEnd(), MaxSeatsPerBuyer: e.SeatLimit(), SeatCount: e.SeatCount, SeatsLoaded: e.SeatsLoaded}
 }
 
 // lowestPrice is the price of the cheapest section, in minor units.
@@ -159,14 +158,6 @@ type VenueSummary struct {
 
 func summaryOf(v *Venue) *VenueSummary {
 	return &VenueSummary{Name: v.Name, City: v.City, Country: v.Country, Timezone: v.Timezone}
-}
-
-// Availability counts an event's seats by status (from inventory).
-type Availability struct {
-	Total     int `json:"total"`
-	Available int `json:"available"`
-	Locked    int `json:"locked"`
-	Reserved  int `json:"reserved"`
 }
 
 type venueRequest struct {

@@ -10,6 +10,7 @@ import (
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/mongodb"
+	"ticketflow/services/inventory"
 )
 
 // Run serves the event service until ctx ends.
@@ -25,7 +26,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	}
 	secret := []byte(cfg.JWTSecret)
 	token := auth.InternalToken(secret)
-	a := &api{store: st, inventory: httpapi.NewBalancedClient(cfg.Endpoints[config.Inventory], token, 60*time.Second)}
+	a := &api{store: st, inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 60*time.Second)}
 	go a.reconcile(ctx)
 
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)

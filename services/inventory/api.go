@@ -150,6 +150,7 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
+// availability is GET /internal/events/{eventId}/availability (Client.Availability).
 func (a *api) availability(w http.ResponseWriter, r *http.Request) error {
 	m, err := a.seatMap(r)
 	if err != nil {
@@ -159,18 +160,13 @@ func (a *api) availability(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// createSeatsRequest is the event service's request to load an event's seat plan.
-type createSeatsRequest struct {
-	Currency string             `json:"currency"`
-	Sections []seatplan.Section `json:"sections"`
-}
-
+// createSeats is POST /internal/events/{eventId}/seats (Client.LoadSeats).
 func (a *api) createSeats(w http.ResponseWriter, r *http.Request) error {
 	eventID, err := eventParam(r)
 	if err != nil {
 		return err
 	}
-	var req createSeatsRequest
+	var req SeatPlan
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
@@ -190,7 +186,7 @@ func (a *api) createSeats(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusCreated
 		w.Header().Set("Location", "/api/inventory/events/"+eventID+"/seats")
 	}
-	httpapi.WriteJSON(w, status, map[string]any{"eventId": eventID, "seatCount": count, "created": created})
+	httpapi.WriteJSON(w, status, SeatsLoaded{EventID: eventID, SeatCount: count, Created: created})
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/seatplan"
 )
 
 // Error codes of the internal API for the refusals callers branch on. The handlers write them
@@ -19,7 +20,7 @@ const (
 )
 
 // Client is the typed client of the inventory's internal API: the one way other processes quote,
-// hold, confirm and release seats. Business refusals come back as the errors of this package
+// hold, confirm and release seats, and load an event's seats and count them. Business refusals come back as the errors of this package
 // (ErrNoSeatPlan, *SeatsError wrapping ErrUnknownSeat or ErrUnavailable, ErrHoldLost,
 // ErrBookingReleased, *BuyerLimitError); anything else means the outcome is unknown (the
 // inventory could not be reached, timed out or failed) and IsRefusal reports false for it.
@@ -60,6 +61,36 @@ func (c *Client) Confirm(ctx context.Context, bookingID, eventID string, seatIDs
 func (c *Client) Release(ctx context.Context, bookingID, eventID string, seatIDs []string) error {
 	return errorOf(c.http.Post(ctx, "/internal/bookings/"+bookingID+"/release",
 		seatsRequest{EventID: eventID, SeatIDs: seatIDs}, nil))
+}
+
+// SeatPlan is the body of POST /internal/events/{eventId}/seats: an event's seat plan, priced in
+// minor units of Currency (an ISO 4217 code).
+type SeatPlan struct {
+	Currency string             `json:"currency"`
+	Sections []seatplan.Section `json:"sections"`
+}
+
+// SeatsLoaded answers POST /internal/events/{eventId}/seats: the event's seat count, and whether
+// this request created them (201) or found them there (200).
+type SeatsLoaded struct {
+	EventID   string `json:"eventId"`
+	SeatCount int    `json:"seatCount"`
+	Created   bool   `json:"created"`
+}
+
+// LoadSeats creates the event's seats from its plan, once: loading an event that has its seats
+// already changes nothing. An invalid plan is a 400 *httpapi.Error.
+func (c *Client) LoadSeats(ctx context.Context, eventID string, plan SeatPlan) (SeatsLoaded, error) {
+	var out SeatsLoaded
+	err := c.http.Post(ctx, "/internal/events/"+eventID+"/seats", plan, &out)
+	return out, err
+}
+
+// Availability counts the event's seats by status; ErrNoSeatPlan while it has none.
+func (c *Client) Availability(ctx context.Context, eventID string) (Summary, error) {
+	var s Summary
+	err := c.http.Get(ctx, "/internal/events/"+eventID+"/availability", &s)
+	return s, errorOf(err)
 }
 
 // errorOf turns an answer of the internal API back into this package's errors.

@@ -47,7 +47,7 @@ func FuzzSeatsRequest(f *testing.F) {
 			}
 		}
 
-		var plan createSeatsRequest
+		var plan SeatPlan
 		err = httpapi.DecodeBytes(raw, &plan)
 		if err == nil && !money.Known(plan.Currency) {
 			return
