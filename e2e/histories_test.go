@@ -18,6 +18,7 @@ import (
 	"ticketflow/internal/config"
 	"ticketflow/internal/ids"
 	"ticketflow/internal/lifecycle"
+	"ticketflow/services/inventory"
 	"ticketflow/workflows"
 )
 
@@ -138,7 +139,7 @@ func loseAtTheHold(t *testing.T, eventID, seat string) string {
 		t.Fatal(err)
 	}
 	var res lifecycle.HoldResult
-	if err := h.Get(ctx, &res); err != nil || res.Code != lifecycle.HoldSeatsUnavailable {
+	if err := h.Get(ctx, &res); err != nil || res.Code != inventory.CodeSeatsUnavailable {
 		t.Fatalf("hold of a sold seat: %+v %v", res, err)
 	}
 	if err := tc.GetWorkflow(ctx, lifecycle.WorkflowID(id), "").Get(ctx, nil); err != nil {

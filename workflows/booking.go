@@ -10,6 +10,7 @@ import (
 	"ticketflow/activities"
 	"ticketflow/internal/bus"
 	"ticketflow/internal/lifecycle"
+	"ticketflow/services/inventory"
 )
 
 // a is only used to name activity methods; the worker registers the real instance.
@@ -239,11 +240,11 @@ func holdResultOf(err error, until time.Time) lifecycle.HoldResult {
 		_ = appErr.Details(&seatIDs)
 		switch appErr.Type() {
 		case activities.ErrSeatsUnavailable:
-			return lifecycle.HoldResult{Code: lifecycle.HoldSeatsUnavailable, UnavailableSeatIDs: seatIDs, Reason: "seats unavailable"}
+			return lifecycle.HoldResult{Code: inventory.CodeSeatsUnavailable, UnavailableSeatIDs: seatIDs, Reason: "seats unavailable"}
 		case activities.ErrSeatNotFound:
 			return lifecycle.HoldResult{Code: lifecycle.HoldSeatNotFound, UnknownSeatIDs: seatIDs, Reason: "unknown seats"}
 		case activities.ErrBuyerLimit:
-			return lifecycle.HoldResult{Code: lifecycle.HoldBuyerLimit, Reason: "the buyer's seat limit for the event is reached"}
+			return lifecycle.HoldResult{Code: inventory.CodeBuyerLimit, Reason: "the buyer's seat limit for the event is reached"}
 		}
 	}
 	// The outcome is unknown (the inventory did not answer in time), or the booking was released

@@ -20,6 +20,7 @@ import (
 	"ticketflow/activities"
 	"ticketflow/internal/bus"
 	"ticketflow/internal/lifecycle"
+	"ticketflow/services/inventory"
 	"ticketflow/services/payment"
 )
 
@@ -284,7 +285,7 @@ func TestSeatsUnavailableAnswersTheHoldAndFails(t *testing.T) {
 	if s.Status != lifecycle.StatusFailed || s.FailureReason != "seats unavailable" {
 		t.Fatalf("final state %+v", s)
 	}
-	if h.hold == nil || h.hold.Held || h.hold.Code != lifecycle.HoldSeatsUnavailable || strings.Join(h.hold.UnavailableSeatIDs, ",") != "MAIN-C-2" {
+	if h.hold == nil || h.hold.Held || h.hold.Code != inventory.CodeSeatsUnavailable || strings.Join(h.hold.UnavailableSeatIDs, ",") != "MAIN-C-2" {
 		t.Fatalf("hold answer %+v", h.hold)
 	}
 	if h.count("ReleaseSeats") != 0 {

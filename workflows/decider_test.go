@@ -13,6 +13,7 @@ import (
 	"ticketflow/activities"
 	"ticketflow/internal/bus"
 	"ticketflow/internal/lifecycle"
+	"ticketflow/services/inventory"
 	"ticketflow/services/payment"
 )
 
@@ -49,7 +50,7 @@ func TestADecisionTheRequestMadeIsNotMadeAgain(t *testing.T) {
 func TestARefusalTheRequestMadeIsRecordedFailedWithoutHolding(t *testing.T) {
 	h := newHarness(t)
 	in := input()
-	in.Hold = &lifecycle.HoldResult{Code: lifecycle.HoldSeatsUnavailable, UnavailableSeatIDs: []string{"MAIN-C-2"}, Reason: "seats unavailable"}
+	in.Hold = &lifecycle.HoldResult{Code: inventory.CodeSeatsUnavailable, UnavailableSeatIDs: []string{"MAIN-C-2"}, Reason: "seats unavailable"}
 	s := h.runWith(in)
 	if s.Status != lifecycle.StatusFailed || s.FailureReason != "seats unavailable" || strings.Join(h.statuses, ",") != lifecycle.StatusFailed {
 		t.Fatalf("final state %+v recorded %v", s, h.statuses)

@@ -16,6 +16,7 @@ import (
 	"ticketflow/activities"
 	"ticketflow/internal/bus"
 	"ticketflow/internal/lifecycle"
+	"ticketflow/services/inventory"
 )
 
 // BookingWorkflow is the booking saga: hold the seats (and answer the "hold" update with the seat
@@ -178,7 +179,7 @@ func (b *legacyBooking) holdRefused(ctx workflow.Context, err error) (lifecycle.
 		_ = appErr.Details(&seatIDs)
 		switch appErr.Type() {
 		case activities.ErrSeatsUnavailable:
-			b.hold = lifecycle.HoldResult{Code: lifecycle.HoldSeatsUnavailable, UnavailableSeatIDs: seatIDs}
+			b.hold = lifecycle.HoldResult{Code: inventory.CodeSeatsUnavailable, UnavailableSeatIDs: seatIDs}
 			reason = "seats unavailable"
 		case activities.ErrSeatNotFound:
 			b.hold = lifecycle.HoldResult{Code: lifecycle.HoldSeatNotFound, UnknownSeatIDs: seatIDs}

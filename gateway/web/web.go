@@ -42,8 +42,7 @@ func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			httpapi.WriteError(w, r, &httpapi.Error{Status: http.StatusMethodNotAllowed,
-				Code: "METHOD_NOT_ALLOWED", Message: r.Method + " is not allowed on " + r.URL.Path})
+			httpapi.MethodNotAllowed(w, r)
 			return
 		}
 		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")

@@ -82,20 +82,22 @@ type BookingInput struct {
 	PaymentID string `json:"paymentId,omitempty"`
 }
 
-// Hold outcomes (HoldResult.Code).
+// Outcomes of the seat decision that are the decision's own (HoldResult.Code). A refusal by the
+// seats' owner carries the inventory's code instead (inventory.CodeSeatsUnavailable,
+// inventory.CodeBuyerLimit), and a booking announced on Kafka outside its event's sales window
+// the event's sales state (event.SalesNotStarted, event.SalesClosed): each code has one constant,
+// in the package of the service that answers it.
 const (
-	HoldOK               = "HELD"
-	HoldSeatsUnavailable = "SEATS_UNAVAILABLE"
-	HoldSeatNotFound     = "SEAT_NOT_FOUND"
-	HoldBuyerLimit       = "BUYER_LIMIT"
-	HoldFailed           = "HOLD_FAILED" // the hold could not be decided (inventory unreachable)
+	HoldOK           = "HELD"
+	HoldSeatNotFound = "SEAT_NOT_FOUND"
+	HoldFailed       = "HOLD_FAILED" // the hold could not be decided (inventory unreachable)
 )
 
 // HoldResult is the seat decision: the answer of the "hold" update, BookingInput.Hold, and the
 // decision stored with the booking record.
 type HoldResult struct {
 	Held bool `json:"held"`
-	// Code is HoldOK when Held, else the refusal's code.
+	// Code is HoldOK when Held, else the refusal's code (see HoldOK).
 	Code               string    `json:"code"`
 	HoldExpiresAt      time.Time `json:"holdExpiresAt"`
 	UnavailableSeatIDs []string  `json:"unavailableSeatIds,omitempty"`

@@ -222,11 +222,11 @@ func holdDecision(err error, until time.Time) lifecycle.HoldResult {
 	case err == nil:
 		return lifecycle.HoldResult{Held: true, Code: lifecycle.HoldOK, HoldExpiresAt: until}
 	case errors.As(err, &se) && errors.Is(err, inventory.ErrUnavailable):
-		return lifecycle.HoldResult{Code: lifecycle.HoldSeatsUnavailable, UnavailableSeatIDs: se.SeatIDs, Reason: "seats unavailable"}
+		return lifecycle.HoldResult{Code: inventory.CodeSeatsUnavailable, UnavailableSeatIDs: se.SeatIDs, Reason: "seats unavailable"}
 	case errors.As(err, &se) && errors.Is(err, inventory.ErrUnknownSeat):
 		return lifecycle.HoldResult{Code: lifecycle.HoldSeatNotFound, UnknownSeatIDs: se.SeatIDs, Reason: "unknown seats"}
 	case errors.Is(err, inventory.ErrBuyerLimit):
-		return lifecycle.HoldResult{Code: lifecycle.HoldBuyerLimit, Reason: err.Error()}
+		return lifecycle.HoldResult{Code: inventory.CodeBuyerLimit, Reason: err.Error()}
 	}
 	return lifecycle.HoldResult{Code: lifecycle.HoldFailed, Reason: reasonOf(err)}
 }
@@ -258,8 +258,8 @@ func decisionError(d *lifecycle.HoldResult, bookingID string) error {
 	case lifecycle.HoldSeatNotFound:
 		details["unknownSeatIds"] = d.UnknownSeatIDs
 		return httpapi.NotFound("seat").WithDetails(details)
-	case lifecycle.HoldBuyerLimit:
-		return httpapi.Conflict("BUYER_LIMIT", orDefault(d.Reason, "the buyer's seat limit for this event is reached")).WithDetails(details)
+	case inventory.CodeBuyerLimit:
+		return httpapi.Conflict(inventory.CodeBuyerLimit, orDefault(d.Reason, "the buyer's seat limit for this event is reached")).WithDetails(details)
 	case event.SalesNotStarted, event.SalesClosed:
 		return httpapi.Conflict(d.Code, d.Reason).WithDetails(details)
 	}

@@ -169,9 +169,13 @@ func (s *store) releaseKey(ctx context.Context, userID, key, bookingID string, b
 	return err
 }
 
+// CodeKeyInUse is the 409 code for a request whose Idempotency-Key another request is still
+// deciding: retry after Retry-After.
+const CodeKeyInUse = "IDEMPOTENCY_KEY_IN_USE"
+
 // errKeyInUse answers a request whose key another request is still deciding.
 func errKeyInUse() error {
-	return httpapi.Conflict("IDEMPOTENCY_KEY_IN_USE", "a request with this Idempotency-Key is still being decided; retry shortly").
+	return httpapi.Conflict(CodeKeyInUse, "a request with this Idempotency-Key is still being decided; retry shortly").
 		WithRetryAfter(1)
 }
 

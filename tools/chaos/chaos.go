@@ -25,6 +25,7 @@ import (
 
 	"ticketflow/internal/config"
 	"ticketflow/internal/ids"
+	"ticketflow/services/booking"
 	"ticketflow/tools/audit"
 	"ticketflow/tools/devstack"
 	"ticketflow/tools/loadgen"
@@ -317,7 +318,7 @@ func bookOne(ctx context.Context, b *loadgen.Buyer, ev loadgen.Event, opt Option
 		status, raw, err = b.Do(actx, http.MethodPost, "/api/bookings", body, "Idempotency-Key", key)
 		cancel()
 		if err == nil && status != http.StatusServiceUnavailable && status != http.StatusBadGateway &&
-			!(status == http.StatusConflict && strings.Contains(string(raw), "IDEMPOTENCY_KEY_IN_USE")) {
+			!(status == http.StatusConflict && strings.Contains(string(raw), booking.CodeKeyInUse)) {
 			break
 		}
 		time.Sleep(time.Duration(200+rand.IntN(800)) * time.Millisecond)
