@@ -307,11 +307,9 @@ func TestCapturesNobodyExpectedAreRefundedOrDeadLettered(t *testing.T) {
 	var b booking
 	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_noResponse").decode(t, &b)
 	c.expect(200, "POST", "/api/bookings/"+b.ID+"/cancel", nil, nil)
-	var capture struct {
-		ProviderRef string `json:"providerRef"`
-	}
-	if err := internal(t, config.Payment).Post(t.Context(), "/internal/payments/mock-captures",
-		map[string]any{"key": b.ID, "amountMinor": 2000, "currency": "EUR"}, &capture); err != nil {
+	capture, err := payment.NewClient(cfg.Endpoints[config.Payment], auth.InternalToken([]byte(cfg.JWTSecret)), 30*time.Second).
+		MockCapture(t.Context(), payment.MockCapture{Key: b.ID, AmountMinor: 2000, Currency: "EUR"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	produce(t, paymentMessage(t, bus.PaymentProcessed{BookingID: b.ID, PaymentID: ids.New(), Status: bus.PaymentSuccess,

@@ -163,16 +163,12 @@ func (a *api) verify(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// mockCapture is POST /internal/payments/mock-captures {key, amountMinor, currency}, served only with
+// mockCapture is POST /internal/payments/mock-captures (Client.MockCapture), served only with
 // the mock provider: it makes the provider capture money outside any payment of record — as a
 // charge made from a provider's dashboard, or by another integration, would — so that tests and
 // the chaos run can send a payment.processed for a capture nobody expected. Answers the charge (200).
 func (a *api) mockCapture(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		Key         string `json:"key"`
-		AmountMinor int64  `json:"amountMinor"`
-		Currency    string `json:"currency"`
-	}
+	var req MockCapture
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
@@ -188,7 +184,7 @@ func (a *api) mockCapture(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// 200, not 201: the capture is the provider's, not a resource of this API a Location could name.
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"providerRef": res.ProviderRef, "approved": res.Approved,
-		"amountMinor": req.AmountMinor, "currency": req.Currency})
+	httpapi.WriteJSON(w, http.StatusOK, MockCaptured{ProviderRef: res.ProviderRef, Approved: res.Approved,
+		AmountMinor: req.AmountMinor, Currency: req.Currency})
 	return nil
 }

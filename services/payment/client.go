@@ -10,7 +10,7 @@ import (
 )
 
 // Client is the typed client of the payment service's internal API, used by the saga's
-// activities and the bridge.
+// activities, the bridge and the chaos run.
 type Client struct{ http *httpapi.Client }
 
 // NewClient returns a client of the payment service, whose replicas are at bases.
@@ -41,4 +41,29 @@ func (c *Client) Verify(ctx context.Context, claim bus.PaymentProcessed) (Verdic
 	var v Verdict
 	err := c.http.Post(ctx, "/internal/payments/verify", claim, &v)
 	return v, err
+}
+
+// MockCapture is the body of POST /internal/payments/mock-captures: have the mock provider capture
+// AmountMinor (minor units of Currency) under Key, outside any payment of record.
+type MockCapture struct {
+	Key         string `json:"key"`
+	AmountMinor int64  `json:"amountMinor"`
+	Currency    string `json:"currency"`
+}
+
+// MockCaptured answers POST /internal/payments/mock-captures: the provider's charge.
+type MockCaptured struct {
+	ProviderRef string `json:"providerRef"`
+	Approved    bool   `json:"approved"`
+	AmountMinor int64  `json:"amountMinor"`
+	Currency    string `json:"currency"`
+}
+
+// MockCapture makes the mock provider capture money no payment of record keeps (tests and the
+// chaos run; a 404 *httpapi.Error unless the service runs the mock provider). The same Key twice
+// captures once.
+func (c *Client) MockCapture(ctx context.Context, m MockCapture) (MockCaptured, error) {
+	var out MockCaptured
+	err := c.http.Post(ctx, "/internal/payments/mock-captures", m, &out)
+	return out, err
 }

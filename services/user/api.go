@@ -76,19 +76,17 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) error {
 	return a.create(w, r, req, auth.RoleUser)
 }
 
-// createInternal creates a user with any role (the seed's admin); internal callers only.
+// createInternal is POST /internal/users (Client.Create): a user with any role (the seed's
+// admin); internal callers only.
 func (a *api) createInternal(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		registerRequest
-		Role string `json:"role"`
-	}
+	var req NewUser
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
 	if req.Role != auth.RoleUser && req.Role != auth.RoleAdmin {
 		return httpapi.FieldError("role", "must be USER or ADMIN")
 	}
-	return a.create(w, r, req.registerRequest, req.Role)
+	return a.create(w, r, registerRequest{Name: req.Name, Email: req.Email, Password: req.Password}, req.Role)
 }
 
 func (a *api) create(w http.ResponseWriter, r *http.Request, req registerRequest, role string) error {
@@ -103,7 +101,7 @@ func (a *api) create(w http.ResponseWriter, r *http.Request, req registerRequest
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	if err := a.store.create(r.Context(), u, string(hash), now); err != nil {
 		if errors.Is(err, ErrEmailTaken) {
-			return httpapi.Conflict("EMAIL_TAKEN", "an account with this email already exists")
+			return httpapi.Conflict(CodeEmailTaken, "an account with this email already exists")
 		}
 		return err
 	}

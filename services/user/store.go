@@ -20,8 +20,12 @@ type User struct {
 	Role  string `json:"role"`
 }
 
-// ErrEmailTaken is returned when the email (case-insensitively) belongs to another user.
+// ErrEmailTaken is returned when the email (case-insensitively) belongs to another user; the API
+// answers it 409 CodeEmailTaken.
 var ErrEmailTaken = errors.New("email taken")
+
+// CodeEmailTaken is the 409 code of a registration whose email belongs to another user.
+const CodeEmailTaken = "EMAIL_TAKEN"
 
 type store struct{ pool *pgxpool.Pool }
 

@@ -13,7 +13,6 @@ import (
 	"ticketflow/internal/auth"
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
-	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ids"
 	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/temporalclient"
@@ -31,7 +30,6 @@ type meddler struct {
 	temporal client.Client
 	kafka    *bus.Writer
 	payments *payment.Client
-	internal *httpapi.Client
 
 	mu sync.Mutex
 	// forged are the eventIds of results sent to be dead-lettered (the audit expects them).
@@ -49,7 +47,6 @@ func newMeddler(ctx context.Context, cfg *config.Config, opt Options, out io.Wri
 	token := auth.InternalToken([]byte(cfg.JWTSecret))
 	return &meddler{cfg: cfg, opt: opt, out: out, temporal: tc, kafka: bus.NewWriter(cfg.KafkaBrokers, "chaos"),
 		payments: payment.NewClient(cfg.Endpoints[config.Payment], token, 10*time.Second),
-		internal: httpapi.NewBalancedClient(cfg.Endpoints[config.Payment], token, 10*time.Second),
 		forged:   map[string]bool{}, captures: map[string]string{}, counts: map[string]int{}}, nil
 }
 
@@ -128,11 +125,8 @@ func (m *meddler) forge(ctx context.Context, bookingID string, amount int64, cur
 // lateCapture makes the provider capture money for a cancelled booking outside its payment, and
 // publishes that success: it must be refunded, and change nothing else.
 func (m *meddler) lateCapture(ctx context.Context, bookingID string, amount int64, currency string) error {
-	var res struct {
-		ProviderRef string `json:"providerRef"`
-	}
-	if err := m.internal.Post(ctx, "/internal/payments/mock-captures", map[string]any{"key": bookingID,
-		"amountMinor": amount, "currency": currency}, &res); err != nil {
+	res, err := m.payments.MockCapture(ctx, payment.MockCapture{Key: bookingID, AmountMinor: amount, Currency: currency})
+	if err != nil {
 		return err
 	}
 	m.mu.Lock()

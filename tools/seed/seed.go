@@ -6,9 +6,9 @@ package seed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"time"
 
@@ -16,6 +16,7 @@ import (
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/seatplan"
+	"ticketflow/services/user"
 )
 
 // Demo credentials, printed by `make run` on a fresh data dir.
@@ -81,16 +82,15 @@ var events = []event{
 // Run seeds the stack of cfg and prints the credentials to out.
 func Run(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	token := auth.InternalToken([]byte(cfg.JWTSecret))
-	users := httpapi.NewClient(cfg.URLs[config.User], token, 30*time.Second)
+	users := user.NewClient([]string{cfg.URLs[config.User]}, token, 30*time.Second)
 	gw := httpapi.NewClient(cfg.URLs[config.Gateway], "", 60*time.Second)
 
 	for _, u := range []struct{ name, email, password, role string }{
 		{"Ada Admin", AdminEmail, AdminPassword, auth.RoleAdmin},
 		{"Demo Buyer", DemoEmail, DemoPassword, auth.RoleUser},
 	} {
-		err := users.Post(ctx, "/internal/users", map[string]string{"name": u.name, "email": u.email,
-			"password": u.password, "role": u.role}, nil)
-		if err != nil && !httpapi.IsStatus(err, http.StatusConflict) {
+		err := users.Create(ctx, user.NewUser{Name: u.name, Email: u.email, Password: u.password, Role: u.role})
+		if err != nil && !errors.Is(err, user.ErrEmailTaken) {
 			return fmt.Errorf("create %s: %w", u.email, err)
 		}
 	}
