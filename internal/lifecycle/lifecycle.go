@@ -9,11 +9,11 @@
 //
 // Callers: services/booking (stores bookings, checks each status change with Allowed, starts each
 // booking's workflow and asks it), workflows (the workflow, which decides), bridge (signals
-// payment results, refunds a payment arriving after the workflow closed), activities (the status
-// change it records), worker (registers the workflows by name), cmd/ticketflow and tools/devstack
-// (register the search attributes), and tools and e2e tests. It does no I/O. The names and the
-// JSON shapes here are in the committed histories (workflows/testdata) and in stored booking
-// records: they must not change.
+// payment results, refunds a payment arriving after the workflow closed with OwesRefund), worker
+// (registers the workflows by name), cmd/ticketflow and tools/devstack (register the search
+// attributes), and tools and e2e tests. It does no I/O. The names and the JSON shapes here are
+// in the committed histories (workflows/testdata) and in stored booking records: they must not
+// change.
 package lifecycle
 
 // Booking statuses (the contract's lifecycle).
