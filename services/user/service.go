@@ -5,6 +5,7 @@ package user
 import (
 	"context"
 	"embed"
+	"log/slog"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -37,8 +38,10 @@ func Run(ctx context.Context, cfg *config.Config) error {
 
 	secret := []byte(cfg.JWTSecret)
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("not-a-real-password"), bcrypt.DefaultCost)
-	a := &api{store: &store{pool: pool}, secret: secret, ttl: cfg.JWTTTL,
-		failures: ratelimit.New(cfg.LoginLimit, cfg.LoginWindow), dummyHash: dummy}
+	limits := ratelimit.NewRedisClient(cfg.RedisAddr)
+	defer limits.Close()
+	a := &api{store: &store{pool: pool}, secret: secret, ttl: cfg.JWTTTL, dummyHash: dummy,
+		failures: ratelimit.NewShared(limits, "login", cfg.LoginLimit, cfg.LoginWindow, slog.Default())}
 
 	r := httpapi.NewRouter(cfg.MaxBodyBytes)
 	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
