@@ -22,7 +22,7 @@ var migrations embed.FS
 
 // Run serves the inventory service until ctx ends.
 func Run(ctx context.Context, cfg *config.Config) error {
-	pool, err := pgdb.Open(ctx, cfg.PostgresDSN(config.InventoryDB), 40, 30*time.Second)
+	pool, err := pgdb.Open(ctx, cfg.PostgresDSN(config.InventoryDB), cfg.PostgresConns, 30*time.Second)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ var migrations embed.FS
 
 // Run serves the user service until ctx ends.
 func Run(ctx context.Context, cfg *config.Config) error {
-	pool, err := pgdb.Open(ctx, cfg.PostgresDSN(config.UsersDB), 20, 30*time.Second)
+	pool, err := pgdb.Open(ctx, cfg.PostgresDSN(config.UsersDB), cfg.PostgresConns, 30*time.Second)
 	if err != nil {
 		return err
 	}
