@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -30,6 +29,7 @@ import (
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/process"
 	"ticketflow/internal/temporalclient"
 	"ticketflow/services/payment"
 	"ticketflow/workflows"
@@ -66,18 +66,9 @@ func Run(ctx context.Context, cfg *config.Config) error {
 		bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: Group, Topic: bus.TopicBookingInitiated,
 			Handler: b.BookingInitiated, Lanes: 16, DLT: dlt}),
 	}
-	var wg sync.WaitGroup
-	for _, cons := range consumers {
-		wg.Add(1)
-		go func(cons *bus.Consumer) { defer wg.Done(); _ = cons.Run(ctx) }(cons)
-	}
-	defer wg.Wait()
-
-	r := httpapi.NewRouter(cfg.MaxBodyBytes)
-	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
-	r.Get("/health", httpapi.Health(config.Bridge, temporalclient.HealthCheck(c), bus.HealthCheck(cfg.KafkaBrokers)))
-	r.Get("/stats", bus.StatsHandler(consumers...))
-	return httpapi.Serve(ctx, cfg.Addr(config.Bridge), r, cfg.ShutdownTimeout)
+	return process.Run(ctx, cfg, process.Spec{Name: config.Bridge,
+		Checks:    []httpapi.Check{temporalclient.HealthCheck(c), bus.HealthCheck(cfg.KafkaBrokers)},
+		Consumers: consumers})
 }
 
 // PaymentProcessed checks a payment result against the payment service's record and delivers the
