@@ -49,14 +49,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 // sweep frees holds that expired a minute ago and were never released (their booking's workflow
 // releases them itself; this is the backstop the original system lacked).
 func (a *api) sweep(ctx context.Context) {
-	t := time.NewTicker(30 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	process.Every(ctx, 30*time.Second, process.AfterInterval, func(ctx context.Context) {
 		events, err := a.store.sweepExpired(ctx, time.Minute)
 		if err == nil && len(events) > 0 {
 			slog.Info("expired holds swept", "events", len(events))
@@ -67,5 +60,5 @@ func (a *api) sweep(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			slog.Warn("sweep of expired holds failed", "err", err)
 		}
-	}
+	})
 }
