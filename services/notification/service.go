@@ -45,10 +45,10 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	defer dlt.Close()
 
 	consumers := []*bus.Consumer{
-		bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: consumerGroup,
-			Topic: bus.TopicUserRegistered, Handler: svc.handleUserRegistered, DLT: dlt}),
-		bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: consumerGroup,
-			Topic: bus.TopicBookingConfirmed, Handler: svc.handleBookingConfirmed, DLT: dlt}),
+		bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: consumerGroup, Topic: bus.TopicUserRegistered,
+			Handler: bus.Handle(bus.TopicUserRegistered, svc.handleUserRegistered), DLT: dlt}),
+		bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: consumerGroup, Topic: bus.TopicBookingConfirmed,
+			Handler: bus.Handle(bus.TopicBookingConfirmed, svc.handleBookingConfirmed), DLT: dlt}),
 	}
 	// process.Run returns only once the consumers have let go (a message in hand stays uncommitted
 	// and is redelivered), so the deferred closes of the writer and the database run after them.

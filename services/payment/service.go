@@ -45,7 +45,8 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	// same provider, as with a real one.
 	svc := newService(st, NewMockProvider(cfg.ProviderLatency).WithLedger(db.Collection("mock_provider_ledger")), writer)
 	consumer := bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: consumerGroup,
-		Topic: bus.TopicPaymentRequested, Handler: svc.handlePaymentRequested, Lanes: consumerLanes, DLT: writer})
+		Topic: bus.TopicPaymentRequested, Handler: bus.Handle(bus.TopicPaymentRequested, svc.handlePaymentRequested),
+		Lanes: consumerLanes, DLT: writer})
 
 	secret := []byte(cfg.JWTSecret)
 	// process.Run returns only once the consumer has let go (a message in hand stays uncommitted
