@@ -62,11 +62,7 @@ func TestHandleDecodesBeforeItsFunction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		km, err := msg.Kafka()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return km
+		return kafka.Message{Topic: topic, Key: []byte(msg.Key), Value: wire(t, msg)}
 	}
 	good := UserRegistered{UserID: "7c9e6679-7425-40de-944b-e07fc1f90ae7", Email: "a@example.com", Name: "A"}
 	for name, m := range map[string]kafka.Message{
