@@ -18,6 +18,7 @@ import (
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/process"
 	"ticketflow/internal/telemetry"
 	"ticketflow/internal/temporalclient"
 	"ticketflow/services/inventory"
@@ -84,10 +85,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
-	r := httpapi.NewRouter(cfg.MaxBodyBytes)
-	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
-	r.Get("/health", httpapi.Health(config.Worker, temporalclient.HealthCheck(c)))
-	return httpapi.Serve(ctx, cfg.Addr(config.Worker), r, cfg.ShutdownTimeout)
+	return process.Run(ctx, cfg, process.Spec{Name: config.Worker, Checks: []httpapi.Check{temporalclient.HealthCheck(c)}})
 }
 
 // bookingIDs puts the booking id of every activity's workflow (booking-<id>) in the activity's

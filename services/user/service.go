@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"golang.org/x/crypto/bcrypt"
 
 	"ticketflow/internal/auth"
@@ -16,6 +17,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/outbox"
 	"ticketflow/internal/pgdb"
+	"ticketflow/internal/process"
 	"ticketflow/internal/ratelimit"
 )
 
@@ -34,7 +36,6 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	}
 	writer := bus.NewWriter(cfg.KafkaBrokers, config.User)
 	defer writer.Close()
-	go (&outbox.Relay{Pool: pool, Writer: writer}).Run(ctx)
 
 	secret := []byte(cfg.JWTSecret)
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("not-a-real-password"), bcrypt.DefaultCost)
@@ -43,9 +44,8 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	a := &api{store: &store{pool: pool}, secret: secret, ttl: cfg.JWTTTL, dummyHash: dummy,
 		failures: ratelimit.NewShared(limits, "login", cfg.LoginLimit, cfg.LoginWindow, slog.Default())}
 
-	r := httpapi.NewRouter(cfg.MaxBodyBytes)
-	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
-	r.Get("/health", httpapi.Health(config.User, httpapi.Check{Name: "postgres", Ping: pool.Ping}))
-	a.routes(r, auth.InternalToken(secret))
-	return httpapi.Serve(ctx, cfg.Addr(config.User), r, cfg.ShutdownTimeout)
+	return process.Run(ctx, cfg, process.Spec{Name: config.User,
+		Checks: []httpapi.Check{{Name: "postgres", Ping: pool.Ping}},
+		Routes: func(r chi.Router) { a.routes(r, auth.InternalToken(secret)) },
+		Jobs:   []func(context.Context){(&outbox.Relay{Pool: pool, Writer: writer}).Run}})
 }
