@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -31,6 +30,7 @@ import (
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/lifecycle"
+	"ticketflow/internal/process"
 	"ticketflow/internal/temporalclient"
 	"ticketflow/services/booking"
 	"ticketflow/services/payment"
@@ -63,22 +63,13 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	defer dlt.Close()
 	consumers := []*bus.Consumer{
 		bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: Group, Topic: bus.TopicPaymentProcessed,
-			Handler: b.PaymentProcessed, Lanes: 32, DLT: dlt}),
+			Handler: bus.Handle(bus.TopicPaymentProcessed, b.PaymentProcessed), Lanes: 32, DLT: dlt}),
 		bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: Group, Topic: bus.TopicBookingInitiated,
-			Handler: b.BookingInitiated, Lanes: 16, DLT: dlt}),
+			Handler: fromOutside(bus.Handle(bus.TopicBookingInitiated, b.BookingInitiated)), Lanes: 16, DLT: dlt}),
 	}
-	var wg sync.WaitGroup
-	for _, cons := range consumers {
-		wg.Add(1)
-		go func(cons *bus.Consumer) { defer wg.Done(); _ = cons.Run(ctx) }(cons)
-	}
-	defer wg.Wait()
-
-	r := httpapi.NewRouter(cfg.MaxBodyBytes)
-	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
-	r.Get("/health", httpapi.Health(config.Bridge, temporalclient.HealthCheck(c), bus.HealthCheck(cfg.KafkaBrokers)))
-	r.Get("/stats", bus.StatsHandler(consumers...))
-	return httpapi.Serve(ctx, cfg.Addr(config.Bridge), r, cfg.ShutdownTimeout)
+	return process.Run(ctx, cfg, process.Spec{Name: config.Bridge,
+		Checks:    []httpapi.Check{temporalclient.HealthCheck(c), bus.HealthCheck(cfg.KafkaBrokers)},
+		Consumers: consumers})
 }
 
 // PaymentProcessed checks a payment result against the payment service's record and delivers the
@@ -88,15 +79,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 //     it names a real capture that no payment keeps, which the payment service has refunded;
 //   - for a booking whose workflow has closed, a payment of record the booking does not keep is
 //     refunded (once: the payment service refunds a payment at most once).
-func (b *Bridge) PaymentProcessed(ctx context.Context, m kafka.Message) error {
-	env, err := bus.DecodeEnvelope(m.Topic, m.Value)
-	if err != nil {
-		return err
-	}
-	var claim bus.PaymentProcessed
-	if err := bus.DecodePayload(env, &claim); err != nil {
-		return err
-	}
+func (b *Bridge) PaymentProcessed(ctx context.Context, _ bus.Envelope, claim bus.PaymentProcessed, _ kafka.Message) error {
 	v, err := b.payments.Verify(ctx, claim)
 	if err != nil {
 		return err
@@ -150,22 +133,22 @@ func deref(s *string) string {
 	return *s
 }
 
+// fromOutside skips the worker's own messages (producer header "worker"), before they are decoded.
+func fromOutside(h bus.Handler) bus.Handler {
+	return func(ctx context.Context, m kafka.Message) error {
+		if bus.Header(m, bus.HeaderProducer) == config.Worker {
+			return nil
+		}
+		return h(ctx, m)
+	}
+}
+
 // BookingInitiated makes a booking announced by an outside producer, exactly as REST would. The
-// worker's own announcements (producer header "worker") are already bookings and are skipped;
-// were one to slip through, the booking service would find the booking by id and change nothing.
-func (b *Bridge) BookingInitiated(ctx context.Context, m kafka.Message) error {
-	if bus.Header(m, bus.HeaderProducer) == config.Worker {
-		return nil
-	}
-	env, err := bus.DecodeEnvelope(m.Topic, m.Value)
-	if err != nil {
-		return err
-	}
-	var p bus.BookingInitiated
-	if err := bus.DecodePayload(env, &p); err != nil {
-		return err
-	}
-	err = b.bookings.Create(ctx, booking.AnnouncedBooking{BookingID: p.BookingID, UserID: p.UserID,
+// worker's own announcements (producer header "worker") are already bookings and are skipped
+// (fromOutside); were one to slip through, the booking service would find the booking by id and
+// change nothing.
+func (b *Bridge) BookingInitiated(ctx context.Context, _ bus.Envelope, p bus.BookingInitiated, _ kafka.Message) error {
+	err := b.bookings.Create(ctx, booking.AnnouncedBooking{BookingID: p.BookingID, UserID: p.UserID,
 		UserEmail: p.UserEmail, EventID: p.EventID, SeatIDs: p.SeatIDs, IdempotencyKey: p.IdempotencyKey})
 	var e *httpapi.Error
 	switch {

@@ -28,7 +28,8 @@ func TestBenchPrintsEveryFigure(t *testing.T) {
 	}
 	// While it works, a line per phase at least every second or two: phase, done/total, rate.
 	for _, want := range []string{"bench create the event and its seats: 1/1 events", "bench sale: 60/60 buyers (",
-		"bench drain: ", "bench ceiling: 10/10 bare workflows (", "bench seat-map reads through the stack's gateway"} {
+		"bench drain: ", "bench ceiling: 10/10 bare workflows (",
+		"bench physical limit: the hold transaction alone on PostgreSQL: 60/60 holds (", "bench seat-map reads through the stack's gateway"} {
 		if !strings.Contains(progress.String(), want) {
 			t.Errorf("no progress line %q:\n%s", want, progress.String())
 		}
@@ -37,19 +38,24 @@ func TestBenchPrintsEveryFigure(t *testing.T) {
 	res.Print(&out)
 	text := out.String()
 	for _, want := range []string{"attempts", "confirmed", "seats sold", "answers by code", "POST (decision)",
-		"POST→CONFIRMED", "oversold seats", "ceiling", "trivial"} {
+		"POST→CONFIRMED", "oversold seats", "ceiling", "trivial",
+		"physical limit (the hold transaction alone on PostgreSQL", "the sale's decisions/s are"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the report lacks %q:\n%s", want, text)
 		}
 	}
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	last := lines[len(lines)-1]
-	re := regexp.MustCompile(`^bench: confirmed_per_s=[0-9.]+ ceiling_per_s=[0-9.]+ ratio=[0-9.]+ oversold=0 double_charged=0 stuck=0 p99_decision_ms=[0-9]+ p99_confirmed_ms=[0-9]+ seatmap_ratio=[0-9.]+ cpu_ms_per_booking=[0-9.]+ events_per_booking=[0-9.]+ round_trips_per_booking=[0-9.]+ server=(dev|full)$`)
+	re := regexp.MustCompile(`^bench: confirmed_per_s=[0-9.]+ ceiling_per_s=[0-9.]+ ratio=[0-9.]+ oversold=0 double_charged=0 stuck=0 p99_decision_ms=[0-9]+ p99_confirmed_ms=[0-9]+ seatmap_ratio=[0-9.]+ hold_limit_per_s=[0-9.]+ p99_hold_limit_ms=[0-9]+ decision_ratio=[0-9.]+ cpu_ms_per_booking=[0-9.]+ events_per_booking=[0-9.]+ round_trips_per_booking=[0-9.]+ server=(dev|full)$`)
 	if !re.MatchString(last) {
 		t.Fatalf("last line %q is not the machine-readable line with zero oversold, double charges and stuck", last)
 	}
 	if res.Confirmed == 0 || res.Attempts != 60 {
 		t.Fatalf("attempts %d, confirmed %d", res.Attempts, res.Confirmed)
+	}
+	// The physical-limit loop makes as many decisions as the sale, and holds seats on its own event.
+	if res.Limit.Attempts != 60 || res.Limit.Held == 0 || res.Limit.PerS() <= 0 {
+		t.Fatalf("physical limit: %d decisions, %d held, %.1f/s", res.Limit.Attempts, res.Limit.Held, res.Limit.PerS())
 	}
 }
 

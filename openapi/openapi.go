@@ -46,12 +46,44 @@ func Operations() ([]Operation, error) {
 	return out, nil
 }
 
+// gateway is the x-service of the operations the gateway answers itself.
+const gateway = "gateway"
+
+// ServicePrefixes maps the prefix /api/<segment> of every operation a service serves (x-service
+// other than gateway) to that service: the prefixes the gateway must proxy, and where. Two
+// services documented under one prefix are an error.
+func ServicePrefixes() (map[string]string, error) {
+	ops, err := Operations()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, op := range ops {
+		if op.Service == gateway {
+			continue
+		}
+		rest, ok := strings.CutPrefix(op.Path, "/api/")
+		if !ok {
+			return nil, fmt.Errorf("openapi.json: %s of %s is not under /api", op, op.Service)
+		}
+		segment, _, _ := strings.Cut(rest, "/")
+		prefix := "/api/" + segment
+		if other, ok := out[prefix]; ok && other != op.Service {
+			return nil, fmt.Errorf("openapi.json: %s is documented for both %s and %s", prefix, other, op.Service)
+		}
+		out[prefix] = op.Service
+	}
+	return out, nil
+}
+
 // Compare lists the differences between the routes a process's router serves and the operations
 // the document gives that process (x-service): a route under /api the document lacks, or an
 // operation the router lacks. Routes outside /api (health, internal, profiling) are compared only
 // where the document names them for this process (the gateway's /health). Paths are compared as
-// chi writes them ({id} is {id}); HEAD, answered for every GET, is not listed.
-func Compare(service string, r chi.Routes) ([]string, error) {
+// chi writes them ({id} is {id}); HEAD, answered for every GET, is not listed. A route whose path
+// is one of proxied (the gateway's bare service prefixes, which take every method and forward
+// it), or ends in a wildcard, forwards rather than serves and is not compared.
+func Compare(service string, r chi.Routes, proxied ...string) ([]string, error) {
 	ops, err := Operations()
 	if err != nil {
 		return nil, err
@@ -66,7 +98,8 @@ func Compare(service string, r chi.Routes) ([]string, error) {
 	routed := map[Operation]bool{}
 	err = chi.Walk(r, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		route = strings.TrimSuffix(route, "/")
-		if (strings.HasPrefix(route, "/api/") || paths[route]) && !strings.HasSuffix(route, "*") {
+		if (strings.HasPrefix(route, "/api/") || paths[route]) && !strings.HasSuffix(route, "*") &&
+			!slices.Contains(proxied, route) {
 			routed[Operation{Method: method, Path: route}] = true
 		}
 		return nil
@@ -98,10 +131,11 @@ type T interface {
 }
 
 // CheckRoutes fails t with every difference Compare finds between the process's router and the
-// document: each service's tests call it with the router its routes() builds.
-func CheckRoutes(t T, service string, r chi.Routes) {
+// document: each service's tests call it with the router its routes() builds, the gateway's with
+// its proxied prefixes.
+func CheckRoutes(t T, service string, r chi.Routes, proxied ...string) {
 	t.Helper()
-	diff, err := Compare(service, r)
+	diff, err := Compare(service, r, proxied...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,3 +99,38 @@ func TestCompareFindsBothKindsOfDrift(t *testing.T) {
 		t.Fatalf("diff %q", diff)
 	}
 }
+
+// A proxied prefix's bare route forwards every method: Compare leaves it out, and only it.
+func TestCompareLeavesOutProxiedPrefixes(t *testing.T) {
+	r := httpapi.NewRouter(1 << 10)
+	noop := func(http.ResponseWriter, *http.Request) {}
+	r.Get("/health", noop)
+	r.Get("/health/all", noop)
+	r.Get("/api/openapi.json", noop)
+	r.Handle("/api/users", http.HandlerFunc(noop))
+	r.Get("/api/users/me", noop) // under a proxied prefix, but the gateway's own route: compared
+	diff, err := Compare("gateway", r, "/api/users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diff) != 1 || !strings.Contains(diff[0], "GET /api/users/me") {
+		t.Fatalf("diff %q", diff)
+	}
+}
+
+// Every service's operations sit under prefixes of its own.
+func TestServicePrefixes(t *testing.T) {
+	got, err := ServicePrefixes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for prefix, service := range map[string]string{"/api/users": "user", "/api/events": "event",
+		"/api/inventory": "inventory", "/api/notifications": "notification"} {
+		if got[prefix] != service {
+			t.Errorf("%s: %q, want %q", prefix, got[prefix], service)
+		}
+	}
+	if _, ok := got["/api/openapi.json"]; ok {
+		t.Error("the gateway's own /api/openapi.json is listed as a service prefix")
+	}
+}

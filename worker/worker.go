@@ -19,6 +19,7 @@ import (
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/lifecycle"
+	"ticketflow/internal/process"
 	"ticketflow/internal/telemetry"
 	"ticketflow/internal/temporalclient"
 	"ticketflow/services/booking"
@@ -86,10 +87,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
-	r := httpapi.NewRouter(cfg.MaxBodyBytes)
-	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
-	r.Get("/health", httpapi.Health(config.Worker, temporalclient.HealthCheck(c)))
-	return httpapi.Serve(ctx, cfg.Addr(config.Worker), r, cfg.ShutdownTimeout)
+	return process.Run(ctx, cfg, process.Spec{Name: config.Worker, Checks: []httpapi.Check{temporalclient.HealthCheck(c)}})
 }
 
 // bookingIDs puts the booking id of every activity's workflow (booking-<id>) in the activity's

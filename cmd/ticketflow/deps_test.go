@@ -23,11 +23,7 @@ var notInProduction = []struct{ prefix, why string }{
 // TestProductionBinaryLinksNoTooling runs `go list -deps` on this command, as the Dockerfile
 // builds it, and fails on any package the production binary must not contain.
 func TestProductionBinaryLinksNoTooling(t *testing.T) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := exec.LookPath(goTool); err != nil {
-		goTool = "go"
-	}
-	cmd := exec.Command(goTool, "list", "-deps", ".")
+	cmd := exec.Command(goTool(), "list", "-deps", ".")
 	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.Output()
 	if err != nil {
@@ -49,4 +45,36 @@ func TestProductionBinaryLinksNoTooling(t *testing.T) {
 				len(found), bad.prefix, bad.why, found[0])
 		}
 	}
+}
+
+// TestSharedPackagesImportOnlyShared holds the layering of docs/architecture.md's code map: a
+// package under internal/ is a shared library, so it imports no process, saga or tooling package
+// (services, gateway, bridge, worker, workflows, activities, tools), only other internal packages.
+func TestSharedPackagesImportOnlyShared(t *testing.T) {
+	cmd := exec.Command(goTool(), "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "ticketflow/internal/...")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) < 10 {
+		t.Fatalf("go list listed %d internal packages; expected every shared library", len(lines))
+	}
+	for _, line := range lines {
+		pkg, imports, _ := strings.Cut(line, ":")
+		for _, imp := range strings.Fields(imports) {
+			if strings.HasPrefix(imp, "ticketflow/") && !strings.HasPrefix(imp, "ticketflow/internal/") {
+				t.Errorf("%s imports %s: a shared library may import only ticketflow/internal/...", pkg, imp)
+			}
+		}
+	}
+}
+
+// goTool is the go command of the toolchain running the test.
+func goTool() string {
+	g := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := exec.LookPath(g); err != nil {
+		return "go"
+	}
+	return g
 }

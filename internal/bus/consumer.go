@@ -20,6 +20,24 @@ import (
 // idempotent), an error wrapping ErrMalformed when no retry can help, any other error to retry.
 type Handler func(ctx context.Context, m kafka.Message) error
 
+// Handle is the Handler of topic whose messages carry a T: it decodes each message's envelope
+// (DecodeEnvelope, against topic's eventType) and payload (DecodePayload: the topic's JSON Schema,
+// then T's own rules), and calls fn with both and the message. A message that does not decode
+// never reaches fn: Handle returns the decoding error, which wraps ErrMalformed (dead-lettered).
+func Handle[T any](topic string, fn func(ctx context.Context, env Envelope, p T, m kafka.Message) error) Handler {
+	return func(ctx context.Context, m kafka.Message) error {
+		env, err := DecodeEnvelope(topic, m.Value)
+		if err != nil {
+			return err
+		}
+		var p T
+		if err := DecodePayload(env, &p); err != nil {
+			return err
+		}
+		return fn(ctx, env, p, m)
+	}
+}
+
 // ConsumerConfig configures a Consumer.
 type ConsumerConfig struct {
 	Brokers []string

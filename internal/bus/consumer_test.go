@@ -1,6 +1,13 @@
 package bus
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
 
 func TestCommitNeverPassesAnUnhandledOffset(t *testing.T) {
 	tr := newCommitTracker()
@@ -36,5 +43,42 @@ func TestLanesKeepOneKeyTogether(t *testing.T) {
 				t.Fatalf("key %q moved lanes", key)
 			}
 		}
+	}
+}
+
+// Handle decodes once, before its function: a message that does not decode is refused with
+// ErrMalformed and never reaches it; one that does arrives decoded, with its envelope.
+func TestHandleDecodesBeforeItsFunction(t *testing.T) {
+	var got []UserRegistered
+	h := Handle(TopicUserRegistered, func(_ context.Context, env Envelope, p UserRegistered, m kafka.Message) error {
+		if env.EventID != "u1:user.registered" || string(m.Key) != "u1" {
+			t.Errorf("envelope %+v, key %q", env, m.Key)
+		}
+		got = append(got, p)
+		return nil
+	})
+	encode := func(topic string, payload any) kafka.Message {
+		msg, err := NewMessage(topic, "u1", FactID("u1", topic), time.Now(), payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kafka.Message{Topic: topic, Key: []byte(msg.Key), Value: wire(t, msg)}
+	}
+	good := UserRegistered{UserID: "7c9e6679-7425-40de-944b-e07fc1f90ae7", Email: "a@example.com", Name: "A"}
+	for name, m := range map[string]kafka.Message{
+		"not json":           {Value: []byte("nope")},
+		"another topic's":    encode(TopicBookingConfirmed, good),
+		"against the schema": encode(TopicUserRegistered, UserRegistered{Email: "a@example.com", Name: "A"}),
+		"against the rules":  encode(TopicUserRegistered, UserRegistered{UserID: good.UserID, Email: "a@b", Name: "A"}),
+	} {
+		if err := h(context.Background(), m); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
+		}
+	}
+	if len(got) != 0 {
+		t.Fatalf("a malformed message reached the function: %+v", got)
+	}
+	if err := h(context.Background(), encode(TopicUserRegistered, good)); err != nil || len(got) != 1 || got[0] != good {
+		t.Fatalf("err %v, got %+v", err, got)
 	}
 }

@@ -88,3 +88,35 @@ func (s *Shared) Allow(ctx context.Context, key string) Decision {
 	ok, reset := s.local.Allow(key, now)
 	return Decision{Allowed: ok, RetryAfter: reset.Sub(now)}
 }
+
+// Blocked reports whether key has no event left now, without counting one (a login is refused
+// before its password is checked when its failures used up the budget). Redis is asked with a
+// zero-cost GCRA call; while it does not answer, the local limiter says.
+func (s *Shared) Blocked(ctx context.Context, key string) bool {
+	if s.limit.Rate <= 0 {
+		return false
+	}
+	if s.rdb != nil && time.Now().UnixNano() >= s.localUntil.Load() {
+		rctx, cancel := context.WithTimeout(ctx, redisTimeout)
+		res, err := s.rdb.AllowN(rctx, s.name+":"+key, s.limit, 0)
+		cancel()
+		if err == nil {
+			return res.Remaining <= 0
+		}
+		if ctx.Err() == nil && s.localUntil.Swap(time.Now().Add(redisBackoff).UnixNano()) == 0 {
+			s.log.Warn("rate limit: Redis unreachable, limiting per process", "limit", s.name, "err", err)
+		}
+	}
+	return s.local.Blocked(key, time.Now())
+}
+
+// Reset gives key its whole budget back, in Redis and here (a successful login clears its
+// failures). A Redis that does not answer leaves the shared count to expire by itself.
+func (s *Shared) Reset(ctx context.Context, key string) {
+	s.local.Reset(key)
+	if s.rdb != nil && s.limit.Rate > 0 {
+		rctx, cancel := context.WithTimeout(ctx, redisTimeout)
+		defer cancel()
+		_ = s.rdb.Reset(rctx, s.name+":"+key)
+	}
+}

@@ -42,3 +42,31 @@ func TestSharedLimitersOnOneRedisShareTheBudget(t *testing.T) {
 		t.Fatalf("another key: %+v, want allowed", d)
 	}
 }
+
+// The login throttle's use: failures counted by one replica block the key on another (Blocked
+// counts nothing), and a Reset on either gives the budget back everywhere.
+func TestSharedBlockedAndResetActAcrossReplicas(t *testing.T) {
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := NewRedisClient(cfg.RedisAddr), NewRedisClient(cfg.RedisAddr)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	one, two := NewShared(a, "test-login", 3, time.Minute, quiet), NewShared(b, "test-login", 3, time.Minute, quiet)
+	key := ids.New()
+	for i := 0; i < 3; i++ {
+		if two.Blocked(ctx, key) {
+			t.Fatalf("blocked after %d of 3 failures", i)
+		}
+		one.Allow(ctx, key)
+	}
+	if !two.Blocked(ctx, key) || !one.Blocked(ctx, key) {
+		t.Fatal("3 failures on one replica: the key is not blocked on both")
+	}
+	two.Reset(ctx, key)
+	if one.Blocked(ctx, key) {
+		t.Fatal("after a Reset on the other replica the key is still blocked")
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/money"
+	"ticketflow/internal/process"
 )
 
 // orchestrator starts each booking's workflow and talks to it: the booking service's side of
@@ -214,15 +215,8 @@ const (
 )
 
 func (o *orchestrator) reconcile(ctx context.Context) {
-	t := time.NewTicker(reconcileEvery)
-	defer t.Stop()
 	var closedSince time.Time // zero: the first pass looks at every closed run
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	process.Every(ctx, reconcileEvery, process.AfterInterval, func(ctx context.Context) {
 		if err := o.startUnstarted(ctx); err != nil && ctx.Err() == nil {
 			slog.Warn("reconcile: unstarted bookings", "err", err)
 		}
@@ -231,10 +225,10 @@ func (o *orchestrator) reconcile(ctx context.Context) {
 			if ctx.Err() == nil {
 				slog.Warn("reconcile: closed workflows", "err", err)
 			}
-			continue
+			return
 		}
 		closedSince = pass.Add(-time.Minute) // overlap: visibility is eventually consistent
-	}
+	})
 }
 
 // startUnstarted starts the workflow of every booking whose workflow is not known to exist.

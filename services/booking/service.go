@@ -9,10 +9,13 @@ import (
 	"embed"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"ticketflow/internal/auth"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/pgdb"
+	"ticketflow/internal/process"
 	"ticketflow/internal/temporalclient"
 	"ticketflow/services/event"
 	"ticketflow/services/inventory"
@@ -23,7 +26,7 @@ var migrations embed.FS
 
 // Run serves the booking service until ctx ends.
 func Run(ctx context.Context, cfg *config.Config) error {
-	pool, err := pgdb.Open(ctx, cfg.PostgresDSN(config.BookingsDB), 40, 30*time.Second)
+	pool, err := pgdb.Open(ctx, cfg.PostgresDSN(config.BookingsDB), cfg.PostgresConns, 30*time.Second)
 	if err != nil {
 		return err
 	}
@@ -48,13 +51,10 @@ func Run(ctx context.Context, cfg *config.Config) error {
 		inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 5*time.Second),
 		holdTTL:   cfg.HoldTTL,
 	}
-	go orch.reconcile(ctx)
 	registerMetrics()
 
-	r := httpapi.NewRouter(cfg.MaxBodyBytes)
-	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
-	r.Get("/health", httpapi.Health(config.Booking, httpapi.Check{Name: "postgres", Ping: pool.Ping},
-		temporalclient.HealthCheck(tc)))
-	a.routes(r, secret, token)
-	return httpapi.Serve(ctx, cfg.Addr(config.Booking), r, cfg.ShutdownTimeout)
+	return process.Run(ctx, cfg, process.Spec{Name: config.Booking,
+		Checks: []httpapi.Check{{Name: "postgres", Ping: pool.Ping}, temporalclient.HealthCheck(tc)},
+		Routes: func(r chi.Router) { a.routes(r, secret, token) },
+		Jobs:   []func(context.Context){orch.reconcile}})
 }

@@ -14,6 +14,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ids"
 	"ticketflow/internal/mongodb"
+	"ticketflow/internal/process"
 	"ticketflow/internal/seatplan"
 	"ticketflow/services/inventory"
 )
@@ -340,11 +341,10 @@ func (a *api) internalEvent(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// reconcile finishes the seat loading of events whose creation was interrupted.
+// reconcile finishes the seat loading of events whose creation was interrupted: at once, then
+// every 5 s until ctx ends.
 func (a *api) reconcile(ctx context.Context) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
+	process.Every(ctx, 5*time.Second, process.AtOnce, func(ctx context.Context) {
 		events, err := a.store.unloaded(ctx, 3*time.Second)
 		if err != nil && ctx.Err() == nil {
 			slog.Warn("reconcile: list unloaded events", "err", err)
@@ -356,12 +356,7 @@ func (a *api) reconcile(ctx context.Context) {
 				slog.Info("reconcile: seats loaded", "event", events[i].ID)
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 func nonNil(s []string) []string {

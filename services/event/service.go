@@ -6,10 +6,13 @@ import (
 	"context"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"ticketflow/internal/auth"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/mongodb"
+	"ticketflow/internal/process"
 	"ticketflow/services/inventory"
 )
 
@@ -27,11 +30,8 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	secret := []byte(cfg.JWTSecret)
 	token := auth.InternalToken(secret)
 	a := &api{store: st, inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 60*time.Second)}
-	go a.reconcile(ctx)
-
-	r := httpapi.NewRouter(cfg.MaxBodyBytes)
-	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
-	r.Get("/health", httpapi.Health(config.Event, httpapi.Check{Name: "mongodb", Ping: mongodb.Ping(db)}))
-	a.routes(r, secret, token)
-	return httpapi.Serve(ctx, cfg.Addr(config.Event), r, cfg.ShutdownTimeout)
+	return process.Run(ctx, cfg, process.Spec{Name: config.Event,
+		Checks: []httpapi.Check{{Name: "mongodb", Ping: mongodb.Ping(db)}},
+		Routes: func(r chi.Router) { a.routes(r, secret, token) },
+		Jobs:   []func(context.Context){a.reconcile}})
 }

@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/redis/go-redis/v9"
 
 	"ticketflow/internal/auth"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/pgdb"
+	"ticketflow/internal/process"
 )
 
 //go:embed migrations/*.sql
@@ -22,7 +24,7 @@ var migrations embed.FS
 
 // Run serves the inventory service until ctx ends.
 func Run(ctx context.Context, cfg *config.Config) error {
-	pool, err := pgdb.Open(ctx, cfg.PostgresDSN(config.InventoryDB), 40, 30*time.Second)
+	pool, err := pgdb.Open(ctx, cfg.PostgresDSN(config.InventoryDB), cfg.PostgresConns, 30*time.Second)
 	if err != nil {
 		return err
 	}
@@ -37,28 +39,17 @@ func Run(ctx context.Context, cfg *config.Config) error {
 
 	st := &store{pool: pool}
 	a := &api{store: st, maps: newSeatMaps(rdb, st), hub: newHub(st, pool)}
-	go sweep(ctx, a)
-	go a.hub.run(ctx)
-
-	r := httpapi.NewRouter(cfg.MaxBodyBytes)
-	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
-	// Redis is a cache: its absence does not make the inventory down (see seatMaps).
-	r.Get("/health", httpapi.Health(config.Inventory, httpapi.Check{Name: "postgres", Ping: pool.Ping}))
-	a.routes(r, auth.InternalToken([]byte(cfg.JWTSecret)))
-	return httpapi.Serve(ctx, cfg.Addr(config.Inventory), r, cfg.ShutdownTimeout)
+	return process.Run(ctx, cfg, process.Spec{Name: config.Inventory,
+		// Redis is a cache: its absence does not make the inventory down (see seatMaps).
+		Checks: []httpapi.Check{{Name: "postgres", Ping: pool.Ping}},
+		Routes: func(r chi.Router) { a.routes(r, auth.InternalToken([]byte(cfg.JWTSecret))) },
+		Jobs:   []func(context.Context){a.sweep, a.hub.run}})
 }
 
 // sweep frees holds that expired a minute ago and were never released (their booking's workflow
 // releases them itself; this is the backstop the original system lacked).
-func sweep(ctx context.Context, a *api) {
-	t := time.NewTicker(30 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+func (a *api) sweep(ctx context.Context) {
+	process.Every(ctx, 30*time.Second, process.AfterInterval, func(ctx context.Context) {
 		events, err := a.store.sweepExpired(ctx, time.Minute)
 		if err == nil && len(events) > 0 {
 			slog.Info("expired holds swept", "events", len(events))
@@ -69,5 +60,5 @@ func sweep(ctx context.Context, a *api) {
 		if err != nil && ctx.Err() == nil {
 			slog.Warn("sweep of expired holds failed", "err", err)
 		}
-	}
+	})
 }

@@ -556,3 +556,12 @@ func retryTx(ctx context.Context, f func() error) error {
 	}
 	return err
 }
+
+// HoldWith runs the inventory's hold transaction (the one the hold route runs) on pool and
+// nothing else: no HTTP, no cache, no quote. It returns what the route's store returns: nil when
+// every seat is held, a *SeatsError (ErrUnavailable, ErrUnknownSeat), *BuyerLimitError or
+// ErrBookingReleased when refused. It exists for the benchmark's physical-limit line
+// (tools/bench), which must time exactly the statements a seat decision costs PostgreSQL.
+func HoldWith(ctx context.Context, pool *pgxpool.Pool, r HoldRequest) error {
+	return (&store{pool: pool}).hold(ctx, r)
+}

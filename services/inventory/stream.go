@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/process"
 )
 
 // The live seat map: GET /api/inventory/events/{eventId}/seats/stream, text/event-stream.
@@ -116,14 +117,7 @@ func (h *hub) markAll() {
 }
 
 func (h *hub) fanOutLoop(ctx context.Context) {
-	t := time.NewTicker(fanOutEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	process.Every(ctx, fanOutEvery, process.AfterInterval, func(ctx context.Context) {
 		h.mu.Lock()
 		var dirty []string
 		for id, f := range h.feeds {
@@ -136,7 +130,7 @@ func (h *hub) fanOutLoop(ctx context.Context) {
 		for _, id := range dirty {
 			h.fanOut(ctx, id)
 		}
-	}
+	})
 }
 
 // fanOut reads the event's new changes once and sends them to each of its watchers.

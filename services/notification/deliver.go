@@ -23,16 +23,9 @@ type service struct {
 	header string // From header: MailFrom as given, name included
 }
 
-// handleUserRegistered is the bus.Handler of ticketflow.user.registered: a welcome email.
-func (s *service) handleUserRegistered(ctx context.Context, m kafka.Message) error {
-	env, err := bus.DecodeEnvelope(bus.TopicUserRegistered, m.Value)
-	if err != nil {
-		return err
-	}
-	var p bus.UserRegistered
-	if err := bus.DecodePayload(env, &p); err != nil {
-		return err
-	}
+// handleUserRegistered handles a ticketflow.user.registered message (decoded by bus.Handle): a
+// welcome email.
+func (s *service) handleUserRegistered(ctx context.Context, env bus.Envelope, p bus.UserRegistered, _ kafka.Message) error {
 	e, err := welcomeEmail(&p)
 	if err != nil {
 		return err
@@ -40,16 +33,9 @@ func (s *service) handleUserRegistered(ctx context.Context, m kafka.Message) err
 	return s.deliver(ctx, env.EventID, e)
 }
 
-// handleBookingConfirmed is the bus.Handler of ticketflow.booking.confirmed: the confirmation.
-func (s *service) handleBookingConfirmed(ctx context.Context, m kafka.Message) error {
-	env, err := bus.DecodeEnvelope(bus.TopicBookingConfirmed, m.Value)
-	if err != nil {
-		return err
-	}
-	var p bus.BookingConfirmed
-	if err := bus.DecodePayload(env, &p); err != nil {
-		return err
-	}
+// handleBookingConfirmed handles a ticketflow.booking.confirmed message (decoded by bus.Handle):
+// the confirmation.
+func (s *service) handleBookingConfirmed(ctx context.Context, env bus.Envelope, p bus.BookingConfirmed, _ kafka.Message) error {
 	e, err := confirmationEmail(&p)
 	if err != nil {
 		return err

@@ -42,6 +42,8 @@ type harness struct {
 	ctx context.Context
 	cfg *config.Config
 	svc *service
+	// userRegistered and bookingConfirmed are svc's consumer handlers, as Run wires them.
+	userRegistered, bookingConfirmed bus.Handler
 }
 
 func newHarness(t *testing.T) *harness {
@@ -61,8 +63,11 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, ctx: ctx, cfg: cfg, svc: &service{store: st,
-		mail: &smtpMailer{addr: cfg.SMTPAddr, timeout: 10 * time.Second}, from: from.Address, header: from.String()}}
+	svc := &service{store: st, mail: &smtpMailer{addr: cfg.SMTPAddr, timeout: 10 * time.Second},
+		from: from.Address, header: from.String()}
+	return &harness{t: t, ctx: ctx, cfg: cfg, svc: svc,
+		userRegistered:   bus.Handle(bus.TopicUserRegistered, svc.handleUserRegistered),
+		bookingConfirmed: bus.Handle(bus.TopicBookingConfirmed, svc.handleBookingConfirmed)}
 }
 
 func (h *harness) message(topic, key string, payload any) (kafka.Message, string) {
@@ -168,7 +173,7 @@ func TestWelcomeHandledTwiceSendsOneEmail(t *testing.T) {
 	h := newHarness(t)
 	m, id, p := h.welcome()
 	for i := 0; i < 2; i++ {
-		if err := h.svc.handleUserRegistered(h.ctx, m); err != nil {
+		if err := h.userRegistered(h.ctx, m); err != nil {
 			t.Fatalf("delivery %d: %v", i+1, err)
 		}
 	}
@@ -186,7 +191,7 @@ func TestWelcomeHandledTwiceSendsOneEmail(t *testing.T) {
 func TestConfirmationEmailArrivesWithTheBookingsDetails(t *testing.T) {
 	h := newHarness(t)
 	m, id, p := h.confirmation(ids.New(), "bob-"+uniq()+"@example.com")
-	if err := h.svc.handleBookingConfirmed(h.ctx, m); err != nil {
+	if err := h.bookingConfirmed(h.ctx, m); err != nil {
 		t.Fatal(err)
 	}
 	got := h.emailsOf(id, 1)
@@ -228,7 +233,7 @@ func TestFailedSendIsRecordedThenRetriedToOneEmail(t *testing.T) {
 	h.svc.mail = &smtpMailer{addr: down, timeout: 2 * time.Second}
 
 	m, id, _ := h.welcome()
-	if err := h.svc.handleUserRegistered(h.ctx, m); err == nil {
+	if err := h.userRegistered(h.ctx, m); err == nil {
 		t.Fatal("a send that failed returned nil: the consumer would not retry it")
 	}
 	n := h.notification(id)
@@ -239,7 +244,7 @@ func TestFailedSendIsRecordedThenRetriedToOneEmail(t *testing.T) {
 
 	h.svc.mail = good
 	for i := 0; i < 2; i++ {
-		if err := h.svc.handleUserRegistered(h.ctx, m); err != nil {
+		if err := h.userRegistered(h.ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -253,20 +258,20 @@ func TestFailedSendIsRecordedThenRetriedToOneEmail(t *testing.T) {
 func TestMyNotificationsShowsOnlyTheCallersNewestFirst(t *testing.T) {
 	h := newHarness(t)
 	wm, welcomeID, user := h.welcome()
-	if err := h.svc.handleUserRegistered(h.ctx, wm); err != nil {
+	if err := h.userRegistered(h.ctx, wm); err != nil {
 		t.Fatal(err)
 	}
 	var confirmations []string
 	for i := 0; i < 2; i++ {
 		time.Sleep(5 * time.Millisecond) // distinct creation times
 		cm, id, _ := h.confirmation(user.UserID, user.Email)
-		if err := h.svc.handleBookingConfirmed(h.ctx, cm); err != nil {
+		if err := h.bookingConfirmed(h.ctx, cm); err != nil {
 			t.Fatal(err)
 		}
 		confirmations = append(confirmations, id)
 	}
 	om, otherID, other := h.welcome()
-	if err := h.svc.handleUserRegistered(h.ctx, om); err != nil {
+	if err := h.userRegistered(h.ctx, om); err != nil {
 		t.Fatal(err)
 	}
 
@@ -352,7 +357,7 @@ func TestConsumerOverKafkaSendsOneEmailPerFact(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(h.ctx)
 	c := bus.NewConsumer(bus.ConsumerConfig{Brokers: h.cfg.KafkaBrokers, GroupID: "notification-test-" + uniq(), Topic: topic,
-		Handler: h.svc.handleUserRegistered, Attempts: 2, DLT: w})
+		Handler: h.userRegistered, Attempts: 2, DLT: w})
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(ctx) }()
 	defer func() { cancel(); <-done }()

@@ -152,21 +152,23 @@ func TestMalformedMessagesAreDeadLettered(t *testing.T) {
 	}
 	bad := confirmed()
 	bad.UserEmail = "nobody"
+	welcome := bus.Handle(bus.TopicUserRegistered, s.handleUserRegistered)
+	confirmation := bus.Handle(bus.TopicBookingConfirmed, s.handleBookingConfirmed)
 	cases := []struct {
 		name    string
 		handler bus.Handler
 		m       kafka.Message
 	}{
-		{"welcome not json", s.handleUserRegistered, kafka.Message{Value: []byte("nope")}},
-		{"welcome on the wrong topic", s.handleUserRegistered, encode(bus.TopicBookingConfirmed, confirmed())},
-		{"welcome without user id", s.handleUserRegistered, encode(bus.TopicUserRegistered, bus.UserRegistered{Email: "a@b.co", Name: "A"})},
-		{"welcome to no address", s.handleUserRegistered, encode(bus.TopicUserRegistered, bus.UserRegistered{UserID: ids.New(), Email: "x", Name: "A"})},
-		{"confirmation without seats", s.handleBookingConfirmed, encode(bus.TopicBookingConfirmed, func() *bus.BookingConfirmed {
+		{"welcome not json", welcome, kafka.Message{Value: []byte("nope")}},
+		{"welcome on the wrong topic", welcome, encode(bus.TopicBookingConfirmed, confirmed())},
+		{"welcome without user id", welcome, encode(bus.TopicUserRegistered, bus.UserRegistered{Email: "a@b.co", Name: "A"})},
+		{"welcome to no address", welcome, encode(bus.TopicUserRegistered, bus.UserRegistered{UserID: ids.New(), Email: "x", Name: "A"})},
+		{"confirmation without seats", confirmation, encode(bus.TopicBookingConfirmed, func() *bus.BookingConfirmed {
 			p := confirmed()
 			p.SeatIDs = nil
 			return p
 		}())},
-		{"confirmation to no address", s.handleBookingConfirmed, encode(bus.TopicBookingConfirmed, bad)},
+		{"confirmation to no address", confirmation, encode(bus.TopicBookingConfirmed, bad)},
 	}
 	for _, c := range cases {
 		if err := c.handler(context.Background(), c.m); !errors.Is(err, bus.ErrMalformed) {

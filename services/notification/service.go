@@ -7,16 +7,16 @@ package notification
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/mail"
-	"sync"
 	"time"
 
-	"ticketflow/internal/auth"
+	"github.com/go-chi/chi/v5"
+
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/mongodb"
+	"ticketflow/internal/process"
 )
 
 const (
@@ -44,33 +44,16 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	dlt := bus.NewWriter(cfg.KafkaBrokers, config.Notification)
 	defer dlt.Close()
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	consumers := []*bus.Consumer{
-		bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: consumerGroup,
-			Topic: bus.TopicUserRegistered, Handler: svc.handleUserRegistered, DLT: dlt}),
-		bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: consumerGroup,
-			Topic: bus.TopicBookingConfirmed, Handler: svc.handleBookingConfirmed, DLT: dlt}),
+		bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: consumerGroup, Topic: bus.TopicUserRegistered,
+			Handler: bus.Handle(bus.TopicUserRegistered, svc.handleUserRegistered), DLT: dlt}),
+		bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: consumerGroup, Topic: bus.TopicBookingConfirmed,
+			Handler: bus.Handle(bus.TopicBookingConfirmed, svc.handleBookingConfirmed), DLT: dlt}),
 	}
-	var wg sync.WaitGroup
-	for _, c := range consumers {
-		wg.Go(func() {
-			if err := c.Run(ctx); err != nil {
-				slog.Error("consumer stopped", "topic", c.Stats().Topic, "err", err)
-			}
-		})
-	}
-
-	r := httpapi.NewRouter(cfg.MaxBodyBytes)
-	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
-	r.Get("/health", httpapi.Health(config.Notification, httpapi.Check{Name: "mongodb", Ping: mongodb.Ping(db)},
-		bus.HealthCheck(cfg.KafkaBrokers)))
-	r.Get("/stats", bus.StatsHandler(consumers...))
-	(&api{store: st}).routes(r, []byte(cfg.JWTSecret))
-	err = httpapi.Serve(ctx, cfg.Addr(config.Notification), r, cfg.ShutdownTimeout)
-	// Stop consuming, and wait for the consumers to let go (a message in hand stays uncommitted
-	// and is redelivered) before the writer and the database close under them.
-	cancel()
-	wg.Wait()
-	return err
+	// process.Run returns only once the consumers have let go (a message in hand stays uncommitted
+	// and is redelivered), so the deferred closes of the writer and the database run after them.
+	return process.Run(ctx, cfg, process.Spec{Name: config.Notification,
+		Checks:    []httpapi.Check{{Name: "mongodb", Ping: mongodb.Ping(db)}, bus.HealthCheck(cfg.KafkaBrokers)},
+		Routes:    func(r chi.Router) { (&api{store: st}).routes(r, []byte(cfg.JWTSecret)) },
+		Consumers: consumers})
 }

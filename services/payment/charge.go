@@ -34,17 +34,10 @@ func newService(st *store, p Provider, pub publisher) *service {
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }}
 }
 
-// handlePaymentRequested is the bus.Handler of ticketflow.payment.requested. A message delivered
-// twice charges once: the second delivery finds the payment and re-sends its outcome.
-func (s *service) handlePaymentRequested(ctx context.Context, m kafka.Message) error {
-	env, err := bus.DecodeEnvelope(bus.TopicPaymentRequested, m.Value)
-	if err != nil {
-		return err
-	}
-	var req bus.PaymentRequested
-	if err := bus.DecodePayload(env, &req); err != nil {
-		return err
-	}
+// handlePaymentRequested handles a ticketflow.payment.requested message (decoded by bus.Handle).
+// A message delivered twice charges once: the second delivery finds the payment and re-sends its
+// outcome.
+func (s *service) handlePaymentRequested(ctx context.Context, _ bus.Envelope, req bus.PaymentRequested, m kafka.Message) error {
 	if string(m.Key) != req.BookingID {
 		// Still handled (the booking lock keeps it safe in this process), but the contract's
 		// one-writer-per-booking ordering rests on the key.

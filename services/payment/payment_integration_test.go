@@ -263,7 +263,7 @@ func TestRequestHandledTwiceChargesOnceAndRepublishesTheSameFact(t *testing.T) {
 	h := newHarness(t)
 	m, req := h.request(TokenVisa)
 	for i := 0; i < 2; i++ {
-		if err := h.svc.handlePaymentRequested(h.ctx, m); err != nil {
+		if err := consume(h.ctx, h.svc, m); err != nil {
 			t.Fatalf("delivery %d: %v", i+1, err)
 		}
 	}
@@ -295,13 +295,13 @@ func TestRequestHandledTwiceChargesOnceAndRepublishesTheSameFact(t *testing.T) {
 func TestDeclinedCardFailsThePaymentAndSaysSo(t *testing.T) {
 	h := newHarness(t)
 	m, req := h.request(TokenDeclined)
-	if err := h.svc.handlePaymentRequested(h.ctx, m); err != nil {
+	if err := consume(h.ctx, h.svc, m); err != nil {
 		t.Fatal(err)
 	}
 	// A redelivery with another card under the same key still gets the first answer.
 	again := req
 	again.PaymentMethodToken = TokenVisa
-	if err := h.svc.handlePaymentRequested(h.ctx, h.encode(again)); err != nil {
+	if err := consume(h.ctx, h.svc, h.encode(again)); err != nil {
 		t.Fatal(err)
 	}
 	p := h.payment(req.BookingID)
@@ -314,7 +314,7 @@ func TestDeclinedCardFailsThePaymentAndSaysSo(t *testing.T) {
 		t.Fatalf("payload %+v", pl)
 	}
 	m2, req2 := h.request("tok_bogus")
-	if err := h.svc.handlePaymentRequested(h.ctx, m2); err != nil {
+	if err := consume(h.ctx, h.svc, m2); err != nil {
 		t.Fatal(err)
 	}
 	if p := h.payment(req2.BookingID); p.Status != StatusFailed || p.FailureReason != "invalid payment token" {
@@ -325,7 +325,7 @@ func TestDeclinedCardFailsThePaymentAndSaysSo(t *testing.T) {
 func TestNoResponsePublishesNothingAndAVoidSettlesIt(t *testing.T) {
 	h := newHarness(t)
 	m, req := h.request(TokenNoResponse)
-	if err := h.svc.handlePaymentRequested(h.ctx, m); err != nil {
+	if err := consume(h.ctx, h.svc, m); err != nil {
 		t.Fatalf("no response must be committed, not retried: %v", err)
 	}
 	if p := h.payment(req.BookingID); p.Status != StatusPending {
@@ -343,7 +343,7 @@ func TestNoResponsePublishesNothingAndAVoidSettlesIt(t *testing.T) {
 		t.Fatalf("outcome %+v, payment %+v", out, p)
 	}
 	// A late redelivery is not charged: it re-announces the FAILED payment.
-	if err := h.svc.handlePaymentRequested(h.ctx, m); err != nil {
+	if err := consume(h.ctx, h.svc, m); err != nil {
 		t.Fatal(err)
 	}
 	if charges, _, _ := h.provider.counts(req.IdempotencyKey, ""); charges != 1 {
@@ -362,7 +362,7 @@ func TestNoResponsePublishesNothingAndAVoidSettlesIt(t *testing.T) {
 func TestRefundTwiceRefundsOnce(t *testing.T) {
 	h := newHarness(t)
 	m, req := h.request(TokenVisa)
-	if err := h.svc.handlePaymentRequested(h.ctx, m); err != nil {
+	if err := consume(h.ctx, h.svc, m); err != nil {
 		t.Fatal(err)
 	}
 	p := h.payment(req.BookingID)
@@ -410,7 +410,7 @@ func TestRefundTwiceRefundsOnce(t *testing.T) {
 		t.Fatalf("envelope %+v payload %+v", env, pl)
 	}
 	// A redelivered request for the refunded booking charges nothing and re-sends its old fact.
-	if err := h.svc.handlePaymentRequested(h.ctx, m); err != nil {
+	if err := consume(h.ctx, h.svc, m); err != nil {
 		t.Fatal(err)
 	}
 	if charges, _, _ := h.provider.counts(req.IdempotencyKey, ""); charges != 1 {
@@ -425,7 +425,7 @@ func TestRefundTwiceRefundsOnce(t *testing.T) {
 func TestRefundOfAFailedOrUnknownPaymentMovesNoMoney(t *testing.T) {
 	h := newHarness(t)
 	m, req := h.request(TokenDeclined)
-	if err := h.svc.handlePaymentRequested(h.ctx, m); err != nil {
+	if err := consume(h.ctx, h.svc, m); err != nil {
 		t.Fatal(err)
 	}
 	out, err := h.svc.refundBooking(h.ctx, req.BookingID, "payment failed")
@@ -450,7 +450,7 @@ func TestVoidBeforeTheRequestRefusesTheLateCharge(t *testing.T) {
 		t.Fatalf("second call %+v, %v; want %+v", again, err, out)
 	}
 	for i := 0; i < 2; i++ {
-		if err := h.svc.handlePaymentRequested(h.ctx, m); err != nil {
+		if err := consume(h.ctx, h.svc, m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -471,12 +471,12 @@ func TestVoidBeforeTheRequestRefusesTheLateCharge(t *testing.T) {
 func TestAnIdempotencyKeyCannotChargeAnotherBooking(t *testing.T) {
 	h := newHarness(t)
 	m, req := h.request(TokenVisa)
-	if err := h.svc.handlePaymentRequested(h.ctx, m); err != nil {
+	if err := consume(h.ctx, h.svc, m); err != nil {
 		t.Fatal(err)
 	}
 	other := req
 	other.BookingID = ids.New()
-	err := h.svc.handlePaymentRequested(h.ctx, h.encode(other))
+	err := consume(h.ctx, h.svc, h.encode(other))
 	if !errors.Is(err, bus.ErrMalformed) {
 		t.Fatalf("err = %v, want ErrMalformed (dead-letter it)", err)
 	}
@@ -486,7 +486,7 @@ func TestAnIdempotencyKeyCannotChargeAnotherBooking(t *testing.T) {
 	// The same booking re-requested under a new key is still its one payment.
 	sameBooking := req
 	sameBooking.IdempotencyKey = "pay-" + uniq()
-	if err := h.svc.handlePaymentRequested(h.ctx, h.encode(sameBooking)); err != nil {
+	if err := consume(h.ctx, h.svc, h.encode(sameBooking)); err != nil {
 		t.Fatal(err)
 	}
 	if n := h.count("payments", bson.M{"bookingId": req.BookingID}); n != 1 {
@@ -519,7 +519,7 @@ func TestTwoReplicasRacingChargeAndRefundSettleOnce(t *testing.T) {
 func TestALateApplyCannotMakeARefundedPaymentReadSucceeded(t *testing.T) {
 	h := newHarness(t)
 	m, req := h.request(TokenVisa)
-	if err := h.svc.handlePaymentRequested(h.ctx, m); err != nil {
+	if err := consume(h.ctx, h.svc, m); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := h.svc.refundBooking(h.ctx, req.BookingID, "cancelled"); err != nil || !out.Refunded {
@@ -539,7 +539,7 @@ func TestALateApplyCannotMakeARefundedPaymentReadSucceeded(t *testing.T) {
 	}
 	// A SUCCEEDED payment with no refund stays SUCCEEDED.
 	m2, req2 := h.request(TokenVisa)
-	if err := h.svc.handlePaymentRequested(h.ctx, m2); err != nil {
+	if err := consume(h.ctx, h.svc, m2); err != nil {
 		t.Fatal(err)
 	}
 	if got := h.payment(req2.BookingID); got.Status != StatusSucceeded {
@@ -561,7 +561,7 @@ func raceChargeAndRefund(t *testing.T, h *harness, charger, refunder *service) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			if err := charger.handlePaymentRequested(h.ctx, m); err != nil {
+			if err := consume(h.ctx, charger, m); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -615,7 +615,7 @@ func TestConsumerOverKafkaChargesOnceAndDeadLettersGarbage(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(h.ctx)
 	c := bus.NewConsumer(bus.ConsumerConfig{Brokers: h.cfg.KafkaBrokers, GroupID: "payment-test-" + uniq(), Topic: in,
-		Handler: h.svc.handlePaymentRequested, Lanes: consumerLanes, Attempts: 2, DLT: h.writer})
+		Handler: bus.Handle(bus.TopicPaymentRequested, h.svc.handlePaymentRequested), Lanes: consumerLanes, Attempts: 2, DLT: h.writer})
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(ctx) }()
 	defer func() { cancel(); <-done }()
@@ -643,7 +643,7 @@ func TestConsumerOverKafkaChargesOnceAndDeadLettersGarbage(t *testing.T) {
 func TestAPIOverTheRealStore(t *testing.T) {
 	h := newHarness(t)
 	m, req := h.request(TokenVisa)
-	if err := h.svc.handlePaymentRequested(h.ctx, m); err != nil {
+	if err := consume(h.ctx, h.svc, m); err != nil {
 		t.Fatal(err)
 	}
 	p := h.payment(req.BookingID)

@@ -73,6 +73,12 @@ func TestRefundedMessageComesFromTheStoredRefund(t *testing.T) {
 	}
 }
 
+// consume hands m to s as its payment.requested consumer does (Run): decoded by bus.Handle, then
+// handlePaymentRequested.
+func consume(ctx context.Context, s *service, m kafka.Message) error {
+	return bus.Handle(bus.TopicPaymentRequested, s.handlePaymentRequested)(ctx, m)
+}
+
 func TestMalformedPaymentRequestsAreDeadLettered(t *testing.T) {
 	s := &service{} // no store: a malformed message must be refused before anything is touched
 	good := bus.PaymentRequested{BookingID: ids.New(), UserID: ids.New(), AmountMinor: 100, Currency: "EUR",
@@ -101,7 +107,7 @@ func TestMalformedPaymentRequestsAreDeadLettered(t *testing.T) {
 		"payload an array": []byte(`{"eventId":"x","eventType":"payment.requested","occurredAt":"2026-01-01T00:00:00Z","payload":[]}`),
 	}
 	for name, value := range cases {
-		err := s.handlePaymentRequested(context.Background(), kafka.Message{Key: []byte("k"), Value: value})
+		err := consume(context.Background(), s, kafka.Message{Key: []byte("k"), Value: value})
 		if !errors.Is(err, bus.ErrMalformed) {
 			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
 		}

@@ -9,15 +9,16 @@ package payment
 
 import (
 	"context"
-	"log/slog"
-	"sync"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"ticketflow/internal/auth"
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/mongodb"
+	"ticketflow/internal/process"
 )
 
 const (
@@ -43,29 +44,15 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	// The mock provider keeps its ledger in its own collection: every replica and restart sees the
 	// same provider, as with a real one.
 	svc := newService(st, NewMockProvider(cfg.ProviderLatency).WithLedger(db.Collection("mock_provider_ledger")), writer)
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	consumer := bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: consumerGroup,
-		Topic: bus.TopicPaymentRequested, Handler: svc.handlePaymentRequested, Lanes: consumerLanes, DLT: writer})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := consumer.Run(ctx); err != nil {
-			slog.Error("payment.requested consumer stopped", "err", err)
-		}
-	})
+		Topic: bus.TopicPaymentRequested, Handler: bus.Handle(bus.TopicPaymentRequested, svc.handlePaymentRequested),
+		Lanes: consumerLanes, DLT: writer})
 
 	secret := []byte(cfg.JWTSecret)
-	r := httpapi.NewRouter(cfg.MaxBodyBytes)
-	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
-	r.Get("/health", httpapi.Health(config.Payment, httpapi.Check{Name: "mongodb", Ping: mongodb.Ping(db)},
-		bus.HealthCheck(cfg.KafkaBrokers)))
-	r.Get("/stats", bus.StatsHandler(consumer))
-	(&api{svc: svc}).routes(r, secret, auth.InternalToken(secret))
-	err = httpapi.Serve(ctx, cfg.Addr(config.Payment), r, cfg.ShutdownTimeout)
-	// Stop consuming, and wait for the consumer to let go (a message in hand stays uncommitted
-	// and is redelivered) before the writer and the database close under it.
-	cancel()
-	wg.Wait()
-	return err
+	// process.Run returns only once the consumer has let go (a message in hand stays uncommitted
+	// and is redelivered), so the deferred closes of the writer and the database run after it.
+	return process.Run(ctx, cfg, process.Spec{Name: config.Payment,
+		Checks:    []httpapi.Check{{Name: "mongodb", Ping: mongodb.Ping(db)}, bus.HealthCheck(cfg.KafkaBrokers)},
+		Routes:    func(r chi.Router) { (&api{svc: svc}).routes(r, secret, auth.InternalToken(secret)) },
+		Consumers: []*bus.Consumer{consumer}})
 }

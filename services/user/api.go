@@ -22,8 +22,9 @@ type api struct {
 	store  *store
 	secret []byte
 	ttl    time.Duration
-	// failures throttles logins per email and per client address (brute force).
-	failures *ratelimit.Limiter
+	// failures throttles logins per email and per client address (brute force), in Redis so that
+	// a guesser has one budget however many user replicas answer (per process while Redis is down).
+	failures *ratelimit.Shared
 	// dummyHash is compared against when the email is unknown, so that both failures take as long.
 	dummyHash []byte
 }
@@ -140,9 +141,9 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) error {
 	if req.Password == "" || len(req.Password) > 1024 {
 		return httpapi.FieldError("password", "is required")
 	}
-	now := time.Now()
+	ctx := r.Context()
 	emailKey, ipKey := "email:"+email, "ip:"+httpapi.ClientIP(r, a.secret)
-	if a.failures.Blocked(emailKey, now) || a.failures.Blocked(ipKey, now) {
+	if a.failures.Blocked(ctx, emailKey) || a.failures.Blocked(ctx, ipKey) {
 		return httpapi.RateLimited("too many failed logins; try again later")
 	}
 	u, hash, err := a.store.byEmail(r.Context(), email)
@@ -153,11 +154,11 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) error {
 		_ = bcrypt.CompareHashAndPassword(a.dummyHash, []byte(req.Password))
 	}
 	if err != nil || bcrypt.CompareHashAndPassword([]byte(hash), []byte(req.Password)) != nil {
-		a.failures.Allow(emailKey, now)
-		a.failures.Allow(ipKey, now)
+		a.failures.Allow(ctx, emailKey)
+		a.failures.Allow(ctx, ipKey)
 		return errBadLogin
 	}
-	a.failures.Reset(emailKey)
+	a.failures.Reset(ctx, emailKey)
 	return a.answer(w, http.StatusOK, u)
 }
 

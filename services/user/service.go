@@ -5,8 +5,10 @@ package user
 import (
 	"context"
 	"embed"
+	"log/slog"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"golang.org/x/crypto/bcrypt"
 
 	"ticketflow/internal/auth"
@@ -15,6 +17,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/outbox"
 	"ticketflow/internal/pgdb"
+	"ticketflow/internal/process"
 	"ticketflow/internal/ratelimit"
 )
 
@@ -23,7 +26,7 @@ var migrations embed.FS
 
 // Run serves the user service until ctx ends.
 func Run(ctx context.Context, cfg *config.Config) error {
-	pool, err := pgdb.Open(ctx, cfg.PostgresDSN(config.UsersDB), 20, 30*time.Second)
+	pool, err := pgdb.Open(ctx, cfg.PostgresDSN(config.UsersDB), cfg.PostgresConns, 30*time.Second)
 	if err != nil {
 		return err
 	}
@@ -33,16 +36,16 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	}
 	writer := bus.NewWriter(cfg.KafkaBrokers, config.User)
 	defer writer.Close()
-	go (&outbox.Relay{Pool: pool, Writer: writer}).Run(ctx)
 
 	secret := []byte(cfg.JWTSecret)
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("not-a-real-password"), bcrypt.DefaultCost)
-	a := &api{store: &store{pool: pool}, secret: secret, ttl: cfg.JWTTTL,
-		failures: ratelimit.New(cfg.LoginLimit, cfg.LoginWindow), dummyHash: dummy}
+	limits := ratelimit.NewRedisClient(cfg.RedisAddr)
+	defer limits.Close()
+	a := &api{store: &store{pool: pool}, secret: secret, ttl: cfg.JWTTTL, dummyHash: dummy,
+		failures: ratelimit.NewShared(limits, "login", cfg.LoginLimit, cfg.LoginWindow, slog.Default())}
 
-	r := httpapi.NewRouter(cfg.MaxBodyBytes)
-	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
-	r.Get("/health", httpapi.Health(config.User, httpapi.Check{Name: "postgres", Ping: pool.Ping}))
-	a.routes(r, auth.InternalToken(secret))
-	return httpapi.Serve(ctx, cfg.Addr(config.User), r, cfg.ShutdownTimeout)
+	return process.Run(ctx, cfg, process.Spec{Name: config.User,
+		Checks: []httpapi.Check{{Name: "postgres", Ping: pool.Ping}},
+		Routes: func(r chi.Router) { a.routes(r, auth.InternalToken(secret)) },
+		Jobs:   []func(context.Context){(&outbox.Relay{Pool: pool, Writer: writer}).Run}})
 }

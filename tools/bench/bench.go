@@ -2,7 +2,8 @@
 // want the best seats of one event at once, through the gateway of the running stack. It measures
 // the seat decision (POST) and POST→CONFIRMED, audits the outcome (no seat oversold, no double
 // charge, nothing stuck), and in the same run measures the ceiling of the Temporal server (a bare
-// workflow of three no-op activities at the same concurrency) and the seat-map read path against
+// workflow of three no-op activities at the same concurrency), the physical limit of the seat
+// decision (the hold transaction alone on PostgreSQL) and the seat-map read path against
 // a trivial handler behind the same gateway code.
 package bench
 
@@ -59,6 +60,7 @@ type Result struct {
 	SeatMap, Trivial, SeatMapGW   Rate
 	Server                        ServerInfo
 	SaleCost, CeilingCost         Cost // per confirmed booking; per ceiling workflow
+	Limit                         HoldLimit
 }
 
 // historySample is how many histories of each kind the cost accounting reads.
@@ -145,6 +147,9 @@ func Run(ctx context.Context, cfg *config.Config, o Options, out io.Writer) (*Re
 	// The caller waits for each result: one more call per workflow.
 	if res.CeilingCost.History, err = histories(ctx, cfg, sample, 1); err != nil {
 		return nil, err
+	}
+	if res.Limit, err = holdLimit(ctx, cfg, tag, o.Seats, res.Attempts, o, prog); err != nil {
+		return nil, fmt.Errorf("physical limit: %w", err)
 	}
 	if err := res.readPath(ctx, cfg, ev.ID, buyers, o, prog); err != nil {
 		return nil, fmt.Errorf("read path: %w", err)
@@ -282,6 +287,15 @@ func (r *Result) Print(w io.Writer) {
 		a.Oversold, a.DoubleCharged, a.Pending, a.Mismatched, a.KeptCharges)
 	fmt.Fprintf(w, "ceiling (bare workflow, 3 no-op activities, same concurrency)\n")
 	fmt.Fprintf(w, "  %.1f workflows/s; confirmed bookings/s are %.2fx that\n", r.CeilingPerS, ratio)
+	decisionRatio := 0.0
+	if lim := r.Limit.PerS(); lim > 0 {
+		decisionRatio = perS(r.Attempts, r.Elapsed) / lim
+	}
+	fmt.Fprintf(w, "physical limit (the hold transaction alone on PostgreSQL, same concurrency, %d connections)\n", r.Limit.Conns)
+	fmt.Fprintf(w, "  %d decisions in %s (%.1f/s, %d held)  p50 %s  p95 %s  p99 %s\n", r.Limit.Attempts,
+		r.Limit.Elapsed.Round(time.Millisecond), r.Limit.PerS(), r.Limit.Held, pct(r.Limit.Latency, 50), pct(r.Limit.Latency, 95),
+		pct(r.Limit.Latency, 99))
+	fmt.Fprintf(w, "  the sale's decisions/s are %.2fx that\n", decisionRatio)
 	fmt.Fprintf(w, "Temporal server: %s %s on %s, %d history shards\n", r.Server.Kind, r.Server.Version, r.Server.Store, r.Server.Shards)
 	printCost(w, "cost per confirmed booking, over the sale and its drain", &r.SaleCost)
 	printCost(w, "cost per ceiling workflow", &r.CeilingCost)
@@ -291,9 +305,10 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "  same gateway code, trivial    %.0f/s  p50 %s  p99 %s  errors %d\n", r.Trivial.PerS, r.Trivial.P50, r.Trivial.P99, r.Trivial.Errors)
 	h := r.SaleCost.History
 	cpuPerBooking, _ := r.SaleCost.Total()
-	fmt.Fprintf(w, "bench: confirmed_per_s=%.1f ceiling_per_s=%.1f ratio=%.2f oversold=%d double_charged=%d stuck=%d p99_decision_ms=%d p99_confirmed_ms=%d seatmap_ratio=%.2f cpu_ms_per_booking=%.1f events_per_booking=%.1f round_trips_per_booking=%.1f server=%s\n",
+	fmt.Fprintf(w, "bench: confirmed_per_s=%.1f ceiling_per_s=%.1f ratio=%.2f oversold=%d double_charged=%d stuck=%d p99_decision_ms=%d p99_confirmed_ms=%d seatmap_ratio=%.2f hold_limit_per_s=%.1f p99_hold_limit_ms=%d decision_ratio=%.2f cpu_ms_per_booking=%.1f events_per_booking=%.1f round_trips_per_booking=%.1f server=%s\n",
 		confirmedPerS, r.CeilingPerS, ratio, a.Oversold+a.Mismatched, a.DoubleCharged+a.KeptCharges, a.Pending,
 		pct(r.Decision, 99).Milliseconds(), pct(r.ToConfirmed, 99).Milliseconds(), seatmapRatio,
+		r.Limit.PerS(), pct(r.Limit.Latency, 99).Milliseconds(), decisionRatio,
 		cpuPerBooking, h.Events+4*h.Wakeups, h.RoundTrips+2*h.Wakeups, r.Server.Kind)
 }
 

@@ -1,0 +1,78 @@
+// Package process runs one TicketFlow process (a service, the worker, the bridge) until its
+// context ends: its internal HTTP port with the routes every process serves, its Kafka consumers
+// and its other background jobs, and the order in which they stop. Each process's Run opens its
+// stores, builds its parts, and hands them to Run here; what is particular to a process stays in
+// its own package.
+package process
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/go-chi/chi/v5"
+
+	"ticketflow/internal/auth"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+)
+
+// Spec is one process: its name, what its health depends on, its own routes, and what it runs in
+// the background.
+type Spec struct {
+	// Name is the process's name (config.User, config.Worker, …): the port it listens on
+	// (cfg.Addr) and the service its health answer names.
+	Name string
+	// Checks are the dependencies /health pings.
+	Checks []httpapi.Check
+	// Routes registers the process's own routes on its router; nil when it has none.
+	Routes func(r chi.Router)
+	// Consumers run in the background; their counters are served at GET /stats.
+	Consumers []*bus.Consumer
+	// Jobs run in the background until their context ends: reconcilers, sweeps, relays.
+	Jobs []func(ctx context.Context)
+}
+
+// Run serves s on cfg.Addr(s.Name) until ctx ends. The router (httpapi.NewRouter) serves
+// /metrics, Go's profiler at /debug/pprof for internal callers, /health with s.Checks, /stats
+// when s has consumers, and s.Routes.
+//
+// The consumers and jobs start before the port opens and run with a context that ends with
+// ctx, or when the server fails. Run returns only after the server has shut down gracefully
+// (cfg.ShutdownTimeout) and every consumer and job has returned, so the caller's deferred
+// closes of its stores and writers run after they let go: a consumer's message in hand stays
+// uncommitted and is redelivered, never handled against a closed store.
+func Run(ctx context.Context, cfg *config.Config, s Spec) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, c := range s.Consumers {
+		wg.Go(func() {
+			if err := c.Run(ctx); err != nil {
+				slog.Error("consumer stopped", "topic", c.Stats().Topic, "err", err)
+			}
+		})
+	}
+	for _, job := range s.Jobs {
+		wg.Go(func() { job(ctx) })
+	}
+	err := httpapi.Serve(ctx, cfg.Addr(s.Name), router(cfg, s), cfg.ShutdownTimeout)
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// router is the process's router: the routes every process serves, then its own.
+func router(cfg *config.Config, s Spec) chi.Router {
+	r := httpapi.NewRouter(cfg.MaxBodyBytes)
+	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
+	r.Get("/health", httpapi.Health(s.Name, s.Checks...))
+	if len(s.Consumers) > 0 {
+		r.Get("/stats", bus.StatsHandler(s.Consumers...))
+	}
+	if s.Routes != nil {
+		s.Routes(r)
+	}
+	return r
+}

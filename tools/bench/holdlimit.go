@@ -1,0 +1,99 @@
+package bench
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"ticketflow/internal/config"
+	"ticketflow/internal/ids"
+	"ticketflow/services/event"
+	"ticketflow/services/inventory"
+	"ticketflow/tools/loadgen"
+	"ticketflow/tools/progress"
+)
+
+// HoldLimit is the physical-limit line: the hold transaction alone on PostgreSQL.
+type HoldLimit struct {
+	Attempts, Held int
+	Elapsed        time.Duration
+	Latency        []time.Duration
+	Conns          int32 // connections the loop's pool had, as the inventory's own pool has
+}
+
+// PerS is decisions per second.
+func (h HoldLimit) PerS() float64 {
+	if h.Elapsed <= 0 {
+		return 0
+	}
+	return float64(h.Attempts) / h.Elapsed.Seconds()
+}
+
+// holdLimit measures the physical limit of the seat decision: the inventory's hold transaction
+// (inventory.HoldWith) run directly on the inventory's PostgreSQL for as many decisions as the
+// sale made, at the sale's concurrency, with the sale's seat choice (pick) on an event of the same
+// size, on a pool of the inventory's size (PG_MAX_CONNS): a pgbench-style loop with no HTTP, no
+// Temporal, no booking record. It runs after the sale, while the stack is quiet, so that the
+// ratio of the sale's decision rate to this is what stands between the buyer and PostgreSQL.
+func holdLimit(ctx context.Context, cfg *config.Config, tag string, seats, attempts int, o Options, prog *progress.Reporter) (HoldLimit, error) {
+	ev, err := loadgen.CreateEvent(ctx, cfg, "Hold limit "+tag, seats, 5000)
+	if err != nil {
+		return HoldLimit{}, err
+	}
+	pc, err := pgxpool.ParseConfig(cfg.PostgresDSN(config.InventoryDB))
+	if err != nil {
+		return HoldLimit{}, err
+	}
+	pc.MaxConns = cfg.PostgresConns
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return HoldLimit{}, err
+	}
+	defer pool.Close()
+
+	res := HoldLimit{Conns: pc.MaxConns}
+	rows := (len(ev.Seats) + 19) / 20
+	holdUntil := time.Now().Add(cfg.HoldTTL)
+	var mu sync.Mutex
+	var next atomic.Int64
+	var failed error
+	prog.Phase("physical limit: the hold transaction alone on PostgreSQL", int64(attempts), "holds")
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < o.Concurrency; w++ {
+		wg.Go(func() {
+			for int(next.Add(1)) <= attempts && ctx.Err() == nil {
+				r := inventory.HoldRequest{BookingID: ids.New(), EventID: ev.ID, SeatIDs: pick(ev.Seats, rows, 1+rand.IntN(o.MaxSeats)),
+					HoldUntil: holdUntil, BuyerID: ids.New(), MaxSeatsPerBuyer: event.DefaultMaxSeatsPerBuyer}
+				t := time.Now()
+				err := inventory.HoldWith(ctx, pool, r)
+				d := time.Since(t)
+				prog.Add(1)
+				mu.Lock()
+				if err != nil && !inventory.IsRefusal(err) {
+					failed = cmp.Or(failed, err)
+					mu.Unlock()
+					continue
+				}
+				res.Attempts++
+				res.Latency = append(res.Latency, d)
+				if err == nil {
+					res.Held++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	if failed != nil {
+		return res, fmt.Errorf("hold: %w", failed)
+	}
+	return res, nil
+}
