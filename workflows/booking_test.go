@@ -54,6 +54,9 @@ type harness struct {
 	rec activities.PaymentRecord
 	// regular counts steps run as regular activities (after their local budget), by activity.
 	regular map[string]int
+	// onRecord, when set, sees each status change first (local tells how it runs); an error fails
+	// that attempt.
+	onRecord func(c activities.StatusChange, local bool) error
 	timers  []time.Duration
 	// Per seat activity: what it answers on its n-th call, and how long it takes (workflow time).
 	behaviour map[string]func(n int) error
@@ -93,10 +96,15 @@ func newHarness(t *testing.T) *harness {
 	h.mockSeats("HoldSeats", a.HoldSeats)
 	h.mockSeats("ConfirmSeats", a.ConfirmSeats)
 	h.mockSeats("ReleaseSeats", a.ReleaseSeats)
-	h.env.OnActivity(a.RecordStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, c activities.StatusChange) error {
+	h.env.OnActivity(a.RecordStatus, mock.Anything, mock.Anything).Return(func(ctx context.Context, c activities.StatusChange) error {
 		h.record("RecordStatus:" + c.Status)
 		h.mu.Lock()
 		defer h.mu.Unlock()
+		if h.onRecord != nil {
+			if err := h.onRecord(c, activity.GetInfo(ctx).IsLocalActivity); err != nil {
+				return err
+			}
+		}
 		// The booking record's rule: its first end stands (but CONFIRMED → CANCELLED), and a
 		// refusal names it, as the booking service answers 409.
 		if r := h.recorded.Status; lifecycle.Terminal(r) && r != c.Status && (r != lifecycle.StatusConfirmed || c.Status != lifecycle.StatusCancelled) {

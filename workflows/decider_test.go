@@ -202,6 +202,31 @@ func TestALongOutageBecomesARegularActivityWithBackoff(t *testing.T) {
 	}
 }
 
+// A status write that outlasts its local budget runs as a regular activity, whose input is
+// serialised: the change must still name its booking (it once lost the id, and the call went to
+// /internal/bookings//status forever).
+func TestAStatusWriteRetriedAsARegularActivityKeepsItsBookingID(t *testing.T) {
+	h := newHarness(t)
+	var regularIDs []string
+	h.onRecord = func(c activities.StatusChange, local bool) error {
+		if local {
+			return errors.New("booking service down")
+		}
+		regularIDs = append(regularIDs, c.BookingID)
+		return nil
+	}
+	h.pay(time.Second, bus.PaymentFailed, "card declined")
+	s := h.run()
+	if s.Status != lifecycle.StatusFailed || len(regularIDs) == 0 {
+		t.Fatalf("final state %+v, regular status writes %v", s, regularIDs)
+	}
+	for _, id := range regularIDs {
+		if id != bookingID {
+			t.Fatalf("a regular status write named booking %q, want %q", id, bookingID)
+		}
+	}
+}
+
 func TestRepairConfirmsAPaidBookingWhoseRunWasTerminated(t *testing.T) {
 	h := newHarness(t)
 	h.rec = activities.PaymentRecord{Found: true, View: payment.View{ID: "pay-1", BookingID: bookingID, AmountMinor: 12000,

@@ -355,6 +355,9 @@ func (a *api) setStatus(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
+	if req.BookingID != "" && req.BookingID != id {
+		return httpapi.FieldError("bookingId", "must be the booking of the path")
+	}
 	if !lifecycle.Terminal(req.Status) {
 		return httpapi.FieldError("status", "must be a terminal status")
 	}

@@ -55,10 +55,12 @@ func (c *Client) Get(ctx context.Context, bookingID string) (*Booking, error) {
 
 // StatusChange is the body of POST /internal/bookings/{id}/status, which only the saga's
 // RecordStatus activity sends: move the booking record to a terminal status, with the reason and
-// the payment id, at the workflow's time At (the service's clock when zero). BookingID is the
-// path's.
+// the payment id, at the workflow's time At (the service's clock when zero).
 type StatusChange struct {
-	BookingID string    `json:"-"`
+	// BookingID names the booking in the path and, since the change may be serialised (a status
+	// write retried as a regular activity), in the body too; the handler refuses a body naming
+	// another booking than its path.
+	BookingID string    `json:"bookingId,omitempty"`
 	Status    string    `json:"status"`
 	Reason    string    `json:"reason,omitempty"`
 	PaymentID string    `json:"paymentId,omitempty"`
