@@ -31,14 +31,19 @@ type Writer struct {
 func NewWriter(brokers []string, producer string) *Writer {
 	return &Writer{producer: producer, brokers: brokers, unsure: map[string]bool{}, partitions: map[string][]int{},
 		checking: map[string]chan struct{}{}, w: &kafka.Writer{
-			Addr:                   kafka.TCP(brokers...),
-			Balancer:               &kafka.Murmur2Balancer{},
-			RequiredAcks:           kafka.RequireAll,
-			BatchTimeout:           2 * time.Millisecond,
-			BatchSize:              200,
-			WriteTimeout:           10 * time.Second,
-			ReadTimeout:            10 * time.Second,
-			MaxAttempts:            3,
+			Addr:         kafka.TCP(brokers...),
+			Balancer:     &kafka.Murmur2Balancer{},
+			RequiredAcks: kafka.RequireAll,
+			BatchTimeout: 2 * time.Millisecond,
+			BatchSize:    200,
+			WriteTimeout: 10 * time.Second,
+			ReadTimeout:  10 * time.Second,
+			// One attempt per publish: kafka-go's own retry re-sends a batch whose acknowledgement
+			// was lost, blind, and Kafka then holds the message twice (seen after a broker
+			// outage: payment.processed written twice). A failed publish is retried by its caller
+			// (a consumer's redelivery, an activity, the outbox), and that retry looks for the
+			// message first (unsure, dedupe.go).
+			MaxAttempts:            1,
 			AllowAutoTopicCreation: false,
 		}}
 }
