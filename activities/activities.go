@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"ticketflow/internal/bus"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/services/booking"
 	"ticketflow/services/inventory"
 	"ticketflow/services/payment"
@@ -102,6 +103,11 @@ type RecordedStatus = booking.RecordedStatus
 // is a no-op). A change the record refuses — it ended already — is a non-retryable BadTransition
 // whose details are the RecordedStatus.
 func (a *Activities) RecordStatus(ctx context.Context, c StatusChange) error {
+	if c.BookingID == "" {
+		// Scheduled as a regular activity before the change carried its booking id in JSON: the
+		// id is its workflow's.
+		c.BookingID, _ = lifecycle.BookingIDOf(activity.GetInfo(ctx).WorkflowExecution.ID)
+	}
 	err := a.Bookings.RecordStatus(ctx, c)
 	var te *booking.TransitionError
 	if errors.As(err, &te) {

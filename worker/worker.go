@@ -5,7 +5,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -106,7 +105,7 @@ type bookingActivity struct {
 }
 
 func (a *bookingActivity) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
-	if id, ok := strings.CutPrefix(activity.GetInfo(ctx).WorkflowExecution.ID, "booking-"); ok {
+	if id, ok := lifecycle.BookingIDOf(activity.GetInfo(ctx).WorkflowExecution.ID); ok {
 		ctx = telemetry.WithBookingID(ctx, id)
 	}
 	return a.Next.ExecuteActivity(ctx, in)

@@ -81,7 +81,8 @@ type Config struct {
 	PostgresPort int
 	PostgresURL  string // server URL without a database, e.g. postgres://postgres@127.0.0.1:55432
 	// PostgresConns is each process's PostgreSQL pool size (PG_MAX_CONNS; default 4 per CPU the
-	// process may use). Sized to the machine: at 100 buyers at once on 2 cores, the hold
+	// process may use, at most 24 so that the three PostgreSQL services stay within a default
+	// server's max_connections of 100). Sized to the machine: at 100 buyers at once on 2 cores, the hold
 	// transaction alone ran about 20% faster with a p99 half as long on 8 connections as on 40
 	// (BENCHMARKS.md, the physical-limit line): more connections only queue inside PostgreSQL.
 	PostgresConns  int32
@@ -176,7 +177,7 @@ func Load() (*Config, error) {
 	}
 
 	c.PostgresPort = l.port("POSTGRES_PORT", 55432)
-	c.PostgresConns = int32(l.int("PG_MAX_CONNS", 4*runtime.GOMAXPROCS(0)))
+	c.PostgresConns = int32(l.int("PG_MAX_CONNS", min(4*runtime.GOMAXPROCS(0), maxDefaultPGConns)))
 	c.PostgresURL = strings.TrimRight(l.str("POSTGRES_URL", fmt.Sprintf("postgres://postgres@127.0.0.1:%d", c.PostgresPort)), "/")
 	c.RedisPort = l.port("REDIS_PORT", 56379)
 	c.RedisAddr = l.str("REDIS_ADDR", fmt.Sprintf("127.0.0.1:%d", c.RedisPort))
@@ -238,6 +239,9 @@ func Load() (*Config, error) {
 	if c.KafkaPartitions < 1 || c.KafkaReplicas < 1 {
 		l.errs = append(l.errs, fmt.Sprintf("KAFKA_PARTITIONS=%d, KAFKA_REPLICATION_FACTOR=%d: both must be at least 1", c.KafkaPartitions, c.KafkaReplicas))
 	}
+	if c.PostgresConns < 1 {
+		l.errs = append(l.errs, fmt.Sprintf("PG_MAX_CONNS=%d: must be at least 1", c.PostgresConns))
+	}
 	if c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1 {
 		l.errs = append(l.errs, fmt.Sprintf("OTEL_TRACES_SAMPLER_ARG=%g: must be between 0 and 1", c.TraceSampleRatio))
 	}
@@ -272,6 +276,9 @@ func (c *Config) CheckSecrets() error {
 	}
 	return nil
 }
+
+// maxDefaultPGConns caps the default PostgreSQL pool of a process (PG_MAX_CONNS).
+const maxDefaultPGConns = 24
 
 // PostgresDSN is the URL of one database on the configured PostgreSQL server.
 func (c *Config) PostgresDSN(database string) string {

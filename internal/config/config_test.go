@@ -132,7 +132,7 @@ func TestObservabilityDefaultsAndSwitches(t *testing.T) {
 	if c, err := Load(); err != nil || c.OTLPEndpoint != "" {
 		t.Errorf("OTEL_TRACES_EXPORTER=none: endpoint %q, err %v", c.OTLPEndpoint, err)
 	}
-	for k, v := range map[string]string{"LOG_FORMAT": "xml", "OTEL_TRACES_SAMPLER_ARG": "2", "OTEL_TRACES_EXPORTER": "zipkin"} {
+	for k, v := range map[string]string{"LOG_FORMAT": "xml", "OTEL_TRACES_SAMPLER_ARG": "2", "OTEL_TRACES_EXPORTER": "zipkin", "PG_MAX_CONNS": "0"} {
 		t.Run(k, func(t *testing.T) {
 			t.Setenv(k, v)
 			if _, err := Load(); err == nil || !strings.Contains(err.Error(), k) {

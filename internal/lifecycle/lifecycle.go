@@ -16,6 +16,8 @@
 // change.
 package lifecycle
 
+import "strings"
+
 // Booking statuses (the contract's lifecycle).
 const (
 	StatusPending   = "PENDING"
@@ -60,6 +62,14 @@ func WorkflowID(bookingID string) string { return "booking-" + bookingID }
 // CancelWorkflowID is the id of the workflow generations up to 3 started to cancel a booking
 // already CONFIRMED (see CancelConfirmedWorkflowName).
 func CancelWorkflowID(bookingID string) string { return "booking-" + bookingID + "-cancel" }
+
+// BookingIDOf is the booking id a workflow id names (WorkflowID or CancelWorkflowID); ok is false
+// for a workflow of no booking.
+func BookingIDOf(workflowID string) (id string, ok bool) {
+	id, ok = strings.CutPrefix(workflowID, "booking-")
+	id = strings.TrimSuffix(id, "-cancel")
+	return id, ok && id != ""
+}
 
 // PaymentIdempotencyKey is the key the payment service charges a booking under
 // (booking-<bookingId>-payment, in payment.requested): one charge per booking, however often the

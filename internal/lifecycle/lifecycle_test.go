@@ -38,3 +38,17 @@ func TestOwesRefund(t *testing.T) {
 		}
 	}
 }
+
+func TestBookingIDOfReadsTheWorkflowIDs(t *testing.T) {
+	id := "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+	for _, wf := range []string{WorkflowID(id), CancelWorkflowID(id)} {
+		if got, ok := BookingIDOf(wf); !ok || got != id {
+			t.Errorf("BookingIDOf(%q) = %q, %v; want %q", wf, got, ok, id)
+		}
+	}
+	for _, wf := range []string{"bench-ceiling-1", "booking-", "e2e-echo-1"} {
+		if got, ok := BookingIDOf(wf); ok {
+			t.Errorf("BookingIDOf(%q) = %q; want no booking", wf, got)
+		}
+	}
+}

@@ -114,9 +114,13 @@ func (s *Shared) Blocked(ctx context.Context, key string) bool {
 // failures). A Redis that does not answer leaves the shared count to expire by itself.
 func (s *Shared) Reset(ctx context.Context, key string) {
 	s.local.Reset(key)
-	if s.rdb != nil && s.limit.Rate > 0 {
-		rctx, cancel := context.WithTimeout(ctx, redisTimeout)
-		defer cancel()
-		_ = s.rdb.Reset(rctx, s.name+":"+key)
+	if s.rdb == nil || s.limit.Rate <= 0 || time.Now().UnixNano() < s.localUntil.Load() {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, redisTimeout)
+	err := s.rdb.Reset(rctx, s.name+":"+key)
+	cancel()
+	if err != nil && ctx.Err() == nil && s.localUntil.Swap(time.Now().Add(redisBackoff).UnixNano()) == 0 {
+		s.log.Warn("rate limit: Redis unreachable, limiting per process", "limit", s.name, "err", err)
 	}
 }

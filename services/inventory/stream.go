@@ -69,9 +69,12 @@ func newHub(st *store, pool *pgxpool.Pool) *hub {
 	return &hub{store: st, pool: pool, feeds: map[string]*feed{}}
 }
 
-// run listens for committed changes and fans them out until ctx ends.
+// run listens for committed changes and fans them out until ctx ends; it returns once both the
+// listener and the fan-out have stopped, so the store can close after it.
 func (h *hub) run(ctx context.Context) {
-	go h.fanOutLoop(ctx)
+	var fanOut sync.WaitGroup
+	fanOut.Go(func() { h.fanOutLoop(ctx) })
+	defer fanOut.Wait()
 	for ctx.Err() == nil {
 		if err := h.listen(ctx); err != nil && ctx.Err() == nil {
 			slog.Warn("seat change listener lost its connection; reconnecting", "err", err)

@@ -59,7 +59,9 @@ func holdLimit(ctx context.Context, cfg *config.Config, tag string, seats, attem
 
 	res := HoldLimit{Conns: pc.MaxConns}
 	rows := (len(ev.Seats) + 19) / 20
-	holdUntil := time.Now().Add(cfg.HoldTTL)
+	// Held long enough for the loop (a retaken expired hold would be other work), short enough
+	// that the inventory's sweep frees the bench's seats soon after.
+	holdUntil := time.Now().Add(2 * time.Minute)
 	var mu sync.Mutex
 	var next atomic.Int64
 	var failed error
