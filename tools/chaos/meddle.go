@@ -115,7 +115,10 @@ func (m *meddler) forge(ctx context.Context, bookingID string, amount int64, cur
 		}
 	}
 	m.count("forged payment results")
-	if rec, err := m.payments.Record(ctx, bookingID); err == nil && rec.Settled() {
+	// Only a payment that was requested has a result to re-send: a booking given up before its
+	// payment was requested holds a placeholder (FAILED, no amount, no currency) that the payment
+	// service never announced, and a "real" result made from it would be malformed.
+	if rec, err := m.payments.Record(ctx, bookingID); err == nil && rec.Settled() && rec.Currency != "" {
 		m.count("real results re-sent")
 		return m.publish(ctx, rec.Result(), false)
 	}
