@@ -122,6 +122,9 @@ type spec struct {
 	PaymentToken                   string
 	IdempotencyKey                 *string
 	Origin                         string
+	// Minted is true when ID was made for this request (no Idempotency-Key): no booking can
+	// exist under it yet, so the decision skips looking for one.
+	Minted bool
 }
 
 func (a *api) create(w http.ResponseWriter, r *http.Request) error {
@@ -140,7 +143,7 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
-		sp.ID = ids.New()
+		sp.ID, sp.Minted = ids.New(), true
 		ans := a.decide(r, sp)
 		ans.write(w)
 		return nil

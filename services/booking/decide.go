@@ -82,13 +82,17 @@ func (a *api) decideSeats(r *http.Request, sp spec) answer {
 	}
 
 	// A request taken over, or a message delivered twice: the booking exists and its workflow
-	// decides.
-	existing, err := a.store.get(ctx, sp.ID)
-	switch {
-	case err == nil:
-		return a.decided(r, ctx, existing)
-	case !errors.Is(err, pgx.ErrNoRows):
-		return fail(err)
+	// decides. An id minted for this request names no booking yet: no need to look.
+	var existing *Booking
+	if !sp.Minted {
+		var err error
+		existing, err = a.store.get(ctx, sp.ID)
+		switch {
+		case err == nil:
+			return a.decided(r, ctx, existing)
+		case !errors.Is(err, pgx.ErrNoRows):
+			return fail(err)
+		}
 	}
 
 	ev, err := a.events.get(ctx, sp.EventID)
