@@ -21,7 +21,8 @@ import (
 // TestBrowserBooking runs e2e/browser/booking.spec.mjs: Debian's headless Chromium, driven by
 // playwright-core, signs up, books with tok_visa (CONFIRMED, RESERVED on a second page), with
 // tok_chargeDeclined (FAILED with the decline message) and tok_noResponse (LOCKED), and cancels,
-// through the web page the gateway serves at "/". Screenshots land in e2e/browser/screenshots.
+// through the web page the gateway serves at "/"; the second page comes through a second gateway
+// replica. Screenshots land in e2e/browser/screenshots.
 func TestBrowserBooking(t *testing.T) {
 	cfg := loadConfig(t)
 	chromium := os.Getenv("CHROMIUM_PATH")
@@ -32,8 +33,12 @@ func TestBrowserBooking(t *testing.T) {
 		t.Fatalf("the browser test needs Debian's Chromium at %s (%v): run make tools, or sudo apt-get install -y chromium", chromium, err)
 	}
 	node := lookTool(t, "node", "sudo apt-get install -y nodejs npm")
+	// The second browser's page comes through another gateway replica: the page works through
+	// either gateway, and what one buyer does through one reaches a page served by the other.
+	second := startGateway(t, cfg.Ports[config.Gateway]+44)
 	env := append(os.Environ(),
 		"GATEWAY_URL="+cfg.URLs[config.Gateway],
+		"SECOND_GATEWAY_URL="+second,
 		"CHROMIUM_PATH="+chromium,
 		"ADMIN_EMAIL="+seed.AdminEmail,
 		"ADMIN_PASSWORD="+seed.AdminPassword,

@@ -1,6 +1,10 @@
 // Browser test of TicketFlow's web page: Debian's headless Chromium driven by playwright-core.
 //
-//   GATEWAY_URL=http://127.0.0.1:3100 node booking.spec.mjs
+//   GATEWAY_URL=http://127.0.0.1:3100 [SECOND_GATEWAY_URL=http://127.0.0.1:3143] node booking.spec.mjs
+//
+// The second browser opens the page through SECOND_GATEWAY_URL when it is set (another gateway
+// replica): the page works through either gateway, and the changes the buyer makes through one
+// are pushed live to a page served by the other.
 //
 // A new user signs up, opens a fresh event, books two seats with tok_visa and sees CONFIRMED; a
 // second (anonymous) browser sees those seats RESERVED; a tok_chargeDeclined booking ends FAILED
@@ -18,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GATEWAY = (process.env.GATEWAY_URL || 'http://127.0.0.1:3100').replace(/\/+$/, '');
+const VISITOR_GATEWAY = (process.env.SECOND_GATEWAY_URL || GATEWAY).replace(/\/+$/, '');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = resolve(process.env.SCREENSHOT_DIR || join(here, 'screenshots'));
 const ADMIN_EMAIL = process.env.ADMIN_EMAIL || 'admin@ticketflow.local';
@@ -162,7 +167,7 @@ async function bookAndWait(page, seatIds, card, want) {
 }
 
 async function main() {
-  log('gateway', GATEWAY, '· chromium', CHROMIUM, '· screenshots in', SHOTS);
+  log('gateway', GATEWAY, '· second page through', VISITOR_GATEWAY, '· chromium', CHROMIUM, '· screenshots in', SHOTS);
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
   await rm(SHOTS, { recursive: true, force: true });
   await mkdir(SHOTS, { recursive: true });
@@ -244,7 +249,7 @@ async function main() {
 
   visitor = await launch('visitor');
   await step('a second page sees the seats RESERVED', visitor, async () => {
-    await visitor.goto(`${GATEWAY}/#/events/${encodeURIComponent(event.id)}`);
+    await visitor.goto(`${VISITOR_GATEWAY}/#/events/${encodeURIComponent(event.id)}`);
     for (const id of confirmedSeats) {
       await waitFor({ text: `${id} RESERVED on the second page`, observe: observer(visitor) },
         async () => (await seatStatus(visitor, id)) === 'RESERVED' && (await seat(visitor, id).isDisabled()));
