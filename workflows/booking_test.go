@@ -57,7 +57,7 @@ type harness struct {
 	// onRecord, when set, sees each status change first (local tells how it runs); an error fails
 	// that attempt.
 	onRecord func(c activities.StatusChange, local bool) error
-	timers  []time.Duration
+	timers   []time.Duration
 	// Per seat activity: what it answers on its n-th call, and how long it takes (workflow time).
 	behaviour map[string]func(n int) error
 	delay     map[string]time.Duration
