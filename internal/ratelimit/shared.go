@@ -66,25 +66,14 @@ func (s *Shared) Allow(ctx context.Context, key string) Decision {
 	if s.limit.Rate <= 0 {
 		return Decision{Allowed: true}
 	}
-	now := time.Now()
-	if s.rdb != nil && now.UnixNano() >= s.localUntil.Load() {
-		rctx, cancel := context.WithTimeout(ctx, redisTimeout)
-		res, err := s.rdb.Allow(rctx, s.name+":"+key, s.limit)
-		cancel()
-		switch {
-		case err == nil:
-			if s.localUntil.Swap(0) != 0 {
-				s.log.Info("rate limit: Redis answers again, limiting across processes", "limit", s.name)
-			}
-			return Decision{Allowed: res.Allowed > 0, RetryAfter: res.RetryAfter, Shared: true}
-		case ctx.Err() != nil:
-			// The caller went away; Redis is not to blame.
-		default:
-			if s.localUntil.Swap(now.Add(redisBackoff).UnixNano()) == 0 {
-				s.log.Warn("rate limit: Redis unreachable, limiting per process", "limit", s.name, "err", err)
-			}
-		}
+	var res *redis_rate.Result
+	if s.ask(ctx, func(ctx context.Context) (err error) {
+		res, err = s.rdb.Allow(ctx, s.name+":"+key, s.limit)
+		return err
+	}) {
+		return Decision{Allowed: res.Allowed > 0, RetryAfter: res.RetryAfter, Shared: true}
 	}
+	now := time.Now()
 	ok, reset := s.local.Allow(key, now)
 	return Decision{Allowed: ok, RetryAfter: reset.Sub(now)}
 }
@@ -96,16 +85,12 @@ func (s *Shared) Blocked(ctx context.Context, key string) bool {
 	if s.limit.Rate <= 0 {
 		return false
 	}
-	if s.rdb != nil && time.Now().UnixNano() >= s.localUntil.Load() {
-		rctx, cancel := context.WithTimeout(ctx, redisTimeout)
-		res, err := s.rdb.AllowN(rctx, s.name+":"+key, s.limit, 0)
-		cancel()
-		if err == nil {
-			return res.Remaining <= 0
-		}
-		if ctx.Err() == nil && s.localUntil.Swap(time.Now().Add(redisBackoff).UnixNano()) == 0 {
-			s.log.Warn("rate limit: Redis unreachable, limiting per process", "limit", s.name, "err", err)
-		}
+	var res *redis_rate.Result
+	if s.ask(ctx, func(ctx context.Context) (err error) {
+		res, err = s.rdb.AllowN(ctx, s.name+":"+key, s.limit, 0)
+		return err
+	}) {
+		return res.Remaining <= 0
 	}
 	return s.local.Blocked(key, time.Now())
 }
@@ -114,13 +99,27 @@ func (s *Shared) Blocked(ctx context.Context, key string) bool {
 // failures). A Redis that does not answer leaves the shared count to expire by itself.
 func (s *Shared) Reset(ctx context.Context, key string) {
 	s.local.Reset(key)
-	if s.rdb == nil || s.limit.Rate <= 0 || time.Now().UnixNano() < s.localUntil.Load() {
-		return
+	s.ask(ctx, func(ctx context.Context) error { return s.rdb.Reset(ctx, s.name+":"+key) })
+}
+
+// ask runs call against Redis within redisTimeout and reports whether Redis answered. It does
+// not ask while the local limiter decides (localUntil), starts that backoff when Redis fails
+// (not when the caller went away), and says once when Redis answers again.
+func (s *Shared) ask(ctx context.Context, call func(ctx context.Context) error) bool {
+	if s.rdb == nil || time.Now().UnixNano() < s.localUntil.Load() {
+		return false
 	}
 	rctx, cancel := context.WithTimeout(ctx, redisTimeout)
-	err := s.rdb.Reset(rctx, s.name+":"+key)
+	err := call(rctx)
 	cancel()
-	if err != nil && ctx.Err() == nil && s.localUntil.Swap(time.Now().Add(redisBackoff).UnixNano()) == 0 {
+	switch {
+	case err == nil:
+		if s.localUntil.Swap(0) != 0 {
+			s.log.Info("rate limit: Redis answers again, limiting across processes", "limit", s.name)
+		}
+		return true
+	case ctx.Err() == nil && s.localUntil.Swap(time.Now().Add(redisBackoff).UnixNano()) == 0:
 		s.log.Warn("rate limit: Redis unreachable, limiting per process", "limit", s.name, "err", err)
 	}
+	return false
 }

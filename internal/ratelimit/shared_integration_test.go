@@ -14,15 +14,9 @@ import (
 // Two limiters on one Redis, as two gateway replicas are, share each key's budget: GCRA lets the
 // whole burst through, then refuses with the time until the next event (window / limit).
 func TestSharedLimitersOnOneRedisShareTheBudget(t *testing.T) {
-	cfg, err := config.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := NewRedisClient(cfg.RedisAddr), NewRedisClient(cfg.RedisAddr)
-	defer a.Close()
-	defer b.Close()
 	ctx := context.Background()
-	replicas := []*Shared{NewShared(a, "test", 10, time.Minute, quiet), NewShared(b, "test", 10, time.Minute, quiet)}
+	one, two := onTheStacksRedis(t, "test", 10)
+	replicas := []*Shared{one, two}
 	key := ids.New()
 	for i := 0; i < 10; i++ {
 		if d := replicas[i%2].Allow(ctx, key); !d.Allowed || !d.Shared {
@@ -46,15 +40,8 @@ func TestSharedLimitersOnOneRedisShareTheBudget(t *testing.T) {
 // The login throttle's use: failures counted by one replica block the key on another (Blocked
 // counts nothing), and a Reset on either gives the budget back everywhere.
 func TestSharedBlockedAndResetActAcrossReplicas(t *testing.T) {
-	cfg, err := config.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := NewRedisClient(cfg.RedisAddr), NewRedisClient(cfg.RedisAddr)
-	defer a.Close()
-	defer b.Close()
 	ctx := context.Background()
-	one, two := NewShared(a, "test-login", 3, time.Minute, quiet), NewShared(b, "test-login", 3, time.Minute, quiet)
+	one, two := onTheStacksRedis(t, "test-login", 3)
 	key := ids.New()
 	for i := 0; i < 3; i++ {
 		if two.Blocked(ctx, key) {
@@ -69,4 +56,17 @@ func TestSharedBlockedAndResetActAcrossReplicas(t *testing.T) {
 	if one.Blocked(ctx, key) {
 		t.Fatal("after a Reset on the other replica the key is still blocked")
 	}
+}
+
+// onTheStacksRedis returns two limiters named name of limit events a minute, each with its own
+// client of the stack's Redis, as two replicas have.
+func onTheStacksRedis(t *testing.T, name string, limit int) (*Shared, *Shared) {
+	t.Helper()
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := NewRedisClient(cfg.RedisAddr), NewRedisClient(cfg.RedisAddr)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return NewShared(a, name, limit, time.Minute, quiet), NewShared(b, name, limit, time.Minute, quiet)
 }
