@@ -40,7 +40,16 @@ type Relay struct {
 	Writer *bus.Writer
 	// Poll is the backstop interval when no notification arrives.
 	Poll time.Duration
+
+	// unmarked holds the eventIds this relay published whose "published" mark did not commit
+	// (PostgreSQL failed after Kafka took them): their next publish looks for them first.
+	unmarked map[string]bool
 }
+
+// staleAfter is the age past which an unpublished row may have been published already by a relay
+// that died before marking it: rows are relayed within milliseconds of their commit, so an old one
+// is looked for on its topic before it is sent.
+const staleAfter = 15 * time.Second
 
 // Run relays until ctx ends. While it runs, the process's metrics show its backlog.
 func (r *Relay) Run(ctx context.Context) {
@@ -102,24 +111,28 @@ func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
 
 // publishBatch publishes up to 100 unpublished messages in order and marks them published. Rows are
 // locked (SKIP LOCKED) so that two relays of the same database never publish the same batch at
-// once; a crash between publishing and marking re-sends, and consumers drop the duplicate by eventId.
+// once. A batch that may be on its topic already (its mark failed to commit here, or it is older
+// than staleAfter: a relay may have died between publishing and marking) is looked for before it
+// is sent, so Kafka holds each message once.
 func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	var n int
+	var sent []bus.Message // published to Kafka in this call
 	err := pgx.BeginFunc(ctx, r.Pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, topic, msg_key, value FROM outbox WHERE published_at IS NULL
-			ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED`)
+		rows, err := tx.Query(ctx, `SELECT id, topic, msg_key, event_id, value, created_at < now() - $1::interval
+			FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED`, staleAfter)
 		if err != nil {
 			return err
 		}
 		type row struct {
-			id         int64
-			topic, key string
-			value      []byte
+			id                  int64
+			topic, key, eventID string
+			value               []byte
+			stale               bool
 		}
 		var batch []row
 		for rows.Next() {
 			var x row
-			if err := rows.Scan(&x.id, &x.topic, &x.key, &x.value); err != nil {
+			if err := rows.Scan(&x.id, &x.topic, &x.key, &x.eventID, &x.value, &x.stale); err != nil {
 				return err
 			}
 			batch = append(batch, x)
@@ -129,6 +142,7 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 		}
 		ids := make([]int64, 0, len(batch))
 		msgs := make([]bus.Message, 0, len(batch))
+		check := false
 		for _, x := range batch {
 			env, err := bus.DecodeEnvelope(x.topic, x.value)
 			if err != nil {
@@ -136,22 +150,38 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 			}
 			msgs = append(msgs, bus.Message{Topic: x.topic, Key: x.key, Envelope: env})
 			ids = append(ids, x.id)
+			check = check || x.stale || r.unmarked[x.eventID]
 		}
-		if err := r.Writer.Publish(ctx, msgs...); err != nil {
+		publish := r.Writer.Publish
+		if check {
+			publish = r.Writer.PublishChecked
+		}
+		if err := publish(ctx, msgs...); err != nil {
 			return err
 		}
+		sent = msgs
 		_, err = tx.Exec(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids)
 		n = len(ids)
 		return err
 	})
 	if err == nil {
 		published.Add(float64(n))
+		for _, m := range sent {
+			delete(r.unmarked, m.Envelope.EventID)
+		}
+	} else if len(sent) > 0 {
+		// Kafka has them, the table does not say so: the next try looks before it sends.
+		if r.unmarked == nil {
+			r.unmarked = map[string]bool{}
+		}
+		for _, m := range sent {
+			r.unmarked[m.Envelope.EventID] = true
+		}
 	}
 	return n, err
 }
 
-// published counts the messages relays of this process published (a crash between publishing and
-// marking may publish one twice; consumers drop the duplicate).
+// published counts the messages relays of this process published.
 var published = prometheus.NewCounter(prometheus.CounterOpts{
 	Name: "ticketflow_outbox_published_total",
 	Help: "Outbox messages published to Kafka.",

@@ -17,6 +17,7 @@ import (
 // publisher is what the service needs of a *bus.Writer.
 type publisher interface {
 	Publish(ctx context.Context, msgs ...bus.Message) error
+	PublishChecked(ctx context.Context, msgs ...bus.Message) error
 }
 
 // service is the payment logic shared by the consumer and the HTTP API.
@@ -60,10 +61,12 @@ func (s *service) pay(ctx context.Context, req *bus.PaymentRequested) error {
 		}
 	}
 	if p.settled() {
+		// A redelivery (its offset commit was lost with the broker) or a request re-sent: the
+		// outcome may be on the topic already, so it is looked for before it is sent again.
 		if err := s.finishVoidRefund(ctx, p); err != nil {
 			return err
 		}
-		return s.publishProcessed(ctx, p)
+		return s.publishProcessed(ctx, p, true)
 	}
 
 	// Charge with the stored payment's key and amount: a redelivery (or a request re-sent with
@@ -94,7 +97,7 @@ func (s *service) pay(ctx context.Context, req *bus.PaymentRequested) error {
 	p.Status, p.FailureReason, p.ProviderRef, p.SettledAt, p.UpdatedAt = winner.Status, winner.FailureReason,
 		winner.ProviderRef, winner.SettledAt, winner.SettledAt
 	slog.InfoContext(ctx, "payment settled", "booking", p.BookingID, "payment", p.ID, "status", p.Status)
-	return s.publishProcessed(ctx, p)
+	return s.publishProcessed(ctx, p, false)
 }
 
 // paymentFor inserts the PENDING payment of req, or returns the payment already made for its
@@ -150,7 +153,7 @@ func (s *service) lostToVoid(ctx context.Context, id string, res ChargeResult) e
 		// Money taken for a voided payment is given back at once, recorded as the booking's refund
 		// and announced; a failure is retried with the message (the provider answers the charge
 		// again with the same reference, under its idempotency key).
-		r, err := s.refundOnce(ctx, &Refund{BookingID: cur.BookingID, PaymentID: cur.ID, AmountMinor: cur.AmountMinor,
+		r, again, err := s.refundOnce(ctx, &Refund{BookingID: cur.BookingID, PaymentID: cur.ID, AmountMinor: cur.AmountMinor,
 			Currency: cur.Currency, Reason: "charge answered after its payment was voided", CreatedAt: s.now()},
 			res.ProviderRef, "void:"+cur.ID)
 		if err != nil {
@@ -160,11 +163,11 @@ func (s *service) lostToVoid(ctx context.Context, id string, res ChargeResult) e
 		if err != nil {
 			return err
 		}
-		if err := s.bus.Publish(ctx, msg); err != nil {
+		if err := s.announce(ctx, again, msg); err != nil {
 			return err
 		}
 	}
-	return s.publishProcessed(ctx, cur)
+	return s.publishProcessed(ctx, cur, false)
 }
 
 // finishVoidRefund completes the refund of a charge answered after its payment was voided, when
@@ -180,20 +183,33 @@ func (s *service) finishVoidRefund(ctx context.Context, p *Payment) error {
 	if err != nil {
 		return err
 	}
-	if r, err = s.refundOnce(ctx, r, r.ChargeRef, "void:"+p.ID); err != nil {
+	if r, _, err = s.refundOnce(ctx, r, r.ChargeRef, "void:"+p.ID); err != nil {
 		return err
 	}
 	msg, err := refundedMessage(r)
 	if err != nil {
 		return err
 	}
-	return s.bus.Publish(ctx, msg)
+	return s.announce(ctx, true, msg) // an earlier attempt stored it, and may have sent it
 }
 
-func (s *service) publishProcessed(ctx context.Context, p *Payment) error {
+// publishProcessed sends the payment.processed fact of p; again says it may have been sent before.
+func (s *service) publishProcessed(ctx context.Context, p *Payment, again bool) error {
 	msg, err := processedMessage(p)
 	if err != nil {
 		return err
 	}
-	return s.bus.Publish(ctx, msg)
+	return s.announce(ctx, again, msg)
+}
+
+// announce publishes a fact. A fact that may have been published before (again: it was found
+// stored, not made by this call) is first looked for on its topic: Kafka holds each fact once
+// even when a delivery is repeated because its offset commit was lost with the broker, or a
+// process died between publishing and acknowledging. A first send skips the look, which costs a
+// read of the partition's tail.
+func (s *service) announce(ctx context.Context, again bool, msgs ...bus.Message) error {
+	if again {
+		return s.bus.PublishChecked(ctx, msgs...)
+	}
+	return s.bus.Publish(ctx, msgs...)
 }

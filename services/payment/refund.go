@@ -115,7 +115,7 @@ func (s *service) voidUnrequested(ctx context.Context, bookingID, reason string)
 // before. Every step is safe to repeat: the refunds insert claims the refund, the provider call is
 // idempotent under its key, the status change is conditional, and the message is a fact.
 func (s *service) completeRefund(ctx context.Context, p *Payment, reason string) (RefundOutcome, error) {
-	r, err := s.refundOnce(ctx, &Refund{BookingID: p.BookingID, PaymentID: p.ID, AmountMinor: p.AmountMinor,
+	r, again, err := s.refundOnce(ctx, &Refund{BookingID: p.BookingID, PaymentID: p.ID, AmountMinor: p.AmountMinor,
 		Currency: p.Currency, Reason: reason, CreatedAt: s.now()}, p.ProviderRef, "refund:"+p.ID)
 	if err != nil {
 		return RefundOutcome{}, err
@@ -130,7 +130,7 @@ func (s *service) completeRefund(ctx context.Context, p *Payment, reason string)
 	if err != nil {
 		return RefundOutcome{}, err
 	}
-	if err := s.bus.Publish(ctx, msg); err != nil {
+	if err := s.announce(ctx, again, msg); err != nil {
 		return RefundOutcome{}, err
 	}
 	return RefundOutcome{Refunded: true, PaymentID: p.ID, Status: StatusRefunded}, nil
@@ -139,30 +139,32 @@ func (s *service) completeRefund(ctx context.Context, p *Payment, reason string)
 // refundOnce gives back the capture chargeRef, described by r, exactly once: the refunds insert
 // claims it (r.BookingID is the document's key), the provider's refund is idempotent under
 // providerKey, and its reference is recorded once made. A refund begun before is carried on with
-// its own reason and time; the refund as stored is returned.
-func (s *service) refundOnce(ctx context.Context, r *Refund, chargeRef, providerKey string) (*Refund, error) {
+// its own reason and time; the refund as stored is returned, and again is true when it was begun
+// before (its message may have been sent already).
+func (s *service) refundOnce(ctx context.Context, r *Refund, chargeRef, providerKey string) (_ *Refund, again bool, err error) {
 	r.ChargeRef = chargeRef
 	if err := s.store.insertRefund(ctx, r); err != nil {
 		if !mongodb.IsDuplicateKey(err) {
-			return nil, err
+			return nil, false, err
 		}
 		if r, err = s.store.refund(ctx, r.BookingID); err != nil {
-			return nil, err
+			return nil, false, err
 		}
+		again = true
 	}
 	if r.ProviderRef != "" {
-		return r, nil
+		return r, again, nil
 	}
 	res, err := s.provider.Refund(ctx, ChargeRefund{IdempotencyKey: providerKey, ChargeRef: chargeRef,
 		AmountMinor: r.AmountMinor, Currency: r.Currency})
 	if err != nil {
-		return nil, fmt.Errorf("refund charge %s: %w", chargeRef, err)
+		return nil, false, fmt.Errorf("refund charge %s: %w", chargeRef, err)
 	}
 	if err := s.store.setRefundRef(ctx, r.BookingID, res.ProviderRef); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	r.ProviderRef = res.ProviderRef
 	slog.InfoContext(ctx, "payment refunded", "refund", r.BookingID, "payment", r.PaymentID, "charge", chargeRef,
 		"reason", r.Reason)
-	return r, nil
+	return r, again, nil
 }

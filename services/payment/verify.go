@@ -117,7 +117,7 @@ func mismatch(p *Payment, claim *bus.PaymentProcessed) string {
 // is a fact with a deterministic id.
 func (s *service) refundStrayCapture(ctx context.Context, claim *bus.PaymentProcessed, c Charge, why string) error {
 	key := "capture:" + c.Ref
-	r, err := s.refundOnce(ctx, &Refund{BookingID: key, PaymentID: claim.PaymentID, AmountMinor: c.AmountMinor,
+	r, again, err := s.refundOnce(ctx, &Refund{BookingID: key, PaymentID: claim.PaymentID, AmountMinor: c.AmountMinor,
 		Currency: c.Currency, Reason: cleanReason("capture no booking keeps: " + why), CreatedAt: s.now()},
 		c.Ref, "refund:"+key)
 	if err != nil {
@@ -131,5 +131,5 @@ func (s *service) refundStrayCapture(ctx context.Context, claim *bus.PaymentProc
 	if err != nil {
 		return err
 	}
-	return s.bus.Publish(ctx, msg)
+	return s.announce(ctx, again, msg)
 }
