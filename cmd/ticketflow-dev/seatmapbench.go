@@ -17,6 +17,8 @@ func runSeatMapBench(ctx context.Context, args []string, out io.Writer) error {
 	o := bench.SeatMapOptions{}
 	fs.IntVar(&o.Seats, "seats", 100_000, "seats of the event")
 	fs.IntVar(&o.Watchers, "watchers", 2000, "stream watchers to open (the run reports how many it held)")
+	fs.IntVar(&o.MeasureEvery, "measure-every", 10, "decode and time the changes on one watcher in this many (1: all); every\n"+
+		"watcher reads every byte, but decoding on all of them costs the shared cores more than the server does")
 	fs.IntVar(&o.Bookings, "bookings", 2000, "bookings made during the sale")
 	fs.IntVar(&o.Concurrency, "concurrency", 20, "buyers at once")
 	fs.IntVar(&o.Pollers, "pollers", 10, "pollers of the baseline (the full map every 2.5 s, as the old page did)")
