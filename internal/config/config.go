@@ -76,6 +76,12 @@ type Config struct {
 	Endpoints map[string][]string
 	// Replicas is how many of each application process the local stack runs (TICKETFLOW_REPLICAS).
 	Replicas int
+	// BackgroundNice is the nice value (0 to 19) the local stack gives the confirmation pipeline
+	// (Temporal, Kafka, FerretDB, Mailpit, Prometheus, Jaeger, the worker, bridge, payment and
+	// notification), so that on a shared machine the seat decision (gateway, booking, inventory,
+	// PostgreSQL, Redis) gets the cores first, as it would on machines of its own
+	// (TICKETFLOW_BACKGROUND_NICE; 0 runs everything alike).
+	BackgroundNice int
 
 	// Infrastructure.
 	PostgresPort int
@@ -150,6 +156,11 @@ func Load() (*Config, error) {
 		Ports:     map[string]int{},
 		URLs:      map[string]string{},
 		Endpoints: map[string][]string{},
+	}
+	c.BackgroundNice = l.int("TICKETFLOW_BACKGROUND_NICE", 10)
+	if c.BackgroundNice < 0 || c.BackgroundNice > 19 {
+		l.errs = append(l.errs, fmt.Sprintf("TICKETFLOW_BACKGROUND_NICE=%d: must be 0 to 19", c.BackgroundNice))
+		c.BackgroundNice = 0
 	}
 	c.Replicas = l.int("TICKETFLOW_REPLICAS", 1)
 	if c.Replicas < 1 || c.Replicas > 9 {

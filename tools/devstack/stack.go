@@ -136,12 +136,15 @@ func (s *Stack) Run(ctx context.Context, out io.Writer, afterReady func(context.
 	if err != nil {
 		return err
 	}
+	s.lowerBackground(infra)
 	fmt.Fprintf(out, "starting infrastructure (logs in %s)\n", s.cfg.LogDir())
 	if err := s.sup.startGroup(ctx, infra); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "infrastructure ready after %s; starting TicketFlow\n", time.Since(began).Round(100*time.Millisecond))
-	if err := s.sup.startGroup(ctx, s.applications()); err != nil {
+	apps := s.applications()
+	s.lowerBackground(apps)
+	if err := s.sup.startGroup(ctx, apps); err != nil {
 		return err
 	}
 	if afterReady != nil {
@@ -288,6 +291,33 @@ func (s *Stack) applications() []*component {
 		}
 	}
 	return out
+}
+
+// background are the processes of the confirmation pipeline and the observers: everything a
+// booking needs after its seats are decided. The seat decision runs through the gateway, booking,
+// inventory, PostgreSQL and Redis (and user and event, which it reads), and a buyer waits on it.
+var background = map[string]bool{"kafka": true, "ferretdb": true, "temporal": true, "mailpit": true,
+	"prometheus": true, "jaeger": true, config.Worker: true, config.Bridge: true, config.Payment: true,
+	config.Notification: true}
+
+// lowerBackground gives the background processes among comps the configured nice value, so that
+// on one shared machine the seat decision is served first (BENCHMARKS.md measures the effect).
+func (s *Stack) lowerBackground(comps []*component) {
+	for _, c := range comps {
+		if background[baseName(c.name)] {
+			c.nice = s.cfg.BackgroundNice
+		}
+	}
+}
+
+// baseName is the process a replica's name stands for: "payment-2" is "payment".
+func baseName(replica string) string {
+	if i := strings.LastIndexByte(replica, '-'); i > 0 {
+		if _, err := strconv.Atoi(replica[i+1:]); err == nil {
+			return replica[:i]
+		}
+	}
+	return replica
 }
 
 // ReplicaName names replica k (from 0) of a process: the process's name, then name-2, name-3…

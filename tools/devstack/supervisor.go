@@ -32,6 +32,7 @@ type component struct {
 	afterReady func(ctx context.Context) error // once, after the first time it is ready
 	stopSignal syscall.Signal
 	readyWait  time.Duration
+	nice       int // started under nice(1) with this value when positive
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
@@ -167,6 +168,17 @@ func (s *supervisor) start(c *component) error {
 	// the children in order. Pdeathsig: children never outlive a killed supervisor.
 	cmd.SysProcAttr.Setpgid = true
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	if c.nice > 0 {
+		// nice(1) execs the command: the pid, process group and every thread it starts keep the
+		// lower priority.
+		niceBin, err := exec.LookPath("nice")
+		if err != nil {
+			logf.Close()
+			return err
+		}
+		cmd.Args = append([]string{"nice", "-n", strconv.Itoa(c.nice), cmd.Path}, cmd.Args[1:]...)
+		cmd.Path = niceBin
+	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return err

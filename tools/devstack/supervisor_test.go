@@ -145,3 +145,39 @@ func TestAHeldProcessRestartsOnlyWhenReleased(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A component with a nice value runs at that priority, its own pid (nice execs it).
+func TestNiceComponentRunsAtLowerPriority(t *testing.T) {
+	s := testSupervisor(t)
+	out := filepath.Join(t.TempDir(), "nice")
+	c := &component{name: "background", nice: 7,
+		command: func() (*exec.Cmd, error) {
+			return exec.Command("sh", "-c", `echo $$ $(nice) > `+out+`; exec sleep 30`), nil
+		},
+		ready: func(context.Context) error { return nil }}
+	if err := s.startGroup(context.Background(), []*component{c}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.stopAll(5 * time.Second)
+	var b []byte
+	for i := 0; i < 50 && len(b) == 0; i++ {
+		time.Sleep(20 * time.Millisecond)
+		b, _ = os.ReadFile(out)
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 || f[1] != "7" {
+		t.Fatalf("pid and niceness %q, want niceness 7", b)
+	}
+	if pid, _ := os.ReadFile(s.pidPath("background")); strings.TrimSpace(string(pid)) != f[0] {
+		t.Fatalf("pid file %q, the process is %s", pid, f[0])
+	}
+}
+
+func TestBackgroundIsTheConfirmationPipeline(t *testing.T) {
+	for name, want := range map[string]bool{"payment-2": true, "kafka": true, "worker": true, "temporal": true,
+		"gateway": false, "booking-3": false, "inventory": false, "postgres": false, "redis": false} {
+		if got := background[baseName(name)]; got != want {
+			t.Errorf("%s in the background: %v, want %v", name, got, want)
+		}
+	}
+}
