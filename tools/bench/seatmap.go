@@ -29,17 +29,17 @@ import (
 
 // SeatMapOptions shape the live seat map benchmark (`ticketflow-dev seatmap-bench`).
 type SeatMapOptions struct {
-	Seats       int           // seats of the stadium (sections of 5,000)
-	Watchers    int           // stream watchers wanted; the run reports how many it held
+	Seats    int // seats of the stadium (sections of 5,000)
+	Watchers int // stream watchers wanted; the run reports how many it held
 	// MeasureEvery: one watcher in MeasureEvery decodes and times what it reads (1: every
 	// watcher). All watchers are served and read alike; this only keeps the load generator's own
 	// JSON decoding, on the cores the servers share, from inflating what it measures.
 	MeasureEvery int
-	Bookings    int           // bookings made during the sale
-	Concurrency int           // buyers at once
-	Pollers     int           // pollers of the baseline (the old page: the full map every 2.5 s)
-	PollFor     time.Duration // length of the baseline
-	NotModified time.Duration // length of the 304 run
+	Bookings     int           // bookings made during the sale
+	Concurrency  int           // buyers at once
+	Pollers      int           // pollers of the baseline (the old page: the full map every 2.5 s)
+	PollFor      time.Duration // length of the baseline
+	NotModified  time.Duration // length of the 304 run
 }
 
 // SeatMapResult is what the seat map benchmark measured.
