@@ -18,8 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"ticketflow/internal/auth"
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
 	"ticketflow/tools/devstack"
 )
 
@@ -91,6 +93,23 @@ func TestEveryProcessServesItsMetricsTheGatewayOnlyOnItsAdminPort(t *testing.T) 
 	}
 	if r := newClient(t).do("GET", "/metrics", nil); r.status == http.StatusOK && strings.Contains(string(r.body), "go_goroutines") {
 		t.Error("the gateway's public port serves the metrics")
+	}
+	// The profiler: on the admin port for internal callers (the bench's --profile), never public.
+	if r := newClient(t).do("GET", "/debug/pprof/cmdline", nil); r.status == http.StatusOK {
+		t.Error("the gateway's public port serves the profiler")
+	}
+	adminPprof := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/cmdline", cfg.GatewayAdminPort)
+	if resp, err := http.Get(adminPprof); err != nil || resp.StatusCode == http.StatusOK {
+		t.Errorf("the admin port's profiler without the internal token: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	req, _ := http.NewRequest(http.MethodGet, adminPprof, nil)
+	req.Header.Set(httpapi.HeaderInternalToken, auth.InternalToken([]byte(cfg.JWTSecret)))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("the admin port's profiler for an internal caller: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	gw := scrape(t, metricsURL(cfg, config.Gateway))
 	if sample(gw, "ticketflow_http_request_duration_seconds_count", `route="/api/bookings/*"`, `code="200"`) < 1 {

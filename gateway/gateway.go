@@ -122,7 +122,8 @@ func (g *Gateway) Routes() http.Handler {
 	return r
 }
 
-// Run serves the gateway until ctx ends: the public port, and the admin port with the metrics.
+// Run serves the gateway until ctx ends: the public port, and the admin port with the metrics and
+// the profiler (for internal callers).
 func Run(ctx context.Context, cfg *config.Config) error {
 	rdb := ratelimit.NewRedisClient(cfg.RedisAddr)
 	defer rdb.Close()
@@ -133,8 +134,10 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	admin := make(chan error, 1)
+	adminRoutes := httpapi.NewAdminRouter(config.Gateway)
+	httpapi.Profiling(adminRoutes, auth.InternalToken([]byte(cfg.JWTSecret))) // never on the public port
 	go func() {
-		admin <- httpapi.Serve(ctx, cfg.GatewayAdminAddr(), httpapi.NewAdminRouter(config.Gateway), cfg.ShutdownTimeout)
+		admin <- httpapi.Serve(ctx, cfg.GatewayAdminAddr(), adminRoutes, cfg.ShutdownTimeout)
 		cancel() // the admin port is part of the gateway: without it, stop (and be restarted)
 	}()
 	err = httpapi.Serve(ctx, cfg.Addr(config.Gateway), g.Routes(), cfg.ShutdownTimeout)

@@ -348,7 +348,11 @@ func profile(cfg *config.Config, dir string, out io.Writer) func() {
 		wg.Add(1)
 		go func(name string) {
 			defer wg.Done()
-			req, _ := http.NewRequest(http.MethodGet, cfg.URLs[name]+"/debug/pprof/profile?seconds=20", nil)
+			base := cfg.URLs[name]
+			if name == config.Gateway { // its profiler is on the admin port, never the public one
+				base = fmt.Sprintf("http://127.0.0.1:%d", cfg.GatewayAdminPort)
+			}
+			req, _ := http.NewRequest(http.MethodGet, base+"/debug/pprof/profile?seconds=20", nil)
 			req.Header.Set(httpapi.HeaderInternalToken, token)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {

@@ -199,7 +199,7 @@ func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.W
 	// confirmations have drained (while the map changes, a revalidation rightly answers 200).
 	statusURL := gw + "/api/inventory/events/" + eventID + "/seats/status"
 	prog.Phase("wait for the confirmations to drain", 0, "reads")
-	etag, err := settledETag(ctx, statusURL, 3*time.Minute, prog)
+	etag, err := settledETag(ctx, statusURL, 5*time.Minute, prog)
 	if err != nil {
 		return nil, err
 	}
@@ -423,15 +423,23 @@ func getJSON(ctx context.Context, url string, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-func etagOf(ctx context.Context, url string) (string, error) {
+// statusOf reads the status snapshot at url: its ETag and how many seats are held (LOCKED).
+func statusOf(ctx context.Context, url string) (etag string, locked int, err error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.Header.Get("ETag"), nil
+	defer resp.Body.Close()
+	var snap struct {
+		Summary struct {
+			Locked int `json:"locked"`
+		} `json:"summary"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&snap); err != nil {
+		return "", 0, err
+	}
+	return resp.Header.Get("ETag"), snap.Summary.Locked, nil
 }
 
 func fetch(ctx context.Context, c *http.Client, url string, headers map[string]string) (int64, error) {
@@ -533,7 +541,7 @@ func settledETag(ctx context.Context, url string, limit time.Duration, prog *pro
 	deadline := time.Now().Add(limit)
 	last, since := "", time.Now()
 	for {
-		tag, err := etagOf(ctx, url)
+		tag, locked, err := statusOf(ctx, url)
 		prog.Add(1)
 		if err != nil {
 			return "", err
@@ -541,7 +549,12 @@ func settledETag(ctx context.Context, url string, limit time.Duration, prog *pro
 		if tag != last {
 			last, since = tag, time.Now()
 		}
-		if time.Since(since) >= 2*time.Second || time.Now().After(deadline) {
+		// Drained: no seat held any more (every booking confirmed or released), and no change for
+		// 2 s. A run started after this one would otherwise share the cores with its backlog.
+		if (locked == 0 && time.Since(since) >= 2*time.Second) || time.Now().After(deadline) {
+			if locked > 0 {
+				prog.Note(fmt.Sprintf("%d seats still held after %s", locked, limit))
+			}
 			return last, nil
 		}
 		time.Sleep(250 * time.Millisecond)
