@@ -95,10 +95,10 @@ func TestEveryProcessServesItsMetricsTheGatewayOnlyOnItsAdminPort(t *testing.T) 
 		t.Error("the gateway's public port serves the metrics")
 	}
 	// The profiler: on the admin port for internal callers (the bench's --profile), never public.
-	if r := newClient(t).do("GET", "/debug/pprof/cmdline", nil); r.status == http.StatusOK {
+	if r := newClient(t).do("GET", "/debug/pprof/goroutine", nil); r.status == http.StatusOK {
 		t.Error("the gateway's public port serves the profiler")
 	}
-	adminPprof := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/cmdline", cfg.GatewayAdminPort)
+	adminPprof := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/goroutine", cfg.GatewayAdminPort)
 	if resp, err := http.Get(adminPprof); err != nil || resp.StatusCode == http.StatusOK {
 		t.Errorf("the admin port's profiler without the internal token: %v %v", resp, err)
 	} else {
