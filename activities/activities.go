@@ -140,11 +140,36 @@ func (a *Activities) PaymentOfRecord(ctx context.Context, bookingID string) (Pay
 }
 
 // Emit publishes facts to Kafka. Messages carry deterministic eventIds and times decided by the
-// workflow, so a retry re-sends exactly the same messages — and a retry first looks for them on
-// the topic, since the broker may have written them without answering.
+// workflow, so a retry re-sends exactly the same messages — and a send that may not be the first
+// looks for them on the topic first, since the broker may have written them without answering
+// (see mayHaveBeenSent).
 func (a *Activities) Emit(ctx context.Context, msgs []bus.Message) error {
-	if activity.GetInfo(ctx).Attempt > 1 {
+	info := activity.GetInfo(ctx)
+	if mayHaveBeenSent(info.Attempt, info.IsLocalActivity, msgs, time.Now()) {
 		return a.Kafka.PublishChecked(ctx, msgs...)
 	}
 	return a.Kafka.Publish(ctx, msgs...)
+}
+
+// resendAfter is how old a message's workflow time must be for its emit to count as a possible
+// re-send: a first emit follows the workflow's decision within milliseconds, while a workflow
+// task retried after its worker died comes back after at least the task's timeout (10 s).
+const resendAfter = 10 * time.Second
+
+// mayHaveBeenSent reports whether an emit of msgs may follow an earlier one that reached Kafka:
+// a retry (attempt > 1); the regular activity a step falls back to after its local attempts
+// failed (possibly on another worker, whose writer knows nothing of them); or a local activity
+// run again at attempt 1 when its workflow task is replayed on another worker after the first
+// one died between publishing and completing the task — seen as a workflow time older than
+// resendAfter.
+func mayHaveBeenSent(attempt int32, local bool, msgs []bus.Message, now time.Time) bool {
+	if attempt > 1 || !local {
+		return true
+	}
+	for _, m := range msgs {
+		if now.Sub(m.Envelope.OccurredAt) > resendAfter {
+			return true
+		}
+	}
+	return false
 }
