@@ -145,31 +145,22 @@ func (a *Activities) PaymentOfRecord(ctx context.Context, bookingID string) (Pay
 // (see mayHaveBeenSent).
 func (a *Activities) Emit(ctx context.Context, msgs []bus.Message) error {
 	info := activity.GetInfo(ctx)
-	if mayHaveBeenSent(info.Attempt, info.IsLocalActivity, msgs, time.Now()) {
+	if mayHaveBeenSent(info.Attempt, info.IsLocalActivity) {
 		return a.Kafka.PublishChecked(ctx, msgs...)
 	}
 	return a.Kafka.Publish(ctx, msgs...)
 }
 
-// resendAfter is how old a message's workflow time must be for its emit to count as a possible
-// re-send: a first emit follows the workflow's decision within milliseconds, while a workflow
-// task retried after its worker died comes back after at least the task's timeout (10 s).
-const resendAfter = 10 * time.Second
-
-// mayHaveBeenSent reports whether an emit of msgs may follow an earlier one that reached Kafka:
-// a retry (attempt > 1); the regular activity a step falls back to after its local attempts
-// failed (possibly on another worker, whose writer knows nothing of them); or a local activity
-// run again at attempt 1 when its workflow task is replayed on another worker after the first
-// one died between publishing and completing the task — seen as a workflow time older than
-// resendAfter.
-func mayHaveBeenSent(attempt int32, local bool, msgs []bus.Message, now time.Time) bool {
-	if attempt > 1 || !local {
-		return true
-	}
-	for _, m := range msgs {
-		if now.Sub(m.Envelope.OccurredAt) > resendAfter {
-			return true
-		}
-	}
-	return false
+// mayHaveBeenSent reports whether an emit may follow an earlier one that reached Kafka: a retry
+// (attempt > 1), or the regular activity a step falls back to after its local attempts failed —
+// it starts again at attempt 1, possibly on another worker whose writer knows nothing of them.
+//
+// Not covered: a local activity run again at attempt 1 because its workflow task is replayed on
+// another worker, the first having died between publishing and completing the task. Nothing the
+// activity or the workflow code can read tells that run from a first one (the re-run task has a
+// fresh workflow time, and the task's attempt is not exposed to workflow code), and checking every
+// first emit would cost a read of a partition's tail per emit. Consumers drop that duplicate by
+// eventId.
+func mayHaveBeenSent(attempt int32, local bool) bool {
+	return attempt > 1 || !local
 }

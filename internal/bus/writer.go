@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -95,7 +96,7 @@ func (w *Writer) publish(ctx context.Context, check bool, msgs []Message) error 
 	if len(out) > 0 {
 		var span trace.Span
 		ctx, span = startPublish(ctx, out)
-		err = w.w.WriteMessages(ctx, out...)
+		err = w.write(ctx, out)
 		endSpan(span, err)
 	}
 	// A message stays marked once a write of it failed, even after a later write succeeds: a
@@ -154,7 +155,54 @@ func (w *Writer) exclusive(ctx context.Context, msgs []Message) (release func(),
 
 // PublishRaw writes already-encoded messages (the dead-letter path keeps original bytes).
 func (w *Writer) PublishRaw(ctx context.Context, msgs ...kafka.Message) error {
-	return w.w.WriteMessages(ctx, msgs...)
+	return w.write(ctx, msgs)
+}
+
+// write writes msgs in one attempt, then again — only the messages refused — while the broker
+// refused them before appending anything (a leader moving after a restart or a new topic; see
+// refusedUnwritten): such a retry cannot write a message twice. Any other failure is returned at
+// once, and the caller's retry looks before it writes.
+func (w *Writer) write(ctx context.Context, msgs []kafka.Message) error {
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := w.w.WriteMessages(ctx, msgs...)
+		var werrs kafka.WriteErrors
+		if err == nil || attempt == 6 || !errors.As(err, &werrs) || len(werrs) != len(msgs) {
+			return err
+		}
+		var again []kafka.Message
+		for i, e := range werrs {
+			if e == nil {
+				continue
+			}
+			if !refusedUnwritten(e) {
+				return err
+			}
+			again = append(again, msgs[i])
+		}
+		msgs = again
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+}
+
+// refusedUnwritten reports a produce error the broker answers before it appends anything: the
+// partition has no leader here (yet), or too few replicas are in sync to accept a write
+// (NotEnoughReplicas, unlike NotEnoughReplicasAfterAppend). Kafka protocol error codes 3, 5, 6, 19.
+func refusedUnwritten(err error) bool {
+	var ke kafka.Error
+	if !errors.As(err, &ke) {
+		return false
+	}
+	switch ke {
+	case kafka.UnknownTopicOrPartition, kafka.LeaderNotAvailable, kafka.NotLeaderForPartition, kafka.NotEnoughReplicas:
+		return true
+	}
+	return false
 }
 
 // Close flushes and closes the writer.

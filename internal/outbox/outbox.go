@@ -1,13 +1,15 @@
 // Package outbox carries Kafka messages written in the same PostgreSQL transaction as the fact
 // they announce, so a fact and its message never part ways: Write adds the message to the outbox
-// table (see services/user/migrations for its schema) inside the caller's transaction, and Relay publishes it once the transaction commits —
-// woken at once by LISTEN/NOTIFY, with a slow poll as the backstop.
+// table (see services/user/migrations for its schema) inside the caller's transaction, and Relay
+// publishes it once the transaction commits — woken at once by LISTEN/NOTIFY, with a slow poll as
+// the backstop — and each message reaches its topic once (see publishBatch).
 package outbox
 
 import (
 	"context"
 	"log/slog"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,16 +42,15 @@ type Relay struct {
 	Writer *bus.Writer
 	// Poll is the backstop interval when no notification arrives.
 	Poll time.Duration
-
-	// unmarked holds the eventIds this relay published whose "published" mark did not commit
-	// (PostgreSQL failed after Kafka took them): their next publish looks for them first.
-	unmarked map[string]bool
 }
 
-// staleAfter is the age past which an unpublished row may have been published already by a relay
-// that died before marking it: rows are relayed within milliseconds of their commit, so an old one
-// is looked for on its topic before it is sent.
-const staleAfter = 15 * time.Second
+// lease is how long a claimed batch is kept from other relays: longer than a publish may take
+// (publishTimeout, a checked publish's look included). A relay that dies holding one delays its
+// rows by at most this long.
+const (
+	lease          = 2 * time.Minute
+	publishTimeout = time.Minute
+)
 
 // Run relays until ctx ends. While it runs, the process's metrics show its backlog.
 func (r *Relay) Run(ctx context.Context) {
@@ -109,76 +110,67 @@ func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
 	}
 }
 
-// publishBatch publishes up to 100 unpublished messages in order and marks them published. Rows are
-// locked (SKIP LOCKED) so that two relays of the same database never publish the same batch at
-// once. A batch that may be on its topic already (its mark failed to commit here, or it is older
-// than staleAfter: a relay may have died between publishing and marking) is looked for before it
-// is sent, so Kafka holds each message once.
+// publishBatch publishes up to 100 unpublished messages in order and marks them published.
+//
+// It claims the batch first, in a statement of its own: each row's claim count goes up and a lease
+// keeps other relays off it (SKIP LOCKED while claiming, the lease after). A row claimed before
+// may be on its topic already — a relay died, or its mark failed to commit, after Kafka took it —
+// so a batch holding one is looked for on its partitions before it is sent (PublishChecked), and
+// Kafka holds each message once. A publish that fails gives the lease back at once.
 func (r *Relay) publishBatch(ctx context.Context) (int, error) {
-	var n int
-	var sent []bus.Message // published to Kafka in this call
-	err := pgx.BeginFunc(ctx, r.Pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, topic, msg_key, event_id, value, created_at < now() - $1::interval
-			FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED`, staleAfter)
-		if err != nil {
-			return err
-		}
-		type row struct {
-			id                  int64
-			topic, key, eventID string
-			value               []byte
-			stale               bool
-		}
-		var batch []row
-		for rows.Next() {
-			var x row
-			if err := rows.Scan(&x.id, &x.topic, &x.key, &x.eventID, &x.value, &x.stale); err != nil {
-				return err
-			}
-			batch = append(batch, x)
-		}
-		if err := rows.Err(); err != nil || len(batch) == 0 {
-			return err
-		}
-		ids := make([]int64, 0, len(batch))
-		msgs := make([]bus.Message, 0, len(batch))
-		check := false
-		for _, x := range batch {
-			env, err := bus.DecodeEnvelope(x.topic, x.value)
-			if err != nil {
-				return err
-			}
-			msgs = append(msgs, bus.Message{Topic: x.topic, Key: x.key, Envelope: env})
-			ids = append(ids, x.id)
-			check = check || x.stale || r.unmarked[x.eventID]
-		}
-		publish := r.Writer.Publish
-		if check {
-			publish = r.Writer.PublishChecked
-		}
-		if err := publish(ctx, msgs...); err != nil {
-			return err
-		}
-		sent = msgs
-		_, err = tx.Exec(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids)
-		n = len(ids)
-		return err
-	})
-	if err == nil {
-		published.Add(float64(n))
-		for _, m := range sent {
-			delete(r.unmarked, m.Envelope.EventID)
-		}
-	} else if len(sent) > 0 {
-		// Kafka has them, the table does not say so: the next try looks before it sends.
-		if r.unmarked == nil {
-			r.unmarked = map[string]bool{}
-		}
-		for _, m := range sent {
-			r.unmarked[m.Envelope.EventID] = true
-		}
+	rows, err := r.Pool.Query(ctx, `UPDATE outbox o SET attempts = o.attempts + 1, lease_until = now() + $1::interval
+		FROM (SELECT id FROM outbox WHERE published_at IS NULL AND (lease_until IS NULL OR lease_until < now())
+			ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED) pick
+		WHERE o.id = pick.id
+		RETURNING o.id, o.topic, o.msg_key, o.value, o.attempts`, lease)
+	if err != nil {
+		return 0, err
 	}
-	return n, err
+	type row struct {
+		id         int64
+		topic, key string
+		value      []byte
+		attempts   int
+	}
+	batch, err := pgx.CollectRows(rows, func(rw pgx.CollectableRow) (row, error) {
+		var x row
+		err := rw.Scan(&x.id, &x.topic, &x.key, &x.value, &x.attempts)
+		return x, err
+	})
+	if err != nil || len(batch) == 0 {
+		return 0, err
+	}
+	sort.Slice(batch, func(i, j int) bool { return batch[i].id < batch[j].id }) // RETURNING has no order
+	ids := make([]int64, 0, len(batch))
+	msgs := make([]bus.Message, 0, len(batch))
+	again := false
+	for _, x := range batch {
+		env, err := bus.DecodeEnvelope(x.topic, x.value)
+		if err != nil {
+			return 0, err
+		}
+		msgs = append(msgs, bus.Message{Topic: x.topic, Key: x.key, Envelope: env})
+		ids = append(ids, x.id)
+		again = again || x.attempts > 1
+	}
+	publish := r.Writer.Publish
+	if again {
+		publish = r.Writer.PublishChecked
+	}
+	pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	err = publish(pctx, msgs...)
+	cancel()
+	if err != nil {
+		// Give the lease back so the batch is tried again at once, in order (best effort: if this
+		// fails too, the lease runs out).
+		_, _ = r.Pool.Exec(context.WithoutCancel(ctx), `UPDATE outbox SET lease_until = NULL WHERE id = ANY($1)`, ids)
+		return 0, err
+	}
+	if _, err := r.Pool.Exec(ctx, `UPDATE outbox SET published_at = now(), lease_until = NULL WHERE id = ANY($1)`, ids); err != nil {
+		return 0, err // claimed again after the lease, and then looked for before it is sent
+	}
+	published.Add(float64(len(ids)))
+	return len(ids), nil
 }
 
 // published counts the messages relays of this process published.

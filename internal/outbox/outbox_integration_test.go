@@ -37,7 +37,7 @@ func relayTest(t *testing.T) (context.Context, *Relay, bus.Message, []string) {
 	if _, err := admin.Exec(ctx, `CREATE SCHEMA `+schema+`;
 		CREATE TABLE `+schema+`.outbox (id bigserial PRIMARY KEY, topic text NOT NULL, msg_key text NOT NULL,
 			event_id text NOT NULL UNIQUE, value bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
-			published_at timestamptz)`); err != nil {
+			published_at timestamptz, attempts int NOT NULL DEFAULT 0, lease_until timestamptz)`); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`) })
@@ -150,15 +150,23 @@ func TestRelayPublishesAndMarks(t *testing.T) {
 	}
 }
 
-// A relay that died between publishing and marking left a row that is on the topic already: once
-// the row is old, the next relay looks for it and does not send it twice.
+// A relay that died between publishing and marking left a claimed row that is on the topic
+// already: while its lease runs no other relay takes it, and once it has run out the next relay
+// looks for it and does not send it twice.
 func TestRelayDoesNotResendWhatADeadRelayPublished(t *testing.T) {
 	ctx, r, m, brokers := relayTest(t)
 	write(t, ctx, r.Pool, m)
-	if err := r.Writer.Publish(ctx, m); err != nil { // the dead relay's publish
+	// The dead relay's claim and publish.
+	if _, err := r.Pool.Exec(ctx, `UPDATE outbox SET attempts = 1, lease_until = now() + interval '1 minute'`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Pool.Exec(ctx, `UPDATE outbox SET created_at = now() - $1::interval`, 2*staleAfter); err != nil {
+	if err := r.Writer.Publish(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.publishBatch(ctx); err != nil || n != 0 {
+		t.Fatalf("publishBatch under another relay's lease: %d, %v; want nothing taken", n, err)
+	}
+	if _, err := r.Pool.Exec(ctx, `UPDATE outbox SET lease_until = now() - interval '1 second'`); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := r.publishBatch(ctx); err != nil || n != 1 {
@@ -169,16 +177,17 @@ func TestRelayDoesNotResendWhatADeadRelayPublished(t *testing.T) {
 	}
 }
 
-// A batch whose mark did not commit (PostgreSQL failed after Kafka took it) is looked for on the
-// next try, even while the row is young.
+// A batch whose mark did not commit (PostgreSQL failed after Kafka took it) is looked for when it
+// is claimed again.
 func TestRelayRetryAfterAFailedMarkDoesNotResend(t *testing.T) {
 	ctx, r, m, brokers := relayTest(t)
 	write(t, ctx, r.Pool, m)
-	// The mark fails: a trigger refuses the first UPDATE, after the publish (a sequence counts,
-	// since the refusal rolls back everything else).
+	// The mark fails: a trigger refuses the first UPDATE that marks a row published, after the
+	// publish (a sequence counts, since the refusal rolls back everything else).
 	if _, err := r.Pool.Exec(ctx, `CREATE SEQUENCE marks;
 		CREATE FUNCTION refuse_once() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN IF nextval('marks') = 1 THEN RAISE EXCEPTION 'mark refused'; END IF; RETURN NEW; END $$;
+		BEGIN IF NEW.published_at IS NOT NULL AND nextval('marks') = 1 THEN RAISE EXCEPTION 'mark refused'; END IF;
+		RETURN NEW; END $$;
 		CREATE TRIGGER refuse BEFORE UPDATE ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_once()`); err != nil {
 		t.Fatal(err)
 	}
@@ -188,13 +197,33 @@ func TestRelayRetryAfterAFailedMarkDoesNotResend(t *testing.T) {
 	if n := unpublished(t, ctx, r.Pool); n != 1 {
 		t.Fatalf("%d rows unpublished after the failed mark, want 1", n)
 	}
+	// Its lease runs out (2 minutes; here at once).
+	if _, err := r.Pool.Exec(ctx, `UPDATE outbox SET lease_until = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := r.publishBatch(ctx); err != nil || n != 1 {
 		t.Fatalf("retry: %d, %v", n, err)
 	}
 	if n := onTopic(t, ctx, brokers, m); n != 1 {
 		t.Fatalf("the message is on its topic %d times, want 1", n)
 	}
-	if r.unmarked[m.Envelope.EventID] {
-		t.Fatal("the relay still remembers a marked row")
+}
+
+// A publish that fails gives its lease back: the batch is tried again at once, and sent once.
+func TestRelayFailedPublishIsRetriedAtOnce(t *testing.T) {
+	ctx, r, m, brokers := relayTest(t)
+	write(t, ctx, r.Pool, m)
+	good := r.Writer
+	r.Writer = bus.NewWriter([]string{"127.0.0.1:1"}, "outbox-test-unreachable") // nothing listens there
+	defer r.Writer.Close()
+	if _, err := r.publishBatch(ctx); err == nil {
+		t.Fatal("a publish to an unreachable broker reported success")
+	}
+	r.Writer = good
+	if n, err := r.publishBatch(ctx); err != nil || n != 1 {
+		t.Fatalf("retry: %d, %v; want the row published at once", n, err)
+	}
+	if n := onTopic(t, ctx, brokers, m); n != 1 {
+		t.Fatalf("the message is on its topic %d times, want 1", n)
 	}
 }

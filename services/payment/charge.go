@@ -97,7 +97,9 @@ func (s *service) pay(ctx context.Context, req *bus.PaymentRequested) error {
 	p.Status, p.FailureReason, p.ProviderRef, p.SettledAt, p.UpdatedAt = winner.Status, winner.FailureReason,
 		winner.ProviderRef, winner.SettledAt, winner.SettledAt
 	slog.InfoContext(ctx, "payment settled", "booking", p.BookingID, "payment", p.ID, "status", p.Status)
-	return s.publishProcessed(ctx, p, false)
+	// Lost the settlement: another delivery (another replica, after a rebalance) settled it and
+	// publishes or published the same fact.
+	return s.publishProcessed(ctx, p, !won)
 }
 
 // paymentFor inserts the PENDING payment of req, or returns the payment already made for its
@@ -167,24 +169,28 @@ func (s *service) lostToVoid(ctx context.Context, id string, res ChargeResult) e
 			return err
 		}
 	}
-	return s.publishProcessed(ctx, cur, false)
+	// A redelivery that came while the provider was charging may have sent it already.
+	return s.publishProcessed(ctx, cur, true)
 }
 
 // finishVoidRefund completes the refund of a charge answered after its payment was voided, when
-// an earlier attempt stored the refund but failed before the provider made it.
+// an earlier attempt stored the refund and failed before the provider made it or before its
+// message was sent; the message is sent again, looked for first.
 func (s *service) finishVoidRefund(ctx context.Context, p *Payment) error {
 	if !p.voided() {
 		return nil
 	}
 	r, err := s.store.refund(ctx, p.BookingID)
-	if notFound(err) || (err == nil && (r.ProviderRef != "" || r.ChargeRef == "")) {
+	if notFound(err) || (err == nil && r.ChargeRef == "") {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if r, _, err = s.refundOnce(ctx, r, r.ChargeRef, "void:"+p.ID); err != nil {
-		return err
+	if r.ProviderRef == "" {
+		if r, _, err = s.refundOnce(ctx, r, r.ChargeRef, "void:"+p.ID); err != nil {
+			return err
+		}
 	}
 	msg, err := refundedMessage(r)
 	if err != nil {

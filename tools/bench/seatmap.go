@@ -423,7 +423,8 @@ func getJSON(ctx context.Context, url string, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-// statusOf reads the status snapshot at url: its ETag and how many seats are held (LOCKED).
+// statusOf reads the status snapshot at url: its ETag and how many seats are held (LOCKED);
+// locked is -1 when the answer was not 200.
 func statusOf(ctx context.Context, url string) (etag string, locked int, err error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := http.DefaultClient.Do(req)
@@ -431,6 +432,9 @@ func statusOf(ctx context.Context, url string) (etag string, locked int, err err
 		return "", 0, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", -1, nil // refused for now (a limit, a restart): not settled, asked again
+	}
 	var snap struct {
 		Summary struct {
 			Locked int `json:"locked"`
@@ -545,6 +549,13 @@ func settledETag(ctx context.Context, url string, limit time.Duration, prog *pro
 		prog.Add(1)
 		if err != nil {
 			return "", err
+		}
+		if locked < 0 { // not answered: ask again, until the deadline
+			if time.Now().After(deadline) {
+				return last, nil
+			}
+			time.Sleep(250 * time.Millisecond)
+			continue
 		}
 		if tag != last {
 			last, since = tag, time.Now()
