@@ -136,15 +136,15 @@ func (s *Stack) Run(ctx context.Context, out io.Writer, afterReady func(context.
 	if err != nil {
 		return err
 	}
-	s.lowerBackground(infra)
+	for _, c := range infra { // an infrastructure component is named for its process
+		c.nice = s.niceOf(c.name)
+	}
 	fmt.Fprintf(out, "starting infrastructure (logs in %s)\n", s.cfg.LogDir())
 	if err := s.sup.startGroup(ctx, infra); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "infrastructure ready after %s; starting TicketFlow\n", time.Since(began).Round(100*time.Millisecond))
-	apps := s.applications()
-	s.lowerBackground(apps)
-	if err := s.sup.startGroup(ctx, apps); err != nil {
+	if err := s.sup.startGroup(ctx, s.applications()); err != nil {
 		return err
 	}
 	if afterReady != nil {
@@ -287,6 +287,7 @@ func (s *Stack) applications() []*component {
 				},
 				ready:     func(ctx context.Context) error { return httpOK(ctx, url) },
 				readyWait: 45 * time.Second,
+				nice:      s.niceOf(name),
 			})
 		}
 	}
@@ -300,24 +301,13 @@ var background = map[string]bool{"kafka": true, "ferretdb": true, "temporal": tr
 	"prometheus": true, "jaeger": true, config.Worker: true, config.Bridge: true, config.Payment: true,
 	config.Notification: true}
 
-// lowerBackground gives the background processes among comps the configured nice value, so that
+// niceOf is the nice value a process starts with: the configured one for the background, so that
 // on one shared machine the seat decision is served first (BENCHMARKS.md measures the effect).
-func (s *Stack) lowerBackground(comps []*component) {
-	for _, c := range comps {
-		if background[baseName(c.name)] {
-			c.nice = s.cfg.BackgroundNice
-		}
+func (s *Stack) niceOf(process string) int {
+	if background[process] {
+		return s.cfg.BackgroundNice
 	}
-}
-
-// baseName is the process a replica's name stands for: "payment-2" is "payment".
-func baseName(replica string) string {
-	if i := strings.LastIndexByte(replica, '-'); i > 0 {
-		if _, err := strconv.Atoi(replica[i+1:]); err == nil {
-			return replica[:i]
-		}
-	}
-	return replica
+	return 0
 }
 
 // ReplicaName names replica k (from 0) of a process: the process's name, then name-2, name-3…

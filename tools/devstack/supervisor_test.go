@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ticketflow/internal/config"
 )
 
 func testSupervisor(t *testing.T) *supervisor {
@@ -173,11 +175,28 @@ func TestNiceComponentRunsAtLowerPriority(t *testing.T) {
 	}
 }
 
+// Every replica of a confirmation-pipeline process starts at the background's nice value; the
+// decision path's processes at 0.
 func TestBackgroundIsTheConfirmationPipeline(t *testing.T) {
-	for name, want := range map[string]bool{"payment-2": true, "kafka": true, "worker": true, "temporal": true,
-		"gateway": false, "booking-3": false, "inventory": false, "postgres": false, "redis": false} {
-		if got := background[baseName(name)]; got != want {
-			t.Errorf("%s in the background: %v, want %v", name, got, want)
+	cfg := &config.Config{Replicas: 2, BackgroundNice: 10, Ports: map[string]int{}}
+	s := &Stack{cfg: cfg}
+	want := map[string]int{"payment": 10, "payment-2": 10, "worker-2": 10, "bridge": 10, "notification-2": 10,
+		"gateway": 0, "gateway-2": 0, "booking-2": 0, "inventory": 0, "user": 0, "event-2": 0}
+	seen := 0
+	for _, c := range s.applications() {
+		if n, ok := want[c.name]; ok {
+			seen++
+			if c.nice != n {
+				t.Errorf("%s starts at nice %d, want %d", c.name, c.nice, n)
+			}
+		}
+	}
+	if seen != len(want) {
+		t.Fatalf("%d of the %d replicas looked for were built", seen, len(want))
+	}
+	for name, want := range map[string]int{"kafka": 10, "temporal": 10, "ferretdb": 10, "postgres": 0, "redis": 0} {
+		if got := s.niceOf(name); got != want {
+			t.Errorf("%s starts at nice %d, want %d", name, got, want)
 		}
 	}
 }
