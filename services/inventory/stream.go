@@ -171,13 +171,13 @@ func (h *hub) fanOut(ctx context.Context, eventID string) {
 	if len(changes) == 0 {
 		return
 	}
+	b := newBatch(changes) // encoded before the lock: subscribers and the listener wait on it
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	f.last = changes[len(changes)-1].Version
 	if len(changes) == maxBacklog {
 		f.dirty = true // more to read
 	}
-	b := newBatch(changes)
 	for w := range f.subs {
 		select {
 		case w.ch <- b:
