@@ -765,3 +765,42 @@ func TestAPIOverTheRealStore(t *testing.T) {
 		t.Fatalf("refund of a booking without payment: %d %v", code, body)
 	}
 }
+
+// A charge answered after its payment was voided was refunded, but the process died before the
+// refund was announced: the redelivery announces it, once, and charges and refunds nothing more.
+func TestAVoidRefundMadeButNotAnnouncedIsAnnouncedOnce(t *testing.T) {
+	h := newHarness(t)
+	m, req := h.request(TokenVisa)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	p := &Payment{ID: paymentID(req.BookingID), BookingID: req.BookingID, UserID: req.UserID, AmountMinor: req.AmountMinor,
+		Currency: req.Currency, Status: StatusFailed, FailureReason: voidPrefix + "hold expired",
+		IdempotencyKey: req.IdempotencyKey, ProviderRef: "mock_ch_late", SettledAt: now, CreatedAt: now, UpdatedAt: now}
+	if err := h.store.insertPayment(h.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.insertRefund(h.ctx, &Refund{BookingID: req.BookingID, PaymentID: p.ID, ChargeRef: "mock_ch_late",
+		AmountMinor: req.AmountMinor, Currency: req.Currency, ProviderRef: "mock_re_late",
+		Reason: "charge answered after its payment was voided", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := consume(h.ctx, h.svc, m); err != nil {
+			t.Fatalf("delivery %d: %v", i+1, err)
+		}
+	}
+	if charges, refunds, _ := h.provider.counts(req.IdempotencyKey, "mock_ch_late"); charges != 0 || refunds != 0 {
+		t.Fatalf("provider charged %d and refunded %d times, want neither", charges, refunds)
+	}
+	env, err := bus.DecodeEnvelope(bus.TopicPaymentRefunded, h.published(bus.TopicPaymentRefunded, 1)[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pl bus.PaymentRefunded
+	if err := bus.DecodePayload(env, &pl); err != nil {
+		t.Fatal(err)
+	}
+	if pl.BookingID != req.BookingID || pl.ProviderRef != "mock_re_late" {
+		t.Fatalf("refunded payload %+v", pl)
+	}
+	h.published(bus.TopicPaymentProcessed, 1)
+}
