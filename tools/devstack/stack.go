@@ -132,12 +132,14 @@ func (s *Stack) Run(ctx context.Context, out io.Writer, afterReady func(context.
 	defer os.Remove(readyFile(s.cfg))
 	defer s.sup.stopAll(s.cfg.ShutdownTimeout)
 
-	infra, err := s.infrastructure()
+	infra, later, err := s.infrastructure()
 	if err != nil {
 		return err
 	}
-	for _, c := range infra { // an infrastructure component is named for its process
-		c.nice = s.niceOf(c.name)
+	for _, c := range append(infra, later) { // an infrastructure component is named for its process
+		if c != nil {
+			c.nice = s.niceOf(c.name)
+		}
 	}
 	fmt.Fprintf(out, "starting infrastructure (logs in %s)\n", s.cfg.LogDir())
 	if err := s.sup.startGroup(ctx, infra); err != nil {
@@ -156,6 +158,11 @@ func (s *Stack) Run(ctx context.Context, out io.Writer, afterReady func(context.
 		return err
 	}
 	s.banner(out, time.Since(began))
+	if later != nil {
+		fmt.Fprintf(out, "  %s is not built yet: traces start once %s is there (make run builds it in the background; log %s)\n",
+			later.name, s.tool(later.name), filepath.Join(s.cfg.LogDir(), later.name+"-build.log"))
+		go s.startWhenBuilt(ctx, out, later)
+	}
 
 	select {
 	case <-ctx.Done():
@@ -165,6 +172,24 @@ func (s *Stack) Run(ctx context.Context, out io.Writer, afterReady func(context.
 		fmt.Fprintf(out, "stopping TicketFlow: %v\n", err)
 		return err
 	}
+}
+
+// startWhenBuilt starts an infrastructure component whose binary was not there when the stack
+// came up, as soon as it appears.
+func (s *Stack) startWhenBuilt(ctx context.Context, out io.Writer, c *component) {
+	for !fileExists(s.tool(c.name)) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+	}
+	time.Sleep(time.Second) // the build may still be writing it
+	if err := s.sup.startGroup(ctx, []*component{c}); err != nil {
+		fmt.Fprintf(out, "%s was built but did not start: %v\n", c.name, err)
+		return
+	}
+	fmt.Fprintf(out, "%s is built and running: traces from now on at %s\n", c.name, s.cfg.JaegerURL)
 }
 
 func (s *Stack) banner(out io.Writer, took time.Duration) {

@@ -54,8 +54,11 @@ type supervisor struct {
 	logDir string
 	runDir string
 	log    *slog.Logger
+	mu     sync.Mutex // guards comps: a component may start after the others (startWhenBuilt)
 	comps  []*component
-	fatal  chan error
+	// stopped: stopAll has begun; nothing starts after it.
+	stopped bool
+	fatal   chan error
 	// backoffBase is the first restart delay; it doubles per recent restart, up to 16x.
 	backoffBase time.Duration
 }
@@ -90,10 +93,19 @@ func (s *supervisor) startGroup(ctx context.Context, group []*component) error {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
 		}
-		if err := s.start(c); err != nil {
-			return fmt.Errorf("start %s: %w", c.name, err)
+		s.mu.Lock()
+		stopped := s.stopped
+		if !stopped {
+			if err := s.start(c); err != nil {
+				s.mu.Unlock()
+				return fmt.Errorf("start %s: %w", c.name, err)
+			}
+			s.comps = append(s.comps, c)
 		}
-		s.comps = append(s.comps, c)
+		s.mu.Unlock()
+		if stopped {
+			return errors.New("the stack is stopping")
+		}
 	}
 	errs := make(chan error, len(group))
 	for _, c := range group {
@@ -255,8 +267,12 @@ func (s *supervisor) fail(err error) {
 // stopAll stops every started component in reverse order: its stop signal, then SIGKILL after
 // the grace period.
 func (s *supervisor) stopAll(grace time.Duration) {
-	for i := len(s.comps) - 1; i >= 0; i-- {
-		c := s.comps[i]
+	s.mu.Lock()
+	s.stopped = true
+	comps := s.comps
+	s.mu.Unlock()
+	for i := len(comps) - 1; i >= 0; i-- {
+		c := comps[i]
 		c.mu.Lock()
 		c.stopping = true
 		cmd, exited := c.cmd, c.exited
