@@ -25,6 +25,7 @@ import (
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ratelimit"
+	"ticketflow/internal/router"
 	"ticketflow/openapi"
 )
 
@@ -107,7 +108,7 @@ func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
 // Routes is the gateway's whole routing table. Each service's prefix is a route of its own, so
 // the metrics and spans of the gateway say which service a request went to.
 func (g *Gateway) Routes() http.Handler {
-	r := httpapi.NewEdgeRouter(g.cfg.MaxBodyBytes)
+	r := router.NewEdgeRouter(g.cfg.MaxBodyBytes)
 	r.Use(g.cors)
 	r.Get("/health", httpapi.Health(config.Gateway))
 	r.Get("/health/all", g.healthAll)
@@ -134,8 +135,8 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	admin := make(chan error, 1)
-	adminRoutes := httpapi.NewAdminRouter(config.Gateway)
-	httpapi.Profiling(adminRoutes, auth.InternalToken([]byte(cfg.JWTSecret))) // never on the public port
+	// The profiler is on the admin port only, never on the public one.
+	adminRoutes := router.NewAdminRouter(config.Gateway, auth.InternalToken([]byte(cfg.JWTSecret)))
 	go func() {
 		admin <- httpapi.Serve(ctx, cfg.GatewayAdminAddr(), adminRoutes, cfg.ShutdownTimeout)
 		cancel() // the admin port is part of the gateway: without it, stop (and be restarted)
@@ -165,7 +166,7 @@ func (g *Gateway) ownPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/openapi.json" {
 			w.Header().Set("Allow", "GET, HEAD")
-			httpapi.MethodNotAllowed(w, r)
+			router.MethodNotAllowed(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"ticketflow/internal/httpapi"
+	"ticketflow/internal/router"
 )
 
 // load parses the document with kin-openapi, as the e2e suite's validator does.
@@ -82,7 +82,7 @@ func atoi(s string) int {
 
 // Compare finds a route the document lacks and an operation the router lacks.
 func TestCompareFindsBothKindsOfDrift(t *testing.T) {
-	r := httpapi.NewRouter(1 << 10)
+	r := router.NewRouter(1 << 10)
 	noop := func(http.ResponseWriter, *http.Request) {}
 	r.Get("/api/notifications/my", noop)
 	r.Delete("/api/notifications/my", noop)
@@ -102,7 +102,7 @@ func TestCompareFindsBothKindsOfDrift(t *testing.T) {
 
 // A proxied prefix's bare route forwards every method: Compare leaves it out, and only it.
 func TestCompareLeavesOutProxiedPrefixes(t *testing.T) {
-	r := httpapi.NewRouter(1 << 10)
+	r := router.NewRouter(1 << 10)
 	noop := func(http.ResponseWriter, *http.Request) {}
 	r.Get("/health", noop)
 	r.Get("/health/all", noop)

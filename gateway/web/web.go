@@ -12,6 +12,7 @@ import (
 
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/money"
+	"ticketflow/internal/router"
 )
 
 //go:embed static
@@ -42,7 +43,7 @@ func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			httpapi.MethodNotAllowed(w, r)
+			router.MethodNotAllowed(w, r)
 			return
 		}
 		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")

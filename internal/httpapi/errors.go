@@ -71,7 +71,15 @@ func NotFound(what string) *Error {
 // constant of the service that answers it (inventory.CodeSeatsUnavailable, ...).
 const CodeConflict = "CONFLICT"
 
+// MethodNotAllowed is the 405 of a request whose path has no route for its method; the caller
+// sets the Allow header (RFC 9110 section 15.5.6).
+func MethodNotAllowed(r *http.Request) *Error {
+	return &Error{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
+		Message: r.Method + " is not allowed on " + r.URL.Path}
+}
+
 // Conflict is a 409 with a code: CodeConflict, or the answering service's own.
+
 func Conflict(code, msg string) *Error {
 	return &Error{Status: http.StatusConflict, Code: code, Message: msg}
 }

@@ -8,14 +8,14 @@ package process
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"sync"
-
-	"github.com/go-chi/chi/v5"
 
 	"ticketflow/internal/auth"
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/telemetry"
 )
 
 // Spec is one process: its name, what its health depends on, its own routes, and what it runs in
@@ -26,17 +26,17 @@ type Spec struct {
 	Name string
 	// Checks are the dependencies /health pings.
 	Checks []httpapi.Check
-	// Routes registers the process's own routes on its router; nil when it has none.
-	Routes func(r chi.Router)
+	// API serves the process's own routes (a service's router, from package router); nil when it
+	// has none (the worker, the bridge).
+	API http.Handler
 	// Consumers run in the background; their counters are served at GET /stats.
 	Consumers []*bus.Consumer
 	// Jobs run in the background until their context ends: reconcilers, sweeps, relays.
 	Jobs []func(ctx context.Context)
 }
 
-// Run serves s on cfg.Addr(s.Name) until ctx ends. The router (httpapi.NewRouter) serves
-// /metrics, Go's profiler at /debug/pprof for internal callers, /health with s.Checks, /stats
-// when s has consumers, and s.Routes.
+// Run serves s on cfg.Addr(s.Name) until ctx ends: /metrics, Go's profiler at /debug/pprof for
+// internal callers, /health with s.Checks, /stats when s has consumers, and s.API for the rest.
 //
 // The consumers and jobs start before the port opens and run with a context that ends with
 // ctx, or when the server fails. Run returns only after the server has shut down gracefully
@@ -57,22 +57,29 @@ func Run(ctx context.Context, cfg *config.Config, s Spec) error {
 	for _, job := range s.Jobs {
 		wg.Go(func() { job(ctx) })
 	}
-	err := httpapi.Serve(ctx, cfg.Addr(s.Name), router(cfg, s), cfg.ShutdownTimeout)
+	err := httpapi.Serve(ctx, cfg.Addr(s.Name), handler(cfg, s), cfg.ShutdownTimeout)
 	cancel()
 	wg.Wait()
 	return err
 }
 
-// router is the process's router: the routes every process serves, then its own.
-func router(cfg *config.Config, s Spec) chi.Router {
-	r := httpapi.NewRouter(cfg.MaxBodyBytes)
-	httpapi.Profiling(r, auth.InternalToken([]byte(cfg.JWTSecret)))
-	r.Get("/health", httpapi.Health(s.Name, s.Checks...))
+// handler serves the routes every process serves, then hands the rest to the process's API. It is
+// the standard library's mux, so that a process without an API (the worker, the bridge) links no
+// router.
+func handler(cfg *config.Config, s Spec) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/health", httpapi.GetOnly(httpapi.Health(s.Name, s.Checks...)))
+	mux.Handle("/metrics", httpapi.GetOnly(telemetry.MetricsHandler()))
 	if len(s.Consumers) > 0 {
-		r.Get("/stats", bus.StatsHandler(s.Consumers...))
+		mux.Handle("/stats", httpapi.GetOnly(bus.StatsHandler(s.Consumers...)))
 	}
-	if s.Routes != nil {
-		s.Routes(r)
+	mux.Handle("/debug/pprof/", httpapi.Profiling(auth.InternalToken([]byte(cfg.JWTSecret))))
+	rest := s.API
+	if rest == nil {
+		rest = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			httpapi.WriteError(w, r, httpapi.NotFound("route"))
+		})
 	}
-	return r
+	mux.Handle("/", rest)
+	return httpapi.RequestIDs(httpapi.Recover(mux))
 }

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"ticketflow/internal/auth"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
@@ -35,10 +33,14 @@ func TestTheRouterServesTheSharedRoutes(t *testing.T) {
 			}
 			return nil
 		}}},
-		Routes: func(r chi.Router) {
-			r.Get("/api/own", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
-		}}
-	r := router(testConfig(0), s)
+		API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/api/own" {
+				http.NotFound(w, r)
+				return
+			}
+			w.WriteHeader(http.StatusTeapot)
+		})}
+	r := handler(testConfig(0), s)
 	get := func(path, token string) int {
 		req := httptest.NewRequest(http.MethodGet, path, nil)
 		if token != "" {

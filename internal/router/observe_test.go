@@ -1,4 +1,4 @@
-package httpapi
+package router
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"ticketflow/internal/httpapi"
 	"ticketflow/internal/telemetry"
 )
 
@@ -50,7 +51,7 @@ func TestRequestsAreMeasuredByRoutePatternNotPath(t *testing.T) {
 	if got := requestCount("GET", unrouted, "404"); got < 1 {
 		t.Errorf("the unmatched request was not counted under %q", unrouted)
 	}
-	body := get(t, r, "/metrics", nil).Body.String()
+	body := get(t, telemetry.MetricsHandler(), "/metrics", nil).Body.String()
 	for _, want := range []string{`ticketflow_http_request_duration_seconds_bucket{code="204",method="GET",route="/things/{id}"`,
 		"go_goroutines", "process_resident_memory_bytes"} {
 		if !strings.Contains(body, want) {
@@ -112,8 +113,8 @@ func TestCallsCarryTheTraceAndTheIDs(t *testing.T) {
 	defer srv.Close()
 	ctx, span := otel.Tracer("test").Start(context.Background(), "caller")
 	defer span.End()
-	ctx = telemetry.WithBookingID(WithRequestID(ctx, "req-9"), "0b5f9a4c-1111-4222-8333-444455556666")
-	if err := NewClient(srv.URL, "", 0).Get(ctx, "/bookings/0b5f9a4c-1111-4222-8333-444455556666", nil); err != nil {
+	ctx = telemetry.WithBookingID(httpapi.WithRequestID(ctx, "req-9"), "0b5f9a4c-1111-4222-8333-444455556666")
+	if err := httpapi.NewClient(srv.URL, "", 0).Get(ctx, "/bookings/0b5f9a4c-1111-4222-8333-444455556666", nil); err != nil {
 		t.Fatal(err)
 	}
 	if tp := got.Get("Traceparent"); !strings.Contains(tp, trace.SpanContextFromContext(ctx).TraceID().String()) {
@@ -122,8 +123,8 @@ func TestCallsCarryTheTraceAndTheIDs(t *testing.T) {
 	if b := got.Get("Baggage"); !strings.Contains(b, "booking.id=0b5f9a4c") || !strings.Contains(b, "request.id=req-9") {
 		t.Errorf("baggage %q lacks the ids", b)
 	}
-	if got.Get(HeaderRequestID) != "req-9" {
-		t.Errorf("X-Request-Id = %q", got.Get(HeaderRequestID))
+	if got.Get(httpapi.HeaderRequestID) != "req-9" {
+		t.Errorf("X-Request-Id = %q", got.Get(httpapi.HeaderRequestID))
 	}
 	var name string
 	for _, s := range spans.Ended() {

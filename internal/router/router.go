@@ -1,28 +1,31 @@
-package httpapi
+// Package router builds the chi routers of TicketFlow's HTTP APIs, each with the middleware every
+// server runs (a span, request ids, metrics and access log, panic recovery, a body cap, HEAD as
+// GET, 404 and 405 in the contract's error shape). Only processes that serve an API import it:
+// the services and the gateway. Everything an HTTP client or a process without an API needs
+// (errors, the internal client, health, serving) is in httpapi, which links no router.
+package router
 
 import (
-	"context"
-	"errors"
-	"log/slog"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"ticketflow/internal/httpapi"
 	"ticketflow/internal/telemetry"
 )
 
-// NewRouter is a chi router with the middleware every internal TicketFlow HTTP server runs: a span
-// continuing the caller's trace, request ids, metrics and access log (Observe), panic recovery, a
-// body cap, HEAD answered by every GET route (headers only), and 404/405 in the contract's error
-// shape, a 405 with the Allow header naming the path's methods. It serves the process's
-// Prometheus metrics at /metrics.
-func NewRouter(maxBody int64) chi.Router {
-	r := newRouter(maxBody, true)
-	r.Method(http.MethodGet, "/metrics", telemetry.MetricsHandler())
+// NewRouter is a chi router for a service's API, with the middleware every internal TicketFlow
+// HTTP server runs: a span continuing the caller's trace, request ids, metrics and access log
+// (Observe), panic recovery, a body cap, HEAD answered by every GET route (headers only), and
+// 404/405 in the contract's error shape, a 405 with the Allow header naming the path's methods.
+// The routes every process serves (/health, /metrics, /stats, the profiler) are process.Run's.
+func NewRouter(maxBody int64) chi.Router { return newRouter(maxBody, true) }
+
+// API is a service's API for process.Spec: NewRouter with the routes that routes registers.
+func API(maxBody int64, routes func(r chi.Router)) http.Handler {
+	r := NewRouter(maxBody)
+	routes(r)
 	return r
 }
 
@@ -31,18 +34,19 @@ func NewRouter(maxBody int64) chi.Router {
 func NewEdgeRouter(maxBody int64) chi.Router { return newRouter(maxBody, false) }
 
 // NewAdminRouter is the router of an admin port, which serves the metrics of a process whose main
-// port faces clients, and its health.
-func NewAdminRouter(service string) chi.Router {
+// port faces clients, its health and, for internal callers, Go's profiler.
+func NewAdminRouter(service, internalToken string) chi.Router {
 	r := newRouter(1<<10, true)
 	r.Method(http.MethodGet, "/metrics", telemetry.MetricsHandler())
-	r.Get("/health", Health(service))
+	r.Get("/health", httpapi.Health(service))
+	r.Mount("/debug/pprof", httpapi.Profiling(internalToken))
 	return r
 }
 
 func newRouter(maxBody int64, internal bool) chi.Router {
 	r := chi.NewRouter()
-	r.Use(serverSpans(internal), RequestIDs, Observe, Recover, LimitBody(maxBody), HeadAsGet)
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) { WriteError(w, r, NotFound("route")) })
+	r.Use(serverSpans(internal), httpapi.RequestIDs, Observe, httpapi.Recover, httpapi.LimitBody(maxBody), HeadAsGet)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { httpapi.WriteError(w, r, httpapi.NotFound("route")) })
 	r.MethodNotAllowed(MethodNotAllowed)
 	return r
 }
@@ -87,74 +91,5 @@ func MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Allow", strings.Join(allow, ", "))
-	WriteError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
-		Message: r.Method + " is not allowed on " + r.URL.Path})
-}
-
-// Check is one dependency a health answer depends on.
-type Check struct {
-	Name string
-	Ping func(ctx context.Context) error
-}
-
-// Health answers GET /health: 200 {"status":"up","service":name} when every check passes, else
-// 503 {"status":"down","service":name,"checks":{...}}. Checks run concurrently, 2 s at most.
-func Health(service string, checks ...Check) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		failed := map[string]string{}
-		for _, c := range checks {
-			wg.Add(1)
-			go func(c Check) {
-				defer wg.Done()
-				if err := c.Ping(ctx); err != nil {
-					mu.Lock()
-					failed[c.Name] = "down"
-					mu.Unlock()
-					slog.WarnContext(ctx, "health check failed", "check", c.Name, "err", err)
-				}
-			}(c)
-		}
-		wg.Wait()
-		if len(failed) > 0 {
-			WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "down", "service": service, "checks": failed})
-			return
-		}
-		WriteJSON(w, http.StatusOK, map[string]any{"status": "up", "service": service})
-	}
-}
-
-// Serve runs h on addr until ctx ends, then shuts down gracefully within grace.
-func Serve(ctx context.Context, addr string, h http.Handler, grace time.Duration) error {
-	srv := &http.Server{
-		Addr:              addr,
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	slog.Info("listening", "addr", addr)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
+	httpapi.WriteError(w, r, httpapi.MethodNotAllowed(r))
 }

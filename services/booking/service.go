@@ -16,6 +16,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/pgdb"
 	"ticketflow/internal/process"
+	"ticketflow/internal/router"
 	"ticketflow/internal/temporalclient"
 	"ticketflow/services/event"
 	"ticketflow/services/inventory"
@@ -55,6 +56,6 @@ func Run(ctx context.Context, cfg *config.Config) error {
 
 	return process.Run(ctx, cfg, process.Spec{Name: config.Booking,
 		Checks: []httpapi.Check{{Name: "postgres", Ping: pool.Ping}, temporalclient.HealthCheck(tc)},
-		Routes: func(r chi.Router) { a.routes(r, secret, token) },
+		API:    router.API(cfg.MaxBodyBytes, func(r chi.Router) { a.routes(r, secret, token) }),
 		Jobs:   []func(context.Context){orch.reconcile}})
 }

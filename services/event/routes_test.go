@@ -3,13 +3,13 @@ package event
 import (
 	"testing"
 
-	"ticketflow/internal/httpapi"
+	"ticketflow/internal/router"
 	"ticketflow/openapi"
 )
 
 // Every public route is in openapi.json, and every operation it gives this service is routed.
 func TestRoutesAreTheDocumentedOnes(t *testing.T) {
-	r := httpapi.NewRouter(1 << 20)
+	r := router.NewRouter(1 << 20)
 	(&api{}).routes(r, []byte("secret"), "internal")
 	openapi.CheckRoutes(t, "event", r)
 }

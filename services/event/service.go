@@ -13,6 +13,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/mongodb"
 	"ticketflow/internal/process"
+	"ticketflow/internal/router"
 	"ticketflow/services/inventory"
 )
 
@@ -32,6 +33,6 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	a := &api{store: st, inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 60*time.Second)}
 	return process.Run(ctx, cfg, process.Spec{Name: config.Event,
 		Checks: []httpapi.Check{{Name: "mongodb", Ping: mongodb.Ping(db)}},
-		Routes: func(r chi.Router) { a.routes(r, secret, token) },
+		API:    router.API(cfg.MaxBodyBytes, func(r chi.Router) { a.routes(r, secret, token) }),
 		Jobs:   []func(context.Context){a.reconcile}})
 }

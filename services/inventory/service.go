@@ -17,6 +17,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/pgdb"
 	"ticketflow/internal/process"
+	"ticketflow/internal/router"
 )
 
 //go:embed migrations/*.sql
@@ -42,7 +43,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	return process.Run(ctx, cfg, process.Spec{Name: config.Inventory,
 		// Redis is a cache: its absence does not make the inventory down (see seatMaps).
 		Checks: []httpapi.Check{{Name: "postgres", Ping: pool.Ping}},
-		Routes: func(r chi.Router) { a.routes(r, auth.InternalToken([]byte(cfg.JWTSecret))) },
+		API:    router.API(cfg.MaxBodyBytes, func(r chi.Router) { a.routes(r, auth.InternalToken([]byte(cfg.JWTSecret))) }),
 		Jobs:   []func(context.Context){a.sweep, a.hub.run}})
 }
 

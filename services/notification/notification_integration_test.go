@@ -26,9 +26,9 @@ import (
 	"ticketflow/internal/auth"
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
-	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ids"
 	"ticketflow/internal/mongodb/mongodbtest"
+	"ticketflow/internal/router"
 )
 
 func uniq() string {
@@ -276,7 +276,7 @@ func TestMyNotificationsShowsOnlyTheCallersNewestFirst(t *testing.T) {
 	}
 
 	secret := []byte(h.cfg.JWTSecret)
-	router := httpapi.NewRouter(h.cfg.MaxBodyBytes)
+	router := router.NewRouter(h.cfg.MaxBodyBytes)
 	(&api{store: h.svc.store}).routes(router, secret)
 	get := func(userID, query string) []map[string]any {
 		tok, _, err := auth.Sign(secret, auth.Identity{UserID: userID, Role: auth.RoleUser}, time.Hour, time.Now())

@@ -18,8 +18,8 @@ import (
 
 	"ticketflow/internal/auth"
 	"ticketflow/internal/bus"
-	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ids"
+	"ticketflow/internal/router"
 )
 
 func TestConfirmationEmailShowsTheCurrencysDecimals(t *testing.T) {
@@ -179,7 +179,7 @@ func TestMalformedMessagesAreDeadLettered(t *testing.T) {
 
 func TestMyNotificationsNeedsATokenAndAValidPage(t *testing.T) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
-	r := httpapi.NewRouter(1 << 20)
+	r := router.NewRouter(1 << 20)
 	(&api{}).routes(r, secret)
 	tok, _, _ := auth.Sign(secret, auth.Identity{UserID: ids.New(), Role: auth.RoleUser}, time.Hour, time.Now())
 	cases := []struct {

@@ -17,6 +17,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/mongodb"
 	"ticketflow/internal/process"
+	"ticketflow/internal/router"
 )
 
 const (
@@ -54,6 +55,6 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	// and is redelivered), so the deferred closes of the writer and the database run after them.
 	return process.Run(ctx, cfg, process.Spec{Name: config.Notification,
 		Checks:    []httpapi.Check{{Name: "mongodb", Ping: mongodb.Ping(db)}, bus.HealthCheck(cfg.KafkaBrokers)},
-		Routes:    func(r chi.Router) { (&api{store: st}).routes(r, []byte(cfg.JWTSecret)) },
+		API:       router.API(cfg.MaxBodyBytes, func(r chi.Router) { (&api{store: st}).routes(r, []byte(cfg.JWTSecret)) }),
 		Consumers: consumers})
 }

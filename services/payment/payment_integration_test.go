@@ -30,6 +30,7 @@ import (
 	"ticketflow/internal/ids"
 	"ticketflow/internal/mongodb"
 	"ticketflow/internal/mongodb/mongodbtest"
+	"ticketflow/internal/router"
 )
 
 func uniq() string {
@@ -694,7 +695,7 @@ func TestAPIOverTheRealStore(t *testing.T) {
 	p := h.payment(req.BookingID)
 	secret := []byte(h.cfg.JWTSecret)
 	internal := auth.InternalToken(secret)
-	router := httpapi.NewRouter(h.cfg.MaxBodyBytes)
+	router := router.NewRouter(h.cfg.MaxBodyBytes)
 	(&api{svc: h.svc}).routes(router, secret, internal)
 	token := func(userID, role string) string {
 		s, _, err := auth.Sign(secret, auth.Identity{UserID: userID, Email: "x@example.com", Role: role}, time.Hour, time.Now())

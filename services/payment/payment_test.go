@@ -15,6 +15,7 @@ import (
 	"ticketflow/internal/bus"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ids"
+	"ticketflow/internal/router"
 )
 
 func TestProcessedMessageIsTheSameFactEveryTime(t *testing.T) {
@@ -130,7 +131,7 @@ func TestVisibleOnlyToOwnerOrAdmin(t *testing.T) {
 func TestAPIRefusesBadRequestsBeforeTheStore(t *testing.T) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	token := auth.InternalToken(secret)
-	r := httpapi.NewRouter(1 << 20)
+	r := router.NewRouter(1 << 20)
 	(&api{svc: &service{}}).routes(r, secret, token)
 	jwt, _, err := auth.Sign(secret, auth.Identity{UserID: ids.New(), Role: auth.RoleUser}, time.Hour, time.Now())
 	if err != nil {

@@ -3,13 +3,13 @@ package payment
 import (
 	"testing"
 
-	"ticketflow/internal/httpapi"
+	"ticketflow/internal/router"
 	"ticketflow/openapi"
 )
 
 // Every public route is in openapi.json, and every operation it gives this service is routed.
 func TestRoutesAreTheDocumentedOnes(t *testing.T) {
-	r := httpapi.NewRouter(1 << 20)
+	r := router.NewRouter(1 << 20)
 	(&api{svc: &service{provider: NewMockProvider(0)}}).routes(r, []byte("secret"), "internal")
 	openapi.CheckRoutes(t, "payment", r)
 }

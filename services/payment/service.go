@@ -19,6 +19,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/mongodb"
 	"ticketflow/internal/process"
+	"ticketflow/internal/router"
 )
 
 const (
@@ -53,6 +54,6 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	// and is redelivered), so the deferred closes of the writer and the database run after it.
 	return process.Run(ctx, cfg, process.Spec{Name: config.Payment,
 		Checks:    []httpapi.Check{{Name: "mongodb", Ping: mongodb.Ping(db)}, bus.HealthCheck(cfg.KafkaBrokers)},
-		Routes:    func(r chi.Router) { (&api{svc: svc}).routes(r, secret, auth.InternalToken(secret)) },
+		API:       router.API(cfg.MaxBodyBytes, func(r chi.Router) { (&api{svc: svc}).routes(r, secret, auth.InternalToken(secret)) }),
 		Consumers: []*bus.Consumer{consumer}})
 }

@@ -19,6 +19,7 @@ import (
 	"ticketflow/internal/pgdb"
 	"ticketflow/internal/process"
 	"ticketflow/internal/ratelimit"
+	"ticketflow/internal/router"
 )
 
 //go:embed migrations/*.sql
@@ -46,6 +47,6 @@ func Run(ctx context.Context, cfg *config.Config) error {
 
 	return process.Run(ctx, cfg, process.Spec{Name: config.User,
 		Checks: []httpapi.Check{{Name: "postgres", Ping: pool.Ping}},
-		Routes: func(r chi.Router) { a.routes(r, auth.InternalToken(secret)) },
+		API:    router.API(cfg.MaxBodyBytes, func(r chi.Router) { a.routes(r, auth.InternalToken(secret)) }),
 		Jobs:   []func(context.Context){(&outbox.Relay{Pool: pool, Writer: writer}).Run}})
 }
