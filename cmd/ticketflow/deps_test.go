@@ -70,6 +70,62 @@ func TestSharedPackagesImportOnlyShared(t *testing.T) {
 	}
 }
 
+// notInTheSaga are what the saga's packages must not link: the servers of the services and the
+// drivers and router they are built on. The workflow, its activities and the bridge reach the
+// services through their contract packages (services/<name>: client, wire types, codes) only.
+var notInTheSaga = []struct{ prefix, why string }{
+	{"github.com/jackc/pgx", "PostgreSQL belongs to the services that own it"},
+	{"go.mongodb.org/mongo-driver", "MongoDB belongs to the services that own it"},
+	{"github.com/redis/go-redis", "Redis belongs to the inventory's cache and the gateway's limits"},
+	{"github.com/go-chi/", "routers belong to the processes that serve an API"},
+}
+
+// TestTheSagaLinksNoServer holds the saga apart from the servers: `go list -deps` of workflows,
+// activities and bridge names no database driver, no router and no services/*/server package.
+func TestTheSagaLinksNoServer(t *testing.T) {
+	root := filepath.Join("..", "..")
+	cmd := exec.Command(goTool(), "list", "-deps", "./workflows", "./activities", "./bridge")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("go list -deps listed %d packages; expected the whole dependency graph", len(deps))
+	}
+	for _, dep := range deps {
+		for _, bad := range notInTheSaga {
+			if strings.HasPrefix(dep, bad.prefix) {
+				t.Errorf("the saga links %s (%s); find the import with `go list -deps -f '{{.ImportPath}}: {{.Imports}}' ./workflows ./activities ./bridge`", dep, bad.why)
+			}
+		}
+		if strings.HasPrefix(dep, "ticketflow/services/") && strings.HasSuffix(dep, "/server") {
+			t.Errorf("the saga links %s: import the service's contract (its parent package) instead", dep)
+		}
+	}
+}
+
+// TestServersAreImportedOnlyByTheBinary keeps each service's server to itself: only the
+// production binary's serve command (and the tooling's benchmark of the hold statement) imports a
+// services/*/server package; everyone else uses the service's contract.
+func TestServersAreImportedOnlyByTheBinary(t *testing.T) {
+	cmd := exec.Command(goTool(), "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "ticketflow/...")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	allowed := map[string]bool{"ticketflow/cmd/ticketflow": true, "ticketflow/tools/bench": true}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ":")
+		for _, imp := range strings.Fields(imports) {
+			if strings.HasPrefix(imp, "ticketflow/services/") && strings.HasSuffix(imp, "/server") && !allowed[pkg] {
+				t.Errorf("%s imports %s: use the service's contract package instead", pkg, imp)
+			}
+		}
+	}
+}
+
 // goTool is the go command of the toolchain running the test.
 func goTool() string {
 	g := filepath.Join(runtime.GOROOT(), "bin", "go")

@@ -10,12 +10,12 @@ import (
 	"ticketflow/gateway"
 	"ticketflow/internal/config"
 	"ticketflow/internal/telemetry"
-	"ticketflow/services/booking"
-	"ticketflow/services/event"
-	"ticketflow/services/inventory"
-	"ticketflow/services/notification"
-	"ticketflow/services/payment"
-	"ticketflow/services/user"
+	booking "ticketflow/services/booking/server"
+	event "ticketflow/services/event/server"
+	inventory "ticketflow/services/inventory/server"
+	notification "ticketflow/services/notification/server"
+	payment "ticketflow/services/payment/server"
+	user "ticketflow/services/user/server"
 	"ticketflow/worker"
 )
 

@@ -82,9 +82,9 @@ type TransitionError struct {
 
 func (e *TransitionError) Error() string { return e.Message }
 
-// transitionRefusal is the answer the service gives for a refused status change; Client reads it
+// TransitionRefusal is the answer the service gives for a refused status change; Client reads it
 // back with transitionOf.
-func transitionRefusal(err error, recorded RecordedStatus) *httpapi.Error {
+func TransitionRefusal(err error, recorded RecordedStatus) *httpapi.Error {
 	return httpapi.Conflict(httpapi.CodeConflict, err.Error()).
 		WithDetails(map[string]any{"status": recorded.Status, "failureReason": recorded.FailureReason})
 }

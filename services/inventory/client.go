@@ -41,7 +41,7 @@ func IsRefusal(err error) bool {
 // Quote prices seats from the seat data and names those taken right now.
 func (c *Client) Quote(ctx context.Context, eventID string, seatIDs []string) (Quote, error) {
 	var q Quote
-	err := c.http.Post(ctx, "/internal/events/"+eventID+"/quote", quoteRequest{SeatIDs: seatIDs}, &q)
+	err := c.http.Post(ctx, "/internal/events/"+eventID+"/quote", QuoteRequest{SeatIDs: seatIDs}, &q)
 	return q, errorOf(err)
 }
 
@@ -53,14 +53,14 @@ func (c *Client) Hold(ctx context.Context, r HoldRequest) error {
 // Confirm sells the booking's held seats; ErrHoldLost when it no longer holds every one.
 func (c *Client) Confirm(ctx context.Context, bookingID, eventID string, seatIDs []string) error {
 	return errorOf(c.http.Post(ctx, "/internal/bookings/"+bookingID+"/confirm",
-		seatsRequest{EventID: eventID, SeatIDs: seatIDs}, nil))
+		SeatsRequest{EventID: eventID, SeatIDs: seatIDs}, nil))
 }
 
 // Release frees whatever of the seats the booking holds or bought and marks the booking released.
 // Releasing nothing is success.
 func (c *Client) Release(ctx context.Context, bookingID, eventID string, seatIDs []string) error {
 	return errorOf(c.http.Post(ctx, "/internal/bookings/"+bookingID+"/release",
-		seatsRequest{EventID: eventID, SeatIDs: seatIDs}, nil))
+		SeatsRequest{EventID: eventID, SeatIDs: seatIDs}, nil))
 }
 
 // SeatPlan is the body of POST /internal/events/{eventId}/seats: an event's seat plan, priced in

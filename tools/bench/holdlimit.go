@@ -15,6 +15,7 @@ import (
 	"ticketflow/internal/ids"
 	"ticketflow/services/event"
 	"ticketflow/services/inventory"
+	inventoryserver "ticketflow/services/inventory/server"
 	"ticketflow/tools/loadgen"
 	"ticketflow/tools/progress"
 )
@@ -36,7 +37,7 @@ func (h HoldLimit) PerS() float64 {
 }
 
 // holdLimit measures the physical limit of the seat decision: the inventory's hold transaction
-// (inventory.HoldWith) run directly on the inventory's PostgreSQL for as many decisions as the
+// (inventoryserver.HoldWith) run directly on the inventory's PostgreSQL for as many decisions as the
 // sale made, at the sale's concurrency, with the sale's seat choice (pick) on an event of the same
 // size, on a pool of the inventory's size (PG_MAX_CONNS): a pgbench-style loop with no HTTP, no
 // Temporal, no booking record. It runs after the sale, while the stack is quiet, so that the
@@ -74,7 +75,7 @@ func holdLimit(ctx context.Context, cfg *config.Config, tag string, seats, attem
 				r := inventory.HoldRequest{BookingID: ids.New(), EventID: ev.ID, SeatIDs: pick(ev.Seats, rows, 1+rand.IntN(o.MaxSeats)),
 					HoldUntil: holdUntil, BuyerID: ids.New(), MaxSeatsPerBuyer: event.DefaultMaxSeatsPerBuyer}
 				t := time.Now()
-				err := inventory.HoldWith(ctx, pool, r)
+				err := inventoryserver.HoldWith(ctx, pool, r)
 				d := time.Since(t)
 				prog.Add(1)
 				mu.Lock()

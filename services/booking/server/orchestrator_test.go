@@ -1,0 +1,27 @@
+package server
+
+import (
+	"testing"
+	"ticketflow/services/booking"
+	"time"
+)
+
+// The workflow's summary line in the Temporal UI shows the amount as every other place does.
+func TestWorkflowSummaryShowsMoneyByTheCurrencysExponent(t *testing.T) {
+	o := &orchestrator{taskQueue: "q"}
+	for _, c := range []struct {
+		minor    int64
+		currency string
+		want     string
+	}{
+		{1500, "JPY", "Gig · seats A-1 · 1500 JPY"},
+		{1500, "EUR", "Gig · seats A-1 · 15.00 EUR"},
+		{1500, "KWD", "Gig · seats A-1 · 1.500 KWD"},
+	} {
+		b := &booking.Booking{ID: "b", EventName: "Gig", SeatIDs: []string{"A-1"}, AmountMinor: c.minor, Currency: c.currency,
+			Status: "PENDING", HoldExpiresAt: time.Now()}
+		if got := o.startOptions(b, "").StaticSummary; got != c.want {
+			t.Errorf("summary %q, want %q", got, c.want)
+		}
+	}
+}

@@ -1,0 +1,61 @@
+// Package server is the booking service (`ticketflow serve booking`): the booking record and its status history on
+// PostgreSQL (ticketflow_bookings), the REST routes of /api/bookings with their Idempotency-Key,
+// the seat decision within the request, and the start of each booking's BookingWorkflow — which
+// alone moves the booking's status from then on.
+package server
+
+import (
+	"context"
+	"embed"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"ticketflow/internal/auth"
+	"ticketflow/internal/config"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/pgdb"
+	"ticketflow/internal/process"
+	"ticketflow/internal/router"
+	"ticketflow/internal/temporalclient"
+	"ticketflow/services/event"
+	"ticketflow/services/inventory"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Run serves the booking service until ctx ends.
+func Run(ctx context.Context, cfg *config.Config) error {
+	pool, err := pgdb.Open(ctx, cfg.PostgresDSN(config.BookingsDB), cfg.PostgresConns, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := pgdb.Migrate(ctx, pool, migrations); err != nil {
+		return err
+	}
+	tc, err := temporalclient.Dial(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	secret := []byte(cfg.JWTSecret)
+	token := auth.InternalToken(secret)
+	st := &store{pool: pool}
+	orch := &orchestrator{temporal: tc, taskQueue: cfg.TaskQueue, namespace: cfg.TemporalNS, store: st}
+	a := &api{
+		store:     st,
+		orch:      orch,
+		events:    newEventCache(event.NewClient(cfg.Endpoints[config.Event], token, 5*time.Second)),
+		inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 5*time.Second),
+		holdTTL:   cfg.HoldTTL,
+	}
+	registerMetrics()
+
+	return process.Run(ctx, cfg, process.Spec{Name: config.Booking,
+		Checks: []httpapi.Check{{Name: "postgres", Ping: pool.Ping}, temporalclient.HealthCheck(tc)},
+		API:    router.API(cfg.MaxBodyBytes, func(r chi.Router) { a.routes(r, secret, token) }),
+		Jobs:   []func(context.Context){orch.reconcile}})
+}

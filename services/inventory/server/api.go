@@ -1,0 +1,315 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/money"
+	"ticketflow/internal/seatplan"
+	"ticketflow/services/inventory"
+)
+
+// api is the inventory's HTTP surface: the public seat map, and the internal operations of the
+// saga and of the event service.
+type api struct {
+	store *store
+	maps  *seatMaps
+	hub   *hub
+}
+
+func (a *api) routes(r chi.Router, internalToken string) {
+	r.Get("/api/inventory/events/{eventId}/seats", httpapi.Handle(a.getSeatMap))
+	r.Get("/api/inventory/events/{eventId}/seats/status", httpapi.Handle(a.getStatus))
+	r.Get("/api/inventory/events/{eventId}/seats/layout", httpapi.Handle(a.getLayout))
+	r.Get("/api/inventory/events/{eventId}/seats/stream", httpapi.Handle(a.stream))
+	r.Route("/internal", func(r chi.Router) {
+		r.Use(httpapi.InternalOnly(internalToken))
+		r.Post("/events/{eventId}/seats", httpapi.Handle(a.createSeats))
+		r.Post("/events/{eventId}/quote", httpapi.Handle(a.quote))
+		r.Get("/events/{eventId}/availability", httpapi.Handle(a.availability))
+		r.Post("/bookings/{bookingId}/hold", httpapi.Handle(a.hold))
+		r.Post("/bookings/{bookingId}/confirm", httpapi.Handle(a.confirm))
+		r.Post("/bookings/{bookingId}/release", httpapi.Handle(a.release))
+	})
+}
+
+func eventParam(r *http.Request) (string, error) {
+	id := chi.URLParam(r, "eventId")
+	if !ids.IsUUID(id) {
+		return "", httpapi.NotFound("event")
+	}
+	return id, nil
+}
+
+// seatMap is the seat map of the event in the path, as it is now.
+func (a *api) seatMap(r *http.Request) (*snapshot, error) {
+	eventID, err := eventParam(r)
+	if err != nil {
+		return nil, err
+	}
+	m, err := a.maps.get(r.Context(), eventID)
+	if errors.Is(err, inventory.ErrNoSeatPlan) {
+		return nil, httpapi.NotFound("event")
+	}
+	return m, err
+}
+
+// getSeatMap is the contract's full seat map. Like the status snapshot it carries a strong ETag
+// (its version) and is compressed when the client accepts gzip.
+func (a *api) getSeatMap(w http.ResponseWriter, r *http.Request) error {
+	m, err := a.seatMap(r)
+	if err != nil {
+		return err
+	}
+	serveCached(w, r, m.ETag(), "no-cache", m.full, func() []byte { full, _ := m.gzipped(); return full })
+	return nil
+}
+
+// getStatus is the compact status snapshot (see StatusSnapshot).
+func (a *api) getStatus(w http.ResponseWriter, r *http.Request) error {
+	m, err := a.seatMap(r)
+	if err != nil {
+		return err
+	}
+	serveCached(w, r, m.ETag(), "no-cache", m.status, func() []byte { _, st := m.gzipped(); return st })
+	return nil
+}
+
+// getLayout is the event's seat plan in status-index order; it never changes.
+func (a *api) getLayout(w http.ResponseWriter, r *http.Request) error {
+	eventID, err := eventParam(r)
+	if err != nil {
+		return err
+	}
+	l, err := a.maps.layout(r.Context(), eventID)
+	if errors.Is(err, inventory.ErrNoSeatPlan) {
+		return httpapi.NotFound("event")
+	}
+	if err != nil {
+		return err
+	}
+	serveCached(w, r, l.etag, "public, max-age=86400", l.body, func() []byte { return l.gz })
+	return nil
+}
+
+// serveCached answers with a cached JSON body: 304 when If-None-Match names its ETag, gzip when
+// the client accepts it.
+func serveCached(w http.ResponseWriter, r *http.Request, etag, cacheControl string, body []byte, gz func() []byte) {
+	h := w.Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", cacheControl)
+	h.Set("Vary", "Accept-Encoding")
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Type", "application/json")
+	if acceptsGzip(r) {
+		b := gz()
+		h.Set("Content-Encoding", "gzip")
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(b)
+		}
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// etagMatches implements If-None-Match (RFC 9110 §13.1.2): "*", or any listed tag, compared weakly.
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
+}
+
+// availability is GET /internal/events/{eventId}/availability (Client.Availability).
+func (a *api) availability(w http.ResponseWriter, r *http.Request) error {
+	m, err := a.seatMap(r)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, m.summary)
+	return nil
+}
+
+// createSeats is POST /internal/events/{eventId}/seats (Client.LoadSeats).
+func (a *api) createSeats(w http.ResponseWriter, r *http.Request) error {
+	eventID, err := eventParam(r)
+	if err != nil {
+		return err
+	}
+	var req inventory.SeatPlan
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	if !money.Known(req.Currency) {
+		return httpapi.FieldError("currency", "must be an ISO-4217 code")
+	}
+	seats, err := seatplan.Expand(req.Sections)
+	if err != nil {
+		return err
+	}
+	count, created, err := a.store.createSeats(r.Context(), eventID, req.Currency, seats)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		w.Header().Set("Location", "/api/inventory/events/"+eventID+"/seats")
+	}
+	httpapi.WriteJSON(w, status, inventory.SeatsLoaded{EventID: eventID, SeatCount: count, Created: created})
+	return nil
+}
+
+// checkSeats refuses a request that does not name an event and valid seat ids.
+func checkSeats(q inventory.SeatsRequest) error {
+	if !ids.IsUUID(q.EventID) {
+		return httpapi.FieldError("eventId", "must be an event id")
+	}
+	return seatplan.CheckSeatIDs(q.SeatIDs)
+}
+
+func (a *api) quote(w http.ResponseWriter, r *http.Request) error {
+	eventID, err := eventParam(r)
+	if err != nil {
+		return err
+	}
+	var req inventory.QuoteRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	if err := seatplan.CheckSeatIDs(req.SeatIDs); err != nil {
+		return err
+	}
+	q, err := a.store.quote(r.Context(), eventID, req.SeatIDs)
+	if err != nil {
+		return seatsAPIError(err)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, q)
+	return nil
+}
+
+// seatsAPIError maps the store's business errors to the contract's answers; Client maps them
+// back (see errorOf).
+func seatsAPIError(err error) error {
+	var se *inventory.SeatsError
+	var bl *inventory.BuyerLimitError
+	switch {
+	case errors.Is(err, inventory.ErrNoSeatPlan):
+		return httpapi.NotFound("event")
+	case errors.As(err, &se) && errors.Is(err, inventory.ErrUnknownSeat):
+		return httpapi.NotFound("seat").WithDetails(map[string]any{"unknownSeatIds": se.SeatIDs})
+	case errors.As(err, &se) && errors.Is(err, inventory.ErrUnavailable):
+		return httpapi.Conflict(inventory.CodeSeatsUnavailable, "some seats are not available").
+			WithDetails(map[string]any{"unavailableSeatIds": se.SeatIDs})
+	case errors.Is(err, inventory.ErrHoldLost):
+		return httpapi.Conflict(inventory.CodeHoldLost, "the booking no longer holds all of its seats")
+	case errors.Is(err, inventory.ErrBookingReleased):
+		return httpapi.Conflict(inventory.CodeBookingReleased, "the booking's seats were released; it cannot hold seats again")
+	case errors.As(err, &bl):
+		return httpapi.Conflict(inventory.CodeBuyerLimit, bl.Error()).WithDetails(map[string]any{"limit": bl.Limit, "live": bl.Live})
+	}
+	return err
+}
+
+func bookingParam(r *http.Request) (string, error) {
+	id := chi.URLParam(r, "bookingId")
+	if !ids.IsUUID(id) {
+		return "", httpapi.NotFound("booking")
+	}
+	return id, nil
+}
+
+func (a *api) hold(w http.ResponseWriter, r *http.Request) error {
+	bookingID, err := bookingParam(r)
+	if err != nil {
+		return err
+	}
+	var req inventory.HoldRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	req.BookingID = bookingID
+	if err := checkSeats(inventory.SeatsRequest{EventID: req.EventID, SeatIDs: req.SeatIDs}); err != nil {
+		return err
+	}
+	if req.HoldUntil.IsZero() {
+		return httpapi.FieldError("holdUntil", "is required")
+	}
+	if req.MaxSeatsPerBuyer < 0 || len(req.BuyerID) > 64 {
+		return httpapi.FieldError("maxSeatsPerBuyer", "must be 0 (no limit) or more, with a buyerId of at most 64 bytes")
+	}
+	if err := a.store.hold(r.Context(), req); err != nil {
+		return seatsAPIError(err)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"bookingId": bookingID, "eventId": req.EventID,
+		"seatIds": req.SeatIDs, "holdUntil": req.HoldUntil.UTC()})
+	return nil
+}
+
+func (a *api) confirm(w http.ResponseWriter, r *http.Request) error {
+	bookingID, req, err := a.seatsBody(r)
+	if err != nil {
+		return err
+	}
+	if err := a.store.confirm(r.Context(), req.EventID, bookingID, req.SeatIDs); err != nil {
+		return seatsAPIError(err)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"bookingId": bookingID, "confirmed": len(req.SeatIDs)})
+	return nil
+}
+
+func (a *api) release(w http.ResponseWriter, r *http.Request) error {
+	bookingID, req, err := a.seatsBody(r)
+	if err != nil {
+		return err
+	}
+	n, err := a.store.release(r.Context(), req.EventID, bookingID, req.SeatIDs)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"bookingId": bookingID, "released": n})
+	return nil
+}
+
+func (a *api) seatsBody(r *http.Request) (string, inventory.SeatsRequest, error) {
+	bookingID, err := bookingParam(r)
+	if err != nil {
+		return "", inventory.SeatsRequest{}, err
+	}
+	var req inventory.SeatsRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return "", req, err
+	}
+	return bookingID, req, checkSeats(req)
+}

@@ -1,0 +1,480 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"ticketflow/internal/seatplan"
+	"ticketflow/services/inventory"
+)
+
+// Seat is one seat of an event as the API shows it.
+type Seat struct {
+	ID         string `json:"id"`
+	EventID    string `json:"eventId"`
+	Section    string `json:"section"`
+	Row        string `json:"row"`
+	Number     int    `json:"number"`
+	Label      string `json:"label"`
+	PriceMinor int64  `json:"priceMinor"`
+	Status     string `json:"status"`
+	// SeatNumber is Number as a string, the field the original frontend reads.
+	SeatNumber string `json:"seatNumber"`
+}
+
+// store is the inventory's PostgreSQL access. Every statement that changes seats runs in one
+// transaction and checks the booking that holds them.
+type store struct{ pool *pgxpool.Pool }
+
+// createSeats loads an event's seat plan once: a second call for the same event changes nothing
+// and reports the count stored the first time.
+func (s *store) createSeats(ctx context.Context, eventID, currency string, seats []seatplan.Seat) (count int, created bool, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO seat_plans (event_id, seat_count) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+			eventID, len(seats))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return tx.QueryRow(ctx, `SELECT seat_count FROM seat_plans WHERE event_id = $1`, eventID).Scan(&count)
+		}
+		rows := make([][]any, len(seats))
+		for i, st := range seats {
+			rows[i] = []any{eventID, st.ID, st.Section, st.Row, st.Number, st.Label, st.PriceMinor, currency, i}
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"seats"},
+			[]string{"event_id", "seat_id", "section", "row_label", "number", "label", "price_minor", "currency", "position"},
+			pgx.CopyFromRows(rows))
+		count, created = len(seats), true
+		return err
+	})
+	return count, created, err
+}
+
+func (s *store) quote(ctx context.Context, eventID string, seatIDs []string) (inventory.Quote, error) {
+	rows, err := s.pool.Query(ctx, `SELECT seat_id, label, price_minor, currency,
+			status = 'RESERVED' OR (status = 'LOCKED' AND held_until > now())
+		FROM seats WHERE event_id = $1 AND seat_id = ANY($2)`, eventID, seatIDs)
+	if err != nil {
+		return inventory.Quote{}, err
+	}
+	q := inventory.Quote{}
+	found := map[string]bool{}
+	for rows.Next() {
+		var qs inventory.QuotedSeat
+		var taken bool
+		if err := rows.Scan(&qs.ID, &qs.Label, &qs.PriceMinor, &q.Currency, &taken); err != nil {
+			return inventory.Quote{}, err
+		}
+		if taken {
+			q.UnavailableSeatIDs = append(q.UnavailableSeatIDs, qs.ID)
+		}
+		found[qs.ID] = true
+		q.Seats = append(q.Seats, qs)
+		q.AmountMinor += qs.PriceMinor
+	}
+	if err := rows.Err(); err != nil {
+		return inventory.Quote{}, err
+	}
+	if missing := missingFrom(seatIDs, found); len(missing) > 0 {
+		if ok, err := s.hasPlan(ctx, eventID); err != nil {
+			return inventory.Quote{}, err
+		} else if !ok {
+			return inventory.Quote{}, inventory.ErrNoSeatPlan
+		}
+		return inventory.Quote{}, &inventory.SeatsError{Err: inventory.ErrUnknownSeat, SeatIDs: missing}
+	}
+	sort.Slice(q.Seats, func(i, j int) bool { return q.Seats[i].ID < q.Seats[j].ID })
+	sort.Strings(q.UnavailableSeatIDs)
+	return q, nil
+}
+
+func (s *store) hasPlan(ctx context.Context, eventID string) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM seat_plans WHERE event_id = $1)`, eventID).Scan(&ok)
+	return ok, err
+}
+
+// hold takes every seat of the request for its booking, or none of them. A seat can be taken when
+// it is AVAILABLE, LOCKED with an expired hold, or already held by this booking (so a retried hold
+// is a no-op). A booking that was released never holds again (ErrBookingReleased).
+//
+// The transaction first takes two advisory locks: the booking's, so a hold and a release of one
+// booking never interleave (a release then always sees, or always undoes, the hold), and the
+// buyer's for the event, so two parallel holds of one buyer cannot both pass the buyer limit.
+// Rows are then locked in seat-id order so concurrent holds of overlapping sets never deadlock.
+func (s *store) hold(ctx context.Context, r inventory.HoldRequest) error {
+	return retryTx(ctx, func() error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := lockBooking(ctx, tx, r.BookingID); err != nil {
+				return err
+			}
+			var released bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM released_bookings WHERE booking_id = $1)`,
+				r.BookingID).Scan(&released); err != nil {
+				return err
+			}
+			if released {
+				return inventory.ErrBookingReleased
+			}
+			if r.MaxSeatsPerBuyer > 0 && r.BuyerID != "" {
+				if err := s.checkBuyerLimit(ctx, tx, r); err != nil {
+					return err
+				}
+			}
+			rows, err := tx.Query(ctx, `
+				WITH target AS (
+					SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)
+					ORDER BY seat_id FOR UPDATE)
+				UPDATE seats s SET status = 'LOCKED', booking_id = $3, held_until = $4, buyer_id = $5, updated_at = now()
+				FROM target t
+				WHERE s.event_id = $1 AND s.seat_id = t.seat_id
+				  AND (s.status = 'AVAILABLE'
+				       OR (s.status = 'LOCKED' AND (s.held_until < now() OR s.booking_id = $3)))
+				RETURNING s.seat_id`, r.EventID, r.SeatIDs, r.BookingID, r.HoldUntil, nullable(r.BuyerID))
+			if err != nil {
+				return err
+			}
+			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			if len(got) == len(r.SeatIDs) {
+				_, err := recordChange(ctx, tx, r.EventID, got, inventory.Locked, &r.HoldUntil)
+				return err
+			}
+			// Short: find out why, then roll back so that nothing stays held.
+			return s.explainShortfall(ctx, tx, r.EventID, r.SeatIDs, got)
+		})
+	})
+}
+
+// checkBuyerLimit refuses a hold that would give the buyer more than MaxSeatsPerBuyer live seats
+// of the event. Seats of this booking (a retried hold) are not counted twice.
+func (s *store) checkBuyerLimit(ctx context.Context, tx pgx.Tx, r inventory.HoldRequest) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('buyer:' || $1 || ':' || $2, 0))`,
+		r.EventID, r.BuyerID); err != nil {
+		return err
+	}
+	var live int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM seats WHERE event_id = $1 AND buyer_id = $2
+		AND booking_id IS DISTINCT FROM $3
+		AND (status = 'RESERVED' OR (status = 'LOCKED' AND held_until > now()))`,
+		r.EventID, r.BuyerID, r.BookingID).Scan(&live); err != nil {
+		return err
+	}
+	if live+len(r.SeatIDs) > r.MaxSeatsPerBuyer {
+		return &inventory.BuyerLimitError{Limit: r.MaxSeatsPerBuyer, Live: live}
+	}
+	return nil
+}
+
+// lockBooking serialises the transactions that hold or release one booking's seats.
+func lockBooking(ctx context.Context, tx pgx.Tx, bookingID string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('booking:' || $1, 0))`, bookingID)
+	return err
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func (s *store) explainShortfall(ctx context.Context, tx pgx.Tx, eventID string, seatIDs, taken []string) error {
+	rows, err := tx.Query(ctx, `SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)`, eventID, seatIDs)
+	if err != nil {
+		return err
+	}
+	existing, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	exists := map[string]bool{}
+	for _, id := range existing {
+		exists[id] = true
+	}
+	if unknown := missingFrom(seatIDs, exists); len(unknown) > 0 {
+		if len(existing) == 0 {
+			if ok, err := s.hasPlan(ctx, eventID); err == nil && !ok {
+				return inventory.ErrNoSeatPlan
+			}
+		}
+		return &inventory.SeatsError{Err: inventory.ErrUnknownSeat, SeatIDs: unknown}
+	}
+	got := map[string]bool{}
+	for _, id := range taken {
+		got[id] = true
+	}
+	return &inventory.SeatsError{Err: inventory.ErrUnavailable, SeatIDs: missingFrom(seatIDs, got)}
+}
+
+// confirm turns the booking's held seats into sold ones. It succeeds only while the booking still
+// holds every one of them (an expired hold nobody took over still counts); a retry is a no-op.
+func (s *store) confirm(ctx context.Context, eventID, bookingID string, seatIDs []string) error {
+	return retryTx(ctx, func() error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `
+				WITH target AS (
+					SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)
+					ORDER BY seat_id FOR UPDATE)
+				UPDATE seats s SET status = 'RESERVED', held_until = NULL, updated_at = now()
+				FROM target t
+				WHERE s.event_id = $1 AND s.seat_id = t.seat_id AND s.booking_id = $3
+				  AND s.status IN ('LOCKED', 'RESERVED')`, eventID, seatIDs, bookingID)
+			if err != nil {
+				return err
+			}
+			if int(tag.RowsAffected()) != len(seatIDs) {
+				return inventory.ErrHoldLost
+			}
+			_, err = recordChange(ctx, tx, eventID, seatIDs, inventory.Reserved, nil)
+			return err
+		})
+	})
+}
+
+// release frees the seats this booking holds or bought; seats of other bookings are untouched.
+// It also marks the booking released, so that no hold of it applied later takes seats again.
+func (s *store) release(ctx context.Context, eventID, bookingID string, seatIDs []string) (int, error) {
+	var n int
+	err := retryTx(ctx, func() error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := lockBooking(ctx, tx, bookingID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO released_bookings (booking_id) VALUES ($1) ON CONFLICT DO NOTHING`,
+				bookingID); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, `
+				WITH target AS (
+					SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2) AND booking_id = $3
+					ORDER BY seat_id FOR UPDATE)
+				UPDATE seats s SET status = 'AVAILABLE', booking_id = NULL, held_until = NULL, buyer_id = NULL, updated_at = now()
+				FROM target t
+				WHERE s.event_id = $1 AND s.seat_id = t.seat_id AND s.booking_id = $3
+				RETURNING s.seat_id`, eventID, seatIDs, bookingID)
+			if err != nil {
+				return err
+			}
+			freed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil || len(freed) == 0 {
+				return err
+			}
+			n = len(freed)
+			_, err = recordChange(ctx, tx, eventID, freed, inventory.Available, nil)
+			return err
+		})
+	})
+	return n, err
+}
+
+// sweepExpired frees holds that expired more than grace ago (readers already see them as
+// AVAILABLE; this keeps the rows honest) and returns the events it touched.
+func (s *store) sweepExpired(ctx context.Context, grace time.Duration) ([]string, error) {
+	var events []string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, held_until = NULL, buyer_id = NULL, updated_at = now()
+			WHERE status = 'LOCKED' AND held_until < now() - $1::interval
+			RETURNING event_id, seat_id`, grace.String())
+		if err != nil {
+			return err
+		}
+		freed := map[string][]string{}
+		for rows.Next() {
+			var ev, seat string
+			if err := rows.Scan(&ev, &seat); err != nil {
+				return err
+			}
+			if freed[ev] == nil {
+				events = append(events, ev)
+			}
+			freed[ev] = append(freed[ev], seat)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, ev := range events {
+			if _, err := recordChange(ctx, tx, ev, freed[ev], inventory.Available, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return events, err
+}
+
+// recordChange bumps the event's seat-map version and records the change under it, in the
+// transaction that makes the change; the notification goes out when (and only if) it commits.
+// Called last in its transaction, so the version row is locked only until the commit.
+func recordChange(ctx context.Context, tx pgx.Tx, eventID string, seatIDs []string, status string, heldUntil *time.Time) (int64, error) {
+	var version int64
+	if err := tx.QueryRow(ctx, `UPDATE seat_plans SET version = version + 1 WHERE event_id = $1 RETURNING version`,
+		eventID).Scan(&version); err != nil {
+		return 0, fmt.Errorf("bump the seat map version of %s: %w", eventID, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO seat_changes (event_id, version, seat_ids, status, held_until)
+		VALUES ($1, $2, $3, $4, $5)`, eventID, version, seatIDs, status, heldUntil); err != nil {
+		return 0, err
+	}
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, changeChannel, fmt.Sprintf("%s:%d", eventID, version))
+	return version, err
+}
+
+// changeChannel is the PostgreSQL notification channel of committed seat changes.
+const changeChannel = "seat_changes"
+
+// Change is one committed change of seat statuses, as the stream sends it.
+type Change struct {
+	Version   int64      `json:"version"`
+	SeatIDs   []string   `json:"seatIds"`
+	Status    string     `json:"status"`
+	HeldUntil *time.Time `json:"heldUntil,omitempty"`
+}
+
+// changesSince returns up to limit changes of the event after version, oldest first.
+func (s *store) changesSince(ctx context.Context, eventID string, version int64, limit int) ([]Change, error) {
+	rows, err := s.pool.Query(ctx, `SELECT version, seat_ids, status, held_until FROM seat_changes
+		WHERE event_id = $1 AND version > $2 ORDER BY version LIMIT $3`, eventID, version, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Change, error) {
+		var c Change
+		err := row.Scan(&c.Version, &c.SeatIDs, &c.Status, &c.HeldUntil)
+		return c, err
+	})
+}
+
+// version is the event's current seat-map version (ErrNoSeatPlan when it has no seats).
+func (s *store) version(ctx context.Context, eventID string) (int64, error) {
+	var v int64
+	err := s.pool.QueryRow(ctx, `SELECT version FROM seat_plans WHERE event_id = $1`, eventID).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, inventory.ErrNoSeatPlan
+	}
+	return v, err
+}
+
+// pruneChanges forgets changes older than keep (a watcher that far behind re-reads the snapshot).
+func (s *store) pruneChanges(ctx context.Context, keep time.Duration) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM seat_changes WHERE at < now() - $1::interval`, keep.String())
+	return err
+}
+
+// seatView is an event's seats as readers must see them at one version: a LOCKED seat whose hold
+// expired is AVAILABLE.
+type seatView struct {
+	version int64
+	seats   []Seat
+	until   []time.Time // per seat: the live hold's expiry (zero unless LOCKED)
+	summary inventory.Summary
+	// mark is the latest hold expiry already passed when read (zero: none), staleAt the earliest
+	// live one (zero: none): the view is the same from mark until staleAt.
+	mark, staleAt time.Time
+}
+
+// seatMap reads every seat of an event with the version they are at, in one snapshot of the
+// database, in the plan's order.
+func (s *store) seatMap(ctx context.Context, eventID string) (*seatView, error) {
+	v := &seatView{}
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error {
+			err := tx.QueryRow(ctx, `SELECT version FROM seat_plans WHERE event_id = $1`, eventID).Scan(&v.version)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return inventory.ErrNoSeatPlan
+			}
+			if err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, `
+				SELECT seat_id, section, row_label, number, label, price_minor, status, held_until, now()
+				FROM seats WHERE event_id = $1 ORDER BY position, seat_id`, eventID)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				st := Seat{EventID: eventID}
+				var heldUntil *time.Time
+				var now time.Time
+				if err := rows.Scan(&st.ID, &st.Section, &st.Row, &st.Number, &st.Label, &st.PriceMinor, &st.Status,
+					&heldUntil, &now); err != nil {
+					return err
+				}
+				var until time.Time
+				if st.Status == inventory.Locked && heldUntil != nil {
+					switch {
+					case !heldUntil.After(now):
+						st.Status = inventory.Available
+						if heldUntil.After(v.mark) {
+							v.mark = *heldUntil
+						}
+					default:
+						until = *heldUntil
+						if v.staleAt.IsZero() || heldUntil.Before(v.staleAt) {
+							v.staleAt = *heldUntil
+						}
+					}
+				}
+				st.SeatNumber = strconv.Itoa(st.Number)
+				v.summary.Add(st.Status)
+				v.seats = append(v.seats, st)
+				v.until = append(v.until, until)
+			}
+			return rows.Err()
+		})
+	if err != nil {
+		return nil, err
+	}
+	v.summary.Total = len(v.seats)
+	return v, nil
+}
+
+func missingFrom(want []string, have map[string]bool) []string {
+	var out []string
+	for _, id := range want {
+		if !have[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// retryTx reruns f when PostgreSQL aborted it for a deadlock or a serialization failure.
+func retryTx(ctx context.Context, f func() error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = f()
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// HoldWith runs the inventory's hold transaction (the one the hold route runs) on pool and
+// nothing else: no HTTP, no cache, no quote. It returns what the route's store returns: nil when
+// every seat is held, a *SeatsError (ErrUnavailable, ErrUnknownSeat), *BuyerLimitError or
+// ErrBookingReleased when refused. It exists for the benchmark's physical-limit line
+// (tools/bench), which must time exactly the statements a seat decision costs PostgreSQL.
+func HoldWith(ctx context.Context, pool *pgxpool.Pool, r inventory.HoldRequest) error {
+	return (&store{pool: pool}).hold(ctx, r)
+}

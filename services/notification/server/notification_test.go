@@ -1,0 +1,206 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"ticketflow/internal/auth"
+	"ticketflow/internal/bus"
+	"ticketflow/internal/ids"
+	"ticketflow/internal/router"
+)
+
+func TestConfirmationEmailShowsTheCurrencysDecimals(t *testing.T) {
+	for _, c := range []struct {
+		minor    int64
+		currency string
+		want     string
+	}{
+		{15000, "EUR", "Amount:  150.00 EUR\n"},
+		{1500, "JPY", "Amount:  1500 JPY\n"},
+		{1234, "KWD", "Amount:  1.234 KWD\n"},
+	} {
+		p := confirmed()
+		p.AmountMinor, p.Currency = c.minor, c.currency
+		e, err := confirmationEmail(p)
+		if err != nil || !strings.Contains(e.Body, c.want) {
+			t.Errorf("%d %s: %v\n%s", c.minor, c.currency, err, e.Body)
+		}
+	}
+}
+
+func confirmed() *bus.BookingConfirmed {
+	return &bus.BookingConfirmed{BookingID: ids.New(), UserID: ids.New(), UserEmail: "ann@example.com", EventID: ids.New(),
+		EventName: "Rock Night", SeatIDs: []string{"FLOOR-A-1", "FLOOR-A-2"}, AmountMinor: 15000, Currency: "EUR", PaymentID: ids.New()}
+}
+
+func TestConfirmationEmailSaysWhatWasBooked(t *testing.T) {
+	p := confirmed()
+	e, err := confirmationEmail(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Type != TypeBookingConfirmed || e.UserID != p.UserID || e.To != "ann@example.com" ||
+		e.Subject != "Your booking for Rock Night is confirmed" {
+		t.Fatalf("email %+v", e)
+	}
+	for _, want := range []string{"Rock Night", "FLOOR-A-1, FLOOR-A-2", "150.00 EUR", p.BookingID, p.PaymentID, "Seats:"} {
+		if !strings.Contains(e.Body, want) {
+			t.Errorf("body lacks %q:\n%s", want, e.Body)
+		}
+	}
+	p.SeatIDs = []string{"B-1"}
+	p.EventName = ""
+	e, _ = confirmationEmail(p)
+	if !strings.Contains(e.Body, "Seat:    B-1") || e.Subject != "Your booking for your event is confirmed" {
+		t.Fatalf("one seat, no event name: %q\n%s", e.Subject, e.Body)
+	}
+}
+
+func TestWelcomeEmailCannotBeTurnedIntoHeaders(t *testing.T) {
+	e, err := welcomeEmail(&bus.UserRegistered{UserID: ids.New(), Email: "Ann@Example.com", Name: "Ann\r\nBcc: victim@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(e.Subject, "\r\n") || e.Subject != "Welcome to TicketFlow, Ann Bcc: victim@example.com!" {
+		t.Fatalf("subject %q", e.Subject)
+	}
+	if e.Type != TypeWelcome || e.To != "Ann@example.com" || !strings.Contains(e.Body, "Hi Ann Bcc: victim@example.com,") {
+		t.Fatalf("email %+v", e)
+	}
+}
+
+func TestUndeliverableRecipientsAreMalformed(t *testing.T) {
+	for _, addr := range []string{"not-an-address", "", "Ann <ann@example.com>", "a@b.c, d@e.f", "ann@example.com\r\nBcc: x@y.z",
+		"<ann@example.com>", " ann@example.com ", "dot.@example.test", "a..b@example.test"} {
+		if _, err := recipient(addr); !errors.Is(err, bus.ErrMalformed) {
+			t.Errorf("recipient(%q): err = %v, want ErrMalformed", addr, err)
+		}
+	}
+	if got, err := recipient("ann@example.com"); err != nil || got != "ann@example.com" {
+		t.Fatalf("plain address: %q, %v", got, err)
+	}
+}
+
+func TestMessageIDIsAFunctionOfTheFact(t *testing.T) {
+	id := "7c9e6679-7425-40de-944b-e07fc1f90ae7:booking.confirmed"
+	if got := messageID(id); got != "<"+id+"@ticketflow.local>" {
+		t.Fatalf("messageID = %q", got)
+	}
+	evil := "x>\r\nBcc: someone@example.com"
+	got := messageID(evil)
+	if got != messageID(evil) || strings.ContainsAny(got, "\r\n ") || !strings.HasSuffix(got, "@ticketflow.local>") || got == messageID("y") {
+		t.Fatalf("messageID of an unsafe eventId = %q", got)
+	}
+}
+
+func TestBuiltMessageIsWellFormedAndTheSameOnEveryAttempt(t *testing.T) {
+	e, _ := confirmationEmail(confirmed())
+	e.Subject = "Votre réservation pour Café Olé est confirmée"
+	n := &Notification{ID: "b1:booking.confirmed", Type: e.Type, RecipientEmail: e.To, Subject: e.Subject, Body: e.Body,
+		CreatedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	raw, err := buildMessage(n, `"TicketFlow" <tickets@ticketflow.local>`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := buildMessage(n, `"TicketFlow" <tickets@ticketflow.local>`)
+	if !bytes.Equal(raw, again) {
+		t.Fatal("two builds of one notification differ")
+	}
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	if err != nil || subject != e.Subject {
+		t.Fatalf("subject %q (%v), want %q", subject, err, e.Subject)
+	}
+	if m.Header.Get("Message-ID") != "<b1:booking.confirmed@ticketflow.local>" || m.Header.Get("To") != e.To ||
+		m.Header.Get("Date") != "Wed, 25 Nov 2026 10:00:00 +0000" {
+		t.Fatalf("headers %v", m.Header)
+	}
+	body, err := io.ReadAll(quotedprintable.NewReader(m.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ReplaceAll(string(body), "\r\n", "\n") != e.Body {
+		t.Fatalf("body %q, want %q", body, e.Body)
+	}
+}
+
+func TestMalformedMessagesAreDeadLettered(t *testing.T) {
+	s := &service{} // no store: refused before anything is touched
+	encode := func(topic string, payload any) kafka.Message {
+		m, err := bus.NewMessage(topic, "k", "id-1", time.Now(), payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		km, _ := m.Kafka()
+		return km
+	}
+	bad := confirmed()
+	bad.UserEmail = "nobody"
+	welcome := bus.Handle(bus.TopicUserRegistered, s.handleUserRegistered)
+	confirmation := bus.Handle(bus.TopicBookingConfirmed, s.handleBookingConfirmed)
+	cases := []struct {
+		name    string
+		handler bus.Handler
+		m       kafka.Message
+	}{
+		{"welcome not json", welcome, kafka.Message{Value: []byte("nope")}},
+		{"welcome on the wrong topic", welcome, encode(bus.TopicBookingConfirmed, confirmed())},
+		{"welcome without user id", welcome, encode(bus.TopicUserRegistered, bus.UserRegistered{Email: "a@b.co", Name: "A"})},
+		{"welcome to no address", welcome, encode(bus.TopicUserRegistered, bus.UserRegistered{UserID: ids.New(), Email: "x", Name: "A"})},
+		{"confirmation without seats", confirmation, encode(bus.TopicBookingConfirmed, func() *bus.BookingConfirmed {
+			p := confirmed()
+			p.SeatIDs = nil
+			return p
+		}())},
+		{"confirmation to no address", confirmation, encode(bus.TopicBookingConfirmed, bad)},
+	}
+	for _, c := range cases {
+		if err := c.handler(context.Background(), c.m); !errors.Is(err, bus.ErrMalformed) {
+			t.Errorf("%s: err = %v, want ErrMalformed", c.name, err)
+		}
+	}
+}
+
+func TestMyNotificationsNeedsATokenAndAValidPage(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	r := router.NewRouter(1 << 20)
+	(&api{}).routes(r, secret)
+	tok, _, _ := auth.Sign(secret, auth.Identity{UserID: ids.New(), Role: auth.RoleUser}, time.Hour, time.Now())
+	cases := []struct {
+		authz, query string
+		status       int
+	}{
+		{"", "", http.StatusUnauthorized},
+		{"Bearer garbage", "", http.StatusUnauthorized},
+		{"Bearer " + tok, "?page=0", http.StatusBadRequest},
+		{"Bearer " + tok, "?limit=101", http.StatusBadRequest},
+		{"Bearer " + tok, "?limit=abc", http.StatusBadRequest},
+	}
+	for _, c := range cases {
+		req := httptest.NewRequest(http.MethodGet, "/api/notifications/my"+c.query, nil)
+		if c.authz != "" {
+			req.Header.Set("Authorization", c.authz)
+		}
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		if rec.Code != c.status {
+			t.Errorf("%q %q: %d %s, want %d", c.authz, c.query, rec.Code, rec.Body, c.status)
+		}
+	}
+}

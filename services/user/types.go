@@ -1,0 +1,13 @@
+// Package user is the user service's contract: the typed Client of its internal API and the
+// error codes it answers. Other processes import this package, never the server
+// (services/user/server).
+package user
+
+import "errors"
+
+// ErrEmailTaken is returned when the email (case-insensitively) belongs to another user; the API
+// answers it 409 CodeEmailTaken.
+var ErrEmailTaken = errors.New("email taken")
+
+// CodeEmailTaken is the 409 code of a registration whose email belongs to another user.
+const CodeEmailTaken = "EMAIL_TAKEN"
