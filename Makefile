@@ -39,16 +39,24 @@ export PATH := $(TOOLS)/bin:$(PATH)
 # Debian's go.env and the golang image) would build with the older, vulnerable one.
 export GOTOOLCHAIN := auto
 
-# The integration suite runs on its own stack (data in .data/test, every port moved by 100), so
-# `make test` never disturbs a `make run` stack and can use a short hold for the expiry paths. Its
-# logs are JSON lines (LOG_FORMAT=json), which the tests read back.
+# stack_ports is the environment that moves every port of a stack by $(1) from the defaults of
+# `make run`, so that several stacks (make run, make test, make chaos, or a second checkout's
+# test stack with TEST_PORT_OFFSET=300) run side by side on one machine.
+stack_ports = GATEWAY_PORT=$$((3000+$(1))) USER_PORT=$$((3001+$(1))) EVENT_PORT=$$((3002+$(1))) \
+	BOOKING_PORT=$$((3003+$(1))) INVENTORY_PORT=$$((3004+$(1))) PAYMENT_PORT=$$((3005+$(1))) \
+	NOTIFICATION_PORT=$$((3006+$(1))) WORKER_PORT=$$((3007+$(1))) BRIDGE_PORT=$$((3008+$(1))) \
+	GATEWAY_ADMIN_PORT=$$((3009+$(1))) POSTGRES_PORT=$$((55432+$(1))) REDIS_PORT=$$((56379+$(1))) \
+	KAFKA_PORT=$$((59092+$(1))) KAFKA_CONTROLLER_PORT=$$((59093+$(1))) MONGO_PORT=$$((57017+$(1))) \
+	TEMPORAL_PORT=$$((7233+$(1))) TEMPORAL_UI_PORT=$$((8233+$(1))) SMTP_PORT=$$((1025+$(1))) \
+	MAILPIT_PORT=$$((8025+$(1))) PROMETHEUS_PORT=$$((59090+$(1))) JAEGER_UI_PORT=$$((16686+$(1))) \
+	JAEGER_OTLP_GRPC_PORT=$$((4317+$(1))) JAEGER_OTLP_HTTP_PORT=$$((4318+$(1)))
+
+# The integration suite runs on its own stack (data in .data/test, every port moved by
+# TEST_PORT_OFFSET), so `make test` never disturbs a `make run` stack and can use a short hold for
+# the expiry paths. Its logs are JSON lines (LOG_FORMAT=json), which the tests read back.
+TEST_PORT_OFFSET ?= 100
 TEST_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/test TICKETFLOW_TOOLS_DIR=$(TOOLS) HOLD_TTL=60s \
-	GATEWAY_PORT=3100 USER_PORT=3101 EVENT_PORT=3102 BOOKING_PORT=3103 INVENTORY_PORT=3104 \
-	PAYMENT_PORT=3105 NOTIFICATION_PORT=3106 WORKER_PORT=3107 BRIDGE_PORT=3108 \
-	POSTGRES_PORT=55532 REDIS_PORT=56479 KAFKA_PORT=59192 KAFKA_CONTROLLER_PORT=59193 \
-	MONGO_PORT=57117 TEMPORAL_PORT=7333 TEMPORAL_UI_PORT=8333 SMTP_PORT=1125 MAILPIT_PORT=8125 \
-	GATEWAY_ADMIN_PORT=3109 PROMETHEUS_PORT=59190 JAEGER_UI_PORT=16786 JAEGER_OTLP_GRPC_PORT=4417 \
-	JAEGER_OTLP_HTTP_PORT=4418 LOG_FORMAT=json
+	$(call stack_ports,$(TEST_PORT_OFFSET)) LOG_FORMAT=json
 
 .PHONY: run test unit integration histories test-stack test-stack-down build tools test-tools apt-tools jaeger-background vet vuln clean stop bench bench-seatmap chaos fuzz demo
 
@@ -97,17 +105,12 @@ integration: test-tools build
 	if [ -f $(OWNER_FILE) ]; then $(TEST_STACK) $(DEV) stack down; rm -f $(OWNER_FILE); fi; \
 	exit $$status
 
-# `make chaos` runs on a third stack (.data/chaos, ports +200) so it can kill processes freely.
+# `make chaos` runs on a third stack (.data/chaos, ports +CHAOS_PORT_OFFSET) so it can kill processes freely.
 # It runs two replicas of every process (CHAOS_REPLICAS) and kills one of each in turn.
 CHAOS_REPLICAS ?= 2
+CHAOS_PORT_OFFSET ?= 200
 CHAOS_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/chaos TICKETFLOW_TOOLS_DIR=$(TOOLS) HOLD_TTL=20s \
-	TICKETFLOW_REPLICAS=$(CHAOS_REPLICAS) \
-	GATEWAY_PORT=3200 USER_PORT=3201 EVENT_PORT=3202 BOOKING_PORT=3203 INVENTORY_PORT=3204 \
-	PAYMENT_PORT=3205 NOTIFICATION_PORT=3206 WORKER_PORT=3207 BRIDGE_PORT=3208 \
-	POSTGRES_PORT=55632 REDIS_PORT=56579 KAFKA_PORT=59292 KAFKA_CONTROLLER_PORT=59293 \
-	MONGO_PORT=57217 TEMPORAL_PORT=7433 TEMPORAL_UI_PORT=8433 SMTP_PORT=1225 MAILPIT_PORT=8225 \
-	GATEWAY_ADMIN_PORT=3209 PROMETHEUS_PORT=59290 JAEGER_UI_PORT=16886 JAEGER_OTLP_GRPC_PORT=4517 \
-	JAEGER_OTLP_HTTP_PORT=4518
+	TICKETFLOW_REPLICAS=$(CHAOS_REPLICAS) $(call stack_ports,$(CHAOS_PORT_OFFSET))
 CHAOS_ARGS ?= --bookings 300 --seats 600 --concurrency 10
 
 ## chaos: 300 bookings while every process is killed in turn, then the consistency table
