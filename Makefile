@@ -96,12 +96,13 @@ $(VULNDB)/index/db.json:
 unit:
 	$(GO) test -count=1 ./...
 
-# Starts the test stack unless it is running (and then stops only what it started).
+# Starts the test stack unless it is running (and then stops only what it started). TEST_RUN and
+# TEST_PKGS narrow it while working on one piece: make integration TEST_RUN=TestX TEST_PKGS=./e2e/
 integration: test-tools build
 	@mkdir -p .data/test/run && rm -f $(OWNER_FILE)
 	$(TEST_STACK) $(DEV) stack up --owner-file $(OWNER_FILE)
 	@status=0; \
-	$(TEST_STACK) $(GO) test -count=1 -p 1 -timeout 30m -tags integration ./... || status=$$?; \
+	$(TEST_STACK) $(GO) test -count=1 -p 1 -timeout 30m -tags integration $(if $(TEST_RUN),-run '$(TEST_RUN)') $(or $(TEST_PKGS),./...) || status=$$?; \
 	if [ -f $(OWNER_FILE) ]; then $(TEST_STACK) $(DEV) stack down; rm -f $(OWNER_FILE); fi; \
 	exit $$status
 
