@@ -24,6 +24,9 @@ MAILPIT_VERSION      := v1.27.11
 GOVULNCHECK_VERSION  := v1.9.0
 VULNDB_VERSION       := v0.0.0-20261105234957-e22db6528018
 GOVULNCHECK          := $(TOOLS)/bin/govulncheck
+# workflowcheck (Temporal's determinism checker for workflow code), run by make vet.
+WORKFLOWCHECK_VERSION := v0.6.0
+WORKFLOWCHECK         := $(TOOLS)/bin/workflowcheck
 VULNDB               := $(TOOLS)/vulndb/$(VULNDB_VERSION)
 
 # The build's version and commit, which `ticketflow --version` and `ticketflow-dev --version` print.
@@ -77,11 +80,16 @@ test:
 
 vet-and-vuln: vet vuln
 
-## vet: go.mod tidy (CI fails on any go mod tidy -diff), then go vet with and without the integration tag
-vet:
+## vet: go.mod tidy (CI fails on any go mod tidy -diff), go vet with and without the integration
+## tag, and workflowcheck over the workflow code (calls that would break replay)
+vet: $(WORKFLOWCHECK)
 	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
+	$(WORKFLOWCHECK) -config workflows/workflowcheck.config.yaml ./workflows/...
+
+$(WORKFLOWCHECK):
+	GOBIN=$(TOOLS)/bin $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
 ## vuln: govulncheck over every package; fails on any vulnerability the code can reach
 vuln: $(GOVULNCHECK) $(VULNDB)/index/db.json

@@ -20,14 +20,12 @@ import (
 	"ticketflow/services/payment"
 )
 
-// Application error types the workflow branches on.
+// Application error types the workflow branches on: a refusal retrying cannot change.
 const (
-	ErrSeatsUnavailable = "SeatsUnavailable"
-	ErrSeatNotFound     = "SeatNotFound"
-	ErrBuyerLimit       = "BuyerLimit"
-	ErrBookingReleased  = "BookingReleased"
-	ErrHoldLost         = "HoldLost"
-	ErrBadTransition    = "BadTransition"
+	// ErrHoldLost: ConfirmSeats found a seat taken by another booking after the hold expired.
+	ErrHoldLost = "HoldLost"
+	// ErrBadTransition: RecordStatus found the record ended already; the details name its status.
+	ErrBadTransition = "BadTransition"
 )
 
 // Activities holds the clients the activities use. Its methods are registered on the worker.
@@ -48,48 +46,37 @@ type SeatsRequest struct {
 	MaxSeatsPerBuyer int       `json:"maxSeatsPerBuyer,omitempty"`
 }
 
-// HoldSeats holds every seat of the booking until HoldUntil, or none. Refusals are non-retryable:
-// SeatsUnavailable and SeatNotFound carry the seat ids as details; BuyerLimit and BookingReleased
-// (the booking was released before this hold arrived) carry none.
-func (a *Activities) HoldSeats(ctx context.Context, r SeatsRequest) error {
-	err := a.Inventory.Hold(ctx, inventory.HoldRequest{BookingID: r.BookingID, EventID: r.EventID, SeatIDs: r.SeatIDs,
-		HoldUntil: r.HoldUntil, BuyerID: r.BuyerID, MaxSeatsPerBuyer: r.MaxSeatsPerBuyer})
-	return refusal(err)
+// DecideHold holds every seat of the booking until HoldUntil, or none, and returns the seat
+// decision (inventory.Decision, the translation the booking service's request path uses too): a
+// refusal is a decision, not an error. An error means the outcome is unknown (the inventory
+// could not be reached or failed), and the step is retried.
+func (a *Activities) DecideHold(ctx context.Context, r SeatsRequest) (lifecycle.HoldResult, error) {
+	err := a.Inventory.Hold(ctx, r.holdRequest())
+	if err != nil && !inventory.IsRefusal(err) {
+		return lifecycle.HoldResult{}, err
+	}
+	return inventory.Decision(err, r.HoldUntil), nil
+}
+
+func (r SeatsRequest) holdRequest() inventory.HoldRequest {
+	return inventory.HoldRequest{BookingID: r.BookingID, EventID: r.EventID, SeatIDs: r.SeatIDs,
+		HoldUntil: r.HoldUntil, BuyerID: r.BuyerID, MaxSeatsPerBuyer: r.MaxSeatsPerBuyer}
 }
 
 // ConfirmSeats turns the booking's held seats into sold ones; HoldLost (non-retryable) when
 // another booking took one after the hold expired.
 func (a *Activities) ConfirmSeats(ctx context.Context, r SeatsRequest) error {
-	return refusal(a.Inventory.Confirm(ctx, r.BookingID, r.EventID, r.SeatIDs))
+	err := a.Inventory.Confirm(ctx, r.BookingID, r.EventID, r.SeatIDs)
+	if errors.Is(err, inventory.ErrHoldLost) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrHoldLost, nil)
+	}
+	return err
 }
 
 // ReleaseSeats frees whatever seats the booking holds or bought, and marks it released so no
 // later hold of it can take seats (a compensation; releasing nothing is success).
 func (a *Activities) ReleaseSeats(ctx context.Context, r SeatsRequest) error {
 	return a.Inventory.Release(ctx, r.BookingID, r.EventID, r.SeatIDs)
-}
-
-// refusal turns the inventory's business refusals into non-retryable errors the workflow
-// switches on; anything else is returned as is and retried.
-func refusal(err error) error {
-	var se *inventory.SeatsError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &se) && errors.Is(err, inventory.ErrUnavailable):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrSeatsUnavailable, nil, se.SeatIDs)
-	case errors.As(err, &se) && errors.Is(err, inventory.ErrUnknownSeat):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrSeatNotFound, nil, se.SeatIDs)
-	case errors.Is(err, inventory.ErrNoSeatPlan):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrSeatNotFound, nil, []string{})
-	case errors.Is(err, inventory.ErrBuyerLimit):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrBuyerLimit, nil)
-	case errors.Is(err, inventory.ErrBookingReleased):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrBookingReleased, nil)
-	case errors.Is(err, inventory.ErrHoldLost):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrHoldLost, nil)
-	}
-	return err
 }
 
 // StatusChange moves the booking record to a terminal status (with the reason and payment id),
@@ -103,11 +90,7 @@ type RecordedStatus = booking.RecordedStatus
 // is a no-op). A change the record refuses — it ended already — is a non-retryable BadTransition
 // whose details are the RecordedStatus.
 func (a *Activities) RecordStatus(ctx context.Context, c StatusChange) error {
-	if c.BookingID == "" {
-		// Scheduled as a regular activity before the change carried its booking id in JSON: the
-		// id is its workflow's.
-		c.BookingID, _ = lifecycle.BookingIDOf(activity.GetInfo(ctx).WorkflowExecution.ID)
-	}
+	c.BookingID = bookingIDOf(ctx, c)
 	err := a.Bookings.RecordStatus(ctx, c)
 	var te *booking.TransitionError
 	if errors.As(err, &te) {

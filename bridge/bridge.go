@@ -18,12 +18,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"ticketflow/internal/auth"
 	"ticketflow/internal/bus"
@@ -39,9 +36,10 @@ import (
 // Group is the bridge's consumer group.
 const Group = "booking-bridge"
 
-// Bridge holds the bridge's clients.
+// Bridge holds the bridge's clients: the door to the booking workflows and the booking and
+// payment services' contracts.
 type Bridge struct {
-	temporal client.Client
+	door     *lifecycle.Door
 	bookings *booking.Client
 	payments *payment.Client
 }
@@ -55,7 +53,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	defer c.Close()
 	token := auth.InternalToken([]byte(cfg.JWTSecret))
 	b := &Bridge{
-		temporal: c,
+		door:     lifecycle.NewDoor(c, cfg.TaskQueue, cfg.TemporalNS),
 		bookings: booking.NewClient(cfg.Endpoints[config.Booking], token, 30*time.Second),
 		payments: payment.NewClient(cfg.Endpoints[config.Payment], token, 30*time.Second),
 	}
@@ -93,11 +91,11 @@ func (b *Bridge) PaymentProcessed(ctx context.Context, _ bus.Envelope, claim bus
 		return fmt.Errorf("%w: not the payment of record: %s", bus.ErrMalformed, v.Reason)
 	}
 	rec := payment.Record{Found: true, View: *v.Record}
-	err = b.temporal.SignalWorkflow(ctx, lifecycle.WorkflowID(claim.BookingID), "", lifecycle.SignalPaymentResult, rec.Result())
+	err = b.door.SignalPayment(ctx, claim.BookingID, rec.Result())
 	switch {
 	case err == nil:
 		return nil
-	case !workflowClosed(err):
+	case !errors.Is(err, lifecycle.ErrClosed):
 		return err // Temporal unreachable: retried
 	case !rec.Kept():
 		return nil // the workflow has closed and no money is kept: nothing to do
@@ -118,12 +116,6 @@ func (b *Bridge) PaymentProcessed(ctx context.Context, _ bus.Envelope, claim bus
 	}
 	slog.InfoContext(ctx, "late payment refunded", "booking", claim.BookingID, "payment", rec.ID, "bookingStatus", bk.Status)
 	return nil
-}
-
-// workflowClosed reports whether err says the workflow has closed (or never ran).
-func workflowClosed(err error) bool {
-	var nf *serviceerror.NotFound
-	return errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed")
 }
 
 func deref(s *string) string {

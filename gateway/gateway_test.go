@@ -28,11 +28,12 @@ func TestClientAddressTrustsForwardedForOnlyFromTrustedProxies(t *testing.T) {
 		{"trusted proxy names the client", "10.0.0.5:5000", []string{"198.51.100.7"}, "198.51.100.7"},
 		{"a client-written prefix is not reached", "10.0.0.5:5000", []string{"203.0.113.9, 198.51.100.7"}, "198.51.100.7"},
 		{"a chain of trusted proxies", "10.0.0.5:5000", []string{"6.6.6.6, 198.51.100.7, 10.9.9.9", "10.1.1.1"}, "198.51.100.7"},
-		{"every hop trusted: the leftmost", "10.0.0.5:5000", []string{"10.2.2.2, 10.3.3.3"}, "10.2.2.2"},
+		{"every hop trusted: the peer", "10.0.0.5:5000", []string{"10.2.2.2, 10.3.3.3"}, "10.0.0.5"},
 		{"trusted proxy without the header", "10.0.0.5:5000", nil, "10.0.0.5"},
 		{"garbage to the right stops the walk", "10.0.0.5:5000", []string{"198.51.100.7, not-an-ip"}, "10.0.0.5"},
-		{"addresses with ports and brackets", "[fd00::1]:5000", []string{"[2001:db8::7]:1234"}, "2001:db8::7"},
-		{"IPv4-mapped peer", "[::ffff:10.0.0.5]:5000", []string{"198.51.100.7:80"}, "198.51.100.7"},
+		{"IPv6 peer and hop", "[fd00::1]:5000", []string{"2001:db8::7"}, "2001:db8::7"},
+		{"IPv4-mapped peer", "[::ffff:10.0.0.5]:5000", []string{"198.51.100.7"}, "198.51.100.7"},
+		{"a hop with a port is not an address: the peer", "10.0.0.5:5000", []string{"198.51.100.7:80"}, "10.0.0.5"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -41,8 +42,8 @@ func TestClientAddressTrustsForwardedForOnlyFromTrustedProxies(t *testing.T) {
 			for _, v := range c.xff {
 				r.Header.Add("X-Forwarded-For", v)
 			}
-			if got := clientAddress(r, trusted); got != c.want {
-				t.Fatalf("clientAddress = %s, want %s", got, c.want)
+			if got := clientResolver(trusted)(r); got != c.want {
+				t.Fatalf("client = %s, want %s", got, c.want)
 			}
 		})
 	}

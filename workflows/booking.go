@@ -10,25 +10,10 @@ import (
 	"ticketflow/activities"
 	"ticketflow/internal/bus"
 	"ticketflow/internal/lifecycle"
-	"ticketflow/services/inventory"
 )
 
 // a is only used to name activity methods; the worker registers the real instance.
 var a *activities.Activities
-
-// versionOneDecider marks the generations of this workflow, in one marker (one GetVersion, so one
-// TemporalChangeVersion upsert per run however many generations there are):
-//   - no marker: runs started before generation 4; they take legacyBookingWorkflow;
-//   - 1, generation 4: the workflow is the only decider of its booking;
-//   - 2, generation 5: a wait that ends before its timer cancels the timer, so a decided booking
-//     is not woken again when its hold would have ended (a timer, a workflow task and two round
-//     trips less per confirmed booking).
-const versionOneDecider = "one-decider"
-
-const (
-	genOneDecider     workflow.Version = 1
-	genCancelledWaits workflow.Version = 2
-)
 
 // Reasons written to the booking record and to booking.failed / .expired / .cancelled.
 const (
@@ -56,12 +41,12 @@ const (
 // when that record is for the booking's amount and currency. A payment of record that no
 // confirmed booking keeps is refunded.
 func BookingWorkflow(ctx workflow.Context, in lifecycle.BookingInput) (lifecycle.BookingState, error) {
-	gen := workflow.GetVersion(ctx, versionOneDecider, workflow.DefaultVersion, genCancelledWaits)
+	gen := workflow.GetVersion(ctx, versionOneDecider, workflow.DefaultVersion, currentGeneration)
 	if gen == workflow.DefaultVersion {
 		return legacyBookingWorkflow(ctx, in)
 	}
 	b := newBooking(in)
-	b.cancelsWaits = gen >= genCancelledWaits
+	b.gen = gen
 	if err := b.setup(ctx); err != nil {
 		return b.state, err
 	}
@@ -81,19 +66,20 @@ type booking struct {
 	// record, and a requested cancel with its reason.
 	claims       []lifecycle.PaymentResult
 	cancelReason string
-	// The payment of record the booking is confirmed with, and the payments given back.
+	// The payment of record the booking is confirmed with.
 	confirmedPayID string
-	settledPayIDs  map[string]bool
 	// paymentAsked is set once payment.requested is out: from then on an end voids or refunds.
 	paymentAsked bool
-	// ranLocal is set when a local activity ran in the current workflow task (see complete).
+	// ranLocal is set when a local activity ran in the current workflow task (mechanics.go,
+	// complete).
 	ranLocal bool
-	// cancelsWaits: generation 5 and later cancel a wait's timer once the wait is over (awaitFor).
-	cancelsWaits bool
+	// gen is the run's generation marker (generations.go): what it does differently from
+	// earlier runs is decided by it, and only in mechanics.go and legacy.go.
+	gen workflow.Version
 }
 
 func newBooking(in lifecycle.BookingInput) *booking {
-	return &booking{in: in, settledPayIDs: map[string]bool{}, state: lifecycle.BookingState{
+	return &booking{in: in, state: lifecycle.BookingState{
 		BookingID: in.BookingID, Status: lifecycle.StatusPending, Step: "deciding the hold", EventID: in.EventID,
 		SeatIDs: in.SeatIDs, AmountMinor: in.AmountMinor, Currency: in.Currency, HoldExpiresAt: in.HoldExpiresAt,
 	}}
@@ -214,42 +200,26 @@ func (b *booking) run(root workflow.Context) (lifecycle.BookingState, error) {
 // decideHold makes the seat decision (or takes the booking service's) and reports whether the
 // seats are held. Whatever a hold of unknown outcome may have taken is released on failure.
 func (b *booking) decideHold(ctx workflow.Context) bool {
-	if b.in.Hold != nil {
+	switch {
+	case b.in.Hold != nil:
 		b.hold = *b.in.Hold
-	} else {
-		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, holdOptions), a.HoldSeats,
-			b.seats(true)).Get(ctx, nil)
+	case b.gen < genOneTranslation:
+		b.hold = b.legacyHold(ctx)
+	default:
+		// The inventory's answer, translated by inventory.Decision as the request path does. An
+		// error is an outcome still unknown when holdOptions gave up: nothing is known to be held.
 		b.ranLocal = true
-		b.hold = holdResultOf(err, b.in.HoldExpiresAt)
+		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, holdOptions), a.DecideHold,
+			b.seats(true)).Get(ctx, &b.hold)
+		if err != nil {
+			b.hold = lifecycle.HoldResult{Code: lifecycle.HoldFailed, Reason: reasonHoldUnknown}
+		}
 	}
 	b.holdDecided = true
 	if b.hold.Held || b.hold.Code == lifecycle.HoldFailed {
 		b.saga.add("release seats", b.release)
 	}
 	return b.hold.Held
-}
-
-// holdResultOf turns the hold activity's outcome into the seat decision.
-func holdResultOf(err error, until time.Time) lifecycle.HoldResult {
-	if err == nil {
-		return lifecycle.HoldResult{Held: true, Code: lifecycle.HoldOK, HoldExpiresAt: until}
-	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		var seatIDs []string
-		_ = appErr.Details(&seatIDs)
-		switch appErr.Type() {
-		case activities.ErrSeatsUnavailable:
-			return lifecycle.HoldResult{Code: inventory.CodeSeatsUnavailable, UnavailableSeatIDs: seatIDs, Reason: "seats unavailable"}
-		case activities.ErrSeatNotFound:
-			return lifecycle.HoldResult{Code: lifecycle.HoldSeatNotFound, UnknownSeatIDs: seatIDs, Reason: "unknown seats"}
-		case activities.ErrBuyerLimit:
-			return lifecycle.HoldResult{Code: inventory.CodeBuyerLimit, Reason: "the buyer's seat limit for the event is reached"}
-		}
-	}
-	// The outcome is unknown (the inventory did not answer in time), or the booking was released
-	// already: nothing is held for it, and whatever a late hold took is released.
-	return lifecycle.HoldResult{Code: lifecycle.HoldFailed, Reason: reasonHoldUnknown}
 }
 
 // checkClaims takes the payment results that arrived and reads the payment of record: ok when it
@@ -404,49 +374,10 @@ func (b *booking) keep(ctx workflow.Context) (lifecycle.BookingState, error) {
 	}
 }
 
-// awaitFor waits until cond holds or d has passed, and reports whether cond held. From generation
-// 5 on, a wait that ends before its timer cancels the timer: otherwise the timer fires later and
-// wakes the workflow for a task that does nothing (a confirmed booking, when its hold would have
-// ended). The SDK's AwaitWithTimeout leaves its timer running (its flag to cancel it is off).
-func (b *booking) awaitFor(ctx workflow.Context, d time.Duration, cond func() bool) (bool, error) {
-	if !b.cancelsWaits {
-		return workflow.AwaitWithTimeout(ctx, d, cond)
-	}
-	if cond() {
-		return true, nil
-	}
-	tctx, cancel := workflow.WithCancel(ctx)
-	defer cancel()
-	timer := workflow.NewTimer(tctx, d)
-	err := workflow.Await(ctx, func() bool { return cond() || timer.IsReady() })
-	return cond(), err
-}
-
 // paymentOfRecordAfterClaims reads the payment of record for the claims that arrived.
 func (b *booking) paymentOfRecordAfterClaims(ctx workflow.Context) activities.PaymentRecord {
 	b.claims = nil
 	return b.paymentOfRecord(ctx)
-}
-
-// complete ends the run once every update handler has answered. The server refuses to complete a
-// workflow when a signal or update arrived during the task, and runs the task again from the last
-// one that ended: effects of local activities run in the refused task would be lost from the
-// history. So a task that ran local activities ends first with a 1 ms timer, and the workflow
-// completes in a task of its own (TestTheRunCompletesInATaskWithoutLocalActivities pins this).
-func (b *booking) complete(ctx workflow.Context) (lifecycle.BookingState, error) {
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return b.state, err
-	}
-	if b.ranLocal {
-		b.ranLocal = false
-		if err := workflow.Sleep(ctx, time.Millisecond); err != nil {
-			return b.state, err
-		}
-		if len(b.claims) > 0 || b.cancelReason != "" {
-			return b.keep(ctx)
-		}
-	}
-	return b.state, nil
 }
 
 // --- steps ------------------------------------------------------------------------------------

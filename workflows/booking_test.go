@@ -93,7 +93,7 @@ func newHarness(t *testing.T) *harness {
 			}
 		}
 	}).Return(nil).Maybe()
-	h.mockSeats("HoldSeats", a.HoldSeats)
+	h.mockDecideHold()
 	h.mockSeats("ConfirmSeats", a.ConfirmSeats)
 	h.mockSeats("ReleaseSeats", a.ReleaseSeats)
 	h.env.OnActivity(a.RecordStatus, mock.Anything, mock.Anything).Return(func(ctx context.Context, c activities.StatusChange) error {
@@ -175,6 +175,30 @@ func (h *harness) mockSeats(name string, fn any) {
 				return f(count)
 			}
 			return nil
+		}).Maybe()
+}
+
+// mockDecideHold mocks the hold: what onSeats("DecideHold") answers is the inventory's answer,
+// which the activity turns into the decision as activities.DecideHold does (a refusal is a
+// decision; anything else an unknown outcome, retried).
+func (h *harness) mockDecideHold() {
+	const name = "DecideHold"
+	n := 0
+	h.env.OnActivity(a.DecideHold, mock.Anything, mock.Anything).AfterFn(func() time.Duration { return h.delay[name] }).
+		Return(func(ctx context.Context, r activities.SeatsRequest) (lifecycle.HoldResult, error) {
+			h.mu.Lock()
+			n++
+			count, f := n, h.behaviour[name]
+			h.mu.Unlock()
+			h.record(name)
+			var err error
+			if f != nil {
+				err = f(count)
+			}
+			if err != nil && !inventory.IsRefusal(err) {
+				return lifecycle.HoldResult{}, err
+			}
+			return inventory.Decision(err, r.HoldUntil), nil
 		}).Maybe()
 }
 
@@ -286,8 +310,8 @@ func TestHappyPathConfirmsAndAnnouncesEachStep(t *testing.T) {
 
 func TestSeatsUnavailableAnswersTheHoldAndFails(t *testing.T) {
 	h := newHarness(t)
-	h.onSeats("HoldSeats", func(int) error {
-		return temporal.NewNonRetryableApplicationError("taken", activities.ErrSeatsUnavailable, nil, []string{"MAIN-C-2"})
+	h.onSeats("DecideHold", func(int) error {
+		return &inventory.SeatsError{Err: inventory.ErrUnavailable, SeatIDs: []string{"MAIN-C-2"}}
 	})
 	s := h.run()
 	if s.Status != lifecycle.StatusFailed || s.FailureReason != "seats unavailable" {
@@ -409,7 +433,7 @@ func TestLegacyCancelConfirmedWorkflowRefundsAndReleases(t *testing.T) {
 
 func TestTransientHoldFailuresAreRetried(t *testing.T) {
 	h := newHarness(t)
-	h.onSeats("HoldSeats", func(n int) error {
+	h.onSeats("DecideHold", func(n int) error {
 		if n <= 2 {
 			return errors.New("inventory: connection refused")
 		}
@@ -417,7 +441,7 @@ func TestTransientHoldFailuresAreRetried(t *testing.T) {
 	})
 	h.pay(time.Second, bus.PaymentSuccess, "")
 	s := h.run()
-	if s.Status != lifecycle.StatusConfirmed || h.count("HoldSeats") != 3 {
+	if s.Status != lifecycle.StatusConfirmed || h.count("DecideHold") != 3 {
 		t.Fatalf("final state %+v calls %v", s, h.calls)
 	}
 }

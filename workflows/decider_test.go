@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"ticketflow/activities"
@@ -42,7 +41,7 @@ func TestADecisionTheRequestMadeIsNotMadeAgain(t *testing.T) {
 	if s := h.runWith(in); s.Status != lifecycle.StatusConfirmed {
 		t.Fatalf("final state %+v", s)
 	}
-	if h.count("HoldSeats") != 0 || h.hold == nil || !h.hold.Held {
+	if h.count("DecideHold") != 0 || h.hold == nil || !h.hold.Held {
 		t.Fatalf("calls %v hold answer %+v: the request's hold is not repeated, and the update answers it", h.calls, h.hold)
 	}
 }
@@ -55,7 +54,7 @@ func TestARefusalTheRequestMadeIsRecordedFailedWithoutHolding(t *testing.T) {
 	if s.Status != lifecycle.StatusFailed || s.FailureReason != "seats unavailable" || strings.Join(h.statuses, ",") != lifecycle.StatusFailed {
 		t.Fatalf("final state %+v recorded %v", s, h.statuses)
 	}
-	if h.count("HoldSeats")+h.count("ReleaseSeats")+h.count("RefundPayment") != 0 {
+	if h.count("DecideHold")+h.count("ReleaseSeats")+h.count("RefundPayment") != 0 {
 		t.Fatalf("calls %v: nothing was held or paid, nothing is undone", h.calls)
 	}
 	h.wantEmitted("booking.initiated", "booking.failed")
@@ -63,8 +62,8 @@ func TestARefusalTheRequestMadeIsRecordedFailedWithoutHolding(t *testing.T) {
 
 func TestAKafkaBookingRefusedAtTheHoldPublishesBookingFailed(t *testing.T) {
 	h := newHarness(t)
-	h.onSeats("HoldSeats", func(int) error {
-		return temporal.NewNonRetryableApplicationError("taken", activities.ErrSeatsUnavailable, nil, []string{"MAIN-C-1"})
+	h.onSeats("DecideHold", func(int) error {
+		return &inventory.SeatsError{Err: inventory.ErrUnavailable, SeatIDs: []string{"MAIN-C-1"}}
 	})
 	in := input()
 	in.Announced = true
@@ -76,7 +75,7 @@ func TestAKafkaBookingRefusedAtTheHoldPublishesBookingFailed(t *testing.T) {
 
 func TestAHoldOfUnknownOutcomeIsReleasedAndFailed(t *testing.T) {
 	h := newHarness(t)
-	h.onSeats("HoldSeats", func(int) error { return errors.New("inventory: timeout") })
+	h.onSeats("DecideHold", func(int) error { return errors.New("inventory: timeout") })
 	s := h.run()
 	if s.Status != lifecycle.StatusFailed || h.hold == nil || h.hold.Code != lifecycle.HoldFailed || h.count("ReleaseSeats") != 1 {
 		t.Fatalf("final state %+v hold %+v calls %v", s, h.hold, h.calls)
@@ -259,7 +258,7 @@ func TestAResumedConfirmedBookingServesACancel(t *testing.T) {
 	h.cancelAt(time.Minute, &res)
 	s := h.runWith(in)
 	if s.Status != lifecycle.StatusCancelled || res == nil || !res.Refunded || h.rec.Status != payment.StatusRefunded ||
-		h.count("ReleaseSeats") != 1 || h.count("HoldSeats") != 0 {
+		h.count("ReleaseSeats") != 1 || h.count("DecideHold") != 0 {
 		t.Fatalf("final state %+v answer %+v calls %v", s, res, h.calls)
 	}
 }

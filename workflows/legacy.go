@@ -1,10 +1,23 @@
 package workflows
 
-// This file is BookingWorkflow as generations 0 to 3 ran it (workflows/testdata/v0..v3), and
-// CancelConfirmedBookingWorkflow, which those generations started to cancel a booking whose
-// workflow had completed CONFIRMED. Workflows started before the "one-decider" change take this
-// path (BookingWorkflow sends them here when GetVersion finds no marker) and their histories must
-// replay, so nothing here may change: it is frozen, and new behaviour goes into booking.go.
+// This file is what earlier generations of BookingWorkflow run (generations.go), kept for their
+// open runs and the replay of their histories (workflows/testdata/v0..v5), so nothing here may
+// change: it is frozen, and new behaviour goes into booking.go.
+//
+//   - legacyBookingWorkflow is BookingWorkflow as generations 0 to 3 ran it, and
+//     CancelConfirmedBookingWorkflow the workflow those generations started to cancel a booking
+//     whose workflow had completed CONFIRMED. BookingWorkflow sends runs without the
+//     "one-decider" marker here.
+//   - legacyHold is the hold as generations 4 and 5 make it: HoldSeats' refusals come back as
+//     non-retryable errors whose type names them.
+//
+// The way out: `ticketflow generations` counts the open runs of each generation. When it counts
+// none of generations 0 to 3, delete legacyBookingWorkflow, CancelConfirmedBookingWorkflow (and
+// its registration in worker/worker.go), workflows/testdata/v0..v3, and raise GetVersion's
+// minSupported in BookingWorkflow to genOneDecider (a run of a removed generation then fails its
+// task loudly instead of running the wrong code). When it also counts none of generations 4 and
+// 5, delete legacyHold, activities/legacy.go, the generation-5 branch of awaitFor and
+// workflows/testdata/v4..v5, and raise minSupported to genOneTranslation.
 
 import (
 	"errors"
@@ -18,6 +31,31 @@ import (
 	"ticketflow/internal/lifecycle"
 	"ticketflow/services/inventory"
 )
+
+// legacyHold makes the seat decision as generations 4 and 5 do: HoldSeats, whose refusals are
+// non-retryable errors of the activities' legacy types.
+func (b *booking) legacyHold(ctx workflow.Context) lifecycle.HoldResult {
+	b.ranLocal = true
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, holdOptions), a.HoldSeats,
+		b.seats(true)).Get(ctx, nil)
+	if err == nil {
+		return lifecycle.HoldResult{Held: true, Code: lifecycle.HoldOK, HoldExpiresAt: b.in.HoldExpiresAt}
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		var seatIDs []string
+		_ = appErr.Details(&seatIDs)
+		switch appErr.Type() {
+		case activities.ErrSeatsUnavailable:
+			return lifecycle.HoldResult{Code: inventory.CodeSeatsUnavailable, UnavailableSeatIDs: seatIDs, Reason: "seats unavailable"}
+		case activities.ErrSeatNotFound:
+			return lifecycle.HoldResult{Code: lifecycle.HoldSeatNotFound, UnknownSeatIDs: seatIDs, Reason: "unknown seats"}
+		case activities.ErrBuyerLimit:
+			return lifecycle.HoldResult{Code: inventory.CodeBuyerLimit, Reason: "the buyer's seat limit for the event is reached"}
+		}
+	}
+	return lifecycle.HoldResult{Code: lifecycle.HoldFailed, Reason: reasonHoldUnknown}
+}
 
 // BookingWorkflow is the booking saga: hold the seats (and answer the "hold" update with the seat
 // decision), announce the booking and ask for payment, then wait for the payment result, a cancel

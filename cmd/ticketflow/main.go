@@ -29,6 +29,9 @@ const usage = `usage: ticketflow <command> [arguments]
                            and the Temporal search attributes (docker-compose runs it once)
   replay --file F | --query Q
                            replay workflow histories against this build's workflows
+  generations [--need-none G]
+                           count the open BookingWorkflow runs of each generation (whether the
+                           code of earlier generations can be removed)
   version                  print the build: version, commit and Go toolchain (also --version)
 
 Every command takes -h or --help. The local stack, demo data, benchmark and chaos run are
@@ -65,6 +68,8 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return serve(ctx, cfg, fs.Arg(0))
 	case "replay":
 		return replay(ctx, args, os.Stdout)
+	case "generations":
+		return generations(ctx, args, os.Stdout)
 	case "setup":
 		fs := cli.Flags("ticketflow setup", "", "Create the Kafka topics (KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR) and the\n"+
 			"Temporal search attributes on servers the local stack did not start (docker-compose runs it once).")

@@ -90,7 +90,8 @@ type BookingInput struct {
 const (
 	HoldOK           = "HELD"
 	HoldSeatNotFound = "SEAT_NOT_FOUND"
-	HoldFailed       = "HOLD_FAILED" // the hold could not be decided (inventory unreachable)
+	HoldNoSeatPlan   = "NO_SEAT_PLAN" // the event has no seats in inventory (answered 404 "event")
+	HoldFailed       = "HOLD_FAILED"  // the hold could not be decided (inventory unreachable)
 )
 
 // HoldResult is the seat decision: the answer of the "hold" update, BookingInput.Hold, and the

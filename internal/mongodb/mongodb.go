@@ -37,6 +37,29 @@ func Connect(ctx context.Context, uri, database string, wait time.Duration) (*mo
 	}
 }
 
+// Store is a service's store on MongoDB: it creates the indexes it needs (idempotently).
+type Store interface {
+	EnsureIndexes(ctx context.Context) error
+}
+
+// Open is how a MongoDB-backed service opens its store: it connects to the named database
+// (waiting up to 30 s for the server), builds the store on it with newStore and creates its
+// indexes. closeDB disconnects; the database is returned too, for health checks and anything
+// else the service keeps in it.
+func Open[S Store](ctx context.Context, uri, database string, newStore func(*mongo.Database) S) (st S, db *mongo.Database, closeDB func(), err error) {
+	db, err = Connect(ctx, uri, database, 30*time.Second)
+	if err != nil {
+		return st, nil, nil, err
+	}
+	closeDB = func() { _ = db.Client().Disconnect(context.WithoutCancel(ctx)) }
+	st = newStore(db)
+	if err := st.EnsureIndexes(ctx); err != nil {
+		closeDB()
+		return st, nil, nil, err
+	}
+	return st, db, closeDB, nil
+}
+
 // Ping checks the database's server.
 func Ping(db *mongo.Database) func(ctx context.Context) error {
 	return func(ctx context.Context) error { return db.Client().Ping(ctx, nil) }

@@ -109,7 +109,7 @@ func (a *api) decideSeats(r *http.Request, sp spec) answer {
 	}
 	q, err := a.inventory.Quote(ctx, sp.EventID, sp.SeatIDs)
 	if inventory.IsRefusal(err) {
-		return fail(refusalError(err, ""))
+		return fail(decisionError(inventory.Decision(err, time.Time{}), ""))
 	}
 	if err != nil {
 		return fail(upstream(ctx, "inventory", err))
@@ -118,7 +118,8 @@ func (a *api) decideSeats(r *http.Request, sp spec) answer {
 		// Seats already sold or held: turn the buyer away at once, without a booking or a saga.
 		// In a flash sale most buyers lose; this keeps them off the orchestrator. (A booking
 		// announced on Kafka is stored and refused by its workflow, so booking.failed says so.)
-		return fail(refusalError(&inventory.SeatsError{Err: inventory.ErrUnavailable, SeatIDs: q.UnavailableSeatIDs}, ""))
+		taken := &inventory.SeatsError{Err: inventory.ErrUnavailable, SeatIDs: q.UnavailableSeatIDs}
+		return fail(decisionError(inventory.Decision(taken, time.Time{}), ""))
 	}
 
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -139,7 +140,7 @@ func (a *api) decideSeats(r *http.Request, sp spec) answer {
 	bookingsTotal.WithLabelValues(lifecycle.StatusPending).Inc()
 	if b.HoldDecision != nil {
 		a.orch.startSoon(ctx, b) // its workflow records the refusal FAILED, with booking.failed
-		return fail(decisionError(b.HoldDecision, b.ID))
+		return fail(decisionError(*b.HoldDecision, b.ID))
 	}
 
 	holdCtx, cancelHold := context.WithTimeout(ctx, holdTimeout)
@@ -152,7 +153,7 @@ func (a *api) decideSeats(r *http.Request, sp spec) answer {
 		slog.WarnContext(ctx, "hold outcome unknown; the booking's workflow decides", "booking", b.ID, "err", err)
 		return a.decided(r, ctx, b)
 	}
-	d := holdDecision(err, b.HoldExpiresAt)
+	d := inventory.Decision(err, b.HoldExpiresAt)
 	if err := a.store.setHoldDecision(ctx, b.ID, &d); err != nil {
 		// The decision must be stored before it is told (the workflow would hold again without
 		// it): leave the booking to its workflow, which decides on its own.
@@ -162,7 +163,7 @@ func (a *api) decideSeats(r *http.Request, sp spec) answer {
 	b.HoldDecision = &d
 	a.orch.startSoon(ctx, b)
 	if !d.Held {
-		return fail(refusalError(err, b.ID))
+		return fail(decisionError(d, b.ID))
 	}
 	return bookingAnswer(http.StatusAccepted, b)
 }
@@ -203,7 +204,7 @@ func (a *api) decided(r *http.Request, ctx context.Context, b *booking.Booking) 
 	case d != nil && d.Code == lifecycle.HoldFailed:
 		return fail(httpapi.Unavailable("the seats could not be held right now; retry"))
 	case d != nil:
-		return fail(decisionError(d, b.ID))
+		return fail(decisionError(*d, b.ID))
 	}
 	return fail(httpapi.Conflict(inventory.CodeSeatsUnavailable, "the seats could not be held").
 		WithDetails(map[string]any{"unavailableSeatIds": []string{}, "bookingId": b.ID}))
@@ -220,46 +221,17 @@ func holdOutcome(err error) string {
 	return "unknown"
 }
 
-// holdDecision is the stored form of the hold's answer.
-func holdDecision(err error, until time.Time) lifecycle.HoldResult {
-	var se *inventory.SeatsError
-	switch {
-	case err == nil:
-		return lifecycle.HoldResult{Held: true, Code: lifecycle.HoldOK, HoldExpiresAt: until}
-	case errors.As(err, &se) && errors.Is(err, inventory.ErrUnavailable):
-		return lifecycle.HoldResult{Code: inventory.CodeSeatsUnavailable, UnavailableSeatIDs: se.SeatIDs, Reason: "seats unavailable"}
-	case errors.As(err, &se) && errors.Is(err, inventory.ErrUnknownSeat):
-		return lifecycle.HoldResult{Code: lifecycle.HoldSeatNotFound, UnknownSeatIDs: se.SeatIDs, Reason: "unknown seats"}
-	case errors.Is(err, inventory.ErrBuyerLimit):
-		return lifecycle.HoldResult{Code: inventory.CodeBuyerLimit, Reason: err.Error()}
-	}
-	return lifecycle.HoldResult{Code: lifecycle.HoldFailed, Reason: reasonOf(err)}
-}
-
-func reasonOf(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
-// refusalError is the contract's answer to an inventory refusal; bookingID, when a booking was
-// stored, goes into the details.
-func refusalError(err error, bookingID string) error {
-	d := holdDecision(err, time.Time{})
-	if errors.Is(err, inventory.ErrNoSeatPlan) {
-		return httpapi.NotFound("event")
-	}
-	return decisionError(&d, bookingID)
-}
-
-// decisionError is the answer to a refused seat decision.
-func decisionError(d *lifecycle.HoldResult, bookingID string) error {
+// decisionError is the contract's answer to a refused seat decision (inventory.Decision), the same
+// whether the request or the workflow decided; bookingID, when a booking was stored, goes into the
+// details.
+func decisionError(d lifecycle.HoldResult, bookingID string) error {
 	details := map[string]any{}
 	if bookingID != "" {
 		details["bookingId"] = bookingID
 	}
 	switch d.Code {
+	case lifecycle.HoldNoSeatPlan:
+		return httpapi.NotFound("event").WithDetails(details)
 	case lifecycle.HoldSeatNotFound:
 		details["unknownSeatIds"] = d.UnknownSeatIDs
 		return httpapi.NotFound("seat").WithDetails(details)

@@ -3,63 +3,24 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
-
 	"ticketflow/internal/lifecycle"
-	"ticketflow/internal/money"
 	"ticketflow/internal/process"
 	"ticketflow/services/booking"
 )
 
-// orchestrator starts each booking's workflow and talks to it: the booking service's side of
-// Temporal. It never changes a booking's status itself.
+// orchestrator is the booking service's side of each booking's workflow: it builds the workflow's
+// input from the booking record and goes through lifecycle.Door, the one way into the workflow.
+// It never changes a booking's status itself.
 type orchestrator struct {
-	temporal  client.Client
-	taskQueue string
-	namespace string
-	store     *store
-}
-
-// startOptions are the options of a booking's workflow. A new booking's run is started with
-// reject-duplicate, so a retried start can never begin a second saga; a run in ModeConfirmed or
-// ModeRepair follows one that has closed and is allowed to.
-func (o *orchestrator) startOptions(b *booking.Booking, mode string) client.StartWorkflowOptions {
-	reuse := enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
-	switch mode {
-	case lifecycle.ModeConfirmed:
-		reuse = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-	case lifecycle.ModeRepair:
-		reuse = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
-	}
-	return client.StartWorkflowOptions{
-		ID:                       lifecycle.WorkflowID(b.ID),
-		TaskQueue:                o.taskQueue,
-		WorkflowIDReusePolicy:    reuse,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			lifecycle.BookingIDKey.ValueSet(b.ID),
-			lifecycle.EventIDKey.ValueSet(b.EventID),
-			lifecycle.UserIDKey.ValueSet(b.UserID),
-			lifecycle.BookingStatusKey.ValueSet(b.Status),
-			lifecycle.SeatCountKey.ValueSet(int64(len(b.SeatIDs))),
-		),
-		StaticSummary: fmt.Sprintf("%s · seats %s · %s", b.EventName, strings.Join(b.SeatIDs, ", "),
-			money.Format(b.AmountMinor, b.Currency)),
-		StaticDetails: fmt.Sprintf("Booking %s by user %s (%s)", b.ID, b.UserID, b.UserEmail),
-	}
+	door  *lifecycle.Door
+	store *store
 }
 
 // input is the workflow input of a booking record, for a run in mode.
-func (o *orchestrator) input(b *booking.Booking, mode string) lifecycle.BookingInput {
+func input(b *booking.Booking, mode string) lifecycle.BookingInput {
 	in := lifecycle.BookingInput{BookingID: b.ID, UserID: b.UserID, UserEmail: b.UserEmail, EventID: b.EventID,
 		EventName: b.EventName, SeatIDs: b.SeatIDs, AmountMinor: b.AmountMinor, Currency: b.Currency,
 		PaymentToken: b.PaymentToken, HoldExpiresAt: b.HoldExpiresAt.UTC(), Announced: b.Origin == originKafka,
@@ -81,9 +42,7 @@ func (o *orchestrator) input(b *booking.Booking, mode string) lifecycle.BookingI
 
 // start starts a new booking's workflow; one that already runs or ran for it is left alone.
 func (o *orchestrator) start(ctx context.Context, b *booking.Booking) error {
-	_, err := o.temporal.ExecuteWorkflow(ctx, o.startOptions(b, lifecycle.ModeNew), lifecycle.BookingWorkflowName,
-		o.input(b, lifecycle.ModeNew))
-	if err != nil && !alreadyStarted(err) {
+	if err := o.door.Start(ctx, input(b, lifecycle.ModeNew)); err != nil {
 		return err
 	}
 	return o.store.markStarted(context.WithoutCancel(ctx), b.ID)
@@ -114,23 +73,15 @@ func (o *orchestrator) startSoon(ctx context.Context, b *booking.Booking) {
 // askHold hands a booking whose seat decision is unknown to its workflow (starting it if need be)
 // and waits for the workflow's decision. ok is false when the workflow has closed already.
 func (o *orchestrator) askHold(ctx context.Context, b *booking.Booking) (res lifecycle.HoldResult, ok bool, err error) {
-	handle, err := o.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: o.temporal.NewWithStartWorkflowOperation(o.startOptions(b, lifecycle.ModeNew),
-			lifecycle.BookingWorkflowName, o.input(b, lifecycle.ModeNew)),
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     lifecycle.UpdateHold,
-			UpdateName:   lifecycle.UpdateHold,
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
-	if err == nil {
+	res, err = o.door.AskHold(ctx, input(b, lifecycle.ModeNew))
+	if err == nil || errors.Is(err, lifecycle.ErrClosed) {
+		// It exists (or existed). After any other error it may not: the reconciler looks again.
 		_ = o.store.markStarted(context.WithoutCancel(ctx), b.ID)
-		err = handle.Get(ctx, &res)
 	}
 	switch {
 	case err == nil:
 		return res, true, nil
-	case closed(err) || alreadyStarted(err):
+	case errors.Is(err, lifecycle.ErrClosed):
 		return res, false, nil
 	}
 	return res, false, err
@@ -142,7 +93,7 @@ func (o *orchestrator) askHold(ctx context.Context, b *booking.Booking) (res lif
 // as its first message; current re-reads the record.
 func (o *orchestrator) cancel(ctx context.Context, b *booking.Booking, current func(context.Context) (*booking.Booking, error)) (lifecycle.CancelResult, error) {
 	res, err := o.updateCancel(ctx, b, lifecycle.ModeNew)
-	if err == nil || !(closed(err) || alreadyStarted(err)) {
+	if !errors.Is(err, lifecycle.ErrClosed) {
 		return res, err
 	}
 	if b, err = current(ctx); err != nil {
@@ -158,7 +109,7 @@ func (o *orchestrator) cancel(ctx context.Context, b *booking.Booking, current f
 		return lifecycle.CancelResult{Status: b.Status}, nil
 	}
 	res, err = o.updateCancel(ctx, b, mode)
-	if err != nil && (closed(err) || alreadyStarted(err)) {
+	if errors.Is(err, lifecycle.ErrClosed) {
 		if b, err = current(ctx); err == nil {
 			return lifecycle.CancelResult{Status: b.Status}, nil
 		}
@@ -167,36 +118,14 @@ func (o *orchestrator) cancel(ctx context.Context, b *booking.Booking, current f
 }
 
 func (o *orchestrator) updateCancel(ctx context.Context, b *booking.Booking, mode string) (lifecycle.CancelResult, error) {
-	var res lifecycle.CancelResult
-	handle, err := o.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: o.temporal.NewWithStartWorkflowOperation(o.startOptions(b, mode),
-			lifecycle.BookingWorkflowName, o.input(b, mode)),
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateName:   lifecycle.UpdateCancel,
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
-	if err == nil {
-		_ = o.store.markStarted(context.WithoutCancel(ctx), b.ID)
-		err = handle.Get(ctx, &res)
-	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.Type() == lifecycle.ErrNotCancellable {
+	res, err := o.door.Cancel(ctx, input(b, mode))
+	switch {
+	case errors.Is(err, lifecycle.ErrCannotCancel):
 		return lifecycle.CancelResult{Status: b.Status}, nil
+	case err == nil:
+		_ = o.store.markStarted(context.WithoutCancel(ctx), b.ID)
 	}
 	return res, err
-}
-
-// closed reports whether err says the workflow is no longer running.
-func closed(err error) bool {
-	var nf *serviceerror.NotFound
-	return errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed")
-}
-
-// alreadyStarted reports whether a start was refused because the workflow id was used before.
-func alreadyStarted(err error) bool {
-	var as *serviceerror.WorkflowExecutionAlreadyStarted
-	return errors.As(err, &as) || strings.Contains(err.Error(), "already started") || closed(err)
 }
 
 // --- reconciler ---------------------------------------------------------------------------------
@@ -258,44 +187,18 @@ func (o *orchestrator) startUnstarted(ctx context.Context) error {
 
 // repairClosed gives a new run to every booking whose latest run closed abnormally since `since`.
 func (o *orchestrator) repairClosed(ctx context.Context, since time.Time) error {
-	query := fmt.Sprintf(`WorkflowType = %q AND ExecutionStatus IN ("Terminated", "TimedOut", "Failed", "Canceled")`,
-		lifecycle.BookingWorkflowName)
-	if !since.IsZero() {
-		query += fmt.Sprintf(` AND CloseTime > %q`, since.UTC().Format(time.RFC3339Nano))
-	}
-	var token []byte
-	for {
-		resp, err := o.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: o.namespace, PageSize: reconcilePage, NextPageToken: token, Query: query})
-		if err != nil {
-			return err
+	return o.door.ClosedAbnormally(ctx, since, func(id string) {
+		if err := o.repair(ctx, id); err != nil {
+			slog.Warn("reconcile: repair a booking whose workflow closed", "booking", id, "err", err)
 		}
-		for _, ex := range resp.GetExecutions() {
-			id, ok := strings.CutPrefix(ex.GetExecution().GetWorkflowId(), "booking-")
-			if !ok {
-				continue
-			}
-			if err := o.repair(ctx, id); err != nil {
-				slog.Warn("reconcile: repair a booking whose workflow closed", "booking", id, "err", err)
-			}
-		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			return nil
-		}
-	}
+	})
 }
 
 // repair starts a run for a booking whose latest run closed abnormally (and is still the latest).
 func (o *orchestrator) repair(ctx context.Context, bookingID string) error {
-	d, err := o.temporal.DescribeWorkflowExecution(ctx, lifecycle.WorkflowID(bookingID), "")
-	if err != nil {
-		return err
-	}
-	switch d.GetWorkflowExecutionInfo().GetStatus() {
-	case enums.WORKFLOW_EXECUTION_STATUS_TERMINATED, enums.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
-		enums.WORKFLOW_EXECUTION_STATUS_FAILED, enums.WORKFLOW_EXECUTION_STATUS_CANCELED:
-	default:
-		return nil // running, or completed: its booking has its decider or its end
+	abnormal, closedAs, err := o.door.LatestClosedAbnormally(ctx, bookingID)
+	if err != nil || !abnormal {
+		return err // running, or completed: its booking has its decider or its end
 	}
 	b, err := o.store.get(ctx, bookingID)
 	if err != nil {
@@ -308,12 +211,13 @@ func (o *orchestrator) repair(ctx context.Context, bookingID string) error {
 		}
 		mode = lifecycle.ModeConfirmed
 	}
-	opts := o.startOptions(b, lifecycle.ModeRepair) // follows a run that closed abnormally
-	if _, err := o.temporal.ExecuteWorkflow(ctx, opts, lifecycle.BookingWorkflowName, o.input(b, mode)); err != nil {
+	// Either mode follows a run that closed abnormally: started with ModeRepair's reuse policy.
+	in := input(b, mode)
+	if err := o.door.Repair(ctx, in); err != nil {
 		return err
 	}
 	reconcileRepairs.WithLabelValues("closed").Inc()
 	slog.Warn("reconcile: booking taken up by a new run after its workflow closed", "booking", bookingID,
-		"status", b.Status, "mode", mode, "closedAs", d.GetWorkflowExecutionInfo().GetStatus().String())
+		"status", b.Status, "mode", mode, "closedAs", closedAs)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"ticketflow/internal/auth"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/pgdb"
 	"ticketflow/internal/process"
 	"ticketflow/internal/router"
@@ -44,7 +45,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	secret := []byte(cfg.JWTSecret)
 	token := auth.InternalToken(secret)
 	st := &store{pool: pool}
-	orch := &orchestrator{temporal: tc, taskQueue: cfg.TaskQueue, namespace: cfg.TemporalNS, store: st}
+	orch := &orchestrator{door: lifecycle.NewDoor(tc, cfg.TaskQueue, cfg.TemporalNS), store: st}
 	a := &api{
 		store:     st,
 		orch:      orch,

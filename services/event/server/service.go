@@ -19,15 +19,11 @@ import (
 
 // Run serves the event service until ctx ends.
 func Run(ctx context.Context, cfg *config.Config) error {
-	db, err := mongodb.Connect(ctx, cfg.MongoURI, config.EventsDB, 30*time.Second)
+	st, db, closeDB, err := mongodb.Open(ctx, cfg.MongoURI, config.EventsDB, newStore)
 	if err != nil {
 		return err
 	}
-	defer db.Client().Disconnect(context.WithoutCancel(ctx))
-	st := newStore(db)
-	if err := st.ensureIndexes(ctx); err != nil {
-		return err
-	}
+	defer closeDB()
 	secret := []byte(cfg.JWTSecret)
 	token := auth.InternalToken(secret)
 	a := &api{store: st, inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 60*time.Second)}

@@ -23,7 +23,7 @@ func newStore(db *mongo.Database) *store {
 	return &store{venues: db.Collection("venues"), events: db.Collection("events"), idem: db.Collection("idempotency")}
 }
 
-func (s *store) ensureIndexes(ctx context.Context) error {
+func (s *store) EnsureIndexes(ctx context.Context) error {
 	return mongodb.EnsureIndexes(ctx, s.events,
 		mongo.IndexModel{Keys: bson.D{{Key: "date", Value: 1}}},
 		mongo.IndexModel{Keys: bson.D{{Key: "seatsLoaded", Value: 1}}})

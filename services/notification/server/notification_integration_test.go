@@ -56,7 +56,7 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(cancel)
 	db := mongodbtest.Database(t, ctx, cfg, "ticketflow_notifications_test_")
 	st := newStore(db)
-	if err := st.ensureIndexes(ctx); err != nil {
+	if err := st.EnsureIndexes(ctx); err != nil {
 		t.Fatal(err)
 	}
 	from, err := mail.ParseAddress(cfg.MailFrom)
@@ -163,8 +163,8 @@ func (h *harness) emailsOf(eventID string, want int) []mailpitMessage {
 func TestIndexesSurviveARestart(t *testing.T) {
 	h := newHarness(t)
 	for i := 0; i < 2; i++ {
-		if err := h.svc.store.ensureIndexes(h.ctx); err != nil {
-			t.Fatalf("ensureIndexes again (%d): %v", i+1, err)
+		if err := h.svc.store.EnsureIndexes(h.ctx); err != nil {
+			t.Fatalf("EnsureIndexes again (%d): %v", i+1, err)
 		}
 	}
 }

@@ -31,15 +31,11 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("MAIL_FROM %q: %w", cfg.MailFrom, err)
 	}
-	db, err := mongodb.Connect(ctx, cfg.MongoURI, config.NotificationsDB, 30*time.Second)
+	st, db, closeDB, err := mongodb.Open(ctx, cfg.MongoURI, config.NotificationsDB, newStore)
 	if err != nil {
 		return err
 	}
-	defer db.Client().Disconnect(context.WithoutCancel(ctx))
-	st := newStore(db)
-	if err := st.ensureIndexes(ctx); err != nil {
-		return err
-	}
+	defer closeDB()
 	svc := &service{store: st, mail: &smtpMailer{addr: cfg.SMTPAddr, timeout: smtpTimeout},
 		from: from.Address, header: from.String()}
 	dlt := bus.NewWriter(cfg.KafkaBrokers, config.Notification)

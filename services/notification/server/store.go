@@ -22,7 +22,7 @@ func newStore(db *mongo.Database) *store {
 	return &store{notifications: db.Collection("notifications")}
 }
 
-func (s *store) ensureIndexes(ctx context.Context) error {
+func (s *store) EnsureIndexes(ctx context.Context) error {
 	return mongodb.EnsureIndexes(ctx, s.notifications, mongo.IndexModel{
 		Keys: bson.D{{Key: "userId", Value: 1}, {Key: "createdAt", Value: -1}},
 	})

@@ -140,7 +140,7 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(cancel)
 	db := mongodbtest.Database(t, ctx, cfg, "ticketflow_payments_test_")
 	st := newStore(db)
-	if err := st.ensureIndexes(ctx); err != nil {
+	if err := st.EnsureIndexes(ctx); err != nil {
 		t.Fatal(err)
 	}
 	suffix := uniq()
@@ -281,8 +281,8 @@ func decodeProcessed(t *testing.T, m kafka.Message) (bus.Envelope, bus.PaymentPr
 func TestIndexesSurviveARestart(t *testing.T) {
 	h := newHarness(t)
 	for i := 0; i < 2; i++ {
-		if err := h.store.ensureIndexes(h.ctx); err != nil {
-			t.Fatalf("ensureIndexes again (%d): %v", i+1, err)
+		if err := h.store.EnsureIndexes(h.ctx); err != nil {
+			t.Fatalf("EnsureIndexes again (%d): %v", i+1, err)
 		}
 	}
 }

@@ -9,7 +9,6 @@ package server
 
 import (
 	"context"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -31,15 +30,11 @@ const (
 
 // Run serves the payment service until ctx ends.
 func Run(ctx context.Context, cfg *config.Config) error {
-	db, err := mongodb.Connect(ctx, cfg.MongoURI, config.PaymentsDB, 30*time.Second)
+	st, db, closeDB, err := mongodb.Open(ctx, cfg.MongoURI, config.PaymentsDB, newStore)
 	if err != nil {
 		return err
 	}
-	defer db.Client().Disconnect(context.WithoutCancel(ctx))
-	st := newStore(db)
-	if err := st.ensureIndexes(ctx); err != nil {
-		return err
-	}
+	defer closeDB()
 	writer := bus.NewWriter(cfg.KafkaBrokers, config.Payment)
 	defer writer.Close()
 	// The mock provider keeps its ledger in its own collection: every replica and restart sees the

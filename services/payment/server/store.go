@@ -131,10 +131,10 @@ func (s *store) refundedIfGivenBack(ctx context.Context, p *Payment) (*Payment, 
 // errStale means a conditional update found the payment no longer in the expected state.
 var errStale = errors.New("payment changed concurrently")
 
-// ensureIndexes creates the indexes, one call each: FerretDB v1.24 drops the connection (a panic
+// EnsureIndexes creates the indexes, one call each: FerretDB v1.24 drops the connection (a panic
 // on its side) when one createIndexes call names several indexes that all exist already, that is
 // on every restart.
-func (s *store) ensureIndexes(ctx context.Context) error {
+func (s *store) EnsureIndexes(ctx context.Context) error {
 	return mongodb.EnsureIndexes(ctx, s.payments,
 		// A redelivered payment.requested finds its payment instead of charging again.
 		mongo.IndexModel{Keys: bson.D{{Key: "idempotencyKey", Value: 1}}, Options: options.Index().SetUnique(true).SetName("idempotencyKey_unique")},

@@ -1,14 +1,10 @@
-package server
+package lifecycle
 
-import (
-	"testing"
-	"ticketflow/services/booking"
-	"time"
-)
+import "testing"
 
 // The workflow's summary line in the Temporal UI shows the amount as every other place does.
 func TestWorkflowSummaryShowsMoneyByTheCurrencysExponent(t *testing.T) {
-	o := &orchestrator{taskQueue: "q"}
+	d := NewDoor(nil, "q", "default")
 	for _, c := range []struct {
 		minor    int64
 		currency string
@@ -18,9 +14,8 @@ func TestWorkflowSummaryShowsMoneyByTheCurrencysExponent(t *testing.T) {
 		{1500, "EUR", "Gig · seats A-1 · 15.00 EUR"},
 		{1500, "KWD", "Gig · seats A-1 · 1.500 KWD"},
 	} {
-		b := &booking.Booking{ID: "b", EventName: "Gig", SeatIDs: []string{"A-1"}, AmountMinor: c.minor, Currency: c.currency,
-			Status: "PENDING", HoldExpiresAt: time.Now()}
-		if got := o.startOptions(b, "").StaticSummary; got != c.want {
+		in := BookingInput{BookingID: "b", EventName: "Gig", SeatIDs: []string{"A-1"}, AmountMinor: c.minor, Currency: c.currency}
+		if got := d.startOptions(in).StaticSummary; got != c.want {
 			t.Errorf("summary %q, want %q", got, c.want)
 		}
 	}

@@ -1,0 +1,50 @@
+package workflows
+
+import "go.temporal.io/sdk/workflow"
+
+// versionOneDecider marks the generations of BookingWorkflow, in one marker: one GetVersion, so
+// one TemporalChangeVersion upsert per run, however many generations there are. A run takes the
+// code of its generation for as long as it is open, and its history replays against it
+// (workflows/testdata/v<generation>, TestCommittedHistoriesReplay):
+//   - no marker: generations 0 to 3, runs started before generation 4; they take
+//     legacyBookingWorkflow (legacy.go);
+//   - 1, generation 4: the workflow is the only decider of its booking;
+//   - 2, generation 5: a wait that ends before its timer cancels the timer (mechanics.go,
+//     awaitFor), so a decided booking is not woken again when its hold would have ended;
+//   - 3, generation 6: the workflow's own hold comes back as DecideHold's decision, translated
+//     by inventory.Decision as the booking service's request path translates it (one
+//     translation of a seat decision); generations 4 and 5 read HoldSeats' errors (legacy.go).
+//
+// `ticketflow generations` counts the open runs of each generation (Generations below): the code
+// of a generation can go once it counts none (docs/architecture.md, "Generations").
+const versionOneDecider = "one-decider"
+
+const (
+	genOneDecider     workflow.Version = 1
+	genCancelledWaits workflow.Version = 2
+	genOneTranslation workflow.Version = 3
+
+	// currentGeneration is the marker new runs record.
+	currentGeneration = genOneTranslation
+)
+
+// Generation is one generation of BookingWorkflow as `ticketflow generations` counts its open
+// runs: its number, where its code is, and a visibility query that selects its runs.
+type Generation struct {
+	Numbers string // "0-3", "4", …
+	Code    string
+	Query   string
+}
+
+// Generations are every generation whose runs may still be open, oldest first.
+var Generations = []Generation{
+	{"0-3", "legacy.go: legacyBookingWorkflow, CancelConfirmedBookingWorkflow",
+		`WorkflowType = "CancelConfirmedBookingWorkflow" OR (WorkflowType = "BookingWorkflow" AND ` +
+			`(TemporalChangeVersion IS NULL OR TemporalChangeVersion NOT IN ("one-decider-1", "one-decider-2", "one-decider-3")))`},
+	{"4", "legacy.go: legacyHold; mechanics.go: awaitFor's AwaitWithTimeout",
+		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-1"`},
+	{"5", "legacy.go: legacyHold",
+		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-2"`},
+	{"6", "booking.go (current)",
+		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-3"`},
+}
