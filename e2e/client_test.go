@@ -20,11 +20,12 @@ import (
 	"ticketflow/internal/auth"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
+	"ticketflow/tools/devstack"
 	"ticketflow/tools/seed"
 )
 
 func TestMain(m *testing.M) {
-	cfg, err := config.Load()
+	cfg, err := devstack.LoadSettings()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

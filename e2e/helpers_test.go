@@ -17,13 +17,12 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"ticketflow/internal/config"
 	"ticketflow/tools/devstack"
 )
 
-func loadConfig(t testing.TB) *config.Config {
+func loadConfig(t testing.TB) *devstack.Settings {
 	t.Helper()
-	cfg, err := config.Load()
+	cfg, err := devstack.LoadSettings()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +108,7 @@ func writeRetry(ctx context.Context, w *kafka.Writer, m kafka.Message) error {
 // killFor kills a process of the stack and keeps it down for hold; when the test ends it waits
 // until the process is back and answering, so that the tests after it find the whole stack up
 // (a restarted Redis that is not listening yet failed the next test that dialled it).
-func killFor(t testing.TB, cfg *config.Config, process string, hold time.Duration) {
+func killFor(t testing.TB, cfg *devstack.Settings, process string, hold time.Duration) {
 	t.Helper()
 	old, err := devstack.Kill(cfg, process, hold)
 	if err != nil {
@@ -120,7 +119,7 @@ func killFor(t testing.TB, cfg *config.Config, process string, hold time.Duratio
 
 // waitBack waits (up to 2 min) until process runs again with a pid other than old and accepts
 // connections: /health for a TicketFlow service, its port for Redis or Kafka.
-func waitBack(t testing.TB, cfg *config.Config, process string, old int) {
+func waitBack(t testing.TB, cfg *devstack.Settings, process string, old int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

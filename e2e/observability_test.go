@@ -31,7 +31,7 @@ import (
 
 // metricsURL is where a process serves its Prometheus metrics: its own port, the gateway's admin
 // port for the gateway.
-func metricsURL(cfg *config.Config, process string) string {
+func metricsURL(cfg *devstack.Settings, process string) string {
 	if process == config.Gateway {
 		return fmt.Sprintf("http://127.0.0.1:%d/metrics", cfg.GatewayAdminPort)
 	}
@@ -327,7 +327,7 @@ func hasPrefix(list []string, prefix string) bool {
 }
 
 // findLogLine waits for the JSON log line of process with message msg about booking.
-func findLogLine(t *testing.T, cfg *config.Config, process, msg, booking string) map[string]any {
+func findLogLine(t *testing.T, cfg *devstack.Settings, process, msg, booking string) map[string]any {
 	t.Helper()
 	var found map[string]any
 	eventually(t, 20*time.Second, func() error {

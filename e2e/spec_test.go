@@ -23,8 +23,8 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"ticketflow/internal/config"
 	"ticketflow/openapi"
+	"ticketflow/tools/devstack"
 )
 
 // Every request the suite sends through its client (and its raw reads of the API) is checked
@@ -66,7 +66,7 @@ var checker = sync.OnceValues(func() (*specChecker, error) {
 		return nil, err
 	}
 	sc := &specChecker{doc: doc, router: router, byOp: map[string]int{}}
-	if cfg, err := config.Load(); err == nil {
+	if cfg, err := devstack.LoadSettings(); err == nil {
 		if u, err := url.Parse(cfg.MailpitURL); err == nil {
 			sc.skip = u.Host
 		}

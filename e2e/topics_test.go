@@ -21,6 +21,7 @@ import (
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
 	"ticketflow/internal/lifecycle"
+	"ticketflow/tools/devstack"
 )
 
 // What docs/events.md promises about the topics, checked on real traffic: one booking confirmed
@@ -320,7 +321,7 @@ func TestTopicsCarryExactlyTheDocumentedMessages(t *testing.T) {
 
 // checkTopicRecord checks what every message shares: key and partition, headers, envelope,
 // schema.
-func checkTopicRecord(t *testing.T, rec topicRecord, started time.Time, cfg *config.Config) {
+func checkTopicRecord(t *testing.T, rec topicRecord, started time.Time, cfg *devstack.Settings) {
 	t.Helper()
 	where := fmt.Sprintf("%s key %s", rec.Topic, rec.Key)
 	if err := bus.ValidateMessage(rec.Topic, []byte(rec.Value)); err != nil {

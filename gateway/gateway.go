@@ -65,7 +65,7 @@ func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
 		IdleConnTimeout:     90 * time.Second,
 	})
 	for _, name := range config.Services {
-		targets, err := parseTargets(cfg.EndpointsOf(name))
+		targets, err := parseTargets(cfg.Endpoints[name])
 		if err != nil {
 			return nil, err
 		}

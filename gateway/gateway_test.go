@@ -54,9 +54,9 @@ func TestClientAddressTrustsForwardedForOnlyFromTrustedProxies(t *testing.T) {
 func testGateway(t *testing.T, upstream string, trusted ...string) http.Handler {
 	t.Helper()
 	cfg := &config.Config{JWTSecret: "a-secret-of-thirty-two-bytes-or-more", RateLimit: 3, RateWindow: time.Minute,
-		MaxBodyBytes: 1 << 20, CORSOrigins: []string{"*"}, URLs: map[string]string{}}
+		MaxBodyBytes: 1 << 20, CORSOrigins: []string{"*"}, Endpoints: map[string][]string{}}
 	for _, s := range config.Services {
-		cfg.URLs[s] = upstream
+		cfg.Endpoints[s] = []string{upstream}
 	}
 	for _, p := range trusted {
 		cfg.TrustedProxies = append(cfg.TrustedProxies, netip.MustParsePrefix(p))

@@ -28,7 +28,7 @@ func (g *Gateway) healthAll(w http.ResponseWriter, r *http.Request) {
 			defer wg.Done()
 			out[i] = serviceHealth{Name: name, Status: "down"}
 			// A service is up when one of its replicas answers (the gateway spreads over them).
-			for _, base := range g.cfg.EndpointsOf(name) {
+			for _, base := range g.cfg.Endpoints[name] {
 				req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/health", nil)
 				if err != nil {
 					return

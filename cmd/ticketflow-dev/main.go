@@ -95,8 +95,8 @@ func run(ctx context.Context, cmd string, args []string) error {
 }
 
 // setup reads the configuration and sets up logging, for a command that runs.
-func setup() (*config.Config, *slog.Logger, error) {
-	cfg, err := config.Load()
+func setup() (*devstack.Settings, *slog.Logger, error) {
+	cfg, err := devstack.LoadSettings()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -107,7 +107,7 @@ func setup() (*config.Config, *slog.Logger, error) {
 
 // trace prints every trace of a booking (the request that made it, then each request or message
 // about it) from the local stack's Jaeger.
-func trace(ctx context.Context, cfg *config.Config, args []string) error {
+func trace(ctx context.Context, cfg *devstack.Settings, args []string) error {
 	if len(args) != 1 {
 		return errors.New("trace needs one booking id")
 	}
@@ -127,7 +127,7 @@ func trace(ctx context.Context, cfg *config.Config, args []string) error {
 	return nil
 }
 
-func dev(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+func dev(ctx context.Context, cfg *devstack.Settings, log *slog.Logger) error {
 	cfg.Env = "local"
 	s, err := devstack.New(cfg, log)
 	if err != nil {
@@ -137,7 +137,7 @@ func dev(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 }
 
 // seedOnce seeds a fresh data dir (marked by .data/seeded) so `make run` shows data at once.
-func seedOnce(ctx context.Context, cfg *config.Config) error {
+func seedOnce(ctx context.Context, cfg *devstack.Settings) error {
 	marker := filepath.Join(cfg.DataDir, "seeded")
 	if _, err := os.Stat(marker); err == nil {
 		return nil

@@ -35,7 +35,6 @@ var (
 	storeKafka    = composeStore{"KAFKA_BROKERS", "kafka", func(c *Config) []string { return c.KafkaBrokers }}
 	storeTemporal = composeStore{"TEMPORAL_ADDRESS", "temporal", func(c *Config) []string { return []string{c.TemporalAddr} }}
 	storeSMTP     = composeStore{"SMTP_ADDR", "mailpit", func(c *Config) []string { return []string{c.SMTPAddr} }}
-	storeMailpit  = composeStore{"MAILPIT_URL", "mailpit", func(c *Config) []string { return []string{c.MailpitURL} }}
 )
 
 // contractPorts are the ports each process listens on, inside its container and (for the gateway
@@ -58,7 +57,7 @@ var composeApps = []struct {
 	{name: Booking, stores: []composeStore{storePostgres, storeTemporal}, peers: []string{Event, Inventory}},
 	{name: Inventory, stores: []composeStore{storePostgres, storeRedis}},
 	{name: Payment, stores: []composeStore{storeMongo, storeKafka}},
-	{name: Notification, stores: []composeStore{storeMongo, storeKafka, storeSMTP, storeMailpit}},
+	{name: Notification, stores: []composeStore{storeMongo, storeKafka, storeSMTP}},
 	{name: Worker, stores: []composeStore{storeTemporal, storeKafka}, peers: []string{Booking, Inventory, Payment}},
 	{name: Bridge, stores: []composeStore{storeTemporal, storeKafka}, peers: []string{Booking, Payment}},
 	{name: Gateway, publish: true, stores: []composeStore{storeRedis}, peers: Services,
@@ -194,7 +193,7 @@ func TestComposeAppServices(t *testing.T) {
 				checkPointsAt(t, project, app.name, s.env, s.addrs(cfg), s.service, 0)
 			}
 			for _, peer := range app.peers {
-				checkPointsAt(t, project, app.name, strings.ToUpper(peer)+"_URL", []string{cfg.URLs[peer]}, peer, contractPorts[peer])
+				checkPointsAt(t, project, app.name, strings.ToUpper(peer)+"_URL", cfg.Endpoints[peer], peer, contractPorts[peer])
 			}
 		})
 	}
@@ -502,7 +501,7 @@ func serviceEnv(svc types.ServiceConfig) map[string]string {
 func loadWithEnv(t *testing.T, service string, env map[string]string) *Config {
 	t.Helper()
 	keys := []string{"LISTEN_HOST", "JWT_SECRET", "TICKETFLOW_ENV", "KAFKA_PARTITIONS", "KAFKA_REPLICATION_FACTOR", "TRUSTED_PROXIES",
-		storePostgres.env, storeMongo.env, storeRedis.env, storeKafka.env, storeTemporal.env, storeSMTP.env, storeMailpit.env}
+		storePostgres.env, storeMongo.env, storeRedis.env, storeKafka.env, storeTemporal.env, storeSMTP.env}
 	for _, name := range Processes {
 		keys = append(keys, PortEnv(name), strings.ToUpper(name)+"_URL")
 	}

@@ -1,6 +1,8 @@
-// Package config is TicketFlow's one configuration loader: every process reads its ports,
-// store addresses, secrets and tuning from the environment here, with defaults that match the
-// local stack, so `ticketflow-dev dev` and docker-compose differ only in environment variables.
+// Package config is TicketFlow's one runtime configuration loader: every process reads its ports,
+// store addresses, secrets and tuning from the environment here. An address not given defaults
+// to the local stack's server on 127.0.0.1 (at the port the stack runs it on). The local stack's
+// own settings — where it keeps its data, the ports of the servers it starts, how many replicas
+// it runs — are tools/devstack's (devstack.Settings), not a runtime process's.
 package config
 
 import (
@@ -8,7 +10,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -42,12 +43,6 @@ const (
 	NotificationsDB = "ticketflow_notifications"
 )
 
-// The Temporal servers the local stack can run (TEMPORAL_SERVER).
-const (
-	TemporalDev  = "dev"
-	TemporalFull = "full"
-)
-
 // PostgresDatabases are the databases the local stack creates on its PostgreSQL cluster.
 var PostgresDatabases = []string{UsersDB, BookingsDB, InventoryDB}
 
@@ -60,72 +55,39 @@ var Processes = []string{User, Event, Booking, Inventory, Payment, Notification,
 
 // Config is everything a TicketFlow process may need. Each process uses the part it needs.
 type Config struct {
-	Env      string // "local" inside `ticketflow-dev dev`; anything else is treated as a deployment
-	DataDir  string // where the local stack keeps its data and logs
-	ToolsDir string // where `make tools` puts the Temporal CLI, Mailpit and the Kafka jars
+	Env string // "local" inside the local stack; anything else is treated as a deployment
 
 	// Listening ports of the application processes, by name (see Processes).
 	Ports map[string]int
-	// Base URLs other processes use to reach each application process, by name: the first of
-	// Endpoints.
-	URLs map[string]string
 	// Endpoints are the base URLs of every replica of each application process, by name. Callers
 	// spread their requests over them and go on to the next when one is down (httpapi.Client).
-	// <NAME>_URLS (comma-separated) sets them; otherwise <NAME>_URL names one, or the local
-	// stack's replicas are at <NAME>_PORT + 10·k for k < Replicas.
+	// <NAME>_URLS (comma-separated) sets them, or <NAME>_URL names one; by default the process's
+	// port on 127.0.0.1.
 	Endpoints map[string][]string
-	// Replicas is how many of each application process the local stack runs (TICKETFLOW_REPLICAS).
-	Replicas int
-	// BackgroundNice is the nice value (0 to 19) the local stack gives the confirmation pipeline
-	// (Temporal, Kafka, FerretDB, Mailpit, Prometheus, Jaeger, the worker, bridge, payment and
-	// notification), so that on a shared machine the seat decision (gateway, booking, inventory,
-	// PostgreSQL, Redis) gets the cores first, as it would on machines of its own
-	// (TICKETFLOW_BACKGROUND_NICE; 0 runs everything alike).
-	BackgroundNice int
 
-	// Infrastructure.
-	PostgresPort int
-	PostgresURL  string // server URL without a database, e.g. postgres://postgres@127.0.0.1:55432
+	// Stores and brokers.
+	PostgresURL string // server URL without a database, e.g. postgres://postgres@127.0.0.1:55432
 	// PostgresConns is each process's PostgreSQL pool size (PG_MAX_CONNS; default 4 per CPU the
 	// process may use, at most 24 so that the three PostgreSQL services stay within a default
 	// server's max_connections of 100). Sized to the machine: at 100 buyers at once on 2 cores, the hold
 	// transaction alone ran about 20% faster with a p99 half as long on 8 connections as on 40
 	// (BENCHMARKS.md, the physical-limit line): more connections only queue inside PostgreSQL.
-	PostgresConns  int32
-	RedisAddr      string
-	RedisPort      int
-	KafkaBrokers   []string
-	KafkaPort      int
-	KafkaCtrlPort  int
-	MongoURI       string
-	MongoPort      int
-	TemporalAddr   string
-	TemporalPort   int
-	TemporalUIPort int
-	// TemporalServer is the Temporal server the local stack runs (TEMPORAL_SERVER): "dev", the
-	// CLI's dev server (SQLite, one history shard), or "full", the full server on the stack's
-	// PostgreSQL (tools/temporalserver).
-	TemporalServer string
-	TemporalNS     string
-	SMTPAddr       string
-	SMTPPort       int
-	MailpitPort    int
-	MailpitURL     string
-	MailFrom       string
+	PostgresConns int32
+	RedisAddr     string
+	KafkaBrokers  []string
+	MongoURI      string
+	TemporalAddr  string
+	TemporalNS    string
+	SMTPAddr      string
+	MailFrom      string
 
 	// Observability. The gateway serves /metrics on its admin port, never on the public one; every
-	// other process serves it on its own port. The local stack runs Prometheus and Jaeger.
-	GatewayAdminPort   int
-	PrometheusPort     int
-	PrometheusURL      string
-	JaegerUIPort       int // Jaeger's UI and query API
-	JaegerOTLPGRPCPort int
-	JaegerOTLPHTTPPort int
-	JaegerURL          string
-	OTLPEndpoint       string  // where spans go (OTLP over HTTP); "" when OTEL_TRACES_EXPORTER=none
-	TraceSampleRatio   float64 // share of new traces recorded, 0..1
-	LogFormat          string  // text (default) or json
-	LogLevel           string  // debug, info (default), warn, error
+	// other process serves it on its own port.
+	GatewayAdminPort int
+	OTLPEndpoint     string  // where spans go (OTLP over HTTP); "" when OTEL_TRACES_EXPORTER=none
+	TraceSampleRatio float64 // share of new traces recorded, 0..1
+	LogFormat        string  // text (default) or json
+	LogLevel         string  // debug, info (default), warn, error
 
 	// Security and behaviour.
 	JWTSecret        string
@@ -146,82 +108,52 @@ type Config struct {
 	WorkerLocalSlots int
 }
 
+// DefaultPorts are the application processes' ports when <NAME>_PORT does not set them.
+var DefaultPorts = map[string]int{
+	Gateway: 3000, User: 3001, Event: 3002, Booking: 3003, Inventory: 3004,
+	Payment: 3005, Notification: 3006, Worker: 3007, Bridge: 3008,
+}
+
 // Load reads the configuration from the environment.
-func Load() (*Config, error) {
-	l := loader{}
+func Load() (*Config, error) { return LoadFrom(os.LookupEnv) }
+
+// LoadFrom reads the configuration from lookup (os.LookupEnv, or the local stack's environment
+// for its processes laid over it).
+func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
+	l := loader{lookup: lookup}
 	c := &Config{
 		Env:       l.str("TICKETFLOW_ENV", "production"),
-		DataDir:   l.str("TICKETFLOW_DATA_DIR", ".data"),
-		ToolsDir:  l.str("TICKETFLOW_TOOLS_DIR", ".tools"),
 		Ports:     map[string]int{},
-		URLs:      map[string]string{},
 		Endpoints: map[string][]string{},
-	}
-	c.BackgroundNice = l.int("TICKETFLOW_BACKGROUND_NICE", 10)
-	if c.BackgroundNice < 0 || c.BackgroundNice > 19 {
-		l.errs = append(l.errs, fmt.Sprintf("TICKETFLOW_BACKGROUND_NICE=%d: must be 0 to 19", c.BackgroundNice))
-		c.BackgroundNice = 0
-	}
-	c.Replicas = l.int("TICKETFLOW_REPLICAS", 1)
-	if c.Replicas < 1 || c.Replicas > 9 {
-		l.errs = append(l.errs, fmt.Sprintf("TICKETFLOW_REPLICAS=%d: must be 1 to 9", c.Replicas))
-		c.Replicas = 1
-	}
-	defaults := map[string]int{
-		Gateway: 3000, User: 3001, Event: 3002, Booking: 3003, Inventory: 3004,
-		Payment: 3005, Notification: 3006, Worker: 3007, Bridge: 3008,
 	}
 	for _, name := range Processes {
 		env := strings.ToUpper(name)
-		c.Ports[name] = l.port(env+"_PORT", defaults[name])
-		var local []string
-		for k := 0; k < c.Replicas; k++ {
-			local = append(local, fmt.Sprintf("http://127.0.0.1:%d", c.ReplicaPort(name, k)))
-		}
-		if one := os.Getenv(env + "_URL"); one != "" {
-			local = []string{one}
-		}
-		for _, u := range l.list(env+"_URLS", strings.Join(local, ",")) {
+		c.Ports[name] = l.port(env+"_PORT", DefaultPorts[name])
+		one := l.str(env+"_URL", fmt.Sprintf("http://127.0.0.1:%d", c.Ports[name]))
+		for _, u := range l.list(env+"_URLS", one) {
 			c.Endpoints[name] = append(c.Endpoints[name], strings.TrimRight(u, "/"))
 		}
-		c.URLs[name] = c.Endpoints[name][0]
 	}
 
-	c.PostgresPort = l.port("POSTGRES_PORT", 55432)
+	// A store's address is its variable; without it, the local stack's server on 127.0.0.1 at the
+	// port the stack gives it (<SERVER>_PORT, moved by the Makefile's offsets), so that a test or
+	// tool run beside a stack finds that stack's servers.
+	local := func(portKey string, def int) string { return fmt.Sprintf("127.0.0.1:%d", l.port(portKey, def)) }
 	c.PostgresConns = int32(l.int("PG_MAX_CONNS", min(4*runtime.GOMAXPROCS(0), maxDefaultPGConns)))
-	c.PostgresURL = strings.TrimRight(l.str("POSTGRES_URL", fmt.Sprintf("postgres://postgres@127.0.0.1:%d", c.PostgresPort)), "/")
-	c.RedisPort = l.port("REDIS_PORT", 56379)
-	c.RedisAddr = l.str("REDIS_ADDR", fmt.Sprintf("127.0.0.1:%d", c.RedisPort))
-	c.KafkaPort = l.port("KAFKA_PORT", 59092)
-	c.KafkaCtrlPort = l.port("KAFKA_CONTROLLER_PORT", 59093)
-	c.KafkaBrokers = l.list("KAFKA_BROKERS", fmt.Sprintf("127.0.0.1:%d", c.KafkaPort))
+	c.PostgresURL = strings.TrimRight(l.str("POSTGRES_URL", "postgres://postgres@"+local("POSTGRES_PORT", 55432)), "/")
+	c.RedisAddr = l.str("REDIS_ADDR", local("REDIS_PORT", 56379))
+	c.KafkaBrokers = l.list("KAFKA_BROKERS", local("KAFKA_PORT", 59092))
 	c.KafkaPartitions = l.int("KAFKA_PARTITIONS", 3)
 	c.KafkaReplicas = l.int("KAFKA_REPLICATION_FACTOR", 1)
-	c.MongoPort = l.port("MONGO_PORT", 57017)
-	c.MongoURI = l.str("MONGO_URI", fmt.Sprintf("mongodb://127.0.0.1:%d/", c.MongoPort))
-	c.TemporalPort = l.port("TEMPORAL_PORT", 7233)
-	c.TemporalUIPort = l.port("TEMPORAL_UI_PORT", 8233)
-	c.TemporalServer = l.str("TEMPORAL_SERVER", TemporalDev)
-	if c.TemporalServer != TemporalDev && c.TemporalServer != TemporalFull {
-		l.errs = append(l.errs, fmt.Sprintf("TEMPORAL_SERVER=%s: must be %s or %s", c.TemporalServer, TemporalDev, TemporalFull))
-	}
-	c.TemporalAddr = l.str("TEMPORAL_ADDRESS", fmt.Sprintf("127.0.0.1:%d", c.TemporalPort))
+	c.MongoURI = l.str("MONGO_URI", "mongodb://"+local("MONGO_PORT", 57017)+"/")
+	c.TemporalAddr = l.str("TEMPORAL_ADDRESS", local("TEMPORAL_PORT", 7233))
 	c.TemporalNS = l.str("TEMPORAL_NAMESPACE", "default")
 	c.TaskQueue = l.str("TEMPORAL_TASK_QUEUE", "ticketflow-booking")
-	c.SMTPPort = l.port("SMTP_PORT", 1025)
-	c.SMTPAddr = l.str("SMTP_ADDR", fmt.Sprintf("127.0.0.1:%d", c.SMTPPort))
-	c.MailpitPort = l.port("MAILPIT_PORT", 8025)
-	c.MailpitURL = strings.TrimRight(l.str("MAILPIT_URL", fmt.Sprintf("http://127.0.0.1:%d", c.MailpitPort)), "/")
+	c.SMTPAddr = l.str("SMTP_ADDR", local("SMTP_PORT", 1025))
 	c.MailFrom = l.str("MAIL_FROM", "TicketFlow <tickets@ticketflow.local>")
 
 	c.GatewayAdminPort = l.port("GATEWAY_ADMIN_PORT", 3009)
-	c.PrometheusPort = l.port("PROMETHEUS_PORT", 59090)
-	c.PrometheusURL = strings.TrimRight(l.str("PROMETHEUS_URL", fmt.Sprintf("http://127.0.0.1:%d", c.PrometheusPort)), "/")
-	c.JaegerUIPort = l.port("JAEGER_UI_PORT", 16686)
-	c.JaegerOTLPGRPCPort = l.port("JAEGER_OTLP_GRPC_PORT", 4317)
-	c.JaegerOTLPHTTPPort = l.port("JAEGER_OTLP_HTTP_PORT", 4318)
-	c.JaegerURL = strings.TrimRight(l.str("JAEGER_URL", fmt.Sprintf("http://127.0.0.1:%d", c.JaegerUIPort)), "/")
-	c.OTLPEndpoint = strings.TrimRight(l.str("OTEL_EXPORTER_OTLP_ENDPOINT", fmt.Sprintf("http://127.0.0.1:%d", c.JaegerOTLPHTTPPort)), "/")
+	c.OTLPEndpoint = strings.TrimRight(l.str("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+local("JAEGER_OTLP_HTTP_PORT", 4318)), "/")
 	switch exporter := l.str("OTEL_TRACES_EXPORTER", "otlp"); exporter {
 	case "none":
 		c.OTLPEndpoint = ""
@@ -265,12 +197,6 @@ func Load() (*Config, error) {
 	if len(l.errs) > 0 {
 		return nil, fmt.Errorf("configuration: %s", strings.Join(l.errs, "; "))
 	}
-	if abs, err := filepath.Abs(c.DataDir); err == nil {
-		c.DataDir = abs
-	}
-	if abs, err := filepath.Abs(c.ToolsDir); err == nil {
-		c.ToolsDir = abs
-	}
 	return c, nil
 }
 
@@ -301,22 +227,6 @@ func (c *Config) PostgresDSN(database string) string {
 	return u.String()
 }
 
-// LogDir is where the local stack writes one log file per process.
-func (c *Config) LogDir() string { return filepath.Join(c.DataDir, "logs") }
-
-// EndpointsOf are the base URLs of a process's replicas (its one URL when Endpoints was not
-// filled, as in a Config built by hand).
-func (c *Config) EndpointsOf(name string) []string {
-	if e := c.Endpoints[name]; len(e) > 0 {
-		return e
-	}
-	return []string{c.URLs[name]}
-}
-
-// ReplicaPort is the port of replica k (from 0) of an application process on the local stack:
-// <NAME>_PORT + 10·k, so every replica of every process has its own.
-func (c *Config) ReplicaPort(name string, k int) int { return c.Ports[name] + 10*k }
-
 // Addr is the listen address of an application process: LISTEN_HOST (default 127.0.0.1) and its
 // port — TICKETFLOW_LISTEN_PORT when set (a replica of the local stack), else <NAME>_PORT.
 func (c *Config) Addr(name string) string {
@@ -337,9 +247,6 @@ func (c *Config) GatewayAdminAddr() string {
 	return listenAddr(port)
 }
 
-// GatewayAdminPortOf is the admin port of gateway replica k (from 0) on the local stack.
-func (c *Config) GatewayAdminPortOf(k int) int { return c.GatewayAdminPort + 10*k }
-
 // listenAddr is LISTEN_HOST (default 127.0.0.1) with port.
 func listenAddr(port int) string {
 	host := os.Getenv("LISTEN_HOST")
@@ -349,10 +256,13 @@ func listenAddr(port int) string {
 	return fmt.Sprintf("%s:%d", host, port)
 }
 
-type loader struct{ errs []string }
+type loader struct {
+	lookup func(string) (string, bool)
+	errs   []string
+}
 
 func (l *loader) str(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok && v != "" {
+	if v, ok := l.lookup(key); ok && v != "" {
 		return v
 	}
 	return def

@@ -105,27 +105,20 @@ func TestTrustedProxiesTakeCIDRsAndAddresses(t *testing.T) {
 }
 
 func TestObservabilityDefaultsAndSwitches(t *testing.T) {
-	for _, k := range []string{"GATEWAY_ADMIN_PORT", "PROMETHEUS_PORT", "PROMETHEUS_URL", "JAEGER_UI_PORT", "JAEGER_URL",
-		"JAEGER_OTLP_GRPC_PORT", "JAEGER_OTLP_HTTP_PORT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER",
+	for _, k := range []string{"GATEWAY_ADMIN_PORT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER",
 		"OTEL_TRACES_SAMPLER_ARG", "LOG_FORMAT", "LOG_LEVEL"} {
 		t.Setenv(k, "")
 	}
-	t.Setenv("JAEGER_OTLP_HTTP_PORT", "4418")
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.GatewayAdminPort != 3009 || c.PrometheusURL != "http://127.0.0.1:59090" || c.JaegerURL != "http://127.0.0.1:16686" ||
-		c.OTLPEndpoint != "http://127.0.0.1:4418" || c.TraceSampleRatio != 1 || c.LogFormat != "text" {
-		t.Errorf("defaults: admin %d, prometheus %s, jaeger %s, otlp %s, ratio %g, log %s", c.GatewayAdminPort,
-			c.PrometheusURL, c.JaegerURL, c.OTLPEndpoint, c.TraceSampleRatio, c.LogFormat)
+	if c.GatewayAdminPort != 3009 || c.OTLPEndpoint != "http://127.0.0.1:4318" || c.TraceSampleRatio != 1 || c.LogFormat != "text" {
+		t.Errorf("defaults: admin %d, otlp %s, ratio %g, log %s", c.GatewayAdminPort, c.OTLPEndpoint, c.TraceSampleRatio, c.LogFormat)
 	}
-	for port, process := range map[int]string{c.GatewayAdminPort: "gateway admin", c.PrometheusPort: "prometheus",
-		c.JaegerUIPort: "jaeger UI", c.JaegerOTLPGRPCPort: "jaeger OTLP gRPC"} {
-		for _, name := range Processes {
-			if c.Ports[name] == port {
-				t.Errorf("%s's default port %d is %s's", process, port, name)
-			}
+	for _, name := range Processes {
+		if c.Ports[name] == c.GatewayAdminPort {
+			t.Errorf("the gateway admin port's default %d is %s's", c.GatewayAdminPort, name)
 		}
 	}
 	t.Setenv("OTEL_TRACES_EXPORTER", "none")

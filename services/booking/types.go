@@ -6,9 +6,10 @@ package booking
 
 import (
 	"encoding/json"
+	"time"
+
 	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/money"
-	"time"
 )
 
 // Booking is the booking record. The workflow moves its status; reads never need Temporal.

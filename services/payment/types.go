@@ -4,8 +4,9 @@
 package payment
 
 import (
-	"ticketflow/internal/bus"
 	"time"
+
+	"ticketflow/internal/bus"
 )
 
 // Payment statuses. PENDING is the only one that moves on its own (to SUCCEEDED or FAILED when

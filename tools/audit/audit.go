@@ -29,19 +29,20 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/mongodb"
 	"ticketflow/internal/temporalclient"
+	"ticketflow/tools/devstack"
 	"ticketflow/tools/progress"
 )
 
 // Stores are read-only views of each service's store: the audit looks at the truth, not at what
 // the API says.
 type Stores struct {
-	cfg                 *config.Config
+	cfg                 *devstack.Settings
 	bookings, inventory *pgxpool.Pool
 	payments            *mongo.Database
 }
 
 // Open connects to the stores of cfg's stack.
-func Open(ctx context.Context, cfg *config.Config) (*Stores, error) {
+func Open(ctx context.Context, cfg *devstack.Settings) (*Stores, error) {
 	b, err := pgxpool.New(ctx, cfg.PostgresDSN(config.BookingsDB))
 	if err != nil {
 		return nil, err
@@ -239,7 +240,7 @@ func (s *Stores) Event(ctx context.Context, eventID string, opt Options) (*Repor
 // status query's answer), has completed or is still open for a CONFIRMED booking, and none was
 // left closed abnormally (terminated, timed out) without a run that took the booking up.
 func (s *Stores) workflows(ctx context.Context, r *Report, eventID string, bookings []bookingRow, settleBy time.Time) error {
-	tc, err := temporalclient.Dial(ctx, s.cfg)
+	tc, err := temporalclient.Dial(ctx, s.cfg.Config)
 	if err != nil {
 		return err
 	}
@@ -477,7 +478,7 @@ func (s *Stores) emails(ctx context.Context, r *Report, confirmed map[string]boo
 
 // deadLetters lists the dead letters keyed by one of the bookings, with their reasons, but for
 // those of messages sent to be dead-lettered (expected, by eventId).
-func deadLetters(ctx context.Context, cfg *config.Config, bookingIDs []string, expected map[string]bool) ([]string, error) {
+func deadLetters(ctx context.Context, cfg *devstack.Settings, bookingIDs []string, expected map[string]bool) ([]string, error) {
 	want := map[string]bool{}
 	for _, id := range bookingIDs {
 		want[id] = true
@@ -510,7 +511,7 @@ func deadLetters(ctx context.Context, cfg *config.Config, bookingIDs []string, e
 	return out, nil
 }
 
-func readPartition(ctx context.Context, cfg *config.Config, topic string, partition int) ([]kafka.Message, error) {
+func readPartition(ctx context.Context, cfg *devstack.Settings, topic string, partition int) ([]kafka.Message, error) {
 	pc, err := kafka.DialLeader(ctx, "tcp", cfg.KafkaBrokers[0], topic, partition)
 	if err != nil {
 		return nil, err

@@ -30,6 +30,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ids"
 	"ticketflow/tools/audit"
+	"ticketflow/tools/devstack"
 	"ticketflow/tools/loadgen"
 	"ticketflow/tools/progress"
 )
@@ -74,7 +75,7 @@ type Rate struct {
 }
 
 // Run performs the benchmark against the stack of cfg.
-func Run(ctx context.Context, cfg *config.Config, o Options, out io.Writer) (*Result, error) {
+func Run(ctx context.Context, cfg *devstack.Settings, o Options, out io.Writer) (*Result, error) {
 	tag := ids.New()[:8]
 	fmt.Fprintf(out, "bench %s: %d seats, %d buyers, %d at once, 1..%d seats each, decline %.0f%%\n",
 		tag, o.Seats, o.Buyers, o.Concurrency, o.MaxSeats, o.Decline*100)
@@ -221,7 +222,7 @@ func pick(all []string, rows, n int) []string {
 
 // confirmations reads POST→CONFIRMED from the booking record: the history line CONFIRMED was
 // written at workflow time of the decision, created_at when the booking service stored the POST.
-func (r *Result) confirmations(ctx context.Context, cfg *config.Config, eventID string) error {
+func (r *Result) confirmations(ctx context.Context, cfg *devstack.Settings, eventID string) error {
 	conn, err := pgx.Connect(ctx, cfg.PostgresDSN(config.BookingsDB))
 	if err != nil {
 		return err
@@ -337,7 +338,7 @@ func pct(ds []time.Duration, p float64) time.Duration {
 
 // profile takes CPU profiles of the hot processes while the sale runs (30 s at most) and prints
 // the top of each when stopped.
-func profile(cfg *config.Config, dir string, out io.Writer) func() {
+func profile(cfg *devstack.Settings, dir string, out io.Writer) func() {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fmt.Fprintf(out, "profiles: %v\n", err)
 		return func() {}

@@ -11,9 +11,9 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"ticketflow/internal/config"
 	"ticketflow/internal/ids"
 	"ticketflow/internal/temporalclient"
+	"ticketflow/tools/devstack"
 	"ticketflow/tools/progress"
 )
 
@@ -36,8 +36,8 @@ func bareWorkflow(ctx workflow.Context) error {
 // ceiling runs n bare workflows with `concurrency` callers, each starting one and waiting for its
 // result, on a worker in this process, and returns completed workflows per second and the ids of
 // up to sample of them.
-func ceiling(ctx context.Context, cfg *config.Config, n, concurrency, sample int, prog *progress.Reporter) (float64, []string, error) {
-	c, err := temporalclient.Dial(ctx, cfg)
+func ceiling(ctx context.Context, cfg *devstack.Settings, n, concurrency, sample int, prog *progress.Reporter) (float64, []string, error) {
+	c, err := temporalclient.Dial(ctx, cfg.Config)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -86,13 +86,13 @@ func (c *Cost) Total() (total, idle float64) {
 
 // cpuMeter reads the CPU of every process of the stack and of this one.
 type cpuMeter struct {
-	cfg   *config.Config
+	cfg   *devstack.Settings
 	names []string
 	at    time.Time
 	start map[string]float64
 }
 
-func startCPU(cfg *config.Config) *cpuMeter {
+func startCPU(cfg *devstack.Settings) *cpuMeter {
 	m := &cpuMeter{cfg: cfg, names: stackProcesses(cfg)}
 	m.start, m.at = m.read(), time.Now()
 	return m
@@ -115,7 +115,7 @@ func (m *cpuMeter) stop() (map[string]float64, time.Duration) {
 }
 
 // idleCPU measures what each process uses per second with no load (ms of CPU per second).
-func idleCPU(cfg *config.Config, over time.Duration) map[string]float64 {
+func idleCPU(cfg *devstack.Settings, over time.Duration) map[string]float64 {
 	m := startCPU(cfg)
 	time.Sleep(over)
 	used, took := m.stop()
@@ -127,7 +127,7 @@ func idleCPU(cfg *config.Config, over time.Duration) map[string]float64 {
 
 // stackProcesses names every process of the running stack that has a pid file, replicas under
 // their process's name.
-func stackProcesses(cfg *config.Config) []string {
+func stackProcesses(cfg *devstack.Settings) []string {
 	files, _ := filepath.Glob(filepath.Join(devstack.RunDir(cfg), "*.pid"))
 	names := append([]string(nil), config.Processes...)
 	for _, f := range files {
@@ -157,7 +157,7 @@ func selfCPU() float64 {
 // --- histories ---------------------------------------------------------------------------------
 
 // sampleConfirmed returns the workflow ids of up to n confirmed bookings of the event.
-func sampleConfirmed(ctx context.Context, cfg *config.Config, eventID string, n int) ([]string, error) {
+func sampleConfirmed(ctx context.Context, cfg *devstack.Settings, eventID string, n int) ([]string, error) {
 	conn, err := pgx.Connect(ctx, cfg.PostgresDSN(config.BookingsDB))
 	if err != nil {
 		return nil, err
@@ -178,8 +178,8 @@ func sampleConfirmed(ctx context.Context, cfg *config.Config, eventID string, n 
 
 // histories reads the histories of the workflows (their latest runs) and returns their mean
 // shape. waits is the calls a caller makes to wait for each result (the ceiling's run.Get).
-func histories(ctx context.Context, cfg *config.Config, workflowIDs []string, waits int) (HistoryCost, error) {
-	c, err := temporalclient.Dial(ctx, cfg)
+func histories(ctx context.Context, cfg *devstack.Settings, workflowIDs []string, waits int) (HistoryCost, error) {
+	c, err := temporalclient.Dial(ctx, cfg.Config)
 	if err != nil {
 		return HistoryCost{}, err
 	}
@@ -303,8 +303,8 @@ type ServerInfo struct {
 	Shards  int32
 }
 
-func serverInfo(ctx context.Context, cfg *config.Config) (ServerInfo, error) {
-	c, err := temporalclient.Dial(ctx, cfg)
+func serverInfo(ctx context.Context, cfg *devstack.Settings) (ServerInfo, error) {
+	c, err := temporalclient.Dial(ctx, cfg.Config)
 	if err != nil {
 		return ServerInfo{}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"ticketflow/services/event"
 	"ticketflow/services/inventory"
 	inventoryserver "ticketflow/services/inventory/server"
+	"ticketflow/tools/devstack"
 	"ticketflow/tools/loadgen"
 	"ticketflow/tools/progress"
 )
@@ -42,7 +43,7 @@ func (h HoldLimit) PerS() float64 {
 // size, on a pool of the inventory's size (PG_MAX_CONNS): a pgbench-style loop with no HTTP, no
 // Temporal, no booking record. It runs after the sale, while the stack is quiet, so that the
 // ratio of the sale's decision rate to this is what stands between the buyer and PostgreSQL.
-func holdLimit(ctx context.Context, cfg *config.Config, tag string, seats, attempts int, o Options, prog *progress.Reporter) (HoldLimit, error) {
+func holdLimit(ctx context.Context, cfg *devstack.Settings, tag string, seats, attempts int, o Options, prog *progress.Reporter) (HoldLimit, error) {
 	ev, err := loadgen.CreateEvent(ctx, cfg, "Hold limit "+tag, seats, 5000)
 	if err != nil {
 		return HoldLimit{}, err

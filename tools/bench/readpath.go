@@ -12,6 +12,7 @@ import (
 
 	"ticketflow/gateway"
 	"ticketflow/internal/config"
+	"ticketflow/tools/devstack"
 	"ticketflow/tools/loadgen"
 	"ticketflow/tools/progress"
 )
@@ -20,7 +21,7 @@ import (
 // over the buyers' addresses, as the rate limit is per client), and — for the ratio — through one
 // gateway instance built from the same code, against the inventory service and against a trivial
 // handler that serves the same bytes.
-func (r *Result) readPath(ctx context.Context, cfg *config.Config, eventID string, buyers []*loadgen.Buyer, o Options, prog *progress.Reporter) error {
+func (r *Result) readPath(ctx context.Context, cfg *devstack.Settings, eventID string, buyers []*loadgen.Buyer, o Options, prog *progress.Reporter) error {
 	path := "/api/inventory/events/" + eventID + "/seats"
 	status, payload, err := buyers[0].Do(ctx, http.MethodGet, path, nil)
 	if err != nil || status != http.StatusOK {
@@ -37,14 +38,14 @@ func (r *Result) readPath(ctx context.Context, cfg *config.Config, eventID strin
 		_, _ = w.Write(payload)
 	}))
 	defer trivial.Close()
-	local := *cfg
+	local := *cfg.Config
 	local.RateLimit = 0
-	local.URLs = map[string]string{}
-	for k, v := range cfg.URLs {
-		local.URLs[k] = v
+	local.Endpoints = map[string][]string{}
+	for k, v := range cfg.Endpoints {
+		local.Endpoints[k] = v
 	}
 	// The trivial handler stands in for the notification service, whose routes are not read here.
-	local.URLs[config.Notification] = trivial.URL
+	local.Endpoints[config.Notification] = []string{trivial.URL}
 	gw, err := gateway.New(&local, nil)
 	if err != nil {
 		return err

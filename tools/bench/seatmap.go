@@ -58,7 +58,7 @@ type SeatMapResult struct {
 
 // SeatMap runs a sale on a stadium-sized event while watchers follow its stream, then the polling
 // baseline and the 304 path, and reports freshness, bytes and CPU.
-func SeatMap(ctx context.Context, cfg *config.Config, o SeatMapOptions, out io.Writer) (*SeatMapResult, error) {
+func SeatMap(ctx context.Context, cfg *devstack.Settings, o SeatMapOptions, out io.Writer) (*SeatMapResult, error) {
 	r := &SeatMapResult{Opt: o, StreamCPU: map[string]float64{}, PollCPU: map[string]float64{}}
 	prog := progress.New(out, "seatmap")
 	defer prog.End()
@@ -269,7 +269,7 @@ func (r *SeatMapResult) Print(w io.Writer) {
 }
 
 // stadium creates an event of n seats in sections of 5,000 (250 rows of 20).
-func stadium(ctx context.Context, cfg *config.Config, n int) (string, []string, error) {
+func stadium(ctx context.Context, cfg *devstack.Settings, n int) (string, []string, error) {
 	gw := httpapi.NewClient(cfg.URLs[config.Gateway], "", 5*time.Minute)
 	var login struct{ Token string }
 	if err := gw.Post(ctx, "/api/users/login", map[string]string{"email": seed.AdminEmail, "password": seed.AdminPassword}, &login); err != nil {
@@ -461,7 +461,7 @@ func fetch(ctx context.Context, c *http.Client, url string, headers map[string]s
 
 // cpuOf reads the CPU time (ms) the named processes of the stack have used so far, each with its
 // children (PostgreSQL's backends, live or ended).
-func cpuOf(cfg *config.Config, names ...string) map[string]float64 {
+func cpuOf(cfg *devstack.Settings, names ...string) map[string]float64 {
 	children := procChildren()
 	out := map[string]float64{}
 	for _, name := range names {
@@ -527,7 +527,7 @@ func procChildren() map[int][]int {
 	return out
 }
 
-func cpuSince(cfg *config.Config, before map[string]float64) map[string]float64 {
+func cpuSince(cfg *devstack.Settings, before map[string]float64) map[string]float64 {
 	names := make([]string, 0, len(before))
 	for n := range before {
 		names = append(names, n)

@@ -80,7 +80,7 @@ func (r *Result) Print(w io.Writer) {
 }
 
 // Run performs a chaos run against the running stack of cfg and checks the outcome.
-func Run(ctx context.Context, cfg *config.Config, opt Options, out io.Writer) (*Result, error) {
+func Run(ctx context.Context, cfg *devstack.Settings, opt Options, out io.Writer) (*Result, error) {
 	runID := ids.New()[:8]
 	prog := progress.New(out, "chaos")
 	defer prog.End()
@@ -183,7 +183,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options, out io.Writer) (*
 
 // killLoop kills the processes in turn (SIGKILL), waits for each to be back, then pauses. It goes
 // on while bookings are being posted, and at least until each process was killed once.
-func killLoop(ctx context.Context, cfg *config.Config, opt Options, postingDone <-chan struct{}, out io.Writer) []string {
+func killLoop(ctx context.Context, cfg *devstack.Settings, opt Options, postingDone <-chan struct{}, out io.Writer) []string {
 	var killed []string
 	if len(opt.Kills) == 0 {
 		return nil
@@ -235,7 +235,7 @@ func killLoop(ctx context.Context, cfg *config.Config, opt Options, postingDone 
 
 // waitListening waits until a restarted server accepts connections again (the next kill waits
 // for the last one to be back, as a rolling fault would).
-func waitListening(ctx context.Context, cfg *config.Config, process string) error {
+func waitListening(ctx context.Context, cfg *devstack.Settings, process string) error {
 	addr := map[string]string{"kafka": cfg.KafkaBrokers[0], "temporal": cfg.TemporalAddr}[process]
 	for addr != "" {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
@@ -251,7 +251,7 @@ func waitListening(ctx context.Context, cfg *config.Config, process string) erro
 	return nil
 }
 
-func healthURL(cfg *config.Config, name string) string {
+func healthURL(cfg *devstack.Settings, name string) string {
 	for _, p := range config.Processes {
 		for k := 0; k < cfg.Replicas; k++ {
 			if devstack.ReplicaName(p, k) == name {
@@ -264,7 +264,7 @@ func healthURL(cfg *config.Config, name string) string {
 
 // replicaToKill picks, for round r of the kills, which replica of an application process dies:
 // with several, each round kills the next one (never all of a process at once).
-func replicaToKill(cfg *config.Config, process string, round int) string {
+func replicaToKill(cfg *devstack.Settings, process string, round int) string {
 	for _, p := range config.Processes {
 		if p == process {
 			return devstack.ReplicaName(process, (round+1)%cfg.Replicas)

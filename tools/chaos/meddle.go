@@ -17,6 +17,7 @@ import (
 	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/temporalclient"
 	"ticketflow/services/payment"
+	"ticketflow/tools/devstack"
 )
 
 // meddler does to held bookings what operators and other teams' producers do, while the run goes
@@ -24,7 +25,7 @@ import (
 // match the payment of record (another amount, another payment id), re-publishes real results
 // under new eventIds, and makes captures nobody expected for bookings the buyer cancelled.
 type meddler struct {
-	cfg      *config.Config
+	cfg      *devstack.Settings
 	opt      Options
 	out      io.Writer
 	temporal client.Client
@@ -39,8 +40,8 @@ type meddler struct {
 	counts   map[string]int
 }
 
-func newMeddler(ctx context.Context, cfg *config.Config, opt Options, out io.Writer) (*meddler, error) {
-	tc, err := temporalclient.Dial(ctx, cfg)
+func newMeddler(ctx context.Context, cfg *devstack.Settings, opt Options, out io.Writer) (*meddler, error) {
+	tc, err := temporalclient.Dial(ctx, cfg.Config)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ import (
 
 // Up makes sure a stack is running on cfg's data dir: it reuses a running one, or starts
 // `ticketflow-dev dev` in the background and waits until it is ready. started says which.
-func Up(ctx context.Context, cfg *config.Config, out io.Writer, wait time.Duration) (started bool, err error) {
+func Up(ctx context.Context, cfg *Settings, out io.Writer, wait time.Duration) (started bool, err error) {
 	if _, running := RunningPID(cfg); running && !sameBuild(cfg) {
 		// A stack left running by an older build would test old code: replace it.
 		fmt.Fprintln(out, "the running local stack was started by another build of ticketflow; restarting it")
@@ -65,14 +65,14 @@ func Up(ctx context.Context, cfg *config.Config, out io.Writer, wait time.Durati
 	return started, nil
 }
 
-func devLog(cfg *config.Config) string { return filepath.Join(cfg.LogDir(), "dev.log") }
+func devLog(cfg *Settings) string { return filepath.Join(cfg.LogDir(), "dev.log") }
 
 // infraCount is how many infrastructure processes the stack runs (see infrastructure).
 const infraCount = 8
 
 // startedProcesses counts the stack's processes that are running (their pid files name live
 // processes), for the progress of stack up.
-func startedProcesses(cfg *config.Config) int {
+func startedProcesses(cfg *Settings) int {
 	files, _ := filepath.Glob(filepath.Join(RunDir(cfg), "*.pid"))
 	n := 0
 	for _, f := range files {
@@ -86,7 +86,7 @@ func startedProcesses(cfg *config.Config) int {
 	return n
 }
 
-func buildFile(cfg *config.Config) string { return filepath.Join(RunDir(cfg), "build") }
+func buildFile(cfg *Settings) string { return filepath.Join(RunDir(cfg), "build") }
 
 // buildID identifies this executable and the production binary it runs the processes with:
 // path, size and modification time of each.
@@ -105,18 +105,18 @@ func buildID() string {
 }
 
 // recordBuild notes which builds the supervisor and its children run.
-func recordBuild(cfg *config.Config) error {
+func recordBuild(cfg *Settings) error {
 	return os.WriteFile(buildFile(cfg), []byte(buildID()+"\n"), 0o644)
 }
 
 // sameBuild reports whether the running stack was started by this very executable.
-func sameBuild(cfg *config.Config) bool {
+func sameBuild(cfg *Settings) bool {
 	b, err := os.ReadFile(buildFile(cfg))
 	return err == nil && strings.TrimSpace(string(b)) == buildID()
 }
 
 // spawn starts `ticketflow-dev dev` detached from this terminal, logging to .data/logs/dev.log.
-func spawn(cfg *config.Config) error {
+func spawn(cfg *Settings) error {
 	if err := os.MkdirAll(cfg.LogDir(), 0o755); err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func spawn(cfg *config.Config) error {
 }
 
 // Down stops a running stack of cfg's data dir and waits for it to finish stopping.
-func Down(cfg *config.Config, out io.Writer, wait time.Duration) error {
+func Down(cfg *Settings, out io.Writer, wait time.Duration) error {
 	pid, ok := RunningPID(cfg)
 	if !ok {
 		fmt.Fprintln(out, "no local stack is running")
@@ -169,7 +169,7 @@ func Down(cfg *config.Config, out io.Writer, wait time.Duration) error {
 }
 
 // Status prints which processes of the stack are alive.
-func Status(cfg *config.Config, out io.Writer) bool {
+func Status(cfg *Settings, out io.Writer) bool {
 	pid, ok := RunningPID(cfg)
 	if !ok {
 		fmt.Fprintln(out, "no local stack is running")
@@ -198,7 +198,7 @@ func Status(cfg *config.Config, out io.Writer) bool {
 
 // RunFerretDB runs the MongoDB-protocol server (FerretDB, SQLite backend) in this process until
 // ctx ends. The local stack runs it as its own process, `ticketflow-dev infra ferretdb`.
-func RunFerretDB(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+func RunFerretDB(ctx context.Context, cfg *Settings, log *slog.Logger) error {
 	dir := filepath.Join(cfg.DataDir, "ferretdb")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

@@ -37,7 +37,7 @@ func (s *Stack) infrastructure() (now []*component, later *component, err error)
 		return nil, nil, err
 	}
 	temporal := s.temporal()
-	if s.cfg.TemporalServer == config.TemporalFull {
+	if s.cfg.TemporalServer == TemporalFull {
 		temporal = s.temporalFull()
 	}
 	// infraCount (control.go) counts these for stack up's progress.
@@ -71,7 +71,7 @@ func (s *Stack) checkTools() error {
 		missing = append(missing, "prometheus: apt-get install -y prometheus (or run `make tools`)")
 	}
 	tools := []string{"temporal", "mailpit"} // and jaeger, which may come later (infrastructure)
-	if s.cfg.TemporalServer == config.TemporalFull {
+	if s.cfg.TemporalServer == TemporalFull {
 		tools = append(tools, temporalServerBin)
 	}
 	for _, t := range tools {

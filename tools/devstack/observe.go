@@ -58,7 +58,7 @@ func (s *Stack) prometheus() *component {
 // prometheusConfig scrapes every replica of every application process (a gateway on its admin
 // port) every 5 s:
 // a sale changes by the second.
-func prometheusConfig(cfg *config.Config) string {
+func prometheusConfig(cfg *Settings) string {
 	var b strings.Builder
 	b.WriteString(`# Written by ticketflow-dev at every start; edit tools/devstack/observe.go instead.
 global:

@@ -10,7 +10,7 @@ import (
 )
 
 func TestPrometheusScrapesEveryProcessTheGatewayOnItsAdminPort(t *testing.T) {
-	cfg := &config.Config{Ports: map[string]int{}, GatewayAdminPort: 3109}
+	cfg := &Settings{Config: &config.Config{Ports: map[string]int{}, GatewayAdminPort: 3109}}
 	for i, p := range config.Processes {
 		cfg.Ports[p] = 3100 + i
 	}
@@ -27,7 +27,7 @@ func TestPrometheusScrapesEveryProcessTheGatewayOnItsAdminPort(t *testing.T) {
 }
 
 func TestPrometheusScrapesEveryReplica(t *testing.T) {
-	cfg := &config.Config{Ports: map[string]int{}, GatewayAdminPort: 3109, Replicas: 2}
+	cfg := &Settings{Config: &config.Config{Ports: map[string]int{}, GatewayAdminPort: 3109}, Replicas: 2}
 	for i, p := range config.Processes {
 		cfg.Ports[p] = 3100 + i
 	}

@@ -24,7 +24,7 @@ const layoutVersion = "1"
 
 // Stack is the local stack of one data dir.
 type Stack struct {
-	cfg *config.Config
+	cfg *Settings
 	log *slog.Logger
 	sup *supervisor
 	bin string // this executable (ticketflow-dev), which also runs the FerretDB process
@@ -32,7 +32,7 @@ type Stack struct {
 }
 
 // New prepares a stack for cfg; nothing starts until Run.
-func New(cfg *config.Config, log *slog.Logger) (*Stack, error) {
+func New(cfg *Settings, log *slog.Logger) (*Stack, error) {
 	bin, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -64,17 +64,17 @@ func AppBinary() (string, error) {
 }
 
 // RunDir holds the pid files of the stack's processes and its ready marker.
-func RunDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "run") }
+func RunDir(cfg *Settings) string { return filepath.Join(cfg.DataDir, "run") }
 
 // PIDFile is the file holding the current pid of one process of the stack (fault tests read it).
-func PIDFile(cfg *config.Config, process string) string {
+func PIDFile(cfg *Settings, process string) string {
 	return filepath.Join(RunDir(cfg), process+".pid")
 }
 
 // Kill kills one process of a running stack with SIGKILL, as a fault test does. With hold > 0 the
 // supervisor waits that long before restarting it (a broker outage); otherwise it restarts it
 // after its usual backoff. It returns the pid it killed.
-func Kill(cfg *config.Config, process string, hold time.Duration) (int, error) {
+func Kill(cfg *Settings, process string, hold time.Duration) (int, error) {
 	pid, ok := livePID(PIDFile(cfg, process))
 	if !ok {
 		return 0, fmt.Errorf("%s is not running", process)
@@ -94,13 +94,13 @@ func Kill(cfg *config.Config, process string, hold time.Duration) (int, error) {
 }
 
 // Release lets a held process restart now.
-func Release(cfg *config.Config, process string) {
+func Release(cfg *Settings, process string) {
 	_ = os.Remove(filepath.Join(RunDir(cfg), process+".hold"))
 }
 
 // WaitRestarted waits until process runs with a pid other than old and, if url is not empty,
 // answers 200 there.
-func WaitRestarted(ctx context.Context, cfg *config.Config, process string, old int, url string) error {
+func WaitRestarted(ctx context.Context, cfg *Settings, process string, old int, url string) error {
 	for {
 		if pid, ok := livePID(PIDFile(cfg, process)); ok && pid != old {
 			if url == "" || httpOK(ctx, url) == nil {
@@ -115,7 +115,7 @@ func WaitRestarted(ctx context.Context, cfg *config.Config, process string, old 
 	}
 }
 
-func readyFile(cfg *config.Config) string { return filepath.Join(RunDir(cfg), "ready") }
+func readyFile(cfg *Settings) string { return filepath.Join(RunDir(cfg), "ready") }
 
 // Run starts the whole stack, prints where everything is, and supervises it until ctx ends or a
 // process keeps crashing. It always stops what it started before returning.
@@ -252,7 +252,7 @@ func (s *Stack) claim() error {
 }
 
 // RunningPID returns the pid of a live supervisor of this data dir.
-func RunningPID(cfg *config.Config) (int, bool) {
+func RunningPID(cfg *Settings) (int, bool) {
 	return livePID(PIDFile(cfg, "dev"))
 }
 
@@ -272,7 +272,7 @@ func livePID(file string) (int, bool) {
 }
 
 // Ready reports whether a running stack of this data dir has finished starting.
-func Ready(cfg *config.Config) bool {
+func Ready(cfg *Settings) bool {
 	if _, ok := RunningPID(cfg); !ok {
 		return false
 	}
@@ -343,11 +343,9 @@ func ReplicaName(process string, k int) string {
 	return fmt.Sprintf("%s-%d", process, k+1)
 }
 
-// childEnv is the environment of every child: the supervisor's own, marked as the local stack.
-func (s *Stack) childEnv() []string {
-	return append(os.Environ(), "TICKETFLOW_ENV=local", "TICKETFLOW_DATA_DIR="+s.cfg.DataDir,
-		"TICKETFLOW_TOOLS_DIR="+s.cfg.ToolsDir)
-}
+// childEnv is the environment of every child: where the stack's servers are, marked as the local
+// stack (Settings.ProcessEnv).
+func (s *Stack) childEnv() []string { return s.cfg.ProcessEnv() }
 
 var httpClient = &http.Client{Timeout: 2 * time.Second}
 
@@ -371,7 +369,7 @@ func httpOK(ctx context.Context, url string) error {
 // Pause stops one process of a running stack (SIGSTOP, its whole process group) for d, then lets
 // it go on (SIGCONT): a process that hangs without dying, as a stalled disk or a GC pause makes
 // one. Its connections stay open and requests queue; nothing restarts it.
-func Pause(cfg *config.Config, process string, d time.Duration) (int, error) {
+func Pause(cfg *Settings, process string, d time.Duration) (int, error) {
 	pid, ok := livePID(PIDFile(cfg, process))
 	if !ok {
 		return 0, fmt.Errorf("%s is not running", process)

@@ -178,7 +178,7 @@ func TestNiceComponentRunsAtLowerPriority(t *testing.T) {
 // Every replica of a confirmation-pipeline process starts at the background's nice value; the
 // decision path's processes at 0.
 func TestBackgroundIsTheConfirmationPipeline(t *testing.T) {
-	cfg := &config.Config{Replicas: 2, BackgroundNice: 10, Ports: map[string]int{}}
+	cfg := &Settings{Config: &config.Config{Ports: map[string]int{}}, Replicas: 2, BackgroundNice: 10}
 	s := &Stack{cfg: cfg}
 	want := map[string]int{"payment": 10, "payment-2": 10, "worker-2": 10, "bridge": 10, "notification-2": 10,
 		"gateway": 0, "gateway-2": 0, "booking-2": 0, "inventory": 0, "user": 0, "event-2": 0}

@@ -18,6 +18,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ids"
 	"ticketflow/internal/seatplan"
+	"ticketflow/tools/devstack"
 	"ticketflow/tools/seed"
 )
 
@@ -31,7 +32,7 @@ type Buyer struct {
 // NewBuyers makes n buyers with tokens signed by the stack's secret. They need no user rows: the
 // services trust a verified token, and minting them keeps registration (bcrypt) out of the timed
 // part of a run.
-func NewBuyers(cfg *config.Config, n int, tag string) ([]*Buyer, error) {
+func NewBuyers(cfg *devstack.Settings, n int, tag string) ([]*Buyer, error) {
 	out := make([]*Buyer, n)
 	for i := range out {
 		id := ids.New()
@@ -117,7 +118,7 @@ type Event struct {
 
 // CreateEvent makes a venue and an event with `seats` seats in rows of up to 20 (row A is the
 // best), logging in as the seeded admin through the gateway.
-func CreateEvent(ctx context.Context, cfg *config.Config, name string, seats int, priceMinor int64) (Event, error) {
+func CreateEvent(ctx context.Context, cfg *devstack.Settings, name string, seats int, priceMinor int64) (Event, error) {
 	gw := httpapi.NewClient(cfg.URLs[config.Gateway], "", 2*time.Minute)
 	var login struct{ Token string }
 	if err := gw.Post(ctx, "/api/users/login", map[string]string{"email": seed.AdminEmail, "password": seed.AdminPassword}, &login); err != nil {

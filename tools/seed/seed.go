@@ -17,6 +17,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/seatplan"
 	"ticketflow/services/user"
+	"ticketflow/tools/devstack"
 )
 
 // Demo credentials, printed by `make run` on a fresh data dir.
@@ -80,7 +81,7 @@ var events = []event{
 }
 
 // Run seeds the stack of cfg and prints the credentials to out.
-func Run(ctx context.Context, cfg *config.Config, out io.Writer) error {
+func Run(ctx context.Context, cfg *devstack.Settings, out io.Writer) error {
 	token := auth.InternalToken([]byte(cfg.JWTSecret))
 	users := user.NewClient([]string{cfg.URLs[config.User]}, token, 30*time.Second)
 	gw := httpapi.NewClient(cfg.URLs[config.Gateway], "", 60*time.Second)

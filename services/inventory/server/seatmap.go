@@ -12,11 +12,12 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"ticketflow/services/inventory"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
+
+	"ticketflow/services/inventory"
 )
 
 // seatMaps serves an event's seat map. The truth of its freshness is PostgreSQL: every write bumps

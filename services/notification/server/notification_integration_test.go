@@ -25,10 +25,10 @@ import (
 
 	"ticketflow/internal/auth"
 	"ticketflow/internal/bus"
-	"ticketflow/internal/config"
 	"ticketflow/internal/ids"
 	"ticketflow/internal/mongodb/mongodbtest"
 	"ticketflow/internal/router"
+	"ticketflow/tools/devstack"
 )
 
 func uniq() string {
@@ -40,7 +40,7 @@ func uniq() string {
 type harness struct {
 	t   *testing.T
 	ctx context.Context
-	cfg *config.Config
+	cfg *devstack.Settings
 	svc *service
 	// userRegistered and bookingConfirmed are svc's consumer handlers, as Run wires them.
 	userRegistered, bookingConfirmed bus.Handler
@@ -48,13 +48,13 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	cfg, err := config.Load()
+	cfg, err := devstack.LoadSettings() // the test stack's, Mailpit's API among them
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	db := mongodbtest.Database(t, ctx, cfg, "ticketflow_notifications_test_")
+	db := mongodbtest.Database(t, ctx, cfg.Config, "ticketflow_notifications_test_")
 	st := newStore(db)
 	if err := st.EnsureIndexes(ctx); err != nil {
 		t.Fatal(err)

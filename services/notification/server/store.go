@@ -6,8 +6,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
 	"ticketflow/internal/mongodb"
 )
 

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
