@@ -68,10 +68,6 @@ func TestExportHistories(t *testing.T) {
 	}
 	// Seats unavailable at the hold. The booking service turns away most such buyers before a
 	// booking exists; the ones who lose at the hold itself lost a race between their quote and
-	// their hold. The exporter makes that case directly: a stored booking for a sold seat, and its
-	// workflow started the way the booking service starts it.
-	// Seats unavailable at the hold. The booking service turns away most such buyers before a
-	// booking exists; the ones who lose at the hold itself lost a race between their quote and
 	// their hold, and their workflow records the refusal. The exporter makes that case directly:
 	// a stored booking for a sold seat whose hold outcome was unknown, handed to its workflow with
 	// Update-with-Start as the booking service does.
