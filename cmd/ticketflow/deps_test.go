@@ -23,16 +23,7 @@ var notInProduction = []struct{ prefix, why string }{
 // TestProductionBinaryLinksNoTooling runs `go list -deps` on this command, as the Dockerfile
 // builds it, and fails on any package the production binary must not contain.
 func TestProductionBinaryLinksNoTooling(t *testing.T) {
-	cmd := exec.Command(goTool(), "list", "-deps", ".")
-	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
-	deps := strings.Fields(string(out))
-	if len(deps) < 50 {
-		t.Fatalf("go list -deps listed %d packages; expected the whole dependency graph", len(deps))
-	}
+	deps := depsOf(t, ".")
 	for _, bad := range notInProduction {
 		var found []string
 		for _, dep := range deps {
@@ -83,18 +74,7 @@ var notInTheSaga = []struct{ prefix, why string }{
 // TestTheSagaLinksNoServer holds the saga apart from the servers: `go list -deps` of workflows,
 // activities and bridge names no database driver, no router and no services/*/server package.
 func TestTheSagaLinksNoServer(t *testing.T) {
-	root := filepath.Join("..", "..")
-	cmd := exec.Command(goTool(), "list", "-deps", "./workflows", "./activities", "./bridge")
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
-	deps := strings.Fields(string(out))
-	if len(deps) < 50 {
-		t.Fatalf("go list -deps listed %d packages; expected the whole dependency graph", len(deps))
-	}
-	for _, dep := range deps {
+	for _, dep := range depsOf(t, "ticketflow/workflows", "ticketflow/activities", "ticketflow/bridge") {
 		for _, bad := range notInTheSaga {
 			if strings.HasPrefix(dep, bad.prefix) {
 				t.Errorf("the saga links %s (%s); find the import with `go list -deps -f '{{.ImportPath}}: {{.Imports}}' ./workflows ./activities ./bridge`", dep, bad.why)
@@ -124,6 +104,22 @@ func TestServersAreImportedOnlyByTheBinary(t *testing.T) {
 			}
 		}
 	}
+}
+
+// depsOf is `go list -deps` of the packages, built as the Dockerfile builds (no cgo).
+func depsOf(t *testing.T, pkgs ...string) []string {
+	t.Helper()
+	cmd := exec.Command(goTool(), append([]string{"list", "-deps"}, pkgs...)...)
+	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("go list -deps listed %d packages; expected the whole dependency graph", len(deps))
+	}
+	return deps
 }
 
 // goTool is the go command of the toolchain running the test.

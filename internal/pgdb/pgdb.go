@@ -47,6 +47,20 @@ func Open(ctx context.Context, dsn string, maxConns int32, wait time.Duration) (
 	}
 }
 
+// OpenMigrated is how a PostgreSQL-backed service opens its database: Open, waiting up to 30 s
+// for the server, then Migrate with the service's migrations (fsys holds migrations/*.sql).
+func OpenMigrated(ctx context.Context, dsn string, maxConns int32, fsys fs.FS) (*pgxpool.Pool, error) {
+	pool, err := Open(ctx, dsn, maxConns, 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if err := Migrate(ctx, pool, fsys); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
 // Migrate applies, in version order, every migrations/NNN_name.sql file of fsys not yet recorded in
 // schema_migrations, each in its own transaction, under an advisory lock so that two processes
 // starting together do not race.

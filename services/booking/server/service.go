@@ -28,14 +28,11 @@ var migrations embed.FS
 
 // Run serves the booking service until ctx ends.
 func Run(ctx context.Context, cfg *config.Config) error {
-	pool, err := pgdb.Open(ctx, cfg.PostgresDSN(config.BookingsDB), cfg.PostgresConns, 30*time.Second)
+	pool, err := pgdb.OpenMigrated(ctx, cfg.PostgresDSN(config.BookingsDB), cfg.PostgresConns, migrations)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := pgdb.Migrate(ctx, pool, migrations); err != nil {
-		return err
-	}
 	tc, err := temporalclient.Dial(ctx, cfg)
 	if err != nil {
 		return err

@@ -25,14 +25,11 @@ var migrations embed.FS
 
 // Run serves the inventory service until ctx ends.
 func Run(ctx context.Context, cfg *config.Config) error {
-	pool, err := pgdb.Open(ctx, cfg.PostgresDSN(config.InventoryDB), cfg.PostgresConns, 30*time.Second)
+	pool, err := pgdb.OpenMigrated(ctx, cfg.PostgresDSN(config.InventoryDB), cfg.PostgresConns, migrations)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := pgdb.Migrate(ctx, pool, migrations); err != nil {
-		return err
-	}
 	// Redis only caches built seat maps: short timeouts, no retries (a slow cache is skipped).
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, PoolSize: 100, MaxRetries: -1,
 		DialTimeout: 200 * time.Millisecond, ReadTimeout: redisTimeout, WriteTimeout: redisTimeout})

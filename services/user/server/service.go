@@ -6,7 +6,6 @@ import (
 	"context"
 	"embed"
 	"log/slog"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"golang.org/x/crypto/bcrypt"
@@ -27,14 +26,11 @@ var migrations embed.FS
 
 // Run serves the user service until ctx ends.
 func Run(ctx context.Context, cfg *config.Config) error {
-	pool, err := pgdb.Open(ctx, cfg.PostgresDSN(config.UsersDB), cfg.PostgresConns, 30*time.Second)
+	pool, err := pgdb.OpenMigrated(ctx, cfg.PostgresDSN(config.UsersDB), cfg.PostgresConns, migrations)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := pgdb.Migrate(ctx, pool, migrations); err != nil {
-		return err
-	}
 	writer := bus.NewWriter(cfg.KafkaBrokers, config.User)
 	defer writer.Close()
 
