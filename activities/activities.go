@@ -16,6 +16,7 @@ import (
 	"ticketflow/internal/bus"
 	"ticketflow/internal/lifecycle"
 	"ticketflow/services/booking"
+	"ticketflow/services/event"
 	"ticketflow/services/inventory"
 	"ticketflow/services/payment"
 )
@@ -33,6 +34,7 @@ type Activities struct {
 	Inventory *inventory.Client
 	Bookings  *booking.Client
 	Payments  *payment.Client
+	Events    *event.Client
 	Kafka     *bus.Writer
 }
 
@@ -120,6 +122,16 @@ type PaymentRecord = payment.Record
 // it has none yet). The workflow acts on this, never on a payment result as it arrived.
 func (a *Activities) PaymentOfRecord(ctx context.Context, bookingID string) (PaymentRecord, error) {
 	return a.Payments.Record(ctx, bookingID)
+}
+
+// EventStartsAt is when the event begins, as the event service has it now (an event may be moved
+// after its bookings were made); the zero time when the event no longer exists.
+func (a *Activities) EventStartsAt(ctx context.Context, eventID string) (time.Time, error) {
+	info, err := a.Events.Info(ctx, eventID)
+	if errors.Is(err, event.ErrNoEvent) {
+		return time.Time{}, nil
+	}
+	return info.Date, err
 }
 
 // Emit publishes facts to Kafka. Messages carry deterministic eventIds and times decided by the

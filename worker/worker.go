@@ -22,6 +22,7 @@ import (
 	"ticketflow/internal/telemetry"
 	"ticketflow/internal/temporalclient"
 	"ticketflow/services/booking"
+	"ticketflow/services/event"
 	"ticketflow/services/inventory"
 	"ticketflow/services/payment"
 	"ticketflow/workflows"
@@ -70,6 +71,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 		Inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 10*time.Second),
 		Bookings:  booking.NewClient(cfg.Endpoints[config.Booking], token, 10*time.Second),
 		Payments:  payment.NewClient(cfg.Endpoints[config.Payment], token, 10*time.Second),
+		Events:    event.NewClient(cfg.Endpoints[config.Event], token, 10*time.Second),
 		Kafka:     writer,
 	}
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{

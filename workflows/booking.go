@@ -368,10 +368,28 @@ func (b *booking) keep(ctx workflow.Context) (lifecycle.BookingState, error) {
 			if rec := b.paymentOfRecordAfterClaims(ctx); rec.Kept() && lifecycle.OwesRefund(b.state.Status, b.confirmedPayID, rec.ID) {
 				b.giveBack(ctx, rec.ID, "payment arrived after the booking ended ("+b.state.Status+")")
 			}
+		case !woken && confirmed && b.gen >= genFreshEventDate && b.eventMoved(ctx):
+			// The event was postponed since the booking was made: keep waiting for its new date.
 		case !woken:
 			return b.complete(ctx)
 		}
 	}
+}
+
+// eventMoved asks the event service when the event begins now (the booking's copy of the date is
+// the moment it was made) and reports whether that is still ahead, taking it as the date to wait
+// for. An event brought forward needs nothing here: the booking service refuses a cancel after
+// the event's real start, and the run ends when its copy's timer fires.
+func (b *booking) eventMoved(ctx workflow.Context) bool {
+	var starts time.Time
+	if err := b.step(ctx, "read the event's date", a.EventStartsAt, b.in.EventID, &starts); err != nil {
+		return false
+	}
+	if !starts.After(workflow.Now(ctx)) {
+		return false
+	}
+	b.in.EventStartsAt = starts
+	return true
 }
 
 // paymentOfRecordAfterClaims reads the payment of record for the claims that arrived.

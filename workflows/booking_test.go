@@ -58,6 +58,9 @@ type harness struct {
 	// that attempt.
 	onRecord func(c activities.StatusChange, local bool) error
 	timers   []time.Duration
+	// eventDate is the event's date as the event service has it when the run asks (EventStartsAt);
+	// zero: the event is no longer known.
+	eventDate time.Time
 	// Per seat activity: what it answers on its n-th call, and how long it takes (workflow time).
 	behaviour map[string]func(n int) error
 	delay     map[string]time.Duration
@@ -135,6 +138,12 @@ func newHarness(t *testing.T) *harness {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		return h.rec, nil
+	}).Maybe()
+	h.env.OnActivity(a.EventStartsAt, mock.Anything, mock.Anything).Return(func(context.Context, string) (time.Time, error) {
+		h.record("EventStartsAt")
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.eventDate, nil
 	}).Maybe()
 	h.env.OnActivity(a.Emit, mock.Anything, mock.Anything).Return(func(_ context.Context, msgs []bus.Message) error {
 		h.mu.Lock()

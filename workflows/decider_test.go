@@ -181,6 +181,38 @@ func TestAConfirmedBookingsWorkflowClosesWhenTheEventBegins(t *testing.T) {
 	}
 }
 
+// An event postponed after its bookings were made: at the date the booking copied, the run asks
+// the event service for the date now and waits on, so the booking can still be cancelled (and
+// refunded) before the event's real start.
+func TestAPostponedEventKeepsItsConfirmedBookingOpenForCancels(t *testing.T) {
+	h := newHarness(t)
+	in := input()
+	in.EventStartsAt = t0.Add(48 * time.Hour)
+	h.eventDate = t0.Add(72 * time.Hour) // postponed by a day
+	h.pay(time.Second, bus.PaymentSuccess, "")
+	var res *lifecycle.CancelResult
+	h.cancelAt(60*time.Hour, &res)
+	s := h.runWith(in)
+	if s.Status != lifecycle.StatusCancelled || res == nil || !res.Refunded || h.count("EventStartsAt") != 1 {
+		t.Fatalf("final state %+v cancel %+v calls %v", s, res, h.calls)
+	}
+}
+
+// Without a cancel, the run of a postponed event closes at its new date, not the copied one.
+func TestAPostponedEventsRunClosesAtTheNewDate(t *testing.T) {
+	h := newHarness(t)
+	in := input()
+	in.EventStartsAt = t0.Add(48 * time.Hour)
+	h.eventDate = t0.Add(72 * time.Hour)
+	h.pay(time.Second, bus.PaymentSuccess, "")
+	if s := h.runWith(in); s.Status != lifecycle.StatusConfirmed {
+		t.Fatalf("final state %+v", s)
+	}
+	if h.env.Now().Before(h.eventDate) {
+		t.Fatalf("closed at %v, before the event's new date %v", h.env.Now(), h.eventDate)
+	}
+}
+
 func TestALongOutageBecomesARegularActivityWithBackoff(t *testing.T) {
 	h := newHarness(t)
 	h.onSeats("ReleaseSeats", func(int) error {

@@ -13,7 +13,10 @@ import "go.temporal.io/sdk/workflow"
 //     awaitFor), so a decided booking is not woken again when its hold would have ended;
 //   - 3, generation 6: the workflow's own hold comes back as DecideHold's decision, translated
 //     by inventory.Decision as the booking service's request path translates it (one
-//     translation of a seat decision); generations 4 and 5 read HoldSeats' errors (legacy.go).
+//     translation of a seat decision); generations 4 and 5 read HoldSeats' errors (legacy.go);
+//   - 4, generation 7: when a CONFIRMED booking's wait for its event ends, the run asks the event
+//     service for the event's date now (EventStartsAt) and waits on if the event was postponed;
+//     earlier runs close at the date copied when the booking was made.
 //
 // `ticketflow generations` counts the open runs of each generation (Generations below): the code
 // of a generation can go once it counts none (docs/architecture.md, "Generations").
@@ -23,9 +26,10 @@ const (
 	genOneDecider     workflow.Version = 1
 	genCancelledWaits workflow.Version = 2
 	genOneTranslation workflow.Version = 3
+	genFreshEventDate workflow.Version = 4
 
 	// currentGeneration is the marker new runs record.
-	currentGeneration = genOneTranslation
+	currentGeneration = genFreshEventDate
 )
 
 // Generation is one generation of BookingWorkflow as `ticketflow generations` counts its open
@@ -40,11 +44,13 @@ type Generation struct {
 var Generations = []Generation{
 	{"0-3", "legacy.go: legacyBookingWorkflow, CancelConfirmedBookingWorkflow",
 		`WorkflowType = "CancelConfirmedBookingWorkflow" OR (WorkflowType = "BookingWorkflow" AND ` +
-			`(TemporalChangeVersion IS NULL OR TemporalChangeVersion NOT IN ("one-decider-1", "one-decider-2", "one-decider-3")))`},
+			`(TemporalChangeVersion IS NULL OR TemporalChangeVersion NOT IN ("one-decider-1", "one-decider-2", "one-decider-3", "one-decider-4")))`},
 	{"4", "legacy.go: legacyHold; mechanics.go: awaitFor's AwaitWithTimeout",
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-1"`},
 	{"5", "legacy.go: legacyHold",
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-2"`},
-	{"6", "booking.go (current)",
+	{"6", "booking.go: keep closes at the event date copied at booking",
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-3"`},
+	{"7", "booking.go (current)",
+		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-4"`},
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 
 	"ticketflow/internal/auth"
@@ -63,23 +64,33 @@ func Run(ctx context.Context, cfg *config.Config, s Spec) error {
 	return err
 }
 
-// handler serves the routes every process serves, then hands the rest to the process's API. It is
-// the standard library's mux, so that a process without an API (the worker, the bridge) links no
-// router.
+// handler serves the routes every process serves, then hands the rest to the process's API. It
+// dispatches by exact path, without the standard mux's path cleaning (which redirects a path with
+// ".." elsewhere: what reaches the API must be the API's to judge), and needs no router, so that a
+// process without an API (the worker, the bridge) links none.
 func handler(cfg *config.Config, s Spec) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/health", httpapi.GetOnly(httpapi.Health(s.Name, s.Checks...)))
-	mux.Handle("/metrics", httpapi.GetOnly(telemetry.MetricsHandler()))
-	if len(s.Consumers) > 0 {
-		mux.Handle("/stats", httpapi.GetOnly(bus.StatsHandler(s.Consumers...)))
+	shared := map[string]http.Handler{
+		"/health":  httpapi.GetOnly(httpapi.Health(s.Name, s.Checks...)),
+		"/metrics": httpapi.GetOnly(telemetry.MetricsHandler()),
 	}
-	mux.Handle("/debug/pprof/", httpapi.Profiling(auth.InternalToken([]byte(cfg.JWTSecret))))
+	if len(s.Consumers) > 0 {
+		shared["/stats"] = httpapi.GetOnly(bus.StatsHandler(s.Consumers...))
+	}
+	profiler := httpapi.Profiling(auth.InternalToken([]byte(cfg.JWTSecret)))
 	rest := s.API
 	if rest == nil {
 		rest = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			httpapi.WriteError(w, r, httpapi.NotFound("route"))
 		})
 	}
-	mux.Handle("/", rest)
-	return httpapi.RequestIDs(httpapi.Recover(mux))
+	return httpapi.RequestIDs(httpapi.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch h, ok := shared[r.URL.Path]; {
+		case ok:
+			h.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, "/debug/pprof/"):
+			profiler.ServeHTTP(w, r)
+		default:
+			rest.ServeHTTP(w, r)
+		}
+	})))
 }

@@ -141,3 +141,18 @@ func TestRunStopsTheJobsWhenTheServerFails(t *testing.T) {
 		t.Fatal("Run returned before its job stopped")
 	}
 }
+
+// A path the shared routes do not own reaches the API as it came: no cleaning, no redirect (the
+// standard mux would redirect /api/users/../../internal/users to /internal/users).
+func TestAPathWithDotsReachesTheAPIAsItCame(t *testing.T) {
+	var seen string
+	s := Spec{Name: "p", API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = r.URL.Path
+		w.WriteHeader(http.StatusTeapot)
+	})}
+	w := httptest.NewRecorder()
+	handler(testConfig(0), s).ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/api/users/../../internal/users", nil))
+	if w.Code != http.StatusTeapot || seen != "/api/users/../../internal/users" {
+		t.Fatalf("%d, the API saw %q", w.Code, seen)
+	}
+}

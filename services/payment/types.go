@@ -20,16 +20,18 @@ const (
 
 // View is a payment as the API shows it (the contract's shape; no idempotency key, no token).
 type View struct {
-	ID            string    `json:"id"`
-	BookingID     string    `json:"bookingId"`
-	UserID        string    `json:"userId"`
-	AmountMinor   int64     `json:"amountMinor"`
-	Currency      string    `json:"currency"`
-	Status        string    `json:"status"`
-	FailureReason string    `json:"failureReason"`
-	ProviderRef   string    `json:"providerRef"`
-	CreatedAt     time.Time `json:"createdAt"`
-	UpdatedAt     time.Time `json:"updatedAt"`
+	ID            string `json:"id"`
+	BookingID     string `json:"bookingId"`
+	UserID        string `json:"userId"`
+	AmountMinor   int64  `json:"amountMinor"`
+	Currency      string `json:"currency"`
+	Status        string `json:"status"`
+	FailureReason string `json:"failureReason"`
+	ProviderRef   string `json:"providerRef"`
+	// RefundRef is the provider's reference of the refund of a REFUNDED payment's capture.
+	RefundRef string    `json:"refundRef,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // Record is the payment service's record of a booking's payment, as the saga reads it: Found is

@@ -107,6 +107,8 @@ type Report struct {
 	DoubleCharged int            // bookings with more than one charge
 	BadCharges    int            // CONFIRMED bookings without exactly one kept charge
 	KeptCharges   int            // charges kept for bookings that are not CONFIRMED
+	Refunds       int            // payment.refunded facts about the bookings
+	BadRefunds    []string       // payment.refunded facts no record says REFUNDED for
 	Emails        int            // confirmation emails found
 	EmailIssues   int            // CONFIRMED bookings without exactly one confirmation email
 	DeadLetters   []string       // dead letters keyed by one of the bookings, not expected
@@ -206,6 +208,9 @@ func (s *Stores) Event(ctx context.Context, eventID string, opt Options) (*Repor
 		return nil, err
 	}
 	if err := s.money(ctx, r, bookings); err != nil {
+		return nil, err
+	}
+	if err := s.refunds(ctx, r, ids); err != nil {
 		return nil, err
 	}
 	if opt.Settle == 0 {
@@ -446,6 +451,83 @@ func (s *Stores) money(ctx context.Context, r *Report, bookings []bookingRow) er
 	return nil
 }
 
+// refunds: every payment.refunded fact about the bookings is told by a record too. A booking's
+// refund (eventId <bookingId>:payment.refunded) names its payment of record, which must say
+// REFUNDED with that refund's provider reference; the refund of a capture no payment keeps
+// (eventId capture:<ref>:payment.refunded) must be the payment service's refund of that capture.
+func (s *Stores) refunds(ctx context.Context, r *Report, bookingIDs []string) error {
+	want := map[string]bool{}
+	for _, id := range bookingIDs {
+		want[id] = true
+	}
+	msgs, err := readTopic(ctx, s.cfg, bus.TopicPaymentRefunded)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		if !want[string(m.Key)] {
+			continue
+		}
+		env, err := bus.DecodeEnvelope(bus.TopicPaymentRefunded, m.Value)
+		if err != nil || seen[env.EventID] {
+			continue // unreadable facts are the DLT check's; a re-sent fact is counted once
+		}
+		seen[env.EventID] = true
+		var pl bus.PaymentRefunded
+		if err := bus.DecodePayload(env, &pl); err != nil {
+			continue
+		}
+		r.Refunds++
+		if strings.HasPrefix(env.EventID, "capture:") {
+			var ref struct {
+				ProviderRef string `bson:"providerRef"`
+			}
+			key := strings.TrimSuffix(env.EventID, ":"+bus.EventType(bus.TopicPaymentRefunded))
+			err := s.payments.Collection("refunds").FindOne(ctx, bson.M{"_id": key}).Decode(&ref)
+			if err != nil || ref.ProviderRef != pl.ProviderRef {
+				r.BadRefunds = append(r.BadRefunds, fmt.Sprintf("%s (capture refund %s: %v)", pl.BookingID, pl.ProviderRef, err))
+			}
+			continue
+		}
+		var p struct {
+			Status    string `bson:"status"`
+			RefundRef string `bson:"refundRef"`
+		}
+		err = s.payments.Collection("payments").FindOne(ctx, bson.M{"_id": pl.PaymentID}).Decode(&p)
+		if err != nil || p.Status != "REFUNDED" || p.RefundRef != pl.ProviderRef {
+			r.BadRefunds = append(r.BadRefunds, fmt.Sprintf("%s (payment %s is %s, refund %q, announced %q)",
+				pl.BookingID, pl.PaymentID, p.Status, p.RefundRef, pl.ProviderRef))
+		}
+	}
+	sort.Strings(r.BadRefunds)
+	r.add(fmt.Sprintf("every payment.refunded told by a record (%d)", r.Refunds), len(r.BadRefunds) == 0,
+		"%d refunds announced that no record says %v", len(r.BadRefunds), first(r.BadRefunds, 3))
+	return nil
+}
+
+// readTopic reads every message of every partition of topic.
+func readTopic(ctx context.Context, cfg *devstack.Settings, topic string) ([]kafka.Message, error) {
+	conn, err := kafka.DialContext(ctx, "tcp", cfg.KafkaBrokers[0])
+	if err != nil {
+		return nil, err
+	}
+	parts, err := conn.ReadPartitions(topic)
+	conn.Close()
+	if err != nil {
+		return nil, err
+	}
+	var out []kafka.Message
+	for _, p := range parts {
+		msgs, err := readPartition(ctx, cfg, topic, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, msgs...)
+	}
+	return out, nil
+}
+
 // emails: one confirmation email per confirmed booking, counted in Mailpit by the buyer's address.
 // An email still on its way (the notification consumer trails the booking) is waited for until
 // settleBy; a second email is a failure at once.
@@ -486,24 +568,13 @@ func deadLetters(ctx context.Context, cfg *devstack.Settings, bookingIDs []strin
 	var out []string
 	for _, topic := range append(append([]string{}, bus.ContractTopics...), bus.ExtraTopics...) {
 		dlt := bus.DLT(topic)
-		conn, err := kafka.DialContext(ctx, "tcp", cfg.KafkaBrokers[0])
+		msgs, err := readTopic(ctx, cfg, dlt)
 		if err != nil {
 			return nil, err
 		}
-		parts, err := conn.ReadPartitions(dlt)
-		conn.Close()
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range parts {
-			msgs, err := readPartition(ctx, cfg, dlt, p.ID)
-			if err != nil {
-				return nil, err
-			}
-			for _, m := range msgs {
-				if want[string(m.Key)] && !expected[bus.Header(m, bus.HeaderEventID)] {
-					out = append(out, fmt.Sprintf("%s %s: %s", dlt, m.Key, bus.Header(m, "dlt.reason")))
-				}
+		for _, m := range msgs {
+			if want[string(m.Key)] && !expected[bus.Header(m, bus.HeaderEventID)] {
+				out = append(out, fmt.Sprintf("%s %s: %s", dlt, m.Key, bus.Header(m, "dlt.reason")))
 			}
 		}
 	}

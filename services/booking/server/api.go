@@ -246,8 +246,20 @@ func (a *api) get(w http.ResponseWriter, r *http.Request) error {
 	if b.History, err = a.store.history(r.Context(), b.ID); err != nil {
 		return err
 	}
+	a.showEvent(r.Context(), b)
 	httpapi.WriteJSON(w, http.StatusOK, b)
 	return nil
+}
+
+// showEvent gives a booking shown to its buyer its event's name as the event service has it now
+// (eventTTL at most old): the name stored with the booking is a copy of the moment it was made,
+// and an admin may rename the event since. When the event service cannot answer, the copy it is.
+func (a *api) showEvent(ctx context.Context, bs ...*booking.Booking) {
+	for _, b := range bs {
+		if ev, err := a.events.get(ctx, b.EventID); err == nil && ev.Name != "" {
+			b.EventName = ev.Name
+		}
+	}
 }
 
 func (a *api) mine(w http.ResponseWriter, r *http.Request) error {
@@ -260,6 +272,7 @@ func (a *api) mine(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	a.showEvent(r.Context(), list...)
 	httpapi.WriteJSON(w, http.StatusOK, list)
 	return nil
 }
@@ -274,7 +287,17 @@ func (a *api) cancel(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	res, err := a.orch.cancel(ctx, b, func(ctx context.Context) (*booking.Booking, error) { return a.store.get(ctx, b.ID) })
+	// When the event begins is the event service's fact, read now (eventTTL at most old): an
+	// event moved since the booking was made is cancelled by its new date, not the booking's copy.
+	ev, err := a.events.get(ctx, b.EventID)
+	if err != nil {
+		return upstream(ctx, "event", err)
+	}
+	if !time.Now().Before(ev.Date) {
+		return httpapi.Conflict(CodeEventStarted, "the event began at "+ev.Date.UTC().Format(time.RFC3339)+
+			"; its bookings can no longer be cancelled").WithDetails(map[string]any{"eventDate": ev.Date.UTC()})
+	}
+	res, err := a.orch.cancel(ctx, b, ev.Date, func(ctx context.Context) (*booking.Booking, error) { return a.store.get(ctx, b.ID) })
 	if err != nil {
 		slog.ErrorContext(ctx, "cancel failed", "booking", b.ID, "err", err)
 		return httpapi.Unavailable("the booking could not be cancelled right now; retry")
@@ -289,6 +312,9 @@ func (a *api) cancel(w http.ResponseWriter, r *http.Request) error {
 	httpapi.WriteJSON(w, http.StatusOK, fresh)
 	return nil
 }
+
+// CodeEventStarted is the 409 of a cancel after the event began.
+const CodeEventStarted = "EVENT_STARTED"
 
 func notCancellable(status string) error {
 	return httpapi.Conflict("BOOKING_NOT_CANCELLABLE", "a "+status+" booking cannot be cancelled")

@@ -15,8 +15,9 @@ import (
 // input from the booking record and goes through lifecycle.Door, the one way into the workflow.
 // It never changes a booking's status itself.
 type orchestrator struct {
-	door  *lifecycle.Door
-	store *store
+	door   *lifecycle.Door
+	store  *store
+	events *eventCache
 }
 
 // input is the workflow input of a booking record, for a run in mode.
@@ -89,9 +90,9 @@ func (o *orchestrator) askHold(ctx context.Context, b *booking.Booking) (res lif
 
 // cancel cancels a PENDING or CONFIRMED booking through its workflow and returns the status it
 // ended with. A booking whose workflow has closed gets a run that takes it up (ModeConfirmed for a
-// CONFIRMED booking before its event, ModeRepair for one its run left PENDING), with the cancel
-// as its first message; current re-reads the record.
-func (o *orchestrator) cancel(ctx context.Context, b *booking.Booking, current func(context.Context) (*booking.Booking, error)) (lifecycle.CancelResult, error) {
+// CONFIRMED booking before its event, which begins at starts, ModeRepair for one its run left
+// PENDING), with the cancel as its first message; current re-reads the record.
+func (o *orchestrator) cancel(ctx context.Context, b *booking.Booking, starts time.Time, current func(context.Context) (*booking.Booking, error)) (lifecycle.CancelResult, error) {
 	res, err := o.updateCancel(ctx, b, lifecycle.ModeNew)
 	if !errors.Is(err, lifecycle.ErrClosed) {
 		return res, err
@@ -101,13 +102,14 @@ func (o *orchestrator) cancel(ctx context.Context, b *booking.Booking, current f
 	}
 	mode := ""
 	switch {
-	case b.Status == lifecycle.StatusConfirmed && (b.EventStartsAt == nil || time.Now().Before(*b.EventStartsAt)):
+	case b.Status == lifecycle.StatusConfirmed && time.Now().Before(starts):
 		mode = lifecycle.ModeConfirmed
 	case b.Status == lifecycle.StatusPending:
 		mode = lifecycle.ModeRepair
 	default:
 		return lifecycle.CancelResult{Status: b.Status}, nil
 	}
+	b.EventStartsAt = &starts // the run that takes it up waits for the event's date as it is now
 	res, err = o.updateCancel(ctx, b, mode)
 	if errors.Is(err, lifecycle.ErrClosed) {
 		if b, err = current(ctx); err == nil {
@@ -206,8 +208,12 @@ func (o *orchestrator) repair(ctx context.Context, bookingID string) error {
 	}
 	mode := lifecycle.ModeRepair
 	if b.Status == lifecycle.StatusConfirmed {
-		if b.EventStartsAt != nil && !time.Now().Before(*b.EventStartsAt) {
-			return nil // the event has taken place: nothing is left to keep
+		ev, err := o.events.get(ctx, b.EventID) // the event's date now, not the booking's copy
+		if err != nil {
+			return err
+		}
+		if !time.Now().Before(ev.Date) {
+			return nil // the event has begun: nothing is left to keep
 		}
 		mode = lifecycle.ModeConfirmed
 	}

@@ -42,11 +42,12 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	secret := []byte(cfg.JWTSecret)
 	token := auth.InternalToken(secret)
 	st := &store{pool: pool}
-	orch := &orchestrator{door: lifecycle.NewDoor(tc, cfg.TaskQueue, cfg.TemporalNS), store: st}
+	events := newEventCache(event.NewClient(cfg.Endpoints[config.Event], token, 5*time.Second))
+	orch := &orchestrator{door: lifecycle.NewDoor(tc, cfg.TaskQueue, cfg.TemporalNS), store: st, events: events}
 	a := &api{
 		store:     st,
 		orch:      orch,
-		events:    newEventCache(event.NewClient(cfg.Endpoints[config.Event], token, 5*time.Second)),
+		events:    events,
 		inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 5*time.Second),
 		holdTTL:   cfg.HoldTTL,
 	}

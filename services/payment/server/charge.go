@@ -162,6 +162,10 @@ func (s *service) lostToVoid(ctx context.Context, id string, res ChargeResult) e
 		if err != nil {
 			return err
 		}
+		// The record tells the whole story: voided, captured late, refunded (both references).
+		if cur, err = s.store.refundedIfGivenBack(ctx, cur); err != nil {
+			return err
+		}
 		msg, err := refundedMessage(r)
 		if err != nil {
 			return err
@@ -170,7 +174,8 @@ func (s *service) lostToVoid(ctx context.Context, id string, res ChargeResult) e
 			return err
 		}
 	}
-	// A redelivery that came while the provider was charging may have sent it already.
+	// A redelivery that came while the provider was charging may have sent it already. Its
+	// outcome stays the void's (Payment.outcome).
 	return s.publishProcessed(ctx, cur, true)
 }
 
@@ -192,6 +197,9 @@ func (s *service) finishVoidRefund(ctx context.Context, p *Payment) error {
 		if r, _, err = s.refundOnce(ctx, r, r.ChargeRef, "void:"+p.ID); err != nil {
 			return err
 		}
+	}
+	if _, err := s.store.refundedIfGivenBack(ctx, p); err != nil {
+		return err
 	}
 	msg, err := refundedMessage(r)
 	if err != nil {

@@ -641,8 +641,10 @@ func raceChargeAndRefund(t *testing.T, h *harness, charger, refunder *service) {
 			refunded++
 		case p.Status == payment.StatusFailed && p.voided() && !approved && charges == 0 && r.out.Voided:
 			voided++
-		case p.Status == payment.StatusFailed && p.voided() && approved && r.out.Voided && refundRecords == 1:
-			// Voided while the provider was charging: the capture was given back by its reference.
+		case p.Status == payment.StatusRefunded && p.voided() && approved && r.out.Voided && refundRecords == 1 &&
+			p.ProviderRef != "" && p.RefundRef != "":
+			// Voided while the provider was charging: the capture was given back by its reference,
+			// and the record says so (REFUNDED, with the capture's and the refund's references).
 			voidedMidCharge++
 		default:
 			t.Errorf("booking %s: payment %+v, outcome %+v, charges %d approved %v refunds %d",
@@ -805,4 +807,73 @@ func TestAVoidRefundMadeButNotAnnouncedIsAnnouncedOnce(t *testing.T) {
 		t.Fatalf("refunded payload %+v", pl)
 	}
 	h.published(bus.TopicPaymentProcessed, 1)
+}
+
+// gatedProvider holds every charge until release is closed, so a test can void a payment while
+// the provider is charging it.
+type gatedProvider struct {
+	Provider
+	charging chan struct{} // closed when a charge has reached the provider
+	release  chan struct{}
+	once     sync.Once
+}
+
+func (g *gatedProvider) Charge(ctx context.Context, req ChargeRequest) (ChargeResult, error) {
+	g.once.Do(func() { close(g.charging) })
+	<-g.release
+	return g.Provider.Charge(ctx, req)
+}
+
+// A cancel that wins the race against the charge: the payment is voided while the provider is
+// charging, the provider then answers with a capture, which is refunded. The payment of record
+// tells that whole story — REFUNDED, with the capture's reference and the refund's — and agrees
+// with payment.refunded, which announces the refund of that capture; payment.processed still says
+// what settled the payment (the void). Before, the record stayed FAILED with no reference.
+func TestAChargeAnsweredAfterItsVoidLeavesARecordOfTheCaptureAndItsRefund(t *testing.T) {
+	h := newHarness(t)
+	gate := &gatedProvider{Provider: h.provider, charging: make(chan struct{}), release: make(chan struct{})}
+	svc := newService(h.store, gate, &redirect{w: h.writer, to: h.topics})
+	m, req := h.request(TokenVisa)
+	done := make(chan error, 1)
+	go func() { done <- consume(h.ctx, svc, m) }()
+	<-gate.charging
+	out, err := svc.refundBooking(h.ctx, req.BookingID, "cancelled by the buyer")
+	if err != nil || !out.Voided {
+		t.Fatalf("void while charging: %+v %v", out, err)
+	}
+	close(gate.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	p := h.payment(req.BookingID)
+	charges, refunds, approved := h.provider.counts(req.IdempotencyKey, p.ProviderRef)
+	if charges != 1 || !approved || refunds != 1 {
+		t.Fatalf("provider: %d charges (approved %v), %d refunds of the capture", charges, approved, refunds)
+	}
+	if p.Status != payment.StatusRefunded || p.ProviderRef == "" || p.RefundRef == "" || !p.voided() {
+		t.Fatalf("payment of record %+v: want REFUNDED, voided, with the capture's and the refund's references", p)
+	}
+	env, err := bus.DecodeEnvelope(bus.TopicPaymentRefunded, h.published(bus.TopicPaymentRefunded, 1)[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refunded bus.PaymentRefunded
+	if err := bus.DecodePayload(env, &refunded); err != nil {
+		t.Fatal(err)
+	}
+	if refunded.PaymentID != p.ID || refunded.ProviderRef != p.RefundRef || refunded.AmountMinor != p.AmountMinor {
+		t.Fatalf("payment.refunded %+v does not match the record %+v", refunded, p)
+	}
+	_, processed := decodeProcessed(t, h.published(bus.TopicPaymentProcessed, 1)[0])
+	if processed.Status != bus.PaymentFailed || processed.ProviderRef != "" {
+		t.Fatalf("payment.processed %+v: the void settled the payment", processed)
+	}
+	// Asked again (a retried cancel), the refund is not made twice and the answer says refunded.
+	if out, err := svc.refundBooking(h.ctx, req.BookingID, "cancelled by the buyer"); err != nil || !out.Refunded {
+		t.Fatalf("refund again: %+v %v", out, err)
+	}
+	if _, refunds, _ := h.provider.counts(req.IdempotencyKey, p.ProviderRef); refunds != 1 {
+		t.Fatalf("the capture was refunded %d times", refunds)
+	}
 }

@@ -102,7 +102,8 @@ func (s *service) completeRefund(ctx context.Context, p *Payment, reason string)
 		return payment.RefundOutcome{}, err
 	}
 	if p.Status == payment.StatusSucceeded {
-		err := s.store.transition(ctx, p.ID, payment.StatusSucceeded, bson.M{"status": payment.StatusRefunded, "updatedAt": s.now()})
+		err := s.store.transition(ctx, p.ID, payment.StatusSucceeded, bson.M{"status": payment.StatusRefunded,
+			"refundRef": r.ProviderRef, "updatedAt": s.now()})
 		if err != nil && !errors.Is(err, errStale) { // stale: another replica marked it already
 			return payment.RefundOutcome{}, err
 		}

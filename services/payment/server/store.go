@@ -77,7 +77,7 @@ func (s *store) apply(ctx context.Context, o settlement) error {
 // settled returns p as settled when a settlement was inserted for it but the process that won
 // stopped before writing it into the payment; p as it is otherwise.
 func (s *store) settled(ctx context.Context, p *Payment) (*Payment, error) {
-	if p.Status == payment.StatusSucceeded {
+	if p.Status == payment.StatusSucceeded || (p.Status == payment.StatusFailed && p.voided()) {
 		return s.refundedIfGivenBack(ctx, p)
 	}
 	if p.Status != payment.StatusPending {
@@ -103,11 +103,17 @@ func (s *store) settled(ctx context.Context, p *Payment) (*Payment, error) {
 	return &cp, nil
 }
 
-// refundedIfGivenBack returns a SUCCEEDED payment as REFUNDED when its capture was refunded (the
-// booking's refund document names this payment and capture, and the provider's refund reference),
-// and brings the stored status to it. The refund document is the truth: the status field can be
-// put back to SUCCEEDED by a replica that applied its settlement late — FerretDB makes a
-// read-then-write of a status racy across processes — so a refunded payment never reads SUCCEEDED.
+// refundedIfGivenBack returns a payment whose capture was refunded as REFUNDED, with the capture's
+// reference (ProviderRef) and the refund's (RefundRef), and brings the stored payment to it. The
+// booking's refund document is the truth, when it names this payment and the provider's refund
+// reference:
+//   - a SUCCEEDED payment whose capture (its ProviderRef) was refunded. The status field can be
+//     put back to SUCCEEDED by a replica that applied its settlement late — FerretDB makes a
+//     read-then-write of a status racy across processes — so a refunded payment never reads
+//     SUCCEEDED;
+//   - a voided payment whose capture the provider answered after the void (the refund's
+//     ChargeRef): the record tells the whole story of its money — voided, captured late, refunded —
+//     as payment.refunded announced it, never FAILED with no reference.
 func (s *store) refundedIfGivenBack(ctx context.Context, p *Payment) (*Payment, error) {
 	var r Refund
 	err := s.refunds.FindOne(ctx, bson.M{"_id": p.BookingID}).Decode(&r)
@@ -117,14 +123,15 @@ func (s *store) refundedIfGivenBack(ctx context.Context, p *Payment) (*Payment, 
 	if err != nil {
 		return nil, err
 	}
-	if r.PaymentID != p.ID || r.ChargeRef != p.ProviderRef || r.ProviderRef == "" {
+	if r.PaymentID != p.ID || r.ChargeRef == "" || r.ProviderRef == "" || (!p.voided() && r.ChargeRef != p.ProviderRef) {
 		return p, nil
 	}
-	if _, err := s.payments.UpdateOne(ctx, bson.M{"_id": p.ID}, bson.M{"$set": bson.M{"status": payment.StatusRefunded}}); err != nil {
+	set := bson.M{"status": payment.StatusRefunded, "providerRef": r.ChargeRef, "refundRef": r.ProviderRef}
+	if _, err := s.payments.UpdateOne(ctx, bson.M{"_id": p.ID}, bson.M{"$set": set}); err != nil {
 		return nil, err
 	}
 	cp := *p
-	cp.Status = payment.StatusRefunded
+	cp.Status, cp.ProviderRef, cp.RefundRef = payment.StatusRefunded, r.ChargeRef, r.ProviderRef
 	return &cp, nil
 }
 

@@ -54,10 +54,7 @@ func (s *service) verifyClaim(ctx context.Context, claim *bus.PaymentProcessed) 
 
 // mismatch says how claim differs from the payment of record p; "" when it is p.
 func mismatch(p *Payment, claim *bus.PaymentProcessed) string {
-	outcome := bus.PaymentFailed
-	if p.Status == payment.StatusSucceeded || p.Status == payment.StatusRefunded {
-		outcome = bus.PaymentSuccess
-	}
+	outcome, _ := p.outcome()
 	switch {
 	case claim.PaymentID != p.ID:
 		return fmt.Sprintf("paymentId %s is not the booking's payment %s", claim.PaymentID, p.ID)
