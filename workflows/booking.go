@@ -368,7 +368,7 @@ func (b *booking) keep(ctx workflow.Context) (lifecycle.BookingState, error) {
 			if rec := b.paymentOfRecordAfterClaims(ctx); rec.Kept() && lifecycle.OwesRefund(b.state.Status, b.confirmedPayID, rec.ID) {
 				b.giveBack(ctx, rec.ID, "payment arrived after the booking ended ("+b.state.Status+")")
 			}
-		case !woken && confirmed && b.gen >= genFreshEventDate && b.eventMoved(ctx):
+		case !woken && wait > 0 && b.gen >= genFreshEventDate && b.eventMoved(ctx):
 			// The event was postponed since the booking was made: keep waiting for its new date.
 		case !woken:
 			return b.complete(ctx)
