@@ -105,7 +105,7 @@ func TestTrustedProxiesTakeCIDRsAndAddresses(t *testing.T) {
 }
 
 func TestObservabilityDefaultsAndSwitches(t *testing.T) {
-	for _, k := range []string{"GATEWAY_ADMIN_PORT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER",
+	for _, k := range []string{"GATEWAY_ADMIN_PORT", "JAEGER_OTLP_HTTP_PORT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER",
 		"OTEL_TRACES_SAMPLER_ARG", "LOG_FORMAT", "LOG_LEVEL"} {
 		t.Setenv(k, "")
 	}

@@ -76,6 +76,9 @@ func handler(cfg *config.Config, s Spec) http.Handler {
 	if len(s.Consumers) > 0 {
 		shared["/stats"] = httpapi.GetOnly(bus.StatsHandler(s.Consumers...))
 	}
+	for path, h := range shared {
+		shared[path] = httpapi.Observed(h, httpapi.Route(path))
+	}
 	profiler := httpapi.Profiling(auth.InternalToken([]byte(cfg.JWTSecret)))
 	rest := s.API
 	if rest == nil {
