@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,8 +129,18 @@ type sseEvent struct {
 
 func openStream(t testing.TB, eventID string, headers ...string) *sse {
 	t.Helper()
+	return openStreamAt(t, eventID, "", headers...)
+}
+
+// openStreamAt opens the stream with a query ("since=…", or "").
+func openStreamAt(t testing.TB, eventID, query string, headers ...string) *sse {
+	t.Helper()
 	cfg := loadConfig(t)
-	req, _ := http.NewRequest(http.MethodGet, cfg.URLs[config.Gateway]+"/api/inventory/events/"+eventID+"/seats/stream", nil)
+	u := cfg.URLs[config.Gateway] + "/api/inventory/events/" + eventID + "/seats/stream"
+	if query != "" {
+		u += "?" + query
+	}
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -242,6 +253,65 @@ func TestAChangeIsSeenOnTheStreamAndResumedAfterADisconnect(t *testing.T) {
 	// A watcher too far behind is told to re-read the snapshot.
 	reset := openStream(t, e.ID, "Last-Event-ID", "0")
 	reset.next(t, "reset", 5*time.Second)
+}
+
+// first returns the stream's first event, within d.
+func (s *sse) first(t testing.TB, d time.Duration) sseEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-s.events:
+		if !ok {
+			t.Fatal("the stream ended without an event")
+		}
+		return ev
+	case <-time.After(d):
+		t.Fatalf("no event within %s", d)
+	}
+	return sseEvent{}
+}
+
+// A watcher that resumes from a position the server cannot continue from — ahead of its version
+// (a restored database, another event's version), another event's id, or no position at all — is
+// told to reset (and re-read the snapshot) at once, never left with a silent stream.
+func TestAStreamResumedFromAPositionItCannotContinueGetsAReset(t *testing.T) {
+	e := newEvent(t, 10, 1000)
+	other := newEvent(t, 10, 1000)
+	c, _ := register(t)
+	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_noResponse")
+	book(c, e.ID, []string{"FLOOR-A-2"}, "tok_noResponse")
+	book(c, other.ID, []string{"FLOOR-A-1"}, "tok_noResponse")
+	current := statusVersion(t, e.ID)
+	// The other event's stream id, at a version this event has had.
+	otherID := openStream(t, other.ID).first(t, 5*time.Second).id
+	if otherID == "" {
+		t.Fatal("the other event's hello carries no id")
+	}
+	ahead := strconv.FormatInt(current+1000, 10)
+	for name, open := range map[string]func() *sse{
+		"Last-Event-ID ahead":      func() *sse { return openStream(t, e.ID, "Last-Event-ID", ahead) },
+		"since ahead":              func() *sse { return openStreamAt(t, e.ID, "since="+ahead) },
+		"another event's id":       func() *sse { return openStream(t, e.ID, "Last-Event-ID", otherID) },
+		"another event's id since": func() *sse { return openStreamAt(t, e.ID, "since="+url.QueryEscape(otherID)) },
+		"garbage Last-Event-ID":    func() *sse { return openStream(t, e.ID, "Last-Event-ID", "abc") },
+		"garbage since":            func() *sse { return openStreamAt(t, e.ID, "since=x1") },
+		"negative since":           func() *sse { return openStreamAt(t, e.ID, "since=-1") },
+	} {
+		if ev := open().first(t, 5*time.Second); ev.event != "reset" || ev.data.Version != current {
+			t.Errorf("%s: first event %q (version %d), want reset (version %d)", name, ev.event, ev.data.Version, current)
+		}
+	}
+	// A reconnecting EventSource sends the URL it was opened with (?since= the first snapshot's
+	// version) and the last id it saw: it resumes from that id, and is not sent again what it has.
+	first := openStreamAt(t, e.ID, "since="+strconv.FormatInt(current-2, 10)).first(t, 5*time.Second)
+	if first.event != "seats" || first.id == "" {
+		t.Fatalf("resume from %d: %+v", current-2, first)
+	}
+	again := openStreamAt(t, e.ID, "since="+strconv.FormatInt(current-2, 10), "Last-Event-ID", first.id)
+	book(c, e.ID, []string{"FLOOR-A-3"}, "tok_noResponse")
+	ev := again.first(t, 5*time.Second)
+	if ev.event != "seats" || len(ev.data.Changes) != 1 || strings.Join(ev.data.Changes[0].SeatIDs, ",") != "FLOOR-A-3" {
+		t.Fatalf("after a reconnect with Last-Event-ID %s: %+v", first.id, ev)
+	}
 }
 
 func TestARolledBackHoldIsNeverStreamed(t *testing.T) {
