@@ -109,6 +109,80 @@ func TestSeatMapsAreCompressed(t *testing.T) {
 	}
 }
 
+// On each of the three seat-map routes: Accept-Encoding's q=0 (in any spelling) refuses gzip; the
+// gzip and identity bodies carry different strong ETags (RFC 9110 section 8.8.3.3); If-None-Match
+// answers 304 for the representation the request would get, and only for it.
+func TestSeatMapGzipFollowsQValuesAndEachEncodingHasItsOwnETag(t *testing.T) {
+	cfg := loadConfig(t)
+	e := newEvent(t, 300, 1000)
+	for _, path := range []string{"/seats", "/seats/status", "/seats/layout"} {
+		u := cfg.URLs[config.Gateway] + "/api/inventory/events/" + e.ID + path
+		plain := rawGet(t, u)
+		zipped := rawGet(t, u, "Accept-Encoding", "gzip")
+		plainTag, zipTag := plain.Header.Get("ETag"), zipped.Header.Get("ETag")
+		if plain.Header.Get("Content-Encoding") != "" || zipped.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%s: Content-Encoding %q without Accept-Encoding, %q with gzip", path,
+				plain.Header.Get("Content-Encoding"), zipped.Header.Get("Content-Encoding"))
+		}
+		if plainTag == zipTag || !strings.HasPrefix(plainTag, `"`) || !strings.HasPrefix(zipTag, `"`) {
+			t.Errorf("%s: identity ETag %s, gzip ETag %s: two strong, different tags wanted", path, plainTag, zipTag)
+		}
+		for _, ae := range []string{"gzip;q=0", "gzip;q=0.000", "gzip;Q=0", "gzip; q=0", "identity, gzip;q=0"} {
+			r := rawGet(t, u, "Accept-Encoding", ae)
+			if r.Header.Get("Content-Encoding") != "" || r.Header.Get("ETag") != plainTag {
+				t.Errorf("%s with Accept-Encoding %q: Content-Encoding %q, ETag %s", path, ae,
+					r.Header.Get("Content-Encoding"), r.Header.Get("ETag"))
+			}
+		}
+		for _, c := range []struct {
+			ae, inm string
+			want    int
+			etag    string
+		}{
+			{"gzip", zipTag, http.StatusNotModified, zipTag},
+			{"", plainTag, http.StatusNotModified, plainTag},
+			{"gzip", plainTag, http.StatusOK, zipTag}, // holds the identity body, would get gzip
+			{"", zipTag, http.StatusOK, plainTag},     // holds the gzip body, would get identity
+		} {
+			var headers []string
+			if c.ae != "" {
+				headers = append(headers, "Accept-Encoding", c.ae)
+			}
+			r := rawGet(t, u, append(headers, "If-None-Match", c.inm)...)
+			if r.StatusCode != c.want || r.Header.Get("ETag") != c.etag {
+				t.Errorf("%s with Accept-Encoding %q, If-None-Match %s: %d ETag %s, want %d ETag %s", path, c.ae, c.inm,
+					r.StatusCode, r.Header.Get("ETag"), c.want, c.etag)
+			}
+		}
+	}
+}
+
+// A page of another site allowed by CORS_ORIGINS may send the headers docs/seatmap.md tells it to:
+// Last-Event-ID (to resume the stream) and If-None-Match (to revalidate a snapshot).
+func TestCORSPreflightAcceptsTheHeadersTheSeatMapDocsTellPagesToSend(t *testing.T) {
+	cfg := loadConfig(t)
+	e := newEvent(t, 2, 1000)
+	for path, header := range map[string]string{"/seats/stream": "Last-Event-ID", "/seats/status": "If-None-Match",
+		"/seats/layout": "If-None-Match", "/seats": "If-None-Match"} {
+		req, _ := http.NewRequest(http.MethodOptions, cfg.URLs[config.Gateway]+"/api/inventory/events/"+e.ID+path, nil)
+		req.Header.Set("Origin", "https://another-site.example")
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		req.Header.Set("Access-Control-Request-Headers", strings.ToLower(header))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		origin := resp.Header.Get("Access-Control-Allow-Origin")
+		allowed := strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers"))
+		if resp.StatusCode/100 != 2 || (origin != "*" && origin != "https://another-site.example") ||
+			!strings.Contains(allowed, strings.ToLower(header)) {
+			t.Errorf("preflight of GET %s with %s: %d, Allow-Origin %q, Allow-Headers %q", path, header, resp.StatusCode,
+				origin, resp.Header.Get("Access-Control-Allow-Headers"))
+		}
+	}
+}
+
 // sse reads a seat map stream.
 type sse struct {
 	resp   *http.Response
