@@ -361,31 +361,36 @@ func TestAStreamResumedFromAPositionItCannotContinueGetsAReset(t *testing.T) {
 		t.Fatal("the other event's hello carries no id")
 	}
 	ahead := strconv.FormatInt(current+1000, 10)
-	for name, open := range map[string]func() *sse{
-		"Last-Event-ID ahead":      func() *sse { return openStream(t, e.ID, "Last-Event-ID", ahead) },
-		"since ahead":              func() *sse { return openStreamAt(t, e.ID, "since="+ahead) },
-		"another event's id":       func() *sse { return openStream(t, e.ID, "Last-Event-ID", otherID) },
-		"another event's id since": func() *sse { return openStreamAt(t, e.ID, "since="+url.QueryEscape(otherID)) },
-		"garbage Last-Event-ID":    func() *sse { return openStream(t, e.ID, "Last-Event-ID", "abc") },
-		"garbage since":            func() *sse { return openStreamAt(t, e.ID, "since=x1") },
-		"negative since":           func() *sse { return openStreamAt(t, e.ID, "since=-1") },
+	for name, open := range map[string]func(t *testing.T) *sse{
+		"Last-Event-ID ahead":      func(t *testing.T) *sse { return openStream(t, e.ID, "Last-Event-ID", ahead) },
+		"since ahead":              func(t *testing.T) *sse { return openStreamAt(t, e.ID, "since="+ahead) },
+		"another event's id":       func(t *testing.T) *sse { return openStream(t, e.ID, "Last-Event-ID", otherID) },
+		"another event's id since": func(t *testing.T) *sse { return openStreamAt(t, e.ID, "since="+url.QueryEscape(otherID)) },
+		"garbage Last-Event-ID":    func(t *testing.T) *sse { return openStream(t, e.ID, "Last-Event-ID", "abc") },
+		"garbage since":            func(t *testing.T) *sse { return openStreamAt(t, e.ID, "since=x1") },
+		"negative since":           func(t *testing.T) *sse { return openStreamAt(t, e.ID, "since=-1") },
 	} {
-		if ev := open().first(t, 5*time.Second); ev.event != "reset" || ev.data.Version != current {
-			t.Errorf("%s: first event %q (version %d), want reset (version %d)", name, ev.event, ev.data.Version, current)
-		}
+		t.Run(name, func(t *testing.T) {
+			if ev := open(t).first(t, 5*time.Second); ev.event != "reset" || ev.data.Version != current {
+				t.Errorf("first event %q (version %d), want reset (version %d)", ev.event, ev.data.Version, current)
+			}
+		})
 	}
 	// A reconnecting EventSource sends the URL it was opened with (?since= the first snapshot's
 	// version) and the last id it saw: it resumes from that id, and is not sent again what it has.
-	first := openStreamAt(t, e.ID, "since="+strconv.FormatInt(current-2, 10)).first(t, 5*time.Second)
-	if first.event != "seats" || first.id == "" {
-		t.Fatalf("resume from %d: %+v", current-2, first)
-	}
-	again := openStreamAt(t, e.ID, "since="+strconv.FormatInt(current-2, 10), "Last-Event-ID", first.id)
-	book(c, e.ID, []string{"FLOOR-A-3"}, "tok_noResponse")
-	ev := again.first(t, 5*time.Second)
-	if ev.event != "seats" || len(ev.data.Changes) != 1 || strings.Join(ev.data.Changes[0].SeatIDs, ",") != "FLOOR-A-3" {
-		t.Fatalf("after a reconnect with Last-Event-ID %s: %+v", first.id, ev)
-	}
+	t.Run("reconnect", func(t *testing.T) {
+		since := "since=" + strconv.FormatInt(current-2, 10)
+		first := openStreamAt(t, e.ID, since).first(t, 5*time.Second)
+		if first.event != "seats" || first.id == "" {
+			t.Fatalf("resume from %d: %+v", current-2, first)
+		}
+		again := openStreamAt(t, e.ID, since, "Last-Event-ID", first.id)
+		book(c, e.ID, []string{"FLOOR-A-3"}, "tok_noResponse")
+		ev := again.first(t, 5*time.Second)
+		if ev.event != "seats" || len(ev.data.Changes) != 1 || strings.Join(ev.data.Changes[0].SeatIDs, ",") != "FLOOR-A-3" {
+			t.Fatalf("after a reconnect with Last-Event-ID %s: %+v", first.id, ev)
+		}
+	})
 }
 
 func TestARolledBackHoldIsNeverStreamed(t *testing.T) {
