@@ -111,9 +111,9 @@ func TestEventCreationIsIdempotentPerKey(t *testing.T) {
 		"currency": "EUR", "tags": []string{}, "sections": []map[string]any{{"name": "F", "priceMinor": 100, "rows": []map[string]any{{"label": "A", "seats": 5}}}}}
 	key := "create-" + uniq()
 	var first, second event
-	adm.expect(201, "POST", "/api/events", body, &first, "Idempotency-Key", key)
-	adm.expect(200, "POST", "/api/events", body, &second, "Idempotency-Key", key)
-	if first.ID != second.ID {
+	r1 := adm.expect(201, "POST", "/api/events", body, &first, "Idempotency-Key", key)
+	r2 := adm.expect(201, "POST", "/api/events", body, &second, "Idempotency-Key", key)
+	if first.ID != second.ID || string(r1.body) != string(r2.body) {
 		t.Fatalf("same key made two events: %s %s", first.ID, second.ID)
 	}
 	if sm := readSeatMap(t, first.ID); sm.Total != 5 {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,6 +109,80 @@ func TestSeatMapsAreCompressed(t *testing.T) {
 	}
 }
 
+// On each of the three seat-map routes: Accept-Encoding's q=0 (in any spelling) refuses gzip; the
+// gzip and identity bodies carry different strong ETags (RFC 9110 section 8.8.3.3); If-None-Match
+// answers 304 for the representation the request would get, and only for it.
+func TestSeatMapGzipFollowsQValuesAndEachEncodingHasItsOwnETag(t *testing.T) {
+	cfg := loadConfig(t)
+	e := newEvent(t, 300, 1000)
+	for _, path := range []string{"/seats", "/seats/status", "/seats/layout"} {
+		u := cfg.URLs[config.Gateway] + "/api/inventory/events/" + e.ID + path
+		plain := rawGet(t, u)
+		zipped := rawGet(t, u, "Accept-Encoding", "gzip")
+		plainTag, zipTag := plain.Header.Get("ETag"), zipped.Header.Get("ETag")
+		if plain.Header.Get("Content-Encoding") != "" || zipped.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%s: Content-Encoding %q without Accept-Encoding, %q with gzip", path,
+				plain.Header.Get("Content-Encoding"), zipped.Header.Get("Content-Encoding"))
+		}
+		if plainTag == zipTag || !strings.HasPrefix(plainTag, `"`) || !strings.HasPrefix(zipTag, `"`) {
+			t.Errorf("%s: identity ETag %s, gzip ETag %s: two strong, different tags wanted", path, plainTag, zipTag)
+		}
+		for _, ae := range []string{"gzip;q=0", "gzip;q=0.000", "gzip;Q=0", "gzip; q=0", "identity, gzip;q=0"} {
+			r := rawGet(t, u, "Accept-Encoding", ae)
+			if r.Header.Get("Content-Encoding") != "" || r.Header.Get("ETag") != plainTag {
+				t.Errorf("%s with Accept-Encoding %q: Content-Encoding %q, ETag %s", path, ae,
+					r.Header.Get("Content-Encoding"), r.Header.Get("ETag"))
+			}
+		}
+		for _, c := range []struct {
+			ae, inm string
+			want    int
+			etag    string
+		}{
+			{"gzip", zipTag, http.StatusNotModified, zipTag},
+			{"", plainTag, http.StatusNotModified, plainTag},
+			{"gzip", plainTag, http.StatusOK, zipTag}, // holds the identity body, would get gzip
+			{"", zipTag, http.StatusOK, plainTag},     // holds the gzip body, would get identity
+		} {
+			var headers []string
+			if c.ae != "" {
+				headers = append(headers, "Accept-Encoding", c.ae)
+			}
+			r := rawGet(t, u, append(headers, "If-None-Match", c.inm)...)
+			if r.StatusCode != c.want || r.Header.Get("ETag") != c.etag {
+				t.Errorf("%s with Accept-Encoding %q, If-None-Match %s: %d ETag %s, want %d ETag %s", path, c.ae, c.inm,
+					r.StatusCode, r.Header.Get("ETag"), c.want, c.etag)
+			}
+		}
+	}
+}
+
+// A page of another site allowed by CORS_ORIGINS may send the headers docs/seatmap.md tells it to:
+// Last-Event-ID (to resume the stream) and If-None-Match (to revalidate a snapshot).
+func TestCORSPreflightAcceptsTheHeadersTheSeatMapDocsTellPagesToSend(t *testing.T) {
+	cfg := loadConfig(t)
+	e := newEvent(t, 2, 1000)
+	for path, header := range map[string]string{"/seats/stream": "Last-Event-ID", "/seats/status": "If-None-Match",
+		"/seats/layout": "If-None-Match", "/seats": "If-None-Match"} {
+		req, _ := http.NewRequest(http.MethodOptions, cfg.URLs[config.Gateway]+"/api/inventory/events/"+e.ID+path, nil)
+		req.Header.Set("Origin", "https://another-site.example")
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		req.Header.Set("Access-Control-Request-Headers", strings.ToLower(header))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		origin := resp.Header.Get("Access-Control-Allow-Origin")
+		allowed := strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers"))
+		if resp.StatusCode/100 != 2 || (origin != "*" && origin != "https://another-site.example") ||
+			!strings.Contains(allowed, strings.ToLower(header)) {
+			t.Errorf("preflight of GET %s with %s: %d, Allow-Origin %q, Allow-Headers %q", path, header, resp.StatusCode,
+				origin, resp.Header.Get("Access-Control-Allow-Headers"))
+		}
+	}
+}
+
 // sse reads a seat map stream.
 type sse struct {
 	resp   *http.Response
@@ -128,8 +203,18 @@ type sseEvent struct {
 
 func openStream(t testing.TB, eventID string, headers ...string) *sse {
 	t.Helper()
+	return openStreamAt(t, eventID, "", headers...)
+}
+
+// openStreamAt opens the stream with a query ("since=…", or "").
+func openStreamAt(t testing.TB, eventID, query string, headers ...string) *sse {
+	t.Helper()
 	cfg := loadConfig(t)
-	req, _ := http.NewRequest(http.MethodGet, cfg.URLs[config.Gateway]+"/api/inventory/events/"+eventID+"/seats/stream", nil)
+	u := cfg.URLs[config.Gateway] + "/api/inventory/events/" + eventID + "/seats/stream"
+	if query != "" {
+		u += "?" + query
+	}
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -242,6 +327,70 @@ func TestAChangeIsSeenOnTheStreamAndResumedAfterADisconnect(t *testing.T) {
 	// A watcher too far behind is told to re-read the snapshot.
 	reset := openStream(t, e.ID, "Last-Event-ID", "0")
 	reset.next(t, "reset", 5*time.Second)
+}
+
+// first returns the stream's first event, within d.
+func (s *sse) first(t testing.TB, d time.Duration) sseEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-s.events:
+		if !ok {
+			t.Fatal("the stream ended without an event")
+		}
+		return ev
+	case <-time.After(d):
+		t.Fatalf("no event within %s", d)
+	}
+	return sseEvent{}
+}
+
+// A watcher that resumes from a position the server cannot continue from — ahead of its version
+// (a restored database, another event's version), another event's id, or no position at all — is
+// told to reset (and re-read the snapshot) at once, never left with a silent stream.
+func TestAStreamResumedFromAPositionItCannotContinueGetsAReset(t *testing.T) {
+	e := newEvent(t, 10, 1000)
+	other := newEvent(t, 10, 1000)
+	c, _ := register(t)
+	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_noResponse")
+	book(c, e.ID, []string{"FLOOR-A-2"}, "tok_noResponse")
+	book(c, other.ID, []string{"FLOOR-A-1"}, "tok_noResponse")
+	current := statusVersion(t, e.ID)
+	// The other event's stream id, at a version this event has had.
+	otherID := openStream(t, other.ID).first(t, 5*time.Second).id
+	if otherID == "" {
+		t.Fatal("the other event's hello carries no id")
+	}
+	ahead := strconv.FormatInt(current+1000, 10)
+	for name, open := range map[string]func(t *testing.T) *sse{
+		"Last-Event-ID ahead":      func(t *testing.T) *sse { return openStream(t, e.ID, "Last-Event-ID", ahead) },
+		"since ahead":              func(t *testing.T) *sse { return openStreamAt(t, e.ID, "since="+ahead) },
+		"another event's id":       func(t *testing.T) *sse { return openStream(t, e.ID, "Last-Event-ID", otherID) },
+		"another event's id since": func(t *testing.T) *sse { return openStreamAt(t, e.ID, "since="+url.QueryEscape(otherID)) },
+		"garbage Last-Event-ID":    func(t *testing.T) *sse { return openStream(t, e.ID, "Last-Event-ID", "abc") },
+		"garbage since":            func(t *testing.T) *sse { return openStreamAt(t, e.ID, "since=x1") },
+		"negative since":           func(t *testing.T) *sse { return openStreamAt(t, e.ID, "since=-1") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			if ev := open(t).first(t, 5*time.Second); ev.event != "reset" || ev.data.Version != current {
+				t.Errorf("first event %q (version %d), want reset (version %d)", ev.event, ev.data.Version, current)
+			}
+		})
+	}
+	// A reconnecting EventSource sends the URL it was opened with (?since= the first snapshot's
+	// version) and the last id it saw: it resumes from that id, and is not sent again what it has.
+	t.Run("reconnect", func(t *testing.T) {
+		since := "since=" + strconv.FormatInt(current-2, 10)
+		first := openStreamAt(t, e.ID, since).first(t, 5*time.Second)
+		if first.event != "seats" || first.id == "" {
+			t.Fatalf("resume from %d: %+v", current-2, first)
+		}
+		again := openStreamAt(t, e.ID, since, "Last-Event-ID", first.id)
+		book(c, e.ID, []string{"FLOOR-A-3"}, "tok_noResponse")
+		ev := again.first(t, 5*time.Second)
+		if ev.event != "seats" || len(ev.data.Changes) != 1 || strings.Join(ev.data.Changes[0].SeatIDs, ",") != "FLOOR-A-3" {
+			t.Fatalf("after a reconnect with Last-Event-ID %s: %+v", first.id, ev)
+		}
+	})
 }
 
 func TestARolledBackHoldIsNeverStreamed(t *testing.T) {

@@ -3,8 +3,13 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/base64"
+	"fmt"
+	"io"
+	"mime"
 	"net/http"
+	"net/mail"
 	"strings"
 	"testing"
 	"time"
@@ -203,5 +208,71 @@ func TestOversizedBodyIs413ThroughTheGateway(t *testing.T) {
 	r := c.do("POST", "/api/bookings", big)
 	if r.status != 413 || r.err(t).Error.Code != "PAYLOAD_TOO_LARGE" {
 		t.Fatalf("2 MiB body: %d %.200s", r.status, r.body)
+	}
+}
+
+// A legal name (200 characters, accented) makes a welcome email whose raw message, as the mail
+// server received it, keeps every line within RFC 5322's limits (998 octets; header lines are
+// folded to 78) and whose Subject decodes to the one meant. Mailpit accepts any line, so the raw
+// message is what is checked.
+func TestWelcomeEmailOfALongAccentedNameHasFoldedHeaderLines(t *testing.T) {
+	cfg := loadConfig(t)
+	name := string([]rune(strings.Repeat("Émilie-Zoë Ångström Øyvind ", 10))[:200])
+	name = strings.TrimSpace(name)
+	email := "long-name-" + uniq() + "@example.com"
+	newClient(t).expect(201, "POST", "/api/users/register", map[string]string{"name": name, "email": email,
+		"password": "correct-horse-1"}, nil)
+	var id string
+	eventually(t, 20*time.Second, func() error {
+		var res struct {
+			Messages []struct {
+				ID string `json:"ID"`
+			} `json:"messages"`
+		}
+		if err := getJSON(cfg.MailpitURL+"/api/v1/search?query="+urlQuery("to:"+email), &res); err != nil {
+			return err
+		}
+		if len(res.Messages) != 1 {
+			return fmt.Errorf("%d emails to %s", len(res.Messages), email)
+		}
+		id = res.Messages[0].ID
+		return nil
+	})
+	resp, err := http.Get(cfg.MailpitURL + "/api/v1/message/" + id + "/raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("raw message: %d %v", resp.StatusCode, err)
+	}
+	lf := bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n")) // the lines, whatever their ending
+	head, _, ok := bytes.Cut(lf, []byte("\n\n"))
+	if !ok {
+		t.Fatalf("no header/body separator in %q", raw)
+	}
+	for i, line := range bytes.Split(lf, []byte("\n")) {
+		if len(line) > 998 {
+			t.Errorf("line %d has %d octets (RFC 5322 allows 998): %.120s…", i+1, len(line), line)
+		}
+	}
+	field := ""
+	for _, line := range bytes.Split(head, []byte("\n")) {
+		if len(line) > 0 && line[0] != ' ' && line[0] != '\t' {
+			field, _, _ = strings.Cut(string(line), ":")
+		}
+		// Received: is the mail server's own trace (Mailpit's), not what the service wrote.
+		if field != "Received" && len(line) > 78 {
+			t.Errorf("header line of %d octets (RFC 5322 recommends 78): %.120s…", len(line), line)
+		}
+	}
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	if want := "Welcome to TicketFlow, " + name + "!"; err != nil || subject != want {
+		t.Fatalf("subject decodes to %q (%v), want %q", subject, err, want)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/rs/cors"
 
 	"ticketflow/gateway/web"
 	"ticketflow/internal/auth"
@@ -58,7 +59,11 @@ func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
 		readLimiter:  ratelimit.NewShared(rdb, "gateway:read", cfg.RateLimit*readAllowance, cfg.RateWindow, log),
 		healthClient: &http.Client{Timeout: 3 * time.Second}}
 	transport := httpapi.TracedTransport(&http.Transport{
-		Proxy:               nil,
+		Proxy: nil,
+		// The client's Accept-Encoding goes to the service as it is: a transport that asked for
+		// gzip on its own would hand a client that did not ask the decoded body under the gzip
+		// body's ETag.
+		DisableCompression:  true,
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 512,
@@ -261,34 +266,22 @@ func (g *Gateway) rateLimit(next http.Handler) http.Handler {
 	})
 }
 
-// cors answers browser frontends: the configured origins, the headers the API uses, preflights.
+// corsHeaders are the request headers a page of another allowed origin may send: those of the
+// API (auth, bodies, Idempotency-Key, request ids) and those docs/seatmap.md tells a page to send
+// (Last-Event-ID to resume the stream, If-None-Match to revalidate a snapshot).
+var corsHeaders = []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "Last-Event-ID", "If-None-Match"}
+
+// cors answers browser frontends of the configured origins ("*": any), preflights included,
+// with rs/cors: it reads Origin and the preflight's Access-Control-Request-* headers as the Fetch
+// standard defines them, so no header the API takes is refused by a string compare.
 func (g *Gateway) cors(next http.Handler) http.Handler {
-	allowAll := len(g.cfg.CORSOrigins) == 1 && g.cfg.CORSOrigins[0] == "*"
-	allowed := map[string]bool{}
-	for _, o := range g.cfg.CORSOrigins {
-		allowed[o] = true
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := r.Header.Get("Origin")
-		if origin != "" && (allowAll || allowed[origin]) {
-			h := w.Header()
-			if allowAll {
-				h.Set("Access-Control-Allow-Origin", "*")
-			} else {
-				h.Set("Access-Control-Allow-Origin", origin)
-				h.Add("Vary", "Origin")
-			}
-			h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, ETag, Location")
-			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-Request-Id")
-				h.Set("Access-Control-Max-Age", "600")
-				w.WriteHeader(http.StatusNoContent)
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
+	return cors.New(cors.Options{
+		AllowedOrigins: g.cfg.CORSOrigins,
+		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete},
+		AllowedHeaders: corsHeaders,
+		ExposedHeaders: []string{"X-Request-Id", "Retry-After", "ETag", "Location"},
+		MaxAge:         600,
+	}).Handler(next)
 }
 
 func parseTargets(urls []string) ([]*url.URL, error) {

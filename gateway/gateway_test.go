@@ -178,3 +178,97 @@ func TestClientTraceHeadersDoNotReachTheServices(t *testing.T) {
 		t.Errorf("client trace headers reached the service: %v", got)
 	}
 }
+
+// corsGateway is a gateway for pages of two origins, in front of upstream.
+func corsGateway(t *testing.T, upstream string) http.Handler {
+	t.Helper()
+	cfg := &config.Config{JWTSecret: "a-secret-of-thirty-two-bytes-or-more", RateLimit: 100, RateWindow: time.Minute,
+		MaxBodyBytes: 1 << 20, CORSOrigins: []string{"https://tickets.example", "https://partner.example"},
+		Endpoints: map[string][]string{}}
+	for _, s := range config.Services {
+		cfg.Endpoints[s] = []string{upstream}
+	}
+	g, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g.Routes()
+}
+
+// A page of another allowed origin may send every header the API and docs/seatmap.md tell it to:
+// its preflight is answered for Last-Event-ID and If-None-Match (the stream and the snapshots) as
+// for Authorization and Idempotency-Key; a page of an origin not configured gets no CORS answer.
+func TestCORSPreflightFromAnotherAllowedOriginAcceptsTheSeatMapHeaders(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) }))
+	defer upstream.Close()
+	h := corsGateway(t, upstream.URL)
+	preflight := func(origin, method, path, headers string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("OPTIONS", path, nil)
+		r.RemoteAddr = "192.0.2.1:5000"
+		r.Header.Set("Origin", origin)
+		r.Header.Set("Access-Control-Request-Method", method)
+		if headers != "" {
+			r.Header.Set("Access-Control-Request-Headers", headers)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	stream, status := "/api/inventory/events/e1/seats/stream", "/api/inventory/events/e1/seats/status"
+	for _, c := range []struct{ method, path, headers string }{
+		{"GET", stream, "last-event-id"},
+		{"GET", status, "if-none-match"},
+		{"GET", status, "authorization,if-none-match"},
+		{"POST", "/api/bookings", "authorization,content-type,idempotency-key"},
+		{"PUT", "/api/events/e1", "authorization,content-type"},
+	} {
+		w := preflight("https://partner.example", c.method, c.path, c.headers)
+		allowed := strings.ToLower(w.Header().Get("Access-Control-Allow-Headers"))
+		if w.Code/100 != 2 || w.Header().Get("Access-Control-Allow-Origin") != "https://partner.example" ||
+			!strings.Contains(w.Header().Get("Access-Control-Allow-Methods"), c.method) {
+			t.Errorf("preflight %s %s [%s]: %d %v", c.method, c.path, c.headers, w.Code, w.Header())
+			continue
+		}
+		for _, want := range strings.Split(c.headers, ",") {
+			if !strings.Contains(allowed, want) {
+				t.Errorf("preflight %s %s: Access-Control-Allow-Headers %q lacks %s", c.method, c.path, allowed, want)
+			}
+		}
+	}
+	if w := preflight("https://elsewhere.example", "GET", stream, "last-event-id"); w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("an origin not configured: Access-Control-Allow-Origin %q", w.Header().Get("Access-Control-Allow-Origin"))
+	}
+	// The request itself: the page may read the ETag it revalidates with.
+	r := httptest.NewRequest("GET", status, nil)
+	r.RemoteAddr = "192.0.2.1:5000"
+	r.Header.Set("Origin", "https://partner.example")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Header().Get("Access-Control-Allow-Origin") != "https://partner.example" ||
+		!strings.Contains(strings.ToLower(w.Header().Get("Access-Control-Expose-Headers")), "etag") {
+		t.Fatalf("GET from an allowed origin: %v", w.Header())
+	}
+}
+
+// The gateway forwards Accept-Encoding as the client sent it: its own transport must not ask for
+// gzip for a client that did not (and hand it the decoded body under the gzip body's ETag).
+func TestTheGatewayForwardsTheClientsAcceptEncodingAsItIs(t *testing.T) {
+	seen := make(chan string, 4)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Get("Accept-Encoding")
+		w.WriteHeader(200)
+	}))
+	defer upstream.Close()
+	h := testGateway(t, upstream.URL)
+	for _, ae := range []string{"", "gzip;q=0", "gzip"} {
+		r := httptest.NewRequest("GET", "/api/inventory/events/e1/seats/status", nil)
+		r.RemoteAddr = "192.0.2.1:5000"
+		if ae != "" {
+			r.Header.Set("Accept-Encoding", ae)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got := <-seen; got != ae {
+			t.Errorf("client sent Accept-Encoding %q, the service got %q", ae, got)
+		}
+	}
+}

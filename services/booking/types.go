@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"ticketflow/internal/idempotency"
 	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/money"
 )
@@ -94,5 +95,5 @@ type StatusEntry struct {
 }
 
 // CodeKeyInUse is the 409 code for a request whose Idempotency-Key another request is still
-// deciding: retry after Retry-After.
-const CodeKeyInUse = "IDEMPOTENCY_KEY_IN_USE"
+// deciding: retry after Retry-After (the API's one rule, internal/idempotency).
+const CodeKeyInUse = idempotency.CodeKeyInUse

@@ -13,6 +13,7 @@ import (
 
 	"ticketflow/internal/auth"
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/idempotency"
 	"ticketflow/internal/ids"
 	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/seatplan"
@@ -23,6 +24,7 @@ import (
 
 type api struct {
 	store     *store
+	keys      *idempotency.Keys
 	orch      *orchestrator
 	events    *eventCache
 	inventory *inventory.Client
@@ -142,15 +144,15 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 	if req.PaymentMethod != nil {
 		sp.PaymentToken = req.PaymentMethod.Token
 	}
-	key := r.Header.Get("Idempotency-Key")
+	key, err := idempotency.Key(r)
+	if err != nil {
+		return err
+	}
 	if key == "" {
 		sp.ID, sp.Minted = ids.New(), true
 		ans := a.decide(r, sp)
 		ans.write(w)
 		return nil
-	}
-	if err := httpapi.Text("Idempotency-Key", key, 200, false); err != nil {
-		return err
 	}
 	sp.IdempotencyKey = &key
 	return a.createWithKey(w, r, sp, key, fingerprint(&req))
@@ -159,28 +161,17 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 // createWithKey makes the booking of a request with an Idempotency-Key (see idempotency.go).
 func (a *api) createWithKey(w http.ResponseWriter, r *http.Request, sp spec, key, fp string) error {
 	ctx := r.Context()
-	c, err := a.store.claimKey(ctx, sp.UserID, key, fp)
-	if err == nil && c.state == keyInUse {
-		c, err = a.store.awaitKey(ctx, sp.UserID, key, fp)
-	}
-	switch {
-	case isKeyReused(err):
-		return errKeyReused
-	case err != nil:
+	c, err := a.keys.Claim(ctx, sp.UserID, key, fp, ids.New)
+	if err != nil {
 		return err
-	case c.state == keyInUse:
-		return errKeyInUse()
-	case c.state == keyAnswered:
+	}
+	if c.Replay() {
 		return a.replay(w, r, c)
 	}
-	sp.ID = c.bookingID
+	sp.ID = c.ResourceID
 	ans := a.decide(r, sp)
-	bg := context.WithoutCancel(ctx)
-	if ans.status >= 500 {
-		if err := a.store.releaseKey(bg, sp.UserID, key, sp.ID, ans.bookingOpen); err != nil {
-			slog.ErrorContext(ctx, "release idempotency key", "booking", sp.ID, "err", err)
-		}
-	} else if err := a.store.answerKey(bg, sp.UserID, key, sp.ID, ans.status, ans.body); err != nil {
+	// A client that hung up still has its key decided.
+	if err := a.keys.Finish(context.WithoutCancel(ctx), c, ans.status, ans.body, ans.bookingOpen); err != nil {
 		// The booking stands; the key just cannot replay this answer. A retry takes the key over
 		// once its lease ends and gets the booking's decision from its workflow.
 		slog.ErrorContext(ctx, "store the answer of an idempotency key", "booking", sp.ID, "err", err)
@@ -190,17 +181,17 @@ func (a *api) createWithKey(w http.ResponseWriter, r *http.Request, sp spec, key
 }
 
 // replay answers a request whose key was answered before, with that answer.
-func (a *api) replay(w http.ResponseWriter, r *http.Request, c claimed) error {
-	if c.answer.body != nil {
-		ans := answer{status: c.answer.status, body: c.answer.body}
+func (a *api) replay(w http.ResponseWriter, r *http.Request, c *idempotency.Claim) error {
+	if c.Answer.Body != nil {
+		ans := answer{status: c.Answer.Status, body: c.Answer.Body}
 		if ans.status == http.StatusAccepted || ans.status == http.StatusOK {
-			ans.bookingID = c.bookingID
+			ans.bookingID = c.ResourceID
 		}
 		ans.write(w)
 		return nil
 	}
 	// A key of the first design: its booking as it stands.
-	b, err := a.store.get(r.Context(), c.bookingID)
+	b, err := a.store.get(r.Context(), c.ResourceID)
 	if err != nil {
 		return err
 	}

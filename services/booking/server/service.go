@@ -14,6 +14,7 @@ import (
 	"ticketflow/internal/auth"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/idempotency"
 	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/pgdb"
 	"ticketflow/internal/process"
@@ -46,6 +47,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	orch := &orchestrator{door: lifecycle.NewDoor(tc, cfg.TaskQueue, cfg.TemporalNS), store: st, events: events}
 	a := &api{
 		store:     st,
+		keys:      idempotency.New(keyStore{pool: pool}),
 		orch:      orch,
 		events:    events,
 		inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 5*time.Second),

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/idempotency"
 	"ticketflow/internal/ids"
 	"ticketflow/internal/mongodb"
 	"ticketflow/internal/process"
@@ -22,6 +24,7 @@ import (
 
 type api struct {
 	store     *store
+	keys      *idempotency.Keys
 	inventory *inventory.Client
 }
 
@@ -97,9 +100,11 @@ func (a *api) listVenues(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// createEvent stores the event, then has inventory load its seats. A retried request with the same
-// Idempotency-Key returns the first event; a process that dies between the two steps leaves the
-// event marked unloaded, and the reconciler finishes the job (inventory's load is idempotent).
+// createEvent stores the event, then has inventory load its seats. With an Idempotency-Key it
+// follows the API's one rule (internal/idempotency): a duplicate gets the first answer again, the
+// same key with another event is 422. A process that dies between the two steps leaves the event
+// marked unloaded, and the reconciler finishes the job (inventory's load is idempotent); a retry
+// with the key continues that same event.
 func (a *api) createEvent(w http.ResponseWriter, r *http.Request) error {
 	var req eventRequest
 	if err := httpapi.Decode(r, &req); err != nil {
@@ -107,6 +112,10 @@ func (a *api) createEvent(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := time.Now().UTC()
 	if err := req.check(now); err != nil {
+		return err
+	}
+	key, err := idempotency.Key(r)
+	if err != nil {
 		return err
 	}
 	seats, _ := seatplan.Expand(req.Sections)
@@ -119,7 +128,7 @@ func (a *api) createEvent(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	who, _ := httpapi.Identity(ctx)
-	e := &Event{ID: ids.New(), Name: req.Name, Description: req.Description, VenueID: req.VenueID,
+	e := &Event{Name: req.Name, Description: req.Description, VenueID: req.VenueID,
 		Venue: summaryOf(venue), Date: req.date, Currency: req.Currency, Tags: nonNil(req.Tags),
 		Sections: req.Sections, SeatCount: len(seats), SalesStartAt: now.Truncate(time.Second), SalesEndAt: req.salesEnd,
 		MaxSeatsPerBuyer: event.DefaultMaxSeatsPerBuyer, CreatedBy: who.UserID,
@@ -130,37 +139,87 @@ func (a *api) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if req.MaxSeatsPerBuyer != nil {
 		e.MaxSeatsPerBuyer = *req.MaxSeatsPerBuyer
 	}
-
-	if key := r.Header.Get("Idempotency-Key"); key != "" {
-		if err := httpapi.Text("Idempotency-Key", key, 200, false); err != nil {
-			return err
-		}
-		prior, err := a.store.claimIdempotencyKey(ctx, who.UserID, key, e.ID)
-		if err != nil {
-			return err
-		}
-		if prior != "" {
-			existing, err := a.store.event(ctx, prior)
-			if mongodb.NotFound(err) {
-				return httpapi.Conflict(httpapi.CodeConflict, "this Idempotency-Key is still being processed; retry")
-			}
-			if err != nil {
-				return err
-			}
-			if err := a.loadSeats(ctx, existing); err != nil {
-				return err
-			}
-			return a.writeEvent(w, r, http.StatusOK, existing)
-		}
+	if key == "" {
+		e.ID = ids.New()
+		a.makeEvent(r, e).write(w)
+		return nil
 	}
-	if err := a.store.insertEvent(ctx, e); err != nil {
+	c, err := a.keys.Claim(ctx, who.UserID, key, req.fingerprint(), ids.New)
+	if err != nil {
 		return err
+	}
+	if c.Replay() {
+		return a.replayEvent(w, r, c)
+	}
+	e.ID = c.ResourceID
+	ans := a.makeEvent(r, e)
+	// A client that hung up still has its key decided.
+	if err := a.keys.Finish(context.WithoutCancel(ctx), c, ans.status, ans.body, ans.made); err != nil {
+		slog.ErrorContext(ctx, "store the answer of an idempotency key", "event", e.ID, "err", err)
+	}
+	ans.write(w)
+	return nil
+}
+
+// eventAnswer is createEvent's answer, kept for its Idempotency-Key.
+type eventAnswer struct {
+	status int
+	body   []byte
+	id     string // the event's, for Location
+	made   bool   // the event is stored (a 5xx keeps the key for a retry of this event)
+}
+
+func (ans eventAnswer) write(w http.ResponseWriter) {
+	if ans.status == http.StatusCreated {
+		w.Header().Set("Location", "/api/events/"+ans.id)
+	}
+	httpapi.WriteRaw(w, ans.status, ans.body)
+}
+
+// makeEvent stores e (under its id, once: a retry of a request whose event is stored continues
+// that event) and loads its seats.
+func (a *api) makeEvent(r *http.Request, e *Event) eventAnswer {
+	ctx := r.Context()
+	fail := func(err error, made bool) eventAnswer {
+		status, body := httpapi.RenderError(r, err)
+		return eventAnswer{status: status, body: body, made: made}
+	}
+	err := a.store.insertEvent(ctx, e)
+	if mongodb.IsDuplicateKey(err) {
+		if e, err = a.store.event(ctx, e.ID); err != nil {
+			return fail(err, true)
+		}
+	} else if err != nil {
+		return fail(err, false)
 	}
 	if err := a.loadSeats(ctx, e); err != nil {
+		return fail(err, true)
+	}
+	if err := a.withAvailability(ctx, e); err != nil {
+		return fail(err, true)
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return fail(err, true)
+	}
+	return eventAnswer{status: http.StatusCreated, body: append(body, '\n'), id: e.ID, made: true}
+}
+
+// replayEvent answers a duplicate with the first answer. A key stored before answers were kept
+// gets its event as it stands.
+func (a *api) replayEvent(w http.ResponseWriter, r *http.Request, c *idempotency.Claim) error {
+	if c.Answer.Body != nil {
+		eventAnswer{status: c.Answer.Status, body: c.Answer.Body, id: c.ResourceID}.write(w)
+		return nil
+	}
+	existing, err := a.store.event(r.Context(), c.ResourceID)
+	if err != nil {
+		return notFound(err, "event")
+	}
+	if err := a.loadSeats(r.Context(), existing); err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/events/"+e.ID)
-	return a.writeEvent(w, r, http.StatusCreated, e)
+	return a.writeEvent(w, r, http.StatusOK, existing)
 }
 
 // loadSeats has inventory create the event's seats (a no-op when it already has them) and marks
@@ -190,17 +249,25 @@ func (a *api) getEvent(w http.ResponseWriter, r *http.Request) error {
 
 // writeEvent answers with the event and its live availability from inventory.
 func (a *api) writeEvent(w http.ResponseWriter, r *http.Request, status int, e *Event) error {
-	av, err := a.inventory.Availability(r.Context(), e.ID)
+	if err := a.withAvailability(r.Context(), e); err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, status, e)
+	return nil
+}
+
+// withAvailability sets the event's live availability, from inventory.
+func (a *api) withAvailability(ctx context.Context, e *Event) error {
+	av, err := a.inventory.Availability(ctx, e.ID)
 	switch {
 	case err == nil:
 	case errors.Is(err, inventory.ErrNoSeatPlan):
 		av = inventory.Summary{Total: e.SeatCount} // seats still loading
 	default:
-		slog.WarnContext(r.Context(), "availability unavailable", "event", e.ID, "err", err)
+		slog.WarnContext(ctx, "availability unavailable", "event", e.ID, "err", err)
 		return httpapi.Unavailable("seat availability is unavailable right now")
 	}
 	e.Availability = &av
-	httpapi.WriteJSON(w, status, e)
 	return nil
 }
 

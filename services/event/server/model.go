@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/idempotency"
 	"ticketflow/internal/ids"
 	"ticketflow/internal/money"
 	"ticketflow/internal/seatplan"
@@ -182,6 +183,20 @@ type eventRequest struct {
 	// Set by check: the times parsed (salesStart and salesEnd nil when not given).
 	date                 time.Time
 	salesStart, salesEnd *time.Time
+}
+
+// fingerprint identifies the request's meaning for its Idempotency-Key: its fields as understood
+// (times as instants, absent tags as none). Call after check.
+func (q *eventRequest) fingerprint() string {
+	utc := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		u := t.UTC()
+		return &u
+	}
+	return idempotency.Fingerprint([]any{q.Name, q.Description, q.VenueID, q.date.UTC(), q.Currency, nonNil(q.Tags),
+		q.Sections, utc(q.salesStart), utc(q.salesEnd), q.MaxSeatsPerBuyer})
 }
 
 // eventUpdate is PUT /api/events/{id}: any of these fields; the seat plan cannot change once its

@@ -11,6 +11,7 @@ import (
 	"ticketflow/internal/auth"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/idempotency"
 	"ticketflow/internal/mongodb"
 	"ticketflow/internal/process"
 	"ticketflow/internal/router"
@@ -26,7 +27,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	defer closeDB()
 	secret := []byte(cfg.JWTSecret)
 	token := auth.InternalToken(secret)
-	a := &api{store: st, inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 60*time.Second)}
+	a := &api{store: st, keys: idempotency.New(st.keys), inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 60*time.Second)}
 	return process.Run(ctx, cfg, process.Spec{Name: config.Event,
 		Checks: []httpapi.Check{{Name: "mongodb", Ping: mongodb.Ping(db)}},
 		API:    router.API(cfg.MaxBodyBytes, func(r chi.Router) { a.routes(r, secret, token) }),

@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"ticketflow/internal/idempotency"
 	"ticketflow/internal/mongodb"
 )
 
@@ -16,11 +17,12 @@ import (
 // atomic conditional updates, so anything that must happen once rests on an insert under a
 // unique _id.
 type store struct {
-	venues, events, idem *mongo.Collection
+	venues, events *mongo.Collection
+	keys           keyStore
 }
 
 func newStore(db *mongo.Database) *store {
-	return &store{venues: db.Collection("venues"), events: db.Collection("events"), idem: db.Collection("idempotency")}
+	return &store{venues: db.Collection("venues"), events: db.Collection("events"), keys: keyStore{db.Collection("idempotency")}}
 }
 
 func (s *store) EnsureIndexes(ctx context.Context) error {
@@ -59,23 +61,79 @@ func (s *store) listVenues(ctx context.Context, page, limit int) ([]Venue, int64
 	return out, total, nil
 }
 
-// claimIdempotencyKey records that key (per admin) made eventID; when the key was used before it
-// returns the event that use made instead.
-func (s *store) claimIdempotencyKey(ctx context.Context, userID, key, eventID string) (existing string, err error) {
-	_, err = s.idem.InsertOne(ctx, bson.M{"_id": userID + ":" + key, "eventId": eventID, "createdAt": time.Now().UTC()})
-	if err == nil {
-		return "", nil
+// keyStore keeps the event service's Idempotency-Keys (idempotency.Store) in the idempotency
+// collection, one document per admin and key; the key's resource is the event id. FerretDB has
+// no transactions: a key is made once by an insert under its unique _id, and a replace compares
+// in its filter (atomic on MongoDB; on FerretDB two retries may both take a key over, with the
+// same event id, which the event's own insert under that id makes once).
+type keyStore struct{ coll *mongo.Collection }
+
+// keyDoc is a key as stored. A key stored before the rule was shared has only eventId and
+// createdAt: no fingerprint (any request matches), no state (answered), no answer (the event as
+// it stands).
+type keyDoc struct {
+	ID          string    `bson:"_id"`
+	EventID     string    `bson:"eventId"`
+	Fingerprint string    `bson:"fingerprint,omitempty"`
+	State       string    `bson:"state,omitempty"`
+	LeaseUntil  time.Time `bson:"leaseUntil,omitempty"`
+	CreatedAt   time.Time `bson:"createdAt"`
+	Status      int       `bson:"status,omitempty"`
+	Body        []byte    `bson:"body,omitempty"`
+}
+
+func keyID(userID, key string) string { return userID + ":" + key }
+
+func toKeyDoc(id string, r idempotency.Record) keyDoc {
+	return keyDoc{ID: id, EventID: r.ResourceID, Fingerprint: r.Fingerprint, State: string(r.State),
+		LeaseUntil: r.LeaseUntil, CreatedAt: r.CreatedAt, Status: r.Status, Body: r.Body}
+}
+
+// keyFilter matches the key while it is still old.
+func keyFilter(id string, old idempotency.Record) bson.M {
+	f := bson.M{"_id": id, "eventId": old.ResourceID, "state": old.State, "leaseUntil": old.LeaseUntil}
+	if old.State == "" {
+		f["state"] = bson.M{"$exists": false}
 	}
-	if !mongodb.IsDuplicateKey(err) {
-		return "", err
+	if old.LeaseUntil.IsZero() {
+		f["leaseUntil"] = bson.M{"$exists": false}
 	}
-	var prior struct {
-		EventID string `bson:"eventId"`
+	return f
+}
+
+func (s keyStore) Insert(ctx context.Context, userID, key string, rec idempotency.Record) (bool, error) {
+	_, err := s.coll.InsertOne(ctx, toKeyDoc(keyID(userID, key), rec))
+	if mongodb.IsDuplicateKey(err) {
+		return false, nil
 	}
-	if err := s.idem.FindOne(ctx, bson.M{"_id": userID + ":" + key}).Decode(&prior); err != nil {
-		return "", err
+	return err == nil, err
+}
+
+func (s keyStore) Get(ctx context.Context, userID, key string) (idempotency.Record, error) {
+	var d keyDoc
+	err := s.coll.FindOne(ctx, bson.M{"_id": keyID(userID, key)}).Decode(&d)
+	if mongodb.NotFound(err) {
+		return idempotency.Record{}, idempotency.ErrNoKey
 	}
-	return prior.EventID, nil
+	if err != nil {
+		return idempotency.Record{}, err
+	}
+	return idempotency.Record{Fingerprint: d.Fingerprint, ResourceID: d.EventID, State: idempotency.State(d.State),
+		LeaseUntil: d.LeaseUntil, CreatedAt: d.CreatedAt, Status: d.Status, Body: d.Body}, nil
+}
+
+func (s keyStore) Replace(ctx context.Context, userID, key string, old, rec idempotency.Record) (bool, error) {
+	id := keyID(userID, key)
+	res, err := s.coll.ReplaceOne(ctx, keyFilter(id, old), toKeyDoc(id, rec))
+	if err != nil {
+		return false, err
+	}
+	return res.MatchedCount == 1, nil
+}
+
+func (s keyStore) Delete(ctx context.Context, userID, key string, old idempotency.Record) error {
+	_, err := s.coll.DeleteOne(ctx, keyFilter(keyID(userID, key), old))
+	return err
 }
 
 func (s *store) insertEvent(ctx context.Context, e *Event) error {

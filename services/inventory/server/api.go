@@ -1,12 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/klauspost/compress/gzhttp"
 
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ids"
@@ -24,9 +26,9 @@ type api struct {
 }
 
 func (a *api) routes(r chi.Router, internalToken string) {
-	r.Get("/api/inventory/events/{eventId}/seats", httpapi.Handle(a.getSeatMap))
-	r.Get("/api/inventory/events/{eventId}/seats/status", httpapi.Handle(a.getStatus))
-	r.Get("/api/inventory/events/{eventId}/seats/layout", httpapi.Handle(a.getLayout))
+	r.Get("/api/inventory/events/{eventId}/seats", compressed(httpapi.Handle(a.getSeatMap)))
+	r.Get("/api/inventory/events/{eventId}/seats/status", compressed(httpapi.Handle(a.getStatus)))
+	r.Get("/api/inventory/events/{eventId}/seats/layout", compressed(httpapi.Handle(a.getLayout)))
 	r.Get("/api/inventory/events/{eventId}/seats/stream", httpapi.Handle(a.stream))
 	r.Route("/internal", func(r chi.Router) {
 		r.Use(httpapi.InternalOnly(internalToken))
@@ -98,57 +100,56 @@ func (a *api) getLayout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// serveCached answers with a cached JSON body: 304 when If-None-Match names its ETag, gzip when
-// the client accepts it.
+// compressed negotiates the seat maps' content coding (gzhttp: Accept-Encoding read by its q-values,
+// so "gzip;q=0" in any spelling refuses gzip; Vary: Accept-Encoding on every answer). A seat map's
+// gzip bytes are built once per version (seatmap.go) and sent by serveCached; were a handler to
+// write plain bytes to a client that accepts gzip, gzhttp would compress them itself, tagging the
+// ETag the same way (gzipETag).
+var compressed = func() func(http.Handler) http.HandlerFunc {
+	wrap, err := gzhttp.NewWrapper(gzhttp.EnableZstd(false), gzhttp.SuffixETag(gzipSuffix))
+	if err != nil {
+		panic(err) // the options are constants
+	}
+	return wrap
+}()
+
+// gzipSuffix marks the ETag of a gzip body: a strong ETag names one representation, and the
+// gzip and identity bodies are two (RFC 9110 section 8.8.3.3).
+const gzipSuffix = "-gzip"
+
+// gzipETag is the ETag of the gzip representation of the body tagged etag ("42.0" → "42.0-gzip").
+func gzipETag(etag string) string {
+	if i := strings.LastIndexByte(etag, '"'); i > 0 {
+		return etag[:i] + gzipSuffix + etag[i:]
+	}
+	return etag + gzipSuffix
+}
+
+// gzipNegotiated reports whether gzhttp chose gzip for this answer: it hands the handler its own
+// GzipResponseWriter only then (zstd is off). The handler then sends the gzip bytes built once per
+// version itself — with Content-Encoding set, gzhttp passes them through — instead of gzhttp
+// compressing the same map again for every reader.
+func gzipNegotiated(w http.ResponseWriter) bool {
+	switch w.(type) {
+	case *gzhttp.GzipResponseWriter, gzhttp.GzipResponseWriterWithCloseNotify:
+		return true
+	}
+	return false
+}
+
+// serveCached answers with a cached JSON body in the negotiated coding, under that representation's
+// strong ETag. The standard library's ServeContent answers the conditions (If-None-Match → 304, by
+// the representation's own ETag), HEAD and Content-Length.
 func serveCached(w http.ResponseWriter, r *http.Request, etag, cacheControl string, body []byte, gz func() []byte) {
 	h := w.Header()
-	h.Set("ETag", etag)
 	h.Set("Cache-Control", cacheControl)
-	h.Set("Vary", "Accept-Encoding")
-	if etagMatches(r.Header.Get("If-None-Match"), etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
 	h.Set("Content-Type", "application/json")
-	if acceptsGzip(r) {
-		b := gz()
+	if gzipNegotiated(w) {
+		body, etag = gz(), gzipETag(etag)
 		h.Set("Content-Encoding", "gzip")
-		h.Set("Content-Length", strconv.Itoa(len(b)))
-		w.WriteHeader(http.StatusOK)
-		if r.Method != http.MethodHead {
-			_, _ = w.Write(b)
-		}
-		return
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
-	}
-}
-
-// etagMatches implements If-None-Match (RFC 9110 §13.1.2): "*", or any listed tag, compared weakly.
-func etagMatches(header, etag string) bool {
-	if header == "" {
-		return false
-	}
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		if t == "*" || t == etag {
-			return true
-		}
-	}
-	return false
-}
-
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
-			return true
-		}
-	}
-	return false
+	h.Set("ETag", etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
 // availability is GET /internal/events/{eventId}/availability (Client.Availability).

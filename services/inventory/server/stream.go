@@ -26,14 +26,18 @@ import (
 // listens once, and for the events someone watches reads the new changes (one query per event,
 // however many watchers) every fanOutEvery and sends them to each watcher as one message:
 //
-//	id: <version of the last change>
+//	id: <version of the last change>@<stream tag>
 //	event: seats
 //	data: {"version":<same>,"changes":[{"version":..,"seatIds":[..],"status":"LOCKED","heldUntil":".."}]}
 //
 // A watcher reads the status snapshot (its version V), then opens the stream with ?since=V (or
-// Last-Event-ID: V, which a browser's EventSource sends by itself on reconnect) and applies the
-// changes after V. One that missed more than the change log keeps (maxBacklog changes, or older
-// than changeRetention) gets `event: reset` and re-reads the snapshot. A LOCKED seat is AVAILABLE
+// Last-Event-ID, which a browser's EventSource sends by itself on reconnect) and applies the
+// changes after V. The stream tag (the event id's first 8 characters) makes an id this event's:
+// an id from another event's stream is refused rather than continued. Any position the server
+// cannot continue from gets `event: reset` (the watcher re-reads the snapshot), never silence:
+// one further behind than the change log keeps (maxBacklog changes, or older than
+// changeRetention), one ahead of the server's version (a restored database, another event's
+// version), another event's id, or one that is no position at all. A LOCKED seat is AVAILABLE
 // once its heldUntil has passed, as in the snapshot. A comment line every heartbeatEvery keeps
 // proxies from closing an idle stream. A watcher that does not read fast enough is dropped (it
 // reconnects and resumes), never allowed to slow the others.
@@ -73,9 +77,10 @@ type batch struct {
 	frame   []byte
 }
 
-func newBatch(changes []Change) *batch {
+func newBatch(eventID string, changes []Change) *batch {
 	last := changes[len(changes)-1].Version
-	return &batch{changes: changes, frame: eventFrame("seats", last, map[string]any{"version": last, "changes": changes})}
+	return &batch{changes: changes,
+		frame: eventFrame("seats", streamID(eventID, last), map[string]any{"version": last, "changes": changes})}
 }
 
 func newHub(st *store, pool *pgxpool.Pool) *hub {
@@ -172,7 +177,7 @@ func (h *hub) fanOut(ctx context.Context, eventID string) {
 	if len(changes) == 0 {
 		return
 	}
-	b := newBatch(changes) // encoded before the lock: subscribers and the listener wait on it
+	b := newBatch(eventID, changes) // encoded before the lock: subscribers and the listener wait on it
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	f.last = changes[len(changes)-1].Version
@@ -235,10 +240,7 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	since, err := resumeVersion(r)
-	if err != nil {
-		return err
-	}
+	from := resumeFrom(r, eventID)
 	sub, err := a.hub.subscribe(r.Context(), eventID)
 	if errors.Is(err, inventory.ErrNoSeatPlan) {
 		return httpapi.NotFound("event")
@@ -262,27 +264,40 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) error {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 
-	cursor := since
-	if since >= 0 {
-		backlog, err := a.store.changesSince(r.Context(), eventID, since, maxBacklog)
+	current, err := a.store.version(r.Context(), eventID)
+	if err != nil {
+		return nil // headers are out: end the stream, the client reconnects
+	}
+	reset := func(reason string) error {
+		writeEvent(w, "reset", "", map[string]any{"version": current,
+			"reason": reason + ": read the status snapshot again, then resume from its version"})
+		_ = rc.Flush()
+		return nil
+	}
+	// current was read before the backlog: versions only grow, so a position past it was never
+	// this server's, and a backlog read after it reaches at least current.
+	cursor := current
+	switch {
+	case from.invalid != "":
+		return reset(from.invalid)
+	case from.version < 0:
+		writeEvent(w, "hello", streamID(eventID, cursor), map[string]any{"version": cursor})
+	case from.version > current:
+		return reset(fmt.Sprintf("version %d is ahead of this seat map's (%d): another event's, or from before a restore",
+			from.version, current))
+	default:
+		backlog, err := a.store.changesSince(r.Context(), eventID, from.version, maxBacklog)
 		if err != nil {
-			return nil // headers are out: end the stream, the client reconnects
-		}
-		current, _ := a.store.version(r.Context(), eventID)
-		if len(backlog) == maxBacklog || (since < current && (len(backlog) == 0 || backlog[0].Version != since+1)) {
-			writeEvent(w, "reset", 0, map[string]any{"version": current,
-				"reason": "too many changes were missed: read the status snapshot again, then resume from its version"})
-			_ = rc.Flush()
 			return nil
 		}
+		if len(backlog) == maxBacklog || (from.version < current && (len(backlog) == 0 || backlog[0].Version != from.version+1)) {
+			return reset("too many changes were missed")
+		}
+		cursor = from.version
 		if len(backlog) > 0 {
 			cursor = backlog[len(backlog)-1].Version
-			writeEvent(w, "seats", cursor, map[string]any{"version": cursor, "changes": backlog})
+			writeEvent(w, "seats", streamID(eventID, cursor), map[string]any{"version": cursor, "changes": backlog})
 		}
-	} else {
-		current, _ := a.store.version(r.Context(), eventID)
-		cursor = current
-		writeEvent(w, "hello", cursor, map[string]any{"version": cursor})
 	}
 	if err := rc.Flush(); err != nil {
 		return nil
@@ -319,7 +334,7 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) error {
 				continue
 			}
 			cursor = fresh[len(fresh)-1].Version
-			writeEvent(w, "seats", cursor, map[string]any{"version": cursor, "changes": fresh})
+			writeEvent(w, "seats", streamID(eventID, cursor), map[string]any{"version": cursor, "changes": fresh})
 		}
 		if err := rc.Flush(); err != nil {
 			return nil
@@ -327,32 +342,55 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
-// resumeVersion is the version a watcher resumes after: ?since= or Last-Event-ID; -1 when neither.
-func resumeVersion(r *http.Request) (int64, error) {
-	raw := r.URL.Query().Get("since")
-	if raw == "" {
-		raw = r.Header.Get("Last-Event-ID")
-	}
-	if raw == "" {
-		return -1, nil
-	}
-	v, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || v < 0 {
-		return 0, httpapi.FieldError("since", "must be a seat map version (a non-negative integer)")
-	}
-	return v, nil
+// position is where a watcher asks to resume.
+type position struct {
+	version int64  // -1: from now (no position given)
+	invalid string // why the position given is none of this stream's ("" when it may be)
 }
 
-func writeEvent(w http.ResponseWriter, event string, id int64, data any) {
+// resumeFrom reads the position a watcher resumes after: Last-Event-ID, else ?since=. A browser's
+// EventSource reconnects to the URL it was opened with (its ?since= the first snapshot's version)
+// and sends the last id it saw, which is newer: the header wins. A position is a version (the
+// snapshot's) or a stream id "<version>@<tag>"; an id whose tag is another event's, or anything
+// else, cannot be continued from.
+func resumeFrom(r *http.Request, eventID string) position {
+	raw := r.Header.Get("Last-Event-ID")
+	if raw == "" {
+		raw = r.URL.Query().Get("since")
+	}
+	if raw == "" {
+		return position{version: -1}
+	}
+	v, tag, tagged := strings.Cut(raw, "@")
+	n, err := strconv.ParseInt(v, 10, 64)
+	switch {
+	case err != nil || n < 0:
+		return position{invalid: "the position to resume from is not a seat map version"}
+	case tagged && tag != streamTag(eventID):
+		return position{invalid: "the position to resume from is another event's"}
+	}
+	return position{version: n}
+}
+
+// streamTag marks an event's stream ids as its own: the event id's first 8 characters (random
+// UUIDs: two events share it with a chance of one in 4 billion).
+func streamTag(eventID string) string { return eventID[:min(8, len(eventID))] }
+
+// streamID is the SSE id of the event's stream at version: "<version>@<tag>".
+func streamID(eventID string, version int64) string {
+	return strconv.FormatInt(version, 10) + "@" + streamTag(eventID)
+}
+
+func writeEvent(w http.ResponseWriter, event, id string, data any) {
 	_, _ = w.Write(eventFrame(event, id, data))
 }
 
-// eventFrame is one server-sent event: its id (when positive), name and JSON data.
-func eventFrame(event string, id int64, data any) []byte {
+// eventFrame is one server-sent event: its id (none when ""), name and JSON data.
+func eventFrame(event, id string, data any) []byte {
 	raw, _ := json.Marshal(data)
 	var b []byte
-	if id > 0 {
-		b = fmt.Appendf(b, "id: %d\n", id)
+	if id != "" {
+		b = fmt.Appendf(b, "id: %s\n", id)
 	}
 	return fmt.Appendf(b, "event: %s\ndata: %s\n\n", event, raw)
 }

@@ -127,7 +127,11 @@ func TestBuiltMessageIsWellFormedAndTheSameOnEveryAttempt(t *testing.T) {
 	if err != nil || subject != e.Subject {
 		t.Fatalf("subject %q (%v), want %q", subject, err, e.Subject)
 	}
-	if m.Header.Get("Message-ID") != "<b1:booking.confirmed@ticketflow.local>" || m.Header.Get("To") != e.To ||
+	to, err := mail.ParseAddress(m.Header.Get("To"))
+	if err != nil || to.Address != e.To {
+		t.Fatalf("To %q (%v), want %s", m.Header.Get("To"), err, e.To)
+	}
+	if m.Header.Get("Message-ID") != "<b1:booking.confirmed@ticketflow.local>" ||
 		m.Header.Get("Date") != "Wed, 25 Nov 2026 10:00:00 +0000" {
 		t.Fatalf("headers %v", m.Header)
 	}
@@ -137,6 +141,56 @@ func TestBuiltMessageIsWellFormedAndTheSameOnEveryAttempt(t *testing.T) {
 	}
 	if strings.ReplaceAll(string(body), "\r\n", "\n") != e.Body {
 		t.Fatalf("body %q, want %q", body, e.Body)
+	}
+}
+
+// A legal name (200 characters) or event name makes a Subject that RFC 5322 allows: encoded-words
+// (RFC 2047) folded onto lines of at most 78 octets (998 at most for a word too long to fold), and
+// one that decodes to the subject meant.
+func TestLongAccentedNamesMakeFoldedHeadersThatDecodeToTheSubject(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	names := map[string]string{
+		"accented words":       string([]rune(strings.Repeat("Émilie-Zoë Ångström ", 12))[:200]),
+		"one accented word":    strings.Repeat("é", 200),
+		"four-byte characters": strings.Repeat("🎟", 200),
+		"ascii words":          strings.TrimSpace(strings.Repeat("Annabel ", 25)),
+		"one ascii word":       strings.Repeat("a", 200),
+	}
+	for name, full := range names {
+		welcome, err := welcomeEmail(&bus.UserRegistered{UserID: ids.New(), Email: "ann@example.com", Name: full})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := confirmed()
+		p.EventName = full
+		confirmation, _ := confirmationEmail(p)
+		for _, e := range []email{welcome, confirmation} {
+			n := &Notification{ID: ids.New() + ":x", Type: e.Type, RecipientEmail: e.To, Subject: e.Subject, Body: e.Body, CreatedAt: at}
+			raw, err := buildMessage(n, `"TicketFlow" <tickets@ticketflow.local>`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			head, body, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+			limit := 78 // RFC 5322's recommendation, for headers that can be folded
+			if strings.HasPrefix(name, "one ascii") {
+				limit = 998 // no whitespace to fold at: its limit
+			}
+			for part, max := range map[string]int{string(head): limit, string(body): 76} { // body: quoted-printable
+				for _, line := range strings.Split(part, "\r\n") {
+					if len(line) > max {
+						t.Errorf("%s, %s: a line of %d octets (at most %d):\n%s", name, e.Type, len(line), max, line)
+					}
+				}
+			}
+			m, err := mail.ReadMessage(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+			if err != nil || subject != e.Subject {
+				t.Errorf("%s, %s: subject decodes to %q (%v), want %q", name, e.Type, subject, err, e.Subject)
+			}
+		}
 	}
 }
 

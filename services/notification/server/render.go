@@ -5,12 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"mime"
-	"mime/quotedprintable"
 	"regexp"
 	"strings"
-	"time"
 	"unicode"
+
+	"github.com/wneessen/go-mail"
 
 	"ticketflow/internal/bus"
 	"ticketflow/internal/mailaddr"
@@ -96,38 +95,42 @@ var safeMessageID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,200}$`)
 // messageID is the email's Message-ID, a function of the fact alone: a re-sent email is
 // recognisably the same one (mail clients and Mailpit can tell). An eventId with other characters
 // (it comes from outside) is hashed rather than trusted in a header.
-func messageID(eventID string) string {
+func messageID(eventID string) string { return "<" + messageIDValue(eventID) + ">" }
+
+// messageIDValue is messageID without its angle brackets.
+func messageIDValue(eventID string) string {
 	left := eventID
 	if !safeMessageID.MatchString(eventID) {
 		sum := sha256.Sum256([]byte(eventID))
 		left = "h-" + hex.EncodeToString(sum[:16])
 	}
-	return "<" + left + "@ticketflow.local>"
+	return left + "@ticketflow.local"
 }
 
 // buildMessage is the RFC 5322 message of a stored notification. It depends only on what is
 // stored (Date is the notification's creation), so every attempt sends the same bytes.
+//
+// go-mail writes it: header text that is not ASCII becomes RFC 2047 encoded-words (UTF-8,
+// quoted-printable, each at most 75 characters) and every header is folded at whitespace to lines
+// of at most 76 characters, so a long name or event in the Subject stays within RFC 5322's line
+// limits (998, 78 recommended); the body is quoted-printable. An ASCII word longer than a line
+// (there is no whitespace to fold it at) stays whole, within the 998 octets its field allows.
 func buildMessage(n *Notification, from string) ([]byte, error) {
-	var body bytes.Buffer
-	qp := quotedprintable.NewWriter(&body)
-	if _, err := qp.Write([]byte(strings.ReplaceAll(n.Body, "\n", "\r\n"))); err != nil {
-		return nil, err
+	m := mail.NewMsg(mail.WithCharset(mail.CharsetUTF8), mail.WithEncoding(mail.EncodingQP), mail.WithNoDefaultUserAgent())
+	if err := m.From(from); err != nil {
+		return nil, fmt.Errorf("from %q: %w", from, err)
 	}
-	if err := qp.Close(); err != nil {
-		return nil, err
+	if err := m.To(n.RecipientEmail); err != nil {
+		return nil, fmt.Errorf("%w: recipient %q: %v", bus.ErrMalformed, n.RecipientEmail, err)
 	}
+	m.Subject(oneLine(n.Subject))
+	m.SetDateWithValue(n.CreatedAt.UTC())
+	m.SetMessageIDWithValue(messageIDValue(n.ID))
+	m.SetGenHeader("X-TicketFlow-Type", n.Type)
+	m.SetBodyString(mail.TypeTextPlain, n.Body)
 	var b bytes.Buffer
-	header := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
-	header("From", from)
-	header("To", n.RecipientEmail)
-	header("Subject", mime.QEncoding.Encode("utf-8", oneLine(n.Subject)))
-	header("Date", n.CreatedAt.UTC().Format(time.RFC1123Z))
-	header("Message-ID", messageID(n.ID))
-	header("MIME-Version", "1.0")
-	header("Content-Type", `text/plain; charset="utf-8"`)
-	header("Content-Transfer-Encoding", "quoted-printable")
-	header("X-TicketFlow-Type", n.Type)
-	b.WriteString("\r\n")
-	b.Write(body.Bytes())
+	if _, err := m.WriteTo(&b); err != nil {
+		return nil, err
+	}
 	return b.Bytes(), nil
 }
