@@ -149,8 +149,29 @@ func serveCached(w http.ResponseWriter, r *http.Request, etag, cacheControl stri
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("ETag", etag)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	// Whole snapshots only: the API offers no byte ranges (a Range header is ignored, and
+	// ServeContent's Accept-Ranges is not sent).
+	r = r.Clone(r.Context())
+	r.Header.Del("Range")
+	r.Header.Del("If-Range")
+	http.ServeContent(noRanges{w}, r, "", time.Time{}, bytes.NewReader(body))
 }
+
+// noRanges drops the Accept-Ranges header http.ServeContent sets.
+type noRanges struct{ http.ResponseWriter }
+
+func (n noRanges) WriteHeader(code int) {
+	n.Header().Del("Accept-Ranges")
+	n.ResponseWriter.WriteHeader(code)
+}
+
+func (n noRanges) Write(b []byte) (int, error) {
+	n.Header().Del("Accept-Ranges") // a first Write sends the headers
+	return n.ResponseWriter.Write(b)
+}
+
+// Unwrap lets gzhttp and http.ResponseController reach the writer beneath.
+func (n noRanges) Unwrap() http.ResponseWriter { return n.ResponseWriter }
 
 // availability is GET /internal/events/{eventId}/availability (Client.Availability).
 func (a *api) availability(w http.ResponseWriter, r *http.Request) error {
