@@ -57,6 +57,9 @@ type Event struct {
 	// MaxSeatsPerBuyer is how many seats of the event one buyer may hold or have bought at once,
 	// across bookings (0 on events made before limits: DefaultMaxSeatsPerBuyer).
 	MaxSeatsPerBuyer int `json:"-" bson:"maxSeatsPerBuyer"`
+	// WaitingRoom is the event's waiting room; nil (and absent from answers) when it has none, so
+	// an event without one reads exactly as before rooms existed.
+	WaitingRoom *event.WaitingRoom `json:"waitingRoom,omitempty" bson:"waitingRoom,omitempty"`
 	// SeatsLoaded is false until inventory has the event's seats; a reconciler finishes the job
 	// for an event whose creation was interrupted.
 	SeatsLoaded  bool               `json:"-" bson:"seatsLoaded"`
@@ -95,8 +98,12 @@ func (e *Event) SalesStatus(now time.Time) string { return e.Info().SalesStatus(
 
 // Info is the event as a booking needs it, with its defaults applied.
 func (e *Event) Info() event.Info {
-	return event.Info{ID: e.ID, Name: e.Name, Currency: e.Currency, Date: e.Date, SalesStartAt: e.SalesStart(),
+	info := event.Info{ID: e.ID, Name: e.Name, Currency: e.Currency, Date: e.Date, SalesStartAt: e.SalesStart(),
 		SalesEndAt: e.SalesEnd(), MaxSeatsPerBuyer: e.SeatLimit(), SeatCount: e.SeatCount, SeatsLoaded: e.SeatsLoaded}
+	if e.WaitingRoom != nil {
+		info.WaitingRoom = *e.WaitingRoom
+	}
+	return info
 }
 
 // lowestPrice is the price of the cheapest section, in minor units.
@@ -179,6 +186,7 @@ type eventRequest struct {
 	SalesStartAt     timeField          `json:"salesStartAt"`
 	SalesEndAt       timeField          `json:"salesEndAt"`
 	MaxSeatsPerBuyer *int               `json:"maxSeatsPerBuyer"`
+	WaitingRoom      *event.WaitingRoom `json:"waitingRoom"`
 
 	// Set by check: the times parsed (salesStart and salesEnd nil when not given).
 	date                 time.Time
@@ -196,21 +204,23 @@ func (q *eventRequest) fingerprint() string {
 		return &u
 	}
 	return idempotency.Fingerprint([]any{q.Name, q.Description, q.VenueID, q.date.UTC(), q.Currency, nonNil(q.Tags),
-		q.Sections, utc(q.salesStart), utc(q.salesEnd), q.MaxSeatsPerBuyer})
+		q.Sections, utc(q.salesStart), utc(q.salesEnd), q.MaxSeatsPerBuyer, q.WaitingRoom})
 }
 
 // eventUpdate is PUT /api/events/{id}: any of these fields; the seat plan cannot change once its
 // seats exist (bookings refer to them). salesEndAt null goes back to the default (the event's
-// start, following the date).
+// start, following the date). waitingRoom replaces the event's room ({"enabled": false} turns it
+// off).
 type eventUpdate struct {
-	Name             *string   `json:"name"`
-	Description      *string   `json:"description"`
-	VenueID          *string   `json:"venueId"`
-	Date             timeField `json:"date"`
-	Tags             *[]string `json:"tags"`
-	SalesStartAt     timeField `json:"salesStartAt"`
-	SalesEndAt       timeField `json:"salesEndAt"`
-	MaxSeatsPerBuyer *int      `json:"maxSeatsPerBuyer"`
+	Name             *string            `json:"name"`
+	Description      *string            `json:"description"`
+	VenueID          *string            `json:"venueId"`
+	Date             timeField          `json:"date"`
+	Tags             *[]string          `json:"tags"`
+	SalesStartAt     timeField          `json:"salesStartAt"`
+	SalesEndAt       timeField          `json:"salesEndAt"`
+	MaxSeatsPerBuyer *int               `json:"maxSeatsPerBuyer"`
+	WaitingRoom      *event.WaitingRoom `json:"waitingRoom"`
 }
 
 func checkName(v string) error        { return httpapi.Required("name", v, maxNameLen) }
@@ -238,6 +248,16 @@ func checkVenueID(v string) error {
 func checkSeatLimit(n *int) error {
 	if n != nil && (*n < 1 || *n > maxMaxSeatsPerBuyer) {
 		return httpapi.FieldError("maxSeatsPerBuyer", fmt.Sprintf("must be a whole number from 1 to %d", maxMaxSeatsPerBuyer))
+	}
+	return nil
+}
+
+// checkRoom checks a waiting room: a fixed rate, when given, is 1..MaxAdmitPerMinute buyers a
+// minute (absent or 0: the room meters itself).
+func checkRoom(w *event.WaitingRoom) error {
+	if w != nil && (w.AdmitPerMinute < 0 || w.AdmitPerMinute > event.MaxAdmitPerMinute) {
+		return httpapi.FieldError("waitingRoom.admitPerMinute",
+			fmt.Sprintf("must be a whole number from 1 to %d (leave it out to admit at the rate bookings are confirmed)", event.MaxAdmitPerMinute))
 	}
 	return nil
 }
@@ -303,5 +323,8 @@ func (e *eventRequest) check(now time.Time) error {
 	if err := checkWindow(start, e.date, e.salesEnd, e.salesStart != nil || e.salesEnd != nil); err != nil {
 		return err
 	}
-	return checkSeatLimit(e.MaxSeatsPerBuyer)
+	if err := checkSeatLimit(e.MaxSeatsPerBuyer); err != nil {
+		return err
+	}
+	return checkRoom(e.WaitingRoom)
 }
