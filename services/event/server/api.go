@@ -139,9 +139,7 @@ func (a *api) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if req.MaxSeatsPerBuyer != nil {
 		e.MaxSeatsPerBuyer = *req.MaxSeatsPerBuyer
 	}
-	if req.WaitingRoom != nil && req.WaitingRoom.Enabled {
-		e.WaitingRoom = req.WaitingRoom
-	}
+	e.WaitingRoom = req.room
 	if key == "" {
 		e.ID = ids.New()
 		a.makeEvent(r, e).write(w)
@@ -373,11 +371,12 @@ func (a *api) updateEvent(w http.ResponseWriter, r *http.Request) error {
 		set["maxSeatsPerBuyer"] = *req.MaxSeatsPerBuyer
 	}
 	if req.WaitingRoom != nil {
-		if err := checkRoom(req.WaitingRoom); err != nil {
+		room, err := req.WaitingRoom.room()
+		if err != nil {
 			return err
 		}
-		if req.WaitingRoom.Enabled {
-			set["waitingRoom"] = *req.WaitingRoom
+		if room.Enabled {
+			set["waitingRoom"] = room
 		} else {
 			unset["waitingRoom"] = "" // off: the event reads as one that never had a room
 		}

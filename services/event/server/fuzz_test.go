@@ -95,8 +95,8 @@ func FuzzEventRequest(f *testing.F) {
 		}
 		onlyFields(t, raw, "name", "description", "venueId", "date", "currency", "tags", "sections",
 			"salesStartAt", "salesEndAt", "maxSeatsPerBuyer", "waitingRoom")
-		if w := req.WaitingRoom; w != nil && (w.AdmitPerMinute < 0 || w.AdmitPerMinute > event.MaxAdmitPerMinute) {
-			t.Fatalf("accepted a waiting room of %d a minute", w.AdmitPerMinute)
+		if w := req.room; w != nil && (w.AdmitPerMinute < 0 || w.AdmitPerMinute > event.MaxAdmitPerMinute || !w.Enabled) {
+			t.Fatalf("accepted a waiting room %+v", w)
 		}
 		if strings.TrimSpace(req.Name) == "" || !ids.IsUUID(req.VenueID) || req.date.IsZero() ||
 			req.date.Nanosecond() != 0 || req.date.Location() != time.UTC ||

@@ -186,11 +186,13 @@ type eventRequest struct {
 	SalesStartAt     timeField          `json:"salesStartAt"`
 	SalesEndAt       timeField          `json:"salesEndAt"`
 	MaxSeatsPerBuyer *int               `json:"maxSeatsPerBuyer"`
-	WaitingRoom      *event.WaitingRoom `json:"waitingRoom"`
+	WaitingRoom      *roomRequest       `json:"waitingRoom"`
 
-	// Set by check: the times parsed (salesStart and salesEnd nil when not given).
+	// Set by check: the times parsed (salesStart and salesEnd nil when not given), the room (nil
+	// when off).
 	date                 time.Time
 	salesStart, salesEnd *time.Time
+	room                 *event.WaitingRoom
 }
 
 // fingerprint identifies the request's meaning for its Idempotency-Key: its fields as understood
@@ -204,7 +206,7 @@ func (q *eventRequest) fingerprint() string {
 		return &u
 	}
 	return idempotency.Fingerprint([]any{q.Name, q.Description, q.VenueID, q.date.UTC(), q.Currency, nonNil(q.Tags),
-		q.Sections, utc(q.salesStart), utc(q.salesEnd), q.MaxSeatsPerBuyer, q.WaitingRoom})
+		q.Sections, utc(q.salesStart), utc(q.salesEnd), q.MaxSeatsPerBuyer, q.room})
 }
 
 // eventUpdate is PUT /api/events/{id}: any of these fields; the seat plan cannot change once its
@@ -212,15 +214,38 @@ func (q *eventRequest) fingerprint() string {
 // start, following the date). waitingRoom replaces the event's room ({"enabled": false} turns it
 // off).
 type eventUpdate struct {
-	Name             *string            `json:"name"`
-	Description      *string            `json:"description"`
-	VenueID          *string            `json:"venueId"`
-	Date             timeField          `json:"date"`
-	Tags             *[]string          `json:"tags"`
-	SalesStartAt     timeField          `json:"salesStartAt"`
-	SalesEndAt       timeField          `json:"salesEndAt"`
-	MaxSeatsPerBuyer *int               `json:"maxSeatsPerBuyer"`
-	WaitingRoom      *event.WaitingRoom `json:"waitingRoom"`
+	Name             *string      `json:"name"`
+	Description      *string      `json:"description"`
+	VenueID          *string      `json:"venueId"`
+	Date             timeField    `json:"date"`
+	Tags             *[]string    `json:"tags"`
+	SalesStartAt     timeField    `json:"salesStartAt"`
+	SalesEndAt       timeField    `json:"salesEndAt"`
+	MaxSeatsPerBuyer *int         `json:"maxSeatsPerBuyer"`
+	WaitingRoom      *roomRequest `json:"waitingRoom"`
+}
+
+// roomRequest is an event's waitingRoom in a request: enabled is required; admitPerMinute, when
+// given, fixes the rate (1..MaxAdmitPerMinute), and left out lets the room meter itself.
+type roomRequest struct {
+	Enabled        *bool `json:"enabled"`
+	AdmitPerMinute *int  `json:"admitPerMinute"`
+}
+
+// room checks the request's room and returns it as stored.
+func (q *roomRequest) room() (event.WaitingRoom, error) {
+	if q.Enabled == nil {
+		return event.WaitingRoom{}, httpapi.FieldError("waitingRoom.enabled", "is required (true or false)")
+	}
+	w := event.WaitingRoom{Enabled: *q.Enabled}
+	if q.AdmitPerMinute != nil {
+		if n := *q.AdmitPerMinute; n < 1 || n > event.MaxAdmitPerMinute {
+			return w, httpapi.FieldError("waitingRoom.admitPerMinute",
+				fmt.Sprintf("must be a whole number from 1 to %d (leave it out to admit at the rate bookings are confirmed)", event.MaxAdmitPerMinute))
+		}
+		w.AdmitPerMinute = *q.AdmitPerMinute
+	}
+	return w, nil
 }
 
 func checkName(v string) error        { return httpapi.Required("name", v, maxNameLen) }
@@ -248,16 +273,6 @@ func checkVenueID(v string) error {
 func checkSeatLimit(n *int) error {
 	if n != nil && (*n < 1 || *n > maxMaxSeatsPerBuyer) {
 		return httpapi.FieldError("maxSeatsPerBuyer", fmt.Sprintf("must be a whole number from 1 to %d", maxMaxSeatsPerBuyer))
-	}
-	return nil
-}
-
-// checkRoom checks a waiting room: a fixed rate, when given, is 1..MaxAdmitPerMinute buyers a
-// minute (absent or 0: the room meters itself).
-func checkRoom(w *event.WaitingRoom) error {
-	if w != nil && (w.AdmitPerMinute < 0 || w.AdmitPerMinute > event.MaxAdmitPerMinute) {
-		return httpapi.FieldError("waitingRoom.admitPerMinute",
-			fmt.Sprintf("must be a whole number from 1 to %d (leave it out to admit at the rate bookings are confirmed)", event.MaxAdmitPerMinute))
 	}
 	return nil
 }
@@ -326,5 +341,14 @@ func (e *eventRequest) check(now time.Time) error {
 	if err := checkSeatLimit(e.MaxSeatsPerBuyer); err != nil {
 		return err
 	}
-	return checkRoom(e.WaitingRoom)
+	if e.WaitingRoom != nil {
+		room, err := e.WaitingRoom.room()
+		if err != nil {
+			return err
+		}
+		if room.Enabled {
+			e.room = &room
+		}
+	}
+	return nil
 }
