@@ -86,7 +86,6 @@ func Waiters(ctx context.Context, cfg *devstack.Settings, o WaitersOptions, out 
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
 	defer rdb.Close()
-	mem0 := redisUsed(ctx, rdb)
 	time.Sleep(time.Second)
 	r.GatewayRSSBase = rss(pid)
 	admin := fmt.Sprintf("http://127.0.0.1:%d/metrics", port+50)
@@ -129,7 +128,7 @@ func Waiters(ctx context.Context, cfg *devstack.Settings, o WaitersOptions, out 
 		prog.Add(1)
 	})
 	r.Joined, r.JoinTook = int(joined.Load()), time.Since(began)
-	r.RedisBytes = (redisUsed(ctx, rdb) - mem0) / int64(max(r.Joined, 1))
+	r.RedisBytes = lineBytes(ctx, rdb, ev.ID) / int64(max(r.Joined, 1))
 
 	// Everyone polls, evenly spread over each interval.
 	prog.Phase("poll", int64(o.Hold.Seconds()), "s")
@@ -317,13 +316,16 @@ func rss(pid int) int64 {
 	return 0
 }
 
-func redisUsed(ctx context.Context, rdb *redis.Client) int64 {
-	info, err := rdb.InfoMap(ctx, "memory").Result()
-	if err != nil {
-		return 0
+// lineBytes is what the event's line takes in Redis (MEMORY USAGE of each of its keys, counted
+// exactly).
+func lineBytes(ctx context.Context, rdb *redis.Client, eventID string) int64 {
+	var total int64
+	pre := "room:{" + eventID + "}:"
+	for _, k := range []string{"m", "p", "e", "q", "g", "f"} {
+		n, _ := rdb.MemoryUsage(ctx, pre+k, 0).Result()
+		total += n
 	}
-	n, _ := strconv.ParseInt(info["Memory"]["used_memory"], 10, 64)
-	return n
+	return total
 }
 
 // cpuOfPIDs reads the CPU (ms) of the bench's gateway and of the stack's Redis.
