@@ -61,7 +61,7 @@ TEST_PORT_OFFSET ?= 100
 TEST_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/test TICKETFLOW_TOOLS_DIR=$(TOOLS) HOLD_TTL=60s \
 	$(call stack_ports,$(TEST_PORT_OFFSET)) LOG_FORMAT=json
 
-.PHONY: run test unit integration histories test-stack test-stack-down build tools test-tools apt-tools jaeger-background vet vuln clean stop bench bench-seatmap chaos fuzz demo
+.PHONY: run test unit integration histories test-stack test-stack-down build tools test-tools apt-tools jaeger-background vet vuln clean stop bench bench-seatmap bench-onsale chaos fuzz demo
 
 ## run: start the whole local stack in the foreground (Ctrl-C stops it). On a fresh machine Jaeger
 ## is still compiling when the stack comes up: it builds in the background and the stack starts it
@@ -142,6 +142,15 @@ SEATMAP_ARGS ?=
 bench-seatmap: test-tools build
 	$(DEV) stack up
 	$(DEV) seatmap-bench $(SEATMAP_ARGS)
+
+ONSALE_ARGS ?=
+
+## bench-onsale: an on-sale behind a waiting room with automatic admission: 10,000 buyers for 1,000
+## seats, half joining in the minute before opening, half over the 10 s after it (see BENCHMARKS.md).
+## ONSALE_ARGS='--waiters 100000' measures waiting buyers' memory and CPU on one gateway process instead.
+bench-onsale: test-tools build
+	$(DEV) stack up
+	$(DEV) onsale-bench $(ONSALE_ARGS)
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 1m); scripts/fuzz.sh FuzzX runs one
 fuzz:

@@ -22,7 +22,8 @@ import (
 // playwright-core, signs up, books with tok_visa (CONFIRMED, RESERVED on a second page), with
 // tok_chargeDeclined (FAILED with the decline message) and tok_noResponse (LOCKED), and cancels,
 // through the web page the gateway serves at "/"; the second page comes through a second gateway
-// replica. Screenshots land in e2e/browser/screenshots.
+// replica. On an event with a waiting room the page shows the buyer's place moving toward the
+// front, then the seat map with the time left to book, and books with the admission. Screenshots land in e2e/browser/screenshots.
 func TestBrowserBooking(t *testing.T) {
 	cfg := loadConfig(t)
 	chromium := os.Getenv("CHROMIUM_PATH")

@@ -27,6 +27,12 @@ const proxyIP = "127.0.0.7"
 // when the test ends. It returns the replica's base URL.
 func startGateway(t *testing.T, port int, env ...string) string {
 	t.Helper()
+	return startGatewayWith(t, port, nil, env...)
+}
+
+// startGatewayWith is startGateway that hands the started process to started (when not nil).
+func startGatewayWith(t *testing.T, port int, started func(*exec.Cmd), env ...string) string {
+	t.Helper()
 	bin := os.Getenv("TICKETFLOW_BIN")
 	if bin == "" {
 		bin, _ = filepath.Abs("../bin/ticketflow")
@@ -44,6 +50,9 @@ func startGateway(t *testing.T, port int, env ...string) string {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
+	}
+	if started != nil {
+		started(cmd)
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()

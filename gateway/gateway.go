@@ -21,13 +21,17 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/cors"
 
+	"ticketflow/gateway/waitingroom"
 	"ticketflow/gateway/web"
+	"ticketflow/internal/admission"
 	"ticketflow/internal/auth"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ratelimit"
 	"ticketflow/internal/router"
 	"ticketflow/openapi"
+	"ticketflow/services/event"
+	"ticketflow/services/inventory"
 )
 
 // Gateway is the gateway's state: its configuration, the proxies to each service, the limiter.
@@ -38,6 +42,8 @@ type Gateway struct {
 	limiter      *ratelimit.Shared
 	readLimiter  *ratelimit.Shared
 	healthClient *http.Client
+	room         *waitingroom.Room
+	roomRedis    *redis.Client
 }
 
 // route maps a path prefix under /api to the service that owns it.
@@ -52,12 +58,17 @@ var routes = []struct{ prefix, service string }{
 }
 
 // New returns a gateway for cfg that keeps its rate limits in rdb (nil: in this process only).
+// Its waiting rooms keep their lines in the Redis at cfg.RedisAddr, through a client of their own.
 func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
 	log := slog.Default().With("process", config.Gateway)
 	g := &Gateway{cfg: cfg, secret: []byte(cfg.JWTSecret), proxies: map[string]*httputil.ReverseProxy{},
 		limiter:      ratelimit.NewShared(rdb, "gateway:api", cfg.RateLimit, cfg.RateWindow, log),
 		readLimiter:  ratelimit.NewShared(rdb, "gateway:read", cfg.RateLimit*readAllowance, cfg.RateWindow, log),
-		healthClient: &http.Client{Timeout: 3 * time.Second}}
+		healthClient: &http.Client{Timeout: 3 * time.Second},
+		roomRedis:    waitingroom.NewRedisClient(cfg.RedisAddr)}
+	token := auth.InternalToken(g.secret)
+	g.room = waitingroom.New(cfg, g.roomRedis, event.NewClient(cfg.Endpoints[config.Event], token, 3*time.Second),
+		inventory.NewClient(cfg.Endpoints[config.Inventory], token, 3*time.Second), log)
 	transport := httpapi.TracedTransport(&http.Transport{
 		Proxy: nil,
 		// The client's Accept-Encoding goes to the service as it is: a transport that asked for
@@ -94,6 +105,9 @@ func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
 			// same id, which would otherwise appear twice.
 			ModifyResponse: func(resp *http.Response) error {
 				resp.Header.Del(httpapi.HeaderRequestID)
+				if name == config.Booking {
+					g.admittedBooking(resp)
+				}
 				return nil
 			},
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -123,6 +137,9 @@ func (g *Gateway) Routes() http.Handler {
 		r.Handle(rt.prefix, api)
 		r.Handle(rt.prefix+"/*", api)
 	}
+	// The waiting rooms' queues are the gateway's own (the line is in Redis, shared by every
+	// replica), under the event's path; every other /api/events route goes to the event service.
+	g.room.Routes(r, func(h http.Handler) http.Handler { return g.clientAddr(g.rateLimit(g.identity(h))) })
 	r.Handle("/api/*", api) // no service: 404 in the contract's shape, after the same checks
 	r.Handle("/*", web.Handler())
 	return r
@@ -137,8 +154,10 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	defer g.roomRedis.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	go g.room.Run(ctx)
 	admin := make(chan error, 1)
 	// The profiler is on the admin port only, never on the public one.
 	adminRoutes := router.NewAdminRouter(config.Gateway, auth.InternalToken([]byte(cfg.JWTSecret)))
@@ -163,6 +182,25 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	httpapi.WriteError(w, r, httpapi.NotFound("route"))
+}
+
+// admittedBooking tells the waiting room that an admitted buyer's booking was answered (held,
+// refused for its seats, anything but a refusal of the token or a failure), so that its meter no
+// longer counts them as about to hold seats. Off the answer's path: the buyer does not wait on it.
+func (g *Gateway) admittedBooking(resp *http.Response) {
+	req := resp.Request
+	tok := req.Header.Get(admission.Header)
+	if tok == "" || req.Method != http.MethodPost || req.URL.Path != "/api/bookings" ||
+		resp.StatusCode >= 500 || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized ||
+		resp.StatusCode == http.StatusTooManyRequests {
+		return
+	}
+	user := req.Header.Get(httpapi.HeaderUserID)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		g.room.Booked(ctx, tok, user)
+	}()
 }
 
 // ownPaths answers 405 to a method the gateway's own /api routes do not serve, which chi
@@ -194,13 +232,16 @@ func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 var openapiETag = fmt.Sprintf(`"%x"`, sha256.Sum256(openapi.Document))
 
 // public reports whether a route may be called without a token: register, login, and reads of
-// events, venues, seat maps and the API's description.
+// events (not of a buyer's place in an event's line), venues, seat maps and the API's description.
 func public(r *http.Request) bool {
 	p := r.URL.Path
 	switch r.Method {
 	case http.MethodPost:
 		return p == "/api/users/register" || p == "/api/users/login"
 	case http.MethodGet, http.MethodHead:
+		if strings.HasPrefix(p, "/api/events/") && (strings.HasSuffix(p, "/queue") || strings.HasSuffix(p, "/queue/stream")) {
+			return false
+		}
 		return p == "/api/openapi.json" || p == "/api/events" || strings.HasPrefix(p, "/api/events/") ||
 			p == "/api/venues" || strings.HasPrefix(p, "/api/venues/") ||
 			(strings.HasPrefix(p, "/api/inventory/events/") && (strings.HasSuffix(p, "/seats") ||
@@ -267,9 +308,10 @@ func (g *Gateway) rateLimit(next http.Handler) http.Handler {
 }
 
 // corsHeaders are the request headers a page of another allowed origin may send: those of the
-// API (auth, bodies, Idempotency-Key, request ids) and those docs/seatmap.md tells a page to send
+// API (auth, bodies, Idempotency-Key, request ids, a waiting room's Admission-Token) and those docs/seatmap.md tells a page to send
 // (Last-Event-ID to resume the stream, If-None-Match to revalidate a snapshot).
-var corsHeaders = []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "Last-Event-ID", "If-None-Match"}
+var corsHeaders = []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "Last-Event-ID", "If-None-Match",
+	admission.Header}
 
 // cors answers browser frontends of the configured origins ("*": any), preflights included,
 // with rs/cors: it reads Origin and the preflight's Access-Control-Request-* headers as the Fetch

@@ -107,6 +107,10 @@ func TestCompareLeavesOutProxiedPrefixes(t *testing.T) {
 	r.Get("/health", noop)
 	r.Get("/health/all", noop)
 	r.Get("/api/openapi.json", noop)
+	r.Post("/api/events/{id}/queue", noop)
+	r.Get("/api/events/{id}/queue", noop)
+	r.Delete("/api/events/{id}/queue", noop)
+	r.Get("/api/events/{id}/queue/stream", noop)
 	r.Handle("/api/users", http.HandlerFunc(noop))
 	r.Get("/api/users/me", noop) // under a proxied prefix, but the gateway's own route: compared
 	diff, err := Compare("gateway", r, "/api/users")

@@ -116,8 +116,10 @@ for page in 1 2 3; do
 	jq -c '.events[]' <<<"$BODY" >>"$TMP/events"
 	[ "$(jq '.page * .limit < .total' <<<"$BODY")" = true ] || break
 done
-EVENTS=$(jq -s 'sort_by(-.seatCount)' "$TMP/events")
-info "$(jq -r .total <<<"$BODY") events; the largest:"
+# Events behind a waiting room need a place in its line first (README, "Waiting room"): the demo
+# books one without.
+EVENTS=$(jq -s 'map(select(.waitingRoom.enabled != true)) | sort_by(-.seatCount)' "$TMP/events")
+info "$(jq -r .total <<<"$BODY") events; the largest without a waiting room:"
 jq -r '.[0:5][] | "     \(.name) · \(.date) · \(.seatCount) seats · \(.id)"' <<<"$EVENTS"
 if [ -n "$EVENT_ID" ]; then
 	CANDIDATES=$EVENT_ID

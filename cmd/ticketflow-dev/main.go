@@ -25,6 +25,8 @@ const usage = `usage: ticketflow-dev <command> [arguments]
   stack up|down|status     start the local stack in the background (or reuse it), stop it, show it
   seed                     create the demo admin, user, venues and events (idempotent)
   bench [flags]            flash-sale benchmark against the running stack (make bench)
+  seatmap-bench [flags]    live seat map benchmark (make bench-seatmap)
+  onsale-bench [flags]     waiting-room on-sale benchmark (make bench-onsale)
   chaos [flags]            bookings under process kills, then a consistency table (make chaos)
   trace <bookingId>        print the booking's traces from the stack's Jaeger as trees of spans
   infra ferretdb           run the MongoDB-protocol server (used by the local stack)
@@ -77,6 +79,8 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return runBench(ctx, args, os.Stdout)
 	case "seatmap-bench":
 		return runSeatMapBench(ctx, args, os.Stdout)
+	case "onsale-bench":
+		return runOnSaleBench(ctx, args, os.Stdout)
 	case "chaos":
 		return runChaos(ctx, args, os.Stdout)
 	case "trace":

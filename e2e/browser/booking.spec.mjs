@@ -10,7 +10,9 @@
 // second (anonymous) browser sees those seats RESERVED; a tok_chargeDeclined booking ends FAILED
 // with the decline message; a tok_noResponse booking stays PENDING and its seat shows LOCKED on
 // the second browser; "My bookings" lists all three, and cancelling the pending and the confirmed
-// one frees their seats on the second browser, live. A screenshot is saved after every step. Exits 1 on any
+// one frees their seats on the second browser, live; on an event with a waiting room the page
+// shows the buyer's place moving toward the front, then the seat map with the time left to book,
+// and books with the admission. A screenshot is saved after every step. Exits 1 on any
 // failure. Playwright never downloads a browser here: it only launches /usr/bin/chromium.
 import { chromium } from 'playwright-core';
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
@@ -315,6 +317,47 @@ async function main() {
       await waitFor({ text: `${id} AVAILABLE on the second page`, observe: observer(visitor) },
         async () => (await seatStatus(visitor, id)) === 'AVAILABLE');
     }
+  });
+
+  // The waiting room: buyers who joined first are ahead; the page shows its buyer's place move
+  // toward the front (pushed by the place's stream), then the seat map with the time left to book,
+  // and books with the admission.
+  await step('an event with a waiting room: the place moves, then the seat map with a countdown', page, async () => {
+    const room = await createEvent({ name: 'Browser room ' + uniq, salesStartAt: new Date(Date.now() - 60e3).toISOString(),
+      waitingRoom: { enabled: true, admitPerMinute: 20 } });
+    for (let i = 0; i < 4; i++) { // ahead of the page's buyer in line
+      const { token } = await api('POST', '/api/users/register', { name: 'Ahead', email: `ahead-${i}-${uniq}@example.com`,
+        password: 'ahead-password-1' });
+      await api('POST', `/api/events/${room.id}/queue`, undefined, token);
+    }
+    await page.goto(`${GATEWAY}/#/events/${encodeURIComponent(room.id)}`);
+    await waitFor({ text: 'a place in the line', observe: observer(page) },
+      async () => Number(await page.getByTestId('queue-position').getAttribute('data-position')) >= 2);
+    if (await page.getByTestId('shop').isVisible()) throw new Error('the seat map is shown before the buyer is let in');
+    await page.evaluate(() => {
+      window.__positions = [];
+      const node = document.querySelector('[data-testid="queue-position"]');
+      const note = () => {
+        const p = node.dataset.position;
+        if (p && window.__positions[window.__positions.length - 1] !== p) window.__positions.push(p);
+      };
+      note();
+      new MutationObserver(note).observe(node, { attributes: true });
+    });
+    await page.screenshot({ path: join(SHOTS, String(stepNo).padStart(2, '0') + '-waiting-room.png'), fullPage: true });
+    await waitFor({ text: 'the seat map with the time left to book', observe: observer(page) },
+      async () => (await page.getByTestId('shop').isVisible()) &&
+        /you have \d+:\d\d to book/.test(await page.getByTestId('admission-countdown').innerText()), 60_000);
+    const positions = (await page.evaluate(() => window.__positions)).map(Number);
+    log('  places shown:', positions.join(' → '), '→ let in');
+    if (positions.length < 2 || positions.some((p, i) => i > 0 && p >= positions[i - 1])) {
+      throw new Error('the place did not move forward step by step: ' + positions.join(', '));
+    }
+    if (await page.getByTestId('queue').isVisible()) throw new Error('the line is still shown once admitted');
+    await waitFor({ text: '8 AVAILABLE seats', observe: observer(page) },
+      async () => (await page.locator('[data-testid^="seat-"][data-status="AVAILABLE"]').count()) === 8);
+    const [one] = await availableSeats(page, 1);
+    await bookAndWait(page, [one], 'tok_visa', 'CONFIRMED');
   });
 
   // IQD: ISO 4217 gives it 3 decimals where the browser's own (CLDR) data gives 0, so 1500 minor

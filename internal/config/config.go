@@ -106,6 +106,23 @@ type Config struct {
 	KafkaPartitions  int           // partitions of each topic `setup` and the local stack create
 	KafkaReplicas    int           // copies of each topic's partitions (KAFKA_REPLICATION_FACTOR)
 	WorkerLocalSlots int
+	// WaitingRoom tunes the gateway's waiting rooms (WAITING_ROOM_*; docs/operations.md).
+	WaitingRoom WaitingRoom
+}
+
+// WaitingRoom tunes the waiting rooms the gateways run for events that have one.
+type WaitingRoom struct {
+	Admission time.Duration // how long an admission lasts (WAITING_ROOM_ADMISSION, 10m)
+	Tick      time.Duration // how often the line moves and each gateway reads it (WAITING_ROOM_TICK, 250ms)
+	PushEvery time.Duration // at most one update a buyer's stream this often (WAITING_ROOM_PUSH_EVERY, 1s)
+	// The automatic meter (events without admitPerMinute): the seats held for admitted buyers
+	// and not yet confirmed are kept under Target seconds of the confirmations measured (at least
+	// MinInFlight seats); an admitted buyer who has not answered a booking yet counts as
+	// SeatsPerBuyer seats for FreshFor at most.
+	Target        time.Duration // WAITING_ROOM_TARGET, 1.5s
+	MinInFlight   int           // WAITING_ROOM_MIN_IN_FLIGHT, 20
+	SeatsPerBuyer int           // WAITING_ROOM_SEATS_PER_BUYER, 2
+	FreshFor      time.Duration // WAITING_ROOM_FRESH_FOR, 20s
 }
 
 // DefaultPorts are the application processes' ports when <NAME>_PORT does not set them.
@@ -178,6 +195,19 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 	c.ShutdownTimeout = l.duration("SHUTDOWN_TIMEOUT", 10*time.Second)
 	c.ProviderLatency = l.duration("PAYMENT_PROVIDER_LATENCY", 20*time.Millisecond)
 	c.WorkerLocalSlots = l.int("WORKER_LOCAL_ACTIVITY_SLOTS", 200)
+	c.WaitingRoom = WaitingRoom{
+		Admission:     l.duration("WAITING_ROOM_ADMISSION", 10*time.Minute),
+		Tick:          l.duration("WAITING_ROOM_TICK", 250*time.Millisecond),
+		PushEvery:     l.duration("WAITING_ROOM_PUSH_EVERY", time.Second),
+		Target:        l.duration("WAITING_ROOM_TARGET", 1500*time.Millisecond),
+		MinInFlight:   l.int("WAITING_ROOM_MIN_IN_FLIGHT", 20),
+		SeatsPerBuyer: l.int("WAITING_ROOM_SEATS_PER_BUYER", 2),
+		FreshFor:      l.duration("WAITING_ROOM_FRESH_FOR", 20*time.Second),
+	}
+	if w := c.WaitingRoom; w.Admission < time.Second || w.Tick < 10*time.Millisecond || w.PushEvery < 0 ||
+		w.Target <= 0 || w.MinInFlight < 1 || w.SeatsPerBuyer < 1 || w.FreshFor <= 0 {
+		l.errs = append(l.errs, fmt.Sprintf("WAITING_ROOM_*: %+v: admission at least 1s, tick at least 10ms, target and fresh-for positive, min-in-flight and seats-per-buyer at least 1", w))
+	}
 
 	if c.KafkaPartitions < 1 || c.KafkaReplicas < 1 {
 		l.errs = append(l.errs, fmt.Sprintf("KAFKA_PARTITIONS=%d, KAFKA_REPLICATION_FACTOR=%d: both must be at least 1", c.KafkaPartitions, c.KafkaReplicas))

@@ -97,3 +97,10 @@ type StatusEntry struct {
 // CodeKeyInUse is the 409 code for a request whose Idempotency-Key another request is still
 // deciding: retry after Retry-After (the API's one rule, internal/idempotency).
 const CodeKeyInUse = idempotency.CodeKeyInUse
+
+// The 403 codes of a booking for an event whose waiting room is on (see internal/admission): no
+// Admission-Token, or one that is expired, forged, or for another event or account.
+const (
+	CodeAdmissionRequired = "ADMISSION_REQUIRED"
+	CodeAdmissionInvalid  = "ADMISSION_INVALID"
+)

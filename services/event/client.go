@@ -23,17 +23,18 @@ var ErrNoEvent = errors.New("no such event")
 
 // Info is the body of GET /internal/events/{id}: what a booking needs of its event — its name,
 // currency and date, the sales window and the buyer limit as they apply (defaults filled in),
-// and whether its seats are loaded into inventory.
+// whether its seats are loaded into inventory, and its waiting room (off unless enabled).
 type Info struct {
-	ID               string    `json:"id"`
-	Name             string    `json:"name"`
-	Currency         string    `json:"currency"`
-	Date             time.Time `json:"date"`
-	SalesStartAt     time.Time `json:"salesStartAt"`
-	SalesEndAt       time.Time `json:"salesEndAt"`
-	MaxSeatsPerBuyer int       `json:"maxSeatsPerBuyer"`
-	SeatCount        int       `json:"seatCount"`
-	SeatsLoaded      bool      `json:"seatsLoaded"`
+	ID               string      `json:"id"`
+	Name             string      `json:"name"`
+	Currency         string      `json:"currency"`
+	Date             time.Time   `json:"date"`
+	SalesStartAt     time.Time   `json:"salesStartAt"`
+	SalesEndAt       time.Time   `json:"salesEndAt"`
+	MaxSeatsPerBuyer int         `json:"maxSeatsPerBuyer"`
+	SeatCount        int         `json:"seatCount"`
+	SeatsLoaded      bool        `json:"seatsLoaded"`
+	WaitingRoom      WaitingRoom `json:"waitingRoom"`
 }
 
 // SalesStatus says whether the event can be booked at now: SalesOpen from SalesStartAt (included)

@@ -223,12 +223,15 @@ func pgMajor(bin string) string {
 func (s *Stack) redis() *component {
 	return &component{
 		name: "redis", port: s.cfg.RedisPort, portEnv: "REDIS_PORT",
+		prepare: func(context.Context) error { return os.MkdirAll(s.dir("redis"), 0o755) },
 		command: func() (*exec.Cmd, error) {
-			// A cache only: nothing to persist, PostgreSQL holds the truth. volatile-lru: only keys
-			// with a TTL may be evicted (the seat map's version keys have none).
+			// The seat-map cache and the rate limits need no persistence, but the waiting rooms'
+			// lines are state: an append-only file, written every second, keeps a line (at most
+			// the last second of joins lost) across a Redis restart. volatile-lru: only keys
+			// with a TTL may be evicted (the seat map's version keys and the lines have none).
 			return exec.Command("redis-server", "--port", strconv.Itoa(s.cfg.RedisPort), "--bind", "127.0.0.1",
-				"--save", "", "--appendonly", "no", "--daemonize", "no", "--maxmemory", "256mb",
-				"--maxmemory-policy", "volatile-lru"), nil
+				"--dir", s.dir("redis"), "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+				"--daemonize", "no", "--maxmemory", "256mb", "--maxmemory-policy", "volatile-lru"), nil
 		},
 		ready: func(ctx context.Context) error {
 			c := redis.NewClient(&redis.Options{Addr: s.cfg.RedisAddr})

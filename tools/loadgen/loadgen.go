@@ -74,6 +74,28 @@ func (b *Buyer) Do(ctx context.Context, method, path string, body any, headers .
 	return 0, nil, err
 }
 
+// Open sends a request as the buyer and returns the response with its body unread, for a
+// stream (no timeout but ctx's). A gateway replica that refuses the connection is passed over.
+func (b *Buyer) Open(ctx context.Context, method, path string, headers ...string) (*http.Response, error) {
+	streams := &http.Client{Transport: b.http.Transport}
+	var err error
+	for _, base := range b.bases {
+		var req *http.Request
+		if req, err = http.NewRequestWithContext(ctx, method, base+path, nil); err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+b.Token)
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		var resp *http.Response
+		if resp, err = streams.Do(req); !httpapi.Unreachable(err) {
+			return resp, err
+		}
+	}
+	return nil, err
+}
+
 func (b *Buyer) send(ctx context.Context, method, url string, raw []byte, hasBody bool, headers []string) (int, []byte, error) {
 	var rd io.Reader
 	if hasBody {
@@ -119,6 +141,12 @@ type Event struct {
 // CreateEvent makes a venue and an event with `seats` seats in rows of up to 20 (row A is the
 // best), logging in as the seeded admin through the gateway.
 func CreateEvent(ctx context.Context, cfg *devstack.Settings, name string, seats int, priceMinor int64) (Event, error) {
+	return CreateEventWith(ctx, cfg, name, seats, priceMinor, nil)
+}
+
+// CreateEventWith is CreateEvent with the fields of extra in the event's body (a sales window, a
+// waiting room).
+func CreateEventWith(ctx context.Context, cfg *devstack.Settings, name string, seats int, priceMinor int64, extra map[string]any) (Event, error) {
 	gw := httpapi.NewClient(cfg.URLs[config.Gateway], "", 2*time.Minute)
 	var login struct{ Token string }
 	if err := gw.Post(ctx, "/api/users/login", map[string]string{"email": seed.AdminEmail, "password": seed.AdminPassword}, &login); err != nil {
@@ -137,9 +165,13 @@ func CreateEvent(ctx context.Context, cfg *devstack.Settings, name string, seats
 		left -= n
 	}
 	var e struct{ ID string }
-	if err := adm.Post(ctx, "/api/events", map[string]any{"name": name, "description": "load run", "venueId": v.ID,
+	body := map[string]any{"name": name, "description": "load run", "venueId": v.ID,
 		"date": time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second), "currency": "EUR", "tags": []string{"load"},
-		"sections": []seatplan.Section{{Name: "Floor", PriceMinor: priceMinor, Rows: rows}}}, &e); err != nil {
+		"sections": []seatplan.Section{{Name: "Floor", PriceMinor: priceMinor, Rows: rows}}}
+	for k, v := range extra {
+		body[k] = v
+	}
+	if err := adm.Post(ctx, "/api/events", body, &e); err != nil {
 		return Event{}, err
 	}
 	all, err := seatplan.Expand([]seatplan.Section{{Name: "Floor", PriceMinor: priceMinor, Rows: rows}})

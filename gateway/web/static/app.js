@@ -9,6 +9,7 @@ const MAX_SEATS = 10;
 const LARGE_PLAN = 1500;
 const STATUS_OF = { A: 'AVAILABLE', L: 'LOCKED', R: 'RESERVED' };
 const BOOKING_POLL_MS = 1000;
+const PLACE_POLL_MS = 2000; // a waiting room's place, polled when its stream is not open
 const PAGE_SIZE = 10;
 const TERMINAL = new Set(['CONFIRMED', 'FAILED', 'EXPIRED', 'CANCELLED']);
 const STATUS_TEXT = { AVAILABLE: 'available', LOCKED: 'held for a booking', RESERVED: 'sold' };
@@ -33,6 +34,8 @@ const state = {
   stream: null,        // the EventSource of the open event
   selected: new Set(), // selected seat ids
   booking: null,       // the booking shown under the seat map
+  place: null,         // the buyer's place in the open event's waiting room (null: no room)
+  placeStream: null,   // the AbortController of the place's stream
   submitting: false,   // a POST /api/bookings is in flight
   errorSource: null,
   timers: {},
@@ -221,6 +224,10 @@ function show(view) {
     state.stream.close();
     state.stream = null;
   }
+  if (state.placeStream) {
+    state.placeStream.abort();
+    state.placeStream = null;
+  }
   for (const v of ['auth', 'events', 'event', 'bookings']) $('view-' + v).hidden = v !== view;
 }
 
@@ -283,6 +290,7 @@ async function openEvent(id, gen) {
     $('event-meta').textContent = '';
     $('seat-summary').textContent = '';
     $('booking').hidden = true;
+    state.place = null;
     renderSelection();
   }
   const ev = await api('GET', '/events/' + encodeURIComponent(id));
@@ -292,6 +300,11 @@ async function openEvent(id, gen) {
   const venue = ev.venue ? [ev.venue.name, ev.venue.city, ev.venue.country].filter(Boolean).join(', ') : '';
   $('event-meta').textContent = [when(ev.date, ev.venue && ev.venue.timezone), venue, ev.description].filter(Boolean).join(' · ');
   renderSales();
+  if (ev.waitingRoom && ev.waitingRoom.enabled) return enterRoom(gen);
+  state.place = null;
+  $('queue').hidden = true;
+  $('admission').hidden = true;
+  $('shop').hidden = false;
   await loadSeatMap(gen);
   if (state.booking && !TERMINAL.has(state.booking.status)) pollBooking(state.booking.id, gen);
 }
@@ -508,7 +521,8 @@ function renderSelection() {
   $('selection').textContent = ids.length
     ? `${ids.length} of at most ${MAX_SEATS} seats selected: ${ids.join(', ')} · total ${money(total, state.event?.currency || 'EUR')}`
     : `No seats selected (up to ${MAX_SEATS}).`;
-  const open = !state.event || !state.event.salesEndAt || salesState(state.event) === 'ON_SALE';
+  const admitted = !state.place || state.place.state === 'ADMITTED';
+  const open = admitted && (!state.event || !state.event.salesEndAt || salesState(state.event) === 'ON_SALE');
   $('book').disabled = ids.length === 0 || !open;
   $('book').textContent = !open ? 'Not on sale' : state.token ? 'Book selected seats' : 'Log in to book';
 }
@@ -534,9 +548,11 @@ async function submitBooking(form) {
   $('book').disabled = true;
   state.submitting = true; // our own seats turn LOCKED under the selection meanwhile
   try {
+    const headers = { 'Idempotency-Key': randomKey() };
+    if (state.place && state.place.admissionToken) headers['Admission-Token'] = state.place.admissionToken;
     const b = await api('POST', '/bookings', {
       eventId: state.event.id, seatIds, paymentMethod: { type: 'card', token: form.elements.token.value },
-    }, { 'Idempotency-Key': randomKey() });
+    }, headers);
     clearError();
     state.selected.clear();
     showBooking(b);
@@ -544,10 +560,157 @@ async function submitBooking(form) {
   } catch (e) {
     showError(e); // 409 SEATS_UNAVAILABLE names the taken seats: they leave the selection
     for (const id of (e.details && e.details.unavailableSeatIds) || []) state.selected.delete(id);
+    if (e.code === 'ADMISSION_REQUIRED' || e.code === 'ADMISSION_INVALID') { // back to the line
+      state.submitting = false;
+      return enterRoom(gen);
+    }
   } finally {
     state.submitting = false;
     if (gen === state.gen) await refreshSeats(gen);
   }
+}
+
+// The waiting room: an event that has one shows the buyer's place in its line, pushed by the
+// place's stream (read with fetch: EventSource cannot send the Authorization header) or polled
+// every PLACE_POLL_MS, until the buyer is let in; then the seat map, with the time left to buy.
+
+async function enterRoom(gen) {
+  $('queue').hidden = false;
+  $('shop').hidden = true;
+  $('admission').hidden = true;
+  $('queue-join').hidden = true;
+  if (!state.token) {
+    $('queue-status').textContent = 'This on-sale has a waiting room. Log in to join the line.';
+    $('queue-position').textContent = '';
+    $('queue-wait').textContent = '';
+    $('queue-login').hidden = false;
+    return;
+  }
+  $('queue-login').hidden = true;
+  $('queue-status').textContent = 'Joining the line…';
+  try {
+    const p = await api('POST', '/events/' + encodeURIComponent(state.event.id) + '/queue');
+    if (gen !== state.gen) return;
+    clearError('queue');
+    await showPlace(p, gen);
+    followPlace(gen);
+  } catch (e) {
+    if (gen !== state.gen) return;
+    showError(e, 'queue');
+    if (e.status !== 401) state.timers.queue = setTimeout(() => enterRoom(gen), PLACE_POLL_MS);
+  }
+}
+
+// showPlace shows the buyer's place; once admitted, the seat map and the time left.
+async function showPlace(p, gen) {
+  const was = state.place && state.place.state;
+  state.place = p;
+  const q = $('queue');
+  q.dataset.state = p.state;
+  q.hidden = p.state === 'ADMITTED';
+  $('queue-join').hidden = p.state !== 'EXPIRED';
+  const pos = $('queue-position');
+  pos.dataset.position = p.position ?? '';
+  const tz = state.event.venue && state.event.venue.timezone;
+  if (p.state === 'WAITING' && p.position == null) {
+    $('queue-status').textContent = 'You are in the line. The sale opens ' + when(p.opensAt, tz) +
+      ': everyone in line by then is given a random place, so there is no need to hurry.';
+    pos.textContent = '';
+  } else if (p.state === 'WAITING') {
+    $('queue-status').textContent = p.soldOut
+      ? 'Sold out for now: you keep your place in case seats come back.'
+      : 'You are in the line. Keep this page open: the seat map opens when it is your turn.';
+    pos.textContent = `You are number ${p.position} in line (${p.ahead} ahead of you).`;
+  } else if (p.state === 'EXPIRED') {
+    $('queue-status').textContent = 'Your turn has ended. Join the line again to buy more.';
+    pos.textContent = '';
+  }
+  $('queue-wait').textContent = p.state === 'WAITING' && p.estimatedWaitSeconds != null
+    ? 'Estimated wait: about ' + duration(p.estimatedWaitSeconds) + '.' : '';
+  renderAdmission();
+  renderSelection();
+  if (p.state === 'ADMITTED') {
+    $('shop').hidden = false;
+    if (was !== 'ADMITTED') await loadSeatMap(gen);
+  } else {
+    $('shop').hidden = true;
+  }
+}
+
+function duration(sec) {
+  if (sec < 60) return sec + ' s';
+  const m = Math.round(sec / 60);
+  return m < 60 ? m + ' min' : Math.floor(m / 60) + ' h ' + (m % 60) + ' min';
+}
+
+// renderAdmission counts down the admitted buyer's time to book.
+function renderAdmission() {
+  const node = $('admission');
+  clearInterval(state.timers.admission);
+  const p = state.place;
+  if (!p || p.state !== 'ADMITTED') { node.hidden = true; return; }
+  node.hidden = false;
+  const tick = () => {
+    const left = Math.ceil((new Date(p.admittedUntil) - Date.now()) / 1000);
+    if (left <= 0) {
+      clearInterval(state.timers.admission);
+      showPlace({ ...p, state: 'EXPIRED', admissionToken: undefined }, state.gen);
+      return;
+    }
+    const mm = Math.floor(left / 60), ss = String(left % 60).padStart(2, '0');
+    node.textContent = `It is your turn: you have ${mm}:${ss} to book.`;
+  };
+  tick();
+  state.timers.admission = setInterval(tick, 500);
+}
+
+// followPlace reads the place's stream; when it ends or cannot be opened, polls instead.
+async function followPlace(gen) {
+  if (state.placeStream) state.placeStream.abort();
+  const ctrl = new AbortController();
+  state.placeStream = ctrl;
+  const path = '/api/events/' + encodeURIComponent(state.event.id) + '/queue/stream';
+  try {
+    const res = await fetch(path, { headers: { Accept: 'text/event-stream', Authorization: 'Bearer ' + state.token },
+      signal: ctrl.signal });
+    if (!res.ok || !res.body) throw new Error('stream answered ' + res.status);
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done || gen !== state.gen) break;
+      buf += value;
+      for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+        const data = buf.slice(0, i).split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        buf = buf.slice(i + 2);
+        if (data) await showPlace(JSON.parse(data), gen);
+      }
+    }
+  } catch (e) {
+    if (ctrl.signal.aborted) return;
+  }
+  if (state.placeStream === ctrl) state.placeStream = null;
+  if (gen === state.gen && state.place && state.place.state !== 'EXPIRED') pollPlace(gen);
+}
+
+function pollPlace(gen) {
+  clearTimeout(state.timers.queue);
+  state.timers.queue = setTimeout(async () => {
+    if (gen !== state.gen) return;
+    try {
+      const p = await api('GET', '/events/' + encodeURIComponent(state.event.id) + '/queue');
+      if (gen !== state.gen) return;
+      clearError('queue');
+      await showPlace(p, gen);
+      if (p.state === 'EXPIRED') return;
+    } catch (e) {
+      if (gen !== state.gen) return;
+      showError(e, 'queue');
+      if (e.status === 404) return enterRoom(gen); // the line was reset, or the room switched off
+      if (e.status === 401) return;
+    }
+    pollPlace(gen);
+  }, PLACE_POLL_MS);
 }
 
 // The booking under the seat map, polled until its status is terminal
@@ -660,6 +823,8 @@ function init() {
   $('prev').addEventListener('click', () => { state.page--; route(); });
   $('next').addEventListener('click', () => { state.page++; route(); });
   $('book-form').addEventListener('submit', (e) => { e.preventDefault(); submitBooking(e.currentTarget); });
+  $('queue-login').addEventListener('click', () => requireLogin());
+  $('queue-join').addEventListener('click', () => { clearTimeout(state.timers.queue); enterRoom(state.gen); });
   $('bookings-refresh').addEventListener('click', () => route());
   $('error-close').addEventListener('click', () => clearError());
   window.addEventListener('hashchange', route);

@@ -29,6 +29,8 @@ type api struct {
 	events    *eventCache
 	inventory *inventory.Client
 	holdTTL   time.Duration
+	// admissionKey checks the Admission-Token of bookings for events with a waiting room.
+	admissionKey []byte
 }
 
 func (a *api) routes(r chi.Router, secret []byte, internalToken string) {
@@ -137,6 +139,9 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := req.check(); err != nil {
+		return err
+	}
+	if err := a.admitted(r, who.UserID, req.EventID); err != nil {
 		return err
 	}
 	sp := spec{UserID: who.UserID, UserEmail: who.Email, EventID: req.EventID, SeatIDs: req.SeatIDs,

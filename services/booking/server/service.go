@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"ticketflow/internal/admission"
 	"ticketflow/internal/auth"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
@@ -46,12 +47,13 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	events := newEventCache(event.NewClient(cfg.Endpoints[config.Event], token, 5*time.Second))
 	orch := &orchestrator{door: lifecycle.NewDoor(tc, cfg.TaskQueue, cfg.TemporalNS), store: st, events: events}
 	a := &api{
-		store:     st,
-		keys:      idempotency.New(keyStore{pool: pool}),
-		orch:      orch,
-		events:    events,
-		inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 5*time.Second),
-		holdTTL:   cfg.HoldTTL,
+		store:        st,
+		keys:         idempotency.New(keyStore{pool: pool}),
+		orch:         orch,
+		events:       events,
+		inventory:    inventory.NewClient(cfg.Endpoints[config.Inventory], token, 5*time.Second),
+		holdTTL:      cfg.HoldTTL,
+		admissionKey: admission.Key(secret),
 	}
 	registerMetrics()
 

@@ -139,6 +139,7 @@ func (a *api) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if req.MaxSeatsPerBuyer != nil {
 		e.MaxSeatsPerBuyer = *req.MaxSeatsPerBuyer
 	}
+	e.WaitingRoom = req.room
 	if key == "" {
 		e.ID = ids.New()
 		a.makeEvent(r, e).write(w)
@@ -369,6 +370,17 @@ func (a *api) updateEvent(w http.ResponseWriter, r *http.Request) error {
 		}
 		set["maxSeatsPerBuyer"] = *req.MaxSeatsPerBuyer
 	}
+	if req.WaitingRoom != nil {
+		room, err := req.WaitingRoom.room()
+		if err != nil {
+			return err
+		}
+		if room.Enabled {
+			set["waitingRoom"] = room
+		} else {
+			unset["waitingRoom"] = "" // off: the event reads as one that never had a room
+		}
+	}
 	if req.VenueID != nil {
 		if err := checkVenueID(*req.VenueID); err != nil {
 			return err
@@ -384,7 +396,7 @@ func (a *api) updateEvent(w http.ResponseWriter, r *http.Request) error {
 		set["venue"] = summaryOf(v)
 	}
 	if len(set) == 0 && len(unset) == 0 {
-		return httpapi.Validation("nothing to update: give name, description, venueId, date, tags, salesStartAt, salesEndAt or maxSeatsPerBuyer")
+		return httpapi.Validation("nothing to update: give name, description, venueId, date, tags, salesStartAt, salesEndAt, maxSeatsPerBuyer or waitingRoom")
 	}
 	if err := a.store.updateEvent(ctx, id, set, unset); err != nil {
 		return notFound(err, "event")

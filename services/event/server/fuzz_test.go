@@ -13,6 +13,7 @@ import (
 	"ticketflow/internal/ids"
 	"ticketflow/internal/money"
 	"ticketflow/internal/seatplan"
+	"ticketflow/services/event"
 )
 
 func refused400(t *testing.T, err error) {
@@ -77,6 +78,8 @@ func FuzzEventRequest(f *testing.F) {
 		`{"name":"Show","venueId":"` + venue + `","date":"2027-06-01T20:00:00+24:00","currency":"EUR",` + plan + `}`,
 		`{"name":"Show","venueId":"` + venue + `","date":"2027-06-01T20:00:00.123456789Z","currency":"ZZZ",` + plan + `}`,
 		`{"name":"Show","venueId":"` + venue + `","date":"2027-06-01T20:00:00Z","currency":"JPY","salesStartAt":"2027-01-01T10:00:00Z","salesEndAt":"2027-06-01T21:00:00Z","maxSeatsPerBuyer":0,` + plan + `}`,
+		`{"name":"Show","venueId":"` + venue + `","date":"2027-06-01T20:00:00Z","currency":"EUR","waitingRoom":{"enabled":true,"admitPerMinute":-5},` + plan + `}`,
+		`{"name":"Show","venueId":"` + venue + `","date":"2027-06-01T20:00:00Z","currency":"EUR","waitingRoom":{"enabled":true,"extra":1},` + plan + `}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -91,7 +94,10 @@ func FuzzEventRequest(f *testing.F) {
 			return
 		}
 		onlyFields(t, raw, "name", "description", "venueId", "date", "currency", "tags", "sections",
-			"salesStartAt", "salesEndAt", "maxSeatsPerBuyer")
+			"salesStartAt", "salesEndAt", "maxSeatsPerBuyer", "waitingRoom")
+		if w := req.room; w != nil && (w.AdmitPerMinute < 0 || w.AdmitPerMinute > event.MaxAdmitPerMinute || !w.Enabled) {
+			t.Fatalf("accepted a waiting room %+v", w)
+		}
 		if strings.TrimSpace(req.Name) == "" || !ids.IsUUID(req.VenueID) || req.date.IsZero() ||
 			req.date.Nanosecond() != 0 || req.date.Location() != time.UTC ||
 			!money.Known(req.Currency) || len(req.Tags) > maxTags {

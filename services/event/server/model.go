@@ -57,6 +57,9 @@ type Event struct {
 	// MaxSeatsPerBuyer is how many seats of the event one buyer may hold or have bought at once,
 	// across bookings (0 on events made before limits: DefaultMaxSeatsPerBuyer).
 	MaxSeatsPerBuyer int `json:"-" bson:"maxSeatsPerBuyer"`
+	// WaitingRoom is the event's waiting room; nil (and absent from answers) when it has none, so
+	// an event without one reads exactly as before rooms existed.
+	WaitingRoom *event.WaitingRoom `json:"waitingRoom,omitempty" bson:"waitingRoom,omitempty"`
 	// SeatsLoaded is false until inventory has the event's seats; a reconciler finishes the job
 	// for an event whose creation was interrupted.
 	SeatsLoaded  bool               `json:"-" bson:"seatsLoaded"`
@@ -95,8 +98,12 @@ func (e *Event) SalesStatus(now time.Time) string { return e.Info().SalesStatus(
 
 // Info is the event as a booking needs it, with its defaults applied.
 func (e *Event) Info() event.Info {
-	return event.Info{ID: e.ID, Name: e.Name, Currency: e.Currency, Date: e.Date, SalesStartAt: e.SalesStart(),
+	info := event.Info{ID: e.ID, Name: e.Name, Currency: e.Currency, Date: e.Date, SalesStartAt: e.SalesStart(),
 		SalesEndAt: e.SalesEnd(), MaxSeatsPerBuyer: e.SeatLimit(), SeatCount: e.SeatCount, SeatsLoaded: e.SeatsLoaded}
+	if e.WaitingRoom != nil {
+		info.WaitingRoom = *e.WaitingRoom
+	}
+	return info
 }
 
 // lowestPrice is the price of the cheapest section, in minor units.
@@ -179,10 +186,13 @@ type eventRequest struct {
 	SalesStartAt     timeField          `json:"salesStartAt"`
 	SalesEndAt       timeField          `json:"salesEndAt"`
 	MaxSeatsPerBuyer *int               `json:"maxSeatsPerBuyer"`
+	WaitingRoom      *roomRequest       `json:"waitingRoom"`
 
-	// Set by check: the times parsed (salesStart and salesEnd nil when not given).
+	// Set by check: the times parsed (salesStart and salesEnd nil when not given), the room (nil
+	// when off).
 	date                 time.Time
 	salesStart, salesEnd *time.Time
+	room                 *event.WaitingRoom
 }
 
 // fingerprint identifies the request's meaning for its Idempotency-Key: its fields as understood
@@ -196,21 +206,46 @@ func (q *eventRequest) fingerprint() string {
 		return &u
 	}
 	return idempotency.Fingerprint([]any{q.Name, q.Description, q.VenueID, q.date.UTC(), q.Currency, nonNil(q.Tags),
-		q.Sections, utc(q.salesStart), utc(q.salesEnd), q.MaxSeatsPerBuyer})
+		q.Sections, utc(q.salesStart), utc(q.salesEnd), q.MaxSeatsPerBuyer, q.room})
 }
 
 // eventUpdate is PUT /api/events/{id}: any of these fields; the seat plan cannot change once its
 // seats exist (bookings refer to them). salesEndAt null goes back to the default (the event's
-// start, following the date).
+// start, following the date). waitingRoom replaces the event's room ({"enabled": false} turns it
+// off).
 type eventUpdate struct {
-	Name             *string   `json:"name"`
-	Description      *string   `json:"description"`
-	VenueID          *string   `json:"venueId"`
-	Date             timeField `json:"date"`
-	Tags             *[]string `json:"tags"`
-	SalesStartAt     timeField `json:"salesStartAt"`
-	SalesEndAt       timeField `json:"salesEndAt"`
-	MaxSeatsPerBuyer *int      `json:"maxSeatsPerBuyer"`
+	Name             *string      `json:"name"`
+	Description      *string      `json:"description"`
+	VenueID          *string      `json:"venueId"`
+	Date             timeField    `json:"date"`
+	Tags             *[]string    `json:"tags"`
+	SalesStartAt     timeField    `json:"salesStartAt"`
+	SalesEndAt       timeField    `json:"salesEndAt"`
+	MaxSeatsPerBuyer *int         `json:"maxSeatsPerBuyer"`
+	WaitingRoom      *roomRequest `json:"waitingRoom"`
+}
+
+// roomRequest is an event's waitingRoom in a request: enabled is required; admitPerMinute, when
+// given, fixes the rate (1..MaxAdmitPerMinute), and left out lets the room meter itself.
+type roomRequest struct {
+	Enabled        *bool `json:"enabled"`
+	AdmitPerMinute *int  `json:"admitPerMinute"`
+}
+
+// room checks the request's room and returns it as stored.
+func (q *roomRequest) room() (event.WaitingRoom, error) {
+	if q.Enabled == nil {
+		return event.WaitingRoom{}, httpapi.FieldError("waitingRoom.enabled", "is required (true or false)")
+	}
+	w := event.WaitingRoom{Enabled: *q.Enabled}
+	if q.AdmitPerMinute != nil {
+		if n := *q.AdmitPerMinute; n < 1 || n > event.MaxAdmitPerMinute {
+			return w, httpapi.FieldError("waitingRoom.admitPerMinute",
+				fmt.Sprintf("must be a whole number from 1 to %d (leave it out to admit at the rate bookings are confirmed)", event.MaxAdmitPerMinute))
+		}
+		w.AdmitPerMinute = *q.AdmitPerMinute
+	}
+	return w, nil
 }
 
 func checkName(v string) error        { return httpapi.Required("name", v, maxNameLen) }
@@ -303,5 +338,17 @@ func (e *eventRequest) check(now time.Time) error {
 	if err := checkWindow(start, e.date, e.salesEnd, e.salesStart != nil || e.salesEnd != nil); err != nil {
 		return err
 	}
-	return checkSeatLimit(e.MaxSeatsPerBuyer)
+	if err := checkSeatLimit(e.MaxSeatsPerBuyer); err != nil {
+		return err
+	}
+	if e.WaitingRoom != nil {
+		room, err := e.WaitingRoom.room()
+		if err != nil {
+			return err
+		}
+		if room.Enabled {
+			e.room = &room
+		}
+	}
+	return nil
 }

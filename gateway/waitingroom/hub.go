@@ -1,0 +1,284 @@
+package waitingroom
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/telemetry"
+)
+
+// The hub keeps, for each event this replica serves, one summary of its line (read from Redis
+// once a tick, whatever the number of buyers) and wakes the event's streams when it changes. A
+// buyer's place is computed from their own stored place (read once, and again only when the line
+// reaches it) and the summary: with 100,000 buyers waiting, a tick costs Redis one read per event
+// per replica, not one per buyer.
+type hub struct {
+	line *line
+	tick time.Duration
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	feeds map[string]*feed
+
+	warnedAt atomic.Int64 // unix ns of the last Redis warning (one a few seconds at most)
+}
+
+// feed is one event's line as this replica serves it.
+type feed struct {
+	sum     atomic.Pointer[summary]
+	mu      sync.Mutex // guards changed, streams, used; held while a first summary is read
+	changed chan struct{}
+	streams int
+	used    time.Time // last poll or join
+}
+
+// idleAfter: a feed no stream follows and nobody polled for this long stops being refreshed.
+const idleAfter = 10 * time.Second
+
+func newHub(l *line, tick time.Duration, log *slog.Logger) *hub {
+	return &hub{line: l, tick: tick, log: log, feeds: map[string]*feed{}}
+}
+
+func (h *hub) feed(eventID string) *feed {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f := h.feeds[eventID]
+	if f == nil {
+		f = &feed{changed: make(chan struct{})}
+		h.feeds[eventID] = f
+	}
+	return f
+}
+
+// summary returns the event's summary, reading it when this replica has none fresh (a poll of an
+// event no stream follows here).
+func (h *hub) summary(ctx context.Context, eventID string) (*summary, error) {
+	f := h.feed(eventID)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.used = time.Now()
+	if s := f.sum.Load(); s != nil && time.Since(s.Read) < 2*h.tick {
+		return s, nil
+	}
+	s, err := h.line.read(ctx, eventID, f.sum.Load())
+	if err != nil {
+		return nil, err
+	}
+	h.publish(f, s)
+	return s, nil
+}
+
+// refresh reads the summary of every event served here and wakes its streams when it changed;
+// feeds nobody uses any more are dropped.
+func (h *hub) refresh(ctx context.Context) {
+	h.mu.Lock()
+	ids := make([]string, 0, len(h.feeds))
+	feeds := make([]*feed, 0, len(h.feeds))
+	for id, f := range h.feeds {
+		f.mu.Lock()
+		idle := f.streams == 0 && time.Since(f.used) > idleAfter
+		f.mu.Unlock()
+		if idle {
+			delete(h.feeds, id)
+			continue
+		}
+		ids, feeds = append(ids, id), append(feeds, f)
+	}
+	h.mu.Unlock()
+	for i, f := range feeds {
+		s, err := h.line.read(ctx, ids[i], f.sum.Load())
+		if err != nil {
+			if ctx.Err() == nil {
+				h.warn("waiting room: read a line", err)
+			}
+			continue
+		}
+		f.mu.Lock()
+		h.publish(f, s)
+		f.mu.Unlock()
+	}
+}
+
+// publish stores s as the feed's summary and, when it shows the line otherwise than the last one,
+// wakes every stream of the feed. f.mu is held.
+func (h *hub) publish(f *feed, s *summary) {
+	old := f.sum.Swap(s)
+	if old != nil && old.Head == s.Head && old.Seq == s.Seq && old.gv == s.gv && old.Drawn == s.Drawn &&
+		old.SoldOut == s.SoldOut && old.Moved.Equal(s.Moved) && roughly(old.AdmitRate*100) == roughly(s.AdmitRate*100) {
+		return
+	}
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// wait returns the summary now and a channel closed when the next one differs.
+func (f *feed) wait() (*summary, <-chan struct{}) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sum.Load(), f.changed
+}
+
+func (h *hub) warn(msg string, err error) {
+	now := time.Now().UnixNano()
+	if last := h.warnedAt.Load(); now-last > int64(5*time.Second) && h.warnedAt.CompareAndSwap(last, now) {
+		h.log.Warn(msg, "err", err)
+	}
+}
+
+// heartbeatEvery keeps proxies from closing a quiet stream (as the seat map's stream does).
+const heartbeatEvery = 15 * time.Second
+
+// stream is GET /api/events/{id}/queue/stream, text/event-stream: the caller's place as the
+// queue endpoints answer it, first at once, then each time it changes — at most one update every
+// WAITING_ROOM_PUSH_EVERY, except a change of state (admitted, expired), which goes at once:
+//
+//	event: place
+//	data: {"eventId":…,"state":"WAITING","number":…,"position":…,…}
+//
+// A comment line every 15 s keeps the connection open. The stream ends once the place is no
+// longer WAITING or ADMITTED; a client that reconnects gets the place as it is then. The caller
+// must have joined (404 otherwise). A client that cannot stream polls GET …/queue instead.
+func (rm *Room) stream(w http.ResponseWriter, r *http.Request) error {
+	user, info, err := rm.request(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	p, err := rm.line.place(ctx, info.ID, user)
+	if errors.Is(err, errNoPlace) {
+		return httpapi.NotFound("place in this event's line (join it first: POST /api/events/" + info.ID + "/queue)")
+	}
+	if err != nil {
+		return rm.unavailable(r, err)
+	}
+	if _, err := rm.hub.summary(ctx, info.ID); err != nil {
+		return rm.unavailable(r, err)
+	}
+	f := rm.hub.feed(info.ID)
+	f.mu.Lock()
+	f.streams++
+	f.mu.Unlock()
+	streamsOpen.Inc()
+	defer func() {
+		f.mu.Lock()
+		f.streams--
+		f.used = time.Now()
+		f.mu.Unlock()
+		streamsOpen.Dec()
+	}()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	w.WriteHeader(http.StatusOK)
+
+	beat := time.NewTicker(heartbeatEvery)
+	defer beat.Stop()
+	// One timer serves both waits a stream has: the end of its throttle (a change came too soon
+	// after the last update: it goes out when the throttle ends, as of then) and the end of an
+	// admission. While throttled the stream does not wake for each change of the line.
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	timerFor := func(d time.Duration) {
+		timer.Stop()
+		select {
+		case <-timer.C:
+		default:
+		}
+		timer.Reset(max(d, time.Millisecond))
+	}
+	throttled := false
+	var last *Place
+	var lastAt time.Time
+	fallback := fallbackRate(info)
+	for {
+		s, changed := f.wait()
+		now := time.Now()
+		if p.State == stWaiting && reached(p, s) {
+			// The line reached this place (or the buyer left it elsewhere): read what it is now.
+			if np, err := rm.line.place(ctx, info.ID, user); err == nil {
+				p = np
+			} else if !errors.Is(err, errNoPlace) {
+				rm.hub.warn("waiting room: read a place", err)
+			}
+		}
+		v := viewOf(rm.key, info.ID, user, p, s, now, fallback)
+		throttled = false
+		if last == nil || !same(*last, v) {
+			if wait := rm.cfg.PushEvery - now.Sub(lastAt); last != nil && last.State == v.State && wait > 0 {
+				throttled = true
+				timerFor(wait)
+			} else {
+				if err := writePlace(w, rc, v); err != nil {
+					return nil
+				}
+				last, lastAt = &v, now
+				if v.State == StateExpired {
+					return nil
+				}
+				if v.State == StateAdmitted {
+					timerFor(time.Until(time.UnixMilli(p.Until))) // the admission's end
+				}
+			}
+		}
+		if throttled {
+			changed = nil // woken by the timer only
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-beat.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+				return nil
+			}
+		case <-changed:
+		case <-timer.C:
+		}
+	}
+}
+
+// reached reports whether the line has moved to a waiting place (drawn, admitted past it, or its
+// number among those who left), so that the place must be read again.
+func reached(p place, s *summary) bool {
+	if p.Number == 0 {
+		return s.Drawn
+	}
+	_, left := slices.BinarySearch(s.Gone, p.Number)
+	return p.Number <= s.Head || left
+}
+
+func writePlace(w http.ResponseWriter, rc *http.ResponseController, v Place) error {
+	raw, _ := json.Marshal(v)
+	if _, err := fmt.Fprintf(w, "event: place\ndata: %s\n\n", raw); err != nil {
+		return err
+	}
+	return rc.Flush()
+}
+
+var (
+	joinsTotal = prometheus.NewCounter(prometheus.CounterOpts{Name: "ticketflow_waiting_room_joins_total",
+		Help: "Joins of a waiting room's line answered by this gateway (a buyer joining again counts again)."})
+	admittedTotal = prometheus.NewCounter(prometheus.CounterOpts{Name: "ticketflow_waiting_room_admitted_total",
+		Help: "Buyers let in by the steps this gateway ran."})
+	streamsOpen = prometheus.NewGauge(prometheus.GaugeOpts{Name: "ticketflow_waiting_room_streams",
+		Help: "Queue streams open on this gateway."})
+)
+
+func init() { telemetry.Register(joinsTotal, admittedTotal, streamsOpen) }

@@ -1,0 +1,120 @@
+package waitingroom
+
+import (
+	"math"
+	"time"
+
+	"ticketflow/internal/config"
+	"ticketflow/services/event"
+	"ticketflow/services/inventory"
+)
+
+// The meter decides, at each step of an event's line (one replica, every tick), how many buyers
+// to let in.
+//
+// With a fixed rate (admitPerMinute) it lets that many in a minute, evenly: a bucket that fills
+// at the rate, holds at most a second's worth (at least one), and holds one at opening, so the
+// first buyer is in at once.
+//
+// Without one, it meters to what the booking pipeline confirms. What a buyer waits on once
+// admitted is the seat decision (fast, the request path) and then confirmation, which is
+// queue-bound: the pipeline confirms some tens of bookings a second, and whatever is held beyond
+// that waits in its queue. So the meter keeps the seats held and not yet confirmed (inventory's
+// LOCKED count for the event) under a bound of Target seconds of the confirmations it measures (a
+// moving average of the seats sold per second), and at least MinInFlight seats, so that it
+// starts, and starts again after a lull. By Little's law that bounds the time from hold to
+// confirmation near Target while the pipeline runs at its pace; a slower pipeline confirms less,
+// and the meter admits less. Admitted buyers who have not answered a booking yet will hold
+// seats soon: each counts as SeatsPerBuyer seats until they do (or FreshFor passes).
+//
+// Both stop while the event is sold out (no seat available, none held): a held seat that is
+// released lets admission go on. Buyers who leave an admission early are owed a place: with a
+// fixed rate each lets one more in at once; the automatic meter sees their seats free already.
+type meter struct {
+	target        time.Duration
+	minInFlight   int
+	seatsPerBuyer int
+	maxPerStep    int
+}
+
+func newMeter(c config.WaitingRoom) meter {
+	return meter{target: c.Target, minInFlight: c.MinInFlight, seatsPerBuyer: c.SeatsPerBuyer, maxPerStep: maxPerStep}
+}
+
+// maxPerStep bounds one step's admissions (and so one script's work in Redis).
+const maxPerStep = 500
+
+// Moving averages: the confirmation rate over about rateWindow, the admission rate (for the
+// estimates buyers see) over about admitWindow.
+const (
+	rateWindow  = 3 * time.Second
+	admitWindow = 5 * time.Second
+)
+
+// decision is one step's outcome before it is applied.
+type decision struct {
+	Admit       int   // buyers to let in now
+	CreditsUsed int64 // credits of buyers who left, taken
+	State       meterState
+}
+
+// decide computes a step at now: room is the event's room (a room switched off lets everyone in),
+// seats the event's seat counts now, fresh the admitted buyers who have not booked yet.
+func (m meter) decide(st meterState, now time.Time, room event.WaitingRoom, seats inventory.Summary, fresh int64) decision {
+	d := decision{State: st}
+	next := &d.State
+	next.StepAt = now
+	// The confirmation rate: seats sold per second, measured over at least a second.
+	switch {
+	case st.MeasuredAt.IsZero():
+		next.Reserved, next.MeasuredAt = int64(seats.Reserved), now
+	case now.Sub(st.MeasuredAt) >= time.Second:
+		dt := now.Sub(st.MeasuredAt).Seconds()
+		inst := max(float64(int64(seats.Reserved)-st.Reserved)/dt, 0)
+		next.Rate = ewma(st.Rate, inst, dt, rateWindow)
+		next.Reserved, next.MeasuredAt = int64(seats.Reserved), now
+	}
+	next.SoldOut = seats.Total > 0 && seats.Available == 0 && seats.Locked == 0
+	d.CreditsUsed = st.Credit
+
+	var n float64
+	switch {
+	case !room.Enabled:
+		n = maxPerStep // the room was switched off: everyone through, its tokens no longer asked for
+	case next.SoldOut:
+		n = 0
+	case room.AdmitPerMinute > 0:
+		perS := float64(room.AdmitPerMinute) / 60
+		if st.StepAt.IsZero() {
+			next.Tokens = 1 // the first at opening
+		} else {
+			next.Tokens = min(st.Tokens+perS*now.Sub(st.StepAt).Seconds(), max(1, perS))
+		}
+		n = math.Floor(next.Tokens) + float64(st.Credit)
+		next.Tokens -= math.Floor(next.Tokens)
+	default:
+		bound := max(float64(m.minInFlight), next.Rate*m.target.Seconds())
+		inFlight := float64(seats.Locked) + float64(fresh*int64(m.seatsPerBuyer))
+		n = math.Floor((bound - inFlight) / float64(m.seatsPerBuyer))
+		n = min(n, float64(seats.Available)) // more buyers than seats would only be turned away
+	}
+	d.Admit = int(max(0, min(n, float64(m.maxPerStep))))
+	return d
+}
+
+// admittedNow folds the k admissions of the step at now into the admission rate; stepAt is when
+// the step before it ran.
+func admittedNow(st *meterState, k int, stepAt, now time.Time) {
+	if stepAt.IsZero() || !now.After(stepAt) {
+		return
+	}
+	dt := now.Sub(stepAt).Seconds()
+	st.AdmitRate = ewma(st.AdmitRate, float64(k)/dt, dt, admitWindow)
+}
+
+// ewma moves avg toward x as an exponential moving average over window, for a sample dt seconds
+// long.
+func ewma(avg, x, dt float64, window time.Duration) float64 {
+	a := 1 - math.Exp(-dt/window.Seconds())
+	return avg + a*(x-avg)
+}

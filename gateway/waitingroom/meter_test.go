@@ -1,0 +1,95 @@
+package waitingroom
+
+import (
+	"testing"
+	"time"
+
+	"ticketflow/internal/config"
+	"ticketflow/services/event"
+	"ticketflow/services/inventory"
+)
+
+var testMeter = newMeter(config.WaitingRoom{Target: 2 * time.Second, MinInFlight: 20, SeatsPerBuyer: 2})
+
+var auto = event.WaitingRoom{Enabled: true}
+
+func TestAutomaticMeterKeepsHeldSeatsUnderTheBound(t *testing.T) {
+	seats := inventory.Summary{Total: 1000, Available: 1000}
+	// First step: no rate yet, the floor of 20 seats: 10 buyers of 2 seats.
+	d := testMeter.decide(meterState{}, t0, auto, seats, 0)
+	if d.Admit != 10 || !d.State.MeasuredAt.Equal(t0) {
+		t.Fatalf("first step: %+v", d)
+	}
+	// 10 admitted, not booked yet: nothing more.
+	if d2 := testMeter.decide(d.State, t0.Add(250*time.Millisecond), auto, seats, 10); d2.Admit != 0 {
+		t.Fatalf("with the floor taken by fresh admissions: %d", d2.Admit)
+	}
+	// Measured: 50 seats sold per second for a long while: a bound of 100 seats in flight.
+	st := meterState{Rate: 50, Reserved: 500, MeasuredAt: t0, StepAt: t0}
+	seats = inventory.Summary{Total: 1000, Available: 400, Locked: 60, Reserved: 540}
+	d = testMeter.decide(st, t0.Add(time.Second/2), auto, seats, 5)
+	// 100 - 60 held - 5*2 fresh = 30 seats: 15 buyers.
+	if d.Admit != 15 {
+		t.Fatalf("admit %d, want 15", d.Admit)
+	}
+	// Over the bound: none.
+	seats.Locked = 120
+	if d = testMeter.decide(st, t0.Add(time.Second/2), auto, seats, 0); d.Admit != 0 {
+		t.Fatalf("over the bound: %d", d.Admit)
+	}
+	// The rate follows what is sold: nothing sold for 10 s brings it toward 0, and the floor.
+	st2 := testMeter.decide(st, t0.Add(10*time.Second), auto, inventory.Summary{Total: 1000, Available: 500, Reserved: 500}, 0)
+	if st2.State.Rate > 5 || st2.Admit != 10 {
+		t.Fatalf("after 10 s without a sale: rate %.1f, admit %d", st2.State.Rate, st2.Admit)
+	}
+}
+
+func TestNothingIsAdmittedWhileSoldOut(t *testing.T) {
+	seats := inventory.Summary{Total: 10, Reserved: 10}
+	for _, room := range []event.WaitingRoom{auto, {Enabled: true, AdmitPerMinute: 600}} {
+		d := testMeter.decide(meterState{Credit: 2}, t0, room, seats, 0)
+		if d.Admit != 0 || !d.State.SoldOut || d.CreditsUsed != 2 {
+			t.Fatalf("%+v sold out: %+v", room, d)
+		}
+	}
+	// A held seat may come back: not sold out.
+	if d := testMeter.decide(meterState{}, t0, auto, inventory.Summary{Total: 10, Reserved: 9, Locked: 1}, 0); d.State.SoldOut {
+		t.Fatal("sold out with a seat still held")
+	}
+}
+
+func TestFixedRateAdmitsEvenlyFromOpening(t *testing.T) {
+	room := event.WaitingRoom{Enabled: true, AdmitPerMinute: 60}
+	seats := inventory.Summary{Total: 100, Available: 100}
+	d := testMeter.decide(meterState{}, t0, room, seats, 0)
+	if d.Admit != 1 {
+		t.Fatalf("at opening: %d, want 1", d.Admit)
+	}
+	total := d.Admit
+	st := d.State
+	for i := 1; i <= 40; i++ { // 10 s of 250 ms steps
+		d = testMeter.decide(st, t0.Add(time.Duration(i)*250*time.Millisecond), room, seats, 0)
+		total += d.Admit
+		st = d.State
+	}
+	if total != 11 {
+		t.Fatalf("60 a minute over 10 s from opening: %d admitted, want 11", total)
+	}
+	// A long lull saves up at most a second's worth.
+	d = testMeter.decide(st, t0.Add(time.Hour), room, seats, 0)
+	if d.Admit != 1 {
+		t.Fatalf("after an hour without steps: %d", d.Admit)
+	}
+	// A buyer who gave the admission back lets one more in at once.
+	st.Credit = 1
+	if d = testMeter.decide(st, t0.Add(10*time.Second+time.Millisecond), room, seats, 0); d.Admit != 1 || d.CreditsUsed != 1 {
+		t.Fatalf("with a credit: %+v", d)
+	}
+}
+
+func TestARoomSwitchedOffLetsEveryoneThrough(t *testing.T) {
+	d := testMeter.decide(meterState{}, t0, event.WaitingRoom{}, inventory.Summary{Total: 10, Available: 10}, 0)
+	if d.Admit != maxPerStep {
+		t.Fatalf("room off: %d", d.Admit)
+	}
+}

@@ -1,0 +1,48 @@
+package waitingroom
+
+import (
+	"testing"
+	"time"
+
+	"ticketflow/internal/admission"
+)
+
+func TestViewShowsOnlyTheCallersPlace(t *testing.T) {
+	key := admission.Key([]byte("a-secret-of-thirty-two-bytes-or-more"))
+	s := &summary{Opens: t0, Drawn: true, Head: 10, Gone: []int64{12, 15}, Moved: t0.Add(time.Minute), AdmitRate: 2}
+	now := t0.Add(2 * time.Minute)
+
+	w := viewOf(key, "e1", "u1", place{State: stWaiting, Number: 14, Joined: t0.UnixMilli()}, s, now, 0)
+	// 11 and 13 wait before 14 (12 left): position 3, about 1.5 s at 2 a second, shown as 5 s.
+	if w.State != StateWaiting || *w.Number != 14 || *w.Ahead != 2 || *w.Position != 3 || *w.EstimatedWaitSeconds != 5 ||
+		w.AdmissionToken != "" || !w.UpdatedAt.Equal(s.Moved) {
+		t.Fatalf("waiting: %+v", w)
+	}
+	early := viewOf(key, "e1", "u1", place{State: stWaiting}, &summary{Opens: t0}, t0.Add(-90*time.Second), 0)
+	if early.Number != nil || early.Position != nil || *early.EstimatedWaitSeconds != 90 {
+		t.Fatalf("before the draw: %+v", early)
+	}
+	until := now.Add(time.Minute)
+	a := viewOf(key, "e1", "u1", place{State: stAdmitted, Number: 9, AdmittedAt: now.UnixMilli(), Until: until.UnixMilli()}, s, now, 0)
+	if a.State != StateAdmitted || a.Position != nil || !a.AdmittedUntil.Equal(until) {
+		t.Fatalf("admitted: %+v", a)
+	}
+	if _, err := admission.Verify(key, a.AdmissionToken, "u1", "e1", now); err != nil {
+		t.Fatalf("the admitted place's token: %v", err)
+	}
+	x := viewOf(key, "e1", "u1", place{State: stAdmitted, Number: 9, AdmittedAt: now.UnixMilli(), Until: until.UnixMilli()}, s, until, 0)
+	if x.State != StateExpired || x.AdmissionToken != "" {
+		t.Fatalf("an admission that ran out: %+v", x)
+	}
+	if l := viewOf(key, "e1", "u1", place{State: stLeft, Number: 9}, s, now, 0); l.State != StateExpired {
+		t.Fatalf("left: %+v", l)
+	}
+}
+
+func TestEstimatesAreRough(t *testing.T) {
+	for sec, want := range map[float64]int64{0.4: 5, 12: 15, 61: 75, 599: 600, 601: 660, 3599: 3600} {
+		if got := roughly(sec); got != want {
+			t.Errorf("roughly(%v) = %d, want %d", sec, got, want)
+		}
+	}
+}
