@@ -47,6 +47,9 @@ type Options struct {
 	ReadFor     time.Duration // length of each read-path run
 	ReadConc    int           // concurrency of the read-path runs
 	ProfileDir  string        // when set, CPU profiles of the hot processes are written here
+	// GeneralAdmission sells the event's Seats as places of one general-admission area instead of
+	// numbered seats: each buyer asks for 1..MaxSeats places by quantity.
+	GeneralAdmission bool
 }
 
 // Result holds every figure the run prints.

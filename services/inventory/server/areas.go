@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -162,18 +163,27 @@ func (s *store) takeAreas(ctx context.Context, tx pgx.Tx, r inventory.HoldReques
 		}
 		return nil, &inventory.SeatsError{Err: inventory.ErrUnknownSeat, Sections: missing}
 	}
+	// A retried hold: the places its booking holds already, their hold renewed. Found by the
+	// booking alone (one index, seats_booking): a condition on the event or the area would let the
+	// planner walk every held place of the area instead.
+	rows, err := tx.Query(ctx, `UPDATE seats SET held_until = $2, buyer_id = $3, updated_at = now()
+		WHERE booking_id = $1 AND area AND status = 'LOCKED' RETURNING section`, r.BookingID, r.HoldUntil, nullable(r.BuyerID))
+	if err != nil {
+		return nil, err
+	}
+	sections, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]int{}
+	for _, s := range sections {
+		have[s]++
+	}
 	var deltas []areaDelta
 	var short []string
-	buyer := nullable(r.BuyerID)
 	for _, want := range r.Quantities {
 		a := areas[want.Section]
-		tag, err := tx.Exec(ctx, `UPDATE seats SET held_until = $4, buyer_id = $5, updated_at = now()
-			WHERE booking_id = $1 AND event_id = $2 AND section = $3 AND area AND status = 'LOCKED'`,
-			r.BookingID, r.EventID, a.section, r.HoldUntil, buyer)
-		if err != nil {
-			return nil, err
-		}
-		need := want.Quantity - int(tag.RowsAffected())
+		need := want.Quantity - have[a.section]
 		if need <= 0 {
 			continue
 		}
@@ -203,13 +213,16 @@ func (s *store) takeAreas(ctx context.Context, tx pgx.Tx, r inventory.HoldReques
 // takePlaces holds up to n places of the area's section that match which (a condition and an
 // order) and that no other transaction has locked, for r's booking; it returns how many it took.
 func takePlaces(ctx context.Context, tx pgx.Tx, r inventory.HoldRequest, section string, n int, which string) (int, error) {
+	// The limit is written into the statement (n is 1..10): as a parameter, the plan's estimate
+	// of a generic LIMIT (a tenth of the free places) made PostgreSQL plan every hold afresh,
+	// which cost more CPU than the hold itself (BENCHMARKS.md).
 	tag, err := tx.Exec(ctx, `
 		WITH picked AS (
 			SELECT seat_id FROM seats WHERE event_id = $1 AND section = $2 AND area AND `+which+`
-			LIMIT $3 FOR UPDATE SKIP LOCKED)
-		UPDATE seats s SET status = 'LOCKED', booking_id = $4, held_until = $5, buyer_id = $6, updated_at = now()
+			LIMIT `+strconv.Itoa(n)+` FOR UPDATE SKIP LOCKED)
+		UPDATE seats s SET status = 'LOCKED', booking_id = $3, held_until = $4, buyer_id = $5, updated_at = now()
 		FROM picked p WHERE s.event_id = $1 AND s.seat_id = p.seat_id`,
-		r.EventID, section, n, r.BookingID, r.HoldUntil, nullable(r.BuyerID))
+		r.EventID, section, r.BookingID, r.HoldUntil, nullable(r.BuyerID))
 	return int(tag.RowsAffected()), err
 }
 
@@ -258,12 +271,13 @@ func releaseAreas(ctx context.Context, tx pgx.Tx, eventID, bookingID string) (in
 }
 
 // movePlaces sets (set) the booking's places that match which, and counts them by section and by
-// the status they had.
+// the status they had. They are found by the booking alone (see takeAreas); the event is checked
+// on the join.
 func movePlaces(ctx context.Context, tx pgx.Tx, eventID, bookingID, which, set string) (map[string]map[string]int, error) {
 	rows, err := tx.Query(ctx, `
 		WITH mine AS (
 			SELECT seat_id, section, status FROM seats
-			WHERE booking_id = $2 AND event_id = $1 AND area AND `+which+` FOR UPDATE)
+			WHERE booking_id = $2 AND area AND `+which+` FOR UPDATE)
 		UPDATE seats s SET `+set+`, updated_at = now()
 		FROM mine m WHERE s.event_id = $1 AND s.seat_id = m.seat_id
 		RETURNING m.section, m.status`, eventID, bookingID)
