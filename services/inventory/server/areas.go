@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strconv"
 	"time"
@@ -23,7 +22,8 @@ import (
 //
 // Each area also has a row in areas with its places by stored status, moved by every transaction
 // that moves its places, behind the seat map's version lock (recordChange): the seat map and each
-// streamed change read an area's counts there, never by counting its 50,000 rows.
+// streamed change read an area's counts there, never by counting its 50,000 rows (only its held
+// places whose hold expired, an index range that is normally empty).
 
 // areaDelta is how a transaction moved the places of one area, by stored status.
 type areaDelta struct {
@@ -146,11 +146,11 @@ func (s *store) quoteAreas(ctx context.Context, eventID string, quantities []sea
 }
 
 // takeAreas holds the places r asks of each area for its booking, within the hold's transaction,
-// and returns how the areas' counts moved. A retried hold keeps (and renews) the places its
-// booking holds already and takes only what is missing. An area with too few places left makes the
+// and returns how the areas' counts moved. A retried hold (retried) keeps (and renews) the places
+// its booking holds already and takes only what is missing. An area with too few places left makes the
 // whole hold a *SeatsError wrapping ErrUnavailable naming it (with every other such area); an area
 // the event does not have, one wrapping ErrUnknownSeat. The caller rolls back on either.
-func (s *store) takeAreas(ctx context.Context, tx pgx.Tx, r inventory.HoldRequest) ([]areaDelta, error) {
+func (s *store) takeAreas(ctx context.Context, tx pgx.Tx, r inventory.HoldRequest, retried bool) ([]areaDelta, error) {
 	areas, missing, err := areasByKey(ctx, tx, r.EventID, keysOf(r.Quantities), false)
 	if err != nil {
 		return nil, err
@@ -163,21 +163,23 @@ func (s *store) takeAreas(ctx context.Context, tx pgx.Tx, r inventory.HoldReques
 		}
 		return nil, &inventory.SeatsError{Err: inventory.ErrUnknownSeat, Sections: missing}
 	}
-	// A retried hold: the places its booking holds already, their hold renewed. Found by the
-	// booking alone (one index, seats_booking): a condition on the event or the area would let the
-	// planner walk every held place of the area instead.
-	rows, err := tx.Query(ctx, `UPDATE seats SET held_until = $2, buyer_id = $3, updated_at = now()
-		WHERE booking_id = $1 AND area AND status = 'LOCKED' RETURNING section`, r.BookingID, r.HoldUntil, nullable(r.BuyerID))
-	if err != nil {
-		return nil, err
-	}
-	sections, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, err
-	}
+	// A retried hold (retried: the booking holds places already): those places, their hold
+	// renewed. Found by the booking alone (one index, seats_booking): a condition on the event or
+	// the area would let the planner walk every held place of the area instead.
 	have := map[string]int{}
-	for _, s := range sections {
-		have[s]++
+	if retried {
+		rows, err := tx.Query(ctx, `UPDATE seats SET held_until = $2, buyer_id = $3, updated_at = now()
+			WHERE booking_id = $1 AND area AND status = 'LOCKED' RETURNING section`, r.BookingID, r.HoldUntil, nullable(r.BuyerID))
+		if err != nil {
+			return nil, err
+		}
+		sections, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range sections {
+			have[s]++
+		}
 	}
 	var deltas []areaDelta
 	var short []string
@@ -298,43 +300,24 @@ func movePlaces(ctx context.Context, tx pgx.Tx, eventID, bookingID, which, set s
 	return moved, rows.Err()
 }
 
-// countAreas applies the deltas to the areas' counts and returns each touched area's counts as
-// readers see them at this version (nil when no area moved). recordChange calls it behind the
-// version's lock.
-func countAreas(ctx context.Context, tx pgx.Tx, eventID string, deltas []areaDelta) ([]inventory.AreaCount, error) {
-	if len(deltas) == 0 {
-		return nil, nil
-	}
+// sumDeltas sums the deltas by area, as recordChange's arrays: sections (in order), and how many
+// places each moved to and from LOCKED and RESERVED.
+func sumDeltas(deltas []areaDelta) (sections []string, locked, reserved []int32) {
 	sum := map[string]areaDelta{}
 	for _, d := range deltas {
 		t := sum[d.section]
-		t.section, t.locked, t.reserved = d.section, t.locked+d.locked, t.reserved+d.reserved
+		t.locked, t.reserved = t.locked+d.locked, t.reserved+d.reserved
 		sum[d.section] = t
 	}
-	sections := make([]string, 0, len(sum))
+	sections = make([]string, 0, len(sum))
 	for s := range sum {
 		sections = append(sections, s)
 	}
 	sort.Strings(sections)
-	out := make([]inventory.AreaCount, 0, len(sections))
-	for _, section := range sections {
-		d := sum[section]
-		var c inventory.AreaCount
-		var locked, expired int
-		if err := tx.QueryRow(ctx, `
-			UPDATE areas SET locked = locked + $3, reserved = reserved + $4 WHERE event_id = $1 AND section = $2
-			RETURNING key, section, capacity, price_minor, locked, reserved,
-			          (SELECT count(*) FROM seats s WHERE s.event_id = $1 AND s.section = $2
-			             AND s.area AND s.status = 'LOCKED' AND s.held_until <= now())`,
-			eventID, section, d.locked, d.reserved).Scan(&c.Section, &c.Name, &c.Capacity, &c.PriceMinor, &locked,
-			&c.Reserved, &expired); err != nil {
-			return nil, fmt.Errorf("count the places of area %s of %s: %w", section, eventID, err)
-		}
-		c.Locked = locked - expired
-		c.Available = c.Capacity - c.Locked - c.Reserved
-		out = append(out, c)
+	for _, s := range sections {
+		locked, reserved = append(locked, int32(sum[s].locked)), append(reserved, int32(sum[s].reserved))
 	}
-	return out, nil
+	return sections, locked, reserved
 }
 
 // readAreas reads the event's areas into a seat map being read (in its transaction): their counts
@@ -375,12 +358,4 @@ func readAreas(ctx context.Context, tx pgx.Tx, eventID string, v *seatView) erro
 		v.areaPos = append(v.areaPos, pos)
 	}
 	return rows.Err()
-}
-
-// jsonOrNull is v for a jsonb column, or SQL NULL when it is empty.
-func jsonOrNull[T any](v []T) any {
-	if len(v) == 0 {
-		return nil
-	}
-	return v
 }

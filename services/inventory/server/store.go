@@ -151,9 +151,12 @@ func (s *store) hold(ctx context.Context, r inventory.HoldRequest) error {
 			if err := lockBooking(ctx, tx, r.BookingID); err != nil {
 				return err
 			}
-			var released bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM released_bookings WHERE booking_id = $1)`,
-				r.BookingID).Scan(&released); err != nil {
+			// Whether the booking was released, and (for a hold of places) whether it holds places
+			// already: a retried hold, whose places takeAreas renews rather than takes again.
+			var released, retried bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM released_bookings WHERE booking_id = $1),
+				$2 AND EXISTS (SELECT 1 FROM seats WHERE booking_id = $1 AND area AND status = 'LOCKED')`,
+				r.BookingID, len(r.Quantities) > 0).Scan(&released, &retried); err != nil {
 				return err
 			}
 			if released {
@@ -190,7 +193,7 @@ func (s *store) hold(ctx context.Context, r inventory.HoldRequest) error {
 			var deltas []areaDelta
 			if len(r.Quantities) > 0 {
 				var err error
-				if deltas, err = s.takeAreas(ctx, tx, r); err != nil {
+				if deltas, err = s.takeAreas(ctx, tx, r, retried); err != nil {
 					return err
 				}
 			}
@@ -391,28 +394,40 @@ func (s *store) sweepExpired(ctx context.Context, grace time.Duration) ([]string
 
 // recordChange bumps the event's seat-map version and records the change under it, in the
 // transaction that makes the change; the notification goes out when (and only if) it commits.
-// Called last in its transaction, so the version row is locked only until the commit. The counts of
-// the areas whose places moved (deltas) are kept here, behind the version's lock: so the counts a
-// change carries are those of its version, and the area rows are never contended.
+// Called last in its transaction, so the version row — the event's one hot row: every write of
+// the event queues on it — is locked only until the commit, and by this one statement: the bump,
+// the counts of the areas whose places moved (deltas; kept behind the version's lock, so the counts
+// a change carries are those of its version, and the area rows are never contended), the change
+// and its notification.
 func recordChange(ctx context.Context, tx pgx.Tx, eventID string, seatIDs []string, status string, heldUntil *time.Time, deltas []areaDelta) (int64, error) {
-	var version int64
-	if err := tx.QueryRow(ctx, `UPDATE seat_plans SET version = version + 1 WHERE event_id = $1 RETURNING version`,
-		eventID).Scan(&version); err != nil {
-		return 0, fmt.Errorf("bump the seat map version of %s: %w", eventID, err)
-	}
-	areas, err := countAreas(ctx, tx, eventID, deltas)
-	if err != nil {
-		return 0, err
-	}
 	if seatIDs == nil {
 		seatIDs = []string{} // a change of areas' places only
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO seat_changes (event_id, version, seat_ids, status, held_until, areas)
-		VALUES ($1, $2, $3, $4, $5, $6)`, eventID, version, seatIDs, status, heldUntil, jsonOrNull(areas)); err != nil {
-		return 0, err
+	sections, locked, reserved := sumDeltas(deltas)
+	var version int64
+	var notified string
+	// The areas' UPDATE reads v's row, so it runs after the bump: every writer of the event takes
+	// the version row first, then its areas' rows.
+	err := tx.QueryRow(ctx, `
+		WITH v AS (UPDATE seat_plans SET version = version + 1 WHERE event_id = $1 RETURNING version),
+		a AS (UPDATE areas SET locked = areas.locked + d.locked, reserved = areas.reserved + d.reserved
+		      FROM v, unnest($5::text[], $6::int[], $7::int[]) AS d(section, locked, reserved)
+		      WHERE areas.event_id = $1 AND areas.section = d.section
+		      RETURNING areas.key, areas.section, areas.capacity, areas.price_minor, areas.locked, areas.reserved,
+		        (SELECT count(*) FROM seats s WHERE s.event_id = $1 AND s.section = areas.section AND s.area
+		           AND s.status = 'LOCKED' AND s.held_until <= now()) AS expired),
+		c AS (INSERT INTO seat_changes (event_id, version, seat_ids, status, held_until, areas)
+		      SELECT $1, v.version, $2, $3, $4,
+		        (SELECT jsonb_agg(jsonb_build_object('section', key, 'name', section, 'capacity', capacity,
+		           'priceMinor', price_minor, 'available', capacity - (locked - expired) - reserved,
+		           'locked', locked - expired, 'reserved', reserved) ORDER BY key) FROM a)
+		      FROM v RETURNING version)
+		SELECT version, pg_notify($8, $1 || ':' || version)::text FROM c`,
+		eventID, seatIDs, status, heldUntil, sections, locked, reserved, changeChannel).Scan(&version, &notified)
+	if err != nil {
+		return 0, fmt.Errorf("bump the seat map version of %s: %w", eventID, err)
 	}
-	_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, changeChannel, fmt.Sprintf("%s:%d", eventID, version))
-	return version, err
+	return version, nil
 }
 
 // changeChannel is the PostgreSQL notification channel of committed seat changes.
