@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"sort"
 	"strconv"
@@ -151,81 +152,95 @@ func (s *store) quoteAreas(ctx context.Context, eventID string, quantities []sea
 // whole hold a *SeatsError wrapping ErrUnavailable naming it (with every other such area); an area
 // the event does not have, one wrapping ErrUnknownSeat. The caller rolls back on either.
 func (s *store) takeAreas(ctx context.Context, tx pgx.Tx, r inventory.HoldRequest, retried bool) ([]areaDelta, error) {
-	areas, missing, err := areasByKey(ctx, tx, r.EventID, keysOf(r.Quantities), false)
-	if err != nil {
-		return nil, err
-	}
-	if len(missing) > 0 {
-		if len(areas) == 0 {
-			if ok, err := s.hasPlan(ctx, r.EventID); err == nil && !ok {
-				return nil, inventory.ErrNoSeatPlan
-			}
-		}
-		return nil, &inventory.SeatsError{Err: inventory.ErrUnknownSeat, Sections: missing}
-	}
 	// A retried hold (retried: the booking holds places already): those places, their hold
 	// renewed. Found by the booking alone (one index, seats_booking): a condition on the event or
 	// the area would let the planner walk every held place of the area instead.
-	have := map[string]int{}
+	have := map[string]int{} // by area key
 	if retried {
 		rows, err := tx.Query(ctx, `UPDATE seats SET held_until = $2, buyer_id = $3, updated_at = now()
-			WHERE booking_id = $1 AND area AND status = 'LOCKED' RETURNING section`, r.BookingID, r.HoldUntil, nullable(r.BuyerID))
+			WHERE booking_id = $1 AND area AND status = 'LOCKED'
+			RETURNING (SELECT key FROM areas a WHERE a.event_id = seats.event_id AND a.section = seats.section)`,
+			r.BookingID, r.HoldUntil, nullable(r.BuyerID))
 		if err != nil {
 			return nil, err
 		}
-		sections, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			return nil, err
 		}
-		for _, s := range sections {
-			have[s]++
+		for _, k := range keys {
+			have[k]++
 		}
 	}
 	var deltas []areaDelta
 	var short []string
 	for _, want := range r.Quantities {
-		a := areas[want.Section]
-		need := want.Quantity - have[a.section]
+		need := want.Quantity - have[want.Section]
 		if need <= 0 {
 			continue
 		}
-		free, err := takePlaces(ctx, tx, r, a.section, need, `status = 'AVAILABLE' ORDER BY position`)
+		section, free, err := takePlaces(ctx, tx, r, want.Section, need, `status = 'AVAILABLE' ORDER BY position`)
 		if err != nil {
 			return nil, err
 		}
 		lapsed := 0
 		if free < need {
-			if lapsed, err = takePlaces(ctx, tx, r, a.section, need-free,
+			var sec string
+			if sec, lapsed, err = takePlaces(ctx, tx, r, want.Section, need-free,
 				`status = 'LOCKED' AND held_until < now() ORDER BY held_until`); err != nil {
 				return nil, err
 			}
+			section = cmp.Or(section, sec)
 		}
 		if free+lapsed < need {
-			short = append(short, a.key)
+			short = append(short, want.Section)
 			continue
 		}
-		deltas = append(deltas, areaDelta{section: a.section, locked: free})
+		deltas = append(deltas, areaDelta{section: section, locked: free})
 	}
-	if len(short) > 0 {
-		return nil, &inventory.SeatsError{Err: inventory.ErrUnavailable, SeatIDs: []string{}, Sections: short}
+	if len(short) == 0 {
+		return deltas, nil
 	}
-	return deltas, nil
+	// Too few places, or no such area: which (areas the event does not have are named as such).
+	_, missing, err := areasByKey(ctx, tx, r.EventID, short, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(missing) > 0 {
+		if ok, err := s.hasPlan(ctx, r.EventID); err == nil && !ok {
+			return nil, inventory.ErrNoSeatPlan
+		}
+		return nil, &inventory.SeatsError{Err: inventory.ErrUnknownSeat, Sections: missing}
+	}
+	return nil, &inventory.SeatsError{Err: inventory.ErrUnavailable, SeatIDs: []string{}, Sections: short}
 }
 
-// takePlaces holds up to n places of the area's section that match which (a condition and an
-// order) and that no other transaction has locked, for r's booking; it returns how many it took.
-func takePlaces(ctx context.Context, tx pgx.Tx, r inventory.HoldRequest, section string, n int, which string) (int, error) {
+// takePlaces holds up to n places of the area (by key) that match which (a condition and an order)
+// and that no other transaction has locked, for r's booking; it returns the area's section name
+// (empty when it took none) and how many it took. The area is found by its key within the
+// statement: a hold is one round trip per area.
+func takePlaces(ctx context.Context, tx pgx.Tx, r inventory.HoldRequest, key string, n int, which string) (string, int, error) {
 	// The limit is written into the statement (n is 1..10): as a parameter, the plan's estimate
 	// of a generic LIMIT (a tenth of the free places) made PostgreSQL plan every hold afresh,
 	// which cost more CPU than the hold itself (BENCHMARKS.md).
-	tag, err := tx.Exec(ctx, `
+	rows, err := tx.Query(ctx, `
 		WITH picked AS (
-			SELECT seat_id FROM seats WHERE event_id = $1 AND section = $2 AND area AND `+which+`
+			SELECT seat_id FROM seats
+			WHERE event_id = $1 AND section = (SELECT section FROM areas WHERE event_id = $1 AND key = $2)
+			  AND area AND `+which+`
 			LIMIT `+strconv.Itoa(n)+` FOR UPDATE SKIP LOCKED)
 		UPDATE seats s SET status = 'LOCKED', booking_id = $3, held_until = $4, buyer_id = $5, updated_at = now()
-		FROM picked p WHERE s.event_id = $1 AND s.seat_id = p.seat_id`,
-		r.EventID, section, r.BookingID, r.HoldUntil, nullable(r.BuyerID))
-	return int(tag.RowsAffected()), err
+		FROM picked p WHERE s.event_id = $1 AND s.seat_id = p.seat_id
+		RETURNING s.section`,
+		r.EventID, key, r.BookingID, r.HoldUntil, nullable(r.BuyerID))
+	if err != nil {
+		return "", 0, err
+	}
+	sections, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(sections) == 0 {
+		return "", 0, err
+	}
+	return sections[0], len(sections), nil
 }
 
 // confirmAreas sells the places the booking holds; ErrHoldLost when it holds fewer in an area than
