@@ -18,8 +18,8 @@ import (
 // decision and never makes a second booking while the first may still hold the seats.
 
 // fingerprint identifies a booking request's meaning: the event, the seats (in any order), the places
-// asked of each area and the
-// card. Legacy fields the server ignores (eventName, totalAmount) are not part of it.
+// asked of each area and the card. Legacy fields the server ignores (eventName, totalAmount) are
+// not part of it.
 func fingerprint(req *createRequest) string {
 	seats := append([]string(nil), req.SeatIDs...)
 	sort.Strings(seats)
