@@ -15,6 +15,7 @@ import (
 
 	"ticketflow/internal/bus"
 	"ticketflow/internal/lifecycle"
+	"ticketflow/internal/seatplan"
 	"ticketflow/services/booking"
 	"ticketflow/services/event"
 	"ticketflow/services/inventory"
@@ -38,7 +39,8 @@ type Activities struct {
 	Kafka     *bus.Writer
 }
 
-// SeatsRequest names a booking's seats; HoldUntil, BuyerID and MaxSeatsPerBuyer only for a hold.
+// SeatsRequest names a booking's seats and the places it asks of general-admission areas;
+// HoldUntil, BuyerID and MaxSeatsPerBuyer only for a hold.
 type SeatsRequest struct {
 	BookingID        string    `json:"bookingId"`
 	EventID          string    `json:"eventId"`
@@ -46,6 +48,13 @@ type SeatsRequest struct {
 	HoldUntil        time.Time `json:"holdUntil,omitempty"`
 	BuyerID          string    `json:"buyerId,omitempty"`
 	MaxSeatsPerBuyer int       `json:"maxSeatsPerBuyer,omitempty"`
+	// Quantities: by area key, in key order (lifecycle.BookingInput.Quantities); absent in the
+	// requests of runs made before general admission.
+	Quantities []seatplan.Quantity `json:"quantities,omitempty"`
+}
+
+func (r SeatsRequest) places() inventory.SeatsRequest {
+	return inventory.SeatsRequest{EventID: r.EventID, SeatIDs: r.SeatIDs, Quantities: r.Quantities}
 }
 
 // DecideHold holds every seat of the booking until HoldUntil, or none, and returns the seat
@@ -61,24 +70,24 @@ func (a *Activities) DecideHold(ctx context.Context, r SeatsRequest) (lifecycle.
 }
 
 func (r SeatsRequest) holdRequest() inventory.HoldRequest {
-	return inventory.HoldRequest{BookingID: r.BookingID, EventID: r.EventID, SeatIDs: r.SeatIDs,
+	return inventory.HoldRequest{BookingID: r.BookingID, EventID: r.EventID, SeatIDs: r.SeatIDs, Quantities: r.Quantities,
 		HoldUntil: r.HoldUntil, BuyerID: r.BuyerID, MaxSeatsPerBuyer: r.MaxSeatsPerBuyer}
 }
 
-// ConfirmSeats turns the booking's held seats into sold ones; HoldLost (non-retryable) when
-// another booking took one after the hold expired.
+// ConfirmSeats turns the booking's held seats and places into sold ones; HoldLost
+// (non-retryable) when another booking took one after the hold expired.
 func (a *Activities) ConfirmSeats(ctx context.Context, r SeatsRequest) error {
-	err := a.Inventory.Confirm(ctx, r.BookingID, r.EventID, r.SeatIDs)
+	err := a.Inventory.Confirm(ctx, r.BookingID, r.places())
 	if errors.Is(err, inventory.ErrHoldLost) {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrHoldLost, nil)
 	}
 	return err
 }
 
-// ReleaseSeats frees whatever seats the booking holds or bought, and marks it released so no
-// later hold of it can take seats (a compensation; releasing nothing is success).
+// ReleaseSeats frees whatever seats and places the booking holds or bought, and marks it released
+// so no later hold of it can take seats (a compensation; releasing nothing is success).
 func (a *Activities) ReleaseSeats(ctx context.Context, r SeatsRequest) error {
-	return a.Inventory.Release(ctx, r.BookingID, r.EventID, r.SeatIDs)
+	return a.Inventory.Release(ctx, r.BookingID, r.places())
 }
 
 // StatusChange moves the booking record to a terminal status (with the reason and payment id),

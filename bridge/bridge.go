@@ -141,7 +141,8 @@ func fromOutside(h bus.Handler) bus.Handler {
 // change nothing.
 func (b *Bridge) BookingInitiated(ctx context.Context, _ bus.Envelope, p bus.BookingInitiated, _ kafka.Message) error {
 	err := b.bookings.Create(ctx, booking.AnnouncedBooking{BookingID: p.BookingID, UserID: p.UserID,
-		UserEmail: p.UserEmail, EventID: p.EventID, SeatIDs: p.SeatIDs, IdempotencyKey: p.IdempotencyKey})
+		UserEmail: p.UserEmail, EventID: p.EventID, SeatIDs: p.SeatIDs, Quantities: p.Quantities,
+		IdempotencyKey: p.IdempotencyKey})
 	var e *httpapi.Error
 	switch {
 	case err == nil:

@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"io"
 	"regexp"
 	"strings"
 	"sync"
@@ -75,4 +76,32 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// `bench --general-admission`, small: the sale on one area sells it out exactly (never more places
+// than it holds), and the machine-readable line says oversold=0 — which counts what the audit of
+// the areas finds wrong too.
+func TestBenchGeneralAdmissionSellsAnAreaExactly(t *testing.T) {
+	cfg := loadConfig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := bench.Run(ctx, cfg, bench.Options{Seats: 30, Buyers: 40, Concurrency: 8, MaxSeats: 2, GeneralAdmission: true,
+		Drain: time.Minute, Ceiling: 5, ReadFor: time.Second, ReadConc: 2}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res.Print(&out)
+	text := out.String()
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, " oversold=0 double_charged=0 stuck=0 ") {
+		t.Fatalf("last line %q", last)
+	}
+	p := res.Audit.Places
+	if p.Areas != 1 || p.Capacity != 30 || p.Sold == 0 || p.Sold > 30 || p.Wrong() != 0 || !strings.Contains(text, "places sold") {
+		t.Fatalf("places %+v\n%s", p, text)
+	}
+	if res.Limit.Attempts != 40 || res.Limit.Places == 0 {
+		t.Fatalf("the physical limit on an area: %+v", res.Limit)
+	}
 }

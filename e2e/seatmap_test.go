@@ -194,9 +194,10 @@ type sseEvent struct {
 	data      struct {
 		Version int64 `json:"version"`
 		Changes []struct {
-			Version int64    `json:"version"`
-			SeatIDs []string `json:"seatIds"`
-			Status  string   `json:"status"`
+			Version int64       `json:"version"`
+			SeatIDs []string    `json:"seatIds"`
+			Status  string      `json:"status"`
+			Areas   []areaCount `json:"areas"`
 		} `json:"changes"`
 	}
 }

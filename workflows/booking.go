@@ -81,7 +81,8 @@ type booking struct {
 func newBooking(in lifecycle.BookingInput) *booking {
 	return &booking{in: in, state: lifecycle.BookingState{
 		BookingID: in.BookingID, Status: lifecycle.StatusPending, Step: "deciding the hold", EventID: in.EventID,
-		SeatIDs: in.SeatIDs, AmountMinor: in.AmountMinor, Currency: in.Currency, HoldExpiresAt: in.HoldExpiresAt,
+		SeatIDs: in.SeatIDs, Quantities: in.Quantities, AmountMinor: in.AmountMinor, Currency: in.Currency,
+		HoldExpiresAt: in.HoldExpiresAt,
 	}}
 }
 
@@ -401,7 +402,8 @@ func (b *booking) paymentOfRecordAfterClaims(ctx workflow.Context) activities.Pa
 // --- steps ------------------------------------------------------------------------------------
 
 func (b *booking) seats(forHold bool) activities.SeatsRequest {
-	r := activities.SeatsRequest{BookingID: b.in.BookingID, EventID: b.in.EventID, SeatIDs: b.in.SeatIDs}
+	r := activities.SeatsRequest{BookingID: b.in.BookingID, EventID: b.in.EventID, SeatIDs: b.in.SeatIDs,
+		Quantities: b.in.Quantities}
 	if forHold {
 		r.HoldUntil, r.BuyerID, r.MaxSeatsPerBuyer = b.in.HoldExpiresAt, b.in.UserID, b.in.MaxSeatsPerBuyer
 	}

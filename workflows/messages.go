@@ -27,12 +27,12 @@ func announcement(in lifecycle.BookingInput, at time.Time) []bus.Message {
 	}
 	return []bus.Message{message(in, bus.TopicBookingInitiated, at, bus.BookingInitiated{BookingID: in.BookingID,
 		UserID: in.UserID, UserEmail: in.UserEmail, EventID: in.EventID, EventName: in.EventName, SeatIDs: in.SeatIDs,
-		AmountMinor: in.AmountMinor, Currency: in.Currency, IdempotencyKey: in.IdempotencyKey})}
+		Quantities: in.Quantities, AmountMinor: in.AmountMinor, Currency: in.Currency, IdempotencyKey: in.IdempotencyKey})}
 }
 
 func seatsLockedMessage(in lifecycle.BookingInput, at time.Time) bus.Message {
 	return message(in, bus.TopicSeatsLocked, at, bus.SeatsLocked{BookingID: in.BookingID, EventID: in.EventID,
-		SeatIDs: in.SeatIDs, LockExpiresAt: in.HoldExpiresAt.UTC()})
+		SeatIDs: in.SeatIDs, Quantities: in.Quantities, LockExpiresAt: in.HoldExpiresAt.UTC()})
 }
 
 func paymentRequestedMessage(in lifecycle.BookingInput, at time.Time) bus.Message {
@@ -44,17 +44,17 @@ func paymentRequestedMessage(in lifecycle.BookingInput, at time.Time) bus.Messag
 func confirmedMessage(in lifecycle.BookingInput, paymentID string, at time.Time) bus.Message {
 	return message(in, bus.TopicBookingConfirmed, at, bus.BookingConfirmed{BookingID: in.BookingID, UserID: in.UserID,
 		UserEmail: in.UserEmail, EventID: in.EventID, EventName: in.EventName, SeatIDs: in.SeatIDs,
-		AmountMinor: in.AmountMinor, Currency: in.Currency, PaymentID: paymentID})
+		Quantities: in.Quantities, AmountMinor: in.AmountMinor, Currency: in.Currency, PaymentID: paymentID})
 }
 
 func releasedMessage(in lifecycle.BookingInput, reason string, at time.Time) bus.Message {
 	return message(in, bus.TopicSeatsReleased, at, bus.SeatsReleased{BookingID: in.BookingID, EventID: in.EventID,
-		SeatIDs: in.SeatIDs, Reason: reason})
+		SeatIDs: in.SeatIDs, Quantities: in.Quantities, Reason: reason})
 }
 
 func endedMessage(in lifecycle.BookingInput, status, reason string, at time.Time) bus.Message {
 	topic := map[string]string{lifecycle.StatusFailed: bus.TopicBookingFailed, lifecycle.StatusExpired: bus.TopicBookingExpired,
 		lifecycle.StatusCancelled: bus.TopicBookingCancelled}[status]
 	return message(in, topic, at, bus.BookingEnded{BookingID: in.BookingID, UserID: in.UserID, EventID: in.EventID,
-		SeatIDs: in.SeatIDs, Status: status, Reason: reason})
+		SeatIDs: in.SeatIDs, Quantities: in.Quantities, Status: status, Reason: reason})
 }

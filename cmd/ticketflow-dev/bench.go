@@ -27,6 +27,8 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	fs.DurationVar(&o.ReadFor, "read-for", 10*time.Second, "length of each seat-map read run")
 	fs.IntVar(&o.ReadConc, "read-concurrency", 64, "concurrency of the seat-map read runs")
 	fs.StringVar(&o.ProfileDir, "profile", "", "write CPU profiles of the hot processes to this folder")
+	fs.BoolVar(&o.GeneralAdmission, "general-admission", false, "sell the S seats as places of one general-admission area:\n"+
+		"each buyer asks for 1..max-seats places by quantity (the physical limit likewise)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -39,7 +41,7 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	res.Print(out)
-	if a := res.Audit; a.Oversold+a.Mismatched+a.DoubleCharged+a.KeptCharges+a.Pending > 0 {
+	if a := res.Audit; a.Oversold+a.Mismatched+a.Places.Wrong()+a.DoubleCharged+a.KeptCharges+a.Pending > 0 {
 		return cli.ExitCode(1)
 	}
 	return nil

@@ -18,6 +18,8 @@ func runChaos(ctx context.Context, args []string, out io.Writer) error {
 	opt := chaos.Options{}.WithFaults()
 	fs.IntVar(&opt.Bookings, "bookings", 300, "bookings to attempt")
 	fs.IntVar(&opt.Seats, "seats", 200, "seats of the event")
+	fs.IntVar(&opt.Places, "places", 100, "places of the event's general-admission area (0: none)")
+	fs.Float64Var(&opt.AreaShare, "area-share", 0.4, "share of bookings asking for places of the area (half of them with a seat)")
 	fs.IntVar(&opt.Concurrency, "concurrency", 10, "buyers at once")
 	kills := fs.String("kill", strings.Join(chaos.DefaultKills, ","), "processes to kill in turn (empty: none)")
 	fs.DurationVar(&opt.KillEvery, "kill-every", 4*time.Second, "pause between kills")

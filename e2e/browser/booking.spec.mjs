@@ -10,10 +10,12 @@
 // second (anonymous) browser sees those seats RESERVED; a tok_chargeDeclined booking ends FAILED
 // with the decline message; a tok_noResponse booking stays PENDING and its seat shows LOCKED on
 // the second browser; "My bookings" lists all three, and cancelling the pending and the confirmed
-// one frees their seats on the second browser, live; on an event with a waiting room the page
-// shows the buyer's place moving toward the front, then the seat map with the time left to book,
-// and books with the admission. A screenshot is saved after every step. Exits 1 on any
-// failure. Playwright never downloads a browser here: it only launches /usr/bin/chromium.
+// one frees their seats on the second browser, live; two places of the event's general-admission
+// area are booked with the quantity picker (CONFIRMED), and the second browser's count of places
+// left drops by two, live; on an event with a waiting room the page shows the buyer's place moving
+// toward the front, then the seat map with the time left to book, and books with the admission. A
+// screenshot is saved after every step. Exits 1 on any failure. Playwright never downloads a
+// browser here: it only launches /usr/bin/chromium.
 import { chromium } from 'playwright-core';
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -103,8 +105,9 @@ async function api(method, path, body, token) {
   return JSON.parse(text);
 }
 
-// A fresh event (one row of 8 seats, FLOOR-A-1..8), so the test never depends on seed data left;
-// fields overrides its body (a sales window, a currency).
+// A fresh event (one row of 8 seats, FLOOR-A-1..8, and a general-admission area Pit of 20
+// places), so the test never depends on seed data left; fields overrides its body (a sales
+// window, a currency).
 async function createEvent(fields = {}) {
   const { token } = await api('POST', '/api/users/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
   const venue = await api('POST', '/api/venues', { name: 'Browser Hall ' + uniq, address: '1 Test St', city: 'Testville',
@@ -114,7 +117,8 @@ async function createEvent(fields = {}) {
   return api('POST', '/api/events', {
     name: 'Browser test ' + uniq, description: 'Made by e2e/browser/booking.spec.mjs', venueId: venue.id,
     date: date.toISOString(), currency: 'EUR', tags: ['test'],
-    sections: [{ name: 'Floor', priceMinor: 4500, rows: [{ label: 'A', seats: 8 }] }], ...fields,
+    sections: [{ name: 'Floor', priceMinor: 4500, rows: [{ label: 'A', seats: 8 }] },
+      { name: 'Pit', priceMinor: 3000, capacity: 20 }], ...fields,
   }, token);
 }
 
@@ -133,6 +137,7 @@ async function launch(name) {
 }
 
 const seat = (page, id) => page.getByTestId('seat-' + id);
+const placesLeft = (page, area) => page.getByTestId('area-left-' + area).getAttribute('data-available');
 const seatStatus = (page, id) => seat(page, id).getAttribute('data-status');
 
 async function availableSeats(page, n) {
@@ -146,6 +151,12 @@ async function bookAndWait(page, seatIds, card, want) {
   for (const id of seatIds) await seat(page, id).click();
   await waitFor({ text: 'the selection to name the seats', observe: observer(page) },
     async () => (await page.getByTestId('selection').innerText()).includes(seatIds.join(', ')));
+  return submitAndWait(page, card, want);
+}
+
+// submitAndWait books what is selected with card and waits for the booking status want, checking
+// that PENDING with the hold's countdown came first.
+async function submitAndWait(page, card, want) {
   await page.getByTestId('card').selectOption(card);
   // Record every status the page shows, with the countdown beside it, to see PENDING come first.
   await page.evaluate(() => {
@@ -154,18 +165,22 @@ async function bookAndWait(page, seatIds, card, want) {
     const countdown = document.querySelector('[data-testid="booking-countdown"]');
     new MutationObserver(() => {
       const last = window.__seen[window.__seen.length - 1];
-      if (!last || last.status !== status.textContent) window.__seen.push({ status: status.textContent, countdown: countdown.textContent });
+      if (!last || last.status !== status.textContent || last.id !== status.dataset.bookingId) {
+        window.__seen.push({ id: status.dataset.bookingId, status: status.textContent, countdown: countdown.textContent });
+      }
     }).observe(status, { childList: true, characterData: true, subtree: true });
   });
   await page.getByTestId('book').click();
   await waitFor({ text: `booking status ${want}`, observe: observer(page) },
     async () => (await page.getByTestId('booking-status').getAttribute('data-status')) === want);
-  const seen = await page.evaluate(() => window.__seen);
+  // Only this booking's statuses (a booking shown before it may still change under the observer).
+  const id = await page.getByTestId('booking-status').getAttribute('data-booking-id');
+  const seen = (await page.evaluate(() => window.__seen)).filter((s) => s.id === id);
   if (seen[0]?.status !== 'PENDING' || !/held for \d+ s/.test(seen[0].countdown)) {
     throw new Error('the booking did not show PENDING with a hold countdown first: ' + JSON.stringify(seen));
   }
   log('  statuses shown:', seen.map((s) => s.status + (s.countdown ? ` (${s.countdown})` : '')).join(' → '));
-  return page.getByTestId('booking-status').getAttribute('data-booking-id');
+  return id;
 }
 
 async function main() {
@@ -317,6 +332,26 @@ async function main() {
       await waitFor({ text: `${id} AVAILABLE on the second page`, observe: observer(visitor) },
         async () => (await seatStatus(visitor, id)) === 'AVAILABLE');
     }
+  });
+
+  await step('book two places of the Pit with the quantity picker and see CONFIRMED', page, async () => {
+    await page.goto(`${GATEWAY}/#/events/${encodeURIComponent(event.id)}`);
+    await waitFor({ text: '20 places of the Pit left', observe: observer(page) }, async () => (await placesLeft(page, 'PIT')) === '20');
+    await page.getByTestId('more-PIT').click();
+    await page.getByTestId('more-PIT').click();
+    await waitFor({ text: 'the selection to name two places of the Pit', observe: observer(page) },
+      async () => (await page.getByTestId('selection').innerText()).includes('Pit × 2'));
+    const id = await submitAndWait(page, 'tok_visa', 'CONFIRMED');
+    const detail = await page.getByTestId('booking-detail').innerText();
+    if (!detail.includes('Pit × 2') || !detail.includes(id)) throw new Error('the booking shows ' + detail);
+    await waitFor({ text: '18 places left on the buyer\'s page', observe: observer(page) }, async () => (await placesLeft(page, 'PIT')) === '18');
+    if ((await page.getByTestId('quantity-PIT').inputValue()) !== '0') throw new Error('the picker kept its places after booking');
+  });
+
+  await step('the second page counts the places sold, live', visitor, async () => {
+    await waitFor({ text: '18 of 20 places left on the second page', observe: observer(visitor) },
+      async () => (await placesLeft(visitor, 'PIT')) === '18' &&
+        (await visitor.getByTestId('area-left-PIT').innerText()).includes('18 of 20 places left'));
   });
 
   // The waiting room: buyers who joined first are ahead; the page shows its buyer's place move

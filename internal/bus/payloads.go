@@ -6,11 +6,18 @@ import (
 
 	"ticketflow/internal/mailaddr"
 	"ticketflow/internal/money"
+	"ticketflow/internal/seatplan"
 )
 
 // Payloads of the contract's topics. Money is integer minor units plus an ISO-4217 currency.
 // What each may hold is stated once, in its JSON Schema (bus/schemas/<eventType>.json): consumers
 // check it there (DecodePayload), producers' tests too (ValidateMessage).
+
+// Quantity is the places a booking asks of one general-admission area (schema version 2): the
+// area by its key (the section's name as seat ids spell it, such as PIT) and how many places.
+// A booking's messages carry its quantities beside its seat ids; a booking of seats only carries
+// none, and its messages are those of version 1, byte for byte.
+type Quantity = seatplan.Quantity
 
 // UserRegistered is the payload of ticketflow.user.registered.
 type UserRegistered struct {
@@ -21,23 +28,25 @@ type UserRegistered struct {
 
 // BookingInitiated is the payload of ticketflow.booking.initiated.
 type BookingInitiated struct {
-	BookingID      string   `json:"bookingId"`
-	UserID         string   `json:"userId"`
-	UserEmail      string   `json:"userEmail"`
-	EventID        string   `json:"eventId"`
-	EventName      string   `json:"eventName"`
-	SeatIDs        []string `json:"seatIds"`
-	AmountMinor    int64    `json:"amountMinor"`
-	Currency       string   `json:"currency"`
-	IdempotencyKey string   `json:"idempotencyKey"`
+	BookingID      string     `json:"bookingId"`
+	UserID         string     `json:"userId"`
+	UserEmail      string     `json:"userEmail"`
+	EventID        string     `json:"eventId"`
+	EventName      string     `json:"eventName"`
+	SeatIDs        []string   `json:"seatIds"`
+	Quantities     []Quantity `json:"quantities,omitempty"`
+	AmountMinor    int64      `json:"amountMinor"`
+	Currency       string     `json:"currency"`
+	IdempotencyKey string     `json:"idempotencyKey"`
 }
 
 // SeatsLocked is the payload of ticketflow.seats.locked.
 type SeatsLocked struct {
-	BookingID     string    `json:"bookingId"`
-	EventID       string    `json:"eventId"`
-	SeatIDs       []string  `json:"seatIds"`
-	LockExpiresAt time.Time `json:"lockExpiresAt"`
+	BookingID     string     `json:"bookingId"`
+	EventID       string     `json:"eventId"`
+	SeatIDs       []string   `json:"seatIds"`
+	Quantities    []Quantity `json:"quantities,omitempty"`
+	LockExpiresAt time.Time  `json:"lockExpiresAt"`
 }
 
 // PaymentRequested is the payload of ticketflow.payment.requested.
@@ -69,33 +78,36 @@ type PaymentProcessed struct {
 
 // BookingConfirmed is the payload of ticketflow.booking.confirmed.
 type BookingConfirmed struct {
-	BookingID   string   `json:"bookingId"`
-	UserID      string   `json:"userId"`
-	UserEmail   string   `json:"userEmail"`
-	EventID     string   `json:"eventId"`
-	EventName   string   `json:"eventName"`
-	SeatIDs     []string `json:"seatIds"`
-	AmountMinor int64    `json:"amountMinor"`
-	Currency    string   `json:"currency"`
-	PaymentID   string   `json:"paymentId"`
+	BookingID   string     `json:"bookingId"`
+	UserID      string     `json:"userId"`
+	UserEmail   string     `json:"userEmail"`
+	EventID     string     `json:"eventId"`
+	EventName   string     `json:"eventName"`
+	SeatIDs     []string   `json:"seatIds"`
+	Quantities  []Quantity `json:"quantities,omitempty"`
+	AmountMinor int64      `json:"amountMinor"`
+	Currency    string     `json:"currency"`
+	PaymentID   string     `json:"paymentId"`
 }
 
 // BookingEnded is the payload of ticketflow.booking.failed, .expired and .cancelled.
 type BookingEnded struct {
-	BookingID string   `json:"bookingId"`
-	UserID    string   `json:"userId"`
-	EventID   string   `json:"eventId"`
-	SeatIDs   []string `json:"seatIds"`
-	Status    string   `json:"status"`
-	Reason    string   `json:"reason,omitempty"`
+	BookingID  string     `json:"bookingId"`
+	UserID     string     `json:"userId"`
+	EventID    string     `json:"eventId"`
+	SeatIDs    []string   `json:"seatIds"`
+	Quantities []Quantity `json:"quantities,omitempty"`
+	Status     string     `json:"status"`
+	Reason     string     `json:"reason,omitempty"`
 }
 
 // SeatsReleased is the payload of ticketflow.seats.released.
 type SeatsReleased struct {
-	BookingID string   `json:"bookingId"`
-	EventID   string   `json:"eventId"`
-	SeatIDs   []string `json:"seatIds"`
-	Reason    string   `json:"reason"`
+	BookingID  string     `json:"bookingId"`
+	EventID    string     `json:"eventId"`
+	SeatIDs    []string   `json:"seatIds"`
+	Quantities []Quantity `json:"quantities,omitempty"`
+	Reason     string     `json:"reason"`
 }
 
 // PaymentRefunded is the payload of ticketflow.payment.refunded.

@@ -19,7 +19,9 @@ import (
 
 // The JSON Schemas (draft 2020-12) of the message envelope and of every topic's payload, one file
 // per payload named after its event type (booking.confirmed.json), plus common.json for the
-// shared definitions. docs/events.md documents them.
+// shared definitions. docs/events.md documents them. Each file states its version ("x-version", an
+// annotation validators ignore); a new version only adds what a message may hold, so that every
+// message of the versions before still validates (docs/events.md, "Schema versions").
 //
 //go:embed schemas/*.json
 var schemaFiles embed.FS
@@ -149,14 +151,16 @@ func CheckPayload(topic string, v any) error {
 // definitionWords say what a value of each shared definition (common.json) must be, so that a
 // refusal reads "bookingId must be a UUID" rather than quoting a regular expression.
 var definitionWords = map[string]string{
-	"uuid":        "must be a UUID (lower case)",
-	"seatIds":     "must hold 1..10 distinct seat ids (such as FLOOR-C-7)",
-	"amountMinor": "must be a whole number of minor units, 0 or more",
-	"currency":    "must be an ISO-4217 code (three capital letters)",
-	"email":       "must be an email address",
-	"name":        "must be 1..200 characters, not blank, without control characters",
-	"reason":      "must be a non-empty string",
-	"dateTime":    "must be an RFC 3339 time with zone",
+	"uuid":           "must be a UUID (lower case)",
+	"seatIds":        "must hold 1..10 distinct seat ids (such as FLOOR-C-7)",
+	"bookingSeatIds": "must hold 0..10 distinct seat ids (such as FLOOR-C-7)",
+	"quantities":     "must list 1..10 areas, each {section: an area key such as PIT, quantity: 1..10}",
+	"amountMinor":    "must be a whole number of minor units, 0 or more",
+	"currency":       "must be an ISO-4217 code (three capital letters)",
+	"email":          "must be an email address",
+	"name":           "must be 1..200 characters, not blank, without control characters",
+	"reason":         "must be a non-empty string",
+	"dateTime":       "must be an RFC 3339 time with zone",
 }
 
 var printer = message.NewPrinter(language.English)

@@ -108,7 +108,96 @@ func producedMessages(t *testing.T) []builtMessage {
 		Reason: "cancelled by the buyer"}))
 	add(TopicPaymentRefunded)(payment(TopicPaymentRefunded, PaymentRefunded{BookingID: tBooking, PaymentID: tPayment,
 		AmountMinor: 9100, Currency: "EUR", ProviderRef: "mock_re_d48ccaaf4c9e6bb7", Reason: "cancelled by the buyer"}))
+
+	// Version 2: a booking of places of general-admission areas, alone or beside seats.
+	for _, c := range []struct {
+		name  string
+		seats []string
+		q     []Quantity
+	}{
+		{"places only", []string{}, []Quantity{{Section: "PIT", Quantity: 2}}},
+		{"seats and places", seats, []Quantity{{Section: "GA_FIELD", Quantity: 1}, {Section: "PIT", Quantity: 7}}},
+	} {
+		initiated := BookingInitiated{BookingID: tBooking, UserID: tUser, UserEmail: "jane.doe@example.com", EventID: tEvent,
+			EventName: "Docs Festival", SeatIDs: c.seats, Quantities: c.q, AmountMinor: 10000, Currency: "EUR"}
+		add(TopicBookingInitiated + " (" + c.name + ")")(worker(TopicBookingInitiated, initiated))
+		add(TopicSeatsLocked + " (" + c.name + ")")(worker(TopicSeatsLocked, SeatsLocked{BookingID: tBooking, EventID: tEvent,
+			SeatIDs: c.seats, Quantities: c.q, LockExpiresAt: tHoldUntil.UTC()}))
+		add(TopicBookingConfirmed + " (" + c.name + ")")(worker(TopicBookingConfirmed, BookingConfirmed{BookingID: tBooking,
+			UserID: tUser, UserEmail: "jane.doe@example.com", EventID: tEvent, EventName: "Docs Festival", SeatIDs: c.seats,
+			Quantities: c.q, AmountMinor: 10000, Currency: "EUR", PaymentID: tPayment}))
+		for _, topic := range []string{TopicBookingFailed, TopicBookingExpired, TopicBookingCancelled} {
+			status := strings.ToUpper(strings.TrimPrefix(topic, "ticketflow.booking."))
+			add(topic + " (" + c.name + ")")(worker(topic, BookingEnded{BookingID: tBooking, UserID: tUser, EventID: tEvent,
+				SeatIDs: c.seats, Quantities: c.q, Status: status, Reason: "seats unavailable: too few places left in PIT"}))
+		}
+		add(TopicSeatsReleased + " (" + c.name + ")")(worker(TopicSeatsReleased, SeatsReleased{BookingID: tBooking,
+			EventID: tEvent, SeatIDs: c.seats, Quantities: c.q, Reason: "cancelled by the buyer"}))
+	}
 	return out
+}
+
+// Version 2 only adds: a booking of seats only is encoded as in version 1, byte for byte (no
+// quantities member), and a message names at least one seat or one place, 1..10 places an area.
+func TestVersionTwoOnlyAdds(t *testing.T) {
+	m, err := NewMessage(TopicSeatsLocked, tBooking, FactID(tBooking, TopicSeatsLocked), tWorkflowNow,
+		SeatsLocked{BookingID: tBooking, EventID: tEvent, SeatIDs: []string{"FLOOR-C-1"}, LockExpiresAt: tHoldUntil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := string(wire(t, m)); strings.Contains(v, "quantities") {
+		t.Fatalf("a booking of seats only carries quantities: %s", v)
+	}
+	payload := func(extra string) []byte {
+		return []byte(`{"eventId":"` + tBooking + `:seats.locked","eventType":"seats.locked","occurredAt":"2026-11-25T21:25:28Z",` +
+			`"payload":{"bookingId":"` + tBooking + `","eventId":"` + tEvent + `","lockExpiresAt":"2026-11-25T21:25:43Z",` + extra + `}}`)
+	}
+	for extra, ok := range map[string]bool{
+		`"seatIds":["A-1-1"]`: true,
+		`"seatIds":[],"quantities":[{"section":"PIT","quantity":2}]`:         true,
+		`"seatIds":["A-1-1"],"quantities":[{"section":"PIT","quantity":10}]`: true,
+		`"seatIds":[]`:                 false,
+		`"seatIds":[],"quantities":[]`: false,
+		`"seatIds":[],"quantities":[{"section":"PIT","quantity":0}]`:           false,
+		`"seatIds":[],"quantities":[{"section":"PIT","quantity":11}]`:          false,
+		`"seatIds":[],"quantities":[{"section":"pit","quantity":1}]`:           false,
+		`"seatIds":[],"quantities":[{"section":"PIT"}]`:                        false,
+		`"seatIds":[],"quantities":[{"section":"PIT","quantity":1,"price":5}]`: false,
+		`"quantities":[{"section":"PIT","quantity":1}]`:                        false, // seatIds stays required
+	} {
+		err := ValidateMessage(TopicSeatsLocked, payload(extra))
+		if (err == nil) != ok {
+			t.Errorf("%s: %v, want ok=%v", extra, err, ok)
+		}
+	}
+}
+
+// Every schema file says its version; the payloads that carry seats are at version 2.
+func TestSchemaFilesSayTheirVersion(t *testing.T) {
+	names, err := fs.Glob(schemaFiles, "schemas/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	two := map[string]bool{"common.json": true, "booking.initiated.json": true, "seats.locked.json": true,
+		"booking.confirmed.json": true, "booking.failed.json": true, "booking.expired.json": true,
+		"booking.cancelled.json": true, "seats.released.json": true}
+	for _, name := range names {
+		raw, _ := schemaFiles.ReadFile(name)
+		var head struct {
+			Version int `json:"x-version"`
+		}
+		if err := json.Unmarshal(raw, &head); err != nil {
+			t.Fatal(err)
+		}
+		file := strings.TrimPrefix(name, "schemas/")
+		want := 1
+		if two[file] {
+			want = 2
+		}
+		if head.Version != want {
+			t.Errorf("%s: x-version %d, want %d", file, head.Version, want)
+		}
+	}
 }
 
 // wire is the value exactly as it goes to Kafka.

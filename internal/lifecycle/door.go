@@ -75,12 +75,24 @@ func (d *Door) startOptions(in BookingInput) client.StartWorkflowOptions {
 			EventIDKey.ValueSet(in.EventID),
 			UserIDKey.ValueSet(in.UserID),
 			BookingStatusKey.ValueSet(status),
-			SeatCountKey.ValueSet(int64(len(in.SeatIDs))),
+			SeatCountKey.ValueSet(int64(in.Places())),
 		),
-		StaticSummary: fmt.Sprintf("%s · seats %s · %s", in.EventName, strings.Join(in.SeatIDs, ", "),
-			money.Format(in.AmountMinor, in.Currency)),
+		StaticSummary: fmt.Sprintf("%s · %s · %s", in.EventName, placesSummary(in), money.Format(in.AmountMinor, in.Currency)),
 		StaticDetails: fmt.Sprintf("Booking %s by user %s (%s)", in.BookingID, in.UserID, in.UserEmail),
 	}
+}
+
+// placesSummary words what a booking holds for the web UI: "seats A-1-1, A-1-2", "PIT × 2",
+// or both.
+func placesSummary(in BookingInput) string {
+	var parts []string
+	if len(in.SeatIDs) > 0 {
+		parts = append(parts, "seats "+strings.Join(in.SeatIDs, ", "))
+	}
+	for _, q := range in.Quantities {
+		parts = append(parts, fmt.Sprintf("%s × %d", q.Section, q.Quantity))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Start starts a booking's run in in.Mode; a run that is already there is left alone (nil).

@@ -1,6 +1,10 @@
 package lifecycle
 
-import "testing"
+import (
+	"testing"
+
+	"ticketflow/internal/seatplan"
+)
 
 // The workflow's summary line in the Temporal UI shows the amount as every other place does.
 func TestWorkflowSummaryShowsMoneyByTheCurrencysExponent(t *testing.T) {
@@ -18,5 +22,19 @@ func TestWorkflowSummaryShowsMoneyByTheCurrencysExponent(t *testing.T) {
 		if got := d.startOptions(in).StaticSummary; got != c.want {
 			t.Errorf("summary %q, want %q", got, c.want)
 		}
+	}
+}
+
+// A general-admission booking's summary and SeatCount say its places too.
+func TestWorkflowSummaryAndSeatCountCountPlaces(t *testing.T) {
+	d := NewDoor(nil, "q", "default")
+	in := BookingInput{BookingID: "b", EventName: "Gig", SeatIDs: []string{"A-1"}, AmountMinor: 1500, Currency: "EUR",
+		Quantities: []seatplan.Quantity{{Section: "PIT", Quantity: 2}}}
+	opts := d.startOptions(in)
+	if want := "Gig · seats A-1, PIT × 2 · 15.00 EUR"; opts.StaticSummary != want {
+		t.Errorf("summary %q, want %q", opts.StaticSummary, want)
+	}
+	if n, ok := opts.TypedSearchAttributes.GetInt64(SeatCountKey); !ok || n != 3 {
+		t.Errorf("SeatCount %d, want 3", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"ticketflow/internal/bus"
+	"ticketflow/internal/seatplan"
 )
 
 // Names clients rely on (the contract's Temporal section).
@@ -80,7 +81,15 @@ type BookingInput struct {
 	Mode      string `json:"mode,omitempty"`
 	Status    string `json:"status,omitempty"`
 	PaymentID string `json:"paymentId,omitempty"`
+
+	// Quantities are the places the booking asks of general-admission areas (by key, in key
+	// order: seatplan.CheckBooking), held, confirmed and released with its seats. Absent for a
+	// booking of seats only, and in inputs made before general admission.
+	Quantities []seatplan.Quantity `json:"quantities,omitempty"`
 }
+
+// Places counts the seats and places the booking asks for.
+func (in BookingInput) Places() int { return len(in.SeatIDs) + seatplan.Places(in.Quantities) }
 
 // Outcomes of the seat decision that are the decision's own (HoldResult.Code). A refusal by the
 // seats' owner carries the inventory's code instead (inventory.CodeSeatsUnavailable,
@@ -103,6 +112,10 @@ type HoldResult struct {
 	HoldExpiresAt      time.Time `json:"holdExpiresAt"`
 	UnavailableSeatIDs []string  `json:"unavailableSeatIds,omitempty"`
 	UnknownSeatIDs     []string  `json:"unknownSeatIds,omitempty"`
+	// UnavailableSections and UnknownSections name general-admission areas (by key) with fewer
+	// places left than asked for, and areas the event does not have.
+	UnavailableSections []string `json:"unavailableSections,omitempty"`
+	UnknownSections     []string `json:"unknownSections,omitempty"`
 	// Reason words a refusal for the booking record and booking.failed.
 	Reason string `json:"reason,omitempty"`
 }
@@ -117,17 +130,19 @@ type CancelResult struct {
 // BookingState is what the "status" query returns, and the workflow's result: the booking's live
 // state. AmountMinor is in minor units of Currency.
 type BookingState struct {
-	BookingID     string    `json:"bookingId"`
-	Status        string    `json:"status"`
-	Step          string    `json:"step"`
-	EventID       string    `json:"eventId"`
-	SeatIDs       []string  `json:"seatIds"`
-	AmountMinor   int64     `json:"amountMinor"`
-	Currency      string    `json:"currency"`
-	HoldExpiresAt time.Time `json:"holdExpiresAt"`
-	PaymentID     string    `json:"paymentId,omitempty"`
-	FailureReason string    `json:"failureReason,omitempty"`
-	Refunded      bool      `json:"refunded"`
+	BookingID string   `json:"bookingId"`
+	Status    string   `json:"status"`
+	Step      string   `json:"step"`
+	EventID   string   `json:"eventId"`
+	SeatIDs   []string `json:"seatIds"`
+	// Quantities are the places of general-admission areas (BookingInput.Quantities).
+	Quantities    []seatplan.Quantity `json:"quantities,omitempty"`
+	AmountMinor   int64               `json:"amountMinor"`
+	Currency      string              `json:"currency"`
+	HoldExpiresAt time.Time           `json:"holdExpiresAt"`
+	PaymentID     string              `json:"paymentId,omitempty"`
+	FailureReason string              `json:"failureReason,omitempty"`
+	Refunded      bool                `json:"refunded"`
 	// RetryingStep names a step that keeps failing and is being retried with backoff (also the
 	// RetryingStep search attribute); empty otherwise.
 	RetryingStep string `json:"retryingStep,omitempty"`

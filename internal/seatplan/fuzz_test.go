@@ -34,6 +34,10 @@ func FuzzSeatPlan(f *testing.F) {
 		{`[{"name":"` + strings.Repeat("Ω", 30) + `","priceMinor":10000000000,"rows":[{"label":"` + strings.Repeat("9", 20) + `","seats":1}]}]`, strings.Repeat("A", 64)},
 		{`[{"name":"F\u0000","priceMinor":1,"rows":[{"label":"A\n","seats":1}]}]`, "A,A"},
 		{`[]`, "A,B,C,D,E,F,G,H,I,J,K"},
+		{`[{"name":"Pit","priceMinor":5000,"capacity":50},{"name":"Floor","priceMinor":1,"rows":[{"label":"A","seats":2}]}]`, "FLOOR-A-1,PIT-3"},
+		{`[{"name":"Pit","priceMinor":5000,"capacity":5,"rows":[{"label":"A","seats":2}]}]`, ""},
+		{`[{"name":"Pit","priceMinor":5000,"capacity":-1}]`, ""},
+		{`[{"name":"Pit","priceMinor":5000,"capacity":100001}]`, ""},
 		{`null`, "' OR 1=1--,{\"$gt\":\"\"}"},
 	} {
 		f.Add([]byte(s.plan), s.seats)
@@ -76,9 +80,7 @@ func checkSeats(t *testing.T, sections []Section, seats []Seat) {
 			t.Fatalf("accepted negative price %d", s.PriceMinor)
 		}
 		price[s.Name] = s.PriceMinor
-		for _, r := range s.Rows {
-			total += r.Seats
-		}
+		total += s.Places()
 	}
 	if len(seats) < 1 || len(seats) > MaxSeats || len(seats) != total {
 		t.Fatalf("%d seats for a plan of %d", len(seats), total)
@@ -94,6 +96,9 @@ func checkSeats(t *testing.T, sections []Section, seats []Seat) {
 		}
 		if p, ok := price[s.Section]; !ok || p != s.PriceMinor || s.Number < 1 || s.Label == "" {
 			t.Fatalf("seat %+v", s)
+		}
+		if s.Area != (s.Row == "") || s.Area && strings.Count(s.ID, "-") != 1 {
+			t.Fatalf("place %+v: an area's place has no row and an id SECTION-NUMBER", s)
 		}
 		if i < MaxSeatsPerBooking {
 			if err := CheckSeatIDs([]string{s.ID}); err != nil {

@@ -1,11 +1,14 @@
 // Package seatplan is the seat plan of an event — sections with a price, rows with a number of
-// seats — and its one expansion into seats with stable ids. The event service validates plans
-// with it; the inventory service turns them into seat rows with it.
+// seats, or a capacity for a general-admission area sold by quantity — and its one expansion into
+// seats and places with stable ids. The event service validates plans with it; the inventory
+// service turns them into rows with it; the booking service checks what a booking asks for
+// (seat ids and quantities) with it.
 package seatplan
 
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"ticketflow/internal/httpapi"
@@ -26,11 +29,25 @@ const (
 // MaxSeatsPerBooking is the most seats one booking may hold.
 const MaxSeatsPerBooking = 10
 
-// Section is a priced part of a seat plan.
+// Section is a priced part of a seat plan: numbered seats in Rows, or — with Capacity instead — a
+// general-admission area of Capacity places sold by quantity (a standing pit, a festival field).
 type Section struct {
 	Name       string `json:"name" bson:"name"`
 	PriceMinor int64  `json:"priceMinor" bson:"priceMinor"`
-	Rows       []Row  `json:"rows" bson:"rows"`
+	Rows       []Row  `json:"rows,omitempty" bson:"rows"`
+	Capacity   int    `json:"capacity,omitempty" bson:"capacity,omitempty"`
+}
+
+// IsArea reports whether the section is a general-admission area (a capacity, no rows).
+func (s Section) IsArea() bool { return s.Capacity > 0 }
+
+// Places is how many seats or places the section has.
+func (s Section) Places() int {
+	n := s.Capacity
+	for _, r := range s.Rows {
+		n += r.Seats
+	}
+	return n
 }
 
 // Row is a row of a section with its number of seats (numbered from 1).
@@ -47,7 +64,14 @@ func idPart(s string) string {
 	return strings.Trim(nonAlnum.ReplaceAllString(strings.ToUpper(s), "_"), "_")
 }
 
-// Seat is one seat of a plan.
+// SectionKey is a section's key: its name as it appears in seat ids ("Floor A" → FLOOR_A). Two
+// names with one key are one section ("Pit", "PIT" and "pit" name the same area); bookings,
+// messages and the seat map name general-admission areas by their key.
+func SectionKey(name string) string { return idPart(name) }
+
+// Seat is one seat of a plan, or one place of a general-admission area (Area: its id is
+// SECTION-NUMBER, such as PIT-17, its Row empty; a place is never booked by its id, only by
+// quantity).
 type Seat struct {
 	ID         string `json:"id"`
 	Section    string `json:"section"`
@@ -55,10 +79,13 @@ type Seat struct {
 	Number     int    `json:"number"`
 	Label      string `json:"label"`
 	PriceMinor int64  `json:"priceMinor"`
+	Area       bool   `json:"area,omitempty"`
 }
 
 // Expand checks the sections and lists every seat, with ids stable and unique within the event:
-// SECTION-ROW-NUMBER, such as FLOOR-C-7.
+// SECTION-ROW-NUMBER, such as FLOOR-C-7; and every place of a general-admission area,
+// SECTION-NUMBER, such as PIT-17. A section has rows or a capacity, never both; the plan holds at
+// most MaxSeats seats and places together.
 func Expand(sections []Section) ([]Seat, error) {
 	if len(sections) == 0 || len(sections) > maxSections {
 		return nil, httpapi.FieldError("sections", fmt.Sprintf("must hold 1..%d sections", maxSections))
@@ -81,8 +108,21 @@ func Expand(sections []Section) ([]Seat, error) {
 		if s.PriceMinor < 0 || s.PriceMinor > maxPriceMinor {
 			return nil, httpapi.FieldError(f+".priceMinor", "must be from 0 (minor units)")
 		}
+		if s.Capacity != 0 {
+			if len(s.Rows) > 0 {
+				return nil, httpapi.FieldError(f, "has rows and a capacity: a section is seated (rows) or general admission (capacity), not both")
+			}
+			if s.Capacity < 1 || s.Capacity > MaxSeats {
+				return nil, httpapi.FieldError(f+".capacity", fmt.Sprintf("must be 1..%d places (or give the section rows)", MaxSeats))
+			}
+			total += s.Capacity
+			if total > MaxSeats {
+				return nil, httpapi.FieldError("sections", fmt.Sprintf("a plan holds at most %d seats", MaxSeats))
+			}
+			continue
+		}
 		if len(s.Rows) == 0 || len(s.Rows) > maxRowsPerSect {
-			return nil, httpapi.FieldError(f+".rows", fmt.Sprintf("must hold 1..%d rows", maxRowsPerSect))
+			return nil, httpapi.FieldError(f+".rows", fmt.Sprintf("must hold 1..%d rows (or give the section a capacity: general admission)", maxRowsPerSect))
 		}
 		seenRow := map[string]bool{}
 		for j, r := range s.Rows {
@@ -106,6 +146,10 @@ func Expand(sections []Section) ([]Seat, error) {
 	}
 	out := make([]Seat, 0, total)
 	for _, s := range sections {
+		for n := 1; n <= s.Capacity; n++ {
+			out = append(out, Seat{ID: fmt.Sprintf("%s-%d", idPart(s.Name), n), Section: s.Name, Number: n,
+				Label: fmt.Sprintf("%s, place %d", s.Name, n), PriceMinor: s.PriceMinor, Area: true})
+		}
 		for _, r := range s.Rows {
 			for n := 1; n <= r.Seats; n++ {
 				out = append(out, Seat{
@@ -136,4 +180,65 @@ func CheckSeatIDs(seatIDs []string) error {
 		seen[id] = true
 	}
 	return nil
+}
+
+// Quantity asks for places of a general-admission area: the area by its section's name or key
+// (SectionKey: "Pit" and "PIT" are one area) and how many places.
+type Quantity struct {
+	Section  string `json:"section"`
+	Quantity int    `json:"quantity"`
+}
+
+// Places counts the places of quantities.
+func Places(quantities []Quantity) int {
+	n := 0
+	for _, q := range quantities {
+		n += q.Quantity
+	}
+	return n
+}
+
+// CheckBooking enforces what one booking may ask for: 0..10 distinct well-formed seat ids and
+// quantities of distinct areas (each 1..10 places), 1..MaxSeatsPerBooking seats and places in
+// all. It returns the quantities in their one form — each area by its key, in key order — which
+// the booking, its messages and the inventory carry. A booking of seats only (no quantities) is
+// checked exactly as CheckSeatIDs checks it.
+func CheckBooking(seatIDs []string, quantities []Quantity) ([]Quantity, error) {
+	if len(quantities) == 0 {
+		return nil, CheckSeatIDs(seatIDs)
+	}
+	if len(seatIDs) > 0 {
+		if err := CheckSeatIDs(seatIDs); err != nil {
+			return nil, err
+		}
+	}
+	if len(quantities) > MaxSeatsPerBooking {
+		return nil, httpapi.FieldError("quantities", fmt.Sprintf("must name at most %d areas", MaxSeatsPerBooking))
+	}
+	out := make([]Quantity, 0, len(quantities))
+	seen := map[string]bool{}
+	for i, q := range quantities {
+		f := fmt.Sprintf("quantities[%d]", i)
+		if err := httpapi.Required(f+".section", q.Section, maxSectionLabel); err != nil {
+			return nil, err
+		}
+		key := idPart(q.Section)
+		if key == "" {
+			return nil, httpapi.FieldError(f+".section", "must name a section (a letter or digit)")
+		}
+		if seen[key] {
+			return nil, httpapi.FieldError(f+".section", "area "+key+" is listed twice")
+		}
+		seen[key] = true
+		if q.Quantity < 1 || q.Quantity > MaxSeatsPerBooking {
+			return nil, httpapi.FieldError(f+".quantity", fmt.Sprintf("must be 1..%d places", MaxSeatsPerBooking))
+		}
+		out = append(out, Quantity{Section: key, Quantity: q.Quantity})
+	}
+	if n := len(seatIDs) + Places(out); n > MaxSeatsPerBooking {
+		return nil, httpapi.FieldError("quantities", fmt.Sprintf("a booking holds at most %d seats and places in all (this one asks for %d)",
+			MaxSeatsPerBooking, n))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Section < out[j].Section })
+	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ticketflow/internal/httpapi"
+	"ticketflow/internal/seatplan"
 )
 
 // Client is the typed client of the booking service's internal API (/internal/bookings): the
@@ -26,13 +27,15 @@ func NewClient(bases []string, internalToken string, timeout time.Duration) *Cli
 // message delivered twice books once. IdempotencyKey is kept on the record for reference only;
 // PaymentToken, when empty, is the contract's default test token.
 type AnnouncedBooking struct {
-	BookingID      string   `json:"bookingId"`
-	UserID         string   `json:"userId"`
-	UserEmail      string   `json:"userEmail"`
-	EventID        string   `json:"eventId"`
-	SeatIDs        []string `json:"seatIds"`
-	PaymentToken   string   `json:"paymentToken,omitempty"`
-	IdempotencyKey string   `json:"idempotencyKey"`
+	BookingID string   `json:"bookingId"`
+	UserID    string   `json:"userId"`
+	UserEmail string   `json:"userEmail"`
+	EventID   string   `json:"eventId"`
+	SeatIDs   []string `json:"seatIds"`
+	// Quantities are the places asked of general-admission areas (booking.initiated's, version 2).
+	Quantities     []seatplan.Quantity `json:"quantities,omitempty"`
+	PaymentToken   string              `json:"paymentToken,omitempty"`
+	IdempotencyKey string              `json:"idempotencyKey"`
 }
 
 // Create makes an announced booking (idempotent by its id). The answers are those of

@@ -11,16 +11,20 @@ import (
 	"ticketflow/internal/idempotency"
 	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/money"
+	"ticketflow/internal/seatplan"
 )
 
 // Booking is the booking record. The workflow moves its status; reads never need Temporal.
 type Booking struct {
-	ID             string
-	UserID         string
-	UserEmail      string
-	EventID        string
-	EventName      string
-	SeatIDs        []string
+	ID        string
+	UserID    string
+	UserEmail string
+	EventID   string
+	EventName string
+	SeatIDs   []string
+	// Quantities are the places asked of general-admission areas (by key, in key order); nil for a
+	// booking of seats only.
+	Quantities     []seatplan.Quantity
 	AmountMinor    int64
 	Currency       string
 	Status         string
@@ -45,27 +49,28 @@ type Booking struct {
 // bookingJSON is the contract's booking shape: id and bookingId both carry the id; totalAmount is
 // the amount in major units by the currency's exponent (money.Amount), for older clients.
 type bookingJSON struct {
-	ID            string        `json:"id"`
-	BookingID     string        `json:"bookingId"`
-	UserID        string        `json:"userId"`
-	EventID       string        `json:"eventId"`
-	EventName     string        `json:"eventName"`
-	SeatIDs       []string      `json:"seatIds"`
-	AmountMinor   int64         `json:"amountMinor"`
-	TotalAmount   money.Amount  `json:"totalAmount"`
-	Currency      string        `json:"currency"`
-	Status        string        `json:"status"`
-	FailureReason *string       `json:"failureReason"`
-	HoldExpiresAt time.Time     `json:"holdExpiresAt"`
-	PaymentID     *string       `json:"paymentId"`
-	CreatedAt     time.Time     `json:"createdAt"`
-	UpdatedAt     time.Time     `json:"updatedAt"`
-	History       []StatusEntry `json:"history,omitempty"`
+	ID            string              `json:"id"`
+	BookingID     string              `json:"bookingId"`
+	UserID        string              `json:"userId"`
+	EventID       string              `json:"eventId"`
+	EventName     string              `json:"eventName"`
+	SeatIDs       []string            `json:"seatIds"`
+	Quantities    []seatplan.Quantity `json:"quantities,omitempty"`
+	AmountMinor   int64               `json:"amountMinor"`
+	TotalAmount   money.Amount        `json:"totalAmount"`
+	Currency      string              `json:"currency"`
+	Status        string              `json:"status"`
+	FailureReason *string             `json:"failureReason"`
+	HoldExpiresAt time.Time           `json:"holdExpiresAt"`
+	PaymentID     *string             `json:"paymentId"`
+	CreatedAt     time.Time           `json:"createdAt"`
+	UpdatedAt     time.Time           `json:"updatedAt"`
+	History       []StatusEntry       `json:"history,omitempty"`
 }
 
 // MarshalJSON writes the contract's booking shape (bookingJSON).
 func (b *Booking) MarshalJSON() ([]byte, error) {
-	return json.Marshal(bookingJSON{b.ID, b.ID, b.UserID, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor,
+	return json.Marshal(bookingJSON{b.ID, b.ID, b.UserID, b.EventID, b.EventName, b.SeatIDs, b.Quantities, b.AmountMinor,
 		money.Amount{Minor: b.AmountMinor, Currency: b.Currency}, b.Currency, b.Status, b.FailureReason,
 		b.HoldExpiresAt.UTC(), b.PaymentID, b.CreatedAt.UTC(), b.UpdatedAt.UTC(), b.History})
 }
@@ -81,7 +86,7 @@ func (b *Booking) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*b = Booking{ID: v.ID, UserID: v.UserID, EventID: v.EventID, EventName: v.EventName, SeatIDs: v.SeatIDs,
-		AmountMinor: v.AmountMinor, Currency: v.Currency, Status: v.Status, FailureReason: v.FailureReason,
+		Quantities: v.Quantities, AmountMinor: v.AmountMinor, Currency: v.Currency, Status: v.Status, FailureReason: v.FailureReason,
 		HoldExpiresAt: v.HoldExpiresAt, PaymentID: v.PaymentID, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
 		History: v.History}
 	return nil

@@ -38,10 +38,10 @@ func IsRefusal(err error) bool {
 		errors.Is(err, ErrHoldLost) || errors.Is(err, ErrBookingReleased) || errors.Is(err, ErrBuyerLimit)
 }
 
-// Quote prices seats from the seat data and names those taken right now.
-func (c *Client) Quote(ctx context.Context, eventID string, seatIDs []string) (Quote, error) {
+// Quote prices seats and places from the seat data and names those taken right now.
+func (c *Client) Quote(ctx context.Context, eventID string, r QuoteRequest) (Quote, error) {
 	var q Quote
-	err := c.http.Post(ctx, "/internal/events/"+eventID+"/quote", QuoteRequest{SeatIDs: seatIDs}, &q)
+	err := c.http.Post(ctx, "/internal/events/"+eventID+"/quote", r, &q)
 	return q, errorOf(err)
 }
 
@@ -50,17 +50,16 @@ func (c *Client) Hold(ctx context.Context, r HoldRequest) error {
 	return errorOf(c.http.Post(ctx, "/internal/bookings/"+r.BookingID+"/hold", r, nil))
 }
 
-// Confirm sells the booking's held seats; ErrHoldLost when it no longer holds every one.
-func (c *Client) Confirm(ctx context.Context, bookingID, eventID string, seatIDs []string) error {
-	return errorOf(c.http.Post(ctx, "/internal/bookings/"+bookingID+"/confirm",
-		SeatsRequest{EventID: eventID, SeatIDs: seatIDs}, nil))
+// Confirm sells the booking's held seats and places; ErrHoldLost when it no longer holds every
+// one.
+func (c *Client) Confirm(ctx context.Context, bookingID string, r SeatsRequest) error {
+	return errorOf(c.http.Post(ctx, "/internal/bookings/"+bookingID+"/confirm", r, nil))
 }
 
-// Release frees whatever of the seats the booking holds or bought and marks the booking released.
-// Releasing nothing is success.
-func (c *Client) Release(ctx context.Context, bookingID, eventID string, seatIDs []string) error {
-	return errorOf(c.http.Post(ctx, "/internal/bookings/"+bookingID+"/release",
-		SeatsRequest{EventID: eventID, SeatIDs: seatIDs}, nil))
+// Release frees whatever of the seats, and whatever places, the booking holds or bought, and
+// marks the booking released. Releasing nothing is success.
+func (c *Client) Release(ctx context.Context, bookingID string, r SeatsRequest) error {
+	return errorOf(c.http.Post(ctx, "/internal/bookings/"+bookingID+"/release", r, nil))
 }
 
 // SeatPlan is the body of POST /internal/events/{eventId}/seats: an event's seat plan, priced in
@@ -100,12 +99,12 @@ func errorOf(err error) error {
 		return err
 	}
 	switch {
-	case e.Status == http.StatusNotFound && e.Details["unknownSeatIds"] != nil:
-		return &SeatsError{Err: ErrUnknownSeat, SeatIDs: detailIDs(e, "unknownSeatIds")}
+	case e.Status == http.StatusNotFound && (e.Details["unknownSeatIds"] != nil || e.Details["unknownSections"] != nil):
+		return &SeatsError{Err: ErrUnknownSeat, SeatIDs: detailIDs(e, "unknownSeatIds"), Sections: orNil(detailIDs(e, "unknownSections"))}
 	case e.Status == http.StatusNotFound:
 		return ErrNoSeatPlan
 	case e.Code == CodeSeatsUnavailable:
-		return &SeatsError{Err: ErrUnavailable, SeatIDs: detailIDs(e, "unavailableSeatIds")}
+		return &SeatsError{Err: ErrUnavailable, SeatIDs: detailIDs(e, "unavailableSeatIds"), Sections: orNil(detailIDs(e, "unavailableSections"))}
 	case e.Code == CodeHoldLost:
 		return ErrHoldLost
 	case e.Code == CodeBookingReleased:
@@ -127,4 +126,11 @@ func detailIDs(e *httpapi.Error, key string) []string {
 		}
 	}
 	return out
+}
+
+func orNil(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"ticketflow/internal/lifecycle"
@@ -13,8 +14,10 @@ import (
 // cause.
 //
 //   - nil: held until `until` (HoldOK);
-//   - *SeatsError wrapping ErrUnavailable: CodeSeatsUnavailable with the seats taken;
-//   - *SeatsError wrapping ErrUnknownSeat: lifecycle.HoldSeatNotFound with the unknown seats;
+//   - *SeatsError wrapping ErrUnavailable: CodeSeatsUnavailable with the seats taken and the
+//     general-admission areas with fewer places left than asked for;
+//   - *SeatsError wrapping ErrUnknownSeat: lifecycle.HoldSeatNotFound with the unknown seats and
+//     areas;
 //   - ErrNoSeatPlan (the event has no seats in inventory): lifecycle.HoldNoSeatPlan;
 //   - ErrBuyerLimit (*BuyerLimitError): CodeBuyerLimit;
 //   - ErrBookingReleased (the booking was released before this hold arrived) and anything that is
@@ -26,9 +29,15 @@ func Decision(err error, until time.Time) lifecycle.HoldResult {
 	case err == nil:
 		return lifecycle.HoldResult{Held: true, Code: lifecycle.HoldOK, HoldExpiresAt: until}
 	case errors.As(err, &se) && errors.Is(err, ErrUnavailable):
-		return lifecycle.HoldResult{Code: CodeSeatsUnavailable, UnavailableSeatIDs: se.SeatIDs, Reason: "seats unavailable"}
+		reason := "seats unavailable"
+		if len(se.Sections) > 0 {
+			reason = "seats unavailable: too few places left in " + strings.Join(se.Sections, ", ")
+		}
+		return lifecycle.HoldResult{Code: CodeSeatsUnavailable, UnavailableSeatIDs: se.SeatIDs,
+			UnavailableSections: se.Sections, Reason: reason}
 	case errors.As(err, &se) && errors.Is(err, ErrUnknownSeat):
-		return lifecycle.HoldResult{Code: lifecycle.HoldSeatNotFound, UnknownSeatIDs: se.SeatIDs, Reason: "unknown seats"}
+		return lifecycle.HoldResult{Code: lifecycle.HoldSeatNotFound, UnknownSeatIDs: se.SeatIDs,
+			UnknownSections: se.Sections, Reason: "unknown seats"}
 	case errors.Is(err, ErrNoSeatPlan):
 		return lifecycle.HoldResult{Code: lifecycle.HoldNoSeatPlan, Reason: "the event has no seats"}
 	case errors.Is(err, ErrBuyerLimit):

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"ticketflow/internal/seatplan"
 )
 
 // Seat statuses.
@@ -17,7 +19,7 @@ const (
 	Reserved  = "RESERVED"
 )
 
-// Summary counts an event's seats by status.
+// Summary counts an event's seats by status, the places of its general-admission areas included.
 type Summary struct {
 	Total     int `json:"total"`
 	Available int `json:"available"`
@@ -49,24 +51,43 @@ func (e *BuyerLimitError) Error() string {
 
 func (e *BuyerLimitError) Unwrap() error { return ErrBuyerLimit }
 
-// SeatsError names the seats an operation could not take.
+// SeatsError names the seats, and the general-admission areas (by key), an operation could not
+// take: unknown ones (ErrUnknownSeat), or taken ones (ErrUnavailable: for an area, fewer places
+// left than asked for).
 type SeatsError struct {
-	Err     error
-	SeatIDs []string
+	Err      error
+	SeatIDs  []string
+	Sections []string
 }
 
-func (e *SeatsError) Error() string { return fmt.Sprintf("%v: %v", e.Err, e.SeatIDs) }
+func (e *SeatsError) Error() string {
+	if len(e.Sections) > 0 {
+		return fmt.Sprintf("%v: %v, areas %v", e.Err, e.SeatIDs, e.Sections)
+	}
+	return fmt.Sprintf("%v: %v", e.Err, e.SeatIDs)
+}
 
 func (e *SeatsError) Unwrap() error { return e.Err }
 
-// Quote is the price of a set of seats, from the seat data, and which of them are taken right now
-// (sold, or held by a hold that has not expired). The booking service turns buyers away on that
-// without starting a saga; only the hold decides who gets a seat.
+// Quote is the price of a set of seats and places, from the seat data, and which of them are
+// taken right now (seats sold, or held by a hold that has not expired; areas with fewer places left
+// than asked for). The booking service turns buyers away on that without starting a saga; only the
+// hold decides who gets a seat.
 type Quote struct {
-	Seats              []QuotedSeat `json:"seats"`
-	AmountMinor        int64        `json:"amountMinor"`
-	Currency           string       `json:"currency"`
-	UnavailableSeatIDs []string     `json:"unavailableSeatIds,omitempty"`
+	Seats               []QuotedSeat `json:"seats"`
+	Areas               []QuotedArea `json:"areas,omitempty"`
+	AmountMinor         int64        `json:"amountMinor"`
+	Currency            string       `json:"currency"`
+	UnavailableSeatIDs  []string     `json:"unavailableSeatIds,omitempty"`
+	UnavailableSections []string     `json:"unavailableSections,omitempty"`
+}
+
+// QuotedArea is the places asked of one general-admission area, priced: PriceMinor each.
+type QuotedArea struct {
+	Section    string `json:"section"` // the area's key (seatplan.SectionKey)
+	Name       string `json:"name"`
+	Quantity   int    `json:"quantity"`
+	PriceMinor int64  `json:"priceMinor"`
 }
 
 // QuotedSeat is one priced seat.
@@ -76,15 +97,17 @@ type QuotedSeat struct {
 	PriceMinor int64  `json:"priceMinor"`
 }
 
-// HoldRequest asks for every seat of SeatIDs for BookingID until HoldUntil, or none of them.
+// HoldRequest asks for every seat of SeatIDs and the places of Quantities (general-admission
+// areas by key, seatplan.CheckBooking's form) for BookingID until HoldUntil, or none of them.
 type HoldRequest struct {
-	BookingID string    `json:"-"`
-	EventID   string    `json:"eventId"`
-	SeatIDs   []string  `json:"seatIds"`
-	HoldUntil time.Time `json:"holdUntil"`
+	BookingID  string              `json:"-"`
+	EventID    string              `json:"eventId"`
+	SeatIDs    []string            `json:"seatIds"`
+	Quantities []seatplan.Quantity `json:"quantities,omitempty"`
+	HoldUntil  time.Time           `json:"holdUntil"`
 	// BuyerID is who the seats are for; with MaxSeatsPerBuyer > 0, the hold is refused
-	// (ErrBuyerLimit) when the buyer's live seats of the event (held or sold, this booking's
-	// excepted) plus these would exceed it.
+	// (ErrBuyerLimit) when the buyer's live seats and places of the event (held or sold, this
+	// booking's excepted) plus these would exceed it.
 	BuyerID          string `json:"buyerId,omitempty"`
 	MaxSeatsPerBuyer int    `json:"maxSeatsPerBuyer,omitempty"`
 }
@@ -101,13 +124,28 @@ func (s *Summary) Add(status string) {
 	}
 }
 
-// SeatsRequest names a booking's seats (confirm, release).
+// SeatsRequest names a booking's seats and the places it asked of each general-admission area
+// (confirm, release).
 type SeatsRequest struct {
-	EventID string   `json:"eventId"`
-	SeatIDs []string `json:"seatIds"`
+	EventID    string              `json:"eventId"`
+	SeatIDs    []string            `json:"seatIds"`
+	Quantities []seatplan.Quantity `json:"quantities,omitempty"`
 }
 
-// QuoteRequest names the seats to price.
+// QuoteRequest names the seats and the places to price.
 type QuoteRequest struct {
-	SeatIDs []string `json:"seatIds"`
+	SeatIDs    []string            `json:"seatIds"`
+	Quantities []seatplan.Quantity `json:"quantities,omitempty"`
+}
+
+// AreaCount is a general-admission area of the seat map: its key, name, capacity and price, and
+// its places by status as readers see them (a place whose hold expired is available).
+type AreaCount struct {
+	Section    string `json:"section"`
+	Name       string `json:"name"`
+	Capacity   int    `json:"capacity"`
+	PriceMinor int64  `json:"priceMinor"`
+	Available  int    `json:"available"`
+	Locked     int    `json:"locked"`
+	Reserved   int    `json:"reserved"`
 }

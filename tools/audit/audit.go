@@ -1,5 +1,7 @@
 // Package audit checks, from each service's own store, that the bookings of one event are
-// consistent: every booking ended, seats sold exactly once and only to confirmed bookings, one
+// consistent: every booking ended, seats sold exactly once and only to confirmed bookings, the
+// places of each general-admission area held only by live bookings, as many as they asked for,
+// and never more sold than the area holds, one
 // kept charge of its amount per confirmed booking and none kept for any other, one confirmation
 // email each, no dead letter about them that nobody sent on purpose, and each booking's record
 // status equal to its workflow's. The chaos run and the benchmark both end with it.
@@ -28,6 +30,7 @@ import (
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/mongodb"
+	"ticketflow/internal/seatplan"
 	"ticketflow/internal/temporalclient"
 	"ticketflow/tools/devstack"
 	"ticketflow/tools/progress"
@@ -104,6 +107,7 @@ type Report struct {
 	Mismatched    int            // seats RESERVED but not by their CONFIRMED buyer, or the reverse
 	Oversold      int            // seats in two CONFIRMED bookings
 	StillHeld     int            // seats LOCKED with a live hold after the drain
+	Places        PlacesReport   // the places of general-admission areas
 	DoubleCharged int            // bookings with more than one charge
 	BadCharges    int            // CONFIRMED bookings without exactly one kept charge
 	KeptCharges   int            // charges kept for bookings that are not CONFIRMED
@@ -171,6 +175,7 @@ type Options struct {
 type bookingRow struct {
 	id, status, userID string
 	seats              []string
+	quantities         []seatplan.Quantity
 	paymentID          *string
 	amountMinor        int64
 	currency           string
@@ -179,14 +184,14 @@ type bookingRow struct {
 // Event audits the bookings of one event.
 func (s *Stores) Event(ctx context.Context, eventID string, opt Options) (*Report, error) {
 	r := &Report{Counts: map[string]int{}}
-	rows, err := s.bookings.Query(ctx, `SELECT id::text, status, user_id, seat_ids, payment_id, amount_minor, currency
+	rows, err := s.bookings.Query(ctx, `SELECT id::text, status, user_id, seat_ids, quantities, payment_id, amount_minor, currency
 		FROM bookings WHERE event_id = $1`, eventID)
 	if err != nil {
 		return nil, err
 	}
 	bookings, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (bookingRow, error) {
 		var b bookingRow
-		err := row.Scan(&b.id, &b.status, &b.userID, &b.seats, &b.paymentID, &b.amountMinor, &b.currency)
+		err := row.Scan(&b.id, &b.status, &b.userID, &b.seats, &b.quantities, &b.paymentID, &b.amountMinor, &b.currency)
 		return b, err
 	})
 	if err != nil {
@@ -205,6 +210,9 @@ func (s *Stores) Event(ctx context.Context, eventID string, opt Options) (*Repor
 	r.add(fmt.Sprintf("every booking terminal (%d bookings)", len(bookings)), r.Pending == 0, "%d PENDING", r.Pending)
 
 	if err := s.seats(ctx, r, eventID, confirmed); err != nil {
+		return nil, err
+	}
+	if err := s.places(ctx, r, eventID, bookings); err != nil {
 		return nil, err
 	}
 	if err := s.money(ctx, r, bookings); err != nil {
@@ -350,7 +358,8 @@ func (s *Stores) seats(ctx context.Context, r *Report, eventID string, confirmed
 			soldTo[seat] = b.id
 		}
 	}
-	rows, err := s.inventory.Query(ctx, `SELECT seat_id, coalesce(booking_id::text, '') FROM seats WHERE event_id = $1 AND status = 'RESERVED'`, eventID)
+	rows, err := s.inventory.Query(ctx, `SELECT seat_id, coalesce(booking_id::text, '') FROM seats
+		WHERE event_id = $1 AND status = 'RESERVED' AND NOT area`, eventID)
 	if err != nil {
 		return err
 	}
@@ -383,7 +392,7 @@ func (s *Stores) seats(ctx context.Context, r *Report, eventID string, confirmed
 		eventID).Scan(&r.StillHeld); err != nil {
 		return err
 	}
-	r.add("no seat still held after the drain", r.StillHeld == 0, "%d seats LOCKED with a live hold", r.StillHeld)
+	r.add("no seat or place still held after the drain", r.StillHeld == 0, "%d seats and places LOCKED with a live hold", r.StillHeld)
 	return nil
 }
 

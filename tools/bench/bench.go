@@ -47,6 +47,9 @@ type Options struct {
 	ReadFor     time.Duration // length of each read-path run
 	ReadConc    int           // concurrency of the read-path runs
 	ProfileDir  string        // when set, CPU profiles of the hot processes are written here
+	// GeneralAdmission sells the event's Seats as places of one general-admission area instead of
+	// numbered seats: each buyer asks for 1..MaxSeats places by quantity.
+	GeneralAdmission bool
 }
 
 // Result holds every figure the run prints.
@@ -77,12 +80,20 @@ type Rate struct {
 // Run performs the benchmark against the stack of cfg.
 func Run(ctx context.Context, cfg *devstack.Settings, o Options, out io.Writer) (*Result, error) {
 	tag := ids.New()[:8]
-	fmt.Fprintf(out, "bench %s: %d seats, %d buyers, %d at once, 1..%d seats each, decline %.0f%%\n",
-		tag, o.Seats, o.Buyers, o.Concurrency, o.MaxSeats, o.Decline*100)
+	what := "seats"
+	if o.GeneralAdmission {
+		what = "places of one general-admission area"
+	}
+	fmt.Fprintf(out, "bench %s: %d %s, %d buyers, %d at once, 1..%d %s each, decline %.0f%%\n",
+		tag, o.Seats, what, o.Buyers, o.Concurrency, o.MaxSeats, strings.Fields(what)[0], o.Decline*100)
 	prog := progress.New(out, "bench")
 	defer prog.End()
 	prog.Phase("create the event and its seats", 1, "events")
-	ev, err := loadgen.CreateEvent(ctx, cfg, "Flash sale "+tag, o.Seats, 5000)
+	seats, capacity := o.Seats, 0
+	if o.GeneralAdmission {
+		seats, capacity = 0, o.Seats
+	}
+	ev, err := loadgen.CreateGAEvent(ctx, cfg, "Flash sale "+tag, seats, capacity, 5000)
 	if err != nil {
 		return nil, err
 	}
@@ -158,8 +169,9 @@ func Run(ctx context.Context, cfg *devstack.Settings, o Options, out io.Writer) 
 	return res, nil
 }
 
-// sale runs the buyers: each picks 1..MaxSeats adjacent seats, most of them in the front rows,
-// and POSTs once. The answer (202 held, 409 taken) is the seat decision.
+// sale runs the buyers: each picks 1..MaxSeats adjacent seats, most of them in the front rows (on a
+// general-admission event: asks for 1..MaxSeats places of its area), and POSTs once. The answer
+// (202 held, 409 taken) is the seat decision.
 func (r *Result) sale(ctx context.Context, ev loadgen.Event, buyers []*loadgen.Buyer, o Options, prog *progress.Reporter) error {
 	rows := (len(ev.Seats) + 19) / 20
 	var mu sync.Mutex
@@ -175,14 +187,18 @@ func (r *Result) sale(ctx context.Context, ev loadgen.Event, buyers []*loadgen.B
 				if i >= len(buyers) || ctx.Err() != nil {
 					return
 				}
-				seats := pick(ev.Seats, rows, 1+rand.IntN(o.MaxSeats))
 				tok := "tok_visa"
 				if rand.Float64() < o.Decline {
 					tok = "tok_chargeDeclined"
 				}
+				req := map[string]any{"eventId": ev.ID, "paymentMethod": map[string]string{"type": "card", "token": tok}}
+				if ev.Area != "" {
+					req["quantities"] = []map[string]any{{"section": ev.Area, "quantity": 1 + rand.IntN(o.MaxSeats)}}
+				} else {
+					req["seatIds"] = pick(ev.Seats, rows, 1+rand.IntN(o.MaxSeats))
+				}
 				t := time.Now()
-				status, body, err := buyers[i].Do(ctx, http.MethodPost, "/api/bookings", map[string]any{"eventId": ev.ID,
-					"seatIds": seats, "paymentMethod": map[string]string{"type": "card", "token": tok}})
+				status, body, err := buyers[i].Do(ctx, http.MethodPost, "/api/bookings", req)
 				d := time.Since(t)
 				code := fmt.Sprint(status)
 				if err != nil {
@@ -278,7 +294,11 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "  attempts           %d in %s (%.1f/s)\n", r.Attempts, r.Elapsed.Round(time.Millisecond), perS(r.Attempts, r.Elapsed))
 	fmt.Fprintf(w, "  held (202)         %d\n", r.Accepted)
 	fmt.Fprintf(w, "  confirmed          %d in %s (%.1f/s)\n", r.Confirmed, r.ConfirmWindow.Round(time.Millisecond), confirmedPerS)
-	fmt.Fprintf(w, "  seats sold         %d of the event's seats\n", a.Sold)
+	if a.Places.Areas > 0 {
+		fmt.Fprintf(w, "  places sold        %d of the area's %d\n", a.Places.Sold, a.Places.Capacity)
+	} else {
+		fmt.Fprintf(w, "  seats sold         %d of the event's seats\n", a.Sold)
+	}
 	fmt.Fprintf(w, "  bookings by status %v\n", a.Counts)
 	fmt.Fprintf(w, "  answers by code    %v\n", sortedCodes(r.Codes))
 	fmt.Fprintf(w, "  POST (decision)    p50 %s  p95 %s  p99 %s\n", pct(r.Decision, 50), pct(r.Decision, 95), pct(r.Decision, 99))
@@ -286,6 +306,10 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "correctness\n")
 	fmt.Fprintf(w, "  oversold seats %d, double charged %d, not terminal after the drain %d, seats mismatched %d, charges kept %d\n",
 		a.Oversold, a.DoubleCharged, a.Pending, a.Mismatched, a.KeptCharges)
+	if a.Places.Areas > 0 {
+		fmt.Fprintf(w, "  oversold areas %d, bookings whose places differ %d, areas whose counts drift %d\n",
+			len(a.Places.Oversold), len(a.Places.Mismatched), len(a.Places.Drift))
+	}
 	fmt.Fprintf(w, "ceiling (bare workflow, 3 no-op activities, same concurrency)\n")
 	fmt.Fprintf(w, "  %.1f workflows/s; confirmed bookings/s are %.2fx that\n", r.CeilingPerS, ratio)
 	decisionRatio := 0.0
@@ -307,7 +331,7 @@ func (r *Result) Print(w io.Writer) {
 	h := r.SaleCost.History
 	cpuPerBooking, _ := r.SaleCost.Total()
 	fmt.Fprintf(w, "bench: confirmed_per_s=%.1f ceiling_per_s=%.1f ratio=%.2f oversold=%d double_charged=%d stuck=%d p99_decision_ms=%d p99_confirmed_ms=%d seatmap_ratio=%.2f hold_limit_per_s=%.1f p99_hold_limit_ms=%d decision_ratio=%.2f cpu_ms_per_booking=%.1f events_per_booking=%.1f round_trips_per_booking=%.1f server=%s\n",
-		confirmedPerS, r.CeilingPerS, ratio, a.Oversold+a.Mismatched, a.DoubleCharged+a.KeptCharges, a.Pending,
+		confirmedPerS, r.CeilingPerS, ratio, a.Oversold+a.Mismatched+a.Places.Wrong(), a.DoubleCharged+a.KeptCharges, a.Pending,
 		pct(r.Decision, 99).Milliseconds(), pct(r.ToConfirmed, 99).Milliseconds(), seatmapRatio,
 		r.Limit.PerS(), pct(r.Limit.Latency, 99).Milliseconds(), decisionRatio,
 		cpuPerBooking, h.Events+4*h.Wakeups, h.RoundTrips+2*h.Wakeups, r.Server.Kind)

@@ -1,5 +1,6 @@
 // Package chaos is `ticketflow-dev chaos`: hundreds of bookings on one event through the gateway —
-// some declined, some left to expire, some cancelled — while the worker, the bridge, the payment
+// of seats, of places of its general-admission area, or of both; some declined, some left to
+// expire, some cancelled — while the worker, the bridge, the payment
 // and inventory services, the Kafka broker and the Temporal server are killed with SIGKILL one
 // after another and the inventory is paused (SIGSTOP) longer than the booking service waits for
 // it. Meanwhile buyers time out and retry with the same Idempotency-Key, an "operator" cancels and
@@ -34,8 +35,12 @@ import (
 
 // Options shape a run.
 type Options struct {
-	Bookings    int           // bookings attempted
-	Seats       int           // seats of the event (fewer than bookings want: contention)
+	Bookings int // bookings attempted
+	Seats    int // seats of the event (fewer than bookings want: contention)
+	Places   int // places of the event's general-admission area (0: none)
+	// AreaShare is the share of bookings that ask for 1..2 places of the area; half of them also
+	// ask for a seat (all or none).
+	AreaShare   float64
 	Concurrency int           // buyers at once
 	Kills       []string      // processes killed, in turn
 	KillEvery   time.Duration // pause between kills
@@ -85,7 +90,7 @@ func Run(ctx context.Context, cfg *devstack.Settings, opt Options, out io.Writer
 	prog := progress.New(out, "chaos")
 	defer prog.End()
 	prog.Phase("create the event and its seats", 1, "events")
-	ev, err := loadgen.CreateEvent(ctx, cfg, "Chaos "+runID, opt.Seats, 1000)
+	ev, err := loadgen.CreateGAEvent(ctx, cfg, "Chaos "+runID, opt.Seats, opt.Places, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -95,8 +100,8 @@ func Run(ctx context.Context, cfg *devstack.Settings, opt Options, out io.Writer
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(out, "chaos %s: %d bookings on %d seats (event %s), %d at once, killing %s every %s\n",
-		runID, opt.Bookings, opt.Seats, ev.ID, opt.Concurrency, strings.Join(opt.Kills, ", "), opt.KillEvery)
+	fmt.Fprintf(out, "chaos %s: %d bookings on %d seats and %d places (event %s), %d at once, killing %s every %s\n",
+		runID, opt.Bookings, opt.Seats, opt.Places, ev.ID, opt.Concurrency, strings.Join(opt.Kills, ", "), opt.KillEvery)
 
 	res := &Result{}
 	md, err := newMeddler(ctx, cfg, opt, out)
@@ -279,13 +284,19 @@ type outcome struct {
 	refusedID string // the booking id of a final 409 that named one
 }
 
-// bookOne books 1 or 2 seats, most buyers wanting the front rows. Like a real frontend it retries
-// a 503, a 409 IDEMPOTENCY_KEY_IN_USE or a dropped connection with the same Idempotency-Key; some
-// buyers give up on their first request after a few milliseconds and retry it.
+// bookOne books 1 or 2 seats, most buyers wanting the front rows — or, for a share of them, 1 or 2
+// places of the area, with a seat or not. Like a real frontend it retries a 503, a 409
+// IDEMPOTENCY_KEY_IN_USE or a dropped connection with the same Idempotency-Key; some buyers give up
+// on their first request after a few milliseconds and retry it.
 func bookOne(ctx context.Context, b *loadgen.Buyer, ev loadgen.Event, opt Options, md *meddler) outcome {
 	n := 1 + rand.IntN(2)
+	var quantities []map[string]any
+	if ev.Area != "" && rand.Float64() < opt.AreaShare {
+		quantities = []map[string]any{{"section": ev.Area, "quantity": 1 + rand.IntN(2)}}
+		n = rand.IntN(2) // a seat beside the places, or none
+	}
 	seats := map[string]bool{}
-	for len(seats) < n {
+	for len(seats) < n && len(ev.Seats) > 0 {
 		// Hot spot: half the buyers aim at the first fifth of the seats.
 		span := len(ev.Seats)
 		if rand.Float64() < 0.5 {
@@ -304,7 +315,13 @@ func bookOne(ctx context.Context, b *loadgen.Buyer, ev loadgen.Event, opt Option
 	case r < opt.Decline+opt.NoResponse:
 		tok = "tok_noResponse"
 	}
-	body := map[string]any{"eventId": ev.ID, "seatIds": seatIDs, "paymentMethod": map[string]string{"type": "card", "token": tok}}
+	body := map[string]any{"eventId": ev.ID, "paymentMethod": map[string]string{"type": "card", "token": tok}}
+	if len(seatIDs) > 0 {
+		body["seatIds"] = seatIDs
+	}
+	if quantities != nil {
+		body["quantities"] = quantities
+	}
 	key := ids.New()
 	var status int
 	var raw []byte

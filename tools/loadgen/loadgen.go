@@ -136,10 +136,17 @@ func ErrorCode(body []byte) string {
 type Event struct {
 	ID    string
 	Seats []string // every seat id, best rows first
+	// Area is the key of its general-admission area (AreaKey) and Capacity its places; none
+	// unless made by CreateGAEvent.
+	Area     string
+	Capacity int
 }
 
+// AreaKey is the key of the general-admission area CreateGAEvent makes (its section "Pit").
+const AreaKey = "PIT"
+
 // CreateEvent makes a venue and an event with `seats` seats in rows of up to 20 (row A is the
-// best), logging in as the seeded admin through the gateway.
+// best; every 1,000 rows a new section), logging in as the seeded admin through the gateway.
 func CreateEvent(ctx context.Context, cfg *devstack.Settings, name string, seats int, priceMinor int64) (Event, error) {
 	return CreateEventWith(ctx, cfg, name, seats, priceMinor, nil)
 }
@@ -147,6 +154,17 @@ func CreateEvent(ctx context.Context, cfg *devstack.Settings, name string, seats
 // CreateEventWith is CreateEvent with the fields of extra in the event's body (a sales window, a
 // waiting room).
 func CreateEventWith(ctx context.Context, cfg *devstack.Settings, name string, seats int, priceMinor int64, extra map[string]any) (Event, error) {
+	return createEvent(ctx, cfg, name, seats, 0, priceMinor, extra)
+}
+
+// CreateGAEvent makes a venue and an event with `seats` seats in rows of up to 20 (none when 0)
+// and, when capacity > 0, a general-admission area "Pit" (key AreaKey) of capacity places at the
+// same price.
+func CreateGAEvent(ctx context.Context, cfg *devstack.Settings, name string, seats, capacity int, priceMinor int64) (Event, error) {
+	return createEvent(ctx, cfg, name, seats, capacity, priceMinor, nil)
+}
+
+func createEvent(ctx context.Context, cfg *devstack.Settings, name string, seats, capacity int, priceMinor int64, extra map[string]any) (Event, error) {
 	gw := httpapi.NewClient(cfg.URLs[config.Gateway], "", 2*time.Minute)
 	var login struct{ Token string }
 	if err := gw.Post(ctx, "/api/users/login", map[string]string{"email": seed.AdminEmail, "password": seed.AdminPassword}, &login); err != nil {
@@ -158,29 +176,46 @@ func CreateEventWith(ctx context.Context, cfg *devstack.Settings, name string, s
 		"city": "Benchville", "country": "NO", "timezone": "Europe/Oslo"}, &v); err != nil {
 		return Event{}, err
 	}
-	var rows []seatplan.Row
+	// Sections of at most 1,000 rows (a plan's limit per section): Floor, Floor 2, ...
+	var sections []seatplan.Section
 	for left, i := seats, 0; left > 0; i++ {
 		n := min(20, left)
-		rows = append(rows, seatplan.Row{Label: rowLabel(i), Seats: n})
+		if i%1000 == 0 {
+			name := "Floor"
+			if i > 0 {
+				name = fmt.Sprintf("Floor %d", i/1000+1)
+			}
+			sections = append(sections, seatplan.Section{Name: name, PriceMinor: priceMinor})
+		}
+		sec := &sections[len(sections)-1]
+		sec.Rows = append(sec.Rows, seatplan.Row{Label: rowLabel(i % 1000), Seats: n})
 		left -= n
+	}
+	if capacity > 0 {
+		sections = append(sections, seatplan.Section{Name: "Pit", PriceMinor: priceMinor, Capacity: capacity})
 	}
 	var e struct{ ID string }
 	body := map[string]any{"name": name, "description": "load run", "venueId": v.ID,
 		"date": time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second), "currency": "EUR", "tags": []string{"load"},
-		"sections": []seatplan.Section{{Name: "Floor", PriceMinor: priceMinor, Rows: rows}}}
+		"sections": sections}
 	for k, v := range extra {
 		body[k] = v
 	}
 	if err := adm.Post(ctx, "/api/events", body, &e); err != nil {
 		return Event{}, err
 	}
-	all, err := seatplan.Expand([]seatplan.Section{{Name: "Floor", PriceMinor: priceMinor, Rows: rows}})
+	all, err := seatplan.Expand(sections)
 	if err != nil {
 		return Event{}, err
 	}
 	ev := Event{ID: e.ID}
+	if capacity > 0 {
+		ev.Area, ev.Capacity = AreaKey, capacity
+	}
 	for _, s := range all {
-		ev.Seats = append(ev.Seats, s.ID)
+		if !s.Area {
+			ev.Seats = append(ev.Seats, s.ID)
+		}
 	}
 	return ev, nil
 }

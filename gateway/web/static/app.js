@@ -2,7 +2,7 @@
 // Views are chosen by the URL hash: #/ (events), #/events/<id>, #/bookings, #/login.
 'use strict';
 
-const MAX_SEATS = 10;
+const MAX_SEATS = 10; // seats and places of general-admission areas, in one booking
 // The seat map: the layout once, a status snapshot, then the stream of committed changes
 // (docs/seatmap.md). Past LARGE_PLAN seats the page shows an overview by section first and draws
 // one section's seats at a time, so a 100,000-seat stadium stays responsive.
@@ -33,6 +33,8 @@ const state = {
   section: null,       // the section drawn, for a large plan
   stream: null,        // the EventSource of the open event
   selected: new Set(), // selected seat ids
+  areas: new Map(),    // general-admission area key -> {section, name, capacity, priceMinor, available, locked, reserved}
+  quantities: new Map(), // area key -> places chosen (the quantity picker)
   booking: null,       // the booking shown under the seat map
   place: null,         // the buyer's place in the open event's waiting room (null: no room)
   placeStream: null,   // the AbortController of the place's stream
@@ -153,6 +155,10 @@ function showError(err, source = 'action') {
   let text = err && err.message ? err.message : String(err);
   const ids = err && err.details && err.details.unavailableSeatIds;
   if (Array.isArray(ids) && ids.length) text += (/[.!?]$/.test(text) ? ' ' : '. ') + 'Unavailable: ' + ids.join(', ') + '.';
+  const areas = err && err.details && err.details.unavailableSections;
+  if (Array.isArray(areas) && areas.length) {
+    text += (/[.!?]$/.test(text) ? ' ' : '. ') + 'Too few places left: ' + areas.map(areaName).join(', ') + '.';
+  }
   $('error-text').textContent = text;
   const meta = [];
   if (err && err.code) meta.push(err.code);
@@ -284,6 +290,8 @@ async function openEvent(id, gen) {
     state.event = { id };
     state.seats.clear();
     state.selected.clear();
+    state.quantities.clear();
+    state.areas.clear();
     state.booking = null;
     $('seat-map').replaceChildren();
     $('event-title').textContent = 'Loading…';
@@ -332,10 +340,13 @@ async function loadSeatMap(gen) {
   }
 }
 
-// planOf indexes a layout: every seat with its section, row, number, label and price.
+// planOf indexes a layout: every seat with its section, row, number, label and price, and the
+// general-admission areas (sections with a capacity and no rows), booked by quantity.
 function planOf(layout) {
   const seats = new Array(layout.seatCount);
+  const areas = [];
   for (const sec of layout.sections) {
+    if (sec.capacity) areas.push({ section: sec.section, name: sec.name, capacity: sec.capacity, priceMinor: sec.priceMinor });
     for (const row of sec.rows) {
       row.numbers.forEach((n, k) => {
         const i = row.first + k;
@@ -344,13 +355,28 @@ function planOf(layout) {
       });
     }
   }
-  return { layout, seats, index: new Map(layout.seatIds.map((sid, i) => [sid, i])) };
+  return { layout, seats, areas, index: new Map(layout.seatIds.map((sid, i) => [sid, i])) };
+}
+
+// areaName is an area's name by its key (what the API names it by).
+function areaName(key) {
+  const a = state.areas.get(key);
+  return a ? a.name : key;
+}
+
+// places words what a booking holds: "seats A-1, A-2", "Pit × 2", or both.
+function places(b) {
+  const parts = [];
+  if (b.seatIds && b.seatIds.length) parts.push('seats ' + b.seatIds.join(', '));
+  for (const q of b.quantities || []) parts.push(`${areaName(q.section)} × ${q.quantity}`);
+  return parts.join(', ');
 }
 
 function applySnapshot(snap) {
   state.version = snap.version;
   state.statuses = new TextEncoder().encode(snap.statuses);
   state.holds = new Map(Object.entries(snap.holds || {}).map(([i, t]) => [Number(i), Date.parse(t)]));
+  for (const a of snap.areas || []) state.areas.set(a.section, a);
 }
 
 // statusAt is a seat's status as readers see it now: a hold that has expired is available.
@@ -391,10 +417,20 @@ function applyChanges(batch) {
       if (c.status !== 'AVAILABLE' && state.selected.delete(sid) && !state.submitting) lost.push(sid);
       repaint(i);
     }
+    // An area's counts come whole with each change of its places.
+    for (const a of c.areas || []) {
+      state.areas.set(a.section, a);
+      const want = state.quantities.get(a.section) || 0;
+      if (want > a.available && !state.submitting) {
+        state.quantities.set(a.section, a.available);
+        lost.push(`places of ${a.name} (${a.available} left)`);
+      }
+      paintArea(a.section);
+    }
     state.version = c.version;
   }
   renderSummary();
-  if (lost.length) showError(new Error('Someone else took ' + lost.join(', ') + ' before you booked; pick other seats.'));
+  if (lost.length) showError(new Error('Someone else took ' + lost.join(', ') + ' before you booked; pick again.'));
   renderSelection();
 }
 
@@ -418,8 +454,12 @@ function renderSummary() {
     c[st]++; c.total++;
     bySection.set(seat.section, c);
   });
+  let total = state.plan.seats.length;
+  for (const a of state.areas.values()) {
+    n.AVAILABLE += a.available; n.LOCKED += a.locked; n.RESERVED += a.reserved; total += a.capacity;
+  }
   $('seat-summary').textContent =
-    `${n.AVAILABLE} available · ${n.LOCKED} held · ${n.RESERVED} sold · ${state.plan.seats.length} seats`;
+    `${n.AVAILABLE} available · ${n.LOCKED} held · ${n.RESERVED} sold · ${total} ${state.areas.size ? 'seats and places' : 'seats'}`;
   for (const tile of document.querySelectorAll('#seat-map .section-tile')) {
     const c = bySection.get(tile.dataset.section);
     if (c) tile.querySelector('.counts').textContent = `${c.AVAILABLE} of ${c.total} available`;
@@ -436,6 +476,7 @@ function drawSeatMap() {
   if (large) {
     const tiles = el('div', { class: 'section-tiles', role: 'group', 'aria-label': 'Sections' });
     for (const sec of state.plan.layout.sections) {
+      if (sec.capacity) continue;
       tiles.append(el('button', { type: 'button', class: 'section-tile' + (state.section === sec.name ? ' chosen' : ''),
         'data-section': sec.name, 'data-testid': 'section-' + sec.name, onclick: () => { state.section = sec.name; drawSeatMap(); } },
       el('strong', {}, sec.name), el('span', {}, money(sec.priceMinor, state.event.currency || 'EUR')),
@@ -444,6 +485,7 @@ function drawSeatMap() {
     map.append(tiles);
   }
   for (const sec of state.plan.layout.sections) {
+    if (sec.capacity) { map.append(drawArea(sec)); continue; } // an area is always shown: it has no seats to draw
     if (large && sec.name !== state.section) continue;
     const section = el('div', { class: 'section', 'data-section': sec.name, role: 'group', 'aria-label': sec.name },
       el('h3', {}, sec.name + ' · ' + money(sec.priceMinor, state.event.currency || 'EUR')));
@@ -464,9 +506,56 @@ function drawSeatMap() {
     }
     map.append(section);
   }
+  for (const key of state.areas.keys()) paintArea(key);
   renderSummary();
   renderSales(); // the window may have opened or closed since
   renderSelection();
+}
+
+// drawArea draws a general-admission area: its price, the places left (live) and a quantity
+// picker of 0 up to what is left (and what one booking may hold).
+function drawArea(sec) {
+  const key = sec.section;
+  const input = el('input', { type: 'number', min: 0, value: state.quantities.get(key) || 0, inputmode: 'numeric',
+    id: 'quantity-' + key, 'data-testid': 'quantity-' + key, 'aria-describedby': 'area-left-' + key });
+  input.addEventListener('input', () => setQuantity(key, Number(input.value) || 0));
+  return el('div', { class: 'section area', 'data-section': sec.name, 'data-area': key, role: 'group', 'aria-label': sec.name },
+    el('h3', {}, sec.name + ' · ' + money(sec.priceMinor, state.event.currency || 'EUR') + ' · general admission'),
+    el('p', { class: 'area-left', id: 'area-left-' + key, 'data-testid': 'area-left-' + key, 'aria-live': 'polite' }, ''),
+    el('div', { class: 'quantity' },
+      el('button', { type: 'button', 'data-testid': 'less-' + key, 'aria-label': 'One place less in ' + sec.name,
+        onclick: () => setQuantity(key, (state.quantities.get(key) || 0) - 1) }, '−'),
+      el('label', { for: 'quantity-' + key }, 'Places'), input,
+      el('button', { type: 'button', 'data-testid': 'more-' + key, 'aria-label': 'One place more in ' + sec.name,
+        onclick: () => setQuantity(key, (state.quantities.get(key) || 0) + 1) }, '+')));
+}
+
+// setQuantity chooses n places of an area: never fewer than 0, more than are left, or more than
+// a booking may hold with the seats selected.
+function setQuantity(key, n) {
+  const a = state.areas.get(key);
+  const others = state.selected.size + [...state.quantities].reduce((s, [k, q]) => s + (k === key ? 0 : q), 0);
+  const most = Math.max(0, Math.min(a ? a.available : 0, MAX_SEATS - others));
+  state.quantities.set(key, Math.max(0, Math.min(n, most)));
+  if (n > most && n > 0) showError(new Error(`At most ${most} places of ${areaName(key)} now (${MAX_SEATS} seats and places per booking).`));
+  paintArea(key);
+  renderSelection();
+}
+
+// paintArea shows an area's places left and its picker's bounds.
+function paintArea(key) {
+  const a = state.areas.get(key);
+  const node = document.querySelector(`[data-area="${key}"]`);
+  if (!a || !node) return;
+  const left = node.querySelector('.area-left');
+  left.textContent = `${a.available} of ${a.capacity} places left` + (a.locked ? ` (${a.locked} held)` : '');
+  left.dataset.available = a.available;
+  const input = node.querySelector('input');
+  const q = state.quantities.get(key) || 0;
+  input.max = Math.min(a.available, MAX_SEATS);
+  input.value = q;
+  input.disabled = a.available === 0 && q === 0;
+  node.classList.toggle('sold-out', a.available === 0);
 }
 
 // refreshSeats brings the map up to date after the page's own booking: the stream does it when it
@@ -509,22 +598,40 @@ function toggleSeat(id) {
   const entry = state.seats.get(id);
   if (!entry || entry.status !== 'AVAILABLE') return;
   if (state.selected.has(id)) state.selected.delete(id);
-  else if (state.selected.size >= MAX_SEATS) return showError(new Error(`You can book at most ${MAX_SEATS} seats at once.`));
+  else if (state.selected.size + chosenPlaces() >= MAX_SEATS) return showError(new Error(`You can book at most ${MAX_SEATS} seats and places at once.`));
   else state.selected.add(id);
   paintSeat(entry);
   renderSelection();
 }
 
+// chosenPlaces counts the places chosen in every area.
+function chosenPlaces() {
+  let n = 0;
+  for (const q of state.quantities.values()) n += q;
+  return n;
+}
+
+// chosenQuantities is the booking's quantities: [{section, quantity}] of the areas with places chosen.
+function chosenQuantities() {
+  return [...state.quantities].filter(([, q]) => q > 0).map(([section, quantity]) => ({ section, quantity }));
+}
+
 function renderSelection() {
   const ids = [...state.selected];
-  const total = ids.reduce((sum, id) => sum + (state.seats.get(id)?.seat.priceMinor || 0), 0);
-  $('selection').textContent = ids.length
-    ? `${ids.length} of at most ${MAX_SEATS} seats selected: ${ids.join(', ')} · total ${money(total, state.event?.currency || 'EUR')}`
+  const qs = chosenQuantities();
+  let total = ids.reduce((sum, id) => sum + (state.seats.get(id)?.seat.priceMinor || 0), 0);
+  for (const q of qs) total += q.quantity * (state.areas.get(q.section)?.priceMinor || 0);
+  const parts = [];
+  if (ids.length) parts.push(`seats ${ids.join(', ')}`);
+  for (const q of qs) parts.push(`${areaName(q.section)} × ${q.quantity}`);
+  const n = ids.length + chosenPlaces();
+  $('selection').textContent = n
+    ? `${n} of at most ${MAX_SEATS} selected: ${parts.join(', ')} · total ${money(total, state.event?.currency || 'EUR')}`
     : `No seats selected (up to ${MAX_SEATS}).`;
   const admitted = !state.place || state.place.state === 'ADMITTED';
   const open = admitted && (!state.event || !state.event.salesEndAt || salesState(state.event) === 'ON_SALE');
-  $('book').disabled = ids.length === 0 || !open;
-  $('book').textContent = !open ? 'Not on sale' : state.token ? 'Book selected seats' : 'Log in to book';
+  $('book').disabled = n === 0 || !open;
+  $('book').textContent = !open ? 'Not on sale' : !state.token ? 'Log in to book' : qs.length ? 'Book selected' : 'Book selected seats';
 }
 
 // renderSales shows the event's sales window and its per-buyer limit, at the venue's time.
@@ -543,23 +650,27 @@ function renderSales() {
 async function submitBooking(form) {
   if (!state.token) return requireLogin();
   const seatIds = [...state.selected];
-  if (!seatIds.length) return;
+  const quantities = chosenQuantities();
+  if (!seatIds.length && !quantities.length) return;
   const gen = state.gen;
   $('book').disabled = true;
   state.submitting = true; // our own seats turn LOCKED under the selection meanwhile
   try {
     const headers = { 'Idempotency-Key': randomKey() };
     if (state.place && state.place.admissionToken) headers['Admission-Token'] = state.place.admissionToken;
-    const b = await api('POST', '/bookings', {
-      eventId: state.event.id, seatIds, paymentMethod: { type: 'card', token: form.elements.token.value },
-    }, headers);
+    const body = { eventId: state.event.id, seatIds, paymentMethod: { type: 'card', token: form.elements.token.value } };
+    if (quantities.length) body.quantities = quantities;
+    const b = await api('POST', '/bookings', body, headers);
     clearError();
     state.selected.clear();
+    state.quantities.clear();
+    for (const key of state.areas.keys()) paintArea(key);
     showBooking(b);
     pollBooking(b.id, gen);
   } catch (e) {
-    showError(e); // 409 SEATS_UNAVAILABLE names the taken seats: they leave the selection
+    showError(e); // 409 SEATS_UNAVAILABLE names the taken seats and the short areas: they leave the selection
     for (const id of (e.details && e.details.unavailableSeatIds) || []) state.selected.delete(id);
+    for (const key of (e.details && e.details.unavailableSections) || []) { state.quantities.delete(key); paintArea(key); }
     if (e.code === 'ADMISSION_REQUIRED' || e.code === 'ADMISSION_INVALID') { // back to the line
       state.submitting = false;
       return enterRoom(gen);
@@ -724,8 +835,7 @@ function showBooking(b) {
   status.dataset.bookingId = b.id;
   status.className = 'status ' + b.status.toLowerCase();
   $('booking-reason').textContent = b.failureReason || (b.status === 'CONFIRMED' ? 'Payment received; your seats are yours.' : '');
-  $('booking-detail').textContent =
-    `Booking ${b.id} · ${b.eventName} · seats ${b.seatIds.join(', ')} · ${money(b.amountMinor, b.currency)}`;
+  $('booking-detail').textContent = `Booking ${b.id} · ${b.eventName} · ${places(b)} · ${money(b.amountMinor, b.currency)}`;
   renderCountdown();
 }
 
@@ -776,12 +886,12 @@ async function showBookings(gen) {
     const cancellable = b.status === 'PENDING' || b.status === 'CONFIRMED';
     ul.append(el('li', { class: 'card', 'data-testid': 'booking-' + b.id, 'data-status': b.status },
       el('a', { href: '#/events/' + encodeURIComponent(b.eventId) }, b.eventName),
-      el('p', {}, 'Seats ' + b.seatIds.join(', ') + ' · ' + money(b.amountMinor, b.currency) + ' · ' + when(b.createdAt)),
+      el('p', {}, places(b) + ' · ' + money(b.amountMinor, b.currency) + ' · ' + when(b.createdAt)),
       el('p', {}, 'Status: ', el('strong', { class: 'status ' + b.status.toLowerCase(), 'data-testid': 'status-' + b.id }, b.status),
         b.failureReason ? ' — ' + b.failureReason : ''),
       cancellable ? el('button', {
         type: 'button', 'data-testid': 'cancel-' + b.id,
-        'aria-label': `Cancel the booking for ${b.eventName}, seats ${b.seatIds.join(', ')}`,
+        'aria-label': `Cancel the booking for ${b.eventName}, ${places(b)}`,
         onclick: (ev) => cancelBooking(b, ev.currentTarget),
       }, 'Cancel booking') : null));
   }
@@ -789,7 +899,7 @@ async function showBookings(gen) {
 
 async function cancelBooking(b, button) {
   const refund = b.status === 'CONFIRMED' ? ' You will be refunded.' : '';
-  if (!window.confirm(`Cancel your booking for ${b.eventName} (seats ${b.seatIds.join(', ')})?${refund}`)) return;
+  if (!window.confirm(`Cancel your booking for ${b.eventName} (${places(b)})?${refund}`)) return;
   button.disabled = true;
   try {
     await api('POST', '/bookings/' + encodeURIComponent(b.id) + '/cancel');

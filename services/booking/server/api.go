@@ -78,18 +78,20 @@ type paymentMethod struct {
 // original TicketFlow frontend sends; they are accepted and ignored (the server names and prices
 // every booking from the event's data): see docs/compatibility.md.
 type createRequest struct {
-	EventID       string           `json:"eventId"`
-	SeatIDs       []string         `json:"seatIds"`
-	PaymentMethod *paymentMethod   `json:"paymentMethod"`
-	EventName     *json.RawMessage `json:"eventName"`
-	TotalAmount   *json.RawMessage `json:"totalAmount"`
+	EventID       string              `json:"eventId"`
+	SeatIDs       []string            `json:"seatIds"`
+	Quantities    []seatplan.Quantity `json:"quantities"`
+	PaymentMethod *paymentMethod      `json:"paymentMethod"`
+	EventName     *json.RawMessage    `json:"eventName"`
+	TotalAmount   *json.RawMessage    `json:"totalAmount"`
 }
 
 func (q *createRequest) check() error {
 	if !ids.IsUUID(q.EventID) {
 		return httpapi.FieldError("eventId", "must be an event id")
 	}
-	if err := seatplan.CheckSeatIDs(q.SeatIDs); err != nil {
+	var err error
+	if q.Quantities, err = seatplan.CheckBooking(q.SeatIDs, q.Quantities); err != nil {
 		return err
 	}
 	if q.PaymentMethod != nil {
@@ -124,6 +126,7 @@ func legacyField(name string, raw *json.RawMessage, kind byte) error {
 type spec struct {
 	ID, UserID, UserEmail, EventID string
 	SeatIDs                        []string
+	Quantities                     []seatplan.Quantity // by area key, in key order (seatplan.CheckBooking)
 	PaymentToken                   string
 	IdempotencyKey                 *string
 	Origin                         string
@@ -144,8 +147,8 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 	if err := a.admitted(r, who.UserID, req.EventID); err != nil {
 		return err
 	}
-	sp := spec{UserID: who.UserID, UserEmail: who.Email, EventID: req.EventID, SeatIDs: req.SeatIDs,
-		PaymentToken: defaultPaymentToken, Origin: originREST}
+	sp := spec{UserID: who.UserID, UserEmail: who.Email, EventID: req.EventID, SeatIDs: nonNil(req.SeatIDs),
+		Quantities: req.Quantities, PaymentToken: defaultPaymentToken, Origin: originREST}
 	if req.PaymentMethod != nil {
 		sp.PaymentToken = req.PaymentMethod.Token
 	}
@@ -334,7 +337,7 @@ func (a *api) createInternal(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Required("userEmail", req.UserEmail, 254); err != nil {
 		return err
 	}
-	check := createRequest{EventID: req.EventID, SeatIDs: req.SeatIDs}
+	check := createRequest{EventID: req.EventID, SeatIDs: req.SeatIDs, Quantities: req.Quantities}
 	if err := check.check(); err != nil {
 		return err
 	}
@@ -342,7 +345,7 @@ func (a *api) createInternal(w http.ResponseWriter, r *http.Request) error {
 	// kept on the record for reference, never used as a REST Idempotency-Key (it is not the
 	// buyer's, and must not bind or replay a buyer's answers).
 	sp := spec{ID: req.BookingID, UserID: req.UserID, UserEmail: req.UserEmail, EventID: req.EventID,
-		SeatIDs: req.SeatIDs, PaymentToken: req.PaymentToken, Origin: originKafka}
+		SeatIDs: nonNil(req.SeatIDs), Quantities: check.Quantities, PaymentToken: req.PaymentToken, Origin: originKafka}
 	if sp.PaymentToken == "" {
 		sp.PaymentToken = defaultPaymentToken
 	}
@@ -412,6 +415,14 @@ func (a *api) setStatus(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpapi.WriteJSON(w, http.StatusOK, b)
 	return nil
+}
+
+// nonNil is a booking's seat ids: an empty list (never null) for a booking of places only.
+func nonNil(seatIDs []string) []string {
+	if seatIDs == nil {
+		return []string{}
+	}
+	return seatIDs
 }
 
 func optional(s string) *string {

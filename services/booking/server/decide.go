@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -107,25 +108,27 @@ func (a *api) decideSeats(r *http.Request, sp spec) answer {
 	if outside != nil && sp.Origin == originREST {
 		return fail(outside)
 	}
-	q, err := a.inventory.Quote(ctx, sp.EventID, sp.SeatIDs)
+	q, err := a.inventory.Quote(ctx, sp.EventID, inventory.QuoteRequest{SeatIDs: sp.SeatIDs, Quantities: sp.Quantities})
 	if inventory.IsRefusal(err) {
 		return fail(decisionError(inventory.Decision(err, time.Time{}), ""))
 	}
 	if err != nil {
 		return fail(upstream(ctx, "inventory", err))
 	}
-	if len(q.UnavailableSeatIDs) > 0 && sp.Origin == originREST {
-		// Seats already sold or held: turn the buyer away at once, without a booking or a saga.
-		// In a flash sale most buyers lose; this keeps them off the orchestrator. (A booking
-		// announced on Kafka is stored and refused by its workflow, so booking.failed says so.)
-		taken := &inventory.SeatsError{Err: inventory.ErrUnavailable, SeatIDs: q.UnavailableSeatIDs}
+	if len(q.UnavailableSeatIDs)+len(q.UnavailableSections) > 0 && sp.Origin == originREST {
+		// Seats already sold or held, or an area with too few places left: turn the buyer away at
+		// once, without a booking or a saga. In a flash sale most buyers lose; this keeps them off
+		// the orchestrator. (A booking announced on Kafka is stored and refused by its workflow, so
+		// booking.failed says so.)
+		taken := &inventory.SeatsError{Err: inventory.ErrUnavailable, SeatIDs: q.UnavailableSeatIDs,
+			Sections: q.UnavailableSections}
 		return fail(decisionError(inventory.Decision(taken, time.Time{}), ""))
 	}
 
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	starts := ev.Date.UTC()
 	b := &booking.Booking{ID: sp.ID, UserID: sp.UserID, UserEmail: sp.UserEmail, EventID: sp.EventID, EventName: ev.Name,
-		SeatIDs: sp.SeatIDs, AmountMinor: q.AmountMinor, Currency: q.Currency, Status: lifecycle.StatusPending,
+		SeatIDs: sp.SeatIDs, Quantities: sp.Quantities, AmountMinor: q.AmountMinor, Currency: q.Currency, Status: lifecycle.StatusPending,
 		HoldExpiresAt: now.Add(a.holdTTL), PaymentToken: sp.PaymentToken, IdempotencyKey: sp.IdempotencyKey,
 		Origin: sp.Origin, EventStartsAt: &starts, MaxSeatsPerBuyer: ev.MaxSeatsPerBuyer, CreatedAt: now, UpdatedAt: now}
 	if outside != nil { // announced on Kafka outside the window: stored refused, nothing held
@@ -146,7 +149,7 @@ func (a *api) decideSeats(r *http.Request, sp spec) answer {
 	holdCtx, cancelHold := context.WithTimeout(ctx, holdTimeout)
 	holdStart := time.Now()
 	err = a.inventory.Hold(holdCtx, inventory.HoldRequest{BookingID: b.ID, EventID: b.EventID, SeatIDs: b.SeatIDs,
-		HoldUntil: b.HoldExpiresAt, BuyerID: b.UserID, MaxSeatsPerBuyer: b.MaxSeatsPerBuyer})
+		Quantities: b.Quantities, HoldUntil: b.HoldExpiresAt, BuyerID: b.UserID, MaxSeatsPerBuyer: b.MaxSeatsPerBuyer})
 	holdSeconds.WithLabelValues(holdOutcome(err)).Observe(time.Since(holdStart).Seconds())
 	cancelHold()
 	if err != nil && !inventory.IsRefusal(err) {
@@ -233,19 +236,35 @@ func decisionError(d lifecycle.HoldResult, bookingID string) error {
 	case lifecycle.HoldNoSeatPlan:
 		return httpapi.NotFound("event").WithDetails(details)
 	case lifecycle.HoldSeatNotFound:
-		details["unknownSeatIds"] = d.UnknownSeatIDs
+		details["unknownSeatIds"] = orEmpty(d.UnknownSeatIDs)
+		if len(d.UnknownSections) > 0 {
+			details["unknownSections"] = d.UnknownSections
+			if len(d.UnknownSeatIDs) == 0 {
+				return httpapi.NotFound("section").WithDetails(details)
+			}
+		}
 		return httpapi.NotFound("seat").WithDetails(details)
 	case inventory.CodeBuyerLimit:
 		return httpapi.Conflict(inventory.CodeBuyerLimit, orDefault(d.Reason, "the buyer's seat limit for this event is reached")).WithDetails(details)
 	case event.SalesNotStarted, event.SalesClosed:
 		return httpapi.Conflict(d.Code, d.Reason).WithDetails(details)
 	}
-	ids := d.UnavailableSeatIDs
-	if ids == nil {
-		ids = []string{}
+	details["unavailableSeatIds"] = orEmpty(d.UnavailableSeatIDs)
+	if len(d.UnavailableSections) > 0 {
+		details["unavailableSections"] = d.UnavailableSections
+		if len(d.UnavailableSeatIDs) == 0 {
+			return httpapi.Conflict(inventory.CodeSeatsUnavailable, "too few places are left in "+
+				strings.Join(d.UnavailableSections, ", ")).WithDetails(details)
+		}
 	}
-	details["unavailableSeatIds"] = ids
 	return httpapi.Conflict(inventory.CodeSeatsUnavailable, "some of the seats are taken").WithDetails(details)
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func orDefault(s, def string) string {

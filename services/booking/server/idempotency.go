@@ -17,8 +17,9 @@ import (
 // open: its workflow decides) keeps the key with that booking, so a retry gets the workflow's
 // decision and never makes a second booking while the first may still hold the seats.
 
-// fingerprint identifies a booking request's meaning: the event, the seats (in any order) and the
-// card. Legacy fields the server ignores (eventName, totalAmount) are not part of it.
+// fingerprint identifies a booking request's meaning: the event, the seats (in any order), the places
+// asked of each area and the card. Legacy fields the server ignores (eventName, totalAmount) are
+// not part of it.
 func fingerprint(req *createRequest) string {
 	seats := append([]string(nil), req.SeatIDs...)
 	sort.Strings(seats)
@@ -26,7 +27,11 @@ func fingerprint(req *createRequest) string {
 	if req.PaymentMethod != nil {
 		token = req.PaymentMethod.Type + ":" + req.PaymentMethod.Token
 	}
-	return idempotency.Fingerprint([]any{req.EventID, seats, token})
+	parts := []any{req.EventID, seats, token}
+	if len(req.Quantities) > 0 { // after check: in their one form; a request of seats only hashes as before
+		parts = append(parts, req.Quantities)
+	}
+	return idempotency.Fingerprint(parts)
 }
 
 // keyStore keeps the booking service's Idempotency-Keys (idempotency.Store): scope is the user id,

@@ -23,7 +23,7 @@ type orchestrator struct {
 // input is the workflow input of a booking record, for a run in mode.
 func input(b *booking.Booking, mode string) lifecycle.BookingInput {
 	in := lifecycle.BookingInput{BookingID: b.ID, UserID: b.UserID, UserEmail: b.UserEmail, EventID: b.EventID,
-		EventName: b.EventName, SeatIDs: b.SeatIDs, AmountMinor: b.AmountMinor, Currency: b.Currency,
+		EventName: b.EventName, SeatIDs: b.SeatIDs, Quantities: b.Quantities, AmountMinor: b.AmountMinor, Currency: b.Currency,
 		PaymentToken: b.PaymentToken, HoldExpiresAt: b.HoldExpiresAt.UTC(), Announced: b.Origin == originKafka,
 		Hold: b.HoldDecision, MaxSeatsPerBuyer: b.MaxSeatsPerBuyer, Mode: mode}
 	if b.IdempotencyKey != nil {

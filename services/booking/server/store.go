@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"ticketflow/internal/lifecycle"
+	"ticketflow/internal/seatplan"
 	"ticketflow/services/booking"
 )
 
@@ -20,13 +21,14 @@ type store struct{ pool *pgxpool.Pool }
 
 const bookingColumns = `id, user_id, user_email, event_id, event_name, seat_ids, amount_minor, currency, status,
 	failure_reason, hold_expires_at, payment_id, payment_token, idempotency_key, origin, hold_decision,
-	workflow_started, event_starts_at, max_seats_per_buyer, created_at, updated_at`
+	workflow_started, event_starts_at, max_seats_per_buyer, created_at, updated_at, quantities`
 
 func scanBooking(row pgx.Row) (*booking.Booking, error) {
 	var b booking.Booking
 	err := row.Scan(&b.ID, &b.UserID, &b.UserEmail, &b.EventID, &b.EventName, &b.SeatIDs, &b.AmountMinor, &b.Currency,
 		&b.Status, &b.FailureReason, &b.HoldExpiresAt, &b.PaymentID, &b.PaymentToken, &b.IdempotencyKey,
-		&b.Origin, &b.HoldDecision, &b.WorkflowStarted, &b.EventStartsAt, &b.MaxSeatsPerBuyer, &b.CreatedAt, &b.UpdatedAt)
+		&b.Origin, &b.HoldDecision, &b.WorkflowStarted, &b.EventStartsAt, &b.MaxSeatsPerBuyer, &b.CreatedAt, &b.UpdatedAt,
+		&b.Quantities)
 	if err != nil {
 		return nil, err
 	}
@@ -40,10 +42,10 @@ func scanBooking(row pgx.Row) (*booking.Booking, error) {
 func (s *store) create(ctx context.Context, b *booking.Booking) (existing *booking.Booking, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO bookings (`+bookingColumns+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,false,$17,$18,$19,$19) ON CONFLICT (id) DO NOTHING`,
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,false,$17,$18,$19,$19,$20) ON CONFLICT (id) DO NOTHING`,
 			b.ID, b.UserID, b.UserEmail, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor, b.Currency, b.Status,
 			b.FailureReason, b.HoldExpiresAt, b.PaymentID, b.PaymentToken, b.IdempotencyKey, b.Origin,
-			b.HoldDecision, b.EventStartsAt, b.MaxSeatsPerBuyer, b.CreatedAt)
+			b.HoldDecision, b.EventStartsAt, b.MaxSeatsPerBuyer, b.CreatedAt, quantitiesArg(b.Quantities))
 		if err != nil {
 			return err
 		}
@@ -154,4 +156,12 @@ func (s *store) setStatus(ctx context.Context, id, status string, reason, paymen
 		return err
 	})
 	return out, changed && err == nil, err
+}
+
+// quantitiesArg is a booking's quantities for their jsonb column: NULL for a booking of seats only.
+func quantitiesArg(q []seatplan.Quantity) any {
+	if len(q) == 0 {
+		return nil
+	}
+	return q
 }

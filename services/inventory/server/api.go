@@ -213,12 +213,15 @@ func (a *api) createSeats(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// checkSeats refuses a request that does not name an event and valid seat ids.
-func checkSeats(q inventory.SeatsRequest) error {
+// checkSeats refuses a request that does not name an event and what one booking may ask for
+// (seatplan.CheckBooking), and puts its quantities in their one form.
+func checkSeats(q *inventory.SeatsRequest) error {
 	if !ids.IsUUID(q.EventID) {
 		return httpapi.FieldError("eventId", "must be an event id")
 	}
-	return seatplan.CheckSeatIDs(q.SeatIDs)
+	var err error
+	q.Quantities, err = seatplan.CheckBooking(q.SeatIDs, q.Quantities)
+	return err
 }
 
 func (a *api) quote(w http.ResponseWriter, r *http.Request) error {
@@ -230,10 +233,10 @@ func (a *api) quote(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
-	if err := seatplan.CheckSeatIDs(req.SeatIDs); err != nil {
+	if req.Quantities, err = seatplan.CheckBooking(req.SeatIDs, req.Quantities); err != nil {
 		return err
 	}
-	q, err := a.store.quote(r.Context(), eventID, req.SeatIDs)
+	q, err := a.store.quote(r.Context(), eventID, req)
 	if err != nil {
 		return seatsAPIError(err)
 	}
@@ -250,10 +253,21 @@ func seatsAPIError(err error) error {
 	case errors.Is(err, inventory.ErrNoSeatPlan):
 		return httpapi.NotFound("event")
 	case errors.As(err, &se) && errors.Is(err, inventory.ErrUnknownSeat):
-		return httpapi.NotFound("seat").WithDetails(map[string]any{"unknownSeatIds": se.SeatIDs})
+		details := map[string]any{"unknownSeatIds": orEmpty(se.SeatIDs)}
+		what := "seat"
+		if len(se.Sections) > 0 {
+			details["unknownSections"] = se.Sections
+			if len(se.SeatIDs) == 0 {
+				what = "section"
+			}
+		}
+		return httpapi.NotFound(what).WithDetails(details)
 	case errors.As(err, &se) && errors.Is(err, inventory.ErrUnavailable):
-		return httpapi.Conflict(inventory.CodeSeatsUnavailable, "some seats are not available").
-			WithDetails(map[string]any{"unavailableSeatIds": se.SeatIDs})
+		details := map[string]any{"unavailableSeatIds": orEmpty(se.SeatIDs)}
+		if len(se.Sections) > 0 {
+			details["unavailableSections"] = se.Sections
+		}
+		return httpapi.Conflict(inventory.CodeSeatsUnavailable, "some seats are not available").WithDetails(details)
 	case errors.Is(err, inventory.ErrHoldLost):
 		return httpapi.Conflict(inventory.CodeHoldLost, "the booking no longer holds all of its seats")
 	case errors.Is(err, inventory.ErrBookingReleased):
@@ -282,9 +296,11 @@ func (a *api) hold(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	req.BookingID = bookingID
-	if err := checkSeats(inventory.SeatsRequest{EventID: req.EventID, SeatIDs: req.SeatIDs}); err != nil {
+	places := inventory.SeatsRequest{EventID: req.EventID, SeatIDs: req.SeatIDs, Quantities: req.Quantities}
+	if err := checkSeats(&places); err != nil {
 		return err
 	}
+	req.Quantities = places.Quantities
 	if req.HoldUntil.IsZero() {
 		return httpapi.FieldError("holdUntil", "is required")
 	}
@@ -295,7 +311,7 @@ func (a *api) hold(w http.ResponseWriter, r *http.Request) error {
 		return seatsAPIError(err)
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"bookingId": bookingID, "eventId": req.EventID,
-		"seatIds": req.SeatIDs, "holdUntil": req.HoldUntil.UTC()})
+		"seatIds": orEmpty(req.SeatIDs), "quantities": req.Quantities, "holdUntil": req.HoldUntil.UTC()})
 	return nil
 }
 
@@ -304,10 +320,11 @@ func (a *api) confirm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.store.confirm(r.Context(), req.EventID, bookingID, req.SeatIDs); err != nil {
+	if err := a.store.confirm(r.Context(), bookingID, req); err != nil {
 		return seatsAPIError(err)
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"bookingId": bookingID, "confirmed": len(req.SeatIDs)})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"bookingId": bookingID,
+		"confirmed": len(req.SeatIDs) + seatplan.Places(req.Quantities)})
 	return nil
 }
 
@@ -333,5 +350,12 @@ func (a *api) seatsBody(r *http.Request) (string, inventory.SeatsRequest, error)
 	if err := httpapi.Decode(r, &req); err != nil {
 		return "", req, err
 	}
-	return bookingID, req, checkSeats(req)
+	return bookingID, req, checkSeats(&req)
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

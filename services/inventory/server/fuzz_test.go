@@ -14,7 +14,8 @@ import (
 
 // FuzzSeatsRequest: the bodies of the internal hold/confirm/release and seat-loading calls,
 // decoded and checked as the handlers do, never panic and are refused with a 400; an accepted
-// seats request names an event id and 1..10 distinct seat ids; an accepted plan expands.
+// seats request names an event id and 1..10 distinct seat ids and places in all (quantities in
+// their one form); an accepted plan expands.
 func FuzzSeatsRequest(f *testing.F) {
 	const ev = "6f1c2f4e-1b7a-4c0e-9d7e-0a1b2c3d4e5f"
 	for _, s := range []string{
@@ -25,6 +26,9 @@ func FuzzSeatsRequest(f *testing.F) {
 		`{"eventId":"' OR 1=1--","seatIds":["x' OR '1'='1"]}`,
 		`{"currency":"EUR","sections":[{"name":"Floor","priceMinor":100,"rows":[{"label":"A","seats":3}]}]}`,
 		`{"currency":"eur","sections":[]}`,
+		`{"eventId":"` + ev + `","seatIds":[],"quantities":[{"section":"pit","quantity":2}]}`,
+		`{"eventId":"` + ev + `","quantities":[{"section":"PIT","quantity":11}]}`,
+		`{"currency":"EUR","sections":[{"name":"Pit","priceMinor":100,"capacity":500}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -38,13 +42,22 @@ func FuzzSeatsRequest(f *testing.F) {
 		var req inventory.SeatsRequest
 		err := httpapi.DecodeBytes(raw, &req)
 		if err == nil {
-			err = checkSeats(req)
+			err = checkSeats(&req)
 		}
 		if err != nil {
 			refused(err)
 		} else {
-			if !ids.IsUUID(req.EventID) || seatplan.CheckSeatIDs(req.SeatIDs) != nil {
+			if !ids.IsUUID(req.EventID) || len(req.SeatIDs) > 0 && seatplan.CheckSeatIDs(req.SeatIDs) != nil {
 				t.Fatalf("accepted %+v", req)
+			}
+			n := len(req.SeatIDs) + seatplan.Places(req.Quantities)
+			if n < 1 || n > seatplan.MaxSeatsPerBooking {
+				t.Fatalf("accepted %d seats and places: %+v", n, req)
+			}
+			for _, q := range req.Quantities {
+				if q.Section != seatplan.SectionKey(q.Section) {
+					t.Fatalf("quantity %+v not in its one form", q)
+				}
 			}
 		}
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -143,28 +144,33 @@ func (m *seatMaps) remember(eventID string, s *snapshot) {
 	m.mu.Unlock()
 }
 
-// seatMapBody is the contract's answer of GET /api/inventory/events/{eventId}/seats.
+// seatMapBody is the contract's answer of GET /api/inventory/events/{eventId}/seats: the numbered
+// seats, each general-admission area's counts (an event without areas shows none), and totals of
+// both.
 type seatMapBody struct {
-	Seats   []Seat         `json:"seats"`
-	Total   int            `json:"total"`
-	Summary map[string]int `json:"summary"`
+	Seats   []Seat                `json:"seats"`
+	Areas   []inventory.AreaCount `json:"areas,omitempty"`
+	Total   int                   `json:"total"`
+	Summary map[string]int        `json:"summary"`
 }
 
 // StatusSnapshot is the compact answer of GET /api/inventory/events/{eventId}/seats/status: one
 // character per seat in the layout's order (A available, L locked, R reserved), the expiry of each
-// live hold by seat index, and the version a watcher resumes the stream from.
+// live hold by seat index, each general-admission area's counts, and the version a watcher resumes
+// the stream from.
 type StatusSnapshot struct {
-	EventID  string            `json:"eventId"`
-	Version  int64             `json:"version"`
-	Statuses string            `json:"statuses"`
-	Holds    map[string]string `json:"holds"`
-	Summary  inventory.Summary `json:"summary"`
+	EventID  string                `json:"eventId"`
+	Version  int64                 `json:"version"`
+	Statuses string                `json:"statuses"`
+	Holds    map[string]string     `json:"holds"`
+	Areas    []inventory.AreaCount `json:"areas,omitempty"`
+	Summary  inventory.Summary     `json:"summary"`
 }
 
 var statusLetter = map[string]byte{inventory.Available: 'A', inventory.Locked: 'L', inventory.Reserved: 'R'}
 
 func newSnapshot(eventID string, v *seatView) (*snapshot, error) {
-	full, err := json.Marshal(seatMapBody{Seats: v.seats, Total: v.summary.Total, Summary: map[string]int{
+	full, err := json.Marshal(seatMapBody{Seats: v.seats, Areas: v.areas, Total: v.summary.Total, Summary: map[string]int{
 		"available": v.summary.Available, "locked": v.summary.Locked, "reserved": v.summary.Reserved}})
 	if err != nil {
 		return nil, err
@@ -178,7 +184,7 @@ func newSnapshot(eventID string, v *seatView) (*snapshot, error) {
 		}
 	}
 	status, err := json.Marshal(StatusSnapshot{EventID: eventID, Version: v.version, Statuses: string(letters),
-		Holds: holds, Summary: v.summary})
+		Holds: holds, Areas: v.areas, Summary: v.summary})
 	if err != nil {
 		return nil, err
 	}
@@ -204,11 +210,15 @@ type Layout struct {
 	Sections  []LayoutSection `json:"sections"`
 }
 
-// LayoutSection is a section with its rows; each row names the index of its first seat.
+// LayoutSection is a section with its rows; each row names the index of its first seat. A
+// general-admission area has no rows: its key (Section, what a booking's quantities name) and its
+// Capacity instead; its counts are in the status snapshot.
 type LayoutSection struct {
 	Name       string      `json:"name"`
 	PriceMinor int64       `json:"priceMinor"`
 	Rows       []LayoutRow `json:"rows"`
+	Section    string      `json:"section,omitempty"`
+	Capacity   int         `json:"capacity,omitempty"`
 }
 
 // LayoutRow is a row: its label, the index of its first seat, and its seats' numbers.
@@ -226,8 +236,17 @@ func (m *seatMaps) rememberLayout(eventID string, v *seatView) {
 		return
 	}
 	l := Layout{EventID: eventID, SeatCount: len(v.seats), SeatIDs: make([]string, len(v.seats))}
+	nextArea := 0
+	addAreas := func(before int) { // the areas that come before the plan's position `before`
+		for ; nextArea < len(v.areas) && v.areaPos[nextArea] < before; nextArea++ {
+			a := v.areas[nextArea]
+			l.Sections = append(l.Sections, LayoutSection{Name: a.Name, PriceMinor: a.PriceMinor, Rows: []LayoutRow{},
+				Section: a.Section, Capacity: a.Capacity})
+		}
+	}
 	for i, s := range v.seats {
 		l.SeatIDs[i] = s.ID
+		addAreas(v.pos[i])
 		if n := len(l.Sections); n == 0 || l.Sections[n-1].Name != s.Section {
 			l.Sections = append(l.Sections, LayoutSection{Name: s.Section, PriceMinor: s.PriceMinor})
 		}
@@ -238,6 +257,7 @@ func (m *seatMaps) rememberLayout(eventID string, v *seatView) {
 		row := &sec.Rows[len(sec.Rows)-1]
 		row.Numbers = append(row.Numbers, s.Number)
 	}
+	addAreas(math.MaxInt)
 	body, err := json.Marshal(l)
 	if err != nil {
 		return

@@ -48,25 +48,63 @@ func (s *store) createSeats(ctx context.Context, eventID, currency string, seats
 		}
 		rows := make([][]any, len(seats))
 		for i, st := range seats {
-			rows[i] = []any{eventID, st.ID, st.Section, st.Row, st.Number, st.Label, st.PriceMinor, currency, i}
+			rows[i] = []any{eventID, st.ID, st.Section, st.Row, st.Number, st.Label, st.PriceMinor, currency, i, st.Area}
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"seats"},
-			[]string{"event_id", "seat_id", "section", "row_label", "number", "label", "price_minor", "currency", "position"},
-			pgx.CopyFromRows(rows))
+		if _, err = tx.CopyFrom(ctx, pgx.Identifier{"seats"},
+			[]string{"event_id", "seat_id", "section", "row_label", "number", "label", "price_minor", "currency", "position", "area"},
+			pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
 		count, created = len(seats), true
-		return err
+		return createAreas(ctx, tx, eventID, currency, seats)
 	})
 	return count, created, err
 }
 
-func (s *store) quote(ctx context.Context, eventID string, seatIDs []string) (inventory.Quote, error) {
+// quote prices the seats and places of r from the seat data and names those taken right now: seats
+// sold or held by a live hold, areas with fewer places left than asked for. Unknown seats and areas
+// are a *SeatsError wrapping ErrUnknownSeat (ErrNoSeatPlan when the event has no seats at all).
+func (s *store) quote(ctx context.Context, eventID string, r inventory.QuoteRequest) (inventory.Quote, error) {
+	q, err := s.quoteSeats(ctx, eventID, r.SeatIDs)
+	var unknown *inventory.SeatsError
+	if err != nil && !(errors.As(err, &unknown) && errors.Is(err, inventory.ErrUnknownSeat)) {
+		return inventory.Quote{}, err
+	}
+	if len(r.Quantities) > 0 {
+		if err := s.quoteAreas(ctx, eventID, r.Quantities, &q); err != nil {
+			var se *inventory.SeatsError
+			if !errors.As(err, &se) || !errors.Is(err, inventory.ErrUnknownSeat) {
+				return inventory.Quote{}, err
+			}
+			if unknown == nil {
+				unknown = &inventory.SeatsError{Err: inventory.ErrUnknownSeat}
+			}
+			unknown.Sections = se.Sections
+		}
+	}
+	if unknown != nil {
+		if ok, err := s.hasPlan(ctx, eventID); err != nil {
+			return inventory.Quote{}, err
+		} else if !ok {
+			return inventory.Quote{}, inventory.ErrNoSeatPlan
+		}
+		return inventory.Quote{}, unknown
+	}
+	return q, nil
+}
+
+// quoteSeats prices numbered seats (never an area's places: those are asked by quantity).
+func (s *store) quoteSeats(ctx context.Context, eventID string, seatIDs []string) (inventory.Quote, error) {
+	q := inventory.Quote{Seats: []inventory.QuotedSeat{}}
+	if len(seatIDs) == 0 {
+		return q, nil
+	}
 	rows, err := s.pool.Query(ctx, `SELECT seat_id, label, price_minor, currency,
 			status = 'RESERVED' OR (status = 'LOCKED' AND held_until > now())
-		FROM seats WHERE event_id = $1 AND seat_id = ANY($2)`, eventID, seatIDs)
+		FROM seats WHERE event_id = $1 AND seat_id = ANY($2) AND NOT area`, eventID, seatIDs)
 	if err != nil {
 		return inventory.Quote{}, err
 	}
-	q := inventory.Quote{}
 	found := map[string]bool{}
 	for rows.Next() {
 		var qs inventory.QuotedSeat
@@ -84,16 +122,11 @@ func (s *store) quote(ctx context.Context, eventID string, seatIDs []string) (in
 	if err := rows.Err(); err != nil {
 		return inventory.Quote{}, err
 	}
-	if missing := missingFrom(seatIDs, found); len(missing) > 0 {
-		if ok, err := s.hasPlan(ctx, eventID); err != nil {
-			return inventory.Quote{}, err
-		} else if !ok {
-			return inventory.Quote{}, inventory.ErrNoSeatPlan
-		}
-		return inventory.Quote{}, &inventory.SeatsError{Err: inventory.ErrUnknownSeat, SeatIDs: missing}
-	}
 	sort.Slice(q.Seats, func(i, j int) bool { return q.Seats[i].ID < q.Seats[j].ID })
 	sort.Strings(q.UnavailableSeatIDs)
+	if missing := missingFrom(seatIDs, found); len(missing) > 0 {
+		return q, &inventory.SeatsError{Err: inventory.ErrUnknownSeat, SeatIDs: missing}
+	}
 	return q, nil
 }
 
@@ -103,9 +136,10 @@ func (s *store) hasPlan(ctx context.Context, eventID string) (bool, error) {
 	return ok, err
 }
 
-// hold takes every seat of the request for its booking, or none of them. A seat can be taken when
-// it is AVAILABLE, LOCKED with an expired hold, or already held by this booking (so a retried hold
-// is a no-op). A booking that was released never holds again (ErrBookingReleased).
+// hold takes every seat and every place of the request for its booking, or none of them. A seat can
+// be taken when it is AVAILABLE, LOCKED with an expired hold, or already held by this booking (so a
+// retried hold is a no-op); an area's places are taken as takeAreas says. A booking that was
+// released never holds again (ErrBookingReleased).
 //
 // The transaction first takes two advisory locks: the booking's, so a hold and a release of one
 // booking never interleave (a release then always sees, or always undoes, the hold), and the
@@ -117,9 +151,12 @@ func (s *store) hold(ctx context.Context, r inventory.HoldRequest) error {
 			if err := lockBooking(ctx, tx, r.BookingID); err != nil {
 				return err
 			}
-			var released bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM released_bookings WHERE booking_id = $1)`,
-				r.BookingID).Scan(&released); err != nil {
+			// Whether the booking was released, and (for a hold of places) whether it holds places
+			// already: a retried hold, whose places takeAreas renews rather than takes again.
+			var released, retried bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM released_bookings WHERE booking_id = $1),
+				$2 AND EXISTS (SELECT 1 FROM seats WHERE booking_id = $1 AND area AND status = 'LOCKED')`,
+				r.BookingID, len(r.Quantities) > 0).Scan(&released, &retried); err != nil {
 				return err
 			}
 			if released {
@@ -130,35 +167,44 @@ func (s *store) hold(ctx context.Context, r inventory.HoldRequest) error {
 					return err
 				}
 			}
-			rows, err := tx.Query(ctx, `
-				WITH target AS (
-					SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)
-					ORDER BY seat_id FOR UPDATE)
-				UPDATE seats s SET status = 'LOCKED', booking_id = $3, held_until = $4, buyer_id = $5, updated_at = now()
-				FROM target t
-				WHERE s.event_id = $1 AND s.seat_id = t.seat_id
-				  AND (s.status = 'AVAILABLE'
-				       OR (s.status = 'LOCKED' AND (s.held_until < now() OR s.booking_id = $3)))
-				RETURNING s.seat_id`, r.EventID, r.SeatIDs, r.BookingID, r.HoldUntil, nullable(r.BuyerID))
-			if err != nil {
-				return err
+			got := []string{}
+			if len(r.SeatIDs) > 0 {
+				rows, err := tx.Query(ctx, `
+					WITH target AS (
+						SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2) AND NOT area
+						ORDER BY seat_id FOR UPDATE)
+					UPDATE seats s SET status = 'LOCKED', booking_id = $3, held_until = $4, buyer_id = $5, updated_at = now()
+					FROM target t
+					WHERE s.event_id = $1 AND s.seat_id = t.seat_id
+					  AND (s.status = 'AVAILABLE'
+					       OR (s.status = 'LOCKED' AND (s.held_until < now() OR s.booking_id = $3)))
+					RETURNING s.seat_id`, r.EventID, r.SeatIDs, r.BookingID, r.HoldUntil, nullable(r.BuyerID))
+				if err != nil {
+					return err
+				}
+				if got, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+					return err
+				}
+				if len(got) != len(r.SeatIDs) {
+					// Short: find out why, then roll back so that nothing stays held.
+					return s.explainShortfall(ctx, tx, r.EventID, r.SeatIDs, got)
+				}
 			}
-			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				return err
+			var deltas []areaDelta
+			if len(r.Quantities) > 0 {
+				var err error
+				if deltas, err = s.takeAreas(ctx, tx, r, retried); err != nil {
+					return err
+				}
 			}
-			if len(got) == len(r.SeatIDs) {
-				_, err := recordChange(ctx, tx, r.EventID, got, inventory.Locked, &r.HoldUntil)
-				return err
-			}
-			// Short: find out why, then roll back so that nothing stays held.
-			return s.explainShortfall(ctx, tx, r.EventID, r.SeatIDs, got)
+			_, err := recordChange(ctx, tx, r.EventID, got, inventory.Locked, &r.HoldUntil, deltas)
+			return err
 		})
 	})
 }
 
 // checkBuyerLimit refuses a hold that would give the buyer more than MaxSeatsPerBuyer live seats
-// of the event. Seats of this booking (a retried hold) are not counted twice.
+// and places of the event. Those of this booking (a retried hold) are not counted twice.
 func (s *store) checkBuyerLimit(ctx context.Context, tx pgx.Tx, r inventory.HoldRequest) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('buyer:' || $1 || ':' || $2, 0))`,
 		r.EventID, r.BuyerID); err != nil {
@@ -171,7 +217,7 @@ func (s *store) checkBuyerLimit(ctx context.Context, tx pgx.Tx, r inventory.Hold
 		r.EventID, r.BuyerID, r.BookingID).Scan(&live); err != nil {
 		return err
 	}
-	if live+len(r.SeatIDs) > r.MaxSeatsPerBuyer {
+	if live+len(r.SeatIDs)+seatplan.Places(r.Quantities) > r.MaxSeatsPerBuyer {
 		return &inventory.BuyerLimitError{Limit: r.MaxSeatsPerBuyer, Live: live}
 	}
 	return nil
@@ -191,7 +237,7 @@ func nullable(s string) *string {
 }
 
 func (s *store) explainShortfall(ctx context.Context, tx pgx.Tx, eventID string, seatIDs, taken []string) error {
-	rows, err := tx.Query(ctx, `SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)`, eventID, seatIDs)
+	rows, err := tx.Query(ctx, `SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2) AND NOT area`, eventID, seatIDs)
 	if err != nil {
 		return err
 	}
@@ -218,33 +264,44 @@ func (s *store) explainShortfall(ctx context.Context, tx pgx.Tx, eventID string,
 	return &inventory.SeatsError{Err: inventory.ErrUnavailable, SeatIDs: missingFrom(seatIDs, got)}
 }
 
-// confirm turns the booking's held seats into sold ones. It succeeds only while the booking still
-// holds every one of them (an expired hold nobody took over still counts); a retry is a no-op.
-func (s *store) confirm(ctx context.Context, eventID, bookingID string, seatIDs []string) error {
+// confirm turns the booking's held seats and places into sold ones. It succeeds only while the
+// booking still holds every one of them (an expired hold nobody took over still counts); a retry is
+// a no-op.
+func (s *store) confirm(ctx context.Context, bookingID string, r inventory.SeatsRequest) error {
 	return retryTx(ctx, func() error {
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, `
-				WITH target AS (
-					SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)
-					ORDER BY seat_id FOR UPDATE)
-				UPDATE seats s SET status = 'RESERVED', held_until = NULL, updated_at = now()
-				FROM target t
-				WHERE s.event_id = $1 AND s.seat_id = t.seat_id AND s.booking_id = $3
-				  AND s.status IN ('LOCKED', 'RESERVED')`, eventID, seatIDs, bookingID)
-			if err != nil {
-				return err
+			if len(r.SeatIDs) > 0 {
+				tag, err := tx.Exec(ctx, `
+					WITH target AS (
+						SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2) AND NOT area
+						ORDER BY seat_id FOR UPDATE)
+					UPDATE seats s SET status = 'RESERVED', held_until = NULL, updated_at = now()
+					FROM target t
+					WHERE s.event_id = $1 AND s.seat_id = t.seat_id AND s.booking_id = $3
+					  AND s.status IN ('LOCKED', 'RESERVED')`, r.EventID, r.SeatIDs, bookingID)
+				if err != nil {
+					return err
+				}
+				if int(tag.RowsAffected()) != len(r.SeatIDs) {
+					return inventory.ErrHoldLost
+				}
 			}
-			if int(tag.RowsAffected()) != len(seatIDs) {
-				return inventory.ErrHoldLost
+			var deltas []areaDelta
+			if len(r.Quantities) > 0 {
+				var err error
+				if deltas, err = confirmAreas(ctx, tx, bookingID, r); err != nil {
+					return err
+				}
 			}
-			_, err = recordChange(ctx, tx, eventID, seatIDs, inventory.Reserved, nil)
+			_, err := recordChange(ctx, tx, r.EventID, r.SeatIDs, inventory.Reserved, nil, deltas)
 			return err
 		})
 	})
 }
 
-// release frees the seats this booking holds or bought; seats of other bookings are untouched.
-// It also marks the booking released, so that no hold of it applied later takes seats again.
+// release frees the seats this booking holds or bought, and every place of an area it holds or
+// bought; seats and places of other bookings are untouched. It also marks the booking released, so
+// that no hold of it applied later takes seats again.
 func (s *store) release(ctx context.Context, eventID, bookingID string, seatIDs []string) (int, error) {
 	var n int
 	err := retryTx(ctx, func() error {
@@ -268,11 +325,18 @@ func (s *store) release(ctx context.Context, eventID, bookingID string, seatIDs 
 				return err
 			}
 			freed, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil || len(freed) == 0 {
+			if err != nil {
 				return err
 			}
-			n = len(freed)
-			_, err = recordChange(ctx, tx, eventID, freed, inventory.Available, nil)
+			places, deltas, err := releaseAreas(ctx, tx, eventID, bookingID)
+			if err != nil {
+				return err
+			}
+			n = len(freed) + places
+			if n == 0 {
+				return nil
+			}
+			_, err = recordChange(ctx, tx, eventID, freed, inventory.Available, nil, deltas)
 			return err
 		})
 	})
@@ -287,18 +351,27 @@ func (s *store) sweepExpired(ctx context.Context, grace time.Duration) ([]string
 		rows, err := tx.Query(ctx, `
 			UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, held_until = NULL, buyer_id = NULL, updated_at = now()
 			WHERE status = 'LOCKED' AND held_until < now() - $1::interval
-			RETURNING event_id, seat_id`, grace.String())
+			RETURNING event_id, seat_id, area, section`, grace.String())
 		if err != nil {
 			return err
 		}
 		freed := map[string][]string{}
+		places := map[string]map[string]int{} // event → area's section → places freed
 		for rows.Next() {
-			var ev, seat string
-			if err := rows.Scan(&ev, &seat); err != nil {
+			var ev, seat, section string
+			var area bool
+			if err := rows.Scan(&ev, &seat, &area, &section); err != nil {
 				return err
 			}
-			if freed[ev] == nil {
+			if freed[ev] == nil && places[ev] == nil {
 				events = append(events, ev)
+			}
+			if area {
+				if places[ev] == nil {
+					places[ev] = map[string]int{}
+				}
+				places[ev][section]++
+				continue
 			}
 			freed[ev] = append(freed[ev], seat)
 		}
@@ -306,7 +379,11 @@ func (s *store) sweepExpired(ctx context.Context, grace time.Duration) ([]string
 			return err
 		}
 		for _, ev := range events {
-			if _, err := recordChange(ctx, tx, ev, freed[ev], inventory.Available, nil); err != nil {
+			var deltas []areaDelta
+			for section, n := range places[ev] {
+				deltas = append(deltas, areaDelta{section: section, locked: -n})
+			}
+			if _, err := recordChange(ctx, tx, ev, freed[ev], inventory.Available, nil, deltas); err != nil {
 				return err
 			}
 		}
@@ -317,42 +394,65 @@ func (s *store) sweepExpired(ctx context.Context, grace time.Duration) ([]string
 
 // recordChange bumps the event's seat-map version and records the change under it, in the
 // transaction that makes the change; the notification goes out when (and only if) it commits.
-// Called last in its transaction, so the version row is locked only until the commit.
-func recordChange(ctx context.Context, tx pgx.Tx, eventID string, seatIDs []string, status string, heldUntil *time.Time) (int64, error) {
+// Called last in its transaction, so the version row — the event's one hot row: every write of
+// the event queues on it — is locked only until the commit, and by this one statement: the bump,
+// the counts of the areas whose places moved (deltas; kept behind the version's lock, so the counts
+// a change carries are those of its version, and the area rows are never contended), the change
+// and its notification.
+func recordChange(ctx context.Context, tx pgx.Tx, eventID string, seatIDs []string, status string, heldUntil *time.Time, deltas []areaDelta) (int64, error) {
+	if seatIDs == nil {
+		seatIDs = []string{} // a change of areas' places only
+	}
+	sections, locked, reserved := sumDeltas(deltas)
 	var version int64
-	if err := tx.QueryRow(ctx, `UPDATE seat_plans SET version = version + 1 WHERE event_id = $1 RETURNING version`,
-		eventID).Scan(&version); err != nil {
+	var notified string
+	// The areas' UPDATE reads v's row, so it runs after the bump: every writer of the event takes
+	// the version row first, then its areas' rows.
+	err := tx.QueryRow(ctx, `
+		WITH v AS (UPDATE seat_plans SET version = version + 1 WHERE event_id = $1 RETURNING version),
+		a AS (UPDATE areas SET locked = areas.locked + d.locked, reserved = areas.reserved + d.reserved
+		      FROM v, unnest($5::text[], $6::int[], $7::int[]) AS d(section, locked, reserved)
+		      WHERE areas.event_id = $1 AND areas.section = d.section
+		      RETURNING areas.key, areas.section, areas.capacity, areas.price_minor, areas.locked, areas.reserved,
+		        (SELECT count(*) FROM seats s WHERE s.event_id = $1 AND s.section = areas.section AND s.area
+		           AND s.status = 'LOCKED' AND s.held_until <= now()) AS expired),
+		c AS (INSERT INTO seat_changes (event_id, version, seat_ids, status, held_until, areas)
+		      SELECT $1, v.version, $2, $3, $4,
+		        (SELECT jsonb_agg(jsonb_build_object('section', key, 'name', section, 'capacity', capacity,
+		           'priceMinor', price_minor, 'available', capacity - (locked - expired) - reserved,
+		           'locked', locked - expired, 'reserved', reserved) ORDER BY key) FROM a)
+		      FROM v RETURNING version)
+		SELECT version, pg_notify($8, $1 || ':' || version)::text FROM c`,
+		eventID, seatIDs, status, heldUntil, sections, locked, reserved, changeChannel).Scan(&version, &notified)
+	if err != nil {
 		return 0, fmt.Errorf("bump the seat map version of %s: %w", eventID, err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO seat_changes (event_id, version, seat_ids, status, held_until)
-		VALUES ($1, $2, $3, $4, $5)`, eventID, version, seatIDs, status, heldUntil); err != nil {
-		return 0, err
-	}
-	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, changeChannel, fmt.Sprintf("%s:%d", eventID, version))
-	return version, err
+	return version, nil
 }
 
 // changeChannel is the PostgreSQL notification channel of committed seat changes.
 const changeChannel = "seat_changes"
 
-// Change is one committed change of seat statuses, as the stream sends it.
+// Change is one committed change of seat statuses, as the stream sends it: the seats that took
+// Status, and the counts, at this version, of the general-admission areas whose places moved.
 type Change struct {
-	Version   int64      `json:"version"`
-	SeatIDs   []string   `json:"seatIds"`
-	Status    string     `json:"status"`
-	HeldUntil *time.Time `json:"heldUntil,omitempty"`
+	Version   int64                 `json:"version"`
+	SeatIDs   []string              `json:"seatIds"`
+	Status    string                `json:"status"`
+	HeldUntil *time.Time            `json:"heldUntil,omitempty"`
+	Areas     []inventory.AreaCount `json:"areas,omitempty"`
 }
 
 // changesSince returns up to limit changes of the event after version, oldest first.
 func (s *store) changesSince(ctx context.Context, eventID string, version int64, limit int) ([]Change, error) {
-	rows, err := s.pool.Query(ctx, `SELECT version, seat_ids, status, held_until FROM seat_changes
+	rows, err := s.pool.Query(ctx, `SELECT version, seat_ids, status, held_until, areas FROM seat_changes
 		WHERE event_id = $1 AND version > $2 ORDER BY version LIMIT $3`, eventID, version, limit)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Change, error) {
 		var c Change
-		err := row.Scan(&c.Version, &c.SeatIDs, &c.Status, &c.HeldUntil)
+		err := row.Scan(&c.Version, &c.SeatIDs, &c.Status, &c.HeldUntil, &c.Areas)
 		return c, err
 	})
 }
@@ -374,11 +474,15 @@ func (s *store) pruneChanges(ctx context.Context, keep time.Duration) error {
 }
 
 // seatView is an event's seats as readers must see them at one version: a LOCKED seat whose hold
-// expired is AVAILABLE.
+// expired is AVAILABLE. Its general-admission areas are counts (a held place whose hold expired
+// counts as available), in plan order; the summary counts their places with the seats.
 type seatView struct {
 	version int64
 	seats   []Seat
 	until   []time.Time // per seat: the live hold's expiry (zero unless LOCKED)
+	pos     []int       // per seat: its position in the plan
+	areas   []inventory.AreaCount
+	areaPos []int // per area: the position of its first place
 	summary inventory.Summary
 	// mark is the latest hold expiry already passed when read (zero: none), staleAt the earliest
 	// live one (zero: none): the view is the same from mark until staleAt.
@@ -399,8 +503,8 @@ func (s *store) seatMap(ctx context.Context, eventID string) (*seatView, error) 
 				return err
 			}
 			rows, err := tx.Query(ctx, `
-				SELECT seat_id, section, row_label, number, label, price_minor, status, held_until, now()
-				FROM seats WHERE event_id = $1 ORDER BY position, seat_id`, eventID)
+				SELECT seat_id, section, row_label, number, label, price_minor, status, held_until, now(), position
+				FROM seats WHERE event_id = $1 AND NOT area ORDER BY position, seat_id`, eventID)
 			if err != nil {
 				return err
 			}
@@ -409,10 +513,12 @@ func (s *store) seatMap(ctx context.Context, eventID string) (*seatView, error) 
 				st := Seat{EventID: eventID}
 				var heldUntil *time.Time
 				var now time.Time
+				var pos int
 				if err := rows.Scan(&st.ID, &st.Section, &st.Row, &st.Number, &st.Label, &st.PriceMinor, &st.Status,
-					&heldUntil, &now); err != nil {
+					&heldUntil, &now, &pos); err != nil {
 					return err
 				}
+				v.pos = append(v.pos, pos)
 				var until time.Time
 				if st.Status == inventory.Locked && heldUntil != nil {
 					switch {
@@ -433,12 +539,21 @@ func (s *store) seatMap(ctx context.Context, eventID string) (*seatView, error) 
 				v.seats = append(v.seats, st)
 				v.until = append(v.until, until)
 			}
-			return rows.Err()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return readAreas(ctx, tx, eventID, v)
 		})
 	if err != nil {
 		return nil, err
 	}
 	v.summary.Total = len(v.seats)
+	for _, a := range v.areas {
+		v.summary.Total += a.Capacity
+		v.summary.Available += a.Available
+		v.summary.Locked += a.Locked
+		v.summary.Reserved += a.Reserved
+	}
 	return v, nil
 }
 
