@@ -15,7 +15,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
-	"github.com/skip2/go-qrcode"
 
 	"ticketflow/internal/auth"
 	"ticketflow/internal/httpapi"
@@ -71,10 +70,10 @@ func view(t row, secrets bool) ticket.Ticket {
 	return out
 }
 
-// qrDataURI draws a credential as a QR code: a PNG (medium error correction, about 300 px) as a
-// data: URI, which a page shows as an <img> and an email carries as an attachment.
+// qrDataURI draws a credential as a QR code (ticket.QR), a PNG as a data: URI, which a page shows
+// as an <img>.
 func qrDataURI(credential string) string {
-	png, err := qrcode.Encode(credential, qrcode.Medium, 300)
+	png, err := ticket.QR(credential)
 	if err != nil {
 		return ""
 	}
