@@ -14,12 +14,14 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"ticketflow/internal/bus"
+	"ticketflow/internal/httpapi"
 	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/seatplan"
 	"ticketflow/services/booking"
 	"ticketflow/services/event"
 	"ticketflow/services/inventory"
 	"ticketflow/services/payment"
+	"ticketflow/services/ticket"
 )
 
 // Application error types the workflow branches on: a refusal retrying cannot change.
@@ -36,6 +38,7 @@ type Activities struct {
 	Bookings  *booking.Client
 	Payments  *payment.Client
 	Events    *event.Client
+	Tickets   *ticket.Client
 	Kafka     *bus.Writer
 }
 
@@ -167,4 +170,29 @@ func (a *Activities) Emit(ctx context.Context, msgs []bus.Message) error {
 // eventId.
 func mayHaveBeenSent(attempt int32, local bool) bool {
 	return attempt > 1 || !local
+}
+
+// ErrTicketsRefused: the ticket service refused to issue a booking's tickets (a 4xx: a request
+// it cannot take). Retrying cannot change it; the booking stays CONFIRMED either way.
+const ErrTicketsRefused = "TicketsRefused"
+
+// IssueTickets issues the booking's tickets, one per seat (idempotent per booking: a retry gets
+// the tickets of the first call, and a booking revoked before is issued none). A refusal (4xx) is
+// ErrTicketsRefused, non-retryable; anything else is retried.
+func (a *Activities) IssueTickets(ctx context.Context, r ticket.IssueRequest) error {
+	_, err := a.Tickets.Issue(ctx, r)
+	if httpapi.IsClientError(err) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTicketsRefused, err)
+	}
+	return err
+}
+
+// RevokeTickets revokes the booking's tickets (idempotent; a booking with none yet is marked so
+// that a late issue issues none).
+func (a *Activities) RevokeTickets(ctx context.Context, r ticket.RevokeRequest) error {
+	err := a.Tickets.Revoke(ctx, r)
+	if httpapi.IsClientError(err) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTicketsRefused, err)
+	}
+	return err
 }

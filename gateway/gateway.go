@@ -1,6 +1,6 @@
 // Package gateway is TicketFlow's front door (:3000): it verifies tokens, strips client-sent
 // identity headers, rate-limits per client across every gateway replica, caps bodies, answers
-// CORS, and proxies /api/* to the six services with the client's address vouched for.
+// CORS, and proxies /api/* to the services with the client's address vouched for.
 package gateway
 
 import (
@@ -46,7 +46,8 @@ type Gateway struct {
 	roomRedis    *redis.Client
 }
 
-// route maps a path prefix under /api to the service that owns it.
+// routes map a path prefix under /api to the service that owns it; claimed, below, the paths of
+// one service under another's prefix.
 var routes = []struct{ prefix, service string }{
 	{"/api/users", config.User},
 	{"/api/venues", config.Event},
@@ -55,6 +56,15 @@ var routes = []struct{ prefix, service string }{
 	{"/api/bookings", config.Booking},
 	{"/api/payments", config.Payment},
 	{"/api/notifications", config.Notification},
+	{"/api/tickets", config.Ticket},
+	{"/api/checkins", config.Ticket},
+}
+
+// claimed are the routes a service serves under the prefix of another (chi patterns): they are
+// routed as they are, and chi prefers them to the owner's prefix/* route.
+var claimed = []struct{ pattern, service string }{
+	{"/api/bookings/{id}/tickets", config.Ticket},
+	{"/api/events/{id}/revocations", config.Ticket},
 }
 
 // New returns a gateway for cfg that keeps its rate limits in rdb (nil: in this process only).
@@ -132,15 +142,21 @@ func (g *Gateway) Routes() http.Handler {
 	r.Get("/health", httpapi.Health(config.Gateway))
 	r.Get("/health/all", g.healthAll)
 	r.Get("/api/openapi.json", g.clientAddr(g.rateLimit(http.HandlerFunc(serveOpenAPI))).ServeHTTP)
-	api := g.clientAddr(g.rateLimit(g.ownPaths(g.identity(http.HandlerFunc(g.proxy)))))
+	api := func(service string) http.Handler {
+		return g.clientAddr(g.rateLimit(g.ownPaths(g.identity(g.proxyTo(service)))))
+	}
 	for _, rt := range routes {
-		r.Handle(rt.prefix, api)
-		r.Handle(rt.prefix+"/*", api)
+		h := api(rt.service)
+		r.Handle(rt.prefix, h)
+		r.Handle(rt.prefix+"/*", h)
+	}
+	for _, rt := range claimed {
+		r.Handle(rt.pattern, api(rt.service))
 	}
 	// The waiting rooms' queues are the gateway's own (the line is in Redis, shared by every
 	// replica), under the event's path; every other /api/events route goes to the event service.
 	g.room.Routes(r, func(h http.Handler) http.Handler { return g.clientAddr(g.rateLimit(g.identity(h))) })
-	r.Handle("/api/*", api) // no service: 404 in the contract's shape, after the same checks
+	r.Handle("/api/*", api("")) // no service: 404 in the contract's shape, after the same checks
 	r.Handle("/*", web.Handler())
 	return r
 }
@@ -170,18 +186,20 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	return errors.Join(err, <-admin)
 }
 
-func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request) {
-	if strings.HasSuffix(r.URL.Path, "/stream") {
-		// A server-sent event stream outlives the server's write timeout.
-		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-	}
-	for _, rt := range routes {
-		if r.URL.Path == rt.prefix || strings.HasPrefix(r.URL.Path, rt.prefix+"/") {
-			g.proxies[rt.service].ServeHTTP(w, r)
+// proxyTo forwards to a service the requests its route matched ("" answers 404: no service).
+func (g *Gateway) proxyTo(service string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := g.proxies[service]
+		if p == nil {
+			httpapi.WriteError(w, r, httpapi.NotFound("route"))
 			return
 		}
-	}
-	httpapi.WriteError(w, r, httpapi.NotFound("route"))
+		if strings.HasSuffix(r.URL.Path, "/stream") {
+			// A server-sent event stream outlives the server's write timeout.
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+		}
+		p.ServeHTTP(w, r)
+	})
 }
 
 // admittedBooking tells the waiting room that an admitted buyer's booking was answered (held,
@@ -232,17 +250,19 @@ func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 var openapiETag = fmt.Sprintf(`"%x"`, sha256.Sum256(openapi.Document))
 
 // public reports whether a route may be called without a token: register, login, and reads of
-// events (not of a buyer's place in an event's line), venues, seat maps and the API's description.
+// events (not of a buyer's place in an event's line, nor an event's revocation list, which is
+// door staff's), venues, seat maps, the keys that verify tickets and the API's description.
 func public(r *http.Request) bool {
 	p := r.URL.Path
 	switch r.Method {
 	case http.MethodPost:
 		return p == "/api/users/register" || p == "/api/users/login"
 	case http.MethodGet, http.MethodHead:
-		if strings.HasPrefix(p, "/api/events/") && (strings.HasSuffix(p, "/queue") || strings.HasSuffix(p, "/queue/stream")) {
+		if strings.HasPrefix(p, "/api/events/") && (strings.HasSuffix(p, "/queue") || strings.HasSuffix(p, "/queue/stream") ||
+			strings.HasSuffix(p, "/revocations")) {
 			return false
 		}
-		return p == "/api/openapi.json" || p == "/api/events" || strings.HasPrefix(p, "/api/events/") ||
+		return p == "/api/openapi.json" || p == "/api/tickets/keys" || p == "/api/events" || strings.HasPrefix(p, "/api/events/") ||
 			p == "/api/venues" || strings.HasPrefix(p, "/api/venues/") ||
 			(strings.HasPrefix(p, "/api/inventory/events/") && (strings.HasSuffix(p, "/seats") ||
 				strings.HasSuffix(p, "/seats/status") || strings.HasSuffix(p, "/seats/layout") ||

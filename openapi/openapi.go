@@ -50,14 +50,17 @@ func Operations() ([]Operation, error) {
 const gateway = "gateway"
 
 // ServicePrefixes maps the prefix /api/<segment> of every operation a service serves (x-service
-// other than gateway) to that service: the prefixes the gateway must proxy, and where. Two
-// services documented under one prefix are an error.
+// other than gateway) to that service: the prefixes the gateway must proxy, and where. A prefix
+// belongs to the service with the most operations under it; an operation of another service under
+// it (the ticket service's /api/bookings/{id}/tickets) is mapped by its own path, which the gateway
+// routes as it is. Two services with as many operations under one prefix are an error.
 func ServicePrefixes() (map[string]string, error) {
 	ops, err := Operations()
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]string{}
+	counts := map[string]map[string]int{} // prefix → service → operations
+	prefixOf := map[Operation]string{}
 	for _, op := range ops {
 		if op.Service == gateway {
 			continue
@@ -68,10 +71,35 @@ func ServicePrefixes() (map[string]string, error) {
 		}
 		segment, _, _ := strings.Cut(rest, "/")
 		prefix := "/api/" + segment
-		if other, ok := out[prefix]; ok && other != op.Service {
-			return nil, fmt.Errorf("openapi.json: %s is documented for both %s and %s", prefix, other, op.Service)
+		if counts[prefix] == nil {
+			counts[prefix] = map[string]int{}
 		}
-		out[prefix] = op.Service
+		counts[prefix][op.Service]++
+		prefixOf[op] = prefix
+	}
+	out := map[string]string{}
+	for prefix, by := range counts {
+		best, tie := "", false
+		for service, n := range by {
+			switch {
+			case best == "" || n > by[best]:
+				best, tie = service, false
+			case n == by[best]:
+				tie = true
+			}
+		}
+		if tie {
+			return nil, fmt.Errorf("openapi.json: %s is documented for several services alike (%v)", prefix, by)
+		}
+		out[prefix] = best
+	}
+	for op, prefix := range prefixOf {
+		if out[prefix] != op.Service {
+			if other, ok := out[op.Path]; ok && other != op.Service {
+				return nil, fmt.Errorf("openapi.json: %s is documented for both %s and %s", op.Path, other, op.Service)
+			}
+			out[op.Path] = op.Service
+		}
 	}
 	return out, nil
 }

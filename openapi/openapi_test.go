@@ -33,7 +33,7 @@ func TestTheDocumentIsValidOpenAPI31(t *testing.T) {
 		t.Fatal(err)
 	}
 	services := map[string]bool{"gateway": true, "user": true, "event": true, "booking": true, "inventory": true,
-		"payment": true, "notification": true}
+		"payment": true, "notification": true, "ticket": true}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			name := method + " " + path

@@ -25,6 +25,7 @@ import (
 	"ticketflow/services/event"
 	"ticketflow/services/inventory"
 	"ticketflow/services/payment"
+	"ticketflow/services/ticket"
 	"ticketflow/workflows"
 )
 
@@ -72,6 +73,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 		Bookings:  booking.NewClient(cfg.Endpoints[config.Booking], token, 10*time.Second),
 		Payments:  payment.NewClient(cfg.Endpoints[config.Payment], token, 10*time.Second),
 		Events:    event.NewClient(cfg.Endpoints[config.Event], token, 10*time.Second),
+		Tickets:   ticket.NewClient(cfg.Endpoints[config.Ticket], token, 10*time.Second),
 		Kafka:     writer,
 	}
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{

@@ -74,7 +74,7 @@ type booking struct {
 	// complete).
 	ranLocal bool
 	// gen is the run's generation marker (generations.go): what it does differently from
-	// earlier runs is decided by it, and only in mechanics.go and legacy.go.
+	// earlier runs is decided by it, and only in mechanics.go, legacy.go and tickets.go.
 	gen workflow.Version
 }
 
@@ -262,6 +262,7 @@ func (b *booking) confirm(ctx workflow.Context, rec activities.PaymentRecord) {
 		b.state.Step = "done"
 		return
 	}
+	b.issueTickets(ctx)
 	b.emit(ctx, b.confirmed(now))
 	b.state.Step = "confirmed; open until the event for cancels"
 }
@@ -289,6 +290,7 @@ func (b *booking) finish(ctx workflow.Context, status, reason string) {
 // cancelConfirmed cancels a CONFIRMED booking: refund, release, CANCELLED.
 func (b *booking) cancelConfirmed(ctx workflow.Context, reason string) {
 	b.state.Step = "cancelling"
+	b.revokeTickets(ctx, reason)
 	b.unconfirm(ctx, reason)
 	b.setStatus(ctx, lifecycle.StatusCancelled, reason)
 	now := workflow.Now(ctx)
@@ -324,6 +326,8 @@ func (b *booking) repair(ctx workflow.Context) {
 	b.holdDecided = true
 	if b.in.Status == lifecycle.StatusConfirmed {
 		b.resumeConfirmed()
+		b.issueTickets(ctx) // the earlier run may have ended before it issued them
+		b.state.Step = "confirmed; open until the event for cancels"
 		return
 	}
 	b.hold = lifecycle.HoldResult{Held: true, Code: lifecycle.HoldOK, HoldExpiresAt: b.in.HoldExpiresAt}

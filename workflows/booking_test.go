@@ -22,6 +22,7 @@ import (
 	"ticketflow/internal/lifecycle"
 	"ticketflow/services/inventory"
 	"ticketflow/services/payment"
+	"ticketflow/services/ticket"
 )
 
 // t0 is the test clock's start. It is the real time: the test environment checks a local
@@ -132,6 +133,23 @@ func newHarness(t *testing.T) *harness {
 		h.rec = activities.PaymentRecord{Found: true, View: payment.View{ID: "pay-1", BookingID: bookingID,
 			AmountMinor: 12000, Currency: "EUR", Status: payment.StatusFailed, FailureReason: "voided"}}
 		return activities.RefundResult{Voided: true, PaymentID: "pay-1", Status: payment.StatusFailed}, nil
+	}).Maybe()
+	h.env.OnActivity(a.IssueTickets, mock.Anything, mock.Anything).Return(func(_ context.Context, r ticket.IssueRequest) error {
+		h.record("IssueTickets")
+		h.mu.Lock()
+		f := h.behaviour["IssueTickets"]
+		h.mu.Unlock()
+		if r.BookingID != bookingID || len(r.SeatIDs) == 0 {
+			h.t.Errorf("IssueTickets(%+v)", r)
+		}
+		if f != nil {
+			return f(0)
+		}
+		return nil
+	}).Maybe()
+	h.env.OnActivity(a.RevokeTickets, mock.Anything, mock.Anything).Return(func(_ context.Context, r ticket.RevokeRequest) error {
+		h.record("RevokeTickets")
+		return nil
 	}).Maybe()
 	h.env.OnActivity(a.PaymentOfRecord, mock.Anything, mock.Anything).Return(func(ctx context.Context, id string) (activities.PaymentRecord, error) {
 		h.record("PaymentOfRecord")

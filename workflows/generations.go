@@ -16,7 +16,9 @@ import "go.temporal.io/sdk/workflow"
 //     translation of a seat decision); generations 4 and 5 read HoldSeats' errors (legacy.go);
 //   - 4, generation 7: when a CONFIRMED booking's wait for its event ends, the run asks the event
 //     service for the event's date now (EventStartsAt) and waits on if the event was postponed;
-//     earlier runs close at the date copied when the booking was made.
+//     earlier runs close at the date copied when the booking was made;
+//   - 5, generation 8: the booking's tickets are issued once it is CONFIRMED, before
+//     booking.confirmed, and revoked first when it is cancelled after confirmation (tickets.go).
 //
 // `ticketflow generations` counts the open runs of each generation (Generations below): the code
 // of a generation can go once it counts none (docs/architecture.md, "Generations").
@@ -27,9 +29,10 @@ const (
 	genCancelledWaits workflow.Version = 2
 	genOneTranslation workflow.Version = 3
 	genFreshEventDate workflow.Version = 4
+	genTickets        workflow.Version = 5
 
 	// currentGeneration is the marker new runs record.
-	currentGeneration = genFreshEventDate
+	currentGeneration = genTickets
 )
 
 // Generation is one generation of BookingWorkflow as `ticketflow generations` counts its open
@@ -44,13 +47,15 @@ type Generation struct {
 var Generations = []Generation{
 	{"0-3", "legacy.go: legacyBookingWorkflow, CancelConfirmedBookingWorkflow",
 		`WorkflowType = "CancelConfirmedBookingWorkflow" OR (WorkflowType = "BookingWorkflow" AND ` +
-			`(TemporalChangeVersion IS NULL OR TemporalChangeVersion NOT IN ("one-decider-1", "one-decider-2", "one-decider-3", "one-decider-4")))`},
+			`(TemporalChangeVersion IS NULL OR TemporalChangeVersion NOT IN ("one-decider-1", "one-decider-2", "one-decider-3", "one-decider-4", "one-decider-5")))`},
 	{"4", "legacy.go: legacyHold; mechanics.go: awaitFor's AwaitWithTimeout",
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-1"`},
 	{"5", "legacy.go: legacyHold",
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-2"`},
 	{"6", "booking.go: keep closes at the event date copied at booking",
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-3"`},
-	{"7", "booking.go (current)",
+	{"7", "tickets.go: issueTickets and revokeTickets do nothing",
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-4"`},
+	{"8", "booking.go (current)",
+		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-5"`},
 }

@@ -15,6 +15,7 @@ import (
 	inventory "ticketflow/services/inventory/server"
 	notification "ticketflow/services/notification/server"
 	payment "ticketflow/services/payment/server"
+	ticket "ticketflow/services/ticket/server"
 	user "ticketflow/services/user/server"
 	"ticketflow/worker"
 )
@@ -27,6 +28,7 @@ var processes = map[string]func(context.Context, *config.Config) error{
 	config.Inventory:    inventory.Run,
 	config.Payment:      payment.Run,
 	config.Notification: notification.Run,
+	config.Ticket:       ticket.Run,
 	config.Worker:       worker.Run,
 	config.Bridge:       bridge.Run,
 }

@@ -13,7 +13,11 @@
 // one frees their seats on the second browser, live; two places of the event's general-admission
 // area are booked with the quantity picker (CONFIRMED), and the second browser's count of places
 // left drops by two, live; on an event with a waiting room the page shows the buyer's place moving
-// toward the front, then the seat map with the time left to book, and books with the admission. A
+// toward the front, then the seat map with the time left to book, and books with the admission.
+// "My tickets" shows a QR code per confirmed seat; a door-staff browser (a SCANNER account) admits
+// one of them once, refuses it the second time and refuses garbage; once the booking is
+// cancelled, offline, it refuses the revoked ticket, admits a valid one and refuses it again from
+// what it fetched last, then uploads the offline scan. A
 // screenshot is saved after every step. Exits 1 on any failure. Playwright never downloads a
 // browser here: it only launches /usr/bin/chromium.
 import { chromium } from 'playwright-core';
@@ -183,6 +187,37 @@ async function submitAndWait(page, card, want) {
   return id;
 }
 
+// ticketsOf waits for a booking's tickets (issued when it is CONFIRMED) and returns them.
+async function ticketsOf(bookingId, token, n) {
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    const res = await fetch(`${GATEWAY}/api/bookings/${bookingId}/tickets`, { headers: { Authorization: 'Bearer ' + token } });
+    if (res.ok) {
+      const { tickets } = await res.json();
+      if (tickets.length >= n) return tickets;
+    }
+    if (Date.now() > deadline) throw new Error(`booking ${bookingId} has no ${n} tickets after ${WAIT / 1000}s`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+// doorResult waits for the door's answer and returns it: {outcome, headline, detail}.
+async function doorResult(door, want) {
+  const box = door.getByTestId('door-result');
+  return waitFor({ text: `the door to answer ${want}`, observe: async () => (await box.isVisible()) ? await box.innerText() : 'no answer' },
+    async () => {
+      if (!(await box.isVisible()) || (await box.getAttribute('data-outcome')) !== want) return null;
+      return { headline: await door.getByTestId('door-headline').innerText(), detail: await door.getByTestId('door-detail').innerText() };
+    });
+}
+
+async function scanAtDoor(door, code, want) {
+  await door.evaluate(() => { document.querySelector('[data-testid="door-result"]').hidden = true; });
+  await door.getByTestId('door-code').fill(code);
+  await door.getByTestId('door-check').click();
+  return doorResult(door, want);
+}
+
 async function main() {
   log('gateway', GATEWAY, '· second page through', VISITOR_GATEWAY, '· chromium', CHROMIUM, '· screenshots in', SHOTS);
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
@@ -319,6 +354,50 @@ async function main() {
     if ((await page.getByTestId('status-' + heldId).innerText()) !== 'PENDING') throw new Error('the tok_noResponse booking is not PENDING');
   });
 
+  let tickets, doorPage;
+  await step('my tickets shows a QR code per confirmed seat', page, async () => {
+    await page.getByTestId('nav-tickets').click();
+    for (const id of confirmedSeats) await page.getByTestId('qr-' + id).waitFor();
+    const drawn = await page.locator('img[data-testid^="qr-"]').evaluateAll((imgs) => imgs.map((i) => i.complete && i.naturalWidth >= 100));
+    if (drawn.length !== 2 || !drawn.every(Boolean)) throw new Error('QR codes drawn: ' + JSON.stringify(drawn));
+    const token = await page.evaluate(() => localStorage.getItem('ticketflow.token'));
+    tickets = await ticketsOf(confirmedId, token, 2);
+    await page.screenshot({ path: join(SHOTS, String(stepNo).padStart(2, '0') + '-my-tickets.png'), fullPage: true });
+    await page.getByTestId('nav-bookings').click();
+    await page.getByTestId('booking-' + confirmedId).waitFor();
+  });
+
+  doorPage = await launch('door');
+  const doorEmail = `door-${uniq}@example.com`;
+  await step('door staff: a SCANNER account opens the door page', doorPage, async () => {
+    const { token } = await api('POST', '/api/users/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+    await api('POST', '/api/users/scanners', { name: 'Door ' + uniq, email: doorEmail, password: 'door-password-1' }, token);
+    await doorPage.goto(GATEWAY + '/#/login');
+    await doorPage.getByTestId('login-email').fill(doorEmail);
+    await doorPage.getByTestId('login-password').fill('door-password-1');
+    await doorPage.getByTestId('login-submit').click();
+    await waitFor({ text: 'the door link for a scanner', observe: observer(doorPage) },
+      async () => doorPage.getByTestId('nav-door').isVisible());
+    await doorPage.goto(`${GATEWAY}/#/door/${encodeURIComponent(event.id)}`);
+    await waitFor({ text: 'the keys and the revocation list fetched', observe: observer(doorPage) },
+      async () => /key\(s\) fetched.*revocation list \(0 revoked\)/.test(await doorPage.getByTestId('door-sync-state').innerText()));
+  });
+
+  await step('the door admits a ticket in green with its seat and holder', doorPage, async () => {
+    const r = await scanAtDoor(doorPage, tickets[0].credential, 'admitted');
+    if (!r.headline.includes(tickets[0].seatId) || !r.detail.includes('Browser Buyer')) throw new Error('admitted as ' + JSON.stringify(r));
+  });
+
+  await step('the door refuses the same ticket in red the second time', doorPage, async () => {
+    const r = await scanAtDoor(doorPage, tickets[0].credential, 'refused');
+    if (!r.headline.includes('ALREADY CHECKED IN') || !r.detail.includes('First scan')) throw new Error('refused as ' + JSON.stringify(r));
+  });
+
+  await step('the door refuses a code that is no ticket', doorPage, async () => {
+    const r = await scanAtDoor(doorPage, confirmedId, 'refused');
+    if (!r.headline.includes('CREDENTIAL MALFORMED')) throw new Error('refused as ' + JSON.stringify(r));
+  });
+
   await step('cancel the pending and the confirmed booking', page, async () => {
     for (const id of [heldId, confirmedId]) {
       await page.getByTestId('cancel-' + id).click();
@@ -393,6 +472,41 @@ async function main() {
       async () => (await page.locator('[data-testid^="seat-"][data-status="AVAILABLE"]').count()) === 8);
     const [one] = await availableSeats(page, 1);
     await bookAndWait(page, [one], 'tok_visa', 'CONFIRMED');
+  });
+
+  await step('offline, the door refuses a revoked ticket, admits a valid one once, and uploads the scan later', doorPage, async () => {
+    // A ticket bought by someone else, still valid; then the door refreshes its list (the cancelled
+    // booking's tickets are on it) and loses the network.
+    const buyer = await api('POST', '/api/users/register', { name: 'Offline Guest', email: `guest-${uniq}@example.com`, password: 'guest-password-1' });
+    const map = await api('GET', `/api/inventory/events/${event.id}/seats`);
+    const free = map.seats.find((x) => x.status === 'AVAILABLE').id;
+    const b = await api('POST', '/api/bookings', { eventId: event.id, seatIds: [free], paymentMethod: { type: 'card', token: 'tok_visa' } }, buyer.token);
+    const [valid] = await ticketsOf(b.id, buyer.token, 1);
+    await doorPage.getByTestId('door-sync').click();
+    await waitFor({ text: 'the list with the cancelled booking\'s 2 tickets', observe: observer(doorPage) },
+      async () => (await doorPage.getByTestId('door-sync-state').innerText()).includes('(2 revoked)'));
+    await doorPage.context().setOffline(true);
+    let r = await scanAtDoor(doorPage, tickets[1].credential, 'refused');
+    if (!r.headline.includes('TICKET REVOKED') || !r.detail.includes('offline')) throw new Error('revoked, offline: ' + JSON.stringify(r));
+    r = await scanAtDoor(doorPage, valid.credential, 'admitted');
+    if (!r.headline.includes(free) || !r.detail.includes('Offline Guest') || !r.detail.includes('offline')) throw new Error('valid, offline: ' + JSON.stringify(r));
+    await doorPage.screenshot({ path: join(SHOTS, String(stepNo).padStart(2, '0') + '-door-admitted-offline.png'), fullPage: true });
+    r = await scanAtDoor(doorPage, valid.credential, 'refused');
+    if (!r.headline.includes('ALREADY CHECKED IN')) throw new Error('again, offline: ' + JSON.stringify(r));
+    const [h, p, sig] = valid.credential.split('.');
+    const forged = h + '.' + Buffer.from(Buffer.from(p, 'base64url').toString().replace('"seat":"', '"seat":"VIP-')).toString('base64url') + '.' + sig;
+    r = await scanAtDoor(doorPage, forged, 'refused');
+    if (!r.headline.includes('CREDENTIAL BAD SIGNATURE')) throw new Error('tampered, offline: ' + JSON.stringify(r));
+    await doorPage.screenshot({ path: join(SHOTS, String(stepNo).padStart(2, '0') + '-door-refused-offline.png'), fullPage: true });
+    // Back online: the queued scan is uploaded, and the server then knows the ticket was used.
+    await doorPage.context().setOffline(false);
+    // The page uploads by itself when the browser says it is online; the button does it too.
+    const upload = doorPage.getByTestId('door-upload');
+    if (await upload.isVisible()) await upload.click({ timeout: 2000 }).catch(() => {});
+    await waitFor({ text: 'the offline scan uploaded', observe: observer(doorPage) },
+      async () => (await doorPage.getByTestId('door-queue').innerText()).includes('1 admitted'));
+    r = await scanAtDoor(doorPage, valid.credential, 'refused');
+    if (!r.headline.includes('ALREADY CHECKED IN')) throw new Error('online after the upload: ' + JSON.stringify(r));
   });
 
   // IQD: ISO 4217 gives it 3 decimals where the browser's own (CLDR) data gives 0, so 1500 minor

@@ -13,11 +13,16 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Roles a token may carry.
+// Roles a token may carry. A SCANNER is door staff: it checks tickets in and reads an event's
+// revocation list, and has no other rights beyond a USER's.
 const (
-	RoleUser  = "USER"
-	RoleAdmin = "ADMIN"
+	RoleUser    = "USER"
+	RoleAdmin   = "ADMIN"
+	RoleScanner = "SCANNER"
 )
+
+// ValidRole reports whether role is one a token may carry.
+func ValidRole(role string) bool { return role == RoleUser || role == RoleAdmin || role == RoleScanner }
 
 // Identity is who a verified request comes from.
 type Identity struct {
@@ -28,6 +33,9 @@ type Identity struct {
 
 // Admin reports whether the identity has the ADMIN role.
 func (id Identity) Admin() bool { return id.Role == RoleAdmin }
+
+// Scanner reports whether the identity may check tickets in: the SCANNER role, or ADMIN.
+func (id Identity) Scanner() bool { return id.Role == RoleScanner || id.Role == RoleAdmin }
 
 type claims struct {
 	Email string `json:"email"`
@@ -70,7 +78,7 @@ func Verify(secret []byte, token string) (Identity, error) {
 	if err != nil {
 		return Identity{}, ErrInvalidToken
 	}
-	if c.Subject == "" || len(c.Subject) > 64 || (c.Role != RoleUser && c.Role != RoleAdmin) {
+	if c.Subject == "" || len(c.Subject) > 64 || !ValidRole(c.Role) {
 		return Identity{}, ErrInvalidToken
 	}
 	return Identity{UserID: c.Subject, Email: c.Email, Role: c.Role}, nil

@@ -53,6 +53,13 @@ func NewMessage(topic, key, eventID string, occurredAt time.Time, payload any) (
 	}}, nil
 }
 
+// NewTicketMessage is NewMessage for a fact about one ticket (the ticket topics): keyed by its
+// booking id like every booking's message, so one booking's facts stay ordered on one partition,
+// with the ticket id as the subject of its eventId ("<ticketId>:ticket.issued").
+func NewTicketMessage(topic, bookingID, ticketID string, occurredAt time.Time, payload any) (Message, error) {
+	return NewMessage(topic, bookingID, FactID(ticketID, topic), occurredAt, payload)
+}
+
 // Kafka encodes m as a kafka-go message.
 func (m Message) Kafka() (kafka.Message, error) {
 	value, err := json.Marshal(m.Envelope)

@@ -120,6 +120,61 @@ type PaymentRefunded struct {
 	Reason      string `json:"reason"`
 }
 
+// TicketIssued is the payload of ticketflow.ticket.issued: one seat's ticket was issued to its
+// holder, signed with key Kid. Replaces names the ticket a transfer revoked for it.
+type TicketIssued struct {
+	TicketID     string    `json:"ticketId"`
+	BookingID    string    `json:"bookingId"`
+	EventID      string    `json:"eventId"`
+	SeatID       string    `json:"seatId"`
+	HolderUserID string    `json:"holderUserId"`
+	Kid          string    `json:"kid"`
+	IssuedAt     time.Time `json:"issuedAt"`
+	Replaces     string    `json:"replaces,omitempty"`
+}
+
+// TicketCheckedIn is the payload of ticketflow.ticket.checked_in: the ticket was admitted at
+// Gate, at CheckedInAt (the scan's time; an offline scan's may be earlier than the message).
+type TicketCheckedIn struct {
+	TicketID    string    `json:"ticketId"`
+	BookingID   string    `json:"bookingId"`
+	EventID     string    `json:"eventId"`
+	SeatID      string    `json:"seatId"`
+	Gate        string    `json:"gate"`
+	CheckedInAt time.Time `json:"checkedInAt"`
+	ScannerID   string    `json:"scannerId"`
+	Offline     bool      `json:"offline"`
+}
+
+// TicketRevoked is the payload of ticketflow.ticket.revoked: the ticket admits no one any more.
+type TicketRevoked struct {
+	TicketID  string    `json:"ticketId"`
+	BookingID string    `json:"bookingId"`
+	EventID   string    `json:"eventId"`
+	SeatID    string    `json:"seatId"`
+	RevokedAt time.Time `json:"revokedAt"`
+	Reason    string    `json:"reason"`
+}
+
+// TicketTransferred is the payload of ticketflow.ticket.transferred: the holder handed the ticket
+// to another account; TicketID (revoked) was replaced by NewTicketID. The notification service
+// emails both holders.
+type TicketTransferred struct {
+	TicketID    string    `json:"ticketId"`
+	NewTicketID string    `json:"newTicketId"`
+	BookingID   string    `json:"bookingId"`
+	EventID     string    `json:"eventId"`
+	EventName   string    `json:"eventName"`
+	SeatID      string    `json:"seatId"`
+	FromUserID  string    `json:"fromUserId"`
+	FromEmail   string    `json:"fromEmail"`
+	FromName    string    `json:"fromName"`
+	ToUserID    string    `json:"toUserId"`
+	ToEmail     string    `json:"toEmail"`
+	ToName      string    `json:"toName"`
+	At          time.Time `json:"at"`
+}
+
 // The rules a JSON Schema cannot state, checked after it by DecodePayload: one address rule
 // (mailaddr, as registration and the mailer apply it) and current ISO 4217 codes (money).
 
@@ -147,4 +202,7 @@ func (p *PaymentProcessed) rules() error { return currency(p.Currency) }
 func (p *PaymentRefunded) rules() error  { return currency(p.Currency) }
 func (p *BookingConfirmed) rules() error {
 	return errors.Join(address("userEmail", p.UserEmail), currency(p.Currency))
+}
+func (p *TicketTransferred) rules() error {
+	return errors.Join(address("fromEmail", p.FromEmail), address("toEmail", p.ToEmail))
 }

@@ -87,8 +87,8 @@ func schemaOf(topic string) (*compiledSchemas, *jsonschema.Schema, error) {
 
 // ValidateMessage checks a message value of topic against the contract: the envelope against
 // envelope.json, its eventType against the topic, its payload against the topic's schema, and its
-// eventId against the fact's deterministic id (FactID of the payload's bookingId, or userId for
-// user.registered). The error wraps ErrMalformed and names what is wrong.
+// eventId against the fact's deterministic id (FactID of the payload's bookingId, userId for
+// user.registered, ticketId for the ticket topics). The error wraps ErrMalformed and names what is wrong.
 func ValidateMessage(topic string, value []byte) error {
 	schemas, payloadSchema, err := schemaOf(topic)
 	if err != nil {
@@ -109,10 +109,7 @@ func ValidateMessage(topic string, value []byte) error {
 	if err := payloadSchema.Validate(payload); err != nil {
 		return fmt.Errorf("%w: %s payload: %s", ErrMalformed, topic, explain(err))
 	}
-	subject := "bookingId"
-	if topic == TopicUserRegistered {
-		subject = "userId"
-	}
+	subject := subjectField(topic)
 	id, _ := payload[subject].(string) // required by the payload schema
 	if want := FactID(id, topic); env["eventId"] != want {
 		return fmt.Errorf("%w: eventId %q on %s, want %q (FactID of the payload's %s)", ErrMalformed, env["eventId"], topic, want, subject)

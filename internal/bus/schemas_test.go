@@ -39,7 +39,8 @@ type builtMessage struct {
 // producedMessages builds every kind of message the system publishes, with bus.NewMessage and the
 // payload types exactly as its producers do: services/user/store.go (create),
 // workflows/booking.go (initiated, seatsLocked, paymentRequested, confirmed, released, ended) and
-// services/payment/model.go (processedMessage, refundedMessage).
+// services/payment/model.go (processedMessage, refundedMessage), services/ticket/server/store.go
+// (NewTicketMessage: issue, checkIn, revoke, transfer).
 func producedMessages(t *testing.T) []builtMessage {
 	t.Helper()
 	var out []builtMessage
@@ -134,6 +135,23 @@ func producedMessages(t *testing.T) []builtMessage {
 		add(TopicSeatsReleased + " (" + c.name + ")")(worker(TopicSeatsReleased, SeatsReleased{BookingID: tBooking,
 			EventID: tEvent, SeatIDs: c.seats, Quantities: c.q, Reason: "cancelled by the buyer"}))
 	}
+
+	// The ticket service's messages: keyed by the booking, the ticket id as the eventId's subject.
+	const tTicket, tTicket2 = "5b0d7a8e-2f61-4c1e-9d3a-0c7e6f1b2a90", "9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4"
+	tTicketNow := tWorkflowNow.Add(time.Second)
+	add(TopicTicketIssued)(NewTicketMessage(TopicTicketIssued, tBooking, tTicket, tTicketNow, TicketIssued{TicketID: tTicket,
+		BookingID: tBooking, EventID: tEvent, SeatID: "FLOOR-C-1", HolderUserID: tUser, Kid: "k-20261125-8f3a", IssuedAt: tTicketNow}))
+	add(TopicTicketIssued + " (transfer)")(NewTicketMessage(TopicTicketIssued, tBooking, tTicket2, tTicketNow, TicketIssued{TicketID: tTicket2,
+		BookingID: tBooking, EventID: tEvent, SeatID: "FLOOR-C-1", HolderUserID: tUser, Kid: "k-20261125-8f3a", IssuedAt: tTicketNow,
+		Replaces: tTicket}))
+	add(TopicTicketCheckedIn)(NewTicketMessage(TopicTicketCheckedIn, tBooking, tTicket, tTicketNow, TicketCheckedIn{TicketID: tTicket,
+		BookingID: tBooking, EventID: tEvent, SeatID: "FLOOR-C-1", Gate: "North 2", CheckedInAt: tTicketNow, ScannerID: tUser}))
+	add(TopicTicketRevoked)(NewTicketMessage(TopicTicketRevoked, tBooking, tTicket, tTicketNow, TicketRevoked{TicketID: tTicket,
+		BookingID: tBooking, EventID: tEvent, SeatID: "FLOOR-C-1", RevokedAt: tTicketNow, Reason: "cancelled by the buyer"}))
+	add(TopicTicketTransferred)(NewTicketMessage(TopicTicketTransferred, tBooking, tTicket, tTicketNow, TicketTransferred{TicketID: tTicket,
+		NewTicketID: tTicket2, BookingID: tBooking, EventID: tEvent, EventName: "Docs Concert", SeatID: "FLOOR-C-1",
+		FromUserID: tUser, FromEmail: "jane.doe@example.com", FromName: "Jane Doe", ToUserID: tEvent, ToEmail: "max@example.org",
+		ToName: "Max Mustermann", At: tTicketNow}))
 	return out
 }
 
@@ -254,6 +272,14 @@ func payloadOf(topic string) any {
 		return &SeatsReleased{}
 	case TopicPaymentRefunded:
 		return &PaymentRefunded{}
+	case TopicTicketIssued:
+		return &TicketIssued{}
+	case TopicTicketCheckedIn:
+		return &TicketCheckedIn{}
+	case TopicTicketRevoked:
+		return &TicketRevoked{}
+	case TopicTicketTransferred:
+		return &TicketTransferred{}
 	}
 	panic("no payload type for " + topic)
 }

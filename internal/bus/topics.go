@@ -22,6 +22,15 @@ const (
 	TopicPaymentRefunded  = "ticketflow.payment.refunded"
 )
 
+// Topics of the ticket service (issue 27): facts about one ticket, keyed by its booking id like
+// the six, with the ticket id as the subject of their eventId ("<ticketId>:ticket.issued").
+const (
+	TopicTicketIssued      = "ticketflow.ticket.issued"
+	TopicTicketCheckedIn   = "ticketflow.ticket.checked_in"
+	TopicTicketRevoked     = "ticketflow.ticket.revoked"
+	TopicTicketTransferred = "ticketflow.ticket.transferred"
+)
+
 // ContractTopics are the six documented topics, in the order a booking produces them.
 var ContractTopics = []string{
 	TopicUserRegistered, TopicBookingInitiated, TopicSeatsLocked, TopicPaymentRequested, TopicPaymentProcessed, TopicBookingConfirmed,
@@ -30,6 +39,19 @@ var ContractTopics = []string{
 // ExtraTopics are the topics TicketFlow adds to the contract.
 var ExtraTopics = []string{
 	TopicBookingFailed, TopicBookingExpired, TopicBookingCancelled, TopicSeatsReleased, TopicPaymentRefunded,
+	TopicTicketIssued, TopicTicketCheckedIn, TopicTicketRevoked, TopicTicketTransferred,
+}
+
+// subjectField is the payload field whose value is the subject of a topic's eventId (FactID):
+// userId for user.registered, ticketId for the ticket topics, bookingId for the rest.
+func subjectField(topic string) string {
+	switch topic {
+	case TopicUserRegistered:
+		return "userId"
+	case TopicTicketIssued, TopicTicketCheckedIn, TopicTicketRevoked, TopicTicketTransferred:
+		return "ticketId"
+	}
+	return "bookingId"
 }
 
 // DLT is the dead-letter topic of a topic.

@@ -41,7 +41,7 @@ var (
 // and the six services) on the host.
 var contractPorts = map[string]int{
 	Gateway: 3000, User: 3001, Event: 3002, Booking: 3003, Inventory: 3004,
-	Payment: 3005, Notification: 3006, Worker: 3007, Bridge: 3008,
+	Payment: 3005, Notification: 3006, Worker: 3007, Bridge: 3008, Ticket: 3099,
 }
 
 // composeApps is what each process needs from its container.
@@ -57,11 +57,12 @@ var composeApps = []struct {
 	{name: Booking, stores: []composeStore{storePostgres, storeTemporal}, peers: []string{Event, Inventory}},
 	{name: Inventory, stores: []composeStore{storePostgres, storeRedis}},
 	{name: Payment, stores: []composeStore{storeMongo, storeKafka}},
-	{name: Notification, stores: []composeStore{storeMongo, storeKafka, storeSMTP}},
+	{name: Notification, stores: []composeStore{storeMongo, storeKafka, storeSMTP}, peers: []string{Ticket}},
+	{name: Ticket, stores: []composeStore{storePostgres, storeKafka}, peers: []string{User, Event}},
 	{name: Worker, stores: []composeStore{storeTemporal, storeKafka}, peers: []string{Booking, Inventory, Payment}},
 	{name: Bridge, stores: []composeStore{storeTemporal, storeKafka}, peers: []string{Booking, Payment}},
 	{name: Gateway, publish: true, stores: []composeStore{storeRedis}, peers: Services,
-		after: []string{User, Event, Booking, Inventory, Payment, Notification, Worker, Bridge}},
+		after: []string{User, Event, Booking, Inventory, Payment, Notification, Ticket, Worker, Bridge}},
 }
 
 // composeInfra are the servers of the stack, from their official images.

@@ -29,11 +29,13 @@ const (
 	Inventory    = "inventory"
 	Payment      = "payment"
 	Notification = "notification"
+	Ticket       = "ticket"
 	Worker       = "worker"
 	Bridge       = "bridge"
 )
 
-// Databases of the services, on PostgreSQL (users, bookings, inventory) and MongoDB (the rest).
+// Databases of the services, on PostgreSQL (users, bookings, inventory, tickets) and MongoDB (the
+// rest).
 const (
 	UsersDB         = "ticketflow_users"
 	BookingsDB      = "ticketflow_bookings"
@@ -41,17 +43,19 @@ const (
 	EventsDB        = "ticketflow_events"
 	PaymentsDB      = "ticketflow_payments"
 	NotificationsDB = "ticketflow_notifications"
+	TicketsDB       = "ticketflow_tickets"
 )
 
 // PostgresDatabases are the databases the local stack creates on its PostgreSQL cluster.
-var PostgresDatabases = []string{UsersDB, BookingsDB, InventoryDB}
+var PostgresDatabases = []string{UsersDB, BookingsDB, InventoryDB, TicketsDB}
 
-// Services are the six contract services behind the gateway, in the contract's order.
-var Services = []string{User, Event, Booking, Inventory, Payment, Notification}
+// Services are the services behind the gateway: the contract's six, in its order, then the ticket
+// service (issue 27).
+var Services = []string{User, Event, Booking, Inventory, Payment, Notification, Ticket}
 
 // Processes are every application process of the stack, in start order (the gateway last, so
 // that once it answers, everything behind it is already up).
-var Processes = []string{User, Event, Booking, Inventory, Payment, Notification, Worker, Bridge, Gateway}
+var Processes = []string{User, Event, Booking, Inventory, Payment, Notification, Ticket, Worker, Bridge, Gateway}
 
 // Config is everything a TicketFlow process may need. Each process uses the part it needs.
 type Config struct {
@@ -108,6 +112,10 @@ type Config struct {
 	WorkerLocalSlots int
 	// WaitingRoom tunes the gateway's waiting rooms (WAITING_ROOM_*; docs/operations.md).
 	WaitingRoom WaitingRoom
+
+	// Tickets (the ticket service).
+	TicketKeyRotation time.Duration // a signing key older than this is replaced by a new one (TICKET_KEY_ROTATION)
+	TicketEventLasts  time.Duration // how long after its start an event counts as over (TICKET_EVENT_LASTS)
 }
 
 // WaitingRoom tunes the waiting rooms the gateways run for events that have one.
@@ -129,6 +137,10 @@ type WaitingRoom struct {
 var DefaultPorts = map[string]int{
 	Gateway: 3000, User: 3001, Event: 3002, Booking: 3003, Inventory: 3004,
 	Payment: 3005, Notification: 3006, Worker: 3007, Bridge: 3008,
+	// 3009 is the gateway's admin port, 3010..3089 the local stack's replicas of these (port +
+	// 10·k), and the e2e suite starts extra gateways on 3040..3048 with admin ports (+50)
+	// 3090..3098: 3099 is the one port of the block nothing else takes.
+	Ticket: 3099,
 }
 
 // Load reads the configuration from the environment.
@@ -208,6 +220,8 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 		w.Target <= 0 || w.MinInFlight < 1 || w.SeatsPerBuyer < 1 || w.FreshFor <= 0 {
 		l.errs = append(l.errs, fmt.Sprintf("WAITING_ROOM_*: %+v: admission at least 1s, tick at least 10ms, target and fresh-for positive, min-in-flight and seats-per-buyer at least 1", w))
 	}
+	c.TicketKeyRotation = l.duration("TICKET_KEY_ROTATION", 30*24*time.Hour)
+	c.TicketEventLasts = l.duration("TICKET_EVENT_LASTS", 12*time.Hour)
 
 	if c.KafkaPartitions < 1 || c.KafkaReplicas < 1 {
 		l.errs = append(l.errs, fmt.Sprintf("KAFKA_PARTITIONS=%d, KAFKA_REPLICATION_FACTOR=%d: both must be at least 1", c.KafkaPartitions, c.KafkaReplicas))
@@ -223,6 +237,9 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	if c.HoldTTL < time.Second {
 		l.errs = append(l.errs, fmt.Sprintf("HOLD_TTL=%s: must be at least 1s", c.HoldTTL))
+	}
+	if c.TicketKeyRotation < time.Minute || c.TicketEventLasts < 0 {
+		l.errs = append(l.errs, fmt.Sprintf("TICKET_KEY_ROTATION=%s, TICKET_EVENT_LASTS=%s: rotation at least 1m, an event's length not negative", c.TicketKeyRotation, c.TicketEventLasts))
 	}
 	if len(l.errs) > 0 {
 		return nil, fmt.Errorf("configuration: %s", strings.Join(l.errs, "; "))

@@ -197,3 +197,11 @@ func IsStatus(err error, status int) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Status == status
 }
+
+// IsClientError reports whether err is a service's 4xx answer other than 408 and 429: a request
+// the service refused, which sending again cannot change.
+func IsClientError(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status >= 400 && e.Status < 500 &&
+		e.Status != http.StatusRequestTimeout && e.Status != http.StatusTooManyRequests
+}

@@ -146,6 +146,22 @@ func RequireAdmin(next http.Handler) http.Handler {
 	})
 }
 
+// RequireScanner answers 403 to a verified caller that is neither SCANNER nor ADMIN.
+func RequireScanner(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := Identity(r.Context())
+		if !ok {
+			WriteError(w, r, Unauthorized("a Bearer token is required"))
+			return
+		}
+		if !id.Scanner() {
+			WriteError(w, r, Forbidden("this needs the SCANNER or ADMIN role"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // InternalOnly guards a service's internal API: callers must present the internal token.
 func InternalOnly(token string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {

@@ -9,5 +9,8 @@ import "errors"
 // answers it 409 CodeEmailTaken.
 var ErrEmailTaken = errors.New("email taken")
 
+// ErrNoUser is Client's answer for a user that does not exist.
+var ErrNoUser = errors.New("no such user")
+
 // CodeEmailTaken is the 409 code of a registration whose email belongs to another user.
 const CodeEmailTaken = "EMAIL_TAKEN"

@@ -369,7 +369,7 @@ func profile(cfg *devstack.Settings, dir string, out io.Writer) func() {
 	}
 	token := auth.InternalToken([]byte(cfg.JWTSecret))
 	var wg sync.WaitGroup
-	for _, name := range []string{config.Worker, config.Booking, config.Inventory, config.Gateway, config.Bridge, config.Payment} {
+	for _, name := range []string{config.Worker, config.Booking, config.Inventory, config.Gateway, config.Bridge, config.Payment, config.Ticket} {
 		wg.Add(1)
 		go func(name string) {
 			defer wg.Done()
@@ -396,7 +396,7 @@ func profile(cfg *devstack.Settings, dir string, out io.Writer) func() {
 	}
 	return func() {
 		wg.Wait()
-		for _, name := range []string{config.Worker, config.Booking, config.Inventory, config.Gateway, config.Bridge, config.Payment} {
+		for _, name := range []string{config.Worker, config.Booking, config.Inventory, config.Gateway, config.Bridge, config.Payment, config.Ticket} {
 			path := filepath.Join(dir, name+".cpu.pprof")
 			top, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=12", path).Output()
 			if err != nil {

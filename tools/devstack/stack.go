@@ -324,7 +324,7 @@ func (s *Stack) applications() []*component {
 // inventory, PostgreSQL and Redis (and user and event, which it reads), and a buyer waits on it.
 var background = map[string]bool{"kafka": true, "ferretdb": true, "temporal": true, "mailpit": true,
 	"prometheus": true, "jaeger": true, config.Worker: true, config.Bridge: true, config.Payment: true,
-	config.Notification: true}
+	config.Notification: true, config.Ticket: true}
 
 // niceOf is the nice value a process starts with: the configured one for the background, so that
 // on one shared machine the seat decision is served first (BENCHMARKS.md measures the effect).

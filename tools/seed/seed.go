@@ -1,5 +1,5 @@
-// Package seed creates the demo data of a fresh stack through the services' APIs: an admin and a
-// demo user (credentials printed), three venues (each with its time zone) and three events with
+// Package seed creates the demo data of a fresh stack through the services' APIs: an admin, a
+// demo user and a door-staff (SCANNER) account (credentials printed), three venues (each with its time zone) and three events with
 // seat plans of 80 to 120 seats, on sale now and dated one, two and three months after the first
 // seeding, at an evening hour of the venue. Running it again changes nothing.
 package seed
@@ -26,6 +26,8 @@ const (
 	AdminPassword = "admin-password-123"
 	DemoEmail     = "demo@ticketflow.local"
 	DemoPassword  = "demo-password-123"
+	DoorEmail     = "door@ticketflow.local"
+	DoorPassword  = "door-password-123"
 )
 
 type venue struct{ Name, Address, City, Country, Timezone string }
@@ -89,6 +91,7 @@ func Run(ctx context.Context, cfg *devstack.Settings, out io.Writer) error {
 	for _, u := range []struct{ name, email, password, role string }{
 		{"Ada Admin", AdminEmail, AdminPassword, auth.RoleAdmin},
 		{"Demo Buyer", DemoEmail, DemoPassword, auth.RoleUser},
+		{"Door Staff", DoorEmail, DoorPassword, auth.RoleScanner},
 	} {
 		err := users.Create(ctx, user.NewUser{Name: u.name, Email: u.email, Password: u.password, Role: u.role})
 		if err != nil && !errors.Is(err, user.ErrEmailTaken) {
@@ -140,12 +143,12 @@ func Run(ctx context.Context, cfg *devstack.Settings, out io.Writer) error {
 		}
 	}
 	if interactive(out) {
-		fmt.Fprintf(out, "demo data ready: 3 venues, 3 events\n  admin  %s / %s\n  buyer  %s / %s\n",
-			AdminEmail, AdminPassword, DemoEmail, DemoPassword)
+		fmt.Fprintf(out, "demo data ready: 3 venues, 3 events\n  admin  %s / %s\n  buyer  %s / %s\n  door   %s / %s\n",
+			AdminEmail, AdminPassword, DemoEmail, DemoPassword, DoorEmail, DoorPassword)
 	} else {
 		// A log file (a stack started in the background logs to dev.log): no passwords in logs.
-		fmt.Fprintf(out, "demo data ready: 3 venues, 3 events\n  admin  %s\n  buyer  %s\n  (passwords in README.md)\n",
-			AdminEmail, DemoEmail)
+		fmt.Fprintf(out, "demo data ready: 3 venues, 3 events\n  admin  %s\n  buyer  %s\n  door   %s\n  (passwords in README.md)\n",
+			AdminEmail, DemoEmail, DoorEmail)
 	}
 	return nil
 }

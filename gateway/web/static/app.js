@@ -1,5 +1,6 @@
 // TicketFlow's browser page: vanilla JavaScript over the REST API on the same origin (/api).
-// Views are chosen by the URL hash: #/ (events), #/events/<id>, #/bookings, #/login.
+// Views are chosen by the URL hash: #/ (events), #/events/<id>, #/bookings, #/tickets (my
+// tickets), #/door (door staff's check-in, which keeps working offline), #/login.
 'use strict';
 
 const MAX_SEATS = 10; // seats and places of general-admission areas, in one booking
@@ -199,6 +200,7 @@ function renderWho() {
   $('whoami').textContent = signedIn ? 'Signed in as ' + state.user.email : 'Not signed in';
   $('logout').hidden = !signedIn;
   $('login-link').hidden = signedIn;
+  $('nav-door').hidden = !(signedIn && (state.user.role === 'SCANNER' || state.user.role === 'ADMIN'));
 }
 
 function requireLogin() {
@@ -234,7 +236,7 @@ function show(view) {
     state.placeStream.abort();
     state.placeStream = null;
   }
-  for (const v of ['auth', 'events', 'event', 'bookings']) $('view-' + v).hidden = v !== view;
+  for (const v of ['auth', 'events', 'event', 'bookings', 'tickets', 'door']) $('view-' + v).hidden = v !== view;
 }
 
 async function route() {
@@ -248,6 +250,12 @@ async function route() {
     else if (hash === '/bookings') {
       if (!state.token) return requireLogin();
       await showBookings(gen);
+    } else if (hash === '/tickets') {
+      if (!state.token) return requireLogin();
+      await showTickets(gen);
+    } else if (/^\/door(\/[^/]+)?$/.test(hash)) {
+      if (!state.token) return requireLogin();
+      await showDoor(gen, decodeURIComponent(hash.slice('/door/'.length)));
     } else await showEvents(gen);
   } catch (e) {
     showError(e);
@@ -910,6 +918,267 @@ async function cancelBooking(b, button) {
   await showBookings(state.gen).catch(showError);
 }
 
+// My tickets
+
+async function showTickets(gen) {
+  show('tickets');
+  const { tickets } = await api('GET', '/tickets/my?limit=100');
+  if (gen !== state.gen) return;
+  const ul = $('tickets');
+  ul.replaceChildren();
+  $('tickets-empty').hidden = tickets.length > 0;
+  for (const t of tickets) {
+    const valid = t.status === 'VALID';
+    ul.append(el('li', { class: 'card', 'data-testid': 'ticket-' + t.id, 'data-status': t.status, 'data-seat': t.seatId },
+      el('a', { href: '#/events/' + encodeURIComponent(t.eventId) }, t.eventName),
+      el('p', {}, 'Seat ' + t.seatId + ' · ' + when(t.eventStartsAt) + ' · holder ' + t.holderName),
+      el('p', {}, 'Status: ', el('strong', { class: 'status ' + t.status.toLowerCase() }, t.status),
+        t.checkedInAt ? ' — checked in ' + when(t.checkedInAt) + (t.gate ? ' at ' + t.gate : '') : '',
+        t.revokedReason ? ' — ' + t.revokedReason : ''),
+      valid && t.qr ? el('img', { class: 'qr', src: t.qr, alt: 'QR code of the ticket for seat ' + t.seatId, 'data-testid': 'qr-' + t.seatId }) : null,
+      valid ? el('details', {}, el('summary', {}, 'The code (for a scanner that takes it pasted)'), el('code', {}, t.credential)) : null,
+      valid && !t.checkedInAt ? transferForm(t) : null));
+  }
+}
+
+// transferForm hands a ticket to another registered account: its code stops admitting anyone
+// and the new holder gets a ticket of their own.
+function transferForm(t) {
+  const input = el('input', { type: 'email', name: 'email', required: true, 'data-testid': 'transfer-email-' + t.id,
+    'aria-label': 'Email of the account to transfer seat ' + t.seatId + ' to' });
+  const form = el('form', { 'data-testid': 'transfer-' + t.id }, el('label', {}, 'Transfer to (their TicketFlow email)', input),
+    el('button', { type: 'submit' }, 'Transfer'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!window.confirm(`Transfer seat ${t.seatId} to ${input.value}? Your code for it will stop working.`)) return;
+    try {
+      await api('POST', '/tickets/' + encodeURIComponent(t.id) + '/transfer', { email: input.value.trim() });
+      clearError();
+    } catch (err) {
+      showError(err);
+    }
+    await showTickets(state.gen).catch(showError);
+  });
+  return form;
+}
+
+// ---------------------------------------------------------------- the door
+//
+// Door staff check tickets in here. Online, the ticket service decides (POST /api/checkins): once
+// per ticket, whichever gate is first. When the network is down, the page decides alone, with what
+// it fetched last and kept in localStorage: the public keys (GET /api/tickets/keys) verify the
+// ticket's Ed25519 signature in the browser (WebCrypto), the event's revocation list
+// (GET /api/events/{id}/revocations) refuses revoked tickets, and the tickets this door admitted
+// offline are refused a second time. Offline admissions are queued and uploaded in one batch when
+// the network is back (POST /api/checkins/batch), where the earliest scan of a ticket wins.
+
+const DOOR_SYNC_MS = 60_000;
+const door = {
+  keys: JSON.parse(localStorage.getItem('ticketflow.door.keys') || 'null'),  // {fetchedAt, keys: [jwk]}
+  lists: JSON.parse(localStorage.getItem('ticketflow.door.lists') || '{}'), // eventId -> {fetchedAt, etag, revoked}
+  queue: JSON.parse(localStorage.getItem('ticketflow.door.queue') || '[]'), // offline scans not uploaded
+  seen: JSON.parse(localStorage.getItem('ticketflow.door.seen') || '{}'),   // ticketId -> {at, gate}, admitted here offline
+};
+
+function saveDoor() {
+  localStorage.setItem('ticketflow.door.keys', JSON.stringify(door.keys));
+  localStorage.setItem('ticketflow.door.lists', JSON.stringify(door.lists));
+  localStorage.setItem('ticketflow.door.queue', JSON.stringify(door.queue));
+  localStorage.setItem('ticketflow.door.seen', JSON.stringify(door.seen));
+}
+
+// showDoor opens the door, for the event named in the hash (#/door/<eventId>) or the last one.
+async function showDoor(gen, eventId) {
+  show('door');
+  const role = state.user && state.user.role;
+  if (role !== 'SCANNER' && role !== 'ADMIN') {
+    showError(new ApiError(403, 'FORBIDDEN', 'The door is for door staff: log in with a SCANNER (or ADMIN) account.'));
+    return;
+  }
+  const select = $('door-event');
+  if (!select.options.length) {
+    try {
+      const { events } = await api('GET', '/events?limit=100&when=all');
+      for (const ev of events) select.append(el('option', { value: ev.id }, ev.name + ' · ' + when(ev.date)));
+    } catch (e) {
+      if (e.status !== 0) throw e; // offline: the events the page knew are gone with a reload; keep going
+    }
+  }
+  const wanted = eventId || localStorage.getItem('ticketflow.door.event');
+  if (wanted && ![...select.options].some((o) => o.value === wanted)) {
+    try {
+      const ev = await api('GET', '/events/' + encodeURIComponent(wanted));
+      select.append(el('option', { value: ev.id }, ev.name + ' · ' + when(ev.date)));
+    } catch { /* not an event (or offline): the list stays as it is */ }
+  }
+  if (wanted && [...select.options].some((o) => o.value === wanted)) select.value = wanted;
+  if (gen !== state.gen) return;
+  renderDoorState();
+  await syncDoor().catch(() => {});
+  state.timers.door = setInterval(() => syncDoor().catch(() => {}), DOOR_SYNC_MS);
+}
+
+// syncDoor fetches the keys and the selected event's revocation list (If-None-Match: unchanged
+// lists cost a 304), keeps them for offline checks, and uploads offline scans first.
+async function syncDoor() {
+  const eventId = $('door-event').value;
+  if (door.queue.length) await uploadScans();
+  const keys = await api('GET', '/tickets/keys');
+  door.keys = { fetchedAt: new Date().toISOString(), keys: keys.keys };
+  if (eventId) {
+    const kept = door.lists[eventId];
+    const res = await fetch('/api/events/' + encodeURIComponent(eventId) + '/revocations', {
+      headers: { Accept: 'application/json', Authorization: 'Bearer ' + state.token, ...(kept ? { 'If-None-Match': kept.etag } : {}) },
+    });
+    if (res.status === 200) {
+      const list = await res.json();
+      door.lists[eventId] = { fetchedAt: new Date().toISOString(), etag: res.headers.get('ETag'), revoked: list.revoked };
+    } else if (res.status === 304 && kept) {
+      kept.fetchedAt = new Date().toISOString();
+    } else {
+      throw new ApiError(res.status, 'HTTP_' + res.status, 'the revocation list could not be read');
+    }
+  }
+  saveDoor();
+  renderDoorState();
+}
+
+function renderDoorState() {
+  const eventId = $('door-event').value;
+  const list = door.lists[eventId];
+  const parts = [];
+  parts.push(door.keys ? `${door.keys.keys.length} key(s) fetched ${when(door.keys.fetchedAt)}` : 'no keys fetched yet');
+  parts.push(list ? `revocation list (${list.revoked.length} revoked) fetched ${when(list.fetchedAt)}` : 'no revocation list for this event yet');
+  $('door-sync-state').textContent = 'For offline checks: ' + parts.join('; ') + '.';
+  $('door-queue').textContent = door.queue.length ? `${door.queue.length} scan(s) made offline, not uploaded yet.` : (door.uploaded || '');
+  $('door-upload').hidden = door.queue.length === 0;
+}
+
+function showDoorResult(ok, headline, detail) {
+  const box = $('door-result');
+  box.hidden = false;
+  box.className = 'door-result ' + (ok ? 'ok' : 'bad');
+  box.dataset.outcome = ok ? 'admitted' : 'refused';
+  $('door-headline').textContent = (ok ? '✔ ' : '✖ ') + headline;
+  $('door-detail').textContent = detail;
+}
+
+function b64url(s) {
+  s = s.replace(/-/g, '+').replace(/_/g, '/');
+  while (s.length % 4) s += '=';
+  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+}
+
+// verifyOffline checks a code as a scanner without network does: a compact JWS, EdDSA, a key
+// the page fetched, a signature that verifies (Ed25519 in WebCrypto), the selected event, and not
+// on the revocation list. It answers {ok, claims} or {ok: false, code, text}.
+async function verifyOffline(code, eventId) {
+  const refuse = (c, text) => ({ ok: false, code: c, text });
+  const parts = code.trim().split('.');
+  let header, claims;
+  try {
+    if (parts.length !== 3) throw new Error('not three parts');
+    header = JSON.parse(new TextDecoder().decode(b64url(parts[0])));
+    claims = JSON.parse(new TextDecoder().decode(b64url(parts[1])));
+  } catch {
+    return refuse('CREDENTIAL_MALFORMED', 'This is not a TicketFlow ticket.');
+  }
+  if (header.alg !== 'EdDSA' || header.typ !== 'ticketflow-ticket+jwt' || !claims.tid) {
+    return refuse('CREDENTIAL_MALFORMED', 'This is not a TicketFlow ticket.');
+  }
+  const jwk = door.keys && door.keys.keys.find((k) => k.kid === header.kid);
+  if (!jwk) return refuse('CREDENTIAL_UNKNOWN_KEY', 'Signed with a key this door does not know (refresh the keys when online).');
+  let valid = false;
+  try {
+    const key = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, { name: 'Ed25519' }, false, ['verify']);
+    valid = await crypto.subtle.verify({ name: 'Ed25519' }, key, b64url(parts[2]), new TextEncoder().encode(parts[0] + '.' + parts[1]));
+  } catch {
+    valid = false;
+  }
+  if (!valid) return refuse('CREDENTIAL_BAD_SIGNATURE', 'The signature does not match: this ticket was altered.');
+  if (eventId && claims.eid !== eventId) return refuse('WRONG_EVENT', 'This ticket is for another event.');
+  const list = door.lists[eventId];
+  if (list && list.revoked.includes(claims.tid)) return refuse('TICKET_REVOKED', 'This ticket was revoked (cancelled, refunded or transferred).');
+  return { ok: true, claims };
+}
+
+async function checkIn(form) {
+  const code = $('door-code').value.trim();
+  const gate = $('door-gate').value.trim();
+  const eventId = $('door-event').value;
+  if (!code || !gate) return;
+  localStorage.setItem('ticketflow.door.event', eventId);
+  const button = form.querySelector('button[type=submit]');
+  button.disabled = true;
+  try {
+    try {
+      const a = await api('POST', '/checkins', { credential: code, gate, eventId });
+      showDoorResult(true, a.seatId, `${a.holderName} · admitted at ${a.gate}`);
+      clearError();
+      if (door.queue.length) uploadScans().catch(() => {});
+    } catch (e) {
+      if (e.status !== 0) {
+        const d = e.details || {};
+        const first = e.code === 'ALREADY_CHECKED_IN' ? ` First scan: ${when(d.checkedInAt)} at ${d.gate}.` : '';
+        showDoorResult(false, e.code.replace(/_/g, ' '), e.message + '.' + first);
+        return;
+      }
+      await checkInOffline(code, gate, eventId);
+    }
+  } finally {
+    button.disabled = false;
+    $('door-code').value = '';
+    $('door-code').focus();
+  }
+}
+
+// checkInOffline decides alone, with the keys and list fetched last, and queues the admission.
+async function checkInOffline(code, gate, eventId) {
+  const v = await verifyOffline(code, eventId);
+  if (!v.ok) {
+    showDoorResult(false, v.code.replace(/_/g, ' '), v.text + ' (checked offline)');
+    return;
+  }
+  const seen = door.seen[v.claims.tid];
+  if (seen) {
+    showDoorResult(false, 'ALREADY CHECKED IN', `Admitted here offline at ${when(seen.at)}, gate ${seen.gate}.`);
+    return;
+  }
+  const at = new Date().toISOString();
+  door.seen[v.claims.tid] = { at, gate };
+  door.queue.push({ credential: code, gate, scannedAt: at, eventId });
+  saveDoor();
+  renderDoorState();
+  showDoorResult(true, v.claims.seat, `${v.claims.name} · admitted offline at ${gate}; uploaded when the network is back`);
+}
+
+// uploadScans sends the offline scans, per event, in one batch each; the results are the
+// server's reconciliation (the earliest scan of a ticket wins). One upload at a time: a second
+// call while one is under way waits for it.
+function uploadScans() {
+  if (!door.uploading) door.uploading = uploadQueued().finally(() => { door.uploading = null; });
+  return door.uploading;
+}
+
+async function uploadQueued() {
+  const byEvent = new Map();
+  for (const s of door.queue) {
+    if (!byEvent.has(s.eventId)) byEvent.set(s.eventId, []);
+    byEvent.get(s.eventId).push({ credential: s.credential, gate: s.gate, scannedAt: s.scannedAt });
+  }
+  const totals = { admitted: 0, duplicates: 0, refused: 0 };
+  for (const [eventId, scans] of byEvent) {
+    const r = await api('POST', '/checkins/batch', { eventId, scans });
+    totals.admitted += r.admitted;
+    totals.duplicates += r.duplicates;
+    totals.refused += r.refused;
+    door.queue = door.queue.filter((s) => s.eventId !== eventId);
+    saveDoor();
+  }
+  door.uploaded = `Offline scans uploaded: ${totals.admitted} admitted, ${totals.duplicates} duplicate(s), ${totals.refused} refused.`;
+  renderDoorState();
+}
+
 // ---------------------------------------------------------------- wiring
 
 function init() {
@@ -936,6 +1205,16 @@ function init() {
   $('queue-login').addEventListener('click', () => requireLogin());
   $('queue-join').addEventListener('click', () => { clearTimeout(state.timers.queue); enterRoom(state.gen); });
   $('bookings-refresh').addEventListener('click', () => route());
+  $('tickets-refresh').addEventListener('click', () => route());
+  $('door-form').addEventListener('submit', (e) => { e.preventDefault(); checkIn(e.currentTarget).catch(showError); });
+  $('door-sync').addEventListener('click', () => syncDoor().then(() => clearError()).catch(showError));
+  $('door-upload').addEventListener('click', () => uploadScans().catch(showError));
+  $('door-event').addEventListener('change', () => {
+    localStorage.setItem('ticketflow.door.event', $('door-event').value);
+    renderDoorState();
+    syncDoor().catch(() => {});
+  });
+  window.addEventListener('online', () => { if (state.view === 'door') syncDoor().catch(() => {}); });
   $('error-close').addEventListener('click', () => clearError());
   window.addEventListener('hashchange', route);
   window.addEventListener('error', (e) => showError(e.error || e.message));

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"ticketflow/internal/bus"
 	"ticketflow/internal/mongodb"
+	"ticketflow/services/ticket"
 )
 
 // maxErrorLen bounds an SMTP error kept in an attempt (servers can be chatty).
@@ -17,10 +19,11 @@ const maxErrorLen = 500
 
 // service turns facts into emails.
 type service struct {
-	store  *store
-	mail   mailer
-	from   string // envelope sender: the bare address of MailFrom
-	header string // From header: MailFrom as given, name included
+	store   *store
+	mail    mailer
+	tickets *ticket.Client // the tickets an email carries
+	from    string         // envelope sender: the bare address of MailFrom
+	header  string         // From header: MailFrom as given, name included
 }
 
 // handleUserRegistered handles a ticketflow.user.registered message (decoded by bus.Handle): a
@@ -34,13 +37,33 @@ func (s *service) handleUserRegistered(ctx context.Context, env bus.Envelope, p 
 }
 
 // handleBookingConfirmed handles a ticketflow.booking.confirmed message (decoded by bus.Handle):
-// the confirmation.
+// the confirmation, with the booking's tickets (issued before the message; the ticket service
+// being down delays the email, through the consumer's retries, rather than send it without them).
+// A notification stored already is sent as it was stored.
 func (s *service) handleBookingConfirmed(ctx context.Context, env bus.Envelope, p bus.BookingConfirmed, _ kafka.Message) error {
-	e, err := confirmationEmail(&p)
+	issued, err := s.tickets.Tickets(ctx, p.BookingID)
+	if err != nil {
+		return fmt.Errorf("tickets of booking %s: %w", p.BookingID, err)
+	}
+	e, err := confirmationEmail(&p, mailTickets(issued.Tickets))
 	if err != nil {
 		return err
 	}
 	return s.deliver(ctx, env.EventID, e)
+}
+
+// handleTicketTransferred handles a ticketflow.ticket.transferred message: an email to the holder
+// who gave the ticket away, and one, with the new ticket, to the holder who received it.
+func (s *service) handleTicketTransferred(ctx context.Context, env bus.Envelope, p bus.TicketTransferred, _ kafka.Message) error {
+	t, err := s.tickets.Get(ctx, p.NewTicketID)
+	if err != nil {
+		return fmt.Errorf("ticket %s: %w", p.NewTicketID, err)
+	}
+	sent, got, err := transferEmails(&p, mailTickets([]ticket.Ticket{t}))
+	if err != nil {
+		return err
+	}
+	return errors.Join(s.deliver(ctx, env.EventID+":from", sent), s.deliver(ctx, env.EventID+":to", got))
 }
 
 // deliver sends the email of fact eventID unless it was sent already. The notification is stored
@@ -51,7 +74,7 @@ func (s *service) handleBookingConfirmed(ctx context.Context, env bus.Envelope, 
 func (s *service) deliver(ctx context.Context, eventID string, e email) error {
 	t := now()
 	n := &Notification{ID: eventID, Type: e.Type, UserID: e.UserID, RecipientEmail: e.To, Subject: e.Subject,
-		Body: e.Body, Status: StatusPending, Attempts: []Attempt{}, CreatedAt: t, UpdatedAt: t}
+		Body: e.Body, Tickets: e.Tickets, Status: StatusPending, Attempts: []Attempt{}, CreatedAt: t, UpdatedAt: t}
 	if err := s.store.insert(ctx, n); err != nil {
 		if !mongodb.IsDuplicateKey(err) {
 			return err

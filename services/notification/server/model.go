@@ -6,6 +6,8 @@ import "time"
 const (
 	TypeWelcome          = "WELCOME"
 	TypeBookingConfirmed = "BOOKING_CONFIRMED"
+	TypeTicketSent       = "TICKET_TRANSFER_SENT"
+	TypeTicketReceived   = "TICKET_TRANSFER_RECEIVED"
 )
 
 // Notification statuses. FAILED is not final: the consumer retries the message, and a later
@@ -19,18 +21,28 @@ const (
 // Notification is one email for one fact, as stored. Its _id is the fact's eventId, so however
 // often the fact's message arrives there is one notification, and once it is SENT, no more mail.
 type Notification struct {
-	ID             string     `bson:"_id"`
-	Type           string     `bson:"type"`
-	UserID         string     `bson:"userId"`
-	RecipientEmail string     `bson:"recipientEmail"`
-	Subject        string     `bson:"subject"`
-	Body           string     `bson:"body"`
-	Status         string     `bson:"status"`
-	Attempts       []Attempt  `bson:"attempts"`
-	SentAt         *time.Time `bson:"sentAt,omitempty"`
-	LastError      string     `bson:"lastError,omitempty"`
-	CreatedAt      time.Time  `bson:"createdAt"`
-	UpdatedAt      time.Time  `bson:"updatedAt"`
+	ID             string `bson:"_id"`
+	Type           string `bson:"type"`
+	UserID         string `bson:"userId"`
+	RecipientEmail string `bson:"recipientEmail"`
+	Subject        string `bson:"subject"`
+	Body           string `bson:"body"`
+	// Tickets are attached to the email, each as its QR code (drawn again at every attempt from
+	// the credential, byte for byte the same).
+	Tickets   []MailTicket `bson:"tickets,omitempty"`
+	Status    string       `bson:"status"`
+	Attempts  []Attempt    `bson:"attempts"`
+	SentAt    *time.Time   `bson:"sentAt,omitempty"`
+	LastError string       `bson:"lastError,omitempty"`
+	CreatedAt time.Time    `bson:"createdAt"`
+	UpdatedAt time.Time    `bson:"updatedAt"`
+}
+
+// MailTicket is a ticket an email carries.
+type MailTicket struct {
+	ID         string `bson:"id"`
+	SeatID     string `bson:"seatId"`
+	Credential string `bson:"credential"`
 }
 
 // Attempt is one try to hand the email to the SMTP server.

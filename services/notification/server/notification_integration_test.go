@@ -25,9 +25,11 @@ import (
 
 	"ticketflow/internal/auth"
 	"ticketflow/internal/bus"
+	"ticketflow/internal/config"
 	"ticketflow/internal/ids"
 	"ticketflow/internal/mongodb/mongodbtest"
 	"ticketflow/internal/router"
+	"ticketflow/services/ticket"
 	"ticketflow/tools/devstack"
 )
 
@@ -64,7 +66,8 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	svc := &service{store: st, mail: &smtpMailer{addr: cfg.SMTPAddr, timeout: 10 * time.Second},
-		from: from.Address, header: from.String()}
+		from: from.Address, header: from.String(),
+		tickets: ticket.NewClient(cfg.Endpoints[config.Ticket], auth.InternalToken([]byte(cfg.JWTSecret)), 10*time.Second)}
 	return &harness{t: t, ctx: ctx, cfg: cfg, svc: svc,
 		userRegistered:   bus.Handle(bus.TopicUserRegistered, svc.handleUserRegistered),
 		bookingConfirmed: bus.Handle(bus.TopicBookingConfirmed, svc.handleBookingConfirmed)}

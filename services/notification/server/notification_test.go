@@ -3,9 +3,11 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +22,7 @@ import (
 	"ticketflow/internal/bus"
 	"ticketflow/internal/ids"
 	"ticketflow/internal/router"
+	"ticketflow/services/ticket"
 )
 
 func TestConfirmationEmailShowsTheCurrencysDecimals(t *testing.T) {
@@ -34,7 +37,7 @@ func TestConfirmationEmailShowsTheCurrencysDecimals(t *testing.T) {
 	} {
 		p := confirmed()
 		p.AmountMinor, p.Currency = c.minor, c.currency
-		e, err := confirmationEmail(p)
+		e, err := confirmationEmail(p, nil)
 		if err != nil || !strings.Contains(e.Body, c.want) {
 			t.Errorf("%d %s: %v\n%s", c.minor, c.currency, err, e.Body)
 		}
@@ -48,7 +51,7 @@ func confirmed() *bus.BookingConfirmed {
 
 func TestConfirmationEmailSaysWhatWasBooked(t *testing.T) {
 	p := confirmed()
-	e, err := confirmationEmail(p)
+	e, err := confirmationEmail(p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +66,7 @@ func TestConfirmationEmailSaysWhatWasBooked(t *testing.T) {
 	}
 	p.SeatIDs = []string{"B-1"}
 	p.EventName = ""
-	e, _ = confirmationEmail(p)
+	e, _ = confirmationEmail(p, nil)
 	if !strings.Contains(e.Body, "Seat:    B-1") || e.Subject != "Your booking for your event is confirmed" {
 		t.Fatalf("one seat, no event name: %q\n%s", e.Subject, e.Body)
 	}
@@ -107,7 +110,7 @@ func TestMessageIDIsAFunctionOfTheFact(t *testing.T) {
 }
 
 func TestBuiltMessageIsWellFormedAndTheSameOnEveryAttempt(t *testing.T) {
-	e, _ := confirmationEmail(confirmed())
+	e, _ := confirmationEmail(confirmed(), nil)
 	e.Subject = "Votre réservation pour Café Olé est confirmée"
 	n := &Notification{ID: "b1:booking.confirmed", Type: e.Type, RecipientEmail: e.To, Subject: e.Subject, Body: e.Body,
 		CreatedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
@@ -163,7 +166,7 @@ func TestLongAccentedNamesMakeFoldedHeadersThatDecodeToTheSubject(t *testing.T) 
 		}
 		p := confirmed()
 		p.EventName = full
-		confirmation, _ := confirmationEmail(p)
+		confirmation, _ := confirmationEmail(p, nil)
 		for _, e := range []email{welcome, confirmation} {
 			n := &Notification{ID: ids.New() + ":x", Type: e.Type, RecipientEmail: e.To, Subject: e.Subject, Body: e.Body, CreatedAt: at}
 			raw, err := buildMessage(n, `"TicketFlow" <tickets@ticketflow.local>`)
@@ -256,5 +259,58 @@ func TestMyNotificationsNeedsATokenAndAValidPage(t *testing.T) {
 		if rec.Code != c.status {
 			t.Errorf("%q %q: %d %s, want %d", c.authz, c.query, rec.Code, rec.Body, c.status)
 		}
+	}
+}
+
+// An email with tickets is multipart/mixed: the text, with each ticket's code, then one PNG QR
+// code per ticket, the same bytes at every attempt.
+func TestEmailWithTicketsAttachesOneQRCodePerTicket(t *testing.T) {
+	tickets := []MailTicket{{ID: "t-1", SeatID: "FLOOR-A-1", Credential: "eyJhbGciOiJFZERTQSJ9.eyJ0aWQiOiIxIn0.c2ln"},
+		{ID: "t-2", SeatID: "FLOOR-A-2", Credential: "eyJhbGciOiJFZERTQSJ9.eyJ0aWQiOiIyIn0.c2ln"}}
+	e, err := confirmationEmail(confirmed(), tickets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &Notification{ID: "b1:booking.confirmed", Type: e.Type, RecipientEmail: e.To, Subject: e.Subject, Body: e.Body,
+		Tickets: e.Tickets, CreatedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	raw, err := buildMessage(n, "tickets@ticketflow.local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := buildMessage(n, "tickets@ticketflow.local"); !bytes.Equal(raw, again) {
+		t.Fatal("two builds of one notification differ")
+	}
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mediaType, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil || mediaType != "multipart/mixed" {
+		t.Fatalf("Content-Type %q: %v", m.Header.Get("Content-Type"), err)
+	}
+	r := multipart.NewReader(m.Body, params["boundary"])
+	text, err := r.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(text) // multipart.Reader decodes quoted-printable
+	for _, tk := range tickets {
+		if !strings.Contains(string(body), tk.Credential) || !strings.Contains(string(body), tk.SeatID) {
+			t.Errorf("text lacks ticket %s:\n%s", tk.ID, body)
+		}
+	}
+	for _, tk := range tickets {
+		p, err := r.NextPart()
+		if err != nil {
+			t.Fatal(err)
+		}
+		png, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, p))
+		want, _ := ticket.QR(tk.Credential)
+		if err != nil || !bytes.Equal(png, want) || p.FileName() != "ticket-"+tk.SeatID+".png" {
+			t.Fatalf("attachment %q: %d bytes (%v), want the QR code of %s", p.FileName(), len(png), err, tk.ID)
+		}
+	}
+	if _, err := r.NextPart(); err != io.EOF {
+		t.Fatalf("a part more than the text and the tickets: %v", err)
 	}
 }

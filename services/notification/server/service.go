@@ -1,7 +1,8 @@
 // Package server is the notification service (`ticketflow serve notification`): one email per fact over SMTP, every
 // attempt stored on MongoDB (ticketflow_notifications). It consumes ticketflow.user.registered
-// (welcome) and ticketflow.booking.confirmed (confirmation), and shows a user their own
-// notifications.
+// (welcome), ticketflow.booking.confirmed (confirmation, with the booking's tickets from the
+// ticket service) and ticketflow.ticket.transferred (one email to each holder), and shows a user
+// their own notifications.
 package server
 
 import (
@@ -12,12 +13,14 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"ticketflow/internal/auth"
 	"ticketflow/internal/bus"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/mongodb"
 	"ticketflow/internal/process"
 	"ticketflow/internal/router"
+	"ticketflow/services/ticket"
 )
 
 const (
@@ -37,7 +40,8 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	}
 	defer closeDB()
 	svc := &service{store: st, mail: &smtpMailer{addr: cfg.SMTPAddr, timeout: smtpTimeout},
-		from: from.Address, header: from.String()}
+		from: from.Address, header: from.String(),
+		tickets: ticket.NewClient(cfg.Endpoints[config.Ticket], auth.InternalToken([]byte(cfg.JWTSecret)), 10*time.Second)}
 	dlt := bus.NewWriter(cfg.KafkaBrokers, config.Notification)
 	defer dlt.Close()
 
@@ -46,6 +50,8 @@ func Run(ctx context.Context, cfg *config.Config) error {
 			Handler: bus.Handle(bus.TopicUserRegistered, svc.handleUserRegistered), DLT: dlt}),
 		bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: consumerGroup, Topic: bus.TopicBookingConfirmed,
 			Handler: bus.Handle(bus.TopicBookingConfirmed, svc.handleBookingConfirmed), DLT: dlt}),
+		bus.NewConsumer(bus.ConsumerConfig{Brokers: cfg.KafkaBrokers, GroupID: consumerGroup, Topic: bus.TopicTicketTransferred,
+			Handler: bus.Handle(bus.TopicTicketTransferred, svc.handleTicketTransferred), DLT: dlt}),
 	}
 	// process.Run returns only once the consumers have let go (a message in hand stays uncommitted
 	// and is redelivered), so the deferred closes of the writer and the database run after them.

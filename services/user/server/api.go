@@ -34,7 +34,10 @@ func (a *api) routes(r chi.Router, internalToken string) {
 	r.Post("/api/users/register", httpapi.Handle(a.register))
 	r.Post("/api/users/login", httpapi.Handle(a.login))
 	r.With(httpapi.Authenticate(a.secret)).Get("/api/users/me", httpapi.Handle(a.me))
+	r.With(httpapi.Authenticate(a.secret), httpapi.RequireAdmin).Post("/api/users/scanners", httpapi.Handle(a.createScanner))
 	r.With(httpapi.InternalOnly(internalToken)).Post("/internal/users", httpapi.Handle(a.createInternal))
+	r.With(httpapi.InternalOnly(internalToken)).Get("/internal/users/{id}", httpapi.Handle(a.getInternal))
+	r.With(httpapi.InternalOnly(internalToken)).Get("/internal/users", httpapi.Handle(a.findInternal))
 }
 
 type registerRequest struct {
@@ -85,26 +88,66 @@ func (a *api) createInternal(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
-	if req.Role != auth.RoleUser && req.Role != auth.RoleAdmin {
-		return httpapi.FieldError("role", "must be USER or ADMIN")
+	if !auth.ValidRole(req.Role) {
+		return httpapi.FieldError("role", "must be USER, ADMIN or SCANNER")
 	}
 	return a.create(w, r, registerRequest{Name: req.Name, Email: req.Email, Password: req.Password}, req.Role)
 }
 
-func (a *api) create(w http.ResponseWriter, r *http.Request, req registerRequest, role string) error {
-	if err := req.check(); err != nil {
+// createScanner is POST /api/users/scanners (ADMIN): a door-staff account with the SCANNER role,
+// checked as a registration is. It answers 201 {user} (no token: the scanner logs in itself).
+func (a *api) createScanner(w http.ResponseWriter, r *http.Request) error {
+	var req registerRequest
+	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(req.Password), bcrypt.DefaultCost)
+	u, err := a.store.createChecked(r.Context(), req, auth.RoleScanner)
 	if err != nil {
 		return err
 	}
-	u := User{ID: ids.New(), Name: req.Name, Email: req.Email, Role: role}
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	if err := a.store.create(r.Context(), u, string(hash), now); err != nil {
-		if errors.Is(err, user.ErrEmailTaken) {
-			return httpapi.Conflict(user.CodeEmailTaken, "an account with this email already exists")
-		}
+	w.Header().Set("Location", "/api/users/scanners/"+u.ID)
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"user": u})
+	return nil
+}
+
+// getInternal is GET /internal/users/{id} (user.Client.Get): the user, or 404.
+func (a *api) getInternal(w http.ResponseWriter, r *http.Request) error {
+	id := chi.URLParam(r, "id")
+	if !ids.IsUUID(id) {
+		return httpapi.NotFound("user")
+	}
+	u, err := a.store.byID(r.Context(), id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return httpapi.NotFound("user")
+	}
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, user.Account{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role})
+	return nil
+}
+
+// findInternal is GET /internal/users?email= (user.Client.ByEmail): the user with this address
+// (compared case-insensitively), or 404.
+func (a *api) findInternal(w http.ResponseWriter, r *http.Request) error {
+	email := strings.TrimSpace(r.URL.Query().Get("email"))
+	if err := httpapi.Required("email", email, 254); err != nil {
+		return err
+	}
+	u, _, err := a.store.byEmail(r.Context(), email)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return httpapi.NotFound("user")
+	}
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, user.Account{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role})
+	return nil
+}
+
+func (a *api) create(w http.ResponseWriter, r *http.Request, req registerRequest, role string) error {
+	u, err := a.store.createChecked(r.Context(), req, role)
+	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/api/users/me") // the new user's own resource, with the token answered

@@ -2,12 +2,17 @@ package server
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"ticketflow/internal/bus"
+	"ticketflow/internal/httpapi"
+	"ticketflow/internal/ids"
 	"ticketflow/internal/outbox"
 	"ticketflow/services/user"
 )
@@ -21,6 +26,27 @@ type User struct {
 }
 
 type store struct{ pool *pgxpool.Pool }
+
+// createChecked checks a registration-shaped request, hashes its password and stores the user
+// with role; 409 EMAIL_TAKEN when the address belongs to another user.
+func (s *store) createChecked(ctx context.Context, req registerRequest, role string) (User, error) {
+	if err := req.check(); err != nil {
+		return User{}, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(req.Password), bcrypt.DefaultCost)
+	if err != nil {
+		return User{}, err
+	}
+	u := User{ID: ids.New(), Name: req.Name, Email: req.Email, Role: role}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if err := s.create(ctx, u, string(hash), now); err != nil {
+		if errors.Is(err, user.ErrEmailTaken) {
+			return User{}, httpapi.Conflict(user.CodeEmailTaken, "an account with this email already exists")
+		}
+		return User{}, err
+	}
+	return u, nil
+}
 
 // create stores a user and, in the same transaction, its ticketflow.user.registered message.
 func (s *store) create(ctx context.Context, u User, passwordHash string, now time.Time) error {
