@@ -209,6 +209,40 @@ func TestAConfirmedBookingHasOneTicketPerSeatThatVerifiesWithJOSEAgainstTheJWKS(
 	admin(t).expect(200, "GET", "/api/bookings/"+bt.booking.ID+"/tickets", nil, nil)
 }
 
+// A booking of a seat and two places of a general-admission area has three tickets: the seat's,
+// and one per place (PIT#1, PIT#2), each verifiable and admitted once like any other.
+func TestABookingOfPlacesHasOneTicketPerPlace(t *testing.T) {
+	e := newGAEvent(t, 2, 10, 2500)
+	c, u := register(t)
+	r := bookPlaces(c, e.ID, 2, []string{"FLOOR-A-1"}, "tok_visa")
+	if r.status != 202 {
+		t.Fatalf("POST /api/bookings = %d %s", r.status, r.body)
+	}
+	var b booking
+	r.decode(t, &b)
+	waitStatus(t, c, b.ID, "CONFIRMED", 45*time.Second)
+	tickets := ticketsOf(t, c, b.ID, 3)
+	set := jwks(t)
+	var seats []string
+	for _, tk := range tickets {
+		claims, _ := verifyWithJOSE(t, set, tk.Credential)
+		if tk.Status != "VALID" || claims.SeatID != tk.SeatID || claims.EventID != e.ID || claims.Holder != u.Name {
+			t.Fatalf("ticket %+v claims %+v", tk, claims)
+		}
+		seats = append(seats, tk.SeatID)
+	}
+	slices.Sort(seats)
+	if !slices.Equal(seats, []string{"FLOOR-A-1", "PIT#1", "PIT#2"}) {
+		t.Fatalf("tickets for %v, want the seat and one per place", seats)
+	}
+	door, _ := scanner(t)
+	for _, tk := range tickets {
+		if r := scan(door, tk.Credential, "north", e.ID); r.status != 200 {
+			t.Fatalf("scan of %s: %d %s", tk.SeatID, r.status, r.body)
+		}
+	}
+}
+
 func TestATicketIsAdmittedOnceAndASecondScanIs409WithTheFirstScan(t *testing.T) {
 	e := newEvent(t, 2, 1000)
 	bt := bookTickets(t, e, "FLOOR-A-1")

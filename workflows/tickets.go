@@ -12,14 +12,15 @@ import (
 // the step is retried until the ticket service answers (idempotent per booking), and a refusal
 // is logged and the booking stays CONFIRMED.
 
-// issueTickets issues the booking's tickets, one per seat.
+// issueTickets issues the booking's tickets, one per seat and one per place of its
+// general-admission areas.
 func (b *booking) issueTickets(ctx workflow.Context) {
 	if b.gen < genTickets {
 		return
 	}
 	b.state.Step = "issuing tickets"
 	req := ticket.IssueRequest{BookingID: b.in.BookingID, UserID: b.in.UserID, UserEmail: b.in.UserEmail,
-		EventID: b.in.EventID, EventName: b.in.EventName, SeatIDs: b.in.SeatIDs}
+		EventID: b.in.EventID, EventName: b.in.EventName, SeatIDs: b.in.SeatIDs, Quantities: b.in.Quantities}
 	if err := b.step(ctx, "issue tickets", a.IssueTickets, req, nil); err != nil {
 		workflow.GetLogger(ctx).Error("tickets refused; the booking stays CONFIRMED", "bookingId", b.in.BookingID, "err", err)
 	}

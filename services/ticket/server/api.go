@@ -20,6 +20,7 @@ import (
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ids"
 	"ticketflow/internal/mailaddr"
+	"ticketflow/internal/seatplan"
 	"ticketflow/services/event"
 	"ticketflow/services/ticket"
 	"ticketflow/services/user"
@@ -417,16 +418,11 @@ func (a *api) issue(w http.ResponseWriter, r *http.Request) error {
 	if _, err := mailaddr.Parse(req.UserEmail); err != nil {
 		return httpapi.FieldError("userEmail", "must be one email address")
 	}
-	if len(req.SeatIDs) == 0 || len(req.SeatIDs) > 1000 {
-		return httpapi.FieldError("seatIds", "must hold 1 to 1000 seats")
+	quantities, err := seatplan.CheckBooking(req.SeatIDs, req.Quantities)
+	if err != nil {
+		return err
 	}
-	seen := map[string]bool{}
-	for _, s := range req.SeatIDs {
-		if !ids.IsSeat(s) || seen[s] {
-			return httpapi.FieldError("seatIds", "must be distinct seat ids")
-		}
-		seen[s] = true
-	}
+	req.Quantities = quantities
 	ctx := r.Context()
 	if ts, owner, err := a.store.booking(ctx, req.BookingID); err != nil || owner != "" {
 		if err != nil {

@@ -114,7 +114,7 @@ func (s *store) issue(ctx context.Context, in issuance, sk *signingKey) (bool, e
 			return err // issued, or revoked, before
 		}
 		issued = true
-		for _, seat := range in.req.SeatIDs {
+		for _, seat := range in.req.Seats() {
 			if err := s.insertTicket(ctx, tx, sk, newTicket{id: ids.New(), bookingID: in.req.BookingID,
 				eventID: in.req.EventID, eventName: in.eventName, eventStart: in.eventStart, seat: seat,
 				holderID: in.req.UserID, holderName: in.holderName, holderEmail: in.req.UserEmail, at: now}); err != nil {
