@@ -60,14 +60,18 @@ func (a *api) routes(r chi.Router, secret []byte, internalToken string) {
 // --- views ------------------------------------------------------------------------------------
 
 // view is a ticket as a caller may see it: the credential and its QR code only for its holder
-// (or an admin, or an internal caller) and only while it is valid.
-func view(t row, secrets bool) ticket.Ticket {
+// (or an admin, or an internal caller) and only while it is valid. An internal caller gets no QR
+// code: it draws its own (the notification service, an image per email attachment), and drawing
+// one is most of the cost of answering.
+func view(t row, secrets, qr bool) ticket.Ticket {
 	out := t.Ticket
 	if !secrets || t.RevokedAt != nil {
 		out.Credential = ""
 		return out
 	}
-	out.QR = qrDataURI(out.Credential)
+	if qr {
+		out.QR = qrDataURI(out.Credential)
+	}
 	return out
 }
 
@@ -84,7 +88,16 @@ func qrDataURI(credential string) string {
 func views(ts []row, show func(row) bool) []ticket.Ticket {
 	out := make([]ticket.Ticket, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, view(t, show(t)))
+		out = append(out, view(t, show(t), true))
+	}
+	return out
+}
+
+// internalViews are the tickets with their credentials and no QR codes (view).
+func internalViews(ts []row) []ticket.Ticket {
+	out := make([]ticket.Ticket, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, view(t, true, false))
 	}
 	return out
 }
@@ -145,7 +158,7 @@ func (a *api) one(w http.ResponseWriter, r *http.Request) error {
 	if t.HolderUserID != id.UserID && !id.Admin() {
 		return httpapi.NotFound("ticket")
 	}
-	httpapi.WriteJSON(w, http.StatusOK, view(t, true))
+	httpapi.WriteJSON(w, http.StatusOK, view(t, true, true))
 	return nil
 }
 
@@ -221,7 +234,7 @@ func (a *api) transfer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.Created(w, "/api/tickets/"+moved.ID, view(moved, false))
+	httpapi.Created(w, "/api/tickets/"+moved.ID, view(moved, false, false))
 	return nil
 }
 
@@ -462,7 +475,7 @@ func (a *api) issue(w http.ResponseWriter, r *http.Request) error {
 }
 
 // bookingInternal is GET /internal/bookings/{id}/tickets (ticket.Client.Tickets): every ticket
-// of the booking with its credential and QR code, for the emails.
+// of the booking with its credential (no QR code: the emails draw their own), for the emails.
 func (a *api) bookingInternal(w http.ResponseWriter, r *http.Request) error {
 	id := chi.URLParam(r, "id")
 	if !ids.IsUUID(id) {
@@ -472,7 +485,7 @@ func (a *api) bookingInternal(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, ticket.Issued{Tickets: views(ts, func(row) bool { return true })})
+	httpapi.WriteJSON(w, http.StatusOK, ticket.Issued{Tickets: internalViews(ts)})
 	return nil
 }
 
@@ -502,6 +515,6 @@ func (a *api) oneInternal(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, view(t, true))
+	httpapi.WriteJSON(w, http.StatusOK, view(t, true, false))
 	return nil
 }
