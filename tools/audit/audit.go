@@ -104,13 +104,13 @@ type Report struct {
 	Pending       int            // bookings not terminal
 	Reserved      int            // seats RESERVED
 	Sold          int            // seats of CONFIRMED bookings
-	Mismatched    int            // seats RESERVED but not by their CONFIRMED buyer, or the reverse
+	Mismatched    int            // seats RESERVED but not by their CONFIRMED (or PENDING) buyer, or the reverse
 	Oversold      int            // seats in two CONFIRMED bookings
 	StillHeld     int            // seats LOCKED with a live hold after the drain
 	Places        PlacesReport   // the places of general-admission areas
 	DoubleCharged int            // bookings with more than one charge
 	BadCharges    int            // CONFIRMED bookings without exactly one kept charge
-	KeptCharges   int            // charges kept for bookings that are not CONFIRMED
+	KeptCharges   int            // charges kept for bookings that ended otherwise than CONFIRMED
 	Refunds       int            // payment.refunded facts about the bookings
 	BadRefunds    []string       // payment.refunded facts no record says REFUNDED for
 	Emails        int            // confirmation emails found
@@ -198,18 +198,22 @@ func (s *Stores) Event(ctx context.Context, eventID string, opt Options) (*Repor
 		return nil, err
 	}
 	confirmed := map[string]bookingRow{}
+	pending := map[string]bool{}
 	var ids []string
 	for _, b := range bookings {
 		r.Counts[b.status]++
 		ids = append(ids, b.id)
-		if b.status == "CONFIRMED" {
+		switch b.status {
+		case "CONFIRMED":
 			confirmed[b.id] = b
+		case "PENDING":
+			pending[b.id] = true
 		}
 	}
 	r.Bookings, r.Pending = len(bookings), r.Counts["PENDING"]
 	r.add(fmt.Sprintf("every booking terminal (%d bookings)", len(bookings)), r.Pending == 0, "%d PENDING", r.Pending)
 
-	if err := s.seats(ctx, r, eventID, confirmed); err != nil {
+	if err := s.seats(ctx, r, eventID, confirmed, pending); err != nil {
 		return nil, err
 	}
 	if err := s.places(ctx, r, eventID, bookings); err != nil {
@@ -347,8 +351,10 @@ func (s *Stores) StrayRefunds(ctx context.Context, refs []string) (int, error) {
 	return int(n), err
 }
 
-// seats: the seats sold are exactly the confirmed bookings' seats, none sold twice, none held.
-func (s *Stores) seats(ctx context.Context, r *Report, eventID string, confirmed map[string]bookingRow) error {
+// seats: the seats sold are exactly the confirmed bookings' seats, none sold twice, none held. A
+// seat RESERVED for a booking still PENDING (its confirmation under way) is not counted as a
+// mismatch: the booking is counted once, as not terminal.
+func (s *Stores) seats(ctx context.Context, r *Report, eventID string, confirmed map[string]bookingRow, pending map[string]bool) error {
 	soldTo := map[string]string{}
 	for _, b := range confirmed {
 		for _, seat := range b.seats {
@@ -375,7 +381,7 @@ func (s *Stores) seats(ctx context.Context, r *Report, eventID string, confirmed
 		return err
 	}
 	for seat, by := range reserved {
-		if soldTo[seat] != by {
+		if soldTo[seat] != by && !pending[by] {
 			r.Mismatched++
 		}
 	}
@@ -438,6 +444,9 @@ func (s *Stores) money(ctx context.Context, r *Report, bookings []bookingRow) er
 			if c.status == "SUCCEEDED" {
 				kept++
 			}
+		}
+		if b.status == "PENDING" {
+			continue // a charge under way; the booking is counted once, as not terminal
 		}
 		if b.status != "CONFIRMED" {
 			r.KeptCharges += kept
