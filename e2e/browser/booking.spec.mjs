@@ -174,9 +174,12 @@ async function submitAndWait(page, card, want) {
       }
     }).observe(status, { childList: true, characterData: true, subtree: true });
   });
+  // The booking shown before this one (if any) may already have the wanted status: wait for a new id.
+  const before = await page.getByTestId('booking-status').getAttribute('data-booking-id');
   await page.getByTestId('book').click();
   await waitFor({ text: `booking status ${want}`, observe: observer(page) },
-    async () => (await page.getByTestId('booking-status').getAttribute('data-status')) === want);
+    async () => (await page.getByTestId('booking-status').getAttribute('data-booking-id')) !== before &&
+      (await page.getByTestId('booking-status').getAttribute('data-status')) === want);
   // Only this booking's statuses (a booking shown before it may still change under the observer).
   const id = await page.getByTestId('booking-status').getAttribute('data-booking-id');
   const seen = (await page.evaluate(() => window.__seen)).filter((s) => s.id === id);

@@ -306,6 +306,14 @@ async function openEvent(id, gen) {
     $('event-meta').textContent = '';
     $('seat-summary').textContent = '';
     $('booking').hidden = true;
+    // The last event's booking must not linger in the status: a reader of data-status (a script,
+    // a screen reader) would take it for this event's.
+    const status = $('booking-status');
+    status.textContent = '';
+    delete status.dataset.status;
+    delete status.dataset.bookingId;
+    clearInterval(state.timers.countdown);
+    $('booking-countdown').textContent = '';
     state.place = null;
     renderSelection();
   }
