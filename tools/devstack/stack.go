@@ -305,6 +305,8 @@ func (s *Stack) applications() []*component {
 				command: func() (*exec.Cmd, error) {
 					cmd := exec.Command(s.app, "serve", name)
 					cmd.Env = append(s.childEnv(), "TICKETFLOW_LISTEN_PORT="+strconv.Itoa(port))
+					cmd.Env = append(cmd.Env, s.cfg.faultEnv(name, k)...)
+					cmd.Env = append(cmd.Env, replicaEnv(s.cfg, ReplicaName(name, k))...)
 					if name == config.Gateway {
 						cmd.Env = append(cmd.Env, "TICKETFLOW_ADMIN_PORT="+strconv.Itoa(admin))
 					}
