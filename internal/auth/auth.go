@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"ticketflow/internal/clock"
 )
 
 // Roles a token may carry. A SCANNER is door staff: it checks tickets in and reads an event's
@@ -74,6 +76,7 @@ func Verify(secret []byte, token string) (Identity, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(5*time.Second),
+		jwt.WithTimeFunc(clock.Now),
 		jwt.WithStrictDecoding()) // one encoding per signature: no variants in unused bits
 	if err != nil {
 		return Identity{}, ErrInvalidToken

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
@@ -27,6 +29,14 @@ type LostReplyToxic struct {
 	Probability float64 `json:"probability"`
 	SkipBytes   int64   `json:"skip_bytes"`
 	Stall       int64   `json:"stall"`
+	// lost counts the replies lost so far; Toxiproxy's API shows it as the attribute "lost".
+	lost atomic.Int64
+}
+
+// MarshalJSON shows the toxic's attributes and the replies it has lost.
+func (t *LostReplyToxic) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"probability": t.Probability, "skip_bytes": t.SkipBytes, "stall": t.Stall,
+		"lost": t.lost.Load()})
 }
 
 type lostReplyState struct{ passed int64 }
@@ -52,6 +62,7 @@ func (t *LostReplyToxic) Pipe(stub *toxics.ToxicStub) {
 				continue
 			}
 			// Lost: nothing more goes back on this connection.
+			t.lost.Add(1)
 			if t.Stall > 0 {
 				stall := time.After(time.Duration(t.Stall) * time.Millisecond)
 			silent:
