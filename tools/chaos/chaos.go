@@ -124,19 +124,6 @@ func (r *Result) Print(w io.Writer) {
 	r.Report.Print(w)
 }
 
-// FinalServerErrors counts the buyers whose last answer, after every retry, was a 5xx or no
-// answer at all.
-func (r *Result) FinalServerErrors() (n int, which []string) {
-	for a, c := range r.Answers {
-		if strings.HasPrefix(a, "5") || strings.HasPrefix(a, "error") {
-			n += c
-			which = append(which, fmt.Sprintf("%s ×%d", a, c))
-		}
-	}
-	sort.Strings(which)
-	return n, which
-}
-
 // Run performs a chaos run against the running stack of cfg and checks the outcome.
 func Run(ctx context.Context, cfg *devstack.Settings, opt Options, out io.Writer) (*Result, error) {
 	runID := ids.New()[:8]

@@ -123,10 +123,12 @@ func (l *Links) Reset() error { return l.client.ResetState() }
 
 // --- disk --------------------------------------------------------------------------------------
 
-// Fill makes the filesystem mounted at dir (a fault-injecting stack's tmpfs, Settings.FaultDisk)
-// as small as what it holds plus room bytes, so that the next writes fill it; the Restore gives
-// its size back. It returns the size it was set to.
-func Fill(dir string, room int64) (Restore, int64, error) {
+// Fill fills the filesystem mounted at dir (a fault-injecting stack's tmpfs, Settings.FaultDisk)
+// as another tenant of a disk would: it shrinks it to what it holds, then writes a ballast file
+// (dir/.ballast, beside the server's data) until nothing is left, so that the server's next
+// allocation fails. The Restore removes the ballast and gives the size back. It returns the
+// filesystem's size while full.
+func Fill(dir string) (Restore, int64, error) {
 	if dir == "" {
 		return nil, 0, errors.New("the stack has no filesystem of its own for this server (a fault-injecting stack run as root has)")
 	}
@@ -135,11 +137,43 @@ func Fill(dir string, room int64) (Restore, int64, error) {
 		return nil, 0, err
 	}
 	used := int64(st.Blocks-st.Bfree) * st.Bsize
-	size := (used + room + 4095) / 4096 * 4096
+	size := (used + 64<<10 + 4095) / 4096 * 4096
 	if err := resize(dir, size); err != nil {
 		return nil, 0, err
 	}
-	return once(func() error { return resize(dir, devstack.FaultDiskSize) }), size, nil
+	ballast := filepath.Join(dir, ".ballast")
+	restore := once(func() error {
+		err := os.Remove(ballast)
+		if os.IsNotExist(err) {
+			err = nil
+		}
+		return errors.Join(err, resize(dir, devstack.FaultDiskSize))
+	})
+	f, err := os.OpenFile(ballast, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, 0, errors.Join(err, restore())
+	}
+	zeros := make([]byte, 4096)
+	for {
+		if _, err := f.Write(zeros); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				break
+			}
+			f.Close()
+			return nil, 0, errors.Join(err, restore())
+		}
+	}
+	f.Close()
+	return restore, size, nil
+}
+
+// Free is what the filesystem at dir has left, in bytes.
+func Free(dir string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Bavail) * st.Bsize, nil
 }
 
 func resize(dir string, size int64) error {
