@@ -4,10 +4,13 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -143,15 +146,23 @@ const CodeStorageFull = "STORAGE_FULL"
 // clean-up) frees it, not within a second.
 const storageFullRetry = 30
 
-// StoreError is the answer to a request its service's database could not take, whatever the
-// request: a PostgreSQL error (anything with a SQLSTATE, as pgconn.PgError has) of class 53,
-// insufficient resources — 503 STORAGE_FULL for a full disk (53100), 503 SERVICE_UNAVAILABLE
-// for memory or connections — or of a server shutting down or starting (57P01-57P03), or of a
-// lost connection (class 08). nil for any other error. A retry may well succeed; a 500 would say
-// it cannot.
+// StoreError is the answer to a request its service's database (or a connection it needs) could
+// not take, whatever the request: a PostgreSQL error (anything with a SQLSTATE, as
+// pgconn.PgError has) of class 53, insufficient resources — 503 STORAGE_FULL for a full disk
+// (53100), 503 SERVICE_UNAVAILABLE for memory or connections — or of a server shutting down or
+// starting (57P01-57P03), or of a lost connection (class 08); a connection that broke mid-reply
+// (an unexpected EOF, a network error) or a deadline that ran out: 503 SERVICE_UNAVAILABLE. nil
+// for any other error. A retry may well succeed (with an Idempotency-Key it gets the first
+// request's outcome); a 500 would say it cannot.
 func StoreError(err error) *Error {
 	var st interface{ SQLState() string }
-	if !errors.As(err, &st) {
+	var ne net.Error
+	switch {
+	case errors.As(err, &st):
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.As(err, &ne),
+		errors.Is(err, context.DeadlineExceeded):
+		return Unavailable("a connection the service needs broke or timed out; retry")
+	default:
 		return nil
 	}
 	switch code := st.SQLState(); {

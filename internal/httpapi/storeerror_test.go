@@ -3,8 +3,11 @@ package httpapi
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"syscall"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -12,7 +15,9 @@ import (
 
 // A database that cannot take a request is a 503 the client may retry, with a code that says why
 // (a full disk: STORAGE_FULL, with a Retry-After of its own), never a 500: found by the chaos
-// run's disk-full class, where a full PostgreSQL answered 500 INTERNAL.
+// run's disk-full class, where a full PostgreSQL answered 500 INTERNAL, and its lost-replies
+// class, where a booking whose database reply was cut answered the buyer 500 (a retry with its
+// Idempotency-Key gets the booking's decision).
 func TestStoreErrorsAre503(t *testing.T) {
 	cases := []struct {
 		sqlstate   string
@@ -25,10 +30,18 @@ func TestStoreErrorsAre503(t *testing.T) {
 		{"53300", 503, "SERVICE_UNAVAILABLE", "1"}, // too_many_connections
 		{"57P01", 503, "SERVICE_UNAVAILABLE", "1"}, // admin_shutdown
 		{"08006", 503, "SERVICE_UNAVAILABLE", "1"}, // connection_failure
+		{"EOF", 503, "SERVICE_UNAVAILABLE", "1"},   // the reply cut mid-way (chaos lost-replies: 500)
+		{"reset", 503, "SERVICE_UNAVAILABLE", "1"}, // the connection reset
 		{"23505", 500, "INTERNAL", ""},             // unique_violation: a bug, not an outage
 	}
 	for _, c := range cases {
-		err := fmt.Errorf("insert booking: %w", &pgconn.PgError{Code: c.sqlstate, Message: "could not extend file"})
+		var err error = fmt.Errorf("insert booking: %w", &pgconn.PgError{Code: c.sqlstate, Message: "could not extend file"})
+		switch c.sqlstate {
+		case "EOF":
+			err = fmt.Errorf("insert booking: %w", io.ErrUnexpectedEOF)
+		case "reset":
+			err = fmt.Errorf("insert booking: %w", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET})
+		}
 		rec := httptest.NewRecorder()
 		Handle(func(http.ResponseWriter, *http.Request) error { return err })(rec, httptest.NewRequest(http.MethodPost, "/api/bookings", nil))
 		var body struct {

@@ -148,8 +148,8 @@ var lostLinks = []struct {
 }{
 	{"postgres", 0.01, 1024, 0},
 	{"inventory", 0.05, 0, 4000},
-	{"temporal-worker", 0.02, 4096, 3000},
-	{"temporal-bridge", 0.1, 4096, 0},
+	{"temporal-worker", 0.05, 4096, 3000},
+	{"temporal-bridge", 0.3, 4096, 0},
 	{"kafka", 0.02, 2048, 0},
 }
 
