@@ -139,8 +139,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 // --- 1. lost replies ---------------------------------------------------------------------------
 
 // lostLinks are the links whose replies are lost, by kind, with the share of reply chunks lost,
-// the bytes of each connection let through first (its handshake), and how long a lost reply
-// leaves the client waiting before the connection ends (0: at once).
+// the bytes of each connection let through first (its handshake; counted from when the toxic is
+// put on, so small for a quiet link whose connections are old), and how long a lost reply leaves
+// the client waiting before the connection ends (0: at once). The quieter a link, the likelier
+// each reply is lost, so that every link loses some in a short pass too.
 var lostLinks = []struct {
 	kind        string
 	probability float64
@@ -148,8 +150,8 @@ var lostLinks = []struct {
 }{
 	{"postgres", 0.01, 1024, 0},
 	{"inventory", 0.05, 0, 4000},
-	{"temporal-worker", 0.05, 4096, 3000},
-	{"temporal-bridge", 0.3, 4096, 0},
+	{"temporal-worker", 0.05, 512, 3000},
+	{"temporal-bridge", 0.3, 0, 0},
 	{"kafka", 0.02, 2048, 0},
 }
 
