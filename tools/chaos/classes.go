@@ -525,7 +525,7 @@ const ClockOffset = 2 * time.Minute
 
 // clockProcesses are the processes that take the time deciding a deadline (docs/operations.md,
 // "Which clock decides"); the clock class restarts them with an offset.
-var clockProcesses = []string{config.Booking, config.Inventory, config.Event, config.User, config.Gateway}
+var clockProcesses = []string{config.Booking, config.Inventory, config.Event, config.User, config.Ticket, config.Gateway}
 
 func clocks(hold time.Duration) *Fault {
 	return &Fault{
