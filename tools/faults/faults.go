@@ -406,9 +406,9 @@ func RedisEvicted(ctx context.Context, addr string) (int64, error) {
 
 // --- restarts with another environment ---------------------------------------------------------
 
-// Restart stops one replica of an application process (SIGTERM: it shuts down as in a
-// deployment), with env as the extra environment it is started again with (nil: none), and
-// waits until it answers its health check again.
+// Restart restarts one replica of an application process (devstack.Restart) with env as the
+// extra environment it is started again with (nil: none), and waits until it answers its health
+// check again.
 func Restart(ctx context.Context, cfg *devstack.Settings, replica string, env []string, health string) error {
 	file := devstack.EnvFile(cfg, replica)
 	if env == nil {
@@ -418,13 +418,9 @@ func Restart(ctx context.Context, cfg *devstack.Settings, replica string, env []
 	} else if err := os.WriteFile(file, []byte(strings.Join(env, "\n")+"\n"), 0o644); err != nil {
 		return err
 	}
-	b, err := os.ReadFile(devstack.PIDFile(cfg, replica))
+	pid, err := devstack.Restart(cfg, replica)
 	if err != nil {
-		return fmt.Errorf("%s is not running: %w", replica, err)
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		return fmt.Errorf("stop %s: %w", replica, err)
+		return err
 	}
 	return devstack.WaitRestarted(ctx, cfg, replica, pid, health)
 }
