@@ -13,7 +13,7 @@ func TestMain(m *testing.M) { clitest.Main(m, "ticketflow-dev", main) }
 // reads any configuration or reaches any server.
 func TestEverySubcommandHasHelp(t *testing.T) {
 	for _, sub := range [][]string{{"dev"}, {"stack"}, {"stack", "up"}, {"stack", "down"}, {"stack", "status"}, {"seed"},
-		{"bench"}, {"chaos"}, {"infra"}, {"infra", "ferretdb"}} {
+		{"bench"}, {"chaos"}, {"infra"}, {"infra", "ferretdb"}, {"infra", "toxiproxy"}} {
 		for _, flag := range []string{"-h", "--help"} {
 			code, stdout, stderr := clitest.Run(t, append(sub, flag)...)
 			if code != 0 || !strings.HasPrefix(stdout, "usage: ticketflow-dev "+sub[0]) {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"ticketflow/cmd/internal/cli"
@@ -30,7 +29,8 @@ const usage = `usage: ticketflow-dev <command> [arguments]
   hold-bench [flags]       the hold statement alone, seated against general admission (BENCHMARKS.md)
   chaos [flags]            bookings under process kills, then a consistency table (make chaos)
   trace <bookingId>        print the booking's traces from the stack's Jaeger as trees of spans
-  infra ferretdb           run the MongoDB-protocol server (used by the local stack)
+  infra ferretdb|toxiproxy run the MongoDB-protocol server, or the fault-injecting stack's proxies
+                           (used by the local stack)
 
 The stack runs each application process with the production binary, bin/ticketflow beside this
 one (or TICKETFLOW_BIN). Every command takes -h or --help; --version prints the build.
@@ -54,16 +54,21 @@ func run(ctx context.Context, cmd string, args []string) error {
 	case "stack":
 		return stack(ctx, args)
 	case "infra":
-		fs := cli.Flags("ticketflow-dev infra", "ferretdb", "Run the MongoDB-protocol server of the local stack (the stack runs it).")
+		fs := cli.Flags("ticketflow-dev infra", "ferretdb|toxiproxy", "Run a server of the local stack in this process (the stack runs them):\n"+
+			"  ferretdb   the MongoDB-protocol server\n"+
+			"  toxiproxy  the fault-injecting stack's proxies (TICKETFLOW_FAULTS=1)")
 		if err := cli.Parse(fs, args); err != nil {
 			return err
 		}
-		if fs.NArg() != 1 || fs.Arg(0) != "ferretdb" {
-			return errors.New("infra takes one argument: ferretdb")
+		if fs.NArg() != 1 || (fs.Arg(0) != "ferretdb" && fs.Arg(0) != "toxiproxy") {
+			return errors.New("infra takes one argument: ferretdb or toxiproxy")
 		}
 		cfg, log, err := setup()
 		if err != nil {
 			return err
+		}
+		if fs.Arg(0) == "toxiproxy" {
+			return devstack.RunToxiproxy(ctx, cfg, log)
 		}
 		return devstack.RunFerretDB(ctx, cfg, log)
 	case "seed":
@@ -145,7 +150,7 @@ func dev(ctx context.Context, cfg *devstack.Settings, log *slog.Logger) error {
 
 // seedOnce seeds a fresh data dir (marked by .data/seeded) so `make run` shows data at once.
 func seedOnce(ctx context.Context, cfg *devstack.Settings) error {
-	marker := filepath.Join(cfg.DataDir, "seeded")
+	marker := devstack.SeedMarker(cfg)
 	if _, err := os.Stat(marker); err == nil {
 		return nil
 	}

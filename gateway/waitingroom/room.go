@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"ticketflow/internal/admission"
+	"ticketflow/internal/clock"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ids"
@@ -108,7 +109,7 @@ func (rm *Room) stepEvent(ctx context.Context, eventID string) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := clock.Now()
 	if now.Before(info.SalesStartAt) {
 		return nil // nothing moves before the sale opens; the draw is at opening
 	}
@@ -177,7 +178,7 @@ func (rm *Room) join(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if info.SalesStatus(time.Now()) == event.SalesClosed {
+	if info.SalesStatus(clock.Now()) == event.SalesClosed {
 		return httpapi.Conflict(event.SalesClosed, "sales for this event closed at "+info.SalesEndAt.UTC().Format(time.RFC3339))
 	}
 	p, now, err := rm.line.join(r.Context(), info.ID, user, info.SalesStartAt)
@@ -201,7 +202,7 @@ func (rm *Room) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return rm.unavailable(r, err)
 	}
-	return rm.answer(w, r, info, user, p, time.Now())
+	return rm.answer(w, r, info, user, p, clock.Now())
 }
 
 // leave is DELETE /api/events/{id}/queue: the caller leaves the line, or gives back their
@@ -239,7 +240,7 @@ func fallbackRate(info event.Info) float64 { return float64(info.WaitingRoom.Adm
 // status that is not a refusal of the token or a failure). A token that does not verify is
 // ignored.
 func (rm *Room) Booked(ctx context.Context, token, userID string) {
-	p, err := admission.Read(rm.key, token, time.Now())
+	p, err := admission.Read(rm.key, token, clock.Now())
 	if err != nil || p.UserID != userID {
 		return
 	}

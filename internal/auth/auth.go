@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"ticketflow/internal/clock"
 )
 
 // Roles a token may carry. A SCANNER is door staff: it checks tickets in and reads an event's
@@ -62,6 +64,16 @@ func Sign(secret []byte, id Identity, ttl time.Duration, now time.Time) (string,
 	return s, exp, nil
 }
 
+// MaxClockSkew is how far each process's clock may be from the stack's reference clock
+// (PostgreSQL's): NTP keeps real clocks within milliseconds; the chaos run's clock class moves
+// them 2 minutes either way. Two processes may so be twice that apart, and a token is judged with
+// that much leeway on exp, iat and nbf (and 5 s more): a token one replica signed is good at once
+// on every gateway, and is taken at most that long past its expiry.
+const MaxClockSkew = 2 * time.Minute
+
+// leeway is how far off a token's times may be from the verifier's clock.
+const leeway = 2*MaxClockSkew + 5*time.Second
+
 // Verify checks a token's algorithm (HS256 only: "none" and RS256 are refused), signature and
 // expiry, and returns the identity it carries.
 func Verify(secret []byte, token string) (Identity, error) {
@@ -73,7 +85,8 @@ func Verify(secret []byte, token string) (Identity, error) {
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithLeeway(5*time.Second),
+		jwt.WithLeeway(leeway),
+		jwt.WithTimeFunc(clock.Now),
 		jwt.WithStrictDecoding()) // one encoding per signature: no variants in unused bits
 	if err != nil {
 		return Identity{}, ErrInvalidToken

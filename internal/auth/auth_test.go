@@ -46,3 +46,31 @@ func TestVerifyRefusesUntrustworthyTokens(t *testing.T) {
 		}
 	}
 }
+
+// Found by the chaos run's clock class: with the gateways' clocks 2 minutes behind PostgreSQL's
+// and a user replica's 2 minutes ahead, every buyer was answered 401 (its token "used before
+// issued"). A token signed by a clock MaxClockSkew ahead verifies on one MaxClockSkew behind; one
+// from farther off is still refused, and so is one long expired.
+func TestTokensFromSkewedClocksVerify(t *testing.T) {
+	const apart = 4 * time.Minute // the clock class's: one process 2 minutes ahead, another 2 behind
+	id := Identity{UserID: "u1", Email: "a@b.c", Role: RoleUser}
+	for _, c := range []struct {
+		name     string
+		signedAt time.Time
+		ttl      time.Duration
+		ok       bool
+	}{
+		{"signed by a clock 4 minutes ahead", time.Now().Add(apart), time.Hour, true},
+		{"expired 4 minutes ago by the signer's clock", time.Now().Add(-time.Hour - apart + 10*time.Second), time.Hour, true},
+		{"signed an hour ahead", time.Now().Add(time.Hour), 2 * time.Hour, false},
+		{"expired an hour ago", time.Now().Add(-2 * time.Hour), time.Hour, false},
+	} {
+		tok, _, err := Sign(secret, id, c.ttl, c.signedAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Verify(secret, tok); (err == nil) != c.ok {
+			t.Errorf("%s: Verify = %v, want ok %v", c.name, err, c.ok)
+		}
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ticketflow/internal/clock"
 )
 
 // DevJWTSecret is the signing secret of the local stack. `ticketflow serve` refuses to run with
@@ -234,6 +236,13 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		l.errs = append(l.errs, fmt.Sprintf("LOG_FORMAT=%q: must be text or json", c.LogFormat))
+	}
+	// A process run with its clock moved (internal/clock) is a fault injected on purpose: the
+	// local stack's chaos run does it; a deployment never should.
+	if off, err := clock.Parse(l.str(clock.Env, "")); err != nil {
+		l.errs = append(l.errs, err.Error())
+	} else if off != 0 && c.Env != "local" {
+		l.errs = append(l.errs, fmt.Sprintf("%s=%s: a clock offset is a fault for the local stack (TICKETFLOW_ENV=local) only", clock.Env, off))
 	}
 	if c.HoldTTL < time.Second {
 		l.errs = append(l.errs, fmt.Sprintf("HOLD_TTL=%s: must be at least 1s", c.HoldTTL))

@@ -134,3 +134,22 @@ func TestObservabilityDefaultsAndSwitches(t *testing.T) {
 		})
 	}
 }
+
+// TICKETFLOW_CLOCK_OFFSET moves a process's clock in the local stack only; a bad value or an
+// offset outside it is refused at start.
+func TestClockOffsetOnlyInTheLocalStack(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"TICKETFLOW_ENV": "local", "TICKETFLOW_CLOCK_OFFSET": "-2m"}, ""},
+		{map[string]string{"TICKETFLOW_ENV": "production", "TICKETFLOW_CLOCK_OFFSET": "0s"}, ""},
+		{map[string]string{"TICKETFLOW_ENV": "production", "TICKETFLOW_CLOCK_OFFSET": "2m"}, "local stack"},
+		{map[string]string{"TICKETFLOW_ENV": "local", "TICKETFLOW_CLOCK_OFFSET": "soon"}, "not a duration"},
+	} {
+		_, err := LoadFrom(func(k string) (string, bool) { v, ok := c.env[k]; return v, ok })
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%v: %v, want %q", c.env, err, c.want)
+		}
+	}
+}

@@ -4,12 +4,16 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // Error is an answer in the contract's error shape:
@@ -115,13 +119,18 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	WriteRaw(w, status, body)
 }
 
-// RenderError returns the status and body WriteError writes for err (a bare 500, logged, for an
-// error that is not an *Error).
+// RenderError returns the status and body WriteError writes for err: an *Error as it is; a
+// database that cannot take the request (StoreError) as its 503, logged; anything else as a bare
+// 500, logged.
 func RenderError(r *http.Request, err error) (int, []byte) {
 	var e *Error
 	if !errors.As(err, &e) {
-		slog.ErrorContext(r.Context(), "request failed", "err", err, "method", r.Method, "path", r.URL.Path)
-		e = Internal()
+		if e = StoreError(err); e != nil {
+			slog.WarnContext(r.Context(), "store unavailable", "code", e.Code, "err", err, "method", r.Method, "path", r.URL.Path)
+		} else {
+			slog.ErrorContext(r.Context(), "request failed", "err", err, "method", r.Method, "path", r.URL.Path)
+			e = Internal()
+		}
 	}
 	var env envelope
 	env.Error.Error = e
@@ -130,11 +139,49 @@ func RenderError(r *http.Request, err error) (int, []byte) {
 	return e.Status, append(b, '\n')
 }
 
+// CodeStorageFull is the 503 of a request whose service's database has no space left to write.
+const CodeStorageFull = "STORAGE_FULL"
+
+// storageFullRetry is the Retry-After of STORAGE_FULL: space comes back when an operator (or a
+// clean-up) frees it, not within a second.
+const storageFullRetry = 30
+
+// StoreError is the answer to a request its service's database (or a connection it needs) could
+// not take, whatever the request: a PostgreSQL error (anything with a SQLSTATE, as
+// pgconn.PgError has) of class 53, insufficient resources — 503 STORAGE_FULL for a full disk
+// (53100), 503 SERVICE_UNAVAILABLE for memory or connections — or of a server shutting down or
+// starting (57P01-57P03), or of a lost connection (class 08); a connection that broke mid-reply
+// (an unexpected EOF, a network error) or a deadline that ran out: 503 SERVICE_UNAVAILABLE. nil
+// for any other error. A retry may well succeed (with an Idempotency-Key it gets the first
+// request's outcome); a 500 would say it cannot.
+func StoreError(err error) *Error {
+	var st interface{ SQLState() string }
+	var ne net.Error
+	switch {
+	case errors.As(err, &st):
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.As(err, &ne),
+		errors.Is(err, context.DeadlineExceeded):
+		return Unavailable("a connection the service needs broke or timed out; retry")
+	default:
+		return nil
+	}
+	switch code := st.SQLState(); {
+	case code == "53100":
+		return NewError(http.StatusServiceUnavailable, CodeStorageFull,
+			"the service cannot store anything right now (its database is out of disk space); retry later").WithRetryAfter(storageFullRetry)
+	case strings.HasPrefix(code, "53"), strings.HasPrefix(code, "08"), code == "57P01", code == "57P02", code == "57P03":
+		return Unavailable("the service's database cannot take requests right now; retry")
+	}
+	return nil
+}
+
 // RetryAfterOf is the Retry-After seconds of an error answer: its own, or 1 for a 429 or 503.
 func RetryAfterOf(err error) int {
 	var e *Error
 	if !errors.As(err, &e) {
-		return 0
+		if e = StoreError(err); e == nil {
+			return 0
+		}
 	}
 	if e.RetryAfter > 0 {
 		return e.RetryAfter

@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"ticketflow/internal/httpapi"
+
+	"ticketflow/internal/clock"
 )
 
 // Header is the request header that carries the key.
@@ -153,7 +155,7 @@ type Keys struct {
 }
 
 // New returns the rule over store.
-func New(store Store) *Keys { return &Keys{store: store, now: time.Now, wait: Wait} }
+func New(store Store) *Keys { return &Keys{store: store, now: clock.Now, wait: Wait} }
 
 // Claim is a request's hold on its key: either an answer to replay, or the resource the request
 // makes.

@@ -65,21 +65,21 @@ func (m *memStore) Delete(_ context.Context, scope, key string, old Record) erro
 	return nil
 }
 
-// clock is a settable time.
-type clock struct {
+// testClock is a settable time.
+type testClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
+func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
 }
 
-func newKeys() (*Keys, *clock) {
-	c := &clock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+func newKeys() (*Keys, *testClock) {
+	c := &testClock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
 	k := New(newMemStore())
 	k.now = c.now
 	return k, c

@@ -52,14 +52,16 @@ func (r Record) Settled() bool { return r.Found && r.Status != StatusPending }
 // Kept reports whether this payment's money is taken and not given back.
 func (r Record) Kept() bool { return r.Found && r.Status == StatusSucceeded }
 
-// Result is the record as a payment.processed payload (what the saga's signal carries).
+// Result is the record as a payment.processed payload (what the saga's signal carries, and what
+// the payment service published): a capture is a SUCCESS with no failureReason, even when the
+// record has one since (a payment voided while the provider charged reads REFUNDED, "voided: ...").
 func (r Record) Result() bus.PaymentProcessed {
-	status := bus.PaymentFailed
-	if r.Captured() {
-		status = bus.PaymentSuccess
-	}
-	return bus.PaymentProcessed{BookingID: r.BookingID, PaymentID: r.ID, Status: status, AmountMinor: r.AmountMinor,
+	res := bus.PaymentProcessed{BookingID: r.BookingID, PaymentID: r.ID, Status: bus.PaymentFailed, AmountMinor: r.AmountMinor,
 		Currency: r.Currency, ProviderRef: r.ProviderRef, FailureReason: r.FailureReason}
+	if r.Captured() {
+		res.Status, res.FailureReason = bus.PaymentSuccess, ""
+	}
+	return res
 }
 
 // Verdict is the payment service's judgement of a payment.processed claim.

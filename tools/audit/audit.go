@@ -9,6 +9,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -626,4 +627,55 @@ func readPartition(ctx context.Context, cfg *devstack.Settings, topic string, pa
 			return out, nil
 		}
 	}
+}
+
+// Statuses maps each of the bookings to its record's status.
+func (s *Stores) Statuses(ctx context.Context, bookingIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(bookingIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.bookings.Query(ctx, `SELECT id::text, status FROM bookings WHERE id = ANY($1::uuid[])`, bookingIDs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, status string
+		if err := rows.Scan(&id, &status); err != nil {
+			return nil, err
+		}
+		out[id] = status
+	}
+	return out, rows.Err()
+}
+
+// Hold is a seat LOCKED for a booking, as the inventory's row says.
+type Hold struct {
+	SeatID, BookingID string
+	HeldUntil         time.Time
+}
+
+// Holds lists the event's LOCKED seats and PostgreSQL's clock as it read them (the clock the
+// inventory decides a hold's expiry by).
+func (s *Stores) Holds(ctx context.Context, eventID string) ([]Hold, time.Time, error) {
+	rows, err := s.inventory.Query(ctx, `SELECT seat_id, coalesce(booking_id::text, ''), held_until, now() FROM seats
+		WHERE event_id = $1 AND status = 'LOCKED' AND held_until IS NOT NULL`, eventID)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	defer rows.Close()
+	var out []Hold
+	var now time.Time
+	for rows.Next() {
+		var h Hold
+		if err := rows.Scan(&h.SeatID, &h.BookingID, &h.HeldUntil, &now); err != nil {
+			return nil, now, err
+		}
+		out = append(out, h)
+	}
+	if now.IsZero() {
+		err = s.inventory.QueryRow(ctx, `SELECT now()`).Scan(&now)
+	}
+	return out, now, errors.Join(err, rows.Err())
 }

@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,6 +59,13 @@ type Options struct {
 	// payment results; LateCaptures is the share of cancelled bookings that get a capture nobody
 	// expected.
 	TemporalCancels, Terminates, Forge, LateCaptures float64
+
+	// Fault is the fault class of the run (classes.go), made while the bookings are posted; nil
+	// for a run of kills alone.
+	Fault *Fault
+	// Spread posts the bookings evenly over this long (0: as fast as Concurrency allows), so that
+	// a fault held for a while meets a sale going on.
+	Spread time.Duration
 }
 
 // DefaultKills is the order processes are killed in ("pause:<process>" pauses it instead).
@@ -71,16 +79,48 @@ func (o Options) WithFaults() Options {
 	return o
 }
 
-// Result is the outcome of a run: the audit of the event, what was killed and meddled with.
+// Result is the outcome of a run: the audit of the event, what was killed and meddled with, the
+// fault made and what the buyers were finally answered.
 type Result struct {
 	*audit.Report
+	Class   string // the fault class ("kills" for a run of kills alone)
 	Killed  []string
 	Meddled map[string]int
+	// Answers counts the buyers' final answers to POST /api/bookings by status and code
+	// ("202", "409 SEATS_UNAVAILABLE", "503 SERVICE_UNAVAILABLE", "error: ..." when none came).
+	Answers map[string]int
+	// Seen counts every answer of every attempt, retried ones included.
+	Seen map[string]int
+	// Notes are what the fault class saw and did (how many replies it cut, the quota it set...).
+	Notes []string
+	Took  time.Duration
+	// decisions are how long the buyers told 202 or 409 waited for it, retries included.
+	decisions []time.Duration
+}
+
+// DecisionTimes are the median and the 95th percentile of how long a buyer waited for the seat
+// decision (202 or 409), retries included.
+func (r *Result) DecisionTimes() (p50, p95 time.Duration) {
+	d := append([]time.Duration(nil), r.decisions...)
+	if len(d) == 0 {
+		return 0, 0
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d[len(d)/2], d[min(len(d)-1, len(d)*95/100)]
 }
 
 // Print writes the counts and the audit table.
 func (r *Result) Print(w io.Writer) {
-	fmt.Fprintf(w, "\nbookings by status: %v\nkilled: %s\nmeddled: %v\n\n", r.Counts, strings.Join(r.Killed, ", "), r.Meddled)
+	p50, p95 := r.DecisionTimes()
+	fmt.Fprintf(w, "\n[%s] bookings by status: %v\nfinal answers: %v\nevery answer: %v\nseat decision p50 %s, p95 %s\n",
+		r.Class, r.Counts, r.Answers, r.Seen, p50.Round(time.Millisecond), p95.Round(time.Millisecond))
+	if len(r.Killed) > 0 || len(r.Meddled) > 0 {
+		fmt.Fprintf(w, "killed: %s\nmeddled: %v\n", strings.Join(r.Killed, ", "), r.Meddled)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "fault: %s\n", n)
+	}
+	fmt.Fprintln(w)
 	r.Report.Print(w)
 }
 
@@ -100,10 +140,20 @@ func Run(ctx context.Context, cfg *devstack.Settings, opt Options, out io.Writer
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(out, "chaos %s: %d bookings on %d seats and %d places (event %s), %d at once, killing %s every %s\n",
-		runID, opt.Bookings, opt.Seats, opt.Places, ev.ID, opt.Concurrency, strings.Join(opt.Kills, ", "), opt.KillEvery)
+	class := "kills"
+	if opt.Fault != nil {
+		class = opt.Fault.Name
+	}
+	began := time.Now()
+	if len(opt.Kills) > 0 {
+		fmt.Fprintf(out, "chaos %s [%s]: %d bookings on %d seats and %d places (event %s), %d at once, killing %s every %s\n",
+			runID, class, opt.Bookings, opt.Seats, opt.Places, ev.ID, opt.Concurrency, strings.Join(opt.Kills, ", "), opt.KillEvery)
+	} else {
+		fmt.Fprintf(out, "chaos %s [%s]: %d bookings on %d seats and %d places (event %s), %d at once, over %s\n",
+			runID, class, opt.Bookings, opt.Seats, opt.Places, ev.ID, opt.Concurrency, opt.Spread)
+	}
 
-	res := &Result{}
+	res := &Result{Class: class, Answers: map[string]int{}, Seen: map[string]int{}}
 	md, err := newMeddler(ctx, cfg, opt, out)
 	if err != nil {
 		return nil, err
@@ -112,11 +162,20 @@ func Run(ctx context.Context, cfg *devstack.Settings, opt Options, out io.Writer
 	postingDone := make(chan struct{})
 	killed := make(chan []string, 1)
 	go func() { killed <- killLoop(ctx, cfg, opt, postingDone, out) }()
+	fr := &FaultRun{Cfg: cfg, Event: ev, Out: out, Posting: postingDone, res: res}
+	fr.markLogs()
+	faultDone := make(chan error, 1)
+	if opt.Fault != nil {
+		go func() { faultDone <- opt.Fault.Inject(ctx, fr) }()
+	} else {
+		faultDone <- nil
+	}
 
 	prog.Phase("bookings under faults", int64(opt.Bookings), "bookings posted")
 	var posted, held atomic.Int64
 	var refusedMu sync.Mutex
 	var refused []string // bookings the buyer was finally told 409 about
+	answers := map[string]int{}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < opt.Concurrency; w++ {
@@ -128,24 +187,49 @@ func Run(ctx context.Context, cfg *devstack.Settings, opt Options, out io.Writer
 				if o.held {
 					held.Add(1)
 				}
+				refusedMu.Lock()
 				if o.refusedID != "" {
-					refusedMu.Lock()
 					refused = append(refused, o.refusedID)
-					refusedMu.Unlock()
 				}
+				answers[o.answer]++
+				for _, a := range o.attempts {
+					res.Seen[a]++
+				}
+				if o.held {
+					fr.Held = append(fr.Held, HeldBooking{ID: o.booking, Token: o.token})
+				}
+				if o.answer == "202" || strings.HasPrefix(o.answer, "409") {
+					res.decisions = append(res.decisions, o.took)
+				}
+				refusedMu.Unlock()
 				posted.Add(1)
 				prog.Add(1)
 			}
 		}()
 	}
 	for i := 0; i < opt.Bookings; i++ {
+		if opt.Spread > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Until(began.Add(opt.Spread * time.Duration(i) / time.Duration(opt.Bookings)))):
+			}
+		}
 		jobs <- i
 	}
 	close(jobs)
 	wg.Wait()
 	close(postingDone)
-	prog.Note("every process killed at least once before the drain")
+	if len(opt.Kills) > 0 {
+		prog.Note("every process killed at least once before the drain")
+	}
 	res.Killed = <-killed // the loop ends once every process was killed at least once
+	if opt.Fault != nil {
+		prog.Note("the fault taken back")
+	}
+	if err := <-faultDone; err != nil {
+		return nil, fmt.Errorf("fault %s: %w", class, err)
+	}
+	res.Answers = answers
 	prog.End()
 	fmt.Fprintf(out, "posted %d bookings (%d held); draining (up to %s)\n", posted.Load(), held.Load(), opt.Drain)
 
@@ -182,7 +266,16 @@ func Run(ctx context.Context, cfg *devstack.Settings, opt Options, out io.Writer
 		return nil, err
 	}
 	res.Add("every capture nobody expected refunded", refunded == made, "%d of %d refunded by their reference", refunded, made)
+	if opt.Fault != nil {
+		if opt.Fault.Check != nil {
+			if err := opt.Fault.Check(ctx, fr, st); err != nil {
+				return nil, fmt.Errorf("fault %s: %w", class, err)
+			}
+		}
+		commonChecks(fr, opt.Fault)
+	}
 	prog.End()
+	res.Took = time.Since(began)
 	return res, nil
 }
 
@@ -282,6 +375,33 @@ func replicaToKill(cfg *devstack.Settings, process string, round int) string {
 type outcome struct {
 	held      bool
 	refusedID string // the booking id of a final 409 that named one
+	answer    string // the final answer: its status and code (Result.Answers)
+	attempts  []string
+	took      time.Duration // from the first attempt to the final answer
+	booking   string        // the booking held, and the token it pays with
+	token     string
+}
+
+// answerOf names an answer for Result.Answers.
+func answerOf(status int, body []byte, err error) string {
+	if err != nil {
+		return "error: " + errorKind(err)
+	}
+	if code := loadgen.ErrorCode(body); code != "" {
+		return fmt.Sprintf("%d %s", status, code)
+	}
+	return fmt.Sprint(status)
+}
+
+// errorKind shortens a transport error to its kind (a timeout, a reset, a refusal, ...).
+func errorKind(err error) string {
+	msg := err.Error()
+	for _, k := range []string{"timeout", "deadline exceeded", "reset", "refused", "EOF", "broken pipe"} {
+		if strings.Contains(msg, k) {
+			return k
+		}
+	}
+	return msg
 }
 
 // bookOne books 1 or 2 seats, most buyers wanting the front rows — or, for a share of them, 1 or 2
@@ -325,20 +445,27 @@ func bookOne(ctx context.Context, b *loadgen.Buyer, ev loadgen.Event, opt Option
 	key := ids.New()
 	var status int
 	var raw []byte
+	var err error
 	impatient := rand.Float64() < opt.ClientTimeouts
+	began := time.Now()
+	var attempts []string
 	for attempt := 0; attempt < 20; attempt++ {
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if impatient && attempt == 0 {
 			actx, cancel = context.WithTimeout(ctx, time.Duration(20+rand.IntN(280))*time.Millisecond)
 		}
-		var err error
 		status, raw, err = b.Do(actx, http.MethodPost, "/api/bookings", body, "Idempotency-Key", key)
 		cancel()
+		attempts = append(attempts, answerOf(status, raw, err))
 		if err == nil && status != http.StatusServiceUnavailable && status != http.StatusBadGateway &&
 			!(status == http.StatusConflict && strings.Contains(string(raw), booking.CodeKeyInUse)) {
 			break
 		}
 		time.Sleep(time.Duration(200+rand.IntN(800)) * time.Millisecond)
+	}
+	o := outcome{answer: answerOf(status, raw, err), attempts: attempts, took: time.Since(began), token: tok}
+	if err != nil {
+		return o
 	}
 	if status == http.StatusConflict {
 		var e struct {
@@ -349,10 +476,11 @@ func bookOne(ctx context.Context, b *loadgen.Buyer, ev loadgen.Event, opt Option
 			} `json:"error"`
 		}
 		_ = json.Unmarshal(raw, &e)
-		return outcome{refusedID: e.Error.Details.BookingID}
+		o.refusedID = e.Error.Details.BookingID
+		return o
 	}
 	if status != http.StatusAccepted && status != http.StatusOK {
-		return outcome{}
+		return o
 	}
 	var bk struct {
 		ID, Status  string
@@ -360,8 +488,9 @@ func bookOne(ctx context.Context, b *loadgen.Buyer, ev loadgen.Event, opt Option
 		Currency    string
 	}
 	if json.Unmarshal(raw, &bk) != nil || bk.ID == "" {
-		return outcome{}
+		return o
 	}
+	o.held, o.booking = true, bk.ID
 	md.held(ctx, bk.ID, bk.AmountMinor, bk.Currency)
 	if rand.Float64() < opt.Cancel {
 		time.Sleep(time.Duration(rand.IntN(1500)) * time.Millisecond)
@@ -376,5 +505,5 @@ func bookOne(ctx context.Context, b *loadgen.Buyer, ev loadgen.Event, opt Option
 			time.Sleep(time.Duration(300+rand.IntN(700)) * time.Millisecond)
 		}
 	}
-	return outcome{held: true}
+	return o
 }

@@ -40,7 +40,7 @@ func Up(ctx context.Context, cfg *Settings, out io.Writer, wait time.Duration) (
 	begin := time.Now()
 	deadline := begin.Add(wait)
 	prog := progress.New(out, "stack")
-	prog.Phase("start", int64(infraCount+len(config.Processes)), "processes started")
+	prog.Phase("start", int64(infraCount(cfg)+len(config.Processes)*cfg.Replicas), "processes started")
 	defer prog.End()
 	for !Ready(cfg) {
 		prog.Set(int64(startedProcesses(cfg)))
@@ -68,7 +68,12 @@ func Up(ctx context.Context, cfg *Settings, out io.Writer, wait time.Duration) (
 func devLog(cfg *Settings) string { return filepath.Join(cfg.LogDir(), "dev.log") }
 
 // infraCount is how many infrastructure processes the stack runs (see infrastructure).
-const infraCount = 8
+func infraCount(cfg *Settings) int {
+	if cfg.Faults {
+		return 9 // and Toxiproxy
+	}
+	return 8
+}
 
 // startedProcesses counts the stack's processes that are running (their pid files name live
 // processes), for the progress of stack up.
@@ -181,6 +186,9 @@ func Status(cfg *Settings, out io.Writer) bool {
 	}
 	fmt.Fprintf(out, "local stack: %s (supervisor pid %d, data %s)\n", state, pid, cfg.DataDir)
 	names := []string{"postgres", "redis", "kafka", "ferretdb", "temporal", "mailpit", "jaeger", "prometheus"}
+	if cfg.Faults {
+		names = append(names, "toxiproxy")
+	}
 	for _, p := range config.Processes {
 		for k := 0; k < cfg.Replicas; k++ {
 			names = append(names, ReplicaName(p, k))

@@ -42,6 +42,9 @@ func (s *Stack) infrastructure() (now []*component, later *component, err error)
 	}
 	// infraCount (control.go) counts these for stack up's progress.
 	now = []*component{s.postgres(), s.redis(), s.kafka(), s.ferretdb(), temporal, s.mailpit(), s.prometheus()}
+	if s.cfg.Faults {
+		now = append(now, s.toxiproxy())
+	}
 	if jaeger := s.jaeger(); fileExists(s.tool("jaeger")) {
 		now = append(now, jaeger)
 	} else {
@@ -137,6 +140,10 @@ func chownTree(root string, uid, gid int) error {
 
 func (s *Stack) postgres() *component {
 	data, sock := s.dir("postgres"), s.dir("postgres-socket")
+	disk := s.cfg.FaultDisk("postgres")
+	if disk != "" {
+		data = filepath.Join(disk, "data") // on a filesystem the disk-full fault can fill
+	}
 	bin := pgBinDir()
 	return &component{
 		name: "postgres", port: s.cfg.PostgresPort, portEnv: "POSTGRES_PORT",
@@ -144,6 +151,11 @@ func (s *Stack) postgres() *component {
 		prepare: func(ctx context.Context) error {
 			if err := os.MkdirAll(sock, 0o755); err != nil {
 				return err
+			}
+			if disk != "" {
+				if _, err := mountFaultDisk(disk); err != nil {
+					return err
+				}
 			}
 			major := pgMajor(bin)
 			if b, err := os.ReadFile(filepath.Join(data, "PG_VERSION")); err == nil {
@@ -163,7 +175,8 @@ func (s *Stack) postgres() *component {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				return fmt.Errorf("initdb: %v\n%s", err, out)
 			}
-			return nil
+			// A new cluster has none of the demo data an earlier one had: seed it again.
+			return removeSeedMarker(s.cfg)
 		},
 		command: func() (*exec.Cmd, error) {
 			cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data,
@@ -247,10 +260,10 @@ const kafkaServerProperties = `# Written by ticketflow-dev dev at every start; e
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:%[2]d
-listeners=PLAINTEXT://127.0.0.1:%[1]d,CONTROLLER://127.0.0.1:%[2]d
-advertised.listeners=PLAINTEXT://127.0.0.1:%[1]d
+listeners=PLAINTEXT://127.0.0.1:%[1]d,CONTROLLER://127.0.0.1:%[2]d%[5]s
+advertised.listeners=PLAINTEXT://127.0.0.1:%[1]d%[6]s
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT%[7]s
 inter.broker.listener.name=PLAINTEXT
 log.dirs=%[3]s
 num.partitions=%[4]d
@@ -278,6 +291,10 @@ logger.kafka.level = info
 func (s *Stack) kafka() *component {
 	dir := s.dir("kafka")
 	logs := filepath.Join(dir, "data")
+	disk := s.cfg.FaultDisk("kafka")
+	if disk != "" {
+		logs = filepath.Join(disk, "data") // on a filesystem the disk-full fault can fill
+	}
 	props := filepath.Join(dir, "server.properties")
 	log4j := filepath.Join(dir, "log4j2.properties")
 	classpath := filepath.Join(s.kafkaLibs(), "*")
@@ -288,10 +305,26 @@ func (s *Stack) kafka() *component {
 			if err := checkFree(s.cfg.KafkaCtrlPort, "the Kafka controller", "KAFKA_CONTROLLER_PORT"); err != nil {
 				return err
 			}
-			if err := os.MkdirAll(logs, 0o755); err != nil {
-				return err
+			for _, p := range s.cfg.FaultProxies() {
+				if p.KafkaListener != "" {
+					if err := checkFreeAddr(p.Upstream, "the Kafka listener of proxy "+p.Name); err != nil {
+						return err
+					}
+				}
 			}
-			conf := fmt.Sprintf(kafkaServerProperties, s.cfg.KafkaPort, s.cfg.KafkaCtrlPort, logs, s.cfg.KafkaPartitions)
+			if disk != "" {
+				if _, err := mountFaultDisk(disk); err != nil {
+					return err
+				}
+			}
+			for _, d := range []string{dir, logs} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					return err
+				}
+			}
+			listeners, advertised, protocols := s.cfg.kafkaFaultListeners()
+			conf := fmt.Sprintf(kafkaServerProperties, s.cfg.KafkaPort, s.cfg.KafkaCtrlPort, logs, s.cfg.KafkaPartitions,
+				listeners, advertised, protocols)
 			if err := os.WriteFile(props, []byte(conf), 0o644); err != nil {
 				return err
 			}

@@ -40,6 +40,13 @@ type Settings struct {
 	// CLI's dev server (SQLite, one history shard), or TemporalFull, the full server on the
 	// stack's PostgreSQL (tools/temporalserver).
 	TemporalServer string
+	// Faults makes a fault-injecting stack (TICKETFLOW_FAULTS=1; faults.go): the processes reach
+	// PostgreSQL, Kafka, Temporal and the inventory through Toxiproxy, and PostgreSQL's and
+	// Kafka's data live on filesystems of their own.
+	Faults bool
+	// FaultPort is Toxiproxy's API port (FAULT_PORT); its proxies and the Kafka broker's listeners
+	// for them take the ports after it.
+	FaultPort int
 
 	// Ports of the servers the stack starts (<NAME>_PORT), each moved by the Makefile's offsets.
 	PostgresPort, RedisPort, KafkaPort, KafkaCtrlPort, MongoPort, TemporalPort, TemporalUIPort,
@@ -107,7 +114,12 @@ func LoadSettings() (*Settings, error) {
 		JaegerUIPort:       port("JAEGER_UI_PORT", 16686),
 		JaegerOTLPGRPCPort: port("JAEGER_OTLP_GRPC_PORT", 4317),
 		JaegerOTLPHTTPPort: port("JAEGER_OTLP_HTTP_PORT", 4318),
+		Faults:             num("TICKETFLOW_FAULTS", 0, 0, 1) == 1,
+		FaultPort:          port("FAULT_PORT", 61000),
 		URLs:               map[string]string{},
+	}
+	if s.Faults && s.Replicas > maxFaultReplicas {
+		errs = append(errs, fmt.Sprintf("TICKETFLOW_REPLICAS=%d: a fault-injecting stack (TICKETFLOW_FAULTS=1) runs at most %d", s.Replicas, maxFaultReplicas))
 	}
 	if s.TemporalServer != TemporalDev && s.TemporalServer != TemporalFull {
 		errs = append(errs, fmt.Sprintf("TEMPORAL_SERVER=%s: must be %s or %s", s.TemporalServer, TemporalDev, TemporalFull))

@@ -93,6 +93,26 @@ func Kill(cfg *Settings, process string, hold time.Duration) (int, error) {
 	return pid, nil
 }
 
+// Restart stops one process of a running stack (SIGTERM, its process group: it shuts down as in
+// a deployment) for the supervisor to start it again at once — with what its EnvFile then says —
+// and returns the pid it stopped. A restart asked for is not a crash: the crash-loop rule does not
+// count it.
+func Restart(cfg *Settings, process string) (int, error) {
+	pid, ok := livePID(PIDFile(cfg, process))
+	if !ok {
+		return 0, fmt.Errorf("%s is not running", process)
+	}
+	if err := os.WriteFile(filepath.Join(RunDir(cfg), process+".restart"), nil, 0o644); err != nil {
+		return 0, err
+	}
+	if err := syscall.Kill(-pid, syscall.SIGTERM); err != nil {
+		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+			return 0, err
+		}
+	}
+	return pid, nil
+}
+
 // Release lets a held process restart now.
 func Release(cfg *Settings, process string) {
 	_ = os.Remove(filepath.Join(RunDir(cfg), process+".hold"))
@@ -305,6 +325,8 @@ func (s *Stack) applications() []*component {
 				command: func() (*exec.Cmd, error) {
 					cmd := exec.Command(s.app, "serve", name)
 					cmd.Env = append(s.childEnv(), "TICKETFLOW_LISTEN_PORT="+strconv.Itoa(port))
+					cmd.Env = append(cmd.Env, s.cfg.faultEnv(name, k)...)
+					cmd.Env = append(cmd.Env, replicaEnv(s.cfg, ReplicaName(name, k))...)
 					if name == config.Gateway {
 						cmd.Env = append(cmd.Env, "TICKETFLOW_ADMIN_PORT="+strconv.Itoa(admin))
 					}

@@ -72,6 +72,9 @@ func (s *supervisor) logPath(name string) string  { return filepath.Join(s.logDi
 func (s *supervisor) pidPath(name string) string  { return filepath.Join(s.runDir, name+".pid") }
 func (s *supervisor) holdPath(name string) string { return filepath.Join(s.runDir, name+".hold") }
 
+// restartPath marks a process stopped on purpose to run again (Restart): its exit is no crash.
+func (s *supervisor) restartPath(name string) string { return filepath.Join(s.runDir, name+".restart") }
+
 // checkPort fails when another process already listens on the component's port.
 func checkPort(c *component) error {
 	if c.port == 0 {
@@ -213,6 +216,17 @@ func (s *supervisor) onExit(c *component, err error) {
 	c.mu.Lock()
 	if c.stopping {
 		c.mu.Unlock()
+		return
+	}
+	if os.Remove(s.restartPath(c.name)) == nil {
+		// Stopped to run again (a fault class's restart with another environment): at once, and
+		// not counted against the crash-loop rule.
+		c.mu.Unlock()
+		if err := s.start(c); err != nil {
+			s.fail(fmt.Errorf("restart %s: %w", c.name, err))
+			return
+		}
+		s.log.Info("restarted on request", "process", c.name)
 		return
 	}
 	now := time.Now()

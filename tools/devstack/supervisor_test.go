@@ -200,3 +200,43 @@ func TestBackgroundIsTheConfirmationPipeline(t *testing.T) {
 		}
 	}
 }
+
+// A process stopped to run again (Restart's marker beside its pid file) starts again at once and
+// is no crash: more restarts than the crash-loop rule allows do not stop the stack.
+func TestRestartsAskedForAreNoCrashLoop(t *testing.T) {
+	s := testSupervisor(t)
+	c := &component{
+		name:    "restarted",
+		command: func() (*exec.Cmd, error) { return exec.Command("sleep", "30"), nil },
+		ready:   func(context.Context) error { return nil },
+	}
+	if err := s.startGroup(context.Background(), []*component{c}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.stopAll(time.Second)
+	for i := 0; i < maxRestarts+2; i++ {
+		pid, ok := livePID(s.pidPath(c.name))
+		if !ok {
+			t.Fatal("no live pid")
+		}
+		if err := os.WriteFile(s.restartPath(c.name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if now, ok := livePID(s.pidPath(c.name)); ok && now != pid {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("restart %d: the process did not start again", i+1)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	select {
+	case err := <-s.fatal:
+		t.Fatalf("restarts asked for stopped the stack: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+}

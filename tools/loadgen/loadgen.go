@@ -195,9 +195,12 @@ func createEvent(ctx context.Context, cfg *devstack.Settings, name string, seats
 		sections = append(sections, seatplan.Section{Name: "Pit", PriceMinor: priceMinor, Capacity: capacity})
 	}
 	var e struct{ ID string }
+	// On sale since an hour ago (unless extra says otherwise): a sale opened "now" by the event
+	// service's clock would open later on a booking process whose clock is behind (the chaos
+	// run's clock class skews them).
 	body := map[string]any{"name": name, "description": "load run", "venueId": v.ID,
 		"date": time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second), "currency": "EUR", "tags": []string{"load"},
-		"sections": sections}
+		"salesStartAt": time.Now().Add(-time.Hour).UTC().Truncate(time.Second), "sections": sections}
 	for k, v := range extra {
 		body[k] = v
 	}

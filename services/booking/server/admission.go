@@ -4,9 +4,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"ticketflow/internal/admission"
+	"ticketflow/internal/clock"
 	"ticketflow/internal/httpapi"
 	"ticketflow/services/booking"
 	"ticketflow/services/event"
@@ -34,7 +34,7 @@ func (a *api) admitted(r *http.Request, userID, eventID string) error {
 		return httpapi.NewError(http.StatusForbidden, booking.CodeAdmissionRequired,
 			"this event has a waiting room: join its line (POST /api/events/"+eventID+"/queue) and book with the Admission-Token it gives you")
 	}
-	if _, err := admission.Verify(a.admissionKey, tok, userID, eventID, time.Now()); err != nil {
+	if _, err := admission.Verify(a.admissionKey, tok, userID, eventID, clock.Now()); err != nil {
 		slog.InfoContext(r.Context(), "admission refused", "event", eventID, "reason", err)
 		return httpapi.NewError(http.StatusForbidden, booking.CodeAdmissionInvalid,
 			"the Admission-Token is not valid for this booking ("+err.Error()+"): join the event's line again")

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"ticketflow/internal/auth"
+	"ticketflow/internal/clock"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/idempotency"
 	"ticketflow/internal/ids"
@@ -292,7 +293,7 @@ func (a *api) cancel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return upstream(ctx, "event", err)
 	}
-	if !time.Now().Before(ev.Date) {
+	if !clock.Now().Before(ev.Date) {
 		return httpapi.Conflict(CodeEventStarted, "the event began at "+ev.Date.UTC().Format(time.RFC3339)+
 			"; its bookings can no longer be cancelled").WithDetails(map[string]any{"eventDate": ev.Date.UTC()})
 	}
@@ -391,7 +392,7 @@ func (a *api) setStatus(w http.ResponseWriter, r *http.Request) error {
 		return httpapi.FieldError("status", "must be a terminal status")
 	}
 	if req.At.IsZero() {
-		req.At = time.Now()
+		req.At = clock.Now()
 	}
 	b, changed, err := a.store.setStatus(r.Context(), id, req.Status, optional(req.Reason), optional(req.PaymentID), req.At)
 	switch {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"ticketflow/internal/clock"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/telemetry"
@@ -104,7 +105,7 @@ func (a *api) decideSeats(r *http.Request, sp spec) answer {
 	if err != nil {
 		return fail(upstream(ctx, "event", err))
 	}
-	outside := salesRefusal(ev, time.Now())
+	outside := salesRefusal(ev, clock.Now())
 	if outside != nil && sp.Origin == originREST {
 		return fail(outside)
 	}
@@ -125,7 +126,7 @@ func (a *api) decideSeats(r *http.Request, sp spec) answer {
 		return fail(decisionError(inventory.Decision(taken, time.Time{}), ""))
 	}
 
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := clock.Now().UTC().Truncate(time.Microsecond)
 	starts := ev.Date.UTC()
 	b := &booking.Booking{ID: sp.ID, UserID: sp.UserID, UserEmail: sp.UserEmail, EventID: sp.EventID, EventName: ev.Name,
 		SeatIDs: sp.SeatIDs, Quantities: sp.Quantities, AmountMinor: q.AmountMinor, Currency: q.Currency, Status: lifecycle.StatusPending,

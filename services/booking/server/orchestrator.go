@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"ticketflow/internal/clock"
 	"ticketflow/internal/lifecycle"
 	"ticketflow/internal/process"
 	"ticketflow/services/booking"
@@ -102,7 +103,7 @@ func (o *orchestrator) cancel(ctx context.Context, b *booking.Booking, starts ti
 	}
 	mode := ""
 	switch {
-	case b.Status == lifecycle.StatusConfirmed && time.Now().Before(starts):
+	case b.Status == lifecycle.StatusConfirmed && clock.Now().Before(starts):
 		mode = lifecycle.ModeConfirmed
 	case b.Status == lifecycle.StatusPending:
 		mode = lifecycle.ModeRepair
@@ -212,7 +213,7 @@ func (o *orchestrator) repair(ctx context.Context, bookingID string) error {
 		if err != nil {
 			return err
 		}
-		if !time.Now().Before(ev.Date) {
+		if !clock.Now().Before(ev.Date) {
 			return nil // the event has begun: nothing is left to keep
 		}
 		mode = lifecycle.ModeConfirmed

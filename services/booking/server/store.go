@@ -40,19 +40,26 @@ func scanBooking(row pgx.Row) (*booking.Booking, error) {
 // exists already (a message delivered twice, a request taken over), it stores nothing and returns
 // that booking instead.
 func (s *store) create(ctx context.Context, b *booking.Booking) (existing *booking.Booking, err error) {
+	// The hold's expiry is decided on PostgreSQL's clock, the one the inventory judges holds by:
+	// b's times are replaced by the database's now() (its hold lasting as long as b's did), so a
+	// booking process whose clock is off still holds seats for the whole HOLD_TTL.
+	ttl := b.HoldExpiresAt.Sub(b.CreatedAt)
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO bookings (`+bookingColumns+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,false,$17,$18,$19,$19,$20) ON CONFLICT (id) DO NOTHING`,
+		err := tx.QueryRow(ctx, `INSERT INTO bookings (`+bookingColumns+`)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,now() + $11::bigint * interval '1 microsecond',$12,$13,$14,$15,$16,false,$17,$18,now(),now(),$19)
+			ON CONFLICT (id) DO NOTHING RETURNING created_at, hold_expires_at`,
 			b.ID, b.UserID, b.UserEmail, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor, b.Currency, b.Status,
-			b.FailureReason, b.HoldExpiresAt, b.PaymentID, b.PaymentToken, b.IdempotencyKey, b.Origin,
-			b.HoldDecision, b.EventStartsAt, b.MaxSeatsPerBuyer, b.CreatedAt, quantitiesArg(b.Quantities))
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
+			b.FailureReason, ttl.Microseconds(), b.PaymentID, b.PaymentToken, b.IdempotencyKey, b.Origin,
+			b.HoldDecision, b.EventStartsAt, b.MaxSeatsPerBuyer, quantitiesArg(b.Quantities)).Scan(&b.CreatedAt, &b.HoldExpiresAt)
+		if errors.Is(err, pgx.ErrNoRows) {
 			existing, err = getBooking(ctx, tx, b.ID)
 			return err
 		}
+		if err != nil {
+			return err
+		}
+		b.CreatedAt, b.HoldExpiresAt = b.CreatedAt.UTC(), b.HoldExpiresAt.UTC()
+		b.UpdatedAt = b.CreatedAt
 		_, err = tx.Exec(ctx, `INSERT INTO booking_status_history (booking_id, status, at) VALUES ($1, $2, $3)`,
 			b.ID, b.Status, b.CreatedAt)
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"ticketflow/internal/clock"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/idempotency"
 	"ticketflow/internal/ids"
@@ -110,7 +111,7 @@ func (a *api) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
-	now := time.Now().UTC()
+	now := clock.Now().UTC()
 	if err := req.check(now); err != nil {
 		return err
 	}
@@ -289,7 +290,7 @@ func (a *api) listEvents(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return httpapi.FieldError("when", "must be upcoming (the default), past or all")
 	}
-	events, total, err := a.store.listEvents(r.Context(), search, when, time.Now(), page, limit)
+	events, total, err := a.store.listEvents(r.Context(), search, when, clock.Now(), page, limit)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"ticketflow/internal/clock"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/idempotency"
 	"ticketflow/internal/ids"
@@ -143,7 +144,7 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 		Price             money.Amount       `json:"price"`
 		TotalSeats        int                `json:"totalSeats"`
 	}{(*plain)(e), sections, date, localTime(date, tz), start, localTime(start, tz), end, localTime(end, tz),
-		e.SalesStatus(time.Now()), e.SeatLimit(), money.Amount{Minor: e.lowestPrice(), Currency: e.Currency}, e.SeatCount})
+		e.SalesStatus(clock.Now()), e.SeatLimit(), money.Amount{Minor: e.lowestPrice(), Currency: e.Currency}, e.SeatCount})
 }
 
 // VenueSummary is the part of a venue shown with its events.

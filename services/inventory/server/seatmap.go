@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 
+	"ticketflow/internal/clock"
 	"ticketflow/services/inventory"
 )
 
@@ -99,7 +100,7 @@ func (m *seatMaps) get(ctx context.Context, eventID string) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	now := clock.Now()
 	m.mu.Lock()
 	have := m.local[eventID]
 	m.mu.Unlock()
@@ -138,7 +139,7 @@ func (m *seatMaps) get(ctx context.Context, eventID string) (*snapshot, error) {
 
 func (m *seatMaps) remember(eventID string, s *snapshot) {
 	m.mu.Lock()
-	if cur := m.local[eventID]; cur == nil || cur.version < s.version || !cur.current(time.Now()) {
+	if cur := m.local[eventID]; cur == nil || cur.version < s.version || !cur.current(clock.Now()) {
 		m.local[eventID] = s
 	}
 	m.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"ticketflow/internal/clock"
 	"ticketflow/internal/httpapi"
 	"ticketflow/services/ticket"
 )
@@ -228,7 +229,7 @@ func (k *keyring) key(ctx context.Context, kid string) *signingKey {
 		sk = k.keys[kid]
 		k.mu.RUnlock()
 	}
-	if sk == nil || (sk != k.current() && time.Now().After(sk.publishUntil)) {
+	if sk == nil || (sk != k.current() && clock.Now().After(sk.publishUntil)) {
 		return nil
 	}
 	return sk

@@ -16,6 +16,7 @@ import (
 
 	"ticketflow/internal/auth"
 	"ticketflow/internal/bus"
+	"ticketflow/internal/clock"
 	"ticketflow/internal/config"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/outbox"
@@ -44,7 +45,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	defer writer.Close()
 	secret := []byte(cfg.JWTSecret)
 	internalToken := auth.InternalToken(secret)
-	a := &api{store: &store{pool: pool}, keys: keys, eventLasts: cfg.TicketEventLasts, now: time.Now,
+	a := &api{store: &store{pool: pool}, keys: keys, eventLasts: cfg.TicketEventLasts, now: clock.Now,
 		users:  user.NewClient(cfg.Endpoints[config.User], internalToken, 5*time.Second),
 		events: event.NewClient(cfg.Endpoints[config.Event], internalToken, 5*time.Second)}
 	rotation := func(ctx context.Context) {

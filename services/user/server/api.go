@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"ticketflow/internal/auth"
+	"ticketflow/internal/clock"
 	"ticketflow/internal/httpapi"
 	"ticketflow/internal/ids"
 	"ticketflow/internal/mailaddr"
@@ -155,7 +156,7 @@ func (a *api) create(w http.ResponseWriter, r *http.Request, req registerRequest
 }
 
 func (a *api) answer(w http.ResponseWriter, status int, u User) error {
-	tok, exp, err := auth.Sign(a.secret, auth.Identity{UserID: u.ID, Email: u.Email, Role: u.Role}, a.ttl, time.Now())
+	tok, exp, err := auth.Sign(a.secret, auth.Identity{UserID: u.ID, Email: u.Email, Role: u.Role}, a.ttl, clock.Now())
 	if err != nil {
 		return err
 	}
