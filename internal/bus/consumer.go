@@ -69,7 +69,8 @@ type Stats struct {
 
 // Consumer reads one topic in a consumer group: fetch, handle, then commit. A message is
 // committed only after it and every earlier message of its partition were handled (or
-// dead-lettered), so a crash re-delivers and never skips.
+// dead-lettered), so a crash re-delivers and never skips. Commits are batched (CommitInterval):
+// a crash re-delivers up to a second of handled messages, which their handlers drop by eventId.
 type Consumer struct {
 	cfg     ConsumerConfig
 	reader  *kafka.Reader
@@ -91,19 +92,27 @@ func NewConsumer(cfg ConsumerConfig) *Consumer {
 		cfg.OutageWait = 10 * time.Minute
 	}
 	return &Consumer{cfg: cfg, reader: kafka.NewReader(kafka.ReaderConfig{
-		Brokers:        cfg.Brokers,
-		GroupID:        cfg.GroupID,
-		Topic:          cfg.Topic,
-		StartOffset:    kafka.FirstOffset,
-		MinBytes:       1,
-		MaxBytes:       10 << 20,
-		MaxWait:        50 * time.Millisecond,
-		ReadBackoffMin: 20 * time.Millisecond,
-		ReadBackoffMax: 500 * time.Millisecond,
-		CommitInterval: 0, // synchronous commits: a committed offset is a handled message
+		Brokers:     cfg.Brokers,
+		GroupID:     cfg.GroupID,
+		Topic:       cfg.Topic,
+		StartOffset: kafka.FirstOffset,
+		// A fetch waits at the broker until a message arrives (MinBytes 1 answers at once when
+		// one does) or MaxWait passes: the latency comes from MinBytes, and a long MaxWait only
+		// spares an idle consumer from asking again and again (with 50 ms, twenty fetches a second
+		// per partition: most of an idle stack's CPU, the broker's and the consumers').
+		MinBytes:         1,
+		MaxBytes:         10 << 20,
+		MaxWait:          5 * time.Second,
+		ReadBatchTimeout: 10 * time.Second, // longer than MaxWait
+		ReadBackoffMin:   20 * time.Millisecond,
+		ReadBackoffMax:   500 * time.Millisecond,
+		// Offsets are committed in batches, once a second, not one request per message: a
+		// message handled but not yet committed when a consumer dies is delivered again, and
+		// every handler drops a message whose eventId it has handled (the consumers' rule).
+		CommitInterval: time.Second,
 		// The default 3 s group-join delay per restart is dead time for a booking in flight.
 		JoinGroupBackoff:      500 * time.Millisecond,
-		HeartbeatInterval:     1 * time.Second,
+		HeartbeatInterval:     2 * time.Second,
 		SessionTimeout:        6 * time.Second, // the broker's minimum: a killed consumer's partitions move on sooner
 		RebalanceTimeout:      10 * time.Second,
 		WatchPartitionChanges: true,
