@@ -3,7 +3,8 @@
 // orchestrates (`ticketflow serve bridge`).
 //
 //   - payment.processed → checked against the payment service's record, then the record goes to
-//     the booking's workflow as its "payment-result" signal; a result that is not the record goes
+//     the booking's workflow as its "payment-result" signal, sealed (auth.PaymentSeal) so that the
+//     workflow acts on it without reading it again; a result that is not the record goes
 //     to the DLT; a payment for a workflow that has closed is refunded unless the booking keeps it.
 //   - booking.initiated from an outside producer → the booking is made exactly as REST makes it
 //     (idempotent by booking id). The worker's own booking.initiated messages are not fed back.
@@ -42,6 +43,7 @@ type Bridge struct {
 	door     *lifecycle.Door
 	bookings *booking.Client
 	payments *payment.Client
+	secret   []byte // seals the payments of record it hands to the workflows (auth.PaymentSeal)
 }
 
 // Run consumes until ctx ends, with a health answer and consumer stats on its port.
@@ -54,6 +56,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	token := auth.InternalToken([]byte(cfg.JWTSecret))
 	b := &Bridge{
 		door:     lifecycle.NewDoor(c, cfg.TaskQueue, cfg.TemporalNS),
+		secret:   []byte(cfg.JWTSecret),
 		bookings: booking.NewClient(cfg.Endpoints[config.Booking], token, 30*time.Second),
 		payments: payment.NewClient(cfg.Endpoints[config.Payment], token, 30*time.Second),
 	}
@@ -91,7 +94,9 @@ func (b *Bridge) PaymentProcessed(ctx context.Context, _ bus.Envelope, claim bus
 		return fmt.Errorf("%w: not the payment of record: %s", bus.ErrMalformed, v.Reason)
 	}
 	rec := payment.Record{Found: true, View: *v.Record}
-	err = b.door.SignalPayment(ctx, claim.BookingID, rec.Result())
+	res := lifecycle.PaymentResult{PaymentProcessed: rec.Result(), RecordStatus: rec.Status}
+	res.Seal = auth.PaymentSeal(b.secret, res.SealFields()...)
+	err = b.door.SignalPayment(ctx, claim.BookingID, res)
 	switch {
 	case err == nil:
 		return nil

@@ -68,6 +68,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	token := auth.InternalToken([]byte(cfg.JWTSecret))
 	writer := bus.NewWriter(cfg.KafkaBrokers, config.Worker)
 	defer writer.Close()
+	workflows.SetPaymentSealKey([]byte(cfg.JWTSecret)) // the bridge seals payment results with it
 	acts := &activities.Activities{
 		Inventory: inventory.NewClient(cfg.Endpoints[config.Inventory], token, 10*time.Second),
 		Bookings:  booking.NewClient(cfg.Endpoints[config.Booking], token, 10*time.Second),

@@ -227,8 +227,7 @@ func (b *booking) decideHold(ctx workflow.Context) bool {
 // is settled and is this booking's (same amount and currency). A record for another amount (a
 // payment.requested from another producer, say) is never used; its money is given back in keep.
 func (b *booking) checkClaims(ctx workflow.Context) (activities.PaymentRecord, bool) {
-	b.claims = nil
-	rec := b.paymentOfRecord(ctx)
+	rec := b.paymentOfRecordAfterClaims(ctx)
 	if !rec.Settled() {
 		return rec, false
 	}
@@ -397,9 +396,17 @@ func (b *booking) eventMoved(ctx workflow.Context) bool {
 	return true
 }
 
-// paymentOfRecordAfterClaims reads the payment of record for the claims that arrived.
+// paymentOfRecordAfterClaims is the payment of record for the claims that arrived: the one the
+// bridge checked and sealed, when one of them carries its seal (generation 9); otherwise read
+// from the payment service.
 func (b *booking) paymentOfRecordAfterClaims(ctx workflow.Context) activities.PaymentRecord {
+	claims := b.claims
 	b.claims = nil
+	if b.gen >= genSealedPayment {
+		if rec, ok := b.sealedRecord(ctx, claims); ok {
+			return rec
+		}
+	}
 	return b.paymentOfRecord(ctx)
 }
 

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"ticketflow/activities"
+	"ticketflow/internal/auth"
 	"ticketflow/internal/bus"
 	"ticketflow/internal/lifecycle"
 	"ticketflow/services/inventory"
@@ -73,7 +74,11 @@ func newEnv() *testsuite.TestWorkflowEnvironment {
 	return suite.NewTestWorkflowEnvironment()
 }
 
+// sealKey is the key the tests' "bridge" seals payment results with, as the worker gives it.
+var sealKey = []byte("test-secret-of-thirty-two-bytes-at-least")
+
 func newHarness(t *testing.T) *harness {
+	SetPaymentSealKey(sealKey)
 	h := &harness{t: t, env: newEnv(), behaviour: map[string]func(int) error{}, delay: map[string]time.Duration{},
 		regular: map[string]int{}}
 	h.env.SetOnTimerScheduledListener(func(_ string, d time.Duration) {
@@ -263,9 +268,11 @@ func (h *harness) pay(after time.Duration, status, reason string) {
 			h.rec = activities.PaymentRecord{Found: true, View: payment.View{ID: "pay-1", BookingID: bookingID,
 				AmountMinor: 12000, Currency: "EUR", Status: rec, FailureReason: reason, ProviderRef: "ch-1"}}
 		}
+		// The bridge checks the claim against the record and sends the record, sealed.
+		res := lifecycle.PaymentResult{PaymentProcessed: h.rec.Result(), RecordStatus: h.rec.Status}
+		res.Seal = auth.PaymentSeal(sealKey, res.SealFields()...)
 		h.mu.Unlock()
-		h.claim(0, lifecycle.PaymentResult{BookingID: bookingID, PaymentID: "pay-1", Status: status, AmountMinor: 12000,
-			Currency: "EUR", FailureReason: reason})
+		h.claim(0, res)
 	}, after)
 }
 
@@ -326,7 +333,7 @@ func TestHappyPathConfirmsAndAnnouncesEachStep(t *testing.T) {
 		t.Fatalf("state while waiting %+v", during)
 	}
 	if h.count("ConfirmSeats") != 1 || h.count("ReleaseSeats") != 0 || h.count("RefundPayment") != 0 ||
-		h.count("PaymentOfRecord") != 1 {
+		h.count("PaymentOfRecord") != 0 {
 		t.Fatalf("calls %v", h.calls)
 	}
 	h.wantEmitted("booking.initiated", "seats.locked", "payment.requested", "booking.confirmed")

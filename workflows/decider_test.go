@@ -111,10 +111,33 @@ func TestCancelFromTemporalDuringTheConfirmRefundsOnceAndEnds(t *testing.T) {
 
 func TestAPaymentResultWithoutAPaymentOfRecordNeverConfirms(t *testing.T) {
 	h := newHarness(t)
-	h.claim(time.Second, lifecycle.PaymentResult{BookingID: bookingID, PaymentID: "forged", Status: bus.PaymentSuccess,
-		AmountMinor: 1, Currency: "EUR"})
+	h.claim(time.Second, lifecycle.PaymentResult{PaymentProcessed: bus.PaymentProcessed{BookingID: bookingID, PaymentID: "forged", Status: bus.PaymentSuccess,
+		AmountMinor: 1, Currency: "EUR"}})
 	s := h.run()
 	if s.Status != lifecycle.StatusExpired || h.count("ConfirmSeats") != 0 {
+		t.Fatalf("final state %+v calls %v", s, h.calls)
+	}
+}
+
+// The bridge's result, sealed, is the payment of record: the workflow confirms on it without
+// reading the record again (generation 9).
+func TestASealedPaymentResultIsUsedWithoutReadingTheRecord(t *testing.T) {
+	h := newHarness(t)
+	h.pay(time.Second, bus.PaymentSuccess, "")
+	if s := h.run(); s.Status != lifecycle.StatusConfirmed || h.count("PaymentOfRecord") != 0 {
+		t.Fatalf("final state %+v calls %v", s, h.calls)
+	}
+}
+
+// A seal that does not hold (typed by hand in the Temporal UI, say) is no seal: the workflow reads
+// the record, and with none behind the claim nothing is confirmed.
+func TestAForgedSealIsNotTrusted(t *testing.T) {
+	h := newHarness(t)
+	h.claim(time.Second, lifecycle.PaymentResult{PaymentProcessed: bus.PaymentProcessed{BookingID: bookingID,
+		PaymentID: "pay-1", Status: bus.PaymentSuccess, AmountMinor: 12000, Currency: "EUR"},
+		RecordStatus: payment.StatusSucceeded, Seal: "0123456789abcdef"})
+	s := h.run()
+	if s.Status != lifecycle.StatusExpired || h.count("ConfirmSeats") != 0 || h.count("PaymentOfRecord") == 0 {
 		t.Fatalf("final state %+v calls %v", s, h.calls)
 	}
 }
@@ -123,8 +146,8 @@ func TestAPaymentOfRecordForAnotherAmountIsGivenBackNotUsed(t *testing.T) {
 	h := newHarness(t)
 	h.rec = activities.PaymentRecord{Found: true, View: payment.View{ID: "pay-1", BookingID: bookingID, AmountMinor: 1,
 		Currency: "EUR", Status: payment.StatusSucceeded}}
-	h.claim(time.Second, lifecycle.PaymentResult{BookingID: bookingID, PaymentID: "pay-1", Status: bus.PaymentSuccess,
-		AmountMinor: 1, Currency: "EUR"})
+	h.claim(time.Second, lifecycle.PaymentResult{PaymentProcessed: bus.PaymentProcessed{BookingID: bookingID, PaymentID: "pay-1", Status: bus.PaymentSuccess,
+		AmountMinor: 1, Currency: "EUR"}})
 	s := h.run()
 	if s.Status != lifecycle.StatusExpired || h.count("ConfirmSeats") != 0 || h.rec.Status != payment.StatusRefunded {
 		t.Fatalf("final state %+v calls %v record %+v", s, h.calls, h.rec)
@@ -136,8 +159,8 @@ func TestASecondSuccessWithAnotherPaymentIDLeavesTheKeptPayment(t *testing.T) {
 	in := input()
 	in.EventStartsAt = t0.Add(time.Hour)
 	h.pay(time.Second, bus.PaymentSuccess, "")
-	h.claim(time.Minute, lifecycle.PaymentResult{BookingID: bookingID, PaymentID: "pay-2", Status: bus.PaymentSuccess,
-		AmountMinor: 12000, Currency: "EUR"})
+	h.claim(time.Minute, lifecycle.PaymentResult{PaymentProcessed: bus.PaymentProcessed{BookingID: bookingID, PaymentID: "pay-2", Status: bus.PaymentSuccess,
+		AmountMinor: 12000, Currency: "EUR"}})
 	s := h.runWith(in)
 	if s.Status != lifecycle.StatusConfirmed || h.rec.Status != payment.StatusSucceeded || h.count("RefundPayment") != 0 {
 		t.Fatalf("final state %+v record %+v calls %v", s, h.rec, h.calls)

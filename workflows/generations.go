@@ -18,7 +18,9 @@ import "go.temporal.io/sdk/workflow"
 //     service for the event's date now (EventStartsAt) and waits on if the event was postponed;
 //     earlier runs close at the date copied when the booking was made;
 //   - 5, generation 8: the booking's tickets are issued once it is CONFIRMED, before
-//     booking.confirmed, and revoked first when it is cancelled after confirmation (tickets.go).
+//     booking.confirmed, and revoked first when it is cancelled after confirmation (tickets.go);
+//   - 6, generation 9: a payment result the bridge sealed (the payment of record it checked) is
+//     acted on at once (mechanics.go, sealedRecord); earlier runs read the record again.
 //
 // `ticketflow generations` counts the open runs of each generation (Generations below): the code
 // of a generation can go once it counts none (docs/architecture.md, "Generations").
@@ -30,9 +32,10 @@ const (
 	genOneTranslation workflow.Version = 3
 	genFreshEventDate workflow.Version = 4
 	genTickets        workflow.Version = 5
+	genSealedPayment  workflow.Version = 6
 
 	// currentGeneration is the marker new runs record.
-	currentGeneration = genTickets
+	currentGeneration = genSealedPayment
 )
 
 // Generation is one generation of BookingWorkflow as `ticketflow generations` counts its open
@@ -47,7 +50,7 @@ type Generation struct {
 var Generations = []Generation{
 	{"0-3", "legacy.go: legacyBookingWorkflow, CancelConfirmedBookingWorkflow",
 		`WorkflowType = "CancelConfirmedBookingWorkflow" OR (WorkflowType = "BookingWorkflow" AND ` +
-			`(TemporalChangeVersion IS NULL OR TemporalChangeVersion NOT IN ("one-decider-1", "one-decider-2", "one-decider-3", "one-decider-4", "one-decider-5")))`},
+			`(TemporalChangeVersion IS NULL OR TemporalChangeVersion NOT IN ("one-decider-1", "one-decider-2", "one-decider-3", "one-decider-4", "one-decider-5", "one-decider-6")))`},
 	{"4", "legacy.go: legacyHold; mechanics.go: awaitFor's AwaitWithTimeout",
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-1"`},
 	{"5", "legacy.go: legacyHold",
@@ -56,6 +59,8 @@ var Generations = []Generation{
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-3"`},
 	{"7", "tickets.go: issueTickets and revokeTickets do nothing",
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-4"`},
-	{"8", "booking.go (current)",
+	{"8", "booking.go: reads the payment of record again after the bridge's result",
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-5"`},
+	{"9", "booking.go (current)",
+		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-6"`},
 }

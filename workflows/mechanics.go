@@ -26,7 +26,13 @@ package workflows
 //     TestCancelFromTemporalDuringTheConfirmRefundsOnceAndEnds.
 //  6. One GetVersion marker for every generation (generations.go). Behaviour: each GetVersion
 //     records a marker and upserts TemporalChangeVersion, a visibility write per change id.
-//  7. Outside the workflow, activities.Emit looks for its messages on the topic when the send may
+//  7. sealedRecord — whether a payment result carries the bridge's seal is decided once, in a
+//     SideEffect. Behaviour: the seal is checked with the worker's key, and a replay (another
+//     worker, `ticketflow replay` with another key) must take the path the run took; a side
+//     effect's value is recorded in the history and read back on replay. Pinned by
+//     TestASealedPaymentResultIsUsedWithoutReadingTheRecord and
+//     TestAPaymentResultWithoutAPaymentOfRecordNeverConfirms.
+//  8. Outside the workflow, activities.Emit looks for its messages on the topic when the send may
 //     not be its first (a retry, or the regular activity a step falls back to): a local activity
 //     starts again at attempt 1 on the regular path. Pinned by
 //     TestEmitLooksFirstWhenTheSendMayNotBeTheFirst (activities).
@@ -38,7 +44,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"ticketflow/activities"
+	"ticketflow/internal/auth"
 	"ticketflow/internal/lifecycle"
+	"ticketflow/services/payment"
 )
 
 // How a step runs. Every step is first a local activity: the worker makes the call itself, with
@@ -165,4 +174,34 @@ func (b *booking) complete(ctx workflow.Context) (lifecycle.BookingState, error)
 		}
 	}
 	return b.state, nil
+}
+
+// paymentSealKey is the key the bridge seals payments of record with (auth.PaymentSeal), set once
+// by the worker before it starts (SetPaymentSealKey). Workflow code reads it only inside the side
+// effect of sealedRecord.
+var paymentSealKey []byte
+
+// SetPaymentSealKey gives the workflows the key payment results are sealed with (the JWT secret).
+func SetPaymentSealKey(secret []byte) { paymentSealKey = append([]byte(nil), secret...) }
+
+// sealedRecord returns the payment of record of the latest claim that carries a valid seal.
+func (b *booking) sealedRecord(ctx workflow.Context, claims []lifecycle.PaymentResult) (activities.PaymentRecord, bool) {
+	for i := len(claims) - 1; i >= 0; i-- {
+		c := claims[i]
+		if c.Seal == "" || c.RecordStatus == "" {
+			continue
+		}
+		var valid bool
+		err := workflow.SideEffect(ctx, func(workflow.Context) any {
+			return len(paymentSealKey) > 0 && auth.EqualToken(c.Seal, auth.PaymentSeal(paymentSealKey, c.SealFields()...))
+		}).Get(&valid)
+		if err != nil || !valid {
+			workflow.GetLogger(ctx).Warn("payment result with a seal that does not hold; ignored", "bookingId", b.in.BookingID)
+			continue
+		}
+		return activities.PaymentRecord{Found: true, View: payment.View{ID: c.PaymentID, BookingID: c.BookingID,
+			AmountMinor: c.AmountMinor, Currency: c.Currency, Status: c.RecordStatus, FailureReason: c.FailureReason,
+			ProviderRef: c.ProviderRef}}, true
+	}
+	return activities.PaymentRecord{}, false
 }

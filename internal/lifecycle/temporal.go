@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"strconv"
 	"time"
 
 	"ticketflow/internal/bus"
@@ -158,6 +159,20 @@ type CancelConfirmedInput struct {
 }
 
 // PaymentResult is the "payment-result" signal's payload: a payment.processed as it arrived on
-// Kafka (or as an operator typed it). The workflow takes it as a hint only: it acts on the payment
-// service's record of the booking's payment, never on the claim itself.
-type PaymentResult = bus.PaymentProcessed
+// Kafka, or as an operator typed it. The workflow acts on the payment service's record of the
+// booking's payment, never on a claim: the bridge, which checks every payment.processed against
+// the record, sends the record it checked — its status in RecordStatus — sealed (Seal,
+// auth.PaymentSeal), and the workflow acts on a sealed record at once; anything else, it reads the
+// record itself. (Results signalled before the seal carry neither field.)
+type PaymentResult struct {
+	bus.PaymentProcessed
+	// RecordStatus is the payment of record's status (PENDING, SUCCEEDED, FAILED, REFUNDED).
+	RecordStatus string `json:"recordStatus,omitempty"`
+	Seal         string `json:"seal,omitempty"`
+}
+
+// SealFields are the fields of r a seal covers, in order.
+func (r PaymentResult) SealFields() []string {
+	return []string{r.BookingID, r.PaymentID, r.RecordStatus, strconv.FormatInt(r.AmountMinor, 10), r.Currency,
+		r.ProviderRef, r.FailureReason}
+}
