@@ -275,6 +275,14 @@ transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
 group.initial.rebalance.delay.ms=0
 log.retention.hours=168
+# One node on a shared machine: few threads, and no no-op record appended to the metadata log
+# every 500 ms while nothing changes (metadata.max.idle.interval.ms; the cluster has one node and
+# no follower to keep caught up). Measured in BENCHMARKS.md (the idle stack).
+num.network.threads=2
+num.io.threads=2
+background.threads=2
+num.recovery.threads.per.data.dir=1
+metadata.max.idle.interval.ms=30000
 `
 
 const kafkaLog4j = `status = warn
