@@ -65,7 +65,13 @@ type Result struct {
 	Server                        ServerInfo
 	SaleCost, CeilingCost         Cost // per confirmed booking; per ceiling workflow
 	Limit                         HoldLimit
+	// IdlePerS is the CPU every process of the stack used per second with no traffic (ms/s), over
+	// idleWindow before the sale.
+	IdlePerS float64
 }
+
+// idleWindow is how long the idle stack is measured.
+const idleWindow = 20 * time.Second
 
 // historySample is how many histories of each kind the cost accounting reads.
 const historySample = 50
@@ -107,8 +113,15 @@ func Run(ctx context.Context, cfg *devstack.Settings, o Options, out io.Writer) 
 		return nil, fmt.Errorf("temporal server: %w", err)
 	}
 
-	idle := idleCPU(cfg, 3*time.Second)
+	// The stack with no traffic at all, first: what it costs to keep it up (idle_ms_per_s).
+	prog.Phase("an idle stack for "+idleWindow.String(), 0, "")
+	idle := idleCPU(cfg, idleWindow)
 	res.SaleCost.Idle, res.CeilingCost.Idle = idle, idle
+	for p, msPerS := range idle {
+		if p != loadGenerator {
+			res.IdlePerS += msPerS
+		}
+	}
 	meter := startCPU(cfg)
 	var stopProfiles func()
 	if o.ProfileDir != "" {
@@ -321,6 +334,7 @@ func (r *Result) Print(w io.Writer) {
 		r.Limit.Elapsed.Round(time.Millisecond), r.Limit.PerS(), r.Limit.Held, pct(r.Limit.Latency, 50), pct(r.Limit.Latency, 95),
 		pct(r.Limit.Latency, 99))
 	fmt.Fprintf(w, "  the sale's decisions/s are %.2fx that\n", decisionRatio)
+	fmt.Fprintf(w, "idle stack: %.1f ms of CPU per second over %s with no traffic\n", r.IdlePerS, idleWindow)
 	fmt.Fprintf(w, "Temporal server: %s %s on %s, %d history shards\n", r.Server.Kind, r.Server.Version, r.Server.Store, r.Server.Shards)
 	printCost(w, "cost per confirmed booking, over the sale and its drain", &r.SaleCost)
 	printCost(w, "cost per ceiling workflow", &r.CeilingCost)
@@ -330,11 +344,11 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "  same gateway code, trivial    %.0f/s  p50 %s  p99 %s  errors %d\n", r.Trivial.PerS, r.Trivial.P50, r.Trivial.P99, r.Trivial.Errors)
 	h := r.SaleCost.History
 	cpuPerBooking, _ := r.SaleCost.Total()
-	fmt.Fprintf(w, "bench: confirmed_per_s=%.1f ceiling_per_s=%.1f ratio=%.2f oversold=%d double_charged=%d stuck=%d p99_decision_ms=%d p99_confirmed_ms=%d seatmap_ratio=%.2f hold_limit_per_s=%.1f p99_hold_limit_ms=%d decision_ratio=%.2f cpu_ms_per_booking=%.1f events_per_booking=%.1f round_trips_per_booking=%.1f server=%s\n",
+	fmt.Fprintf(w, "bench: confirmed_per_s=%.1f ceiling_per_s=%.1f ratio=%.2f oversold=%d double_charged=%d stuck=%d p99_decision_ms=%d p99_confirmed_ms=%d seatmap_ratio=%.2f hold_limit_per_s=%.1f p99_hold_limit_ms=%d decision_ratio=%.2f cpu_ms_per_booking=%.1f idle_ms_per_s=%.1f events_per_booking=%.1f round_trips_per_booking=%.1f server=%s\n",
 		confirmedPerS, r.CeilingPerS, ratio, a.Oversold+a.Mismatched+a.Places.Wrong(), a.DoubleCharged+a.KeptCharges, a.Pending,
 		pct(r.Decision, 99).Milliseconds(), pct(r.ToConfirmed, 99).Milliseconds(), seatmapRatio,
 		r.Limit.PerS(), pct(r.Limit.Latency, 99).Milliseconds(), decisionRatio,
-		cpuPerBooking, h.Events+4*h.Wakeups, h.RoundTrips+2*h.Wakeups, r.Server.Kind)
+		cpuPerBooking, r.IdlePerS, h.Events+4*h.Wakeups, h.RoundTrips+2*h.Wakeups, r.Server.Kind)
 }
 
 func sortedCodes(m map[string]int) string {
