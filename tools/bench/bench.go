@@ -47,6 +47,7 @@ type Options struct {
 	ReadFor     time.Duration // length of each read-path run
 	ReadConc    int           // concurrency of the read-path runs
 	ProfileDir  string        // when set, CPU profiles of the hot processes are written here
+	IdleFor     time.Duration // how long the idle stack is measured before the sale (default 20 s)
 	// GeneralAdmission sells the event's Seats as places of one general-admission area instead of
 	// numbered seats: each buyer asks for 1..MaxSeats places by quantity.
 	GeneralAdmission bool
@@ -66,12 +67,13 @@ type Result struct {
 	SaleCost, CeilingCost         Cost // per confirmed booking; per ceiling workflow
 	Limit                         HoldLimit
 	// IdlePerS is the CPU every process of the stack used per second with no traffic (ms/s), over
-	// idleWindow before the sale.
+	// IdleFor before the sale.
 	IdlePerS float64
+	IdleFor  time.Duration
 }
 
-// idleWindow is how long the idle stack is measured.
-const idleWindow = 20 * time.Second
+// defaultIdleFor is how long the idle stack is measured.
+const defaultIdleFor = 20 * time.Second
 
 // historySample is how many histories of each kind the cost accounting reads.
 const historySample = 50
@@ -114,8 +116,12 @@ func Run(ctx context.Context, cfg *devstack.Settings, o Options, out io.Writer) 
 	}
 
 	// The stack with no traffic at all, first: what it costs to keep it up (idle_ms_per_s).
-	prog.Phase("an idle stack for "+idleWindow.String(), 0, "")
-	idle := idleCPU(cfg, idleWindow)
+	if o.IdleFor <= 0 {
+		o.IdleFor = defaultIdleFor
+	}
+	res.IdleFor = o.IdleFor
+	prog.Phase("an idle stack for "+o.IdleFor.String(), 0, "")
+	idle := idleCPU(cfg, o.IdleFor)
 	res.SaleCost.Idle, res.CeilingCost.Idle = idle, idle
 	for p, msPerS := range idle {
 		if p != loadGenerator {
@@ -334,7 +340,7 @@ func (r *Result) Print(w io.Writer) {
 		r.Limit.Elapsed.Round(time.Millisecond), r.Limit.PerS(), r.Limit.Held, pct(r.Limit.Latency, 50), pct(r.Limit.Latency, 95),
 		pct(r.Limit.Latency, 99))
 	fmt.Fprintf(w, "  the sale's decisions/s are %.2fx that\n", decisionRatio)
-	fmt.Fprintf(w, "idle stack: %.1f ms of CPU per second over %s with no traffic\n", r.IdlePerS, idleWindow)
+	fmt.Fprintf(w, "idle stack: %.1f ms of CPU per second over %s with no traffic\n", r.IdlePerS, r.IdleFor)
 	fmt.Fprintf(w, "Temporal server: %s %s on %s, %d history shards\n", r.Server.Kind, r.Server.Version, r.Server.Store, r.Server.Shards)
 	printCost(w, "cost per confirmed booking, over the sale and its drain", &r.SaleCost)
 	printCost(w, "cost per ceiling workflow", &r.CeilingCost)
