@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"ticketflow/internal/httpapi"
-	"ticketflow/internal/process"
 	"ticketflow/services/inventory"
 )
 
@@ -24,7 +23,7 @@ import (
 // Every transaction that changes seats records the change under the event's next version and
 // notifies PostgreSQL's seat_changes channel, which delivers only on commit. Each inventory process
 // listens once, and for the events someone watches reads the new changes (one query per event,
-// however many watchers) every fanOutEvery and sends them to each watcher as one message:
+// however many watchers) at most every fanOutEvery and sends them to each watcher as one message:
 //
 //	id: <version of the last change>@<stream tag>
 //	event: seats
@@ -57,6 +56,9 @@ type hub struct {
 	mu       sync.Mutex
 	feeds    map[string]*feed
 	watchers int
+	// wake tells the fan-out that a feed is dirty; with nothing to send the fan-out sleeps, so an
+	// idle stack or an event nobody watches costs no wake-ups.
+	wake chan struct{}
 }
 
 type feed struct {
@@ -84,7 +86,7 @@ func newBatch(eventID string, changes []Change) *batch {
 }
 
 func newHub(st *store, pool *pgxpool.Pool) *hub {
-	return &hub{store: st, pool: pool, feeds: map[string]*feed{}}
+	return &hub{store: st, pool: pool, feeds: map[string]*feed{}, wake: make(chan struct{}, 1)}
 }
 
 // run listens for committed changes and fans them out until ctx ends; it returns once both the
@@ -123,7 +125,7 @@ func (h *hub) listen(ctx context.Context) error {
 		eventID, _, _ := strings.Cut(n.Payload, ":")
 		h.mu.Lock()
 		if f := h.feeds[eventID]; f != nil {
-			f.dirty = true
+			h.markDirty(f)
 		}
 		h.mu.Unlock()
 	}
@@ -132,13 +134,29 @@ func (h *hub) listen(ctx context.Context) error {
 func (h *hub) markAll() {
 	h.mu.Lock()
 	for _, f := range h.feeds {
-		f.dirty = true
+		h.markDirty(f)
 	}
 	h.mu.Unlock()
 }
 
+// markDirty marks a feed to read and wakes the fan-out (h.mu held).
+func (h *hub) markDirty(f *feed) {
+	f.dirty = true
+	select {
+	case h.wake <- struct{}{}:
+	default: // already woken
+	}
+}
+
+// fanOutLoop sends the dirty feeds' changes when woken, at most every fanOutEvery: the changes
+// committed meanwhile go out together.
 func (h *hub) fanOutLoop(ctx context.Context) {
-	process.Every(ctx, fanOutEvery, process.AfterInterval, func(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.wake:
+		}
 		h.mu.Lock()
 		var dirty []string
 		for id, f := range h.feeds {
@@ -151,7 +169,12 @@ func (h *hub) fanOutLoop(ctx context.Context) {
 		for _, id := range dirty {
 			h.fanOut(ctx, id)
 		}
-	})
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(fanOutEvery):
+		}
+	}
 }
 
 // fanOut reads the event's new changes once and sends them to each of its watchers.
@@ -169,7 +192,7 @@ func (h *hub) fanOut(ctx context.Context, eventID string) {
 		if ctx.Err() == nil {
 			slog.Warn("read seat changes", "event", eventID, "err", err)
 			h.mu.Lock()
-			f.dirty = true
+			h.markDirty(f)
 			h.mu.Unlock()
 		}
 		return
@@ -182,7 +205,7 @@ func (h *hub) fanOut(ctx context.Context, eventID string) {
 	defer h.mu.Unlock()
 	f.last = changes[len(changes)-1].Version
 	if len(changes) == maxBacklog {
-		f.dirty = true // more to read
+		h.markDirty(f) // more to read
 	}
 	for w := range f.subs {
 		select {
@@ -212,7 +235,7 @@ func (h *hub) subscribe(ctx context.Context, eventID string) (*watcher, error) {
 		f = &feed{last: current, subs: map[*watcher]struct{}{}}
 		h.feeds[eventID] = f
 	}
-	f.dirty = true // catch up with anything committed since f.last was read
+	h.markDirty(f) // catch up with anything committed since f.last was read
 	w := &watcher{ch: make(chan *batch, watcherBuffer)}
 	f.subs[w] = struct{}{}
 	h.watchers++
