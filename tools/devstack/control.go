@@ -211,16 +211,22 @@ func RunFerretDB(ctx context.Context, cfg *Settings, log *slog.Logger) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := ferretdb.New(&ferretdb.Config{
+	fc := &ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: fmt.Sprintf("127.0.0.1:%d", cfg.MongoPort)},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + strings.TrimSuffix(dir, "/") + "/",
 		Logger:    log,
-	})
+	}
+	if cfg.FerretDBBackend == FerretDBPostgreSQL {
+		fc.Handler, fc.SQLiteURL, fc.PostgreSQLURL = "postgresql", "", cfg.PostgresDSN(ferretDBDatabase)
+	}
+	f, err := ferretdb.New(fc)
 	if err != nil {
 		return err
 	}
-	log.Info("FerretDB listening", "addr", fmt.Sprintf("127.0.0.1:%d", cfg.MongoPort), "data", dir)
-	go indexIDs(ctx, dir, log)
+	log.Info("FerretDB listening", "addr", fmt.Sprintf("127.0.0.1:%d", cfg.MongoPort), "backend", fc.Handler)
+	if fc.Handler == "sqlite" {
+		go indexIDs(ctx, dir, log)
+	}
 	return f.Run(ctx)
 }

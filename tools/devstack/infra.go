@@ -203,7 +203,11 @@ func (s *Stack) postgres() *component {
 				return err
 			}
 			defer conn.Close(ctx)
-			for _, db := range config.PostgresDatabases {
+			dbs := config.PostgresDatabases
+			if s.cfg.FerretDBBackend == FerretDBPostgreSQL {
+				dbs = append(append([]string(nil), dbs...), ferretDBDatabase)
+			}
+			for _, db := range dbs {
 				var exists bool
 				if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", db).Scan(&exists); err != nil {
 					return err

@@ -16,6 +16,13 @@ const (
 	TemporalFull = "full"
 )
 
+// FerretDB's backends (TICKETFLOW_FERRETDB_BACKEND), and the database it uses on PostgreSQL.
+const (
+	FerretDBSQLite     = "sqlite"
+	FerretDBPostgreSQL = "postgresql"
+	ferretDBDatabase   = "ferretdb"
+)
+
 // Settings are the local stack's own settings — where it keeps its data and its tools, how many
 // replicas of each process it runs, the ports of the servers it starts — together with the
 // runtime configuration its processes get (the embedded config.Config). Only tooling reads them:
@@ -47,6 +54,10 @@ type Settings struct {
 	// FaultPort is Toxiproxy's API port (FAULT_PORT); its proxies and the Kafka broker's listeners
 	// for them take the ports after it.
 	FaultPort int
+	// FerretDBBackend is where FerretDB keeps the MongoDB-backed services' data
+	// (TICKETFLOW_FERRETDB_BACKEND): FerretDBSQLite, files under the data dir, or
+	// FerretDBPostgreSQL, a database of the stack's PostgreSQL.
+	FerretDBBackend string
 
 	// Ports of the servers the stack starts (<NAME>_PORT), each moved by the Makefile's offsets.
 	PostgresPort, RedisPort, KafkaPort, KafkaCtrlPort, MongoPort, TemporalPort, TemporalUIPort,
@@ -120,6 +131,9 @@ func LoadSettings() (*Settings, error) {
 	}
 	if s.Faults && s.Replicas > maxFaultReplicas {
 		errs = append(errs, fmt.Sprintf("TICKETFLOW_REPLICAS=%d: a fault-injecting stack (TICKETFLOW_FAULTS=1) runs at most %d", s.Replicas, maxFaultReplicas))
+	}
+	if s.FerretDBBackend != FerretDBSQLite && s.FerretDBBackend != FerretDBPostgreSQL {
+		errs = append(errs, fmt.Sprintf("TICKETFLOW_FERRETDB_BACKEND=%s: must be %s or %s", s.FerretDBBackend, FerretDBSQLite, FerretDBPostgreSQL))
 	}
 	if s.TemporalServer != TemporalDev && s.TemporalServer != TemporalFull {
 		errs = append(errs, fmt.Sprintf("TEMPORAL_SERVER=%s: must be %s or %s", s.TemporalServer, TemporalDev, TemporalFull))
