@@ -112,6 +112,7 @@ func LoadSettings() (*Settings, error) {
 		Replicas:           num("TICKETFLOW_REPLICAS", 1, 1, 9),
 		BackgroundNice:     num("TICKETFLOW_BACKGROUND_NICE", 10, 0, 19),
 		TemporalServer:     str("TEMPORAL_SERVER", TemporalDev),
+		FerretDBBackend:    str("TICKETFLOW_FERRETDB_BACKEND", FerretDBSQLite),
 		PostgresPort:       port("POSTGRES_PORT", 55432),
 		RedisPort:          port("REDIS_PORT", 56379),
 		KafkaPort:          port("KAFKA_PORT", 59092),
