@@ -86,7 +86,7 @@ func TestBenchGeneralAdmissionSellsAnAreaExactly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	res, err := bench.Run(ctx, cfg, bench.Options{Seats: 30, Buyers: 40, Concurrency: 8, MaxSeats: 2, GeneralAdmission: true,
-		Drain: time.Minute, Ceiling: 5, ReadFor: time.Second, ReadConc: 2}, io.Discard)
+		Drain: time.Minute, Ceiling: 5, ReadFor: time.Second, ReadConc: 2, IdleFor: time.Second}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
