@@ -47,7 +47,7 @@ func TestBenchPrintsEveryFigure(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	last := lines[len(lines)-1]
-	re := regexp.MustCompile(`^bench: confirmed_per_s=[0-9.]+ ceiling_per_s=[0-9.]+ ratio=[0-9.]+ oversold=0 double_charged=0 stuck=0 p99_decision_ms=[0-9]+ p99_confirmed_ms=[0-9]+ seatmap_ratio=[0-9.]+ hold_limit_per_s=[0-9.]+ p99_hold_limit_ms=[0-9]+ decision_ratio=[0-9.]+ cpu_ms_per_booking=[0-9.]+ idle_ms_per_s=[0-9.]+ events_per_booking=[0-9.]+ round_trips_per_booking=[0-9.]+ server=(dev|full)$`)
+	re := regexp.MustCompile(`^bench: confirmed_per_s=[0-9.]+ ceiling_per_s=[0-9.]+ ratio=[0-9.]+ oversold=0 double_charged=0 stuck=0 p99_decision_ms=[0-9]+ p99_confirmed_ms=[0-9]+ seatmap_ratio=[0-9.]+ hold_limit_per_s=[0-9.]+ p99_hold_limit_ms=[0-9]+ decision_ratio=[0-9.]+ cpu_ms_per_booking=[0-9.]+ ticket_ms_per_booking=[0-9.]+ idle_ms_per_s=[0-9.]+ events_per_booking=[0-9.]+ round_trips_per_booking=[0-9.]+ server=(dev|full)$`)
 	if !re.MatchString(last) {
 		t.Fatalf("last line %q is not the machine-readable line with zero oversold, double charges and stuck", last)
 	}

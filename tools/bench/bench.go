@@ -350,11 +350,11 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "  same gateway code, trivial    %.0f/s  p50 %s  p99 %s  errors %d\n", r.Trivial.PerS, r.Trivial.P50, r.Trivial.P99, r.Trivial.Errors)
 	h := r.SaleCost.History
 	cpuPerBooking, _ := r.SaleCost.Total()
-	fmt.Fprintf(w, "bench: confirmed_per_s=%.1f ceiling_per_s=%.1f ratio=%.2f oversold=%d double_charged=%d stuck=%d p99_decision_ms=%d p99_confirmed_ms=%d seatmap_ratio=%.2f hold_limit_per_s=%.1f p99_hold_limit_ms=%d decision_ratio=%.2f cpu_ms_per_booking=%.1f idle_ms_per_s=%.1f events_per_booking=%.1f round_trips_per_booking=%.1f server=%s\n",
+	fmt.Fprintf(w, "bench: confirmed_per_s=%.1f ceiling_per_s=%.1f ratio=%.2f oversold=%d double_charged=%d stuck=%d p99_decision_ms=%d p99_confirmed_ms=%d seatmap_ratio=%.2f hold_limit_per_s=%.1f p99_hold_limit_ms=%d decision_ratio=%.2f cpu_ms_per_booking=%.1f ticket_ms_per_booking=%.1f idle_ms_per_s=%.1f events_per_booking=%.1f round_trips_per_booking=%.1f server=%s\n",
 		confirmedPerS, r.CeilingPerS, ratio, a.Oversold+a.Mismatched+a.Places.Wrong(), a.DoubleCharged+a.KeptCharges, a.Pending,
 		pct(r.Decision, 99).Milliseconds(), pct(r.ToConfirmed, 99).Milliseconds(), seatmapRatio,
 		r.Limit.PerS(), pct(r.Limit.Latency, 99).Milliseconds(), decisionRatio,
-		cpuPerBooking, r.IdlePerS, h.Events+4*h.Wakeups, h.RoundTrips+2*h.Wakeups, r.Server.Kind)
+		cpuPerBooking, r.SaleCost.PerUnit(config.Ticket), r.IdlePerS, h.Events+4*h.Wakeups, h.RoundTrips+2*h.Wakeups, r.Server.Kind)
 }
 
 func sortedCodes(m map[string]int) string {
