@@ -25,18 +25,23 @@ import (
 // connection — at once (the client sees it closed mid-call), or after Stall milliseconds of
 // silence (the client's own timeout goes off first). SkipBytes lets each connection's first bytes
 // through, so that its handshake is not what fails: the fault is a reply to a real request.
+// LoseFirst loses the toxic's first reply past SkipBytes whatever Probability says, so that a
+// short fault on a quiet link loses at least one reply when any comes back.
 type LostReplyToxic struct {
 	Probability float64 `json:"probability"`
 	SkipBytes   int64   `json:"skip_bytes"`
 	Stall       int64   `json:"stall"`
+	LoseFirst   bool    `json:"lose_first"`
 	// lost counts the replies lost so far; Toxiproxy's API shows it as the attribute "lost".
 	lost atomic.Int64
+	// firstTaken is set once a reply past SkipBytes was seen (and, with LoseFirst, lost).
+	firstTaken atomic.Bool
 }
 
 // MarshalJSON shows the toxic's attributes and the replies it has lost.
 func (t *LostReplyToxic) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]any{"probability": t.Probability, "skip_bytes": t.SkipBytes, "stall": t.Stall,
-		"lost": t.lost.Load()})
+		"lose_first": t.LoseFirst, "lost": t.lost.Load()})
 }
 
 type lostReplyState struct{ passed int64 }
@@ -56,7 +61,8 @@ func (t *LostReplyToxic) Pipe(stub *toxics.ToxicStub) {
 				stub.Close()
 				return
 			}
-			if st.passed < t.SkipBytes || rand.Float64() >= t.Probability {
+			first := st.passed >= t.SkipBytes && t.LoseFirst && t.firstTaken.CompareAndSwap(false, true)
+			if !first && (st.passed < t.SkipBytes || rand.Float64() >= t.Probability) {
 				st.passed += int64(len(c.Data))
 				stub.Output <- c
 				continue

@@ -63,6 +63,17 @@ func TestLostReplyToxic(t *testing.T) {
 			t.Errorf("out %q, closed %v, lost %d; want all three, open, none lost", out, closed, tx.lost.Load())
 		}
 	})
+	t.Run("lose_first loses the first reply past the skip at probability 0, and only that one", func(t *testing.T) {
+		tx := &LostReplyToxic{Probability: 0, SkipBytes: 5, LoseFirst: true}
+		out, closed := pipe(t, tx, "hello", "reply", "more")
+		if len(out) != 1 || out[0] != "hello" || !closed || tx.lost.Load() != 1 {
+			t.Errorf("out %q, closed %v, lost %d; want [hello], closed, 1 lost", out, closed, tx.lost.Load())
+		}
+		out, closed = pipe(t, tx, "hello", "reply", "more") // another connection of the same link
+		if len(out) != 3 || closed || tx.lost.Load() != 1 {
+			t.Errorf("second connection: out %q, closed %v, lost %d; want all three, open, still 1 lost", out, closed, tx.lost.Load())
+		}
+	})
 	t.Run("a stalled reply holds the connection silent first", func(t *testing.T) {
 		tx := &LostReplyToxic{Probability: 1, Stall: 50}
 		began := time.Now()
