@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync"
@@ -225,11 +224,7 @@ func (rm *Room) stream(w http.ResponseWriter, r *http.Request) error {
 		if last == nil || !same(*last, v) {
 			if wait := rm.cfg.PushEvery - now.Sub(lastAt); last != nil && last.State == v.State && wait > 0 {
 				throttled = true
-				// Plus up to a tick at random: every stream of a moving line is throttled, and
-				// without it they would all wake and write in the same instant each PushEvery (ten
-				// thousand writes queued ahead of an admitted buyer's booking in the same
-				// process: bench-onsale's decision p99 was 270–304 ms with a p50 of 34).
-				timerFor(wait + rand.N(rm.cfg.Tick))
+				timerFor(wait)
 			} else {
 				if err := writePlace(w, rc, v); err != nil {
 					return nil
