@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -203,23 +205,53 @@ func (s *Stack) postgres() *component {
 				return err
 			}
 			defer conn.Close(ctx)
-			dbs := config.PostgresDatabases
-			if s.cfg.FerretDBBackend == FerretDBPostgreSQL {
-				dbs = append(append([]string(nil), dbs...), ferretDBDatabase)
-			}
-			for _, db := range dbs {
-				var exists bool
-				if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", db).Scan(&exists); err != nil {
+			for _, db := range config.PostgresDatabases {
+				if err := createDatabase(ctx, conn, db); err != nil {
 					return err
-				}
-				if !exists {
-					if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()); err != nil {
-						return fmt.Errorf("create database %s: %w", db, err)
-					}
 				}
 			}
 			return nil
 		},
+	}
+}
+
+// createDatabase creates db unless it exists (another component may be creating it at once).
+func createDatabase(ctx context.Context, conn *pgx.Conn, db string) error {
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", db).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	_, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize())
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && (pgErr.Code == "42P04" || pgErr.Code == "23505") {
+		return nil // duplicate_database, or the catalog's unique index when two create it at once
+	}
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", db, err)
+	}
+	return nil
+}
+
+// awaitDatabase waits for the stack's PostgreSQL (started beside the caller) and creates db there.
+func (s *Stack) awaitDatabase(ctx context.Context, db string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		conn, err := pgx.Connect(ctx, s.cfg.PostgresDSN("postgres"))
+		if err == nil {
+			err = createDatabase(ctx, conn, db)
+			conn.Close(ctx)
+			if err == nil {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the database %s on the stack's PostgreSQL: %w", db, err)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 
@@ -381,7 +413,17 @@ func (s *Stack) kafka() *component {
 func (s *Stack) ferretdb() *component {
 	return &component{
 		name: "ferretdb", port: s.cfg.MongoPort, portEnv: "MONGO_PORT",
-		prepare: func(context.Context) error { return os.MkdirAll(s.dir("ferretdb"), 0o755) },
+		prepare: func(ctx context.Context) error {
+			if err := os.MkdirAll(s.dir("ferretdb"), 0o755); err != nil {
+				return err
+			}
+			if s.cfg.FerretDBBackend != FerretDBPostgreSQL {
+				return nil
+			}
+			// PostgreSQL starts beside FerretDB, and FerretDB keeps its first failure to open its
+			// database (every ping answered "database does not exist"): start it once it exists.
+			return s.awaitDatabase(ctx, ferretDBDatabase)
+		},
 		command: func() (*exec.Cmd, error) {
 			cmd := exec.Command(s.bin, "infra", "ferretdb")
 			cmd.Env = s.childEnv()
