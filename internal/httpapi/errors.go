@@ -151,16 +151,21 @@ const storageFullRetry = 30
 // pgconn.PgError has) of class 53, insufficient resources — 503 STORAGE_FULL for a full disk
 // (53100), 503 SERVICE_UNAVAILABLE for memory or connections — or of a server shutting down or
 // starting (57P01-57P03), or of a lost connection (class 08); a connection that broke mid-reply
-// (an unexpected EOF, a network error) or a deadline that ran out: 503 SERVICE_UNAVAILABLE. nil
+// (an unexpected EOF, a network error), one the driver says is safe to retry (nothing was sent:
+// a connection already closed) or a deadline that ran out: 503 SERVICE_UNAVAILABLE. nil
 // for any other error. A retry may well succeed (with an Idempotency-Key it gets the first
 // request's outcome); a 500 would say it cannot.
 func StoreError(err error) *Error {
 	var st interface{ SQLState() string }
 	var ne net.Error
+	var retry interface{ SafeToRetry() bool }
 	switch {
 	case errors.As(err, &st):
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.As(err, &ne),
-		errors.Is(err, context.DeadlineExceeded):
+		errors.Is(err, context.DeadlineExceeded),
+		// The driver's own "nothing was sent, retry" (pgconn.SafeToRetry): a connection found
+		// closed when the request took it ("conn closed", after a reply was cut on it).
+		errors.As(err, &retry) && retry.SafeToRetry():
 		return Unavailable("a connection the service needs broke or timed out; retry")
 	default:
 		return nil
