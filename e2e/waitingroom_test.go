@@ -379,9 +379,9 @@ func TestAGatewayKilledDuringAdmissionLosesNoPlace(t *testing.T) {
 	// Its ticks are shorter than the stack's gateways', so that it wins most of the line's leases.
 	victim := startGatewayProcess(t, port, "WAITING_ROOM_TICK=50ms")
 	gws := []string{cfg.URLs[config.Gateway], fmt.Sprintf("http://127.0.0.1:%d", port)}
-	const n = 24
+	const n = 60
 	cs := buyers(t, n)
-	e := roomEvent(t, 50, 240, time.Now().Add(-time.Minute)) // four a second
+	e := roomEvent(t, 100, 240, time.Now().Add(-time.Minute)) // four a second
 	numbers := map[int64]int{}
 	for i, c := range cs {
 		p := join(t, c.at(gws[i%2]), e.ID)
@@ -390,9 +390,12 @@ func TestAGatewayKilledDuringAdmissionLosesNoPlace(t *testing.T) {
 	if len(numbers) != n {
 		t.Fatalf("%d buyers got %d numbers", n, len(numbers))
 	}
-	// Kill the victim once it has let buyers in itself (its steps are in its metrics).
+	// Kill the victim once it has let buyers in itself (its steps are in its metrics). It wins the
+	// line's lease only between the stack gateway's leases; with 24 buyers the stack's gateway had
+	// once let the whole line in (6 s at four a second) before the victim won one: 60 buyers keep
+	// the line moving for 15 s.
 	admin := fmt.Sprintf("http://127.0.0.1:%d/metrics", port+50)
-	poll(t, 15*time.Second, 100*time.Millisecond, func() error {
+	poll(t, 20*time.Second, 100*time.Millisecond, func() error {
 		resp, err := http.Get(admin)
 		if err != nil {
 			return err
