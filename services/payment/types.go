@@ -4,6 +4,7 @@
 package payment
 
 import (
+	"strings"
 	"time"
 
 	"ticketflow/internal/bus"
@@ -52,13 +53,21 @@ func (r Record) Settled() bool { return r.Found && r.Status != StatusPending }
 // Kept reports whether this payment's money is taken and not given back.
 func (r Record) Kept() bool { return r.Found && r.Status == StatusSucceeded }
 
-// Result is the record as a payment.processed payload (what the saga's signal carries, and what
-// the payment service published): a capture is a SUCCESS with no failureReason, even when the
-// record has one since (a payment voided while the provider charged reads REFUNDED, "voided: ...").
+// VoidReasonPrefix begins the failureReason of a voided payment: a void is its outcome (FAILED),
+// whatever the provider answered after it.
+const VoidReasonPrefix = "voided: "
+
+// Result is the record as a payment.processed payload, as the payment service published it: a
+// capture is a SUCCESS with no failureReason (even if refunded since); a declined or voided
+// payment is FAILED — a payment voided while the provider charged reads REFUNDED, "voided: ...",
+// and was published FAILED with no provider reference.
 func (r Record) Result() bus.PaymentProcessed {
 	res := bus.PaymentProcessed{BookingID: r.BookingID, PaymentID: r.ID, Status: bus.PaymentFailed, AmountMinor: r.AmountMinor,
 		Currency: r.Currency, ProviderRef: r.ProviderRef, FailureReason: r.FailureReason}
-	if r.Captured() {
+	switch {
+	case strings.HasPrefix(r.FailureReason, VoidReasonPrefix):
+		res.ProviderRef = ""
+	case r.Captured():
 		res.Status, res.FailureReason = bus.PaymentSuccess, ""
 	}
 	return res

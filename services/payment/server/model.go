@@ -9,7 +9,7 @@ import (
 )
 
 // voidPrefix starts the failure reason of a payment voided before the provider took any money.
-const voidPrefix = "voided: "
+const voidPrefix = payment.VoidReasonPrefix
 
 // Payment is one charge of one booking, as stored in the payments collection.
 type Payment struct {
