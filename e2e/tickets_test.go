@@ -283,7 +283,7 @@ func TestATicketIsAdmittedOnceAndASecondScanIs409WithTheFirstScan(t *testing.T) 
 			return err
 		}
 		var env struct {
-			EventID string             `json:"eventId"`
+			EventID string              `json:"eventId"`
 			Payload bus.TicketCheckedIn `json:"payload"`
 		}
 		_ = json.Unmarshal([]byte(recs[0].Value), &env)
