@@ -158,6 +158,16 @@ func (a *Activities) Emit(ctx context.Context, msgs []bus.Message) error {
 	return a.Kafka.Publish(ctx, msgs...)
 }
 
+// EmitAgain publishes facts that an earlier run of the booking may already have published: a run
+// that takes up a booking whose earlier run closed abnormally (terminated, timed out) after its
+// record changed but perhaps before its facts went out. It always looks for them at the tail of
+// their partitions first (bus.Writer.PublishChecked), so a fact that run did publish is not
+// written again; one older than the tail searched is written again, and consumers drop it by
+// eventId.
+func (a *Activities) EmitAgain(ctx context.Context, msgs []bus.Message) error {
+	return a.Kafka.PublishChecked(ctx, msgs...)
+}
+
 // mayHaveBeenSent reports whether an emit may follow an earlier one that reached Kafka: a retry
 // (attempt > 1), or the regular activity a step falls back to after its local attempts failed —
 // it starts again at attempt 1, possibly on another worker whose writer knows nothing of them.

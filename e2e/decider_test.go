@@ -245,6 +245,69 @@ func TestATerminatedWorkflowIsRepaired(t *testing.T) {
 	}
 }
 
+// A CONFIRMED booking whose run is terminated is taken up by a new run (the reconciler's, in
+// ModeConfirmed), which completes the confirmation in case the old run had not (generation 10):
+// here it had, so the new run finds booking.confirmed on its topic and the tickets issued, and
+// nothing is published, issued or mailed twice.
+func TestATerminatedConfirmedBookingIsTakenUpAndNothingHappensTwice(t *testing.T) {
+	e := newEvent(t, 2, 1800)
+	bt := bookTickets(t, e, "FLOOR-A-1")
+	waitMail(t, bt.user.Email, 2) // the welcome, and the confirmation
+	tc := temporalClient(t)
+	wid := lifecycle.WorkflowID(bt.booking.ID)
+	d, err := tc.DescribeWorkflowExecution(t.Context(), wid, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstRun := d.WorkflowExecutionInfo.Execution.RunId
+	if err := tc.TerminateWorkflow(t.Context(), wid, firstRun, "test: terminated"); err != nil {
+		t.Fatal(err)
+	}
+	state := waitTakenUp(t, tc, wid, firstRun)
+	if state.Status != lifecycle.StatusConfirmed || state.PaymentID == "" {
+		t.Fatalf("the new run's state %+v", state)
+	}
+	if n := len(topicMessages(t, bus.TopicBookingConfirmed, bt.booking.ID)); n != 1 {
+		t.Fatalf("%d booking.confirmed messages for the booking, want 1", n)
+	}
+	if again := ticketsOf(t, bt.buyer, bt.booking.ID, 1); len(again) != 1 || again[0].ID != bt.tickets[0].ID {
+		t.Fatalf("tickets after the new run %+v, before %+v", again, bt.tickets)
+	}
+	time.Sleep(3 * time.Second) // a second email, were one sent, would be in Mailpit by now
+	if n := mailCount(t, `to:"`+bt.user.Email+`" subject:"confirmed"`); n != 1 {
+		t.Fatalf("%d confirmation emails", n)
+	}
+}
+
+// waitTakenUp waits until a run other than firstRun is open for the workflow and has reached
+// a CONFIRMED booking's wait for its event, and returns its state.
+func waitTakenUp(t testing.TB, tc tclient.Client, wid, firstRun string) lifecycle.BookingState {
+	t.Helper()
+	var state lifecycle.BookingState
+	poll(t, 2*time.Minute, time.Second, func() error {
+		d, err := tc.DescribeWorkflowExecution(t.Context(), wid, "")
+		if err != nil {
+			return err
+		}
+		info := d.WorkflowExecutionInfo
+		if info.Execution.RunId == firstRun || info.Status != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			return fmt.Errorf("no new run yet: run %s is %s", info.Execution.RunId, info.Status)
+		}
+		v, err := tc.QueryWorkflow(t.Context(), wid, "", lifecycle.QueryStatus)
+		if err != nil {
+			return err
+		}
+		if err := v.Get(&state); err != nil {
+			return err
+		}
+		if state.Step != "confirmed; open until the event for cancels" {
+			return fmt.Errorf("the new run is at step %q", state.Step)
+		}
+		return nil
+	})
+	return state
+}
+
 // Case 4: a payment result that is not the payment of record confirms nothing and is
 // dead-lettered with its reason; a second success with another payment id refunds nothing.
 func TestPaymentResultsAreCheckedAgainstTheRecord(t *testing.T) {

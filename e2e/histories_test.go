@@ -94,6 +94,21 @@ func TestExportHistories(t *testing.T) {
 	export("seats-unavailable", lifecycle.WorkflowID(unavailable))
 	export("cancelled-in-temporal", lifecycle.WorkflowID(inTemporal.ID))
 	export("repaired-after-terminate", lifecycle.WorkflowID(terminated.ID))
+	// A CONFIRMED booking whose run was terminated, taken up by the reconciler's run (generation
+	// 10 completes the confirmation: tickets, booking.confirmed unless already published).
+	var takenUp booking
+	book(c, e.ID, []string{"FLOOR-A-8"}, "tok_visa").decode(t, &takenUp)
+	waitStatus(t, c, takenUp.ID, "CONFIRMED", time.Minute)
+	d, err := tc.DescribeWorkflowExecution(t.Context(), lifecycle.WorkflowID(takenUp.ID), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstRun := d.WorkflowExecutionInfo.Execution.RunId
+	if err := tc.TerminateWorkflow(t.Context(), lifecycle.WorkflowID(takenUp.ID), firstRun, "histories"); err != nil {
+		t.Fatal(err)
+	}
+	waitTakenUp(t, tc, lifecycle.WorkflowID(takenUp.ID), firstRun)
+	export("confirmed-taken-up", lifecycle.WorkflowID(takenUp.ID))
 	// Cancel after confirmation: the booking's own workflow, open until the event, does it.
 	c.expect(200, "POST", "/api/bookings/"+ids["confirmed"]+"/cancel", nil, nil)
 	time.Sleep(2 * time.Second)

@@ -151,6 +151,9 @@ func (b *booking) run(root workflow.Context) (lifecycle.BookingState, error) {
 	switch b.in.Mode {
 	case lifecycle.ModeConfirmed:
 		b.resumeConfirmed()
+		if b.gen >= genConfirmationTakenUp {
+			b.completeConfirmation(ctx)
+		}
 		return b.keep(ctx)
 	case lifecycle.ModeRepair:
 		b.repair(ctx)
@@ -316,6 +319,19 @@ func (b *booking) resumeConfirmed() {
 	b.state.Step = "confirmed; open until the event for cancels"
 }
 
+// completeConfirmation does what follows a CONFIRMED record (confirm) for a booking taken up by
+// a new run (generation 10 on): the earlier run may have closed after recording CONFIRMED but
+// before it issued the tickets or published booking.confirmed, which would leave the buyer with no
+// tickets and no confirmation email. Issuing is idempotent per booking, and the fact is
+// published with a look at its topic first (EmitAgain), so neither happens twice when that run
+// did get that far.
+func (b *booking) completeConfirmation(ctx workflow.Context) {
+	b.issueTickets(ctx)
+	_ = b.step(ctx, "publish to Kafka unless already published", a.EmitAgain,
+		[]bus.Message{b.confirmed(workflow.Now(ctx))}, nil)
+	b.state.Step = "confirmed; open until the event for cancels"
+}
+
 // repair ends a booking whose earlier run closed without ending it (terminated, timed out): what
 // that run did is unknown, so the stores decide. A CONFIRMED record stays confirmed. Otherwise a
 // settled payment of the booking's amount with seats still held confirms it; anything else is
@@ -325,8 +341,12 @@ func (b *booking) repair(ctx workflow.Context) {
 	b.holdDecided = true
 	if b.in.Status == lifecycle.StatusConfirmed {
 		b.resumeConfirmed()
-		b.issueTickets(ctx) // the earlier run may have ended before it issued them
-		b.state.Step = "confirmed; open until the event for cancels"
+		if b.gen >= genConfirmationTakenUp {
+			b.completeConfirmation(ctx)
+		} else {
+			b.issueTickets(ctx) // the earlier run may have ended before it issued them
+			b.state.Step = "confirmed; open until the event for cancels"
+		}
 		return
 	}
 	b.hold = lifecycle.HoldResult{Held: true, Code: lifecycle.HoldOK, HoldExpiresAt: b.in.HoldExpiresAt}

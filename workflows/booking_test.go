@@ -49,9 +49,11 @@ type harness struct {
 	// recorded is the booking record's status; a test sets it to an end written earlier.
 	recorded activities.RecordedStatus
 	emitted  []string
-	upserts  []string
-	hold     *lifecycle.HoldResult
-	holdErr  error
+	// emittedAgain are the facts published with a look at their topic first (EmitAgain).
+	emittedAgain []string
+	upserts      []string
+	hold         *lifecycle.HoldResult
+	holdErr      error
 	// rec is the payment service's record of the booking's payment, as PaymentOfRecord answers.
 	rec activities.PaymentRecord
 	// regular counts steps run as regular activities (after their local budget), by activity.
@@ -176,6 +178,17 @@ func newHarness(t *testing.T) *harness {
 				h.t.Errorf("message %s has eventId %s key %s", m.Topic, m.Envelope.EventID, m.Key)
 			}
 			h.emitted = append(h.emitted, bus.EventType(m.Topic))
+		}
+		return nil
+	}).Maybe()
+	h.env.OnActivity(a.EmitAgain, mock.Anything, mock.Anything).Return(func(_ context.Context, msgs []bus.Message) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, m := range msgs {
+			if m.Envelope.EventID != bus.FactID(bookingID, m.Topic) || m.Key != bookingID {
+				h.t.Errorf("message %s has eventId %s key %s", m.Topic, m.Envelope.EventID, m.Key)
+			}
+			h.emittedAgain = append(h.emittedAgain, bus.EventType(m.Topic))
 		}
 		return nil
 	}).Maybe()

@@ -318,6 +318,30 @@ func TestAResumedConfirmedBookingServesACancel(t *testing.T) {
 	}
 }
 
+// A run terminated after it recorded CONFIRMED but before it issued the tickets and published
+// booking.confirmed left the buyer without tickets or an email (make chaos, kills: "98 emails for
+// 99 confirmed"). The run that takes the booking up does both, the fact only if it is not on its
+// topic yet; whether taken up for a cancel or a repair (ModeConfirmed), or by a repair that
+// finds the record CONFIRMED (ModeRepair).
+func TestAConfirmedBookingTakenUpGetsItsTicketsAndItsConfirmation(t *testing.T) {
+	for _, mode := range []string{lifecycle.ModeConfirmed, lifecycle.ModeRepair} {
+		t.Run(mode, func(t *testing.T) {
+			h := newHarness(t)
+			in := input()
+			in.Mode, in.Status, in.PaymentID, in.EventStartsAt = mode, lifecycle.StatusConfirmed, "pay-1", t0.Add(24*time.Hour)
+			h.eventDate = in.EventStartsAt
+			s := h.runWith(in)
+			if s.Status != lifecycle.StatusConfirmed || s.PaymentID != "pay-1" || h.count("IssueTickets") != 1 ||
+				h.count("ReleaseSeats") != 0 || h.count("RefundPayment") != 0 || len(h.statuses) != 0 {
+				t.Fatalf("final state %+v calls %v statuses %v", s, h.calls, h.statuses)
+			}
+			if got := strings.Join(h.emittedAgain, ","); got != "booking.confirmed" || len(h.emitted) != 0 {
+				t.Fatalf("published %v, and with a look first %v: want only booking.confirmed, looked for first", h.emitted, h.emittedAgain)
+			}
+		})
+	}
+}
+
 func TestTheRunCompletesInATaskWithoutLocalActivities(t *testing.T) {
 	// The server refuses to complete a workflow when a signal or update arrived during the task;
 	// local activities of a refused task would be lost from the history. The run therefore ends

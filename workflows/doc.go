@@ -8,4 +8,4 @@ package workflows
 // HistoryGeneration names the folder of workflows/testdata that `make histories` writes: bump it
 // with every versioned change to the workflows, so the histories of each earlier generation —
 // what running workflows look like — stay and keep being replayed.
-const HistoryGeneration = 9
+const HistoryGeneration = 10

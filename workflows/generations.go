@@ -20,7 +20,11 @@ import "go.temporal.io/sdk/workflow"
 //   - 5, generation 8: the booking's tickets are issued once it is CONFIRMED, before
 //     booking.confirmed, and revoked first when it is cancelled after confirmation (tickets.go);
 //   - 6, generation 9: a payment result the bridge sealed (the payment of record it checked) is
-//     acted on at once (mechanics.go, sealedRecord); earlier runs read the record again.
+//     acted on at once (mechanics.go, sealedRecord); earlier runs read the record again;
+//   - 7, generation 10: a CONFIRMED booking taken up by a new run (ModeConfirmed, or a repair that
+//     finds the record CONFIRMED) issues its tickets and publishes booking.confirmed unless it is
+//     already on the topic (completeConfirmation), for the earlier run may have closed between
+//     the record and those steps; earlier runs only wait for the event (or only issue tickets).
 //
 // `ticketflow generations` counts the open runs of each generation (Generations below): the code
 // of a generation can go once it counts none (docs/architecture.md, "Generations").
@@ -33,9 +37,11 @@ const (
 	genFreshEventDate workflow.Version = 4
 	genTickets        workflow.Version = 5
 	genSealedPayment  workflow.Version = 6
+	// genConfirmationTakenUp: generation 10.
+	genConfirmationTakenUp workflow.Version = 7
 
 	// currentGeneration is the marker new runs record.
-	currentGeneration = genSealedPayment
+	currentGeneration = genConfirmationTakenUp
 )
 
 // Generation is one generation of BookingWorkflow as `ticketflow generations` counts its open
@@ -50,7 +56,7 @@ type Generation struct {
 var Generations = []Generation{
 	{"0-3", "legacy.go: legacyBookingWorkflow, CancelConfirmedBookingWorkflow",
 		`WorkflowType = "CancelConfirmedBookingWorkflow" OR (WorkflowType = "BookingWorkflow" AND ` +
-			`(TemporalChangeVersion IS NULL OR TemporalChangeVersion NOT IN ("one-decider-1", "one-decider-2", "one-decider-3", "one-decider-4", "one-decider-5", "one-decider-6")))`},
+			`(TemporalChangeVersion IS NULL OR TemporalChangeVersion NOT IN ("one-decider-1", "one-decider-2", "one-decider-3", "one-decider-4", "one-decider-5", "one-decider-6", "one-decider-7")))`},
 	{"4", "legacy.go: legacyHold; mechanics.go: awaitFor's AwaitWithTimeout",
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-1"`},
 	{"5", "legacy.go: legacyHold",
@@ -61,6 +67,8 @@ var Generations = []Generation{
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-4"`},
 	{"8", "booking.go: reads the payment of record again after the bridge's result",
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-5"`},
-	{"9", "booking.go (current)",
+	{"9", "booking.go: a CONFIRMED booking taken up by a new run is not announced again",
 		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-6"`},
+	{"10", "booking.go (current)",
+		`WorkflowType = "BookingWorkflow" AND TemporalChangeVersion = "one-decider-7"`},
 }
