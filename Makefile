@@ -61,7 +61,7 @@ TEST_PORT_OFFSET ?= 100
 TEST_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/test TICKETFLOW_TOOLS_DIR=$(TOOLS) HOLD_TTL=60s TICKETFLOW_FAULTS=1 \
 	$(call stack_ports,$(TEST_PORT_OFFSET)) LOG_FORMAT=json
 
-.PHONY: run test unit integration histories test-stack test-stack-down build tools test-tools apt-tools jaeger-background vet vuln clean stop bench bench-seatmap bench-onsale chaos fuzz demo
+.PHONY: run test unit integration histories test-stack test-stack-down build tools test-tools test-tools-now apt-tools jaeger-background vet vuln clean stop bench bench-seatmap bench-onsale chaos fuzz demo
 
 ## run: start the whole local stack in the foreground (Ctrl-C stops it). On a fresh machine Jaeger
 ## is still compiling when the stack comes up: it builds in the background and the stack starts it
@@ -72,10 +72,12 @@ run:
 	$(DEV) dev
 
 ## test: tidy and vet, known vulnerabilities, unit tests, then integration tests against the real
-## local stack. The tools the tests need (Jaeger, the browser test's packages) build beside the
-## checks, not before them.
+## local stack. The tools the tests need (the browser test's packages, Mailpit) build beside the
+## checks, not before them; Jaeger, when it is not built yet, compiles in the background while the
+## tests run, and the stack starts it once it is there (the trace tests wait for it).
 test:
-	@$(MAKE) --no-print-directory -j3 test-tools build vet-and-vuln
+	@$(MAKE) --no-print-directory jaeger-background
+	@$(MAKE) --no-print-directory -j3 test-tools-now build vet-and-vuln
 	@$(MAKE) --no-print-directory unit integration
 
 vet-and-vuln: vet vuln
@@ -104,13 +106,24 @@ $(VULNDB)/index/db.json:
 unit:
 	$(GO) test -count=1 ./...
 
+# The packages with integration tests (files tagged integration); `make unit` runs every package's
+# other tests.
+INTEGRATION_PKGS := $(shell grep -rlE --include='*_test.go' --exclude-dir=.data --exclude-dir=.tools --exclude-dir=node_modules '^//go:build.*\bintegration\b' . 2>/dev/null | xargs -r -n1 dirname | sort -u)
+
 # Starts the test stack unless it is running (and then stops only what it started). TEST_RUN and
 # TEST_PKGS narrow it while working on one piece: make integration TEST_RUN=TestX TEST_PKGS=./e2e/
-integration: test-tools build
-	@mkdir -p .data/test/run && rm -f $(OWNER_FILE)
+# The e2e tests that touch only their own users, events and bookings are t.Parallel: they run
+# together (up to 12 at once) after the serial ones, which kill, pause, starve or reconfigure
+# shared processes, or read shared state.
+# Each test's result and time is printed (go test -v, less its RUN/PAUSE/CONT lines), and the
+# slowest ten at the end; the whole output is in .data/test/logs/go-test.log.
+integration: test-tools-now build jaeger-background
+	@mkdir -p .data/test/run .data/test/logs && rm -f $(OWNER_FILE)
 	$(TEST_STACK) $(DEV) stack up --owner-file $(OWNER_FILE)
 	@status=0; \
-	$(TEST_STACK) $(GO) test -count=1 -p 1 -timeout 30m -tags integration $(if $(TEST_RUN),-run '$(TEST_RUN)') $(or $(TEST_PKGS),./...) || status=$$?; \
+	$(TEST_STACK) $(GO) test -count=1 -p 1 -parallel 12 -timeout 30m -v -tags integration $(if $(TEST_RUN),-run '$(TEST_RUN)') $(or $(TEST_PKGS),$(INTEGRATION_PKGS)) 2>&1 | \
+		tee .data/test/logs/go-test.log | grep -Ev '^ *=== (RUN|PAUSE|CONT|NAME)'; status=$${PIPESTATUS[0]}; \
+	echo "slowest tests:"; grep -E '^--- (PASS|FAIL)' .data/test/logs/go-test.log | sed -E 's/.*: (\S+) \(([0-9.]+)s\)/\2 \1/' | sort -rn | head -10; \
 	if [ -f $(OWNER_FILE) ]; then $(TEST_STACK) $(DEV) stack down; rm -f $(OWNER_FILE); fi; \
 	exit $$status
 
@@ -197,6 +210,11 @@ tools: apt-tools
 test-tools: apt-tools test-apt-tools
 	@$(MAKE) --no-print-directory -j4 $(TEMPORAL_CLI_STAMP) $(MAILPIT) $(KAFKA_JARS) $(JAEGER) $(BROWSER_DEPS)
 
+# test-tools-now: test-tools but Jaeger, which make test and make integration build in the
+# background (jaeger-background) while the checks and the tests run.
+test-tools-now: apt-tools test-apt-tools
+	@$(MAKE) --no-print-directory -j4 $(TEMPORAL_CLI_STAMP) $(MAILPIT) $(KAFKA_JARS) $(BROWSER_DEPS)
+
 # Jaeger for `make run`: built in the background under nice when missing, so that it does not
 # hold the banner; the stack starts it as soon as the binary is there (tools/devstack/observe.go).
 jaeger-background:
@@ -255,6 +273,7 @@ TEMPORAL_SERVER_BIN := $(TOOLS)/bin/temporal-server
 ifeq ($(TEMPORAL_SERVER),full)
 tools: $(TEMPORAL_SERVER_BIN)
 test-tools: $(TEMPORAL_SERVER_BIN)
+test-tools-now: $(TEMPORAL_SERVER_BIN)
 endif
 $(TEMPORAL_SERVER_BIN): tools/temporalserver/main.go tools/temporalserver/go.mod tools/temporalserver/go.sum
 	@echo "building the full Temporal server (once)"

@@ -431,6 +431,7 @@ func badTokens(t *testing.T, f *attackFixture) map[string]string {
 // Forged, expired, alg:none, wrong-key and otherwise untrustworthy tokens on every protected route:
 // 401, and nothing changes.
 func TestAttackUntrustworthyTokensOnEveryProtectedRoute(t *testing.T) {
+	t.Parallel()
 	f := attackSetup(t)
 	guard(t, f)
 	marker := "atk" + uniq()
@@ -469,6 +470,7 @@ func TestAttackUntrustworthyTokensOnEveryProtectedRoute(t *testing.T) {
 // Client-sent identity and internal-token headers are never trusted: without a token they get
 // nothing; next to a valid token, the token's identity wins.
 func TestAttackSpoofedIdentityHeaders(t *testing.T) {
+	t.Parallel()
 	f := attackSetup(t)
 	guard(t, f)
 	marker := "atk" + uniq()
@@ -529,6 +531,7 @@ func TestAttackSpoofedIdentityHeaders(t *testing.T) {
 // Another user's resources answer 404, exactly like ones that do not exist, and lists hold only
 // the caller's own.
 func TestAttackOtherUsersResourcesAre404(t *testing.T) {
+	t.Parallel()
 	f := attackSetup(t)
 	guard(t, f)
 	c := fresh(t, f.attackerToken)
@@ -587,6 +590,7 @@ func TestAttackOtherUsersResourcesAre404(t *testing.T) {
 
 // A USER on every ADMIN route: 403, and nothing is created or changed.
 func TestAttackUserOnAdminRoutesIs403(t *testing.T) {
+	t.Parallel()
 	f := attackSetup(t)
 	guard(t, f)
 	marker := "atk" + uniq()
@@ -611,6 +615,7 @@ func TestAttackUserOnAdminRoutesIs403(t *testing.T) {
 
 // Fields the server owns, smuggled into bodies: 400 naming the field, and nothing stored.
 func TestAttackSmuggledFieldsAre400(t *testing.T) {
+	t.Parallel()
 	f := attackSetup(t)
 	guard(t, f)
 	marker := "atk" + uniq()
@@ -725,6 +730,7 @@ func bodyRoutes(f *attackFixture) []bodyRoute {
 // Hostile bodies on every route that reads one: over the size cap (413, announced or chunked),
 // deeply nested, huge arrays, invalid UTF-8, NUL bytes, not JSON at all.
 func TestAttackHostileBodies(t *testing.T) {
+	t.Parallel()
 	f := attackSetup(t)
 	guard(t, f)
 	limit := int(loadConfig(t).MaxBodyBytes)
@@ -808,6 +814,7 @@ var operators = []any{
 // event search, event create, venue create and booking create: operator values are 400s, strings
 // are stored and matched literally, nothing else moves.
 func TestAttackInjection(t *testing.T) {
+	t.Parallel()
 	f := attackSetup(t)
 	guard(t, f)
 	marker := "atk" + uniq()
@@ -996,6 +1003,7 @@ func TestAttackInjection(t *testing.T) {
 // The services' internal APIs are not reachable through the gateway — not by path, not by
 // traversal or encoding tricks, not with the internal token, not as an admin.
 func TestAttackInternalPathsAreNotReachableThroughTheGateway(t *testing.T) {
+	t.Parallel()
 	f := attackSetup(t)
 	guard(t, f)
 	marker := "atk" + uniq()
@@ -1046,6 +1054,7 @@ func TestAttackInternalPathsAreNotReachableThroughTheGateway(t *testing.T) {
 
 // A client cannot escape the per-address limits by claiming another address.
 func TestAttackForwardedForDoesNotEvadeLimits(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	if cfg.RateLimit <= 0 || cfg.LoginLimit <= 0 {
 		t.Fatal("the stack runs without a rate limit; it cannot be checked")

@@ -60,6 +60,7 @@ func waitStatus(t testing.TB, c *client, id, want string, within time.Duration) 
 }
 
 func TestBookingIsHeldAtOnceAndConfirmedAfterPayment(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 10, 4550)
 	c, u := register(t)
 	r := book(c, e.ID, []string{"FLOOR-A-1", "FLOOR-A-2"}, "tok_visa")
@@ -99,6 +100,7 @@ func TestBookingIsHeldAtOnceAndConfirmedAfterPayment(t *testing.T) {
 }
 
 func TestTakenSeatsAre409NamingThem(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 5, 100)
 	c1, _ := register(t)
 	c2, _ := register(t)
@@ -118,6 +120,7 @@ func TestTakenSeatsAre409NamingThem(t *testing.T) {
 }
 
 func TestBookingBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 12, 100)
 	c, _ := register(t)
 	eleven := []string{}
@@ -157,6 +160,7 @@ func TestBookingBadInput(t *testing.T) {
 }
 
 func TestIdempotencyKeyReturnsTheOriginalBooking(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 4, 100)
 	c, _ := register(t)
 	key := "idem-" + uniq()
@@ -178,6 +182,7 @@ func TestIdempotencyKeyReturnsTheOriginalBooking(t *testing.T) {
 }
 
 func TestDeclinedCardFailsAndFreesTheSeats(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 3, 100)
 	c, _ := register(t)
 	var b booking
@@ -192,6 +197,7 @@ func TestDeclinedCardFailsAndFreesTheSeats(t *testing.T) {
 }
 
 func TestNoProviderAnswerExpiresTheHold(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	if cfg.HoldTTL > time.Minute {
 		t.Fatalf("the suite needs a stack with a short HOLD_TTL (make test uses 60s); this one has %s", cfg.HoldTTL)
@@ -216,6 +222,7 @@ func TestNoProviderAnswerExpiresTheHold(t *testing.T) {
 }
 
 func TestCancelPendingAndConfirmedBookings(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 4, 700)
 	c, _ := register(t)
 	// PENDING (the provider never answers) → cancelled, seats released.
@@ -251,6 +258,7 @@ func TestCancelPendingAndConfirmedBookings(t *testing.T) {
 }
 
 func TestOtherUsersCannotSeeOrCancelABooking(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 2, 100)
 	owner, _ := register(t)
 	stranger, _ := register(t)
@@ -276,6 +284,7 @@ func TestOtherUsersCannotSeeOrCancelABooking(t *testing.T) {
 // Twenty buyers want the same seat at once: one gets it, nineteen are told at once, every workflow
 // closes, and the seats sold are exactly the confirmed bookings' seats.
 func TestTwentyBuyersOneSeat(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 3, 100)
 	var wg sync.WaitGroup
 	statuses := make([]int, 20)
@@ -351,6 +360,7 @@ func TestTwentyBuyersOneSeat(t *testing.T) {
 // A cancel sent the moment the booking is held races the payment result into the workflow; the
 // booking must end CANCELLED with its money given back and its seats free, announced once.
 func TestCancelRightAfterTheHoldIsConsistent(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 5, 1200)
 	for i := 1; i <= 5; i++ {
 		c, _ := register(t)

@@ -132,6 +132,7 @@ func TestSalesWindowRefusesBookingsBeforeAndAfterIt(t *testing.T) {
 }
 
 func TestMovingTheDateMovesTheDefaultSalesEnd(t *testing.T) {
+	t.Parallel()
 	adm := admin(t)
 	e := eventWith(t, 4, 1000, nil)
 	if e.SalesEndAt != e.Date {
@@ -205,6 +206,7 @@ func TestMovingTheDateMovesTheDefaultSalesEnd(t *testing.T) {
 // A booking announced on Kafka outside the window is stored refused, so that its workflow records
 // it FAILED and booking.failed tells its producer why.
 func TestAKafkaBookingOutsideTheSalesWindowIsRecordedFailed(t *testing.T) {
+	t.Parallel()
 	e := eventWith(t, 2, 1000, map[string]any{"date": inDays(-2)})
 	c, u := register(t)
 	recordedFailed(t, c, announce(t, c, u, e.ID, "FLOOR-A-1"), "sales for this event closed")
@@ -216,6 +218,7 @@ func TestAKafkaBookingOutsideTheSalesWindowIsRecordedFailed(t *testing.T) {
 // --- currencies --------------------------------------------------------------------------------
 
 func TestMoneyIsShownByTheCurrencysExponent(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		currency string
 		minor    int64
@@ -262,6 +265,7 @@ func TestMoneyIsShownByTheCurrencysExponent(t *testing.T) {
 // --- email addresses ---------------------------------------------------------------------------
 
 func TestOneAddressRuleForRegistrationAndMessages(t *testing.T) {
+	t.Parallel()
 	c := newClient(t)
 	for _, addr := range []string{"dot.@example.test", "a..b@example.test", "<someone@example.test>",
 		"Some One <someone@example.test>", `"a b"@example.test`, "someone@example.test (x)", "someone@localhost"} {
@@ -307,6 +311,7 @@ func TestOneAddressRuleForRegistrationAndMessages(t *testing.T) {
 // --- event times and venues --------------------------------------------------------------------
 
 func TestEventTimesAreStrictAtSecondsWithTheVenuesLocalTime(t *testing.T) {
+	t.Parallel()
 	adm := admin(t)
 	for _, tz := range []string{"", "Mars/Olympus_Mons", "Local", "../../etc/passwd", "europe/oslo"} {
 		refusedWith(t, adm.do("POST", "/api/venues", map[string]string{"name": "V", "address": "a", "city": "c",
@@ -352,6 +357,7 @@ func TestEventTimesAreStrictAtSecondsWithTheVenuesLocalTime(t *testing.T) {
 // --- buyer limits ------------------------------------------------------------------------------
 
 func TestBuyerLimitAcrossLiveBookings(t *testing.T) {
+	t.Parallel()
 	e := eventWith(t, 12, 100, map[string]any{"maxSeatsPerBuyer": 4})
 	if e.MaxSeatsPerBuyer != 4 {
 		t.Fatalf("event %+v", e)
@@ -404,6 +410,7 @@ func TestBuyerLimitAcrossLiveBookings(t *testing.T) {
 // Two requests of one buyer at once, each within the limit and both past it together: exactly
 // one is held, every time.
 func TestBuyerLimitHoldsForParallelRequests(t *testing.T) {
+	t.Parallel()
 	const rounds = 8
 	e := eventWith(t, 6*rounds, 100, map[string]any{"maxSeatsPerBuyer": 4})
 	for round := range rounds {

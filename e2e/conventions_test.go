@@ -17,6 +17,7 @@ import (
 // A 201 carries Location naming the new resource, and so does a booking's 202 (and its replay);
 // the location answers.
 func TestCreatedAndAcceptedCarryLocation(t *testing.T) {
+	t.Parallel()
 	c := newClient(t)
 	r := c.expect(201, "POST", "/api/users/register", map[string]string{"name": "Loc", "email": "loc-" + uniq() + "@example.com",
 		"password": "correct-horse-1"}, nil)
@@ -50,6 +51,7 @@ func TestCreatedAndAcceptedCarryLocation(t *testing.T) {
 // A 405 names the path's methods in Allow, from the gateway and from every service behind it; HEAD
 // is answered for every GET with the GET's status and headers and no body.
 func TestMethodNotAllowedCarriesAllowAndHeadAnswersEveryGet(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 1, 100)
 	buyer, _ := register(t)
 	for _, c := range []struct{ method, path, allow string }{
@@ -104,6 +106,7 @@ func TestServiceUnavailableCarriesRetryAfter(t *testing.T) {
 // Request bodies are strict as json/v2 is: a name in another case is an unknown field, a key given
 // twice is refused, both with a 400 naming the field, on every route that reads a body.
 func TestBodiesAreCaseSensitiveAndRefuseDuplicateKeys(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 2, 100)
 	buyer, _ := register(t)
 	for _, c := range []struct{ body, field string }{
@@ -130,6 +133,7 @@ func TestBodiesAreCaseSensitiveAndRefuseDuplicateKeys(t *testing.T) {
 // The document is served by the gateway, is the one in the repository, and its checker (which
 // every exchange of this suite goes through) catches drift of each kind it looks for.
 func TestTheDocumentIsServedAndItsCheckerCatchesDrift(t *testing.T) {
+	t.Parallel()
 	c := newClient(t)
 	r := c.expect(200, "GET", "/api/openapi.json", nil, nil)
 	if !bytes.Equal(r.body, openapi.Document) {

@@ -151,6 +151,7 @@ func TestAHoldAnsweredLateAndRetriedEndsConsistent(t *testing.T) {
 // Case 2: duplicates while the first request is deciding all get the first answer; never a 202
 // before the seats are held; the same key with other seats is 422; a 503 does not bind the key.
 func TestIdempotencyKeyInFlightDuplicatesGetTheFirstAnswer(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 4, 1200)
 	c, _ := register(t)
 	rival, _ := register(t)
@@ -216,11 +217,12 @@ func TestAServiceUnavailableAnswerDoesNotBindTheKey(t *testing.T) {
 
 // Case 3: a cancel in the Temporal UI or CLI runs the compensations; a terminate is repaired.
 func TestCancelFromTemporalCompensatesAndRecords(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 2, 1800)
 	c, _ := register(t)
 	var b booking
 	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_noResponse").decode(t, &b)
-	time.Sleep(time.Second)
+	waitRun(t, b.ID) // the booking service starts the workflow just after it answers
 	if err := temporalClient(t).CancelWorkflow(t.Context(), lifecycle.WorkflowID(b.ID), ""); err != nil {
 		t.Fatal(err)
 	}
@@ -231,11 +233,12 @@ func TestCancelFromTemporalCompensatesAndRecords(t *testing.T) {
 }
 
 func TestATerminatedWorkflowIsRepaired(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 2, 1800)
 	c, _ := register(t)
 	var b booking
 	book(c, e.ID, []string{"FLOOR-A-1"}, "tok_noResponse").decode(t, &b)
-	time.Sleep(time.Second)
+	waitRun(t, b.ID) // the booking service starts the workflow just after it answers
 	if err := temporalClient(t).TerminateWorkflow(t.Context(), lifecycle.WorkflowID(b.ID), "", "test: terminated"); err != nil {
 		t.Fatal(err)
 	}
@@ -250,6 +253,7 @@ func TestATerminatedWorkflowIsRepaired(t *testing.T) {
 // here it had, so the new run finds booking.confirmed on its topic and the tickets issued, and
 // nothing is published, issued or mailed twice.
 func TestATerminatedConfirmedBookingIsTakenUpAndNothingHappensTwice(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 2, 1800)
 	bt := bookTickets(t, e, "FLOOR-A-1")
 	waitMail(t, bt.user.Email, 2) // the welcome, and the confirmation
@@ -277,6 +281,17 @@ func TestATerminatedConfirmedBookingIsTakenUpAndNothingHappensTwice(t *testing.T
 	if n := mailCount(t, `to:"`+bt.user.Email+`" subject:"confirmed"`); n != 1 {
 		t.Fatalf("%d confirmation emails", n)
 	}
+}
+
+// waitRun waits until the booking's workflow has a run that has made its first step (its status
+// query answers).
+func waitRun(t testing.TB, bookingID string) {
+	t.Helper()
+	tc := temporalClient(t)
+	poll(t, 30*time.Second, 200*time.Millisecond, func() error {
+		_, err := tc.QueryWorkflow(t.Context(), lifecycle.WorkflowID(bookingID), "", lifecycle.QueryStatus)
+		return err
+	})
 }
 
 // waitTakenUp waits until a run other than firstRun is open for the workflow and has reached
@@ -311,6 +326,7 @@ func waitTakenUp(t testing.TB, tc tclient.Client, wid, firstRun string) lifecycl
 // Case 4: a payment result that is not the payment of record confirms nothing and is
 // dead-lettered with its reason; a second success with another payment id refunds nothing.
 func TestPaymentResultsAreCheckedAgainstTheRecord(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	e := newEvent(t, 4, 11400)
 	c, _ := register(t)
@@ -364,6 +380,7 @@ func paymentMessage(t testing.TB, p bus.PaymentProcessed) kafka.Message {
 // Case 5: a real capture no booking keeps is refunded by its reference and announced; a success
 // for a booking nobody knows leaves nothing behind but its dead letter.
 func TestCapturesNobodyExpectedAreRefundedOrDeadLettered(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	e := newEvent(t, 2, 2000)
 	c, _ := register(t)
@@ -409,6 +426,7 @@ func TestCapturesNobodyExpectedAreRefundedOrDeadLettered(t *testing.T) {
 // Case 7: a booking whose workflow was never started (a process died in between) is found by the
 // reconciler, whatever its age or the number of others.
 func TestABookingWithoutAWorkflowIsStartedByTheReconciler(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	e := newEvent(t, 2, 1000)
 	id := ids.New()
@@ -442,6 +460,7 @@ func TestABookingWithoutAWorkflowIsStartedByTheReconciler(t *testing.T) {
 // Case 8: a booking.initiated from another producer whose seats are taken is recorded FAILED and
 // announced as booking.failed.
 func TestAKafkaBookingForTakenSeatsIsRecordedFailed(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 2, 1000)
 	c, u := register(t)
 	var first booking
@@ -491,6 +510,7 @@ func recordedFailed(t *testing.T, c *client, id, reason string) {
 // Case 9: cancelling a CONFIRMED booking is done by its own workflow, whose status query and
 // BookingStatus then say CANCELLED: one truth.
 func TestCancelAfterConfirmationIsOneTruthInTemporal(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 2, 1000)
 	c, _ := register(t)
 	var b booking

@@ -35,6 +35,7 @@ func bookConfirmed(t *testing.T, c *client, eventID, seat string) booking {
 // An event postponed after a booking was made: at the date the booking copied, the booking is
 // still cancellable (refunded, seat released), and it shows the event's new name.
 func TestAPostponedEventsBookingIsCancellableAfterItsOldDate(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 3, 2500)
 	oldDate := time.Now().Add(25 * time.Second)
 	moveEvent(t, e.ID, oldDate, nil)
@@ -69,6 +70,7 @@ func TestAPostponedEventsBookingIsCancellableAfterItsOldDate(t *testing.T) {
 // An event brought forward: once it has begun (by its new date), a cancel is refused with its own
 // code, EVENT_STARTED, and the booking stays CONFIRMED and paid.
 func TestACancelAfterTheEventsRealStartIsEventStarted(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 3, 2500)
 	c, _ := register(t)
 	b := bookConfirmed(t, c, e.ID, "FLOOR-A-1")

@@ -16,6 +16,7 @@ import (
 )
 
 func TestAdminCreatesEventsAndSeatsAppearInInventory(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 12, 2500)
 	if e.SeatCount != 12 || e.Availability.Total != 12 || e.Availability.Available != 12 {
 		t.Fatalf("created event %+v", e)
@@ -32,6 +33,7 @@ func TestAdminCreatesEventsAndSeatsAppearInInventory(t *testing.T) {
 }
 
 func TestSeatMapFollowsThePlansOrder(t *testing.T) {
+	t.Parallel()
 	adm := admin(t)
 	var v venue
 	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO", "timezone": "Europe/Oslo"}, &v)
@@ -50,6 +52,7 @@ func TestSeatMapFollowsThePlansOrder(t *testing.T) {
 }
 
 func TestEventWritesNeedAnAdmin(t *testing.T) {
+	t.Parallel()
 	u, _ := register(t)
 	body := map[string]string{"name": "x", "address": "x", "city": "x", "country": "x", "timezone": "UTC"}
 	if r := u.do("POST", "/api/venues", body); r.status != 403 {
@@ -65,6 +68,7 @@ func TestEventWritesNeedAnAdmin(t *testing.T) {
 }
 
 func TestSeatPlanValidation(t *testing.T) {
+	t.Parallel()
 	adm := admin(t)
 	var v venue
 	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO", "timezone": "Europe/Oslo"}, &v)
@@ -104,6 +108,7 @@ func TestSeatPlanValidation(t *testing.T) {
 }
 
 func TestEventCreationIsIdempotentPerKey(t *testing.T) {
+	t.Parallel()
 	adm := admin(t)
 	var v venue
 	adm.expect(201, "POST", "/api/venues", map[string]string{"name": "V " + uniq(), "address": "a", "city": "c", "country": "NO", "timezone": "Europe/Oslo"}, &v)
@@ -122,6 +127,7 @@ func TestEventCreationIsIdempotentPerKey(t *testing.T) {
 }
 
 func TestEventListSearchAndPagination(t *testing.T) {
+	t.Parallel()
 	tag := "zz" + uniq()
 	adm := admin(t)
 	var v venue
@@ -165,6 +171,7 @@ func TestEventListSearchAndPagination(t *testing.T) {
 }
 
 func TestEventUpdate(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 2, 100)
 	adm := admin(t)
 	var got event
@@ -185,6 +192,7 @@ func hold(t testing.TB, inv *httpapi.Client, eventID, bookingID string, seats []
 }
 
 func TestConcurrentHoldsNeverShareASeat(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 20, 100)
 	inv := internal(t, config.Inventory)
 	type result struct {
@@ -289,6 +297,7 @@ func TestHoldRules(t *testing.T) {
 }
 
 func TestSeatMapIsNeverStaleAfterAHold(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 30, 100)
 	inv := internal(t, config.Inventory)
 	for i := 1; i <= 30; i++ {
@@ -306,6 +315,7 @@ func TestSeatMapIsNeverStaleAfterAHold(t *testing.T) {
 // The event list shows what can still be attended first: upcoming events soonest first by
 // default; ?when=past the past ones, most recent first; ?when=all both, upcoming first.
 func TestEventListShowsUpcomingEventsFirst(t *testing.T) {
+	t.Parallel()
 	tag := "when" + uniq()
 	adm := admin(t)
 	var v venue

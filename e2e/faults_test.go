@@ -95,6 +95,7 @@ func mailCount(t testing.TB, query string) int {
 }
 
 func TestPaymentProcessedTwiceConfirmsChargesAndMailsOnce(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 2, 1000)
 	c, u := register(t)
 	var b booking
@@ -126,6 +127,7 @@ func TestPaymentProcessedTwiceConfirmsChargesAndMailsOnce(t *testing.T) {
 }
 
 func TestMalformedMessagesAreDeadLetteredAndConsumersKeepGoing(t *testing.T) {
+	t.Parallel()
 	for _, topic := range []string{bus.TopicPaymentRequested, bus.TopicPaymentProcessed, bus.TopicBookingInitiated,
 		bus.TopicUserRegistered, bus.TopicBookingConfirmed} {
 		t.Run(bus.EventType(topic), func(t *testing.T) {
@@ -157,6 +159,7 @@ func TestMalformedMessagesAreDeadLetteredAndConsumersKeepGoing(t *testing.T) {
 }
 
 func TestBookingInitiatedFromKcatBecomesAConfirmedBooking(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	e := newEvent(t, 3, 2500)
 	_, u := register(t)

@@ -83,6 +83,7 @@ func buyer(t testing.TB) *client {
 // 80 buyers race for an area of 50, one place each: exactly 50 are held and confirmed, the other
 // 30 are refused with 409 naming the area, the area is sold out, and the stores agree (audit).
 func TestEightyBuyersRaceForAnAreaOfFifty(t *testing.T) {
+	t.Parallel()
 	e := newGAEvent(t, 0, 50, 2500)
 	if e.SeatCount != 50 || e.Availability.Total != 50 {
 		t.Fatalf("event of an area of 50: %+v", e)
@@ -171,6 +172,7 @@ func auditEvent(t *testing.T, eventID string) {
 
 // Places come back when a hold expires, and when a booking is cancelled, pending or confirmed.
 func TestAreaPlacesComeBackOnExpiryAndCancel(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	if cfg.HoldTTL > time.Minute {
 		t.Fatalf("the suite needs a stack with a short HOLD_TTL (make test uses 60s); this one has %s", cfg.HoldTTL)
@@ -239,6 +241,7 @@ func TestAreaPlacesComeBackOnExpiryAndCancel(t *testing.T) {
 // A booking of seats and places is all or none: the hold takes neither when a seat is taken or
 // when the area is short, and a booking of both that is held is confirmed whole.
 func TestABookingOfSeatsAndPlacesIsAllOrNone(t *testing.T) {
+	t.Parallel()
 	e := newGAEvent(t, 3, 2, 1000)
 	inv := internal(t, config.Inventory)
 	until := time.Now().Add(time.Minute)
@@ -310,6 +313,7 @@ func TestABookingOfSeatsAndPlacesIsAllOrNone(t *testing.T) {
 // What a booking of places may ask for: bad quantities are 400, an area the event lacks 404, a
 // place by its id 404, more than 10 seats and places in all 400, past maxSeatsPerBuyer 409.
 func TestPlacesBadInput(t *testing.T) {
+	t.Parallel()
 	e := newGAEvent(t, 2, 20, 100)
 	c, _ := register(t)
 	for name, body := range map[string]map[string]any{
@@ -354,6 +358,7 @@ func TestPlacesBadInput(t *testing.T) {
 // is announced on Kafka with its quantities (schema version 2), from booking.initiated to
 // seats.released.
 func TestAreaCountsAreStreamedAndItsMessagesCarryQuantities(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	e := newGAEvent(t, 0, 10, 1000)
 	c, u := register(t)

@@ -43,6 +43,7 @@ var keyedRequests = map[string]func(t *testing.T) (c *client, path string, a, b 
 // status and body; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, and makes
 // nothing. The operations are read from openapi.json, so a new one cannot be missed.
 func TestEveryIdempotencyKeyEndpointRefusesTheKeyWithAnotherBody(t *testing.T) {
+	t.Parallel()
 	var doc struct {
 		Paths map[string]map[string]struct {
 			Parameters []struct {

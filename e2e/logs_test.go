@@ -32,8 +32,10 @@ var postgresStatement = regexp.MustCompile(`^\S+ \S+ \S+ \[\d+\] STATEMENT:`)
 // TestLogsHoldNoSecrets exercises the paths that see secrets — register, login right and wrong,
 // a duplicate registration, verified and forged tokens, spoofed internal tokens, refused bodies —
 // and then reads every log file of the stack: none may hold the JWT secret, the internal token,
-// a seeded or freshly registered password, a password hash or a bearer token.
+// a seeded or freshly registered password, a password hash or a bearer token. It runs beside the
+// other parallel tests, so it reads what every serial test and much of the parallel ones wrote.
 func TestLogsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	secret := []byte(cfg.JWTSecret)
 	internalToken := auth.InternalToken(secret)
@@ -89,13 +91,11 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		{name: "a JWT", literal: "eyJ"},
 		{name: "a bearer credential", pattern: regexp.MustCompile(`(?i)bearer\s+[A-Za-z0-9._~+/=-]{8,}`)},
 	}
-	// When the attack suite ran first in this process, its victim's password too.
-	attackScene.Lock()
-	if f := attackScene.fix; f != nil {
-		secrets = append(secrets, logSecret{name: "the attack victim's password", literal: f.victimPassword},
-			logSecret{name: "the attack victim's token", literal: f.victimToken})
-	}
-	attackScene.Unlock()
+	// The attack suite's victim's password and token too: the attack tests run beside this one
+	// (all parallel), on the scene built once for them all.
+	f := attackSetup(t)
+	secrets = append(secrets, logSecret{name: "the attack victim's password", literal: f.victimPassword},
+		logSecret{name: "the attack victim's token", literal: f.victimToken})
 
 	// Let the processes flush what they log about the requests above.
 	time.Sleep(time.Second)

@@ -232,7 +232,25 @@ func (tr jaegerTrace) services() map[string][]string {
 	return out
 }
 
+// waitJaeger waits for the stack's Jaeger: on a fresh machine make test compiles it in the
+// background while the suite runs, and the stack starts it once it is built.
+func waitJaeger(t testing.TB) {
+	t.Helper()
+	cfg := loadConfig(t)
+	poll(t, 10*time.Minute, 2*time.Second, func() error {
+		var res struct {
+			Data []string `json:"data"`
+		}
+		if err := getJSON(cfg.JaegerURL+"/api/services", &res); err != nil {
+			return fmt.Errorf("Jaeger is not up yet (on a fresh machine it is still compiling: .data/logs/jaeger-build.log): %w", err)
+		}
+		return nil
+	})
+}
+
 func TestOneBookingIsOneTraceAcrossEveryProcess(t *testing.T) {
+	t.Parallel()
+	waitJaeger(t)
 	cfg := loadConfig(t)
 	e := newEvent(t, 2, 1500)
 	c, _ := register(t)
@@ -358,6 +376,7 @@ func findLogLine(t *testing.T, cfg *devstack.Settings, process, msg, booking str
 // answers — the worst case for an exporter), then kills it, and books through both: the buyer's
 // answer and the confirmation take no longer than usual, whatever the trace backend does.
 func TestBookingsDoNotWaitForTheTraceBackend(t *testing.T) {
+	waitJaeger(t)
 	cfg := loadConfig(t)
 	e := newEvent(t, 4, 1000)
 	c, _ := register(t)

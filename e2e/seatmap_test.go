@@ -47,6 +47,7 @@ func rawGet(t testing.TB, url string, headers ...string) *http.Response {
 }
 
 func TestSeatMapSnapshotsHaveAStrongETagAnd304(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	e := newEvent(t, 30, 1000)
 	for _, path := range []string{"/seats", "/seats/status", "/seats/layout"} {
@@ -87,6 +88,7 @@ func TestSeatMapSnapshotsHaveAStrongETagAnd304(t *testing.T) {
 }
 
 func TestSeatMapsAreCompressed(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	e := newEvent(t, 2000, 1000)
 	u := cfg.URLs[config.Gateway] + "/api/inventory/events/" + e.ID + "/seats"
@@ -113,6 +115,7 @@ func TestSeatMapsAreCompressed(t *testing.T) {
 // gzip and identity bodies carry different strong ETags (RFC 9110 section 8.8.3.3); If-None-Match
 // answers 304 for the representation the request would get, and only for it.
 func TestSeatMapGzipFollowsQValuesAndEachEncodingHasItsOwnETag(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	e := newEvent(t, 300, 1000)
 	for _, path := range []string{"/seats", "/seats/status", "/seats/layout"} {
@@ -160,6 +163,7 @@ func TestSeatMapGzipFollowsQValuesAndEachEncodingHasItsOwnETag(t *testing.T) {
 // A page of another site allowed by CORS_ORIGINS may send the headers docs/seatmap.md tells it to:
 // Last-Event-ID (to resume the stream) and If-None-Match (to revalidate a snapshot).
 func TestCORSPreflightAcceptsTheHeadersTheSeatMapDocsTellPagesToSend(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	e := newEvent(t, 2, 1000)
 	for path, header := range map[string]string{"/seats/stream": "Last-Event-ID", "/seats/status": "If-None-Match",
@@ -303,6 +307,7 @@ func statusVersion(t testing.TB, eventID string) int64 {
 }
 
 func TestAChangeIsSeenOnTheStreamAndResumedAfterADisconnect(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 10, 1000)
 	c, _ := register(t)
 	v0 := statusVersion(t, e.ID)
@@ -349,6 +354,7 @@ func (s *sse) first(t testing.TB, d time.Duration) sseEvent {
 // (a restored database, another event's version), another event's id, or no position at all — is
 // told to reset (and re-read the snapshot) at once, never left with a silent stream.
 func TestAStreamResumedFromAPositionItCannotContinueGetsAReset(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 10, 1000)
 	other := newEvent(t, 10, 1000)
 	c, _ := register(t)
@@ -395,6 +401,7 @@ func TestAStreamResumedFromAPositionItCannotContinueGetsAReset(t *testing.T) {
 }
 
 func TestARolledBackHoldIsNeverStreamed(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 4, 1000)
 	c, _ := register(t)
 	rival, _ := register(t)

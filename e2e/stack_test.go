@@ -28,6 +28,7 @@ import (
 // The foundation's checks: each real server answers a real client.
 
 func TestPostgresHasEachServiceDatabaseMigrated(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	for _, db := range config.PostgresDatabases {
 		t.Run(db, func(t *testing.T) {
@@ -49,6 +50,7 @@ func TestPostgresHasEachServiceDatabaseMigrated(t *testing.T) {
 }
 
 func TestRedisRoundTrip(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	ctx := testContext(t, 5*time.Second)
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
@@ -64,6 +66,7 @@ func TestRedisRoundTrip(t *testing.T) {
 }
 
 func TestKafkaRoundTripInConsumerGroup(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	ctx := testContext(t, 60*time.Second)
 	topic := "e2e.roundtrip." + uniq()
@@ -110,6 +113,7 @@ func TestKafkaRoundTripInConsumerGroup(t *testing.T) {
 }
 
 func TestKcatListsEveryTopicWithItsDLT(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	out, err := exec.Command("kcat", "-b", cfg.KafkaBrokers[0], "-L", "-J", "-m", "10").Output()
 	if err != nil {
@@ -136,6 +140,7 @@ func TestKcatListsEveryTopicWithItsDLT(t *testing.T) {
 }
 
 func TestMongoInsertFindOnFerretDB(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	ctx := testContext(t, 15*time.Second)
 	db, err := mongodb.Connect(ctx, cfg.MongoURI, "ticketflow_e2e", 5*time.Second)
@@ -166,6 +171,7 @@ func echoWorkflow(ctx workflow.Context, name string) (string, error) {
 }
 
 func TestTemporalRunsAWorkflowToCompletion(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	ctx := testContext(t, 30*time.Second)
 	c, err := tclient.DialContext(ctx, tclient.Options{HostPort: cfg.TemporalAddr, Namespace: cfg.TemporalNS})
@@ -197,6 +203,7 @@ func TestTemporalRunsAWorkflowToCompletion(t *testing.T) {
 }
 
 func TestMailSentOverSMTPIsReadBackFromMailpit(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	subject := "e2e probe " + uniq()
 	msg := "From: e2e@ticketflow.local\r\nTo: probe@example.com\r\nSubject: " + subject + "\r\n\r\nhello\r\n"

@@ -169,6 +169,7 @@ func scan(c *client, credential, gate, eventID string) response {
 }
 
 func TestAConfirmedBookingHasOneTicketPerSeatThatVerifiesWithJOSEAgainstTheJWKS(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 4, 2500)
 	bt := bookTickets(t, e, "FLOOR-A-1", "FLOOR-A-2")
 	set := jwks(t)
@@ -212,6 +213,7 @@ func TestAConfirmedBookingHasOneTicketPerSeatThatVerifiesWithJOSEAgainstTheJWKS(
 // A booking of a seat and two places of a general-admission area has three tickets: the seat's,
 // and one per place (PIT#1, PIT#2), each verifiable and admitted once like any other.
 func TestABookingOfPlacesHasOneTicketPerPlace(t *testing.T) {
+	t.Parallel()
 	e := newGAEvent(t, 2, 10, 2500)
 	c, u := register(t)
 	r := bookPlaces(c, e.ID, 2, []string{"FLOOR-A-1"}, "tok_visa")
@@ -244,6 +246,7 @@ func TestABookingOfPlacesHasOneTicketPerPlace(t *testing.T) {
 }
 
 func TestATicketIsAdmittedOnceAndASecondScanIs409WithTheFirstScan(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 2, 1000)
 	bt := bookTickets(t, e, "FLOOR-A-1")
 	door, doorUser := scanner(t)
@@ -295,6 +298,7 @@ func TestATicketIsAdmittedOnceAndASecondScanIs409WithTheFirstScan(t *testing.T) 
 }
 
 func TestTwoGatesScanningOneTicketAtOnceAdmitItOnce(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 4, 1000)
 	bt := bookTickets(t, e, "FLOOR-A-1", "FLOOR-A-2", "FLOOR-A-3")
 	gateA, _ := scanner(t)
@@ -319,6 +323,7 @@ func TestTwoGatesScanningOneTicketAtOnceAdmitItOnce(t *testing.T) {
 }
 
 func TestEveryBadCredentialIsRefusedWithItsOwn4xx(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 2, 1000)
 	other := newEvent(t, 1, 1000)
 	bt := bookTickets(t, e, "FLOOR-A-1")
@@ -362,6 +367,7 @@ func TestEveryBadCredentialIsRefusedWithItsOwn4xx(t *testing.T) {
 }
 
 func TestCancellingAConfirmedBookingRevokesItsTicketsForOnlineAndOfflineScanners(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 3, 1000)
 	keep := bookTickets(t, e, "FLOOR-A-1")
 	bt := bookTickets(t, e, "FLOOR-A-2", "FLOOR-A-3")
@@ -469,6 +475,7 @@ func (m mailMessage) pngs() []string {
 }
 
 func TestTheConfirmationEmailCarriesEachTicketsCodeAndQRCode(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 2, 1000)
 	bt := bookTickets(t, e, "FLOOR-A-1", "FLOOR-A-2")
 	var confirmation mailMessage
@@ -488,6 +495,7 @@ func TestTheConfirmationEmailCarriesEachTicketsCodeAndQRCode(t *testing.T) {
 }
 
 func TestATransferRevokesTheOldCredentialIssuesANewOneAndMailsBothHolders(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 2, 1000)
 	bt := bookTickets(t, e, "FLOOR-A-1")
 	friend, friendUser := register(t)
@@ -556,6 +564,7 @@ func TestATransferRevokesTheOldCredentialIssuesANewOneAndMailsBothHolders(t *tes
 }
 
 func TestATicketCannotBeTransferredOnceItsEventHasBegun(t *testing.T) {
+	t.Parallel()
 	adm := admin(t)
 	starts := time.Now().Add(25 * time.Second).UTC().Truncate(time.Second)
 	var e event
@@ -570,6 +579,7 @@ func TestATicketCannotBeTransferredOnceItsEventHasBegun(t *testing.T) {
 }
 
 func TestOfflineScansUploadedLaterAreReconciledEarliestFirst(t *testing.T) {
+	t.Parallel()
 	e := newEvent(t, 3, 1000)
 	bt := bookTickets(t, e, "FLOOR-A-1", "FLOOR-A-2")
 	door, _ := scanner(t)

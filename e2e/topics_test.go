@@ -173,6 +173,7 @@ type topicsTestPayment struct {
 }
 
 func TestTopicsCarryExactlyTheDocumentedMessages(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	started := time.Now()
 	e := newEvent(t, 4, 4550)

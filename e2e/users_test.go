@@ -20,6 +20,7 @@ import (
 )
 
 func TestRegisterLoginMe(t *testing.T) {
+	t.Parallel()
 	c := newClient(t)
 	local := "Mixed.Case-" + uniq()
 	email := local + "@Example.com"
@@ -50,6 +51,7 @@ func TestRegisterLoginMe(t *testing.T) {
 }
 
 func TestRegisterValidationNamesTheField(t *testing.T) {
+	t.Parallel()
 	c := newClient(t)
 	cases := []struct {
 		body  any
@@ -78,6 +80,7 @@ func TestRegisterValidationNamesTheField(t *testing.T) {
 }
 
 func TestLoginFailsAlikeForUnknownEmailAndWrongPassword(t *testing.T) {
+	t.Parallel()
 	_, u := register(t)
 	c := newClient(t)
 	wrong := c.do("POST", "/api/users/login", map[string]string{"email": u.Email, "password": "not-the-password"})
@@ -91,6 +94,7 @@ func TestLoginFailsAlikeForUnknownEmailAndWrongPassword(t *testing.T) {
 }
 
 func TestLoginBruteForceIsThrottled(t *testing.T) {
+	t.Parallel()
 	_, u := register(t)
 	c := newClient(t)
 	limited := false
@@ -113,6 +117,7 @@ func TestLoginBruteForceIsThrottled(t *testing.T) {
 }
 
 func TestUntrustworthyTokensAre401(t *testing.T) {
+	t.Parallel()
 	c, u := register(t)
 	secret := []byte(loadConfig(t).JWTSecret)
 	good := c.token
@@ -134,6 +139,7 @@ func TestUntrustworthyTokensAre401(t *testing.T) {
 }
 
 func TestSpoofedIdentityHeadersAreIgnored(t *testing.T) {
+	t.Parallel()
 	victim, v := register(t)
 	_ = victim
 	attacker, a := register(t)
@@ -156,6 +162,7 @@ func TestSpoofedIdentityHeadersAreIgnored(t *testing.T) {
 }
 
 func TestGatewayRateLimitsPerClient(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	if cfg.RateLimit <= 0 {
 		t.Fatal("the stack runs with RATE_LIMIT=0; the rate limit cannot be checked")
@@ -192,6 +199,7 @@ func TestGatewayRateLimitsPerClient(t *testing.T) {
 }
 
 func TestRequestIDIsEchoed(t *testing.T) {
+	t.Parallel()
 	r := newClient(t).do("GET", "/api/events?limit=1", nil, "X-Request-Id", "trace-me-123")
 	if got := r.header.Values("X-Request-Id"); len(got) != 1 || got[0] != "trace-me-123" {
 		t.Fatalf("X-Request-Id = %q", got)
@@ -203,6 +211,7 @@ func TestRequestIDIsEchoed(t *testing.T) {
 }
 
 func TestOversizedBodyIs413ThroughTheGateway(t *testing.T) {
+	t.Parallel()
 	c, _ := register(t)
 	big := `{"eventId":"` + strings.Repeat("x", 2<<20) + `"}`
 	r := c.do("POST", "/api/bookings", big)
@@ -216,6 +225,7 @@ func TestOversizedBodyIs413ThroughTheGateway(t *testing.T) {
 // folded to 78) and whose Subject decodes to the one meant. Mailpit accepts any line, so the raw
 // message is what is checked.
 func TestWelcomeEmailOfALongAccentedNameHasFoldedHeaderLines(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	name := string([]rune(strings.Repeat("Émilie-Zoë Ångström Øyvind ", 10))[:200])
 	name = strings.TrimSpace(name)

@@ -98,6 +98,7 @@ func buyers(t testing.TB, n int) []*client {
 }
 
 func TestWaitingRoomJoinIsIdempotent(t *testing.T) {
+	t.Parallel()
 	e := roomEvent(t, 10, 1, time.Now().Add(-time.Minute))
 	var raw map[string]any
 	newClient(t).expect(200, "GET", "/api/events/"+e.ID, nil, &raw)
@@ -149,6 +150,7 @@ func TestWaitingRoomJoinIsIdempotent(t *testing.T) {
 // Buyers who join before the sale opens wait without a number; at opening they are drawn into a
 // random order, and whoever joins after opening queues behind them all, in arrival order.
 func TestWaitingRoomShufflesEarlyJoiners(t *testing.T) {
+	t.Parallel()
 	const early = 16
 	cs := buyers(t, early+2)
 	opens := time.Now().Add(12 * time.Second).Truncate(time.Second)
@@ -192,6 +194,7 @@ func TestWaitingRoomShufflesEarlyJoiners(t *testing.T) {
 // After opening, places and admission follow arrival; a buyer who gives an admission back lets
 // the next one in at once.
 func TestWaitingRoomIsFIFOAfterOpening(t *testing.T) {
+	t.Parallel()
 	cs := buyers(t, 6)
 	e := roomEvent(t, 10, 60, time.Now().Add(-time.Minute)) // one a second
 	for i, c := range cs {
@@ -234,6 +237,7 @@ func TestWaitingRoomIsFIFOAfterOpening(t *testing.T) {
 // A booking for an event whose room is on needs the buyer's own token for that event, still
 // valid; each refusal has its code, and none binds the Idempotency-Key.
 func TestBookingNeedsAValidAdmissionToken(t *testing.T) {
+	t.Parallel()
 	cfg := loadConfig(t)
 	key := admission.Key([]byte(cfg.JWTSecret))
 	e := roomEvent(t, 10, 600, time.Now().Add(-time.Minute))
