@@ -91,6 +91,10 @@ type Result struct {
 	Answers map[string]int
 	// Seen counts every answer of every attempt, retried ones included.
 	Seen map[string]int
+	// Unanswered are the buyers whose final answer was neither 202 nor 409: each one's
+	// Idempotency-Key, when it began, how long it tried and every attempt's answer, so that a
+	// failed "every buyer answered" check can be followed into the logs.
+	Unanswered []string
 	// Notes are what the fault class saw and did (how many replies it cut, the quota it set...).
 	Notes []string
 	Took  time.Duration
@@ -200,6 +204,9 @@ func Run(ctx context.Context, cfg *devstack.Settings, opt Options, out io.Writer
 				}
 				if o.answer == "202" || strings.HasPrefix(o.answer, "409") {
 					res.decisions = append(res.decisions, o.took)
+				} else {
+					res.Unanswered = append(res.Unanswered, fmt.Sprintf("key %s from %s for %s: %s", o.key,
+						o.began.UTC().Format("15:04:05.000"), o.took.Round(time.Millisecond), strings.Join(o.attempts, ", ")))
 				}
 				refusedMu.Unlock()
 				posted.Add(1)
@@ -377,6 +384,8 @@ type outcome struct {
 	refusedID string // the booking id of a final 409 that named one
 	answer    string // the final answer: its status and code (Result.Answers)
 	attempts  []string
+	key       string        // the Idempotency-Key of every attempt
+	began     time.Time     // the first attempt
 	took      time.Duration // from the first attempt to the final answer
 	booking   string        // the booking held, and the token it pays with
 	token     string
@@ -463,7 +472,7 @@ func bookOne(ctx context.Context, b *loadgen.Buyer, ev loadgen.Event, opt Option
 		}
 		time.Sleep(time.Duration(200+rand.IntN(800)) * time.Millisecond)
 	}
-	o := outcome{answer: answerOf(status, raw, err), attempts: attempts, took: time.Since(began), token: tok}
+	o := outcome{answer: answerOf(status, raw, err), attempts: attempts, key: key, began: began, took: time.Since(began), token: tok}
 	if err != nil {
 		return o
 	}

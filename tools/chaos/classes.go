@@ -708,6 +708,11 @@ func commonChecks(r *FaultRun, f *Fault) {
 	}
 	sort.Strings(other)
 	r.Add("every buyer answered 202 or 409 after retries", n == 0, "%d buyers answered otherwise %v", n, other)
+	if n > 0 {
+		for _, u := range first(r.res.Unanswered, 5) {
+			r.Note("answered otherwise: %s", u)
+		}
+	}
 }
 
 // --- the summary -------------------------------------------------------------------------------
