@@ -61,7 +61,7 @@ TEST_PORT_OFFSET ?= 100
 TEST_STACK := TICKETFLOW_DATA_DIR=$(CURDIR)/.data/test TICKETFLOW_TOOLS_DIR=$(TOOLS) HOLD_TTL=60s TICKETFLOW_FAULTS=1 \
 	$(call stack_ports,$(TEST_PORT_OFFSET)) LOG_FORMAT=json
 
-.PHONY: run test unit integration histories test-stack test-stack-down build tools test-tools test-tools-now apt-tools jaeger-background vet vuln clean stop bench bench-seatmap bench-onsale chaos fuzz demo
+.PHONY: run test checks vet-and-vuln unit integration histories test-stack test-stack-down build tools test-tools test-tools-now apt-tools jaeger-background vet vuln clean stop bench bench-seatmap bench-onsale chaos fuzz demo
 
 ## run: start the whole local stack in the foreground (Ctrl-C stops it). On a fresh machine Jaeger
 ## is still compiling when the stack comes up: it builds in the background and the stack starts it
@@ -71,16 +71,23 @@ run:
 	@$(MAKE) --no-print-directory jaeger-background
 	$(DEV) dev
 
-## test: tidy and vet, known vulnerabilities, unit tests, then integration tests against the real
-## local stack. The tools the tests need (the browser test's packages, Mailpit) build beside the
-## checks, not before them; Jaeger, when it is not built yet, compiles in the background while the
-## tests run, and the stack starts it once it is there (the trace tests wait for it).
+## test: tidy and vet, known vulnerabilities, unit tests, and the integration tests against the
+## real local stack. The binaries and the tools the stack needs are built first; then the checks
+## (vet, vuln, unit, at low priority) run beside the integration suite. Jaeger, when it is not
+## built yet, compiles in the background while the tests run, and the stack starts it once it is
+## there (the trace tests wait for it).
 test:
 	@$(MAKE) --no-print-directory jaeger-background
-	@$(MAKE) --no-print-directory -j3 test-tools-now build vet-and-vuln
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory -j3 test-tools-now build
+	@$(MAKE) --no-print-directory -j2 checks integration
 
 vet-and-vuln: vet vuln
+
+# checks: vet, vuln and the unit tests, one after the other at the lowest CPU priority, so that
+# make test runs them beside the integration suite (which mostly waits: hold expiries, sales
+# windows, faults held) without taking the stack's CPU.
+checks:
+	@nice -n 19 $(MAKE) --no-print-directory vet vuln unit
 
 ## vet: go.mod tidy (CI fails on any go mod tidy -diff), go vet with and without the integration
 ## tag, and workflowcheck over the workflow code (calls that would break replay)
@@ -116,14 +123,14 @@ INTEGRATION_PKGS := $(shell grep -rlE --include='*_test.go' --exclude-dir=.data 
 # together (up to 12 at once) after the serial ones, which kill, pause, starve or reconfigure
 # shared processes, or read shared state.
 # Each test's result and time is printed (go test -v, less its RUN/PAUSE/CONT lines), and the
-# slowest ten at the end; the whole output is in .data/test/logs/go-test.log.
+# slowest ten at the end; the whole output is in .data/test/go-test.log.
 integration: test-tools-now build jaeger-background
-	@mkdir -p .data/test/run .data/test/logs && rm -f $(OWNER_FILE)
+	@mkdir -p .data/test/run && rm -f $(OWNER_FILE)
 	$(TEST_STACK) $(DEV) stack up --owner-file $(OWNER_FILE)
 	@status=0; \
 	$(TEST_STACK) $(GO) test -count=1 -p 1 -parallel 12 -timeout 30m -v -tags integration $(if $(TEST_RUN),-run '$(TEST_RUN)') $(or $(TEST_PKGS),$(INTEGRATION_PKGS)) 2>&1 | \
-		tee .data/test/logs/go-test.log | grep -Ev '^ *=== (RUN|PAUSE|CONT|NAME)'; status=$${PIPESTATUS[0]}; \
-	echo "slowest tests:"; grep -E '^--- (PASS|FAIL)' .data/test/logs/go-test.log | sed -E 's/.*: (\S+) \(([0-9.]+)s\)/\2 \1/' | sort -rn | head -10; \
+		tee .data/test/go-test.log | grep -Ev '^ *=== (RUN|PAUSE|CONT|NAME)'; status=$${PIPESTATUS[0]}; \
+	echo "slowest tests:"; grep -E '^--- (PASS|FAIL)' .data/test/go-test.log | sed -E 's/.*: (\S+) \(([0-9.]+)s\)/\2 \1/' | sort -rn | head -10; \
 	if [ -f $(OWNER_FILE) ]; then $(TEST_STACK) $(DEV) stack down; rm -f $(OWNER_FILE); fi; \
 	exit $$status
 
