@@ -77,6 +77,48 @@ func TestSupervisorStopsTheStackOnACrashLoop(t *testing.T) {
 	}
 }
 
+// Kafka exits at every start while its disk is full; make chaos's disk-full class killed it six
+// times in a row once, and the stack stopped (a crash loop at five). A process that comes back
+// after that many deaths is kept.
+func TestAProcessThatDiesSixTimesAndThenStaysUpIsNoCrashLoop(t *testing.T) {
+	s := testSupervisor(t)
+	starts := filepath.Join(t.TempDir(), "starts")
+	c := &component{
+		name: "kafka-on-a-full-disk",
+		command: func() (*exec.Cmd, error) {
+			return exec.Command("sh", "-c", `echo x >> `+starts+`; [ $(wc -l < `+starts+`) -gt 6 ] || exit 1; exec sleep 30`), nil
+		},
+		ready: func(context.Context) error { return nil },
+	}
+	if err := s.startGroup(context.Background(), []*component{c}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.stopAll(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case err := <-s.fatal:
+			t.Fatalf("the stack stopped: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		b, _ := os.ReadFile(starts)
+		if n := strings.Count(string(b), "x"); n >= 7 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the process was not started a seventh time")
+		}
+	}
+	select {
+	case err := <-s.fatal:
+		t.Fatalf("the stack stopped: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, ok := livePID(s.pidPath(c.name)); !ok {
+		t.Fatal("the process that came back is not running")
+	}
+}
+
 func TestPortInUseNamesThePortAndTheVariable(t *testing.T) {
 	portWait = 300 * time.Millisecond
 	l, err := net.Listen("tcp", "127.0.0.1:0")
