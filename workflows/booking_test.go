@@ -170,28 +170,8 @@ func newHarness(t *testing.T) *harness {
 		defer h.mu.Unlock()
 		return h.eventDate, nil
 	}).Maybe()
-	h.env.OnActivity(a.Emit, mock.Anything, mock.Anything).Return(func(_ context.Context, msgs []bus.Message) error {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		for _, m := range msgs {
-			if m.Envelope.EventID != bus.FactID(bookingID, m.Topic) || m.Key != bookingID {
-				h.t.Errorf("message %s has eventId %s key %s", m.Topic, m.Envelope.EventID, m.Key)
-			}
-			h.emitted = append(h.emitted, bus.EventType(m.Topic))
-		}
-		return nil
-	}).Maybe()
-	h.env.OnActivity(a.EmitAgain, mock.Anything, mock.Anything).Return(func(_ context.Context, msgs []bus.Message) error {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		for _, m := range msgs {
-			if m.Envelope.EventID != bus.FactID(bookingID, m.Topic) || m.Key != bookingID {
-				h.t.Errorf("message %s has eventId %s key %s", m.Topic, m.Envelope.EventID, m.Key)
-			}
-			h.emittedAgain = append(h.emittedAgain, bus.EventType(m.Topic))
-		}
-		return nil
-	}).Maybe()
+	h.env.OnActivity(a.Emit, mock.Anything, mock.Anything).Return(h.publish(&h.emitted)).Maybe()
+	h.env.OnActivity(a.EmitAgain, mock.Anything, mock.Anything).Return(h.publish(&h.emittedAgain)).Maybe()
 	// Ask for the seat decision the way the booking service does, in the first workflow task.
 	h.env.RegisterDelayedCallback(func() {
 		h.env.UpdateWorkflow(lifecycle.UpdateHold, "hold", &testsuite.TestUpdateCallback{
@@ -201,6 +181,22 @@ func newHarness(t *testing.T) *harness {
 		})
 	}, 0)
 	return h
+}
+
+// publish is a mock of a Kafka emit: it checks each fact's eventId and key and records its
+// type in *into.
+func (h *harness) publish(into *[]string) func(context.Context, []bus.Message) error {
+	return func(_ context.Context, msgs []bus.Message) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, m := range msgs {
+			if m.Envelope.EventID != bus.FactID(bookingID, m.Topic) || m.Key != bookingID {
+				h.t.Errorf("message %s has eventId %s key %s", m.Topic, m.Envelope.EventID, m.Key)
+			}
+			*into = append(*into, bus.EventType(m.Topic))
+		}
+		return nil
+	}
 }
 
 // mockSeats mocks a seat activity once; onSeats and delay change what it does per test.
