@@ -1054,7 +1054,8 @@ func TestAttackInternalPathsAreNotReachableThroughTheGateway(t *testing.T) {
 
 // A client cannot escape the per-address limits by claiming another address.
 func TestAttackForwardedForDoesNotEvadeLimits(t *testing.T) {
-	t.Parallel()
+	// Serial: it counts what the shared limiter served against the clock, and under the
+	// parallel tests' load the count ran over (163 served for a limit of 100, 2026-12-07).
 	cfg := loadConfig(t)
 	if cfg.RateLimit <= 0 || cfg.LoginLimit <= 0 {
 		t.Fatal("the stack runs without a rate limit; it cannot be checked")

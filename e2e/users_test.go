@@ -162,7 +162,8 @@ func TestSpoofedIdentityHeadersAreIgnored(t *testing.T) {
 }
 
 func TestGatewayRateLimitsPerClient(t *testing.T) {
-	t.Parallel()
+	// Serial: it counts what the shared limiter served against the clock, and under the
+	// parallel tests' load the count ran over (163 served for a limit of 100, 2026-12-07).
 	cfg := loadConfig(t)
 	if cfg.RateLimit <= 0 {
 		t.Fatal("the stack runs with RATE_LIMIT=0; the rate limit cannot be checked")
