@@ -137,7 +137,35 @@ func (d *Door) Repair(ctx context.Context, in BookingInput) error {
 	return err
 }
 
+// updateWithStart sends the update (starting the run in in.Mode when none is open) and waits for
+// its result. An answer Temporal may give otherwise a moment later (notReadyYet) is asked again
+// until ctx ends, so that the caller's whole budget is spent waiting for the decision rather than
+// on the first refusal. Callers give ctx a deadline (the booking service: 12 s for the hold,
+// 30 s for a cancel).
 func (d *Door) updateWithStart(ctx context.Context, in BookingInput, updateID, update string, result any) error {
+	backoff := updateRetryFirst
+	for {
+		err := d.updateWithStartOnce(ctx, in, updateID, update, result)
+		if !notReadyYet(err) || ctx.Err() != nil {
+			return closedOr(err)
+		}
+		select {
+		case <-ctx.Done():
+			return closedOr(err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, updateRetryMax)
+	}
+}
+
+// The pause before an update refused for now is sent again: doubling from updateRetryFirst up to
+// updateRetryMax.
+const (
+	updateRetryFirst = 100 * time.Millisecond
+	updateRetryMax   = time.Second
+)
+
+func (d *Door) updateWithStartOnce(ctx context.Context, in BookingInput, updateID, update string, result any) error {
 	handle, err := d.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: d.temporal.NewWithStartWorkflowOperation(d.startOptions(in), BookingWorkflowName, in),
 		UpdateOptions: client.UpdateWorkflowOptions{
@@ -149,7 +177,21 @@ func (d *Door) updateWithStart(ctx context.Context, in BookingInput, updateID, u
 	if err == nil {
 		err = handle.Get(ctx, result)
 	}
-	return closedOr(err)
+	return err
+}
+
+// notReadyYet reports whether err is an update's refusal that says nothing about the booking and
+// may be gone a moment later: the run's workflow task is failing or timed out and not yet retried
+// (WorkflowNotReady, "Workflow Task in failed state": Temporal admits no update until a workflow
+// task completes again — after a worker's poll answer was lost, for one workflow task timeout),
+// the server unavailable or busy. make chaos's lost replies shows these refusals in the booking
+// service's log; answered at once as a 503 each, they can use up a client's quick retries (one
+// buyer of a run was answered 503 on all 20 attempts) while the hold is decided moments later.
+func notReadyYet(err error) bool {
+	var notReady *serviceerror.WorkflowNotReady
+	var unavailable *serviceerror.Unavailable
+	var busy *serviceerror.ResourceExhausted
+	return errors.As(err, &notReady) || errors.As(err, &unavailable) || errors.As(err, &busy)
 }
 
 // SignalPayment hands a payment result to the booking's workflow ("payment-result"); ErrClosed

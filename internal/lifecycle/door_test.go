@@ -1,7 +1,14 @@
 package lifecycle
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
 	"ticketflow/internal/seatplan"
 )
@@ -36,5 +43,79 @@ func TestWorkflowSummaryAndSeatCountCountPlaces(t *testing.T) {
 	}
 	if n, ok := opts.TypedSearchAttributes.GetInt64(SeatCountKey); !ok || n != 3 {
 		t.Errorf("SeatCount %d, want 3", n)
+	}
+}
+
+// refusingTemporal answers the hold update with refuse for its first refusals calls, then with a
+// hold; the rest of client.Client is not used by AskHold.
+type refusingTemporal struct {
+	client.Client
+	refuse   error
+	refusals int
+	calls    int
+}
+
+func (f *refusingTemporal) NewWithStartWorkflowOperation(client.StartWorkflowOptions, any, ...any) client.WithStartWorkflowOperation {
+	return nil
+}
+
+func (f *refusingTemporal) UpdateWithStartWorkflow(context.Context, client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	f.calls++
+	if f.refusals < 0 || f.calls <= f.refusals {
+		return nil, fmt.Errorf("failed workflow update: %w", f.refuse)
+	}
+	return heldHandle{}, nil
+}
+
+type heldHandle struct{ client.WorkflowUpdateHandle }
+
+func (heldHandle) Get(_ context.Context, v any) error {
+	*v.(*HoldResult) = HoldResult{Held: true, Code: HoldOK}
+	return nil
+}
+
+var failedTask = serviceerror.NewWorkflowNotReady("Unable to perform workflow execution update due to Workflow Task in failed state.")
+
+// While the run's workflow task is failing or timed out, Temporal refuses updates at once
+// (WorkflowNotReady); the door asks again within the caller's deadline and returns the decision.
+func TestAskHoldWaitsOutAWorkflowTaskInFailedState(t *testing.T) {
+	for _, refuse := range []error{failedTask, serviceerror.NewUnavailable("connection reset")} {
+		f := &refusingTemporal{refuse: refuse, refusals: 3}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		res, err := NewDoor(f, "q", "default").AskHold(ctx, BookingInput{BookingID: "b"})
+		cancel()
+		if err != nil || !res.Held {
+			t.Errorf("after %d refusals (%T): %+v, %v; want the workflow's hold", f.refusals, refuse, res, err)
+		}
+		if f.calls != 4 {
+			t.Errorf("%d update calls, want 4 (3 refused, then answered)", f.calls)
+		}
+	}
+}
+
+// Refusals that last past the caller's deadline end with the refusal (the caller answers 503 and
+// the buyer retries), not sooner and not much later.
+func TestAskHoldGivesUpAtTheCallersDeadline(t *testing.T) {
+	f := &refusingTemporal{refuse: failedTask, refusals: -1}
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := NewDoor(f, "q", "default").AskHold(ctx, BookingInput{BookingID: "b"})
+	took := time.Since(start)
+	var notReady *serviceerror.WorkflowNotReady
+	if !errors.As(err, &notReady) || errors.Is(err, ErrClosed) {
+		t.Errorf("err %v, want the WorkflowNotReady refusal", err)
+	}
+	if took < 600*time.Millisecond || took > 2*time.Second || f.calls < 3 {
+		t.Errorf("gave up after %s and %d calls; want about the 700 ms deadline, several calls", took, f.calls)
+	}
+}
+
+// A closed run is ErrClosed at once: nothing to wait for.
+func TestAskHoldOfAClosedRunIsErrClosedAtOnce(t *testing.T) {
+	f := &refusingTemporal{refuse: serviceerror.NewNotFound("workflow execution already completed"), refusals: -1}
+	_, err := NewDoor(f, "q", "default").AskHold(context.Background(), BookingInput{BookingID: "b"})
+	if !errors.Is(err, ErrClosed) || f.calls != 1 {
+		t.Errorf("err %v after %d calls, want ErrClosed after 1", err, f.calls)
 	}
 }
