@@ -73,8 +73,9 @@ func TestBookingIsHeldAtOnceAndConfirmedAfterPayment(t *testing.T) {
 		b.TotalAmount != 91.00 || b.Currency != "EUR" || b.EventName != e.Name || time.Until(b.HoldExpiresAt) <= 0 {
 		t.Fatalf("202 booking %s", r.body)
 	}
-	// The seats are held the moment the answer arrives.
-	if sm := readSeatMap(t, e.ID); sm.status("FLOOR-A-1") != "LOCKED" || sm.status("FLOOR-A-2") != "LOCKED" {
+	// The seats are held the moment the answer arrives: LOCKED, or already RESERVED when the
+	// payment was quicker than this read (an idle stack confirms within a few hundred ms).
+	if sm := readSeatMap(t, e.ID); !heldOrSold(sm.status("FLOOR-A-1")) || !heldOrSold(sm.status("FLOOR-A-2")) {
 		t.Fatalf("seats after 202: %+v", sm.Seats[:2])
 	}
 	done := waitStatus(t, c, b.ID, "CONFIRMED", 20*time.Second)
@@ -98,6 +99,8 @@ func TestBookingIsHeldAtOnceAndConfirmedAfterPayment(t *testing.T) {
 		t.Fatalf("my bookings %+v", mine)
 	}
 }
+
+func heldOrSold(status string) bool { return status == "LOCKED" || status == "RESERVED" }
 
 func TestTakenSeatsAre409NamingThem(t *testing.T) {
 	t.Parallel()

@@ -88,7 +88,10 @@ func TestHoldLastsHoldTTLWhateverTheBookingClock(t *testing.T) {
 		ID            string    `json:"id"`
 		HoldExpiresAt time.Time `json:"holdExpiresAt"`
 	}
-	buyer.expect(202, "POST", "/api/bookings", map[string]any{"eventId": ev.ID, "seatIds": []string{"FLOOR-A-1"}}, &b)
+	// A card that never answers: the seats stay LOCKED for the whole hold (a payment quicker than
+	// the read below would have sold them already).
+	buyer.expect(202, "POST", "/api/bookings", map[string]any{"eventId": ev.ID, "seatIds": []string{"FLOOR-A-1"},
+		"paymentMethod": map[string]string{"type": "card", "token": "tok_noResponse"}}, &b)
 
 	conn, err := pgx.Connect(ctx, cfg.PostgresDSN(config.InventoryDB))
 	if err != nil {
