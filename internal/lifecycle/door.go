@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"ticketflow/internal/ids"
 	"ticketflow/internal/money"
 )
 
@@ -141,8 +142,13 @@ func (d *Door) Repair(ctx context.Context, in BookingInput) error {
 // its result. An answer Temporal may give otherwise a moment later (notReadyYet) is asked again
 // until ctx ends, so that the caller's whole budget is spent waiting for the decision rather than
 // on the first refusal. Callers give ctx a deadline (the booking service: 12 s for the hold,
-// 30 s for a cancel).
+// 30 s for a cancel). Every attempt carries one update id (updateID, or one drawn here), so an
+// update that reached the run before its answer was lost is not made twice: Temporal answers a
+// repeated id with the first update's outcome.
 func (d *Door) updateWithStart(ctx context.Context, in BookingInput, updateID, update string, result any) error {
+	if updateID == "" {
+		updateID = ids.New()
+	}
 	backoff := updateRetryFirst
 	for {
 		err := d.updateWithStartOnce(ctx, in, updateID, update, result)

@@ -50,17 +50,22 @@ func TestWorkflowSummaryAndSeatCountCountPlaces(t *testing.T) {
 // hold; the rest of client.Client is not used by AskHold.
 type refusingTemporal struct {
 	client.Client
-	refuse   error
-	refusals int
-	calls    int
+	refuse    error
+	refusals  int
+	calls     int
+	updateIDs map[string]bool
 }
 
 func (f *refusingTemporal) NewWithStartWorkflowOperation(client.StartWorkflowOptions, any, ...any) client.WithStartWorkflowOperation {
 	return nil
 }
 
-func (f *refusingTemporal) UpdateWithStartWorkflow(context.Context, client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+func (f *refusingTemporal) UpdateWithStartWorkflow(_ context.Context, opts client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
 	f.calls++
+	if f.updateIDs == nil {
+		f.updateIDs = map[string]bool{}
+	}
+	f.updateIDs[opts.UpdateOptions.UpdateID] = true
 	if f.refusals < 0 || f.calls <= f.refusals {
 		return nil, fmt.Errorf("failed workflow update: %w", f.refuse)
 	}
@@ -117,5 +122,17 @@ func TestAskHoldOfAClosedRunIsErrClosedAtOnce(t *testing.T) {
 	_, err := NewDoor(f, "q", "default").AskHold(context.Background(), BookingInput{BookingID: "b"})
 	if !errors.Is(err, ErrClosed) || f.calls != 1 {
 		t.Errorf("err %v after %d calls, want ErrClosed after 1", err, f.calls)
+	}
+}
+
+// A cancel asked again after a refusal carries the first attempt's update id, so a cancel that
+// reached the run before its answer was lost is answered, not made a second time.
+func TestACancelAskedAgainKeepsItsUpdateID(t *testing.T) {
+	f := &refusingTemporal{refuse: serviceerror.NewUnavailable("connection reset"), refusals: -1}
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	_, _ = NewDoor(f, "q", "default").Cancel(ctx, BookingInput{BookingID: "b"})
+	if f.calls < 2 || len(f.updateIDs) != 1 || f.updateIDs[""] {
+		t.Errorf("%d attempts with update ids %v; want several attempts with one non-empty id", f.calls, f.updateIDs)
 	}
 }
