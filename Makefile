@@ -111,8 +111,8 @@ $(VULNDB)/index/db.json:
 	GO=$(GO) $(PROGRESS) "build the vulnerability database" 0 "output lines" -- bash scripts/vulndb.sh $(VULNDB_VERSION) $(VULNDB)
 
 # unit: every package's tests. go test's own vet pass is off: make vet (run before it by make test)
-# vets every package in full, and on a fresh machine the repeat cost the run about half a minute
-# of CPU beside the suite.
+# vets every package in full; on a fresh machine the repeat is CPU taken from Jaeger's compile,
+# which the run's end waits for.
 unit:
 	$(GO) test -count=1 -vet=off ./...
 
@@ -246,7 +246,7 @@ build:
 tools: apt-tools
 	@$(MAKE) --no-print-directory -j4 $(TEMPORAL_CLI_STAMP) $(MAILPIT) $(KAFKA_JARS)
 
-## test-tools: tools, and what the test suite, the benchmarks and chaos also need: Jaeger (about 4
+## test-tools: tools, and what the test suite, the benchmarks and chaos also need: Jaeger (about 3
 ## minutes of compile on a fresh machine, once), Chromium and the browser test's packages.
 test-tools: apt-tools test-apt-tools
 	@$(MAKE) --no-print-directory -j4 $(TEMPORAL_CLI_STAMP) $(MAILPIT) $(KAFKA_JARS) $(JAEGER) $(BROWSER_DEPS)
