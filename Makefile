@@ -76,18 +76,23 @@ run:
 ## (vet, vuln, unit, at low priority) run beside the integration suite. Jaeger, when it is not
 ## built yet, compiles in the background while the tests run, and the stack starts it once it is
 ## there (the trace tests wait for it).
+# The checks run in a make of their own beside the integration suite's: under one `make -j2`
+# their sub-make shared its job slots and took both, so the stacks waited for vet, govulncheck and
+# its database to be built (a minute or two on a fresh machine) before they started.
 test:
 	@$(MAKE) --no-print-directory jaeger-background
 	@$(MAKE) --no-print-directory -j3 test-tools-now build
-	@$(MAKE) --no-print-directory -j2 checks integration
+	@$(MAKE) --no-print-directory checks & checks=$$!; \
+	$(MAKE) --no-print-directory integration; status=$$?; \
+	wait $$checks || status=1; exit $$status
 
 vet-and-vuln: vet vuln
 
-# checks: vet, vuln and the unit tests, one after the other at the lowest CPU priority, so that
-# make test runs them beside the integration suite (which mostly waits: hold expiries, sales
-# windows, faults held) without taking the stack's CPU.
+# checks: vet, vuln and the unit tests, side by side at the lowest CPU priority, so that make test
+# runs them beside the integration suite (which mostly waits: hold expiries, sales windows, faults
+# held) without taking the stack's CPU.
 checks:
-	@nice -n 19 $(MAKE) --no-print-directory vet vuln unit
+	@nice -n 19 $(MAKE) --no-print-directory -j2 vet vuln unit
 
 ## vet: go.mod tidy (CI fails on any go mod tidy -diff), go vet with and without the integration
 ## tag, and workflowcheck over the workflow code (calls that would break replay)
@@ -158,6 +163,9 @@ integration: test-tools-now build jaeger-background
 	fi; \
 	$(TEST_STACK) $(INTEGRATION_TEST) -p 1 -parallel 12 $(if $(TEST_RUN),-run '$(TEST_RUN)') $(if $(TEST_RUN)$(TEST_PKGS),,-skip '$(SECOND_STACK_TESTS)') \
 		$(or $(TEST_PKGS),$(INTEGRATION_PKGS)) 2>&1 | tee .data/test/go-test.log | $(TEST_RESULTS); status=$${PIPESTATUS[0]}; \
+	if [ -n "$$split" ] && [ -f $(OWNER_FILE) ]; then \
+		$(TEST_STACK) $(DEV) stack down >.data/test/stack-down.log 2>&1 & \
+	fi; \
 	if [ -n "$$split" ]; then \
 		wait; echo "the fault and trace tests (second stack):"; $(TEST_RESULTS) .data/test2/go-test.log; \
 		[ "$$(cat .data/test2/go-test.status 2>/dev/null)" = 0 ] || status=1; \
@@ -165,7 +173,7 @@ integration: test-tools-now build jaeger-background
 	echo "slowest tests:"; cat .data/test/go-test.log .data/test2/go-test.log 2>/dev/null | grep -E '^--- (PASS|FAIL)' | \
 		sed -E 's/.*: (\S+) \(([0-9.]+)s\)/\2 \1/' | sort -rn | head -10; \
 	if [ -f $(SECOND_OWNER_FILE) ]; then $(SECOND_TEST_STACK) $(DEV) stack down; rm -f $(SECOND_OWNER_FILE); fi; \
-	if [ -f $(OWNER_FILE) ]; then $(TEST_STACK) $(DEV) stack down; rm -f $(OWNER_FILE); fi; \
+	wait; if [ -f $(OWNER_FILE) ] && [ -z "$$split" ]; then $(TEST_STACK) $(DEV) stack down; fi; rm -f $(OWNER_FILE); \
 	exit $$status
 
 # `make chaos` runs on a third stack (.data/chaos, ports +CHAOS_PORT_OFFSET) so it can kill processes freely.
