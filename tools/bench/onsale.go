@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -56,6 +58,7 @@ type OnSaleResult struct {
 	WaitingBuyerMinutes  float64            // integral of buyers waiting over that window
 	IdleCPU              map[string]float64 // ms per second of the same processes, idle
 	CPUPerWaitingBuyer   float64            // ms per waiting buyer per minute (gateways + Redis, idle removed)
+	SaleCPU              map[string]float64 // ms of CPU per second over the sale, per process (the load generator's too)
 	JoinErrors, Failures int64
 }
 
@@ -151,12 +154,18 @@ func OnSale(ctx context.Context, cfg *devstack.Settings, o OnSaleOptions, out io
 	prog.Phase("sale", int64(o.Seats), "seats held")
 	prog.Note("waiting room on, automatic admission")
 	deadline := time.Now().Add(o.SaleFor)
+	saleCPU := startCPU(cfg)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(500 * time.Millisecond)
 		prog.Set(run.seatsHeld.Load())
 		if run.soldOutAt.Load() != 0 || run.finished.Load() == int64(len(rbs)) {
 			break
 		}
+	}
+	used, took := saleCPU.stop()
+	r.SaleCPU = map[string]float64{}
+	for p, v := range used {
+		r.SaleCPU[p] = v / took.Seconds()
 	}
 	if at := run.soldOutAt.Load(); at != 0 {
 		r.SoldOutAfter = time.Unix(0, at).Sub(opens)
@@ -548,6 +557,7 @@ func (r *OnSaleResult) Print(w io.Writer) {
 		r.FairAfterOpen, r.EarlyRankCorr)
 	fmt.Fprintf(w, "  waiting buyers' CPU %.3f ms per buyer-minute (gateways and Redis over %.0f buyer-minutes before opening, idle removed): %v\n",
 		r.CPUPerWaitingBuyer, r.WaitingBuyerMinutes, roundMap(r.WaitingCPU))
+	fmt.Fprintf(w, "  CPU over the sale   %s (ms per second; 1000 is a core)\n", byCPU(r.SaleCPU))
 	fmt.Fprintf(w, "correctness\n  oversold seats %d, double charged %d, not terminal after the drain %d, seats mismatched %d, charges kept %d\n",
 		a.Oversold, a.DoubleCharged, a.Pending, a.Mismatched, a.KeptCharges)
 	fmt.Fprintf(w, "bench: admitted_p99_decision_ms=%d admitted_p99_confirmed_ms=%d waiting_peak=%d position_fresh_p99_ms=%d position_fresh_poll_p99_ms=%d fair_after_open=%.4f early_order_rank_corr=%.3f oversold=%d double_charged=%d stuck=%d cpu_ms_per_waiting_buyer_min=%.3f admitted=%d sold_out_s=%.1f\n",
@@ -562,4 +572,22 @@ func roundMap(m map[string]float64) map[string]int {
 		out[k] = int(math.Round(v))
 	}
 	return out
+}
+
+// byCPU lists processes by CPU, highest first: "gateway 412, redis 80, ...".
+func byCPU(m map[string]float64) string {
+	names := make([]string, 0, len(m))
+	var total float64
+	for n, v := range m {
+		names = append(names, n)
+		total += v
+	}
+	slices.SortFunc(names, func(a, b string) int { return cmp.Compare(m[b], m[a]) })
+	parts := []string{fmt.Sprintf("total %.0f", total)}
+	for _, n := range names {
+		if v := m[n]; v >= 1 {
+			parts = append(parts, fmt.Sprintf("%s %.0f", n, v))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

@@ -152,6 +152,11 @@ func (s *Stack) Run(ctx context.Context, out io.Writer, afterReady func(context.
 	defer os.Remove(readyFile(s.cfg))
 	defer s.sup.stopAll(s.cfg.ShutdownTimeout)
 
+	if ports, err := reservePorts(s.cfg.serverPorts()); err != nil {
+		s.log.Debug("the stack's ports are not reserved from client connections", "err", err)
+	} else if len(ports) > 0 {
+		s.log.Debug("the stack's ports are reserved from client connections", "ports", ports)
+	}
 	infra, later, err := s.infrastructure()
 	if err != nil {
 		return err
