@@ -60,6 +60,9 @@ type supervisor struct {
 	log    *slog.Logger
 	mu     sync.Mutex // guards comps: a component may start after the others (startWhenBuilt)
 	comps  []*component
+	// group is the startGroup each component of comps came in (comps[i] in group[i]).
+	group  []int
+	groups int
 	// stopped: stopAll has begun; nothing starts after it.
 	stopped bool
 	fatal   chan error
@@ -89,6 +92,10 @@ func checkPort(c *component) error {
 
 // startGroup starts every component of a group in order, then waits until all are ready.
 func (s *supervisor) startGroup(ctx context.Context, group []*component) error {
+	s.mu.Lock()
+	g := s.groups
+	s.groups++
+	s.mu.Unlock()
 	for _, c := range group {
 		if err := checkPort(c); err != nil {
 			return err
@@ -108,6 +115,7 @@ func (s *supervisor) startGroup(ctx context.Context, group []*component) error {
 				return fmt.Errorf("start %s: %w", c.name, err)
 			}
 			s.comps = append(s.comps, c)
+			s.group = append(s.group, g)
 		}
 		s.mu.Unlock()
 		if stopped {
@@ -282,37 +290,57 @@ func (s *supervisor) fail(err error) {
 	}
 }
 
-// stopAll stops every started component in reverse order: its stop signal, then SIGKILL after
-// the grace period.
+// stopAll stops the started components a group at a time, the last group started first (the
+// applications before the infrastructure they use); the components of one group, which started
+// side by side, stop side by side: its stop signal, then SIGKILL after the grace period. One at a
+// time, the application processes' stops added up to about 10 s (each Kafka consumer leaves its
+// group, each server drains).
 func (s *supervisor) stopAll(grace time.Duration) {
 	s.mu.Lock()
 	s.stopped = true
-	comps := s.comps
+	comps, group := s.comps, s.group
 	s.mu.Unlock()
-	for i := len(comps) - 1; i >= 0; i-- {
-		c := comps[i]
-		c.mu.Lock()
-		c.stopping = true
-		cmd, exited := c.cmd, c.exited
-		c.mu.Unlock()
-		if cmd == nil || cmd.Process == nil {
-			continue
+	for end := len(comps); end > 0; {
+		begin := end - 1
+		for begin > 0 && group[begin-1] == group[end-1] {
+			begin--
 		}
-		sig := c.stopSignal
-		if sig == 0 {
-			sig = syscall.SIGTERM
+		var wg sync.WaitGroup
+		for _, c := range comps[begin:end] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.stop(c, grace)
+			}()
 		}
-		_ = cmd.Process.Signal(sig)
-		select {
-		case <-exited:
-		case <-time.After(grace):
-			s.log.Warn("did not stop in time; killing", "process", c.name)
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		_ = os.Remove(s.pidPath(c.name))
-		s.log.Info("stopped", "process", c.name)
+		wg.Wait()
+		end = begin
 	}
+}
+
+// stop stops one component: its stop signal, then SIGKILL after the grace period.
+func (s *supervisor) stop(c *component, grace time.Duration) {
+	c.mu.Lock()
+	c.stopping = true
+	cmd, exited := c.cmd, c.exited
+	c.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	sig := c.stopSignal
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	_ = cmd.Process.Signal(sig)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		s.log.Warn("did not stop in time; killing", "process", c.name)
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}
+	_ = os.Remove(s.pidPath(c.name))
+	s.log.Info("stopped", "process", c.name)
 }
 
 func fileExists(path string) bool {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -137,26 +138,43 @@ func TestPortInUseNamesThePortAndTheVariable(t *testing.T) {
 	}
 }
 
-func TestStopAllStopsInReverseOrder(t *testing.T) {
+// The groups stop in reverse order of their start (the applications before the infrastructure),
+// and the components of one group side by side: each of "second" and "third" (one group) waits,
+// once told to stop, until the other has been told too, for 5 s at most, and says whether it saw
+// it; stopped one at a time, neither would.
+func TestStopAllStopsTheLastGroupFirstAndAGroupSideBySide(t *testing.T) {
 	s := testSupervisor(t)
-	order := filepath.Join(t.TempDir(), "order")
-	var group []*component
-	for _, name := range []string{"first", "second", "third"} {
-		name := name
-		group = append(group, &component{name: name,
+	dir := t.TempDir()
+	order := filepath.Join(dir, "order")
+	shell := func(name, other string) *component {
+		trap := `echo ` + name + ` >> ` + order + `; exit 0`
+		if other != "" {
+			trap = `touch ` + dir + `/` + name + `.told; i=0; while [ ! -e ` + dir + `/` + other + `.told ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; ` +
+				`if [ -e ` + dir + `/` + other + `.told ]; then echo ` + name + `-saw-` + other + ` >> ` + order + `; fi; echo ` + name + ` >> ` + order + `; exit 0`
+		}
+		return &component{name: name,
 			command: func() (*exec.Cmd, error) {
-				return exec.Command("sh", "-c", `trap 'echo `+name+` >> `+order+`; exit 0' TERM; while true; do sleep 0.05; done`), nil
+				return exec.Command("sh", "-c", `trap '`+trap+`' TERM; while true; do sleep 0.05; done`), nil
 			},
-			ready: func(context.Context) error { return nil }})
+			ready: func(context.Context) error { return nil }}
 	}
-	if err := s.startGroup(context.Background(), group); err != nil {
+	if err := s.startGroup(context.Background(), []*component{shell("first", "")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.startGroup(context.Background(), []*component{shell("second", "third"), shell("third", "second")}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond) // let the shells install their traps
-	s.stopAll(5 * time.Second)
+	s.stopAll(10 * time.Second)
 	b, _ := os.ReadFile(order)
-	if got := strings.Fields(string(b)); strings.Join(got, ",") != "third,second,first" {
-		t.Fatalf("stop order = %v, want third,second,first", got)
+	got := strings.Fields(string(b))
+	if len(got) != 5 || got[4] != "first" {
+		t.Fatalf("stop order = %v: want the second group's two (and what each saw) before first", got)
+	}
+	for _, want := range []string{"second-saw-third", "third-saw-second"} {
+		if !slices.Contains(got, want) {
+			t.Fatalf("stop order = %v: no %s, so the group's components were not stopped side by side", got, want)
+		}
 	}
 }
 
