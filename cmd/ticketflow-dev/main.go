@@ -26,6 +26,7 @@ const usage = `usage: ticketflow-dev <command> [arguments]
   bench [flags]            flash-sale benchmark against the running stack (make bench)
   seatmap-bench [flags]    live seat map benchmark (make bench-seatmap)
   onsale-bench [flags]     waiting-room on-sale benchmark (make bench-onsale)
+  onsale-crowd --plan FILE the waiting crowd of an onsale-bench run (it starts this itself)
   hold-bench [flags]       the hold statement alone, seated against general admission (BENCHMARKS.md)
   chaos [flags]            bookings under process kills, then a consistency table (make chaos)
   trace <bookingId>        print the booking's traces from the stack's Jaeger as trees of spans
@@ -87,6 +88,8 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return runSeatMapBench(ctx, args, os.Stdout)
 	case "onsale-bench":
 		return runOnSaleBench(ctx, args, os.Stdout)
+	case "onsale-crowd":
+		return runOnSaleCrowd(ctx, args)
 	case "hold-bench":
 		return runHoldBench(ctx, args, os.Stdout)
 	case "chaos":

@@ -5,6 +5,8 @@ import (
 	"io"
 	"time"
 
+	"os"
+
 	"ticketflow/cmd/internal/cli"
 	"ticketflow/tools/bench"
 )
@@ -26,6 +28,8 @@ func runOnSaleBench(ctx context.Context, args []string, out io.Writer) error {
 	fs.Float64Var(&o.PollShare, "poll-share", 0.1, "share of buyers who poll every 2 s instead of following the stream")
 	fs.DurationVar(&o.SaleFor, "sale-for", 5*time.Minute, "the longest the sale runs after opening")
 	fs.DurationVar(&o.Drain, "drain", 2*time.Minute, "how long to wait for every booking to end")
+	fs.IntVar(&o.CrowdNice, "crowd-nice", 19, "the nice value of the process that runs the waiting crowd (their joins, streams\n"+
+		"and polls: a real crowd's browsers are not on the stack's machine); -1 runs it in this process")
 	w := bench.WaitersOptions{}
 	fs.IntVar(&w.Waiters, "waiters", 0, "instead of the sale: this many buyers wait in one line on a gateway process of\n"+
 		"the bench's own, and their memory and CPU per waiting buyer are measured")
@@ -56,4 +60,19 @@ func runOnSaleBench(ctx context.Context, args []string, out io.Writer) error {
 		return cli.ExitCode(1)
 	}
 	return nil
+}
+
+// runOnSaleCrowd is `ticketflow-dev onsale-crowd --plan FILE`, which onsale-bench starts: the
+// waiting crowd of its plan, reporting on standard output, until its standard input closes.
+func runOnSaleCrowd(ctx context.Context, args []string) error {
+	fs := cli.Flags("ticketflow-dev onsale-crowd", "", "The waiting crowd of an onsale-bench run (started by it).")
+	plan := fs.String("plan", "", "the run's plan (written by onsale-bench)")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	cfg, _, err := setup()
+	if err != nil {
+		return err
+	}
+	return bench.OnSaleCrowd(ctx, cfg, *plan, os.Stdin, os.Stdout)
 }

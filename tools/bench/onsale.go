@@ -37,6 +37,11 @@ type OnSaleOptions struct {
 	PollShare float64       // share of buyers who poll every 2 s instead of following the stream
 	SaleFor   time.Duration // the longest the sale runs after opening before the run stops it
 	Drain     time.Duration
+	// CrowdNice is the nice value of the process that runs the waiting crowd (onsalecrowd.go);
+	// below 0 the crowd runs in this process, beside the admitted buyers' requests.
+	CrowdNice int
+	// CrowdBinary is the ticketflow-dev that runs the crowd ("": this executable, which is one).
+	CrowdBinary string
 }
 
 // OnSaleResult is what the waiting-room benchmark measured.
@@ -118,17 +123,24 @@ func OnSale(ctx context.Context, cfg *devstack.Settings, o OnSaleOptions, out io
 		rbs[i] = rb
 	}
 
-	run := &onSaleRun{r: r, ev: ev, opens: opens, o: o, moves: map[int64]bool{}}
+	run := &onSaleRun{r: r, ev: ev, opens: opens, o: o}
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	prog.Phase(fmt.Sprintf("join (the sale opens at %s)", opens.Format("15:04:05")), int64(len(rbs)), "buyers joined")
 	var wg sync.WaitGroup
-	for _, rb := range rbs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run.buyer(sctx, rb, prog)
-		}()
+	var cr *crowd
+	if o.CrowdNice >= 0 {
+		if cr, err = run.startCrowd(sctx, rbs, o.CrowdNice, prog); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, rb := range rbs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				run.buyer(sctx, rb, prog)
+			}()
+		}
 	}
 	// The waiting buyers' cost: CPU of the gateways and Redis over the minute before opening, per
 	// buyer-minute of waiting (the integral of buyers waiting, sampled every second).
@@ -155,14 +167,21 @@ func OnSale(ctx context.Context, cfg *devstack.Settings, o OnSaleOptions, out io
 	prog.Note("waiting room on, automatic admission")
 	deadline := time.Now().Add(o.SaleFor)
 	saleCPU := startCPU(cfg)
+	var crowdCPU float64
+	if cr != nil {
+		crowdCPU = cr.cpu()
+	}
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(500 * time.Millisecond)
 		prog.Set(run.seatsHeld.Load())
-		if run.soldOutAt.Load() != 0 || run.finished.Load() == int64(len(rbs)) {
+		if run.soldOutAt.Load() != 0 || (cr == nil && run.finished.Load() == int64(len(rbs))) || (cr != nil && cr.finished(len(rbs))) {
 			break
 		}
 	}
 	used, took := saleCPU.stop()
+	if cr != nil {
+		used[crowdProcess] = cr.cpu() - crowdCPU
+	}
 	r.SaleCPU = map[string]float64{}
 	for p, v := range used {
 		r.SaleCPU[p] = v / took.Seconds()
@@ -173,6 +192,11 @@ func OnSale(ctx context.Context, cfg *devstack.Settings, o OnSaleOptions, out io
 	time.Sleep(2 * time.Second) // the last streams see the sold-out line
 	stop()
 	wg.Wait()
+	if cr != nil {
+		if err := cr.stop(run, rbs); err != nil {
+			return nil, err
+		}
+	}
 	st, err := audit.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -200,12 +224,20 @@ type onSaleRun struct {
 	opens   time.Time
 	o       OnSaleOptions
 	mu      sync.Mutex
-	moves   map[int64]bool // every time the line moved, as the places said (unix ms)
+	moves   []int64 // every time the line moved, as the places said (unix ms), sorted
 	waiting atomic.Int64
 	peak    atomic.Int64
 
 	seatsHeld, finished, soldOutAt atomic.Int64
+
+	// onJoin and admit, when set, stand for the progress report of a join and for booking once
+	// let in (the crowd process hands its admitted buyers to the bench's process).
+	onJoin func()
+	admit  func(ctx context.Context, rb *roomBuyer, token, queue string)
 }
+
+// crowdProcess names the crowd process in the sale's CPU account.
+const crowdProcess = "load generator (crowd)"
 
 // buyer runs one buyer: join at its time, follow its place (stream or poll) until let in, then
 // book once (again with other seats when its seats were taken, three times at most).
@@ -230,6 +262,9 @@ func (s *onSaleRun) buyer(ctx context.Context, rb *roomBuyer, prog *progress.Rep
 	}
 	rb.joined = time.Now()
 	prog.Add(1)
+	if s.onJoin != nil {
+		s.onJoin()
+	}
 	s.waitingNow(1)
 	waiting := true
 	defer func() {
@@ -248,9 +283,7 @@ func (s *onSaleRun) buyer(ctx context.Context, rb *roomBuyer, prog *progress.Rep
 			rb.number = *np.Number
 		}
 		if np.UpdatedAt != nil {
-			s.mu.Lock()
-			s.moves[np.UpdatedAt.UnixMilli()] = true
-			s.mu.Unlock()
+			s.addMove(np.UpdatedAt.UnixMilli())
 		}
 		if np.State == "WAITING" && last.State == "WAITING" && np.Position != nil && last.Position != nil &&
 			*np.Position != *last.Position && last.UpdatedAt != nil {
@@ -304,6 +337,10 @@ func (s *onSaleRun) buyer(ctx context.Context, rb *roomBuyer, prog *progress.Rep
 	s.mu.Lock()
 	s.r.Admitted++
 	s.mu.Unlock()
+	if s.admit != nil {
+		s.admit(ctx, rb, p.AdmissionToken, path)
+		return
+	}
 	s.book(ctx, rb, p.AdmissionToken, path)
 }
 
@@ -316,20 +353,30 @@ func (s *onSaleRun) waitingNow(d int64) {
 	s.mu.Unlock()
 }
 
+// addMove records a time the line moved (unix ms). Thousands of buyers report each move, the
+// newest mostly: a sorted slice answers firstMoveAfter by binary search, where a set of times
+// walked whole at every report cost the load generator more CPU than the gateway's pushes.
+func (s *onSaleRun) addMove(m int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, found := slices.BinarySearch(s.moves, m)
+	if !found {
+		s.moves = slices.Insert(s.moves, i, m)
+	}
+}
+
 // firstMoveAfter is the first time the line moved after t (zero when none is known).
 func (s *onSaleRun) firstMoveAfter(t time.Time) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var first int64
-	for m := range s.moves {
-		if m > t.UnixMilli() && (first == 0 || m < first) {
-			first = m
-		}
+	i, found := slices.BinarySearch(s.moves, t.UnixMilli())
+	if found {
+		i++
 	}
-	if first == 0 {
+	if i == len(s.moves) {
 		return time.Time{}
 	}
-	return time.UnixMilli(first)
+	return time.UnixMilli(s.moves[i])
 }
 
 // follow reads the buyer's place stream until it is no longer WAITING, the stream ends, or ctx

@@ -41,15 +41,22 @@ func NewBuyers(cfg *devstack.Settings, n int, tag string) ([]*Buyer, error) {
 		if err != nil {
 			return nil, err
 		}
-		ip := net.IPv4(127, byte(10+i/65000), byte(i/250%256), byte(1+i%250))
-		dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-		// Buyers are spread over the gateway's replicas, as a load balancer would spread them.
-		gws := cfg.Endpoints[config.Gateway]
-		out[i] = &Buyer{UserID: id, Email: email, Token: tok, bases: append(gws[i%len(gws):len(gws):len(gws)], gws[:i%len(gws)]...),
-			http: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext,
-				MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}}}
+		out[i] = BuyerOf(cfg, i, id, email, tok)
 	}
 	return out, nil
+}
+
+// BuyerOf is buyer i of a run, with its identity and token: another process of the same run
+// (the on-sale bench's waiting crowd) makes the same buyer, from the same loopback address, from
+// them.
+func BuyerOf(cfg *devstack.Settings, i int, userID, email, token string) *Buyer {
+	ip := net.IPv4(127, byte(10+i/65000), byte(i/250%256), byte(1+i%250))
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	// Buyers are spread over the gateway's replicas, as a load balancer would spread them.
+	gws := cfg.Endpoints[config.Gateway]
+	return &Buyer{UserID: userID, Email: email, Token: token, bases: append(gws[i%len(gws):len(gws):len(gws)], gws[:i%len(gws)]...),
+		http: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext,
+			MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}}}
 }
 
 // Do sends a request as the buyer and returns the status and body. body is sent as JSON. A

@@ -1,0 +1,284 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ticketflow/tools/devstack"
+	"ticketflow/tools/loadgen"
+	"ticketflow/tools/progress"
+)
+
+// The on-sale's waiting crowd (every buyer's join, and its stream or polls until let in) runs in
+// a process of its own, `ticketflow-dev onsale-crowd`, at the lowest CPU priority
+// (OnSaleOptions.CrowdNice), while this process books for the buyers it lets in. Ten thousand
+// buyers' streams cost a load generator on the stack's machine about 0.4 of a core over the sale,
+// which a real crowd's browsers spend on machines of their own: in one process with the admitted
+// buyers' requests, that CPU took the cores from the processes that decide, and the decisions'
+// times counted the load generator's own queueing. The gateways' side of the crowd (the pushes and
+// polls it answers) is not moved: it is the system's cost, and stays in the figures.
+
+// crowdPlan is what the crowd process needs: the event, when it opens, and each buyer.
+type crowdPlan struct {
+	EventID string
+	Opens   time.Time
+	Options OnSaleOptions
+	Buyers  []crowdBuyer
+}
+
+type crowdBuyer struct {
+	UserID, Email, Token string
+	Early, Poll          bool
+	At                   time.Time
+}
+
+// crowdMsg is one line the crowd writes to its standard output.
+type crowdMsg struct {
+	Kind string `json:"k"` // joined, admitted, status, final
+
+	// admitted: buyer I was let in with Token until Until.
+	I     int       `json:"i,omitempty"`
+	Token string    `json:"token,omitempty"`
+	Until time.Time `json:"until,omitempty"`
+
+	// status, every 250 ms: buyers waiting now, buyers whose wait has ended (let in or not), and
+	// when the places first said sold out (unix ns).
+	Waiting   int64 `json:"waiting,omitempty"`
+	Ended     int64 `json:"ended,omitempty"`
+	SoldOutAt int64 `json:"soldOutAt,omitempty"`
+
+	Final *crowdFinal `json:"final,omitempty"`
+}
+
+// crowdFinal is what the crowd measured, sent once its buyers have stopped.
+type crowdFinal struct {
+	Joined, WaitingPeak  int
+	JoinErrors, Failures int64
+	FreshStream          []time.Duration
+	FreshPoll            []time.Duration
+	Buyers               []crowdResult // by buyer index
+}
+
+type crowdResult struct {
+	Number            int64
+	JoinStart, Joined time.Time
+	Admitted, Until   time.Time
+}
+
+// OnSaleCrowd is `ticketflow-dev onsale-crowd`: the crowd of the plan in planPath, until stop
+// ends (its parent closes it) or every buyer's wait has ended; it writes crowdMsg lines to out.
+func OnSaleCrowd(ctx context.Context, cfg *devstack.Settings, planPath string, stop io.Reader, out io.Writer) error {
+	raw, err := os.ReadFile(planPath)
+	if err != nil {
+		return err
+	}
+	var plan crowdPlan
+	if err := json.Unmarshal(raw, &plan); err != nil {
+		return fmt.Errorf("%s: %w", planPath, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		_, _ = io.Copy(io.Discard, stop)
+		cancel()
+	}()
+	var mu sync.Mutex
+	enc := json.NewEncoder(out)
+	send := func(m crowdMsg) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = enc.Encode(m)
+	}
+	r := &OnSaleResult{Codes: map[string]int{}}
+	run := &onSaleRun{r: r, ev: loadgen.Event{ID: plan.EventID}, opens: plan.Opens, o: plan.Options}
+	rbs := make([]*roomBuyer, len(plan.Buyers))
+	index := map[*roomBuyer]int{}
+	for i, b := range plan.Buyers {
+		rbs[i] = &roomBuyer{b: loadgen.BuyerOf(cfg, i, b.UserID, b.Email, b.Token), early: b.Early, poll: b.Poll, at: b.At}
+		index[rbs[i]] = i
+	}
+	run.onJoin = func() { send(crowdMsg{Kind: "joined"}) }
+	run.admit = func(_ context.Context, rb *roomBuyer, token, _ string) {
+		send(crowdMsg{Kind: "admitted", I: index[rb], Token: token, Until: rb.admittedUntil})
+	}
+	var wg sync.WaitGroup
+	for _, rb := range rbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run.buyer(ctx, rb, nil) // nil: no report (the bench process reports the joins)
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			send(crowdMsg{Kind: "status", Waiting: run.waiting.Load(), Ended: run.finished.Load(), SoldOutAt: run.soldOutAt.Load()})
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	wg.Wait()
+	close(done)
+	send(crowdMsg{Kind: "status", Waiting: run.waiting.Load(), Ended: run.finished.Load(), SoldOutAt: run.soldOutAt.Load()})
+	<-ctx.Done() // the parent has read the last status; it asks for the figures by closing stop
+	f := &crowdFinal{Joined: r.Joined, WaitingPeak: r.WaitingPeak, JoinErrors: r.JoinErrors, Failures: r.Failures,
+		FreshStream: r.FreshStream, FreshPoll: r.FreshPoll, Buyers: make([]crowdResult, len(rbs))}
+	for i, rb := range rbs {
+		f.Buyers[i] = crowdResult{Number: rb.number, JoinStart: rb.joinStart, Joined: rb.joined,
+			Admitted: rb.admitted, Until: rb.admittedUntil}
+	}
+	send(crowdMsg{Kind: "final", Final: f})
+	return nil
+}
+
+// crowd is the parent's handle on the crowd process.
+type crowd struct {
+	cmd      *exec.Cmd
+	stdin    io.WriteCloser
+	read     chan error // the reader's end, after the final message
+	bookings sync.WaitGroup
+	ended    atomic.Int64
+	final    *crowdFinal
+	plan     string
+}
+
+// startCrowd starts the crowd process for rbs at nice, and books for each buyer it lets in.
+func (s *onSaleRun) startCrowd(ctx context.Context, rbs []*roomBuyer, nice int, prog *progress.Reporter) (*crowd, error) {
+	plan := crowdPlan{EventID: s.ev.ID, Opens: s.opens, Options: s.o, Buyers: make([]crowdBuyer, len(rbs))}
+	for i, rb := range rbs {
+		plan.Buyers[i] = crowdBuyer{UserID: rb.b.UserID, Email: rb.b.Email, Token: rb.b.Token, Early: rb.early, Poll: rb.poll, At: rb.at}
+	}
+	f, err := os.CreateTemp("", "onsale-crowd-*.json")
+	if err != nil {
+		return nil, err
+	}
+	if err := json.NewEncoder(f).Encode(plan); err != nil {
+		f.Close()
+		return nil, err
+	}
+	f.Close()
+	self := s.o.CrowdBinary
+	if self == "" {
+		if self, err = os.Executable(); err != nil {
+			return nil, err
+		}
+	}
+	c := &crowd{read: make(chan error, 1), plan: f.Name()}
+	c.cmd = exec.Command("nice", "-n", strconv.Itoa(nice), self, "onsale-crowd", "--plan", f.Name())
+	c.cmd.Stderr = os.Stderr
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	stdout, err := c.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.cmd.Start(); err != nil {
+		return nil, err
+	}
+	path := "/api/events/" + s.ev.ID + "/queue"
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<30)
+		for sc.Scan() {
+			var m crowdMsg
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				c.read <- fmt.Errorf("onsale-crowd: %q: %w", sc.Text(), err)
+				return
+			}
+			switch m.Kind {
+			case "joined":
+				prog.Add(1)
+			case "admitted":
+				rb := rbs[m.I]
+				rb.admitted, rb.admittedUntil = time.Now(), m.Until
+				s.mu.Lock()
+				s.r.Admitted++
+				s.mu.Unlock()
+				c.bookings.Add(1)
+				go func() {
+					defer c.bookings.Done()
+					s.book(ctx, rb, m.Token, path)
+				}()
+			case "status":
+				s.waiting.Store(m.Waiting)
+				c.ended.Store(m.Ended)
+				if m.SoldOutAt != 0 {
+					s.soldOutAt.CompareAndSwap(0, m.SoldOutAt)
+				}
+			case "final":
+				c.final = m.Final
+				c.read <- nil
+				return
+			}
+		}
+		c.read <- fmt.Errorf("onsale-crowd ended without its figures: %v", sc.Err())
+	}()
+	return c, nil
+}
+
+// finished reports whether every buyer's wait has ended and every booking of the admitted.
+func (c *crowd) finished(n int) bool {
+	if c.ended.Load() < int64(n) {
+		return false
+	}
+	done := make(chan struct{})
+	go func() { c.bookings.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(10 * time.Millisecond):
+		return false
+	}
+}
+
+// stop asks the crowd for its figures, waits for them and for the bookings, and merges them into
+// the run's result and rbs.
+func (c *crowd) stop(s *onSaleRun, rbs []*roomBuyer) error {
+	defer os.Remove(c.plan)
+	_ = c.stdin.Close()
+	err := <-c.read
+	if werr := c.cmd.Wait(); err == nil && werr != nil {
+		err = fmt.Errorf("onsale-crowd: %w", werr)
+	}
+	c.bookings.Wait()
+	if err != nil {
+		return err
+	}
+	f := c.final
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.r.Joined, s.r.WaitingPeak = f.Joined, f.WaitingPeak
+	s.r.JoinErrors += f.JoinErrors
+	s.r.Failures += f.Failures
+	s.r.FreshStream, s.r.FreshPoll = f.FreshStream, f.FreshPoll
+	for i, b := range f.Buyers {
+		if i < len(rbs) {
+			rbs[i].number, rbs[i].joinStart, rbs[i].joined = b.Number, b.JoinStart, b.Joined
+			if rbs[i].admittedUntil.IsZero() {
+				rbs[i].admitted, rbs[i].admittedUntil = b.Admitted, b.Until
+			}
+		}
+	}
+	return nil
+}
+
+// cpu is the crowd process's CPU so far, in ms.
+func (c *crowd) cpu() float64 {
+	t, _, _ := procTicks(c.cmd.Process.Pid)
+	return t * 10
+}
