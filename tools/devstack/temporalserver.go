@@ -26,7 +26,7 @@ const temporalServerBin = "temporal-server"
 // set up: a data dir keeps the count it was created with.
 const temporalHistoryShards = 4
 
-// temporalFull is TEMPORAL_SERVER=full: the full Temporal server (the version the CLI embeds) on
+// temporalFull is TEMPORAL_SERVER=full: the full Temporal server (tools/temporalserver, 1.29.1) on
 // the stack's PostgreSQL, pgx plugin, several history shards, with the CLI's web UI. It creates its
 // databases and schemas itself; the namespace and the search attributes are registered here.
 func (s *Stack) temporalFull() *component {

@@ -1,6 +1,7 @@
-// Command temporal-server runs the full Temporal server — the version the Temporal CLI embeds —
-// on the local stack's PostgreSQL (the pgx plugin, several history shards), with the web UI the
-// CLI serves. It is the stack's TEMPORAL_SERVER=full; the CLI's dev server (SQLite, one history
+// Command temporal-server runs the full Temporal server (go.mod's go.temporal.io/server, 1.29.1:
+// the version the Temporal CLI v1.5.1 embedded; the CLI the stack now installs, 1.9.1, embeds
+// 1.32.0) on the local stack's PostgreSQL (the pgx plugin, several history shards), with the web
+// UI the CLI serves. It is the stack's TEMPORAL_SERVER=full; the CLI's dev server (SQLite, one history
 // shard) is TEMPORAL_SERVER=dev.
 //
 // At every start it creates its two databases when missing and brings their schemas up to date
