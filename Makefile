@@ -78,11 +78,14 @@ run:
 ## there (the trace tests wait for it).
 # The checks run in a make of their own beside the integration suite's: under one `make -j2`
 # their sub-make shared its job slots and took both, so the stacks waited for vet, govulncheck and
-# its database to be built (a minute or two on a fresh machine) before they started.
+# its database to be built (a minute or two on a fresh machine) before they started. They run in a
+# process group of their own (setsid), which an interrupted or failed run stops: started in the
+# background, they would ignore Ctrl-C.
 test:
 	@$(MAKE) --no-print-directory jaeger-background
 	@$(MAKE) --no-print-directory -j3 test-tools-now build
-	@$(MAKE) --no-print-directory checks & checks=$$!; \
+	@setsid $(MAKE) --no-print-directory checks & checks=$$!; \
+	trap 'kill -TERM -- -$$checks 2>/dev/null' EXIT INT TERM; \
 	$(MAKE) --no-print-directory integration; status=$$?; \
 	wait $$checks || status=1; exit $$status
 
