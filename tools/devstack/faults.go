@@ -226,3 +226,41 @@ func removeSeedMarker(cfg *Settings) error {
 	}
 	return nil
 }
+
+// storesBesideTheFaultDisks are what a data dir keeps outside the fault disks: the event,
+// payment and notification records (FerretDB), the workflows (the dev Temporal server), the
+// waiting rooms' lines (Redis), the emails, and the mark that says the demo data was made.
+var storesBesideTheFaultDisks = []string{"ferretdb", "temporal", "redis", "mailpit", "seeded"}
+
+// resetAfterLostFaultDisks starts a fault-injecting stack's data dir afresh when its PostgreSQL
+// disk is gone: PostgreSQL's and Kafka's data live on tmpfs disks of their own, empty after a
+// reboot (or an unmount), while the rest of a data dir used before still holds the earlier
+// stack's events, workflows and lines. Left so, the stores disagree (the demo's events known to
+// the event service and unknown to the inventory, so the demo data is not made again). disk is
+// the PostgreSQL fault disk (Settings.FaultDisk; "" when the stack has none). It returns what it
+// removed.
+func resetAfterLostFaultDisks(dataDir, disk string) ([]string, error) {
+	if disk == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "LAYOUT_VERSION")); err != nil {
+		return nil, nil // a new data dir
+	}
+	if _, err := os.Stat(disk); err == nil {
+		if mounted, err := isMountPoint(disk); err != nil || mounted {
+			return nil, err
+		}
+	}
+	var removed []string
+	for _, name := range storesBesideTheFaultDisks {
+		p := filepath.Join(dataDir, name)
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return removed, err
+		}
+		removed = append(removed, name)
+	}
+	return removed, nil
+}

@@ -1,6 +1,8 @@
 package devstack
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,5 +62,47 @@ func TestFaultProxiesAndTheirEnvironment(t *testing.T) {
 	}
 	if len(plain.FaultProxies()) != 0 || plain.faultEnv(config.Worker, 0) != nil {
 		t.Error("a stack that injects no faults has proxies")
+	}
+}
+
+// A data dir used before whose PostgreSQL fault disk is not mounted (a reboot) loses the stores
+// beside it too; a new data dir, a mounted disk and a stack without fault disks keep everything.
+func TestAStackWhoseFaultDisksAreGoneStartsItsOtherStoresAfresh(t *testing.T) {
+	used := func(t *testing.T) string {
+		dir := t.TempDir()
+		for _, d := range []string{"ferretdb", "temporal", "redis", "mailpit", "logs", "run", "disks/postgres"} {
+			if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, f := range []string{"LAYOUT_VERSION", "seeded", "ferretdb/events.sqlite", "run/started-by-make-test"} {
+			if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	dir := used(t)
+	removed, err := resetAfterLostFaultDisks(dir, filepath.Join(dir, "disks", "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(removed, ",") != "ferretdb,temporal,redis,mailpit,seeded" {
+		t.Fatalf("removed %v", removed)
+	}
+	for _, kept := range []string{"LAYOUT_VERSION", "logs", "run/started-by-make-test"} {
+		if _, err := os.Stat(filepath.Join(dir, kept)); err != nil {
+			t.Fatalf("%s was removed: %v", kept, err)
+		}
+	}
+	for name, disk := range map[string]string{"no fault disks": "", "the disk mounted": "/proc"} {
+		dir := used(t)
+		if removed, err := resetAfterLostFaultDisks(dir, disk); err != nil || removed != nil {
+			t.Fatalf("%s: removed %v, %v", name, removed, err)
+		}
+	}
+	fresh := t.TempDir()
+	if removed, err := resetAfterLostFaultDisks(fresh, filepath.Join(fresh, "disks", "postgres")); err != nil || removed != nil {
+		t.Fatalf("a new data dir: removed %v, %v", removed, err)
 	}
 }

@@ -142,6 +142,12 @@ func readyFile(cfg *Settings) string { return filepath.Join(RunDir(cfg), "ready"
 // afterReady, when not nil, runs once everything is up (the demo seed).
 func (s *Stack) Run(ctx context.Context, out io.Writer, afterReady func(context.Context) error) (err error) {
 	began := time.Now()
+	if removed, err := resetAfterLostFaultDisks(s.cfg.DataDir, s.cfg.FaultDisk("postgres")); err != nil {
+		return err
+	} else if len(removed) > 0 {
+		fmt.Fprintf(out, "the fault disks of %s are new (a reboot?): its other stores start afresh too (removed %s)\n",
+			s.cfg.DataDir, strings.Join(removed, ", "))
+	}
 	if err := s.checkDataDir(); err != nil {
 		return err
 	}

@@ -291,10 +291,11 @@ func (s *supervisor) fail(err error) {
 }
 
 // stopAll stops the started components a group at a time, the last group started first (the
-// applications before the infrastructure they use); the components of one group, which started
-// side by side, stop side by side: its stop signal, then SIGKILL after the grace period. One at a
-// time, the application processes' stops added up to about 10 s (each Kafka consumer leaves its
-// group, each server drains).
+// applications before the infrastructure they use). The components of a later group, which
+// started side by side, stop side by side: one at a time, the application processes' stops added
+// up to about 10 s (each Kafka consumer leaves its group, each server drains). The first group,
+// the infrastructure, stops one at a time in reverse order as before: in it the full Temporal
+// server and FerretDB keep their data in PostgreSQL, which goes last.
 func (s *supervisor) stopAll(grace time.Duration) {
 	s.mu.Lock()
 	s.stopped = true
@@ -304,6 +305,13 @@ func (s *supervisor) stopAll(grace time.Duration) {
 		begin := end - 1
 		for begin > 0 && group[begin-1] == group[end-1] {
 			begin--
+		}
+		if group[begin] == 0 {
+			for i := end - 1; i >= begin; i-- {
+				s.stop(comps[i], grace)
+			}
+			end = begin
+			continue
 		}
 		var wg sync.WaitGroup
 		for _, c := range comps[begin:end] {

@@ -139,7 +139,8 @@ func TestPortInUseNamesThePortAndTheVariable(t *testing.T) {
 }
 
 // The groups stop in reverse order of their start (the applications before the infrastructure),
-// and the components of one group side by side: each of "second" and "third" (one group) waits,
+// the first group (the infrastructure) one at a time in reverse, and the components of a later
+// group side by side: each of "second" and "third" (one group) waits,
 // once told to stop, until the other has been told too, for 5 s at most, and says whether it saw
 // it; stopped one at a time, neither would.
 func TestStopAllStopsTheLastGroupFirstAndAGroupSideBySide(t *testing.T) {
@@ -158,7 +159,7 @@ func TestStopAllStopsTheLastGroupFirstAndAGroupSideBySide(t *testing.T) {
 			},
 			ready: func(context.Context) error { return nil }}
 	}
-	if err := s.startGroup(context.Background(), []*component{shell("first", "")}); err != nil {
+	if err := s.startGroup(context.Background(), []*component{shell("postgres", ""), shell("temporal", "")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.startGroup(context.Background(), []*component{shell("second", "third"), shell("third", "second")}); err != nil {
@@ -168,8 +169,8 @@ func TestStopAllStopsTheLastGroupFirstAndAGroupSideBySide(t *testing.T) {
 	s.stopAll(10 * time.Second)
 	b, _ := os.ReadFile(order)
 	got := strings.Fields(string(b))
-	if len(got) != 5 || got[4] != "first" {
-		t.Fatalf("stop order = %v: want the second group's two (and what each saw) before first", got)
+	if len(got) != 6 || got[4] != "temporal" || got[5] != "postgres" {
+		t.Fatalf("stop order = %v: want the second group's two (and what each saw), then the first group in reverse: temporal, postgres", got)
 	}
 	for _, want := range []string{"second-saw-third", "third-saw-second"} {
 		if !slices.Contains(got, want) {
