@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -149,7 +150,8 @@ func OnSaleCrowd(ctx context.Context, cfg *devstack.Settings, planPath string, s
 type crowd struct {
 	cmd      *exec.Cmd
 	stdin    io.WriteCloser
-	read     chan error // the reader's end, after the final message
+	read     chan error    // the reader's end: nil after the final message
+	gone     chan struct{} // closed once the crowd's output has ended (it exited)
 	bookings sync.WaitGroup
 	ended    atomic.Int64
 	final    *crowdFinal
@@ -177,7 +179,7 @@ func (s *onSaleRun) startCrowd(ctx context.Context, rbs []*roomBuyer, nice int, 
 			return nil, err
 		}
 	}
-	c := &crowd{read: make(chan error, 1), plan: f.Name()}
+	c := &crowd{read: make(chan error, 1), gone: make(chan struct{}), plan: f.Name()}
 	c.cmd = exec.Command("nice", "-n", strconv.Itoa(nice), self, "onsale-crowd", "--plan", f.Name())
 	c.cmd.Stderr = os.Stderr
 	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
@@ -192,13 +194,17 @@ func (s *onSaleRun) startCrowd(ctx context.Context, rbs []*roomBuyer, nice int, 
 	}
 	path := "/api/events/" + s.ev.ID + "/queue"
 	go func() {
+		// It reads to the end whatever it meets, so that the crowd never blocks on a full pipe.
+		var bad error
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 1<<20), 1<<30)
 		for sc.Scan() {
 			var m crowdMsg
 			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-				c.read <- fmt.Errorf("onsale-crowd: %q: %w", sc.Text(), err)
-				return
+				if bad == nil {
+					bad = fmt.Errorf("onsale-crowd: %.200q: %w", sc.Text(), err)
+				}
+				continue
 			}
 			switch m.Kind {
 			case "joined":
@@ -222,17 +228,30 @@ func (s *onSaleRun) startCrowd(ctx context.Context, rbs []*roomBuyer, nice int, 
 				}
 			case "final":
 				c.final = m.Final
-				c.read <- nil
-				return
 			}
 		}
-		c.read <- fmt.Errorf("onsale-crowd ended without its figures: %v", sc.Err())
+		_, _ = io.Copy(io.Discard, stdout)
+		switch {
+		case bad != nil:
+			c.read <- bad
+		case c.final == nil:
+			c.read <- fmt.Errorf("onsale-crowd ended without its figures: %v", sc.Err())
+		default:
+			c.read <- nil
+		}
+		close(c.gone)
 	}()
 	return c, nil
 }
 
-// finished reports whether every buyer's wait has ended and every booking of the admitted.
+// finished reports whether every buyer's wait has ended and every booking of the admitted, or
+// the crowd process has ended (stop says how).
 func (c *crowd) finished(n int) bool {
+	select {
+	case <-c.gone:
+		return true
+	default:
+	}
 	if c.ended.Load() < int64(n) {
 		return false
 	}
@@ -251,7 +270,15 @@ func (c *crowd) finished(n int) bool {
 func (c *crowd) stop(s *onSaleRun, rbs []*roomBuyer) error {
 	defer os.Remove(c.plan)
 	_ = c.stdin.Close()
-	err := <-c.read
+	var err error
+	select {
+	case err = <-c.read:
+	case <-time.After(time.Minute):
+		err = errors.New("onsale-crowd did not send its figures within a minute of being asked")
+	}
+	if err != nil {
+		_ = c.cmd.Process.Kill()
+	}
 	if werr := c.cmd.Wait(); err == nil && werr != nil {
 		err = fmt.Errorf("onsale-crowd: %w", werr)
 	}
