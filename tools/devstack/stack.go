@@ -156,13 +156,19 @@ func (s *Stack) Run(ctx context.Context, out io.Writer, afterReady func(context.
 	}
 	defer os.Remove(PIDFile(s.cfg, "dev"))
 	defer os.Remove(readyFile(s.cfg))
-	defer s.sup.stopAll(s.cfg.ShutdownTimeout)
-
+	// The ports are given back after every process has stopped (defers run last first).
 	if ports, err := reservePorts(s.cfg.serverPorts()); err != nil {
 		s.log.Debug("the stack's ports are not reserved from client connections", "err", err)
 	} else if len(ports) > 0 {
 		s.log.Debug("the stack's ports are reserved from client connections", "ports", ports)
+		defer func() {
+			if err := releasePorts(ports); err != nil {
+				s.log.Warn("the stack's reserved ports were not given back", "ports", ports, "err", err)
+			}
+		}()
 	}
+	defer s.sup.stopAll(s.cfg.ShutdownTimeout)
+
 	infra, later, err := s.infrastructure()
 	if err != nil {
 		return err
