@@ -3,9 +3,8 @@ package main
 import (
 	"context"
 	"io"
-	"time"
-
 	"os"
+	"time"
 
 	"ticketflow/cmd/internal/cli"
 	"ticketflow/tools/bench"

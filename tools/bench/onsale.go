@@ -230,10 +230,9 @@ type onSaleRun struct {
 
 	seatsHeld, finished, soldOutAt atomic.Int64
 
-	// onJoin and admit, when set, stand for the progress report of a join and for booking once
-	// let in (the crowd process hands its admitted buyers to the bench's process).
-	onJoin func()
-	admit  func(ctx context.Context, rb *roomBuyer, token, queue string)
+	// admit, when set, stands for booking once let in (the crowd process hands its admitted
+	// buyers to the bench's process).
+	admit func(ctx context.Context, rb *roomBuyer, token, queue string)
 }
 
 // crowdProcess names the crowd process in the sale's CPU account.
@@ -262,9 +261,6 @@ func (s *onSaleRun) buyer(ctx context.Context, rb *roomBuyer, prog *progress.Rep
 	}
 	rb.joined = time.Now()
 	prog.Add(1)
-	if s.onJoin != nil {
-		s.onJoin()
-	}
 	s.waitingNow(1)
 	waiting := true
 	defer func() {
@@ -353,9 +349,8 @@ func (s *onSaleRun) waitingNow(d int64) {
 	s.mu.Unlock()
 }
 
-// addMove records a time the line moved (unix ms). Thousands of buyers report each move, the
-// newest mostly: a sorted slice answers firstMoveAfter by binary search, where a set of times
-// walked whole at every report cost the load generator more CPU than the gateway's pushes.
+// addMove records a time the line moved (unix ms). Thousands of buyers report each move: a sorted
+// slice answers firstMoveAfter by binary search instead of walking every move at each report.
 func (s *onSaleRun) addMove(m int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

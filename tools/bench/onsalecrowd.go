@@ -44,15 +44,16 @@ type crowdBuyer struct {
 
 // crowdMsg is one line the crowd writes to its standard output.
 type crowdMsg struct {
-	Kind string `json:"k"` // joined, admitted, status, final
+	Kind string `json:"k"` // admitted, status, final
 
 	// admitted: buyer I was let in with Token until Until.
 	I     int       `json:"i,omitempty"`
 	Token string    `json:"token,omitempty"`
 	Until time.Time `json:"until,omitempty"`
 
-	// status, every 250 ms: buyers waiting now, buyers whose wait has ended (let in or not), and
-	// when the places first said sold out (unix ns).
+	// status, every 250 ms: buyers joined so far, waiting now, whose wait has ended (let in or
+	// not), and when the places first said sold out (unix ns).
+	Joined    int   `json:"joined,omitempty"`
 	Waiting   int64 `json:"waiting,omitempty"`
 	Ended     int64 `json:"ended,omitempty"`
 	SoldOutAt int64 `json:"soldOutAt,omitempty"`
@@ -107,7 +108,6 @@ func OnSaleCrowd(ctx context.Context, cfg *devstack.Settings, planPath string, s
 		rbs[i] = &roomBuyer{b: loadgen.BuyerOf(cfg, i, b.UserID, b.Email, b.Token), early: b.Early, poll: b.Poll, at: b.At}
 		index[rbs[i]] = i
 	}
-	run.onJoin = func() { send(crowdMsg{Kind: "joined"}) }
 	run.admit = func(_ context.Context, rb *roomBuyer, token, _ string) {
 		send(crowdMsg{Kind: "admitted", I: index[rb], Token: token, Until: rb.admittedUntil})
 	}
@@ -119,12 +119,18 @@ func OnSaleCrowd(ctx context.Context, cfg *devstack.Settings, planPath string, s
 			run.buyer(ctx, rb, nil) // nil: no report (the bench process reports the joins)
 		}()
 	}
+	status := func() {
+		run.mu.Lock()
+		joined := r.Joined
+		run.mu.Unlock()
+		send(crowdMsg{Kind: "status", Joined: joined, Waiting: run.waiting.Load(), Ended: run.finished.Load(), SoldOutAt: run.soldOutAt.Load()})
+	}
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for {
-			send(crowdMsg{Kind: "status", Waiting: run.waiting.Load(), Ended: run.finished.Load(), SoldOutAt: run.soldOutAt.Load()})
+			status()
 			select {
 			case <-done:
 				return
@@ -134,7 +140,7 @@ func OnSaleCrowd(ctx context.Context, cfg *devstack.Settings, planPath string, s
 	}()
 	wg.Wait()
 	close(done)
-	send(crowdMsg{Kind: "status", Waiting: run.waiting.Load(), Ended: run.finished.Load(), SoldOutAt: run.soldOutAt.Load()})
+	status()
 	<-ctx.Done() // the parent has read the last status; it asks for the figures by closing stop
 	f := &crowdFinal{Joined: r.Joined, WaitingPeak: r.WaitingPeak, JoinErrors: r.JoinErrors, Failures: r.Failures,
 		FreshStream: r.FreshStream, FreshPoll: r.FreshPoll, Buyers: make([]crowdResult, len(rbs))}
@@ -153,6 +159,7 @@ type crowd struct {
 	read     chan error    // the reader's end: nil after the final message
 	gone     chan struct{} // closed once the crowd's output has ended (it exited)
 	bookings sync.WaitGroup
+	inFlight atomic.Int64 // bookings of admitted buyers not yet answered
 	ended    atomic.Int64
 	final    *crowdFinal
 	plan     string
@@ -196,6 +203,7 @@ func (s *onSaleRun) startCrowd(ctx context.Context, rbs []*roomBuyer, nice int, 
 	go func() {
 		// It reads to the end whatever it meets, so that the crowd never blocks on a full pipe.
 		var bad error
+		var joined int
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 1<<20), 1<<30)
 		for sc.Scan() {
@@ -207,8 +215,6 @@ func (s *onSaleRun) startCrowd(ctx context.Context, rbs []*roomBuyer, nice int, 
 				continue
 			}
 			switch m.Kind {
-			case "joined":
-				prog.Add(1)
 			case "admitted":
 				rb := rbs[m.I]
 				rb.admitted, rb.admittedUntil = time.Now(), m.Until
@@ -216,11 +222,15 @@ func (s *onSaleRun) startCrowd(ctx context.Context, rbs []*roomBuyer, nice int, 
 				s.r.Admitted++
 				s.mu.Unlock()
 				c.bookings.Add(1)
+				c.inFlight.Add(1)
 				go func() {
 					defer c.bookings.Done()
+					defer c.inFlight.Add(-1)
 					s.book(ctx, rb, m.Token, path)
 				}()
 			case "status":
+				prog.Add(int64(m.Joined - joined))
+				joined = m.Joined
 				s.waiting.Store(m.Waiting)
 				c.ended.Store(m.Ended)
 				if m.SoldOutAt != 0 {
@@ -252,17 +262,9 @@ func (c *crowd) finished(n int) bool {
 		return true
 	default:
 	}
-	if c.ended.Load() < int64(n) {
-		return false
-	}
-	done := make(chan struct{})
-	go func() { c.bookings.Wait(); close(done) }()
-	select {
-	case <-done:
-		return true
-	case <-time.After(10 * time.Millisecond):
-		return false
-	}
+	// The crowd reports a buyer's end after its admission, so every booking counted in flight
+	// began before the last buyer was counted ended.
+	return c.ended.Load() >= int64(n) && c.inFlight.Load() == 0
 }
 
 // stop asks the crowd for its figures, waits for them and for the bookings, and merges them into

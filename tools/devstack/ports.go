@@ -83,8 +83,8 @@ func releasePortsIn(reservedFile string, added []int) error {
 }
 
 // updateReserved reads the reserved ports ("8000-8010,55432"), lets change alter them, and writes
-// them back in the same form, under a lock beside the file's name in the system's temporary
-// directory, so that two stacks starting or stopping together do not write over each other.
+// them back in the same form, holding a lock file in the system's temporary directory, so that two
+// stacks starting or stopping together do not write over each other.
 func updateReserved(file string, change func(set map[int]bool)) error {
 	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "ticketflow-reserved-ports.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {

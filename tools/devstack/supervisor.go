@@ -33,6 +33,7 @@ type component struct {
 	stopSignal syscall.Signal
 	readyWait  time.Duration
 	nice       int // started under nice(1) with this value when positive
+	group      int // the startGroup call it came in, from 0 (the infrastructure)
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
@@ -60,9 +61,7 @@ type supervisor struct {
 	log    *slog.Logger
 	mu     sync.Mutex // guards comps: a component may start after the others (startWhenBuilt)
 	comps  []*component
-	// group is the startGroup each component of comps came in (comps[i] in group[i]).
-	group  []int
-	groups int
+	groups int // startGroup calls so far
 	// stopped: stopAll has begun; nothing starts after it.
 	stopped bool
 	fatal   chan error
@@ -114,8 +113,8 @@ func (s *supervisor) startGroup(ctx context.Context, group []*component) error {
 				s.mu.Unlock()
 				return fmt.Errorf("start %s: %w", c.name, err)
 			}
+			c.group = g
 			s.comps = append(s.comps, c)
-			s.group = append(s.group, g)
 		}
 		s.mu.Unlock()
 		if stopped {
@@ -299,14 +298,14 @@ func (s *supervisor) fail(err error) {
 func (s *supervisor) stopAll(grace time.Duration) {
 	s.mu.Lock()
 	s.stopped = true
-	comps, group := s.comps, s.group
+	comps := s.comps
 	s.mu.Unlock()
 	for end := len(comps); end > 0; {
 		begin := end - 1
-		for begin > 0 && group[begin-1] == group[end-1] {
+		for begin > 0 && comps[begin-1].group == comps[end-1].group {
 			begin--
 		}
-		if group[begin] == 0 {
+		if comps[begin].group == 0 {
 			for i := end - 1; i >= begin; i-- {
 				s.stop(comps[i], grace)
 			}
