@@ -23,7 +23,7 @@ import (
 // tok_chargeDeclined (FAILED with the decline message) and tok_noResponse (LOCKED), and cancels,
 // through the web page the gateway serves at "/"; the second page comes through a second gateway
 // replica. On an event with a waiting room the page shows the buyer's place moving toward the
-// front, then the seat map with the time left to book, and books with the admission. "My tickets"
+// front (followed at the room server), then the seat map with the time left to book, and books with the admission. "My tickets"
 // shows a QR code per confirmed seat; a door-staff page admits a ticket once, refuses it again and
 // refuses garbage, then, offline, refuses a revoked ticket, admits a valid one from the keys and
 // list it fetched last, and uploads that scan once online. Screenshots land in
@@ -44,6 +44,7 @@ func TestBrowserBooking(t *testing.T) {
 	env := append(os.Environ(),
 		"GATEWAY_URL="+cfg.URLs[config.Gateway],
 		"SECOND_GATEWAY_URL="+second,
+		"ROOM_URL="+cfg.URLs[config.Room],
 		"CHROMIUM_PATH="+chromium,
 		"ADMIN_EMAIL="+seed.AdminEmail,
 		"ADMIN_PASSWORD="+seed.AdminPassword,

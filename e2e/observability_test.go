@@ -29,11 +29,11 @@ import (
 // Prometheus scraping them), one trace per booking in Jaeger, and log lines that name the
 // request, trace and booking they belong to.
 
-// metricsURL is where a process serves its Prometheus metrics: its own port, the gateway's admin
-// port for the gateway.
+// metricsURL is where a process serves its Prometheus metrics: its own port, or its admin port for
+// the gateway and the room.
 func metricsURL(cfg *devstack.Settings, process string) string {
-	if process == config.Gateway {
-		return fmt.Sprintf("http://127.0.0.1:%d/metrics", cfg.GatewayAdminPort)
+	if admin := cfg.AdminPortOf(process, 0); admin != 0 { // the gateway's and the room's
+		return fmt.Sprintf("http://127.0.0.1:%d/metrics", admin)
 	}
 	return cfg.URLs[process] + "/metrics"
 }
@@ -93,6 +93,9 @@ func TestEveryProcessServesItsMetricsTheGatewayOnlyOnItsAdminPort(t *testing.T) 
 	}
 	if r := newClient(t).do("GET", "/metrics", nil); r.status == http.StatusOK && strings.Contains(string(r.body), "go_goroutines") {
 		t.Error("the gateway's public port serves the metrics")
+	}
+	if r := newClient(t).at(cfg.URLs[config.Room]).do("GET", "/metrics", nil); r.status == http.StatusOK {
+		t.Error("the room's public port serves the metrics")
 	}
 	// The profiler: on the admin port for internal callers (the bench's --profile), never public.
 	if r := newClient(t).do("GET", "/debug/pprof/goroutine", nil); r.status == http.StatusOK {

@@ -38,6 +38,8 @@ type queuePlace struct {
 	AdmissionToken       string     `json:"admissionToken"`
 	AdmittedUntil        *time.Time `json:"admittedUntil"`
 	SoldOut              bool       `json:"soldOut"`
+	StreamURL            string     `json:"streamUrl"`
+	PollURL              string     `json:"pollUrl"`
 }
 
 func (p queuePlace) number() int64 {
@@ -121,9 +123,15 @@ func TestWaitingRoomJoinIsIdempotent(t *testing.T) {
 		}
 	}
 	admittedSoon(t, ann, e.ID, 5*time.Second) // one a minute: the first at opening
-	if got := placeOf(t, bob, e.ID); got.number() != 2 || got.State != "WAITING" || got.Position == nil || *got.Position != 1 {
-		t.Fatalf("GET: %+v (ann is let in at opening, bob is next)", got)
-	}
+	// A place is shown as of the line's summary the replica last read (once a tick), which may be
+	// from just before ann's admission when another replica moved the line: bob is next within a
+	// tick or two.
+	poll(t, 2*time.Second, 100*time.Millisecond, func() error {
+		if got := placeOf(t, bob, e.ID); got.number() != 2 || got.State != "WAITING" || got.Position == nil || *got.Position != 1 {
+			return fmt.Errorf("GET: %+v (ann is let in at opening, bob is next)", got)
+		}
+		return nil
+	})
 	// Only one's own place: no token, no place; another's id in the path does not exist.
 	refusedWith(t, newClient(t).do("GET", queuePath(e.ID), nil), 401, "UNAUTHORIZED")
 	refusedWith(t, newClient(t).do("POST", queuePath(e.ID), nil), 401, "UNAUTHORIZED")
@@ -373,6 +381,47 @@ func TestWaitingRoomAcrossTwoGatewayReplicas(t *testing.T) {
 		if r := book(last.at(gw), e.ID, seat, "tok_visa", "Admission-Token", one.AdmissionToken); r.status != http.StatusAccepted {
 			t.Fatalf("booking through replica %d: %d %s", i, r.status, r.body)
 		}
+	}
+}
+
+// A place is followed at the room server its answer names, apart from the gateway: the room reads
+// and streams it with the gateway's checks, sees the line the gateways move (it moves none
+// itself), and refuses joining and leaving; the gateway still answers the same reads.
+func TestAPlaceIsFollowedAtTheRoomServer(t *testing.T) {
+	t.Parallel()
+	cfg := loadConfig(t)
+	room := cfg.URLs[config.Room]
+	e := roomEvent(t, 10, 30, time.Now().Add(-time.Minute)) // one every 2 s
+	cs := buyers(t, 3)
+	var places []queuePlace
+	for _, c := range cs {
+		places = append(places, join(t, c, e.ID))
+	}
+	last, p := cs[2], places[2]
+	if p.PollURL != room+queuePath(e.ID) || p.StreamURL != p.PollURL+"/stream" {
+		t.Fatalf("the place names pollUrl %q and streamUrl %q, want the room server's (%s)", p.PollURL, p.StreamURL, room)
+	}
+	var atRoom queuePlace
+	last.at(room).expect(200, "GET", queuePath(e.ID), nil, &atRoom)
+	if atRoom.number() != p.number() || atRoom.StreamURL != p.StreamURL {
+		t.Fatalf("the room answers %+v, the gateway answered %+v", atRoom, p)
+	}
+	if atGateway := placeOf(t, last, e.ID); atGateway.number() != p.number() {
+		t.Fatalf("the gateway answers %+v, want the place %+v", atGateway, p)
+	}
+	refusedWith(t, newClient(t).at(room).do("GET", queuePath(e.ID), nil), 401, "UNAUTHORIZED")
+	stranger, _ := register(t)
+	refusedWith(t, stranger.at(room).do("GET", queuePath(e.ID), nil), 404, "NOT_FOUND")
+	refusedWith(t, last.at(room).do("POST", queuePath(e.ID), nil), 405, "METHOD_NOT_ALLOWED")
+	refusedWith(t, last.at(room).do("DELETE", queuePath(e.ID), nil), 405, "METHOD_NOT_ALLOWED")
+
+	seen := readStream(t, last, room, e.ID, 30*time.Second, func(p queuePlace) bool { return p.State == "ADMITTED" })
+	if len(seen) < 2 || seen[0].State != "WAITING" || seen[len(seen)-1].State != "ADMITTED" || seen[len(seen)-1].AdmissionToken == "" {
+		t.Fatalf("the room's stream pushed %+v, want the place moving to ADMITTED", seen)
+	}
+	tok := seen[len(seen)-1].AdmissionToken
+	if r := book(last, e.ID, []string{"FLOOR-A-1"}, "tok_visa", "Admission-Token", tok); r.status != http.StatusAccepted {
+		t.Fatalf("booking with the token the room pushed: %d %s", r.status, r.body)
 	}
 }
 

@@ -157,13 +157,20 @@ func (g *Gateway) Routes() http.Handler {
 	// replica), under the event's path; every other /api/events route goes to the event service.
 	g.room.Routes(r, func(h http.Handler) http.Handler { return g.clientAddr(g.rateLimit(g.identity(h))) })
 	r.Handle("/api/*", api("")) // no service: 404 in the contract's shape, after the same checks
-	r.Handle("/*", web.Handler())
+	r.Handle("/*", web.Handler(g.followOrigins()...))
 	return r
 }
 
 // Run serves the gateway until ctx ends: the public port, and the admin port with the metrics and
-// the profiler (for internal callers).
+// the profiler (for internal callers). It moves the waiting rooms' lines.
 func Run(ctx context.Context, cfg *config.Config) error {
+	return serve(ctx, cfg, config.Gateway, cfg.GatewayAdminAddr(), (*Gateway).Routes, (*waitingroom.Room).Run)
+}
+
+// serve runs an edge process, the gateway or a room server, until ctx ends: routes on its public
+// port, its admin port, and lines (what it does with the waiting rooms' lines in the background).
+func serve(ctx context.Context, cfg *config.Config, process, adminAddr string, routes func(*Gateway) http.Handler,
+	lines func(*waitingroom.Room, context.Context)) error {
 	rdb := ratelimit.NewRedisClient(cfg.RedisAddr)
 	defer rdb.Close()
 	g, err := New(cfg, rdb)
@@ -173,17 +180,27 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	defer g.roomRedis.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go g.room.Run(ctx)
+	go lines(g.room, ctx)
 	admin := make(chan error, 1)
 	// The profiler is on the admin port only, never on the public one.
-	adminRoutes := router.NewAdminRouter(config.Gateway, auth.InternalToken([]byte(cfg.JWTSecret)))
+	adminRoutes := router.NewAdminRouter(process, auth.InternalToken(g.secret))
 	go func() {
-		admin <- httpapi.Serve(ctx, cfg.GatewayAdminAddr(), adminRoutes, cfg.ShutdownTimeout)
-		cancel() // the admin port is part of the gateway: without it, stop (and be restarted)
+		admin <- httpapi.Serve(ctx, adminAddr, adminRoutes, cfg.ShutdownTimeout)
+		cancel() // the admin port is part of the process: without it, stop (and be restarted)
 	}()
-	err = httpapi.Serve(ctx, cfg.Addr(config.Gateway), g.Routes(), cfg.ShutdownTimeout)
+	err = httpapi.Serve(ctx, cfg.Addr(process), routes(g), cfg.ShutdownTimeout)
 	cancel()
 	return errors.Join(err, <-admin)
+}
+
+// followOrigins is the room servers' origin (WAITING_ROOM_FOLLOW_URL's scheme and host), which the
+// page calls to follow a place; none when places are followed at the gateway.
+func (g *Gateway) followOrigins() []string {
+	u, err := url.Parse(g.cfg.WaitingRoom.FollowURL)
+	if err != nil || u.Host == "" {
+		return nil
+	}
+	return []string{u.Scheme + "://" + u.Host}
 }
 
 // proxyTo forwards to a service the requests its route matched ("" answers 404: no service).

@@ -23,8 +23,8 @@ import (
 
 const usage = `usage: ticketflow <command> [arguments]
 
-  serve <process>          run one process: gateway, user, event, booking, inventory, payment,
-                           notification, worker or bridge
+  serve <process>          run one process: gateway, room, user, event, booking, inventory,
+                           payment, notification, ticket, worker or bridge
   setup                    create the Kafka topics (KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR)
                            and the Temporal search attributes (docker-compose runs it once)
   replay --file F | --query Q

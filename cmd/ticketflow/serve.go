@@ -31,6 +31,7 @@ var processes = map[string]func(context.Context, *config.Config) error{
 	config.Ticket:       ticket.Run,
 	config.Worker:       worker.Run,
 	config.Bridge:       bridge.Run,
+	config.Room:         gateway.RunRoom,
 }
 
 func serve(ctx context.Context, cfg *config.Config, name string) error {

@@ -31,6 +31,7 @@ import { randomBytes } from 'node:crypto';
 const here = dirname(fileURLToPath(import.meta.url));
 const GATEWAY = (process.env.GATEWAY_URL || 'http://127.0.0.1:3100').replace(/\/+$/, '');
 const VISITOR_GATEWAY = (process.env.SECOND_GATEWAY_URL || GATEWAY).replace(/\/+$/, '');
+const ROOM = (process.env.ROOM_URL || 'http://127.0.0.1:3600').replace(/\/+$/, ''); // the waiting room's server
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = resolve(process.env.SCREENSHOT_DIR || join(here, 'screenshots'));
 const ADMIN_EMAIL = process.env.ADMIN_EMAIL || 'admin@ticketflow.local';
@@ -437,8 +438,9 @@ async function main() {
   });
 
   // The waiting room: buyers who joined first are ahead; the page shows its buyer's place move
-  // toward the front (pushed by the place's stream), then the seat map with the time left to book,
-  // and books with the admission.
+  // toward the front (pushed by the place's stream, which it follows at the room server its
+  // place names, another origin), then the seat map with the time left to book, and books with
+  // the admission.
   await step('an event with a waiting room: the place moves, then the seat map with a countdown', page, async () => {
     const room = await createEvent({ name: 'Browser room ' + uniq, salesStartAt: new Date(Date.now() - 60e3).toISOString(),
       waitingRoom: { enabled: true, admitPerMinute: 20 } });
@@ -447,6 +449,9 @@ async function main() {
         password: 'ahead-password-1' });
       await api('POST', `/api/events/${room.id}/queue`, undefined, token);
     }
+    const followed = [];
+    const noteStream = (r) => { if (r.url().includes('/queue/stream')) followed.push(r.url()); };
+    page.on('request', noteStream);
     await page.goto(`${GATEWAY}/#/events/${encodeURIComponent(room.id)}`);
     await waitFor({ text: 'a place in the line', observe: observer(page) },
       async () => Number(await page.getByTestId('queue-position').getAttribute('data-position')) >= 2);
@@ -471,6 +476,10 @@ async function main() {
       throw new Error('the place did not move forward step by step: ' + positions.join(', '));
     }
     if (await page.getByTestId('queue').isVisible()) throw new Error('the line is still shown once admitted');
+    page.off('request', noteStream);
+    if (!followed.length || !followed.every((u) => u.startsWith(ROOM + '/api/events/'))) {
+      throw new Error(`the page followed its place at ${followed.join(', ') || 'nothing'}, want the room server ${ROOM}`);
+    }
     await waitFor({ text: '8 AVAILABLE seats', observe: observer(page) },
       async () => (await page.locator('[data-testid^="seat-"][data-status="AVAILABLE"]').count()) === 8);
     const [one] = await availableSeats(page, 1);

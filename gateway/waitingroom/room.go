@@ -58,8 +58,14 @@ func NewRedisClient(addr string) *redis.Client {
 }
 
 // Run steps the live lines and refreshes the summaries this replica serves, every tick, until ctx
-// ends.
-func (rm *Room) Run(ctx context.Context) {
+// ends (a gateway).
+func (rm *Room) Run(ctx context.Context) { rm.run(ctx, true) }
+
+// Follow refreshes the summaries this replica serves, every tick, until ctx ends, and never moves a
+// line (a room server: the lines move by the gateways, whose priority is the decision path's).
+func (rm *Room) Follow(ctx context.Context) { rm.run(ctx, false) }
+
+func (rm *Room) run(ctx context.Context, steps bool) {
 	t := time.NewTicker(rm.cfg.Tick)
 	defer t.Stop()
 	for {
@@ -68,7 +74,9 @@ func (rm *Room) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		rm.step(ctx)
+		if steps {
+			rm.step(ctx)
+		}
 		rm.hub.refresh(ctx)
 	}
 }
@@ -141,6 +149,20 @@ func (rm *Room) Routes(r chi.Router, wrap func(http.Handler) http.Handler) {
 	r.Method(http.MethodGet, "/api/events/{id}/queue", h(rm.get))
 	r.Method(http.MethodDelete, "/api/events/{id}/queue", h(rm.leave))
 	r.Method(http.MethodGet, "/api/events/{id}/queue/stream", h(rm.stream))
+}
+
+// FollowRoutes registers the queue endpoints a room server answers on r: reading a place and its
+// stream (joining and leaving are the gateway's). wrap as Routes'.
+func (rm *Room) FollowRoutes(r chi.Router, wrap func(http.Handler) http.Handler) {
+	h := func(f func(http.ResponseWriter, *http.Request) error) http.Handler { return wrap(httpapi.Handle(f)) }
+	r.Method(http.MethodGet, "/api/events/{id}/queue", h(rm.get))
+	r.Method(http.MethodGet, "/api/events/{id}/queue/stream", h(rm.stream))
+}
+
+// followURLs are where a place in eventID's line is followed: read (pollUrl) and streamed.
+func (rm *Room) followURLs(eventID string) (poll, stream string) {
+	poll = rm.cfg.FollowURL + "/api/events/" + eventID + "/queue"
+	return poll, poll + "/stream"
 }
 
 // request is what every queue endpoint starts from: the buyer, and the event with its room on.
@@ -228,7 +250,9 @@ func (rm *Room) answer(w http.ResponseWriter, r *http.Request, info event.Info, 
 		return rm.unavailable(r, err)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	httpapi.WriteJSON(w, http.StatusOK, viewOf(rm.key, info.ID, user, p, s, now, fallbackRate(info)))
+	v := viewOf(rm.key, info.ID, user, p, s, now, fallbackRate(info))
+	v.PollURL, v.StreamURL = rm.followURLs(info.ID)
+	httpapi.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 

@@ -23,6 +23,9 @@ const (
 // buyer in, ahead how many wait before it, and estimatedWaitSeconds a rough estimate from the
 // recent pace of admission (absent when there is none yet). An ADMITTED place carries the
 // admissionToken to send with POST /api/bookings (header Admission-Token) until admittedUntil.
+// streamUrl and pollUrl say where to follow the place: the room servers' when the deployment runs
+// them (WAITING_ROOM_FOLLOW_URL), so that the waiting crowd is served apart from the gateway every
+// booking passes through; else the gateway's own paths.
 type Place struct {
 	EventID              string     `json:"eventId"`
 	State                string     `json:"state"`
@@ -40,6 +43,8 @@ type Place struct {
 	// UpdatedAt is when the line last moved (someone let in, or someone ahead left): the place
 	// shown is as of then.
 	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
+	StreamURL string     `json:"streamUrl"`
+	PollURL   string     `json:"pollUrl"`
 }
 
 // viewOf is the place p of user in eventID's line as a buyer sees it at now, with s the line's

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"ticketflow/internal/admission"
+	"ticketflow/internal/config"
 )
 
 func TestViewShowsOnlyTheCallersPlace(t *testing.T) {
@@ -43,6 +44,21 @@ func TestEstimatesAreRough(t *testing.T) {
 	for sec, want := range map[float64]int64{0.4: 5, 12: 15, 61: 75, 599: 600, 601: 660, 3599: 3600} {
 		if got := roughly(sec); got != want {
 			t.Errorf("roughly(%v) = %d, want %d", sec, got, want)
+		}
+	}
+}
+
+// A place names where to follow it: the room servers' URL when WAITING_ROOM_FOLLOW_URL is set,
+// else the gateway's own paths.
+func TestAPlaceNamesWhereToFollowIt(t *testing.T) {
+	for _, c := range []struct{ follow, wantPoll string }{
+		{"", "/api/events/e1/queue"},
+		{"https://queue.example.com", "https://queue.example.com/api/events/e1/queue"},
+	} {
+		rm := &Room{cfg: config.WaitingRoom{FollowURL: c.follow}}
+		poll, stream := rm.followURLs("e1")
+		if poll != c.wantPoll || stream != c.wantPoll+"/stream" {
+			t.Errorf("FollowURL %q: poll %q stream %q, want %q and its /stream", c.follow, poll, stream, c.wantPoll)
 		}
 	}
 }

@@ -38,8 +38,14 @@ var currencies = func() []byte {
 }()
 
 // Handler serves index.html for "/", /currencies.json, and the assets beside them by name. Anything else is the
-// contract's 404 envelope; a method other than GET or HEAD is a 405.
-func Handler() http.Handler {
+// contract's 404 envelope; a method other than GET or HEAD is a 405. connect are the origins other
+// than its own that the page may call (the room servers', where it follows a place in a line);
+// its Content-Security-Policy allows those and no other.
+func Handler(connect ...string) http.Handler {
+	csp := "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+	if len(connect) > 0 {
+		csp = "default-src 'self'; connect-src 'self' " + strings.Join(connect, " ") + "; img-src 'self' data:; frame-ancestors 'none'"
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -65,7 +71,7 @@ func Handler() http.Handler {
 		h.Set("Cache-Control", "no-cache")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", csp)
 		http.ServeFileFS(w, r, files, name)
 	})
 }

@@ -69,3 +69,20 @@ func TestCurrenciesComeFromTheServersList(t *testing.T) {
 		t.Fatal("the page does not read /currencies.json")
 	}
 }
+
+// The page may connect to the room servers it follows a place at, and to no other origin.
+func TestThePageMayCallTheRoomServersOnly(t *testing.T) {
+	for _, c := range []struct {
+		connect []string
+		want    string
+	}{
+		{nil, "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"},
+		{[]string{"https://queue.example.com"}, "default-src 'self'; connect-src 'self' https://queue.example.com; img-src 'self' data:; frame-ancestors 'none'"},
+	} {
+		w := httptest.NewRecorder()
+		Handler(c.connect...).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if got := w.Header().Get("Content-Security-Policy"); got != c.want {
+			t.Errorf("connect %v: Content-Security-Policy %q, want %q", c.connect, got, c.want)
+		}
+	}
+}

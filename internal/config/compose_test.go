@@ -41,13 +41,13 @@ var (
 // and the six services) on the host.
 var contractPorts = map[string]int{
 	Gateway: 3000, User: 3001, Event: 3002, Booking: 3003, Inventory: 3004,
-	Payment: 3005, Notification: 3006, Worker: 3007, Bridge: 3008, Ticket: 3099,
+	Payment: 3005, Notification: 3006, Worker: 3007, Bridge: 3008, Ticket: 3099, Room: 3500,
 }
 
 // composeApps is what each process needs from its container.
 var composeApps = []struct {
 	name    string
-	publish bool           // the contract port is published on the host (the gateway alone)
+	publish bool           // the contract port is published on the host (the gateway and the room)
 	stores  []composeStore // servers it uses: a healthy dependency, found through its variable
 	peers   []string       // processes it calls, through their <NAME>_URL
 	after   []string       // processes that must be healthy before it starts
@@ -61,8 +61,9 @@ var composeApps = []struct {
 	{name: Ticket, stores: []composeStore{storePostgres, storeKafka}, peers: []string{User, Event}},
 	{name: Worker, stores: []composeStore{storeTemporal, storeKafka}, peers: []string{Booking, Inventory, Payment}},
 	{name: Bridge, stores: []composeStore{storeTemporal, storeKafka}, peers: []string{Booking, Payment}},
+	{name: Room, publish: true, stores: []composeStore{storeRedis}, peers: []string{Event}, after: []string{Event}},
 	{name: Gateway, publish: true, stores: []composeStore{storeRedis}, peers: Services,
-		after: []string{User, Event, Booking, Inventory, Payment, Notification, Ticket, Worker, Bridge}},
+		after: []string{User, Event, Booking, Inventory, Payment, Notification, Ticket, Worker, Bridge, Room}},
 }
 
 // composeInfra are the servers of the stack, from their official images.
@@ -282,13 +283,13 @@ func TestComposeRequiresJWTSecret(t *testing.T) {
 	}
 }
 
-// Only the gateway is published on the host's interfaces; the web UIs on 127.0.0.1 only; no
-// internal service port (3001-3008), Temporal's gRPC (7233) or store at all.
-func TestComposePublishesOnlyTheGatewayAndLoopbackUIs(t *testing.T) {
+// Only the gateway and the room are published on the host's interfaces; the web UIs on 127.0.0.1
+// only; no internal service port (3001-3008), Temporal's gRPC (7233) or store at all.
+func TestComposePublishesOnlyTheEdgeAndLoopbackUIs(t *testing.T) {
 	project := loadCompose(t)
 	internal := map[uint32]bool{7233: true}
 	for name, port := range contractPorts {
-		if name != Gateway {
+		if name != Gateway && name != Room {
 			internal[uint32(port)] = true
 		}
 	}
@@ -296,10 +297,10 @@ func TestComposePublishesOnlyTheGatewayAndLoopbackUIs(t *testing.T) {
 		for _, p := range svc.Ports {
 			host, _ := strconv.Atoi(p.Published)
 			switch {
-			case svc.Name == Gateway && p.Target == uint32(contractPorts[Gateway]) && host == contractPorts[Gateway]:
+			case (svc.Name == Gateway || svc.Name == Room) && p.Target == uint32(contractPorts[svc.Name]) && host == contractPorts[svc.Name]:
 			case p.HostIP == "127.0.0.1" && (svc.Name == "temporal-ui" || svc.Name == "mailpit"):
 			default:
-				t.Errorf("service %q publishes %s:%s->%d; only the gateway (and the UIs on 127.0.0.1) may be published",
+				t.Errorf("service %q publishes %s:%s->%d; only the gateway and the room (and the UIs on 127.0.0.1) may be published",
 					svc.Name, p.HostIP, p.Published, p.Target)
 			}
 			if internal[p.Target] || internal[uint32(host)] {
@@ -479,7 +480,7 @@ func hostPort(addr string) (host, port string, err error) {
 // interface, anything else on 127.0.0.1 only).
 func publishes(svc types.ServiceConfig, host, container int) bool {
 	for _, p := range svc.Ports {
-		if p.Target == uint32(container) && p.Published == strconv.Itoa(host) && (svc.Name == Gateway || p.HostIP == "127.0.0.1") {
+		if p.Target == uint32(container) && p.Published == strconv.Itoa(host) && (svc.Name == Gateway || svc.Name == Room || p.HostIP == "127.0.0.1") {
 			return true
 		}
 	}

@@ -34,6 +34,9 @@ const (
 	Ticket       = "ticket"
 	Worker       = "worker"
 	Bridge       = "bridge"
+	// Room serves the waiting rooms' followers: the streams and polls of the buyers in a line,
+	// apart from the gateway that every booking passes through (gateway/room.go).
+	Room = "room"
 )
 
 // Databases of the services, on PostgreSQL (users, bookings, inventory, tickets) and MongoDB (the
@@ -57,7 +60,7 @@ var Services = []string{User, Event, Booking, Inventory, Payment, Notification, 
 
 // Processes are every application process of the stack, in start order (the gateway last, so
 // that once it answers, everything behind it is already up).
-var Processes = []string{User, Event, Booking, Inventory, Payment, Notification, Ticket, Worker, Bridge, Gateway}
+var Processes = []string{User, Event, Booking, Inventory, Payment, Notification, Ticket, Worker, Bridge, Room, Gateway}
 
 // Config is everything a TicketFlow process may need. Each process uses the part it needs.
 type Config struct {
@@ -90,6 +93,7 @@ type Config struct {
 	// Observability. The gateway serves /metrics on its admin port, never on the public one; every
 	// other process serves it on its own port.
 	GatewayAdminPort int
+	RoomAdminPort    int     // the room's admin port (/metrics), as the gateway's
 	OTLPEndpoint     string  // where spans go (OTLP over HTTP); "" when OTEL_TRACES_EXPORTER=none
 	TraceSampleRatio float64 // share of new traces recorded, 0..1
 	LogFormat        string  // text (default) or json
@@ -125,6 +129,10 @@ type WaitingRoom struct {
 	Admission time.Duration // how long an admission lasts (WAITING_ROOM_ADMISSION, 10m)
 	Tick      time.Duration // how often the line moves and each gateway reads it (WAITING_ROOM_TICK, 250ms)
 	PushEvery time.Duration // at most one update a buyer's stream this often (WAITING_ROOM_PUSH_EVERY, 1s)
+	// FollowURL is the public base URL of the room servers (WAITING_ROOM_FOLLOW_URL, e.g.
+	// https://queue.example.com): a place's streamUrl and pollUrl point there, so that the
+	// buyers waiting in a line are served apart from the gateway. Empty: at the gateway itself.
+	FollowURL string
 	// The automatic meter (events without admitPerMinute): the seats held for admitted buyers
 	// and not yet confirmed are kept under Target seconds of the confirmations measured (at least
 	// MinInFlight seats); an admitted buyer who has not answered a booking yet counts as
@@ -143,6 +151,9 @@ var DefaultPorts = map[string]int{
 	// 10·k), and the e2e suite starts extra gateways on 3040..3048 with admin ports (+50)
 	// 3090..3098: 3099 is the one port of the block nothing else takes.
 	Ticket: 3099,
+	// The room is not in the block: 3500, and its admin port 3509 (ROOM_ADMIN_PORT); its replicas
+	// +10·k as every process's.
+	Room: 3500,
 }
 
 // Load reads the configuration from the environment.
@@ -184,6 +195,7 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 	c.MailFrom = l.str("MAIL_FROM", "TicketFlow <tickets@ticketflow.local>")
 
 	c.GatewayAdminPort = l.port("GATEWAY_ADMIN_PORT", 3009)
+	c.RoomAdminPort = l.port("ROOM_ADMIN_PORT", 3509)
 	c.OTLPEndpoint = strings.TrimRight(l.str("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+local("JAEGER_OTLP_HTTP_PORT", 4318)), "/")
 	switch exporter := l.str("OTEL_TRACES_EXPORTER", "otlp"); exporter {
 	case "none":
@@ -213,6 +225,7 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 		Admission:     l.duration("WAITING_ROOM_ADMISSION", 10*time.Minute),
 		Tick:          l.duration("WAITING_ROOM_TICK", 250*time.Millisecond),
 		PushEvery:     l.duration("WAITING_ROOM_PUSH_EVERY", time.Second),
+		FollowURL:     strings.TrimRight(l.str("WAITING_ROOM_FOLLOW_URL", ""), "/"),
 		Target:        l.duration("WAITING_ROOM_TARGET", 1500*time.Millisecond),
 		MinInFlight:   l.int("WAITING_ROOM_MIN_IN_FLIGHT", 20),
 		SeatsPerBuyer: l.int("WAITING_ROOM_SEATS_PER_BUYER", 2),
@@ -221,6 +234,12 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 	if w := c.WaitingRoom; w.Admission < time.Second || w.Tick < 10*time.Millisecond || w.PushEvery < 0 ||
 		w.Target <= 0 || w.MinInFlight < 1 || w.SeatsPerBuyer < 1 || w.FreshFor <= 0 {
 		l.errs = append(l.errs, fmt.Sprintf("WAITING_ROOM_*: %+v: admission at least 1s, tick at least 10ms, target and fresh-for positive, min-in-flight and seats-per-buyer at least 1", w))
+	}
+	if f := c.WaitingRoom.FollowURL; f != "" {
+		if u, err := url.Parse(f); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.RawQuery != "" || u.Fragment != "" {
+			l.errs = append(l.errs, fmt.Sprintf("WAITING_ROOM_FOLLOW_URL=%q: must be an http(s) base URL, such as https://queue.example.com", f))
+		}
 	}
 	c.TicketKeyRotation = l.duration("TICKET_KEY_ROTATION", 30*24*time.Hour)
 	c.TicketEventLasts = l.duration("TICKET_EVENT_LASTS", 12*time.Hour)
@@ -295,8 +314,12 @@ func (c *Config) Addr(name string) string {
 
 // GatewayAdminAddr is the listen address of the gateway's admin port (/metrics, /health):
 // TICKETFLOW_ADMIN_PORT when set (a gateway replica of the local stack), else GATEWAY_ADMIN_PORT.
-func (c *Config) GatewayAdminAddr() string {
-	port := c.GatewayAdminPort
+func (c *Config) GatewayAdminAddr() string { return adminAddr(c.GatewayAdminPort) }
+
+// RoomAdminAddr is the listen address of the room's admin port, as GatewayAdminAddr's.
+func (c *Config) RoomAdminAddr() string { return adminAddr(c.RoomAdminPort) }
+
+func adminAddr(port int) string {
 	if p, err := strconv.Atoi(os.Getenv("TICKETFLOW_ADMIN_PORT")); err == nil && p > 0 {
 		port = p
 	}

@@ -76,6 +76,20 @@ func TestLoadWithoutJWTSecretRefusesToServeOutsideLocal(t *testing.T) {
 	}
 }
 
+func TestWaitingRoomFollowURLIsABaseURL(t *testing.T) {
+	t.Setenv("WAITING_ROOM_FOLLOW_URL", "https://queue.example.com/")
+	cfg, err := Load()
+	if err != nil || cfg.WaitingRoom.FollowURL != "https://queue.example.com" {
+		t.Fatalf("Load = %q, %v; want the URL without its trailing slash", cfg.WaitingRoom.FollowURL, err)
+	}
+	for _, bad := range []string{"queue.example.com", "ftp://queue.example.com", "https://", "https://q.example.com/?a=1"} {
+		t.Setenv("WAITING_ROOM_FOLLOW_URL", bad)
+		if _, err := Load(); err == nil || !strings.Contains(err.Error(), "WAITING_ROOM_FOLLOW_URL") {
+			t.Errorf("WAITING_ROOM_FOLLOW_URL=%q: Load = %v, want an error naming the variable", bad, err)
+		}
+	}
+}
+
 func TestTrustedProxiesTakeCIDRsAndAddresses(t *testing.T) {
 	t.Setenv("TRUSTED_PROXIES", " 10.0.0.0/8, 192.168.1.7 ,fd00::/8,::ffff:172.16.0.1, 10.1.2.3/16")
 	cfg, err := Load()

@@ -88,10 +88,13 @@ type benchPlace struct {
 	AdmittedUntil  *time.Time `json:"admittedUntil"`
 	SoldOut        bool       `json:"soldOut"`
 	UpdatedAt      *time.Time `json:"updatedAt"`
+	StreamURL      string     `json:"streamUrl"` // where to follow the place (the room server's)
+	PollURL        string     `json:"pollUrl"`
 }
 
-// roomProcesses are the processes whose CPU the waiting buyers cost: the gateways and Redis.
-var roomProcesses = []string{config.Gateway, "redis"}
+// roomProcesses are the processes whose CPU the waiting buyers cost: the gateways (joins), the
+// room servers (streams and polls) and Redis.
+var roomProcesses = []string{config.Gateway, config.Room, "redis"}
 
 // OnSale runs the waiting-room benchmark against the stack of cfg.
 func OnSale(ctx context.Context, cfg *devstack.Settings, o OnSaleOptions, out io.Writer) (*OnSaleResult, error) {
@@ -142,7 +145,7 @@ func OnSale(ctx context.Context, cfg *devstack.Settings, o OnSaleOptions, out io
 			}()
 		}
 	}
-	// The waiting buyers' cost: CPU of the gateways and Redis over the minute before opening, per
+	// The waiting buyers' cost: CPU of the gateways, the room servers and Redis over the minute before opening, per
 	// buyer-minute of waiting (the integral of buyers waiting, sampled every second).
 	meterFrom := opens.Add(-o.EarlyFor + 5*time.Second)
 	waitUntil(ctx, meterFrom)
@@ -260,6 +263,8 @@ func (s *onSaleRun) buyer(ctx context.Context, rb *roomBuyer, prog *progress.Rep
 		time.Sleep(time.Second)
 	}
 	rb.joined = time.Now()
+	// The buyer follows its place where the answer says (the room server's), as the page does.
+	pollAt, streamAt := cmp.Or(p.PollURL, path), cmp.Or(p.StreamURL, path+"/stream")
 	prog.Add(1)
 	s.waitingNow(1)
 	waiting := true
@@ -305,7 +310,7 @@ func (s *onSaleRun) buyer(ctx context.Context, rb *roomBuyer, prog *progress.Rep
 			if !waitUntil(ctx, lastAt.Add(2*time.Second)) {
 				return
 			}
-			status, body, err := rb.b.Do(ctx, http.MethodGet, path, nil)
+			status, body, err := rb.b.Do(ctx, http.MethodGet, pollAt, nil)
 			var np benchPlace
 			if err != nil || status != http.StatusOK || json.Unmarshal(body, &np) != nil {
 				atomic.AddInt64(&s.r.Failures, 1)
@@ -316,7 +321,7 @@ func (s *onSaleRun) buyer(ctx context.Context, rb *roomBuyer, prog *progress.Rep
 			seen(p)
 			continue
 		}
-		p = s.follow(ctx, rb, path, seen)
+		p = s.follow(ctx, rb, streamAt, seen)
 		if p.State == "WAITING" && ctx.Err() == nil {
 			rb.poll = true // the stream broke: poll from now on
 		}
@@ -374,12 +379,12 @@ func (s *onSaleRun) firstMoveAfter(t time.Time) time.Time {
 	return time.UnixMilli(s.moves[i])
 }
 
-// follow reads the buyer's place stream until it is no longer WAITING, the stream ends, or ctx
-// ends; it returns the last place read.
-func (s *onSaleRun) follow(ctx context.Context, rb *roomBuyer, path string, seen func(benchPlace)) benchPlace {
+// follow reads the buyer's place stream at stream (a path or URL) until it is no longer WAITING,
+// the stream ends, or ctx ends; it returns the last place read.
+func (s *onSaleRun) follow(ctx context.Context, rb *roomBuyer, stream string, seen func(benchPlace)) benchPlace {
 	var p benchPlace
 	p.State = "WAITING"
-	resp, err := rb.b.Open(ctx, http.MethodGet, path+"/stream", "Accept", "text/event-stream")
+	resp, err := rb.b.Open(ctx, http.MethodGet, stream, "Accept", "text/event-stream")
 	if err != nil {
 		return p
 	}
@@ -597,7 +602,7 @@ func (r *OnSaleResult) Print(w io.Writer) {
 		pct(r.FreshStream, 50), pct(r.FreshStream, 99), len(r.FreshStream), pct(r.FreshPoll, 50), pct(r.FreshPoll, 99), len(r.FreshPoll))
 	fmt.Fprintf(w, "  fairness            after opening %.4f out of arrival order; early joiners' arrival vs place rank correlation %.3f\n",
 		r.FairAfterOpen, r.EarlyRankCorr)
-	fmt.Fprintf(w, "  waiting buyers' CPU %.3f ms per buyer-minute (gateways and Redis over %.0f buyer-minutes before opening, idle removed): %v\n",
+	fmt.Fprintf(w, "  waiting buyers' CPU %.3f ms per buyer-minute (gateways, rooms and Redis over %.0f buyer-minutes before opening, idle removed): %v\n",
 		r.CPUPerWaitingBuyer, r.WaitingBuyerMinutes, roundMap(r.WaitingCPU))
 	fmt.Fprintf(w, "  CPU over the sale   %s (ms per second; 1000 is a core)\n", byCPU(r.SaleCPU))
 	fmt.Fprintf(w, "correctness\n  oversold seats %d, double charged %d, not terminal after the drain %d, seats mismatched %d, charges kept %d\n",

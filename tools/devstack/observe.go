@@ -71,8 +71,8 @@ scrape_configs:
 		var targets []string
 		for k := 0; k < max(cfg.Replicas, 1); k++ {
 			port := cfg.ReplicaPort(name, k)
-			if name == config.Gateway {
-				port = cfg.GatewayAdminPortOf(k)
+			if admin := cfg.AdminPortOf(name, k); admin != 0 {
+				port = admin
 			}
 			targets = append(targets, fmt.Sprintf("'127.0.0.1:%d'", port))
 		}

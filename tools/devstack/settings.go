@@ -153,6 +153,11 @@ func LoadSettings() (*Settings, error) {
 			urls = append(urls, fmt.Sprintf("http://127.0.0.1:%d", base+10*k))
 		}
 		s.env = append(s.env, env+"_URLS="+strings.Join(urls, ","))
+		if name == config.Room {
+			// The queue answers send the waiting crowd to the room (its first replica; a buyer
+			// whose room is gone follows at the gateway again).
+			s.env = append(s.env, "WAITING_ROOM_FOLLOW_URL="+urls[0])
+		}
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("local stack settings: %s", strings.Join(errs, "; "))
@@ -205,5 +210,14 @@ func (s *Settings) LogDir() string { return filepath.Join(s.DataDir, "logs") }
 // so every replica of every process has its own.
 func (s *Settings) ReplicaPort(name string, k int) int { return s.Ports[name] + 10*k }
 
-// GatewayAdminPortOf is the admin port of gateway replica k (from 0).
-func (s *Settings) GatewayAdminPortOf(k int) int { return s.GatewayAdminPort + 10*k }
+// AdminPortOf is the admin port (metrics) of replica k of a process whose main port faces
+// clients, the gateway's or the room's, and 0 for any other process (its metrics are on its port).
+func (s *Settings) AdminPortOf(process string, k int) int {
+	switch process {
+	case config.Gateway:
+		return s.GatewayAdminPort + 10*k
+	case config.Room:
+		return s.RoomAdminPort + 10*k
+	}
+	return 0
+}

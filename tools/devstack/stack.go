@@ -234,13 +234,14 @@ func (s *Stack) banner(out io.Writer, took time.Duration) {
 	fmt.Fprintf(out, `
 TicketFlow is up (%s).
   Gateway (REST API)   %s/api   health: %s/health/all
+  Waiting-room server  %s   (the crowd's places and streams)
   Temporal web UI      http://127.0.0.1:%d   (gRPC %s, namespace %s)
   Mailpit API (email)  %s/api/v1/messages
   Kafka                %s
   Prometheus           %s   dashboard: %s/consoles/ticketflow.html
   Jaeger (traces)      %s/api/traces   a booking's: bin/ticketflow-dev trace <bookingId>
   Logs                 %s/<process>.log
-`, took.Round(100*time.Millisecond), c.URLs[config.Gateway], c.URLs[config.Gateway], c.TemporalUIPort, c.TemporalAddr, c.TemporalNS,
+`, took.Round(100*time.Millisecond), c.URLs[config.Gateway], c.URLs[config.Gateway], c.URLs[config.Room], c.TemporalUIPort, c.TemporalAddr, c.TemporalNS,
 		c.MailpitURL, strings.Join(c.KafkaBrokers, ","), c.PrometheusURL, c.PrometheusURL, c.JaegerURL, c.LogDir())
 	if c.Replicas > 1 {
 		fmt.Fprintf(out, "  Replicas (%d of each process):\n", c.Replicas)
@@ -326,12 +327,12 @@ func (s *Stack) applications() []*component {
 		for k := 0; k < s.cfg.Replicas; k++ {
 			name, port := name, s.cfg.ReplicaPort(name, k)
 			url := fmt.Sprintf("http://127.0.0.1:%d/health", port)
-			// A gateway replica also serves its metrics on an admin port of its own.
-			admin := s.cfg.GatewayAdminPortOf(k)
+			// A gateway or room replica also serves its metrics on an admin port of its own.
+			admin := s.cfg.AdminPortOf(name, k)
 			var prepare func(context.Context) error
-			if name == config.Gateway {
+			if admin != 0 {
 				prepare = func(context.Context) error {
-					return checkFree(admin, "the gateway's admin port (metrics)", "GATEWAY_ADMIN_PORT")
+					return checkFree(admin, "the "+name+"'s admin port (metrics)", config.PortEnv(name+"_admin"))
 				}
 			}
 			out = append(out, &component{
@@ -344,7 +345,7 @@ func (s *Stack) applications() []*component {
 					cmd.Env = append(s.childEnv(), "TICKETFLOW_LISTEN_PORT="+strconv.Itoa(port))
 					cmd.Env = append(cmd.Env, s.cfg.faultEnv(name, k)...)
 					cmd.Env = append(cmd.Env, replicaEnv(s.cfg, ReplicaName(name, k))...)
-					if name == config.Gateway {
+					if admin != 0 {
 						cmd.Env = append(cmd.Env, "TICKETFLOW_ADMIN_PORT="+strconv.Itoa(admin))
 					}
 					return cmd, nil
@@ -359,11 +360,12 @@ func (s *Stack) applications() []*component {
 }
 
 // background are the processes of the confirmation pipeline and the observers: everything a
-// booking needs after its seats are decided. The seat decision runs through the gateway, booking,
-// inventory, PostgreSQL and Redis (and user and event, which it reads), and a buyer waits on it.
+// booking needs after its seats are decided, and the room servers, which the waiting crowd follows
+// its places on. The seat decision runs through the gateway, booking, inventory, PostgreSQL and
+// Redis (and user and event, which it reads), and a buyer waits on it.
 var background = map[string]bool{"kafka": true, "ferretdb": true, "temporal": true, "mailpit": true,
 	"prometheus": true, "jaeger": true, config.Worker: true, config.Bridge: true, config.Payment: true,
-	config.Notification: true, config.Ticket: true}
+	config.Notification: true, config.Ticket: true, config.Room: true}
 
 // niceOf is the nice value a process starts with: the configured one for the background, so that
 // on one shared machine the seat decision is served first (BENCHMARKS.md measures the effect).

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"ticketflow/internal/auth"
@@ -59,8 +60,22 @@ func BuyerOf(cfg *devstack.Settings, i int, userID, email, token string) *Buyer 
 			MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}}}
 }
 
+// targets are the URLs a request for path goes to in turn: path itself when it is a URL (one an
+// answer named, such as a place's pollUrl), else path at each gateway replica, this buyer's first.
+func (b *Buyer) targets(path string) []string {
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		return []string{path}
+	}
+	out := make([]string, len(b.bases))
+	for i, base := range b.bases {
+		out[i] = base + path
+	}
+	return out
+}
+
 // Do sends a request as the buyer and returns the status and body. body is sent as JSON. A
-// gateway replica that refuses the connection is passed over for the next.
+// gateway replica that refuses the connection is passed over for the next. path is a path of the
+// API, or a URL.
 func (b *Buyer) Do(ctx context.Context, method, path string, body any, headers ...string) (int, []byte, error) {
 	var raw []byte
 	if body != nil {
@@ -70,10 +85,10 @@ func (b *Buyer) Do(ctx context.Context, method, path string, body any, headers .
 		}
 	}
 	var err error
-	for _, base := range b.bases {
+	for _, url := range b.targets(path) {
 		var status int
 		var out []byte
-		status, out, err = b.send(ctx, method, base+path, raw, body != nil, headers)
+		status, out, err = b.send(ctx, method, url, raw, body != nil, headers)
 		if !httpapi.Unreachable(err) {
 			return status, out, err
 		}
@@ -83,12 +98,13 @@ func (b *Buyer) Do(ctx context.Context, method, path string, body any, headers .
 
 // Open sends a request as the buyer and returns the response with its body unread, for a
 // stream (no timeout but ctx's). A gateway replica that refuses the connection is passed over.
+// path as Do's.
 func (b *Buyer) Open(ctx context.Context, method, path string, headers ...string) (*http.Response, error) {
 	streams := &http.Client{Transport: b.http.Transport}
 	var err error
-	for _, base := range b.bases {
+	for _, url := range b.targets(path) {
 		var req *http.Request
-		if req, err = http.NewRequestWithContext(ctx, method, base+path, nil); err != nil {
+		if req, err = http.NewRequestWithContext(ctx, method, url, nil); err != nil {
 			return nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+b.Token)

@@ -18,6 +18,7 @@ const STATUS_TEXT = { AVAILABLE: 'available', LOCKED: 'held for a booking', RESE
 const $ = (id) => document.getElementById(id);
 
 const state = {
+  followAtGateway: false, // the room server could not be reached: follow places at the gateway
   token: localStorage.getItem('ticketflow.token'),
   user: JSON.parse(localStorage.getItem('ticketflow.user') || 'null'),
   view: null,
@@ -62,7 +63,9 @@ async function api(method, path, body, headers = {}) {
   if (state.token) h.Authorization = 'Bearer ' + state.token;
   let res;
   try {
-    res = await fetch('/api' + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    // A path of the API (/events/…), or a URL an answer gave (a place's pollUrl).
+    const url = /^(https?:\/\/|\/api\/)/.test(path) ? path : '/api' + path;
+    res = await fetch(url, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (e) {
     throw new ApiError(0, 'NETWORK_ERROR', 'Cannot reach the TicketFlow gateway (' + e.message + ').');
   }
@@ -791,12 +794,20 @@ function renderAdmission() {
   state.timers.admission = setInterval(tick, 500);
 }
 
+// followAt is where to follow the place: the URL its answer named (key: streamUrl or pollUrl: the
+// room servers', apart from the gateway), or the gateway's own path once the room could not be
+// reached.
+function followAt(key, gatewayPath) {
+  const url = state.place && state.place[key];
+  return url && !state.followAtGateway ? url : gatewayPath;
+}
+
 // followPlace reads the place's stream; when it ends or cannot be opened, polls instead.
 async function followPlace(gen) {
   if (state.placeStream) state.placeStream.abort();
   const ctrl = new AbortController();
   state.placeStream = ctrl;
-  const path = '/api/events/' + encodeURIComponent(state.event.id) + '/queue/stream';
+  const path = followAt('streamUrl', '/api/events/' + encodeURIComponent(state.event.id) + '/queue/stream');
   try {
     const res = await fetch(path, { headers: { Accept: 'text/event-stream', Authorization: 'Bearer ' + state.token },
       signal: ctrl.signal });
@@ -815,6 +826,7 @@ async function followPlace(gen) {
     }
   } catch (e) {
     if (ctrl.signal.aborted) return;
+    if (e instanceof TypeError) state.followAtGateway = true; // the room server cannot be reached
   }
   if (state.placeStream === ctrl) state.placeStream = null;
   if (gen === state.gen && state.place && state.place.state !== 'EXPIRED') pollPlace(gen);
@@ -825,13 +837,14 @@ function pollPlace(gen) {
   state.timers.queue = setTimeout(async () => {
     if (gen !== state.gen) return;
     try {
-      const p = await api('GET', '/events/' + encodeURIComponent(state.event.id) + '/queue');
+      const p = await api('GET', followAt('pollUrl', '/api/events/' + encodeURIComponent(state.event.id) + '/queue'));
       if (gen !== state.gen) return;
       clearError('queue');
       await showPlace(p, gen);
       if (p.state === 'EXPIRED') return;
     } catch (e) {
       if (gen !== state.gen) return;
+      if (e.status === 0) state.followAtGateway = true; // the room server cannot be reached
       showError(e, 'queue');
       if (e.status === 404) return enterRoom(gen); // the line was reset, or the room switched off
       if (e.status === 401) return;
