@@ -60,7 +60,9 @@ func viewOf(key []byte, eventID, user string, p place, s *summary, now time.Time
 	switch {
 	case p.State == stWaiting:
 		v.State = StateWaiting
-		if p.Number == 0 || !s.Drawn {
+		// A place with a number shows it even when this replica's summary still predates the draw
+		// (a join in the first tick after opening): it was drawn, or joined after the draw.
+		if p.Number == 0 {
 			if wait := s.Opens.Sub(now); wait > 0 {
 				v.EstimatedWaitSeconds = ptr(int64(math.Ceil(wait.Seconds())))
 			}

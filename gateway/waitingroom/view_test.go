@@ -62,3 +62,16 @@ func TestAPlaceNamesWhereToFollowIt(t *testing.T) {
 		}
 	}
 }
+
+// A buyer who joins in the first tick after opening gets a number at once (the join draws the
+// line); the answer shows it although the replica's summary of the line is still the one from
+// before the draw, and not as an early joiner's place waiting for the draw.
+func TestAPlaceJoinedJustAfterOpeningShowsItsNumber(t *testing.T) {
+	key := admission.Key([]byte("a-secret-of-thirty-two-bytes-or-more"))
+	stale := &summary{Opens: t0, Drawn: false}
+	v := viewOf(key, "e1", "u1", place{State: stWaiting, Number: 5001, Joined: t0.Add(40 * time.Millisecond).UnixMilli()},
+		stale, t0.Add(50*time.Millisecond), 0)
+	if v.Number == nil || *v.Number != 5001 || v.Position == nil || *v.Position != 5001 {
+		t.Fatalf("view %+v, want number 5001 at position 5001", v)
+	}
+}

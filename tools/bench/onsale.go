@@ -69,8 +69,12 @@ type OnSaleResult struct {
 
 // roomBuyer is one buyer's run through the line.
 type roomBuyer struct {
-	b                 *loadgen.Buyer
-	early, poll       bool
+	b           *loadgen.Buyer
+	early, poll bool // planned to join before opening; polls instead of streaming
+	// drawn: the line took the join before the sale opened (the answer had no number yet), the
+	// server's clock deciding; a buyer planned early whose join arrived late (a loaded machine)
+	// is not, and is judged as a late joiner.
+	drawn             bool
 	at                time.Time // when it joins
 	joinStart, joined time.Time
 	number            int64
@@ -263,6 +267,7 @@ func (s *onSaleRun) buyer(ctx context.Context, rb *roomBuyer, prog *progress.Rep
 		time.Sleep(time.Second)
 	}
 	rb.joined = time.Now()
+	rb.drawn = p.Number == nil && p.State == "WAITING"
 	// The buyer follows its place where the answer says (the room server's), as the page does.
 	pollAt, streamAt := cmp.Or(p.PollURL, path), cmp.Or(p.StreamURL, path+"/stream")
 	prog.Add(1)
@@ -473,6 +478,8 @@ func (s *onSaleRun) book(ctx context.Context, rb *roomBuyer, token, queue string
 // fairness computes the two order figures from the numbers the buyers were given (admission
 // follows them) and when they joined.
 //
+// Early and late are the line's: a join it took before opening (drawn), or after.
+//
 // fair_after_open: the share of buyers who joined after opening and were placed (so admitted)
 // out of arrival order — behind someone whose join began after theirs was answered, ahead of an
 // early joiner, or admitted after a buyer with a higher number.
@@ -486,7 +493,7 @@ func (s *onSaleRun) fairness(rbs []*roomBuyer) {
 		if rb.number == 0 {
 			continue
 		}
-		if rb.early {
+		if rb.drawn {
 			early = append(early, rb)
 			maxEarly = max(maxEarly, rb.number)
 		} else {
@@ -520,7 +527,7 @@ func (s *onSaleRun) fairness(rbs []*roomBuyer) {
 	sort.Slice(admitted, func(i, j int) bool { return admitted[i].number < admitted[j].number })
 	var latest time.Time
 	for _, rb := range admitted {
-		if rb.admittedUntil.Before(latest) && !rb.early {
+		if rb.admittedUntil.Before(latest) && !rb.drawn {
 			unfair[rb] = true
 		}
 		if rb.admittedUntil.After(latest) {

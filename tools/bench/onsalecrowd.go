@@ -72,6 +72,7 @@ type crowdFinal struct {
 
 type crowdResult struct {
 	Number            int64
+	Drawn             bool
 	JoinStart, Joined time.Time
 	Admitted, Until   time.Time
 }
@@ -145,7 +146,7 @@ func OnSaleCrowd(ctx context.Context, cfg *devstack.Settings, planPath string, s
 	f := &crowdFinal{Joined: r.Joined, WaitingPeak: r.WaitingPeak, JoinErrors: r.JoinErrors, Failures: r.Failures,
 		FreshStream: r.FreshStream, FreshPoll: r.FreshPoll, Buyers: make([]crowdResult, len(rbs))}
 	for i, rb := range rbs {
-		f.Buyers[i] = crowdResult{Number: rb.number, JoinStart: rb.joinStart, Joined: rb.joined,
+		f.Buyers[i] = crowdResult{Number: rb.number, Drawn: rb.drawn, JoinStart: rb.joinStart, Joined: rb.joined,
 			Admitted: rb.admitted, Until: rb.admittedUntil}
 	}
 	send(crowdMsg{Kind: "final", Final: f})
@@ -297,7 +298,7 @@ func (c *crowd) stop(s *onSaleRun, rbs []*roomBuyer) error {
 	s.r.FreshStream, s.r.FreshPoll = f.FreshStream, f.FreshPoll
 	for i, b := range f.Buyers {
 		if i < len(rbs) {
-			rbs[i].number, rbs[i].joinStart, rbs[i].joined = b.Number, b.JoinStart, b.Joined
+			rbs[i].number, rbs[i].drawn, rbs[i].joinStart, rbs[i].joined = b.Number, b.Drawn, b.JoinStart, b.Joined
 			if rbs[i].admittedUntil.IsZero() {
 				rbs[i].admitted, rbs[i].admittedUntil = b.Admitted, b.Until
 			}
