@@ -525,8 +525,24 @@ func (s *Stores) refunds(ctx context.Context, r *Report, bookingIDs []string) er
 	return nil
 }
 
-// readTopic reads every message of every partition of topic.
+// brokerBackFor is how long the audit waits for a broker that does not answer: one restarting
+// after a fault (a full disk, a kill) is back within it.
+const brokerBackFor = time.Minute
+
+// readTopic reads every message of every partition of topic, waiting up to brokerBackFor for a
+// broker that cannot be read yet.
 func readTopic(ctx context.Context, cfg *devstack.Settings, topic string) ([]kafka.Message, error) {
+	deadline := time.Now().Add(brokerBackFor)
+	for {
+		msgs, err := readTopicOnce(ctx, cfg, topic)
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return msgs, err
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func readTopicOnce(ctx context.Context, cfg *devstack.Settings, topic string) ([]kafka.Message, error) {
 	conn, err := kafka.DialContext(ctx, "tcp", cfg.KafkaBrokers[0])
 	if err != nil {
 		return nil, err
