@@ -53,7 +53,7 @@ stack_ports = GATEWAY_PORT=$$((3000+$(1))) USER_PORT=$$((3001+$(1))) EVENT_PORT=
 	TEMPORAL_PORT=$$((7233+$(1))) TEMPORAL_UI_PORT=$$((8233+$(1))) SMTP_PORT=$$((1025+$(1))) \
 	MAILPIT_PORT=$$((8025+$(1))) PROMETHEUS_PORT=$$((59090+$(1))) JAEGER_UI_PORT=$$((16686+$(1))) \
 	JAEGER_OTLP_GRPC_PORT=$$((4317+$(1))) JAEGER_OTLP_HTTP_PORT=$$((4318+$(1))) TICKET_PORT=$$((3099+$(1))) FAULT_PORT=$$((61000+$(1))) \
-	ROOM_PORT=$$((3500+$(1))) ROOM_ADMIN_PORT=$$((3509+$(1)))
+	ROOM_PORT=$$((3800+$(1))) ROOM_ADMIN_PORT=$$((3809+$(1)))
 
 # The integration suite runs on its own stack (data in .data/test, every port moved by
 # TEST_PORT_OFFSET), so `make test` never disturbs a `make run` stack and can use a short hold for

@@ -70,7 +70,12 @@ var claimed = []struct{ pattern, service string }{
 // New returns a gateway for cfg that keeps its rate limits in rdb (nil: in this process only).
 // Its waiting rooms keep their lines in the Redis at cfg.RedisAddr, through a client of their own.
 func New(cfg *config.Config, rdb *redis.Client) (*Gateway, error) {
-	log := slog.Default().With("process", config.Gateway)
+	return newEdge(cfg, rdb, config.Gateway)
+}
+
+// newEdge is New for process (the gateway, or a room server, whose logs say so).
+func newEdge(cfg *config.Config, rdb *redis.Client, process string) (*Gateway, error) {
+	log := slog.Default().With("process", process)
 	g := &Gateway{cfg: cfg, secret: []byte(cfg.JWTSecret), proxies: map[string]*httputil.ReverseProxy{},
 		limiter:      ratelimit.NewShared(rdb, "gateway:api", cfg.RateLimit, cfg.RateWindow, log),
 		readLimiter:  ratelimit.NewShared(rdb, "gateway:read", cfg.RateLimit*readAllowance, cfg.RateWindow, log),
@@ -173,7 +178,7 @@ func serve(ctx context.Context, cfg *config.Config, process, adminAddr string, r
 	lines func(*waitingroom.Room, context.Context)) error {
 	rdb := ratelimit.NewRedisClient(cfg.RedisAddr)
 	defer rdb.Close()
-	g, err := New(cfg, rdb)
+	g, err := newEdge(cfg, rdb, process)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 	"ticketflow/internal/router"
 )
 
-// A room server (`ticketflow serve room`, :3500) answers the waiting crowd of an on-sale: a
+// A room server (`ticketflow serve room`, :3800) answers the waiting crowd of an on-sale: a
 // buyer's place (GET /api/events/{id}/queue) and its stream (…/queue/stream), which the queue
 // answers point at when WAITING_ROOM_FOLLOW_URL names the room servers. Ten thousand waiting
 // buyers' streams cost a process about a quarter of a 2-core machine (BENCHMARKS.md, the waiting

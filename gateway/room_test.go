@@ -87,7 +87,7 @@ func TestARoomServerAnswersOnlyTheLinesReads(t *testing.T) {
 func TestThePageMayConnectToTheRoomServers(t *testing.T) {
 	cfg := &config.Config{JWTSecret: "a-secret-of-thirty-two-bytes-or-more", MaxBodyBytes: 1 << 20,
 		CORSOrigins: []string{"*"}, Endpoints: map[string][]string{}}
-	cfg.WaitingRoom.FollowURL = "https://queue.example.com:8443/line"
+	cfg.WaitingRoom.FollowURL = "https://queue.example.com:8443"
 	g, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ import { randomBytes } from 'node:crypto';
 const here = dirname(fileURLToPath(import.meta.url));
 const GATEWAY = (process.env.GATEWAY_URL || 'http://127.0.0.1:3100').replace(/\/+$/, '');
 const VISITOR_GATEWAY = (process.env.SECOND_GATEWAY_URL || GATEWAY).replace(/\/+$/, '');
-const ROOM = (process.env.ROOM_URL || 'http://127.0.0.1:3600').replace(/\/+$/, ''); // the waiting room's server
+const ROOM = (process.env.ROOM_URL || 'http://127.0.0.1:3900').replace(/\/+$/, ''); // the waiting room's server
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = resolve(process.env.SCREENSHOT_DIR || join(here, 'screenshots'));
 const ADMIN_EMAIL = process.env.ADMIN_EMAIL || 'admin@ticketflow.local';

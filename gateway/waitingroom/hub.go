@@ -293,7 +293,7 @@ var (
 	admittedTotal = prometheus.NewCounter(prometheus.CounterOpts{Name: "ticketflow_waiting_room_admitted_total",
 		Help: "Buyers let in by the steps this gateway ran."})
 	streamsOpen = prometheus.NewGauge(prometheus.GaugeOpts{Name: "ticketflow_waiting_room_streams",
-		Help: "Queue streams open on this gateway."})
+		Help: "Queue streams open on this gateway or room server."})
 )
 
 func init() { telemetry.Register(joinsTotal, admittedTotal, streamsOpen) }

@@ -41,7 +41,7 @@ var (
 // and the six services) on the host.
 var contractPorts = map[string]int{
 	Gateway: 3000, User: 3001, Event: 3002, Booking: 3003, Inventory: 3004,
-	Payment: 3005, Notification: 3006, Worker: 3007, Bridge: 3008, Ticket: 3099, Room: 3500,
+	Payment: 3005, Notification: 3006, Worker: 3007, Bridge: 3008, Ticket: 3099, Room: 3800,
 }
 
 // composeApps is what each process needs from its container.
@@ -63,7 +63,7 @@ var composeApps = []struct {
 	{name: Bridge, stores: []composeStore{storeTemporal, storeKafka}, peers: []string{Booking, Payment}},
 	{name: Room, publish: true, stores: []composeStore{storeRedis}, peers: []string{Event}, after: []string{Event}},
 	{name: Gateway, publish: true, stores: []composeStore{storeRedis}, peers: Services,
-		after: []string{User, Event, Booking, Inventory, Payment, Notification, Ticket, Worker, Bridge, Room}},
+		after: []string{User, Event, Booking, Inventory, Payment, Notification, Ticket, Worker, Bridge}},
 }
 
 // composeInfra are the servers of the stack, from their official images.

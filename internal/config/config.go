@@ -129,8 +129,8 @@ type WaitingRoom struct {
 	Admission time.Duration // how long an admission lasts (WAITING_ROOM_ADMISSION, 10m)
 	Tick      time.Duration // how often the line moves and each gateway reads it (WAITING_ROOM_TICK, 250ms)
 	PushEvery time.Duration // at most one update a buyer's stream this often (WAITING_ROOM_PUSH_EVERY, 1s)
-	// FollowURL is the public base URL of the room servers (WAITING_ROOM_FOLLOW_URL, e.g.
-	// https://queue.example.com): a place's streamUrl and pollUrl point there, so that the
+	// FollowURL is the public origin of the room servers (WAITING_ROOM_FOLLOW_URL, e.g.
+	// https://queue.example.com, no path): a place's streamUrl and pollUrl point there, so that the
 	// buyers waiting in a line are served apart from the gateway. Empty: at the gateway itself.
 	FollowURL string
 	// The automatic meter (events without admitPerMinute): the seats held for admitted buyers
@@ -151,9 +151,10 @@ var DefaultPorts = map[string]int{
 	// 10·k), and the e2e suite starts extra gateways on 3040..3048 with admin ports (+50)
 	// 3090..3098: 3099 is the one port of the block nothing else takes.
 	Ticket: 3099,
-	// The room is not in the block: 3500, and its admin port 3509 (ROOM_ADMIN_PORT); its replicas
-	// +10·k as every process's.
-	Room: 3500,
+	// The room is not in the block: 3800, and its admin port 3809 (ROOM_ADMIN_PORT); its replicas
+	// +10·k as every process's. Above 3799: the block moved by every stack's port offset (up to
+	// +700, a second checkout's second test stack) stays below it.
+	Room: 3800,
 }
 
 // Load reads the configuration from the environment.
@@ -195,7 +196,7 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 	c.MailFrom = l.str("MAIL_FROM", "TicketFlow <tickets@ticketflow.local>")
 
 	c.GatewayAdminPort = l.port("GATEWAY_ADMIN_PORT", 3009)
-	c.RoomAdminPort = l.port("ROOM_ADMIN_PORT", 3509)
+	c.RoomAdminPort = l.port("ROOM_ADMIN_PORT", 3809)
 	c.OTLPEndpoint = strings.TrimRight(l.str("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+local("JAEGER_OTLP_HTTP_PORT", 4318)), "/")
 	switch exporter := l.str("OTEL_TRACES_EXPORTER", "otlp"); exporter {
 	case "none":
@@ -236,9 +237,10 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 		l.errs = append(l.errs, fmt.Sprintf("WAITING_ROOM_*: %+v: admission at least 1s, tick at least 10ms, target and fresh-for positive, min-in-flight and seats-per-buyer at least 1", w))
 	}
 	if f := c.WaitingRoom.FollowURL; f != "" {
+		// The room servers answer at the root of their origin: no path, query or credentials.
 		if u, err := url.Parse(f); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-			u.RawQuery != "" || u.Fragment != "" {
-			l.errs = append(l.errs, fmt.Sprintf("WAITING_ROOM_FOLLOW_URL=%q: must be an http(s) base URL, such as https://queue.example.com", f))
+			u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
+			l.errs = append(l.errs, fmt.Sprintf("WAITING_ROOM_FOLLOW_URL=%q: must be an http(s) origin, such as https://queue.example.com", f))
 		}
 	}
 	c.TicketKeyRotation = l.duration("TICKET_KEY_ROTATION", 30*24*time.Hour)

@@ -82,7 +82,8 @@ func TestWaitingRoomFollowURLIsABaseURL(t *testing.T) {
 	if err != nil || cfg.WaitingRoom.FollowURL != "https://queue.example.com" {
 		t.Fatalf("Load = %q, %v; want the URL without its trailing slash", cfg.WaitingRoom.FollowURL, err)
 	}
-	for _, bad := range []string{"queue.example.com", "ftp://queue.example.com", "https://", "https://q.example.com/?a=1"} {
+	for _, bad := range []string{"queue.example.com", "ftp://queue.example.com", "https://", "https://q.example.com/?a=1",
+		"https://q.example.com/line", "https://q.example.com?", "https://user:pw@q.example.com", "https://q.example.com#x"} {
 		t.Setenv("WAITING_ROOM_FOLLOW_URL", bad)
 		if _, err := Load(); err == nil || !strings.Contains(err.Error(), "WAITING_ROOM_FOLLOW_URL") {
 			t.Errorf("WAITING_ROOM_FOLLOW_URL=%q: Load = %v, want an error naming the variable", bad, err)

@@ -538,7 +538,11 @@ func readTopic(ctx context.Context, cfg *devstack.Settings, topic string) ([]kaf
 		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
 			return msgs, err
 		}
-		time.Sleep(time.Second)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
 	}
 }
 

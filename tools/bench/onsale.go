@@ -71,9 +71,9 @@ type OnSaleResult struct {
 type roomBuyer struct {
 	b           *loadgen.Buyer
 	early, poll bool // planned to join before opening; polls instead of streaming
-	// drawn: the line took the join before the sale opened (the answer had no number yet), the
-	// server's clock deciding; a buyer planned early whose join arrived late (a loaded machine)
-	// is not, and is judged as a late joiner.
+	// drawn: the line took the join before the sale opened (its joinedAt is before opensAt, the
+	// server's clock, which a retried join does not change); a buyer planned early whose join
+	// arrived late (a loaded machine) is not, and is judged as a late joiner.
 	drawn             bool
 	at                time.Time // when it joins
 	joinStart, joined time.Time
@@ -92,6 +92,8 @@ type benchPlace struct {
 	AdmittedUntil  *time.Time `json:"admittedUntil"`
 	SoldOut        bool       `json:"soldOut"`
 	UpdatedAt      *time.Time `json:"updatedAt"`
+	JoinedAt       time.Time  `json:"joinedAt"`
+	OpensAt        time.Time  `json:"opensAt"`
 	StreamURL      string     `json:"streamUrl"` // where to follow the place (the room server's)
 	PollURL        string     `json:"pollUrl"`
 }
@@ -267,7 +269,7 @@ func (s *onSaleRun) buyer(ctx context.Context, rb *roomBuyer, prog *progress.Rep
 		time.Sleep(time.Second)
 	}
 	rb.joined = time.Now()
-	rb.drawn = p.Number == nil && p.State == "WAITING"
+	rb.drawn = p.JoinedAt.Before(p.OpensAt)
 	// The buyer follows its place where the answer says (the room server's), as the page does.
 	pollAt, streamAt := cmp.Or(p.PollURL, path), cmp.Or(p.StreamURL, path+"/stream")
 	prog.Add(1)

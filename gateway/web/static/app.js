@@ -18,7 +18,7 @@ const STATUS_TEXT = { AVAILABLE: 'available', LOCKED: 'held for a booking', RESE
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  followAtGateway: false, // the room server could not be reached: follow places at the gateway
+  followAtGatewayUntil: 0, // the room server could not be reached: follow places at the gateway until then (ms)
   token: localStorage.getItem('ticketflow.token'),
   user: JSON.parse(localStorage.getItem('ticketflow.user') || 'null'),
   view: null,
@@ -61,10 +61,10 @@ async function api(method, path, body, headers = {}) {
   const h = { Accept: 'application/json', ...headers };
   if (body !== undefined) h['Content-Type'] = 'application/json';
   if (state.token) h.Authorization = 'Bearer ' + state.token;
+  // A path of the API (/events/…), or a URL an answer gave (a place's pollUrl).
+  const url = /^(https?:\/\/|\/api\/)/.test(path) ? path : '/api' + path;
   let res;
   try {
-    // A path of the API (/events/…), or a URL an answer gave (a place's pollUrl).
-    const url = /^(https?:\/\/|\/api\/)/.test(path) ? path : '/api' + path;
     res = await fetch(url, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (e) {
     throw new ApiError(0, 'NETWORK_ERROR', 'Cannot reach the TicketFlow gateway (' + e.message + ').');
@@ -76,9 +76,9 @@ async function api(method, path, body, headers = {}) {
     const e = (data && data.error) || {};
     if (res.status === 401 && state.token) setSession(null, null); // expired or revoked token
     throw new ApiError(res.status, e.code || 'HTTP_' + res.status,
-      e.message || `${method} /api${path} answered ${res.status} ${res.statusText}`, e.requestId, e.details);
+      e.message || `${method} ${url} answered ${res.status} ${res.statusText}`, e.requestId, e.details);
   }
-  if (data === null) throw new ApiError(res.status, 'BAD_ANSWER', `${method} /api${path} did not answer JSON`);
+  if (data === null) throw new ApiError(res.status, 'BAD_ANSWER', `${method} ${url} did not answer JSON`);
   return data;
 }
 
@@ -795,22 +795,32 @@ function renderAdmission() {
 }
 
 // followAt is where to follow the place: the URL its answer named (key: streamUrl or pollUrl: the
-// room servers', apart from the gateway), or the gateway's own path once the room could not be
-// reached.
+// room servers', apart from the gateway), or the gateway's own path for 30 s after the room could
+// not be reached or answered 5xx (roomUnavailable); the gateway answers the same reads.
 function followAt(key, gatewayPath) {
   const url = state.place && state.place[key];
-  return url && !state.followAtGateway ? url : gatewayPath;
+  return url && Date.now() >= state.followAtGatewayUntil ? url : gatewayPath;
 }
+
+function roomUnavailable() { state.followAtGatewayUntil = Date.now() + 30_000; }
 
 // followPlace reads the place's stream; when it ends or cannot be opened, polls instead.
 async function followPlace(gen) {
   if (state.placeStream) state.placeStream.abort();
   const ctrl = new AbortController();
   state.placeStream = ctrl;
-  const path = followAt('streamUrl', '/api/events/' + encodeURIComponent(state.event.id) + '/queue/stream');
+  const gatewayPath = '/api/events/' + encodeURIComponent(state.event.id) + '/queue/stream';
+  const path = followAt('streamUrl', gatewayPath);
   try {
-    const res = await fetch(path, { headers: { Accept: 'text/event-stream', Authorization: 'Bearer ' + state.token },
-      signal: ctrl.signal });
+    let res;
+    try {
+      res = await fetch(path, { headers: { Accept: 'text/event-stream', Authorization: 'Bearer ' + state.token },
+        signal: ctrl.signal });
+    } catch (e) {
+      if (path !== gatewayPath && !ctrl.signal.aborted) roomUnavailable(); // not reached at all
+      throw e;
+    }
+    if (res.status >= 500 && path !== gatewayPath) roomUnavailable();
     if (!res.ok || !res.body) throw new Error('stream answered ' + res.status);
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     let buf = '';
@@ -825,8 +835,7 @@ async function followPlace(gen) {
       }
     }
   } catch (e) {
-    if (ctrl.signal.aborted) return;
-    if (e instanceof TypeError) state.followAtGateway = true; // the room server cannot be reached
+    if (ctrl.signal.aborted) return; // a stream that broke midway: poll the same server, below
   }
   if (state.placeStream === ctrl) state.placeStream = null;
   if (gen === state.gen && state.place && state.place.state !== 'EXPIRED') pollPlace(gen);
@@ -836,15 +845,17 @@ function pollPlace(gen) {
   clearTimeout(state.timers.queue);
   state.timers.queue = setTimeout(async () => {
     if (gen !== state.gen) return;
+    const gatewayPath = '/api/events/' + encodeURIComponent(state.event.id) + '/queue';
+    const url = followAt('pollUrl', gatewayPath);
     try {
-      const p = await api('GET', followAt('pollUrl', '/api/events/' + encodeURIComponent(state.event.id) + '/queue'));
+      const p = await api('GET', url);
       if (gen !== state.gen) return;
       clearError('queue');
       await showPlace(p, gen);
       if (p.state === 'EXPIRED') return;
     } catch (e) {
       if (gen !== state.gen) return;
-      if (e.status === 0) state.followAtGateway = true; // the room server cannot be reached
+      if (url !== gatewayPath && (e.status === 0 || e.status >= 500)) roomUnavailable();
       showError(e, 'queue');
       if (e.status === 404) return enterRoom(gen); // the line was reset, or the room switched off
       if (e.status === 401) return;
