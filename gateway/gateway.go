@@ -198,14 +198,14 @@ func serve(ctx context.Context, cfg *config.Config, process, adminAddr string, r
 	return errors.Join(err, <-admin)
 }
 
-// followOrigins is the room servers' origin (WAITING_ROOM_FOLLOW_URL's scheme and host), which the
-// page calls to follow a place; none when places are followed at the gateway.
+// followOrigins is the room servers' origin (WAITING_ROOM_FOLLOW_URL, an origin by its
+// validation), which the page calls to follow a place; none when places are followed at the
+// gateway.
 func (g *Gateway) followOrigins() []string {
-	u, err := url.Parse(g.cfg.WaitingRoom.FollowURL)
-	if err != nil || u.Host == "" {
-		return nil
+	if f := g.cfg.WaitingRoom.FollowURL; f != "" {
+		return []string{f}
 	}
-	return []string{u.Scheme + "://" + u.Host}
+	return nil
 }
 
 // proxyTo forwards to a service the requests its route matched ("" answers 404: no service).

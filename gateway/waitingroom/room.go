@@ -141,22 +141,24 @@ func (rm *Room) stepEvent(ctx context.Context, eventID string) error {
 	return rm.line.saveMeter(ctx, eventID, d.State)
 }
 
-// Routes registers the queue endpoints on r; wrap wraps each (the gateway's client address, rate
-// limit and identity checks: every queue endpoint needs a signed-in buyer).
+// Routes registers the queue endpoints on r: those a room server answers (FollowRoutes), and
+// joining and leaving. wrap wraps each (the gateway's client address, rate limit and identity
+// checks: every queue endpoint needs a signed-in buyer).
 func (rm *Room) Routes(r chi.Router, wrap func(http.Handler) http.Handler) {
-	h := func(f func(http.ResponseWriter, *http.Request) error) http.Handler { return wrap(httpapi.Handle(f)) }
-	r.Method(http.MethodPost, "/api/events/{id}/queue", h(rm.join))
-	r.Method(http.MethodGet, "/api/events/{id}/queue", h(rm.get))
-	r.Method(http.MethodDelete, "/api/events/{id}/queue", h(rm.leave))
-	r.Method(http.MethodGet, "/api/events/{id}/queue/stream", h(rm.stream))
+	rm.FollowRoutes(r, wrap)
+	r.Method(http.MethodPost, "/api/events/{id}/queue", wrapped(wrap, rm.join))
+	r.Method(http.MethodDelete, "/api/events/{id}/queue", wrapped(wrap, rm.leave))
 }
 
 // FollowRoutes registers the queue endpoints a room server answers on r: reading a place and its
 // stream (joining and leaving are the gateway's). wrap as Routes'.
 func (rm *Room) FollowRoutes(r chi.Router, wrap func(http.Handler) http.Handler) {
-	h := func(f func(http.ResponseWriter, *http.Request) error) http.Handler { return wrap(httpapi.Handle(f)) }
-	r.Method(http.MethodGet, "/api/events/{id}/queue", h(rm.get))
-	r.Method(http.MethodGet, "/api/events/{id}/queue/stream", h(rm.stream))
+	r.Method(http.MethodGet, "/api/events/{id}/queue", wrapped(wrap, rm.get))
+	r.Method(http.MethodGet, "/api/events/{id}/queue/stream", wrapped(wrap, rm.stream))
+}
+
+func wrapped(wrap func(http.Handler) http.Handler, f func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return wrap(httpapi.Handle(f))
 }
 
 // followURLs are where a place in eventID's line is followed: read (pollUrl) and streamed.

@@ -76,7 +76,7 @@ func TestLoadWithoutJWTSecretRefusesToServeOutsideLocal(t *testing.T) {
 	}
 }
 
-func TestWaitingRoomFollowURLIsABaseURL(t *testing.T) {
+func TestWaitingRoomFollowURLIsAnOrigin(t *testing.T) {
 	t.Setenv("WAITING_ROOM_FOLLOW_URL", "https://queue.example.com/")
 	cfg, err := Load()
 	if err != nil || cfg.WaitingRoom.FollowURL != "https://queue.example.com" {

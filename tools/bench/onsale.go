@@ -151,8 +151,9 @@ func OnSale(ctx context.Context, cfg *devstack.Settings, o OnSaleOptions, out io
 			}()
 		}
 	}
-	// The waiting buyers' cost: CPU of the gateways, the room servers and Redis over the minute before opening, per
-	// buyer-minute of waiting (the integral of buyers waiting, sampled every second).
+	// The waiting buyers' cost: CPU of the gateways, the room servers and Redis over the minute
+	// before opening, per buyer-minute of waiting (the integral of buyers waiting, sampled every
+	// second).
 	meterFrom := opens.Add(-o.EarlyFor + 5*time.Second)
 	waitUntil(ctx, meterFrom)
 	cpu0, at0 := cpuOf(cfg, roomProcesses...), time.Now()
