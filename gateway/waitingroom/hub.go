@@ -1,11 +1,9 @@
 package waitingroom
 
 import (
-	"bytes"
+	"container/heap"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -36,12 +34,43 @@ type hub struct {
 }
 
 // feed is one event's line as this replica serves it.
+//
+// A stream wakes only when it may have something to send: changed is closed at every change of
+// the line (a stream whose last update is older than its throttle waits on it), urgent at the
+// changes every place shows at once (the draw, sold out), and a place's own reach channel when the
+// line reaches its number (its admission). A stream that just sent an update sleeps until its
+// throttle ends instead of waking at each of the line's ticks to find it must not send yet: with
+// ten thousand buyers waiting, those wakeups were as many as the updates.
 type feed struct {
 	sum     atomic.Pointer[summary]
-	mu      sync.Mutex // guards changed, streams, used; held while a first summary is read
+	mu      sync.Mutex // guards changed, urgent, reach, streams, used; held while a first summary is read
 	changed chan struct{}
+	urgent  chan struct{}
+	reach   reachHeap
 	streams int
 	used    time.Time // last poll or join
+}
+
+// reacher is a stream waiting for the line to reach number: ch is closed then.
+type reacher struct {
+	number int64
+	ch     chan struct{}
+	i      int // its index in the heap, -1 once out of it
+}
+
+// reachHeap orders the reachers by number, lowest first (container/heap).
+type reachHeap []*reacher
+
+func (h reachHeap) Len() int           { return len(h) }
+func (h reachHeap) Less(i, j int) bool { return h[i].number < h[j].number }
+func (h reachHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i]; h[i].i, h[j].i = i, j }
+func (h *reachHeap) Push(x any)        { r := x.(*reacher); r.i = len(*h); *h = append(*h, r) }
+func (h *reachHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h, r.i = old[:len(old)-1], -1
+	return r
 }
 
 // idleAfter: a feed no stream follows and nobody polled for this long stops being refreshed.
@@ -56,7 +85,7 @@ func (h *hub) feed(eventID string) *feed {
 	defer h.mu.Unlock()
 	f := h.feeds[eventID]
 	if f == nil {
-		f = &feed{changed: make(chan struct{})}
+		f = &feed{changed: make(chan struct{}), urgent: make(chan struct{})}
 		h.feeds[eventID] = f
 	}
 	return f
@@ -112,7 +141,8 @@ func (h *hub) refresh(ctx context.Context) {
 }
 
 // publish stores s as the feed's summary and, when it shows the line otherwise than the last one,
-// wakes every stream of the feed. f.mu is held.
+// wakes the streams waiting for a change, and those the change concerns at once: every stream at
+// the draw and at sold out, and the places the line has reached. f.mu is held.
 func (h *hub) publish(f *feed, s *summary) {
 	old := f.sum.Swap(s)
 	if old != nil && old.Head == s.Head && old.Seq == s.Seq && old.gv == s.gv && old.Drawn == s.Drawn &&
@@ -121,13 +151,41 @@ func (h *hub) publish(f *feed, s *summary) {
 	}
 	close(f.changed)
 	f.changed = make(chan struct{})
+	if old == nil || old.Drawn != s.Drawn || old.SoldOut != s.SoldOut || !old.Opens.Equal(s.Opens) {
+		close(f.urgent)
+		f.urgent = make(chan struct{})
+	}
+	for len(f.reach) > 0 && f.reach[0].number <= s.Head {
+		close(heap.Pop(&f.reach).(*reacher).ch)
+	}
 }
 
-// wait returns the summary now and a channel closed when the next one differs.
-func (f *feed) wait() (*summary, <-chan struct{}) {
+// wait returns the summary now, a channel closed when the next one differs, and one closed at
+// the next change every place shows at once.
+func (f *feed) wait() (s *summary, changed, urgent <-chan struct{}) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.sum.Load(), f.changed
+	return f.sum.Load(), f.changed, f.urgent
+}
+
+// watch returns a channel closed when the line reaches number (at once when it has), and a
+// function that stops watching.
+func (f *feed) watch(number int64) (<-chan struct{}, func()) {
+	r := &reacher{number: number, ch: make(chan struct{})}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.sum.Load(); s != nil && number <= s.Head {
+		close(r.ch)
+		return r.ch, func() {}
+	}
+	heap.Push(&f.reach, r)
+	return r.ch, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if r.i >= 0 {
+			heap.Remove(&f.reach, r.i)
+		}
+	}
 }
 
 func (h *hub) warn(msg string, err error) {
@@ -189,12 +247,16 @@ func (rm *Room) stream(w http.ResponseWriter, r *http.Request) error {
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
 	w.WriteHeader(http.StatusOK)
+	// The updates go to the server's own writer: the wrappers of the middleware count bytes and
+	// time writes, which for a stream's updates cost more than the rest of an update but the system
+	// call (the status and the stream's duration are still theirs).
+	out := newEventWriter(w)
 
 	beat := time.NewTicker(heartbeatEvery)
 	defer beat.Stop()
-	// One timer serves both waits a stream has: the end of its throttle (a change came too soon
-	// after the last update: it goes out when the throttle ends, as of then) and the end of an
-	// admission. While throttled the stream does not wake for each change of the line.
+	// One timer serves every wait a stream has: the end of its throttle (a change came too soon
+	// after the last update: it goes out when the throttle ends, as of then), the next look after
+	// an update, and the end of an admission.
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	timerFor := func(d time.Duration) {
@@ -205,7 +267,6 @@ func (rm *Room) stream(w http.ResponseWriter, r *http.Request) error {
 		}
 		timer.Reset(max(d, time.Millisecond))
 	}
-	throttled := false
 	// The last update sent, kept by value (a stream wakes about once a second for ten thousand
 	// buyers at once: what it allocates there, the room pays ten thousand times).
 	var last Place
@@ -213,10 +274,17 @@ func (rm *Room) stream(w http.ResponseWriter, r *http.Request) error {
 	sent := false
 	fallback := fallbackRate(info)
 	pollURL, streamURL := rm.followURLs(info.ID)
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	done := ctx.Done()
+	var reach <-chan struct{} // closed when the line reaches this place's number
+	var unwatch func()
+	watching := false
+	defer func() {
+		if watching {
+			unwatch()
+		}
+	}()
 	for {
-		s, changed := f.wait()
+		s, changed, urgent := f.wait()
 		now := time.Now()
 		if p.State == stWaiting && reached(p, s) {
 			// The line reached this place (or the buyer left it elsewhere): read what it is now.
@@ -226,37 +294,52 @@ func (rm *Room) stream(w http.ResponseWriter, r *http.Request) error {
 				rm.hub.warn("waiting room: read a place", err)
 			}
 		}
+		if p.State == stWaiting && p.Number > 0 && !watching {
+			reach, unwatch = f.watch(p.Number)
+			watching = true
+		}
 		v := viewOf(rm.key, info.ID, user, p, s, now, fallback)
 		v.PollURL, v.StreamURL = pollURL, streamURL
-		throttled = false
+		wake := changed
 		if !sent || !same(last, v) {
 			if wait := rm.cfg.PushEvery - now.Sub(lastAt); sent && last.State == v.State && wait > 0 {
-				throttled = true
-				timerFor(wait)
+				timerFor(wait) // throttled: the timer brings the update
+				wake = nil
 			} else {
-				if err := writePlace(w, rc, &buf, enc, v); err != nil {
+				if err := out.place(v); err != nil {
 					return nil
 				}
 				last, lastAt, sent = v, now, true
-				if v.State == StateExpired {
+				switch v.State {
+				case StateExpired:
 					return nil
-				}
-				if v.State == StateAdmitted {
+				case StateAdmitted:
 					timerFor(time.Until(time.UnixMilli(p.Until))) // the admission's end
+				case StateWaiting:
+					if v.Number != nil { // its position moves with the line: look when the throttle ends
+						timerFor(rm.cfg.PushEvery)
+						wake = nil
+					}
 				}
 			}
 		}
-		if throttled {
-			changed = nil // woken by the timer only
+		switch {
+		case v.State == StateAdmitted:
+			wake = nil // nothing but its end (timed) and sold out (urgent) changes what it shows
+		case v.State == StateWaiting && v.Number == nil && !s.Drawn:
+			wake = nil // before the draw only the draw (urgent) changes what it shows
 		}
 		select {
-		case <-ctx.Done():
+		case <-done:
 			return nil
 		case <-beat.C:
-			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+			if err := out.comment("keep-alive"); err != nil {
 				return nil
 			}
-		case <-changed:
+		case <-wake:
+		case <-urgent:
+		case <-reach:
+			reach = nil // read once: from now on reached(p, s) says so at every look
 		case <-timer.C:
 		}
 	}
@@ -272,19 +355,44 @@ func reached(p place, s *summary) bool {
 	return p.Number <= s.Head || left
 }
 
-// writePlace sends v as one event, in one write and one flush (one system call), through buf
-// and enc, which the stream keeps from one update to the next.
-func writePlace(w http.ResponseWriter, rc *http.ResponseController, buf *bytes.Buffer, enc *json.Encoder, v Place) error {
-	buf.Reset()
-	buf.WriteString("event: place\ndata: ")
-	if err := enc.Encode(v); err != nil { // JSON and a newline
+// eventWriter writes a stream's events to the server's own response writer (the innermost one
+// under the middleware's wrappers), each in one write and one flush: one system call.
+type eventWriter struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	buf []byte // kept from one event to the next
+}
+
+func newEventWriter(w http.ResponseWriter) *eventWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		w = u.Unwrap()
+	}
+	return &eventWriter{w: w, rc: http.NewResponseController(w), buf: make([]byte, 0, 1024)}
+}
+
+// place sends v as an event "place".
+func (e *eventWriter) place(v Place) error {
+	b := append(e.buf[:0], "event: place\ndata: "...)
+	b = v.appendJSON(b)
+	e.buf = append(b, '\n', '\n')
+	return e.write(e.buf)
+}
+
+// comment sends a comment line (which clients ignore: it keeps the connection open).
+func (e *eventWriter) comment(text string) error {
+	e.buf = append(append(append(e.buf[:0], ": "...), text...), '\n', '\n')
+	return e.write(e.buf)
+}
+
+func (e *eventWriter) write(b []byte) error {
+	if _, err := e.w.Write(b); err != nil {
 		return err
 	}
-	buf.WriteByte('\n')
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return err
-	}
-	return rc.Flush()
+	return e.rc.Flush()
 }
 
 var (

@@ -1,6 +1,7 @@
 package waitingroom
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -73,5 +74,38 @@ func TestAPlaceJoinedJustAfterOpeningShowsItsNumber(t *testing.T) {
 		stale, t0.Add(50*time.Millisecond), 0)
 	if v.Number == nil || *v.Number != 5001 || v.Position == nil || *v.Position != 5001 {
 		t.Fatalf("view %+v, want number 5001 at position 5001", v)
+	}
+}
+
+// The hand-written encoding must be exactly encoding/json's for every place: buyers' clients and
+// the OpenAPI schema were written against that.
+func TestAPlaceEncodesAsEncodingJSONWould(t *testing.T) {
+	type plain Place // the same fields, without MarshalJSON
+	n := func(v int64) *int64 { return &v }
+	at := func(t time.Time) *time.Time { return &t }
+	base := Place{EventID: "0b7f3a4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b", State: StateWaiting, OpensAt: t0,
+		JoinedAt: t0.Add(-1500 * time.Millisecond), StreamURL: "https://queue.example.com/api/events/x/queue/stream",
+		PollURL: "/api/events/x/queue"}
+	cases := []Place{base}
+	full := base
+	full.State, full.Number, full.Position, full.Ahead, full.EstimatedWaitSeconds = StateAdmitted, n(42), n(0), n(-1), n(3600)
+	full.AdmissionToken, full.AdmittedUntil, full.SoldOut = "eyJhbGciOi.J9-_x", at(t0.Add(10*time.Minute+123456789)), true
+	full.UpdatedAt = at(t0.In(time.FixedZone("CET", 3600)).Add(7 * time.Millisecond))
+	cases = append(cases, full)
+	odd := base
+	odd.EventID, odd.State, odd.PollURL = "a\"b\\c<d>&e\u2028é\x01", "", "http://h/?a=1&b=<2>"
+	cases = append(cases, odd)
+	for i, v := range cases {
+		want, err := json.Marshal(plain(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) || string(v.appendJSON(nil)) != string(want) {
+			t.Errorf("case %d:\n got %s\nwant %s", i, got, want)
+		}
 	}
 }
