@@ -65,6 +65,9 @@ type OnSaleResult struct {
 	CPUPerWaitingBuyer   float64            // ms per waiting buyer per minute (gateways + Redis, idle removed)
 	SaleCPU              map[string]float64 // ms of CPU per second over the sale, per process (the load generator's too)
 	JoinErrors, Failures int64
+	// CrowdGrouped: the crowd process ran in a scheduling group of its own at its nice value
+	// (sched_autogroup; onsalecrowd.go), not in the bench's group.
+	CrowdGrouped bool
 }
 
 // roomBuyer is one buyer's run through the line.
@@ -615,6 +618,13 @@ func (r *OnSaleResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "  waiting buyers' CPU %.3f ms per buyer-minute (gateways, rooms and Redis over %.0f buyer-minutes before opening, idle removed): %v\n",
 		r.CPUPerWaitingBuyer, r.WaitingBuyerMinutes, roundMap(r.WaitingCPU))
 	fmt.Fprintf(w, "  CPU over the sale   %s (ms per second; 1000 is a core)\n", byCPU(r.SaleCPU))
+	if r.Opt.CrowdNice >= 0 {
+		grouped := "in the bench's scheduling group (this kernel does not group by session)"
+		if r.CrowdGrouped {
+			grouped = "in a scheduling group of its own at that nice (sched_autogroup)"
+		}
+		fmt.Fprintf(w, "  the crowd ran at nice %d, %s\n", r.Opt.CrowdNice, grouped)
+	}
 	fmt.Fprintf(w, "correctness\n  oversold seats %d, double charged %d, not terminal after the drain %d, seats mismatched %d, charges kept %d\n",
 		a.Oversold, a.DoubleCharged, a.Pending, a.Mismatched, a.KeptCharges)
 	fmt.Fprintf(w, "bench: admitted_p99_decision_ms=%d admitted_p99_confirmed_ms=%d waiting_peak=%d position_fresh_p99_ms=%d position_fresh_poll_p99_ms=%d fair_after_open=%.4f early_order_rank_corr=%.3f oversold=%d double_charged=%d stuck=%d cpu_ms_per_waiting_buyer_min=%.3f admitted=%d sold_out_s=%.1f\n",

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"ticketflow/tools/devstack"
@@ -166,6 +167,13 @@ type crowd struct {
 	plan     string
 }
 
+// setAutogroupNice gives the scheduling group of process pid's session the nice value nice
+// (proc(5), /proc/[pid]/autogroup) and reports whether it could: not where the kernel does not
+// group by session.
+func setAutogroupNice(pid, nice int) bool {
+	return os.WriteFile("/proc/"+strconv.Itoa(pid)+"/autogroup", []byte(strconv.Itoa(nice)), 0) == nil
+}
+
 // startCrowd starts the crowd process for rbs at nice, and books for each buyer it lets in.
 func (s *onSaleRun) startCrowd(ctx context.Context, rbs []*roomBuyer, nice int, prog *progress.Reporter) (*crowd, error) {
 	plan := crowdPlan{EventID: s.ev.ID, Opens: s.opens, Options: s.o, Buyers: make([]crowdBuyer, len(rbs))}
@@ -189,6 +197,12 @@ func (s *onSaleRun) startCrowd(ctx context.Context, rbs []*roomBuyer, nice int, 
 	}
 	c := &crowd{read: make(chan error, 1), gone: make(chan struct{}), plan: f.Name()}
 	c.cmd = exec.Command("nice", "-n", strconv.Itoa(nice), self, "onsale-crowd", "--plan", f.Name())
+	// A session of its own, whose scheduling group gets the same nice: where the kernel groups
+	// processes by session (sched_autogroup, on in most distributions' kernels), a nice value counts
+	// only within the group, and the crowd in the bench's session took a share of the cores equal
+	// to the whole stack's whenever it wanted one. (It still stops when this process closes its
+	// standard input, or dies.)
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	c.cmd.Stderr = os.Stderr
 	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
 		return nil, err
@@ -200,6 +214,7 @@ func (s *onSaleRun) startCrowd(ctx context.Context, rbs []*roomBuyer, nice int, 
 	if err := c.cmd.Start(); err != nil {
 		return nil, err
 	}
+	s.r.CrowdGrouped = setAutogroupNice(c.cmd.Process.Pid, nice)
 	path := "/api/events/" + s.ev.ID + "/queue"
 	go func() {
 		// It reads to the end whatever it meets, so that the crowd never blocks on a full pipe.
