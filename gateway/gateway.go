@@ -113,6 +113,10 @@ func newEdge(cfg *config.Config, rdb *redis.Client, process string) (*Gateway, e
 				}
 				// The client's address, vouched for: what the user service's login throttle counts.
 				httpapi.SetClientIP(pr.Out.Header, g.secret, clientFrom(pr.In.Context()))
+				if name == config.Booking && pr.Out.Header.Get(admission.Header) != "" {
+					// When an admitted buyer's booking left: admittedBooking times its decision.
+					pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), sentAtKey{}, time.Now()))
+				}
 			},
 			Transport:     bal,
 			FlushInterval: -1,
@@ -226,7 +230,9 @@ func (g *Gateway) proxyTo(service string) http.Handler {
 
 // admittedBooking tells the waiting room that an admitted buyer's booking was answered (held,
 // refused for its seats, anything but a refusal of the token or a failure), so that its meter no
-// longer counts them as about to hold seats. Off the answer's path: the buyer does not wait on it.
+// longer counts them as about to hold seats, and how long the booking service took to decide
+// (the meter slows admission while decisions run slow). Off the answer's path: the buyer does
+// not wait on it.
 func (g *Gateway) admittedBooking(resp *http.Response) {
 	req := resp.Request
 	tok := req.Header.Get(admission.Header)
@@ -236,12 +242,19 @@ func (g *Gateway) admittedBooking(resp *http.Response) {
 		return
 	}
 	user := req.Header.Get(httpapi.HeaderUserID)
+	var took time.Duration
+	if sent, ok := req.Context().Value(sentAtKey{}).(time.Time); ok {
+		took = time.Since(sent)
+	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		g.room.Booked(ctx, tok, user)
+		g.room.Booked(ctx, tok, user, took)
 	}()
 }
+
+// sentAtKey is the context key of when an admitted buyer's booking was sent to the booking service.
+type sentAtKey struct{}
 
 // ownPaths answers 405 to a method the gateway's own /api routes do not serve, which chi
 // otherwise hands to the proxy (the /api/* route takes every method).

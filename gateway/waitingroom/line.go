@@ -282,10 +282,17 @@ func (l *line) admit(ctx context.Context, eventID string, n int, ttl time.Durati
 }
 
 // booked notes that an admitted buyer answered a booking: the meter no longer counts them as
-// about to hold seats.
-func (l *line) booked(ctx context.Context, eventID, user string) error {
-	_, _, _, _, _, f := keys(eventID)
-	return l.rdb.ZRem(ctx, f, user).Err()
+// about to hold seats, and counts the decision, and whether it was slow (for the meter's pace).
+func (l *line) booked(ctx context.Context, eventID, user string, slow bool) error {
+	m, _, _, _, _, f := keys(eventID)
+	pipe := l.rdb.Pipeline()
+	pipe.ZRem(ctx, f, user)
+	pipe.HIncrBy(ctx, m, "dn", 1)
+	if slow {
+		pipe.HIncrBy(ctx, m, "dslow", 1)
+	}
+	_, err := pipe.Exec(ctx)
+	return err
 }
 
 // summary is the state of one event's line that every view of it shares.
@@ -383,9 +390,17 @@ type meterState struct {
 	StepAt     time.Time // when the last step ran (zero before the first)
 	Credit     int64     // admissions owed to admitted buyers who left
 	SoldOut    bool
+	// Pace bounds the buyers let in a second while admitted buyers' decisions run slow (0: no
+	// bound; meter.go); CutAt is when it was last cut.
+	Pace  float64
+	CutAt time.Time
+	// Decisions and SlowDecisions are the admitted buyers' decisions counted since the last step
+	// (every gateway counts those it relays), and those slower than the decision target; saving
+	// the state takes them off the counts.
+	Decisions, SlowDecisions int64
 }
 
-var meterFields = []string{"mrsv", "mat", "mrate", "arate", "tokens", "credit", "soldout", "sat"}
+var meterFields = []string{"mrsv", "mat", "mrate", "arate", "tokens", "credit", "soldout", "sat", "pace", "cutat", "dn", "dslow"}
 
 func (l *line) meter(ctx context.Context, eventID string) (meterState, error) {
 	m, _, _, _, _, _ := keys(eventID)
@@ -405,18 +420,33 @@ func (l *line) meter(ctx context.Context, eventID string) (meterState, error) {
 	if at := int64(f(7)); at > 0 {
 		st.StepAt = time.UnixMilli(at)
 	}
+	st.Pace, st.Decisions, st.SlowDecisions = f(8), int64(f(10)), int64(f(11))
+	if at := int64(f(9)); at > 0 {
+		st.CutAt = time.UnixMilli(at)
+	}
 	return st, nil
 }
 
-// saveMeter stores the meter's state (not the credit, which the scripts count).
+// saveMeter stores the meter's state (not the credit, which the scripts count), and takes the
+// decisions it read off their counts (those counted since stay for the next step).
 func (l *line) saveMeter(ctx context.Context, eventID string, st meterState) error {
 	m, _, _, _, _, _ := keys(eventID)
 	soldOut := 0
 	if st.SoldOut {
 		soldOut = 1
 	}
-	return l.rdb.HSet(ctx, m, "mrsv", st.Reserved, "mat", st.MeasuredAt.UnixMilli(), "mrate", finite(st.Rate),
-		"arate", finite(st.AdmitRate), "tokens", finite(st.Tokens), "soldout", soldOut, "sat", st.StepAt.UnixMilli()).Err()
+	pipe := l.rdb.TxPipeline()
+	pipe.HSet(ctx, m, "mrsv", st.Reserved, "mat", st.MeasuredAt.UnixMilli(), "mrate", finite(st.Rate),
+		"arate", finite(st.AdmitRate), "tokens", finite(st.Tokens), "soldout", soldOut, "sat", st.StepAt.UnixMilli(),
+		"pace", finite(st.Pace), "cutat", st.CutAt.UnixMilli())
+	if st.Decisions != 0 {
+		pipe.HIncrBy(ctx, m, "dn", -st.Decisions)
+	}
+	if st.SlowDecisions != 0 {
+		pipe.HIncrBy(ctx, m, "dslow", -st.SlowDecisions)
+	}
+	_, err := pipe.Exec(ctx)
+	return err
 }
 
 func finite(x float64) float64 {

@@ -194,11 +194,27 @@ func TestFreshAdmissionsAndForget(t *testing.T) {
 	if _, err := l.admit(ctx, "e1", 3, time.Minute, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.booked(ctx, "e1", "b"); err != nil {
+	if err := l.booked(ctx, "e1", "b", true); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := l.fresh(ctx, "e1", t0.Add(time.Second), 20*time.Second); n != 2 {
 		t.Fatalf("fresh %d, want 2 (b booked)", n)
+	}
+	// The decisions counted (any replica counts those it relays) reach the meter once: saving
+	// its state takes those it read off, and one counted meanwhile stays for the next step.
+	st, err := l.meter(ctx, "e1")
+	if err != nil || st.Decisions != 1 || st.SlowDecisions != 1 {
+		t.Fatalf("meter read %+v, %v: want 1 decision, 1 slow", st, err)
+	}
+	if err := l.booked(ctx, "e1", "c", false); err != nil {
+		t.Fatal(err)
+	}
+	st.Pace, st.CutAt = 3.5, t0
+	if err := l.saveMeter(ctx, "e1", st); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = l.meter(ctx, "e1"); st.Decisions != 1 || st.SlowDecisions != 0 || st.Pace != 3.5 || !st.CutAt.Equal(t0) {
+		t.Fatalf("after the save: %+v, want the one decision counted since, the pace kept", st)
 	}
 	if n, _ := l.fresh(ctx, "e1", t0.Add(21*time.Second), 20*time.Second); n != 0 {
 		t.Fatalf("fresh %d after fresh-for", n)

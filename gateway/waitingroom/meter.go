@@ -27,6 +27,17 @@ import (
 // and the meter admits less. Admitted buyers who have not answered a booking yet will hold
 // seats soon: each counts as SeatsPerBuyer seats until they do (or FreshFor passes).
 //
+// The automatic meter also paces admission to the seat decision, which an admitted buyer waits
+// on at once: where the pipeline shares machines with the decision path, confirming faster takes
+// the cores the decisions need, and a meter that only watched confirmations would let buyers in
+// until every decision ran slow. While admitted buyers' decisions run slower than DecisionTarget
+// (the gateways time each one they relay), the buyers let in a second are bounded, additive
+// increase and multiplicative decrease as TCP's congestion window (RFC 5681, section 3.1): a slow
+// decision cuts the bound by paceCut (at most once per paceCutEvery: a cut takes a moment to
+// show), and each second without one raises it by paceStep. The first cut starts from the
+// admission rate measured. The sale then takes longer and its decisions stay fast: a waiting room
+// trades the one for the other by design.
+//
 // Both stop while the event is sold out (no seat available, none held): a held seat that is
 // released lets admission go on. Buyers who leave an admission early are owed a place: with a
 // fixed rate each lets one more in at once; the automatic meter sees their seats free already.
@@ -49,6 +60,17 @@ const maxPerStep = 500
 const (
 	rateWindow  = 3 * time.Second
 	admitWindow = 5 * time.Second
+)
+
+// Pacing (see above): a cut keeps paceCut of the bound; paceStep buyers a second are added to it
+// for each second without a slow decision; it never falls below paceMin (the line always moves)
+// nor rises past paceMax.
+const (
+	paceCut      = 0.75
+	paceCutEvery = time.Second
+	paceStep     = 0.2
+	paceMin      = 0.5
+	paceMax      = 1000
 )
 
 // decision is one step's outcome before it is applied.
@@ -97,9 +119,37 @@ func (m meter) decide(st meterState, now time.Time, room event.WaitingRoom, seat
 		inFlight := float64(seats.Locked) + float64(fresh*int64(m.seatsPerBuyer))
 		n = math.Floor((bound - inFlight) / float64(m.seatsPerBuyer))
 		n = min(n, float64(seats.Available)) // more buyers than seats would only be turned away
+		n = pace(st, next, now, n)
 	}
 	d.Admit = int(max(0, min(n, float64(m.maxPerStep))))
 	return d
+}
+
+// pace applies the decision pace to a step at now that would let n buyers in, and returns how
+// many it lets in. next is the state being decided.
+func pace(st meterState, next *meterState, now time.Time, n float64) float64 {
+	dt := 0.0
+	if !st.StepAt.IsZero() && now.After(st.StepAt) {
+		dt = now.Sub(st.StepAt).Seconds()
+	}
+	switch {
+	case st.SlowDecisions > 0 && now.Sub(st.CutAt) >= paceCutEvery:
+		from := st.Pace
+		if from == 0 {
+			from = st.AdmitRate
+		}
+		next.Pace, next.CutAt = max(from*paceCut, paceMin), now
+	case st.SlowDecisions == 0 && st.Pace > 0:
+		next.Pace = min(st.Pace+paceStep*dt, paceMax)
+	}
+	if next.Pace == 0 {
+		return n // no decision has been slow: no bound
+	}
+	// A bucket of the buyers the pace allows, holding at most a second's worth (at least one).
+	next.Tokens = min(st.Tokens+next.Pace*dt, max(1, next.Pace))
+	k := max(min(n, math.Floor(next.Tokens)), 0)
+	next.Tokens -= k
+	return k
 }
 
 // admittedNow folds the k admissions of the step at now into the admission rate; stepAt is when

@@ -93,3 +93,52 @@ func TestARoomSwitchedOffLetsEveryoneThrough(t *testing.T) {
 		t.Fatalf("room off: %d", d.Admit)
 	}
 }
+
+// While admitted buyers' decisions run slow, the automatic meter bounds the buyers it lets in a
+// second: a slow decision cuts the bound (once a second at most), quiet seconds raise it again.
+func TestSlowDecisionsPaceTheAutomaticMeter(t *testing.T) {
+	seats := inventory.Summary{Total: 1000, Available: 1000}
+	// Room for 50 buyers in flight; no decision slow yet: no pace, all 50.
+	st := meterState{Rate: 50, Reserved: 0, MeasuredAt: t0, StepAt: t0, AdmitRate: 8}
+	if d := testMeter.decide(st, t0.Add(time.Second/4), auto, seats, 0); d.Admit != 50 || d.State.Pace != 0 {
+		t.Fatalf("no slow decision: %+v", d)
+	}
+	// A slow decision: the pace starts at 3/4 of the admission rate (6 a second), and its bucket
+	// (0.9) lets in what it held and a quarter second earns (1.5): two buyers.
+	st.SlowDecisions, st.Decisions, st.Tokens = 1, 3, 0.9
+	d := testMeter.decide(st, t0.Add(time.Second/4), auto, seats, 0)
+	if d.State.Pace != 6 || !d.State.CutAt.Equal(t0.Add(time.Second/4)) || d.Admit != 2 {
+		t.Fatalf("first cut: pace %.2f cut at %v admit %d (tokens 0.9 + 1.5)", d.State.Pace, d.State.CutAt, d.Admit)
+	}
+	// Another slow one within the second: no second cut.
+	next := d.State
+	next.SlowDecisions = 1
+	d = testMeter.decide(next, t0.Add(time.Second/2), auto, seats, 0)
+	if d.State.Pace != 6 {
+		t.Fatalf("cut twice within a second: %.2f", d.State.Pace)
+	}
+	// A second later, another: 4.5 a second.
+	next = d.State
+	next.SlowDecisions = 2
+	if d = testMeter.decide(next, t0.Add(1500*time.Millisecond), auto, seats, 0); d.State.Pace != 4.5 {
+		t.Fatalf("second cut: %.2f, want 4.5", d.State.Pace)
+	}
+	// Ten quiet seconds: 2 more a second; the bucket holds a second's worth at most.
+	next = d.State
+	next.SlowDecisions = 0
+	d = testMeter.decide(next, t0.Add(11500*time.Millisecond), auto, seats, 0)
+	if d.State.Pace != 6.5 || d.Admit != 6 {
+		t.Fatalf("after 10 quiet seconds: pace %.2f admit %d, want 6.5 and 6", d.State.Pace, d.Admit)
+	}
+	// The pace never stops the line.
+	st = meterState{Rate: 50, MeasuredAt: t0, StepAt: t0, Pace: 0.6, SlowDecisions: 1}
+	if d = testMeter.decide(st, t0.Add(2*time.Second), auto, seats, 0); d.State.Pace != paceMin || d.Admit != 1 {
+		t.Fatalf("at the floor: pace %.2f admit %d", d.State.Pace, d.Admit)
+	}
+	// A fixed rate is the admin's: the pace does not touch it.
+	fixed := event.WaitingRoom{Enabled: true, AdmitPerMinute: 600}
+	st = meterState{StepAt: t0, SlowDecisions: 5}
+	if d = testMeter.decide(st, t0.Add(time.Second), fixed, seats, 0); d.State.Pace != 0 || d.Admit != 10 {
+		t.Fatalf("fixed rate: pace %.2f admit %d", d.State.Pace, d.Admit)
+	}
+}

@@ -263,14 +263,15 @@ func fallbackRate(info event.Info) float64 { return float64(info.WaitingRoom.Adm
 
 // Booked tells the meter that an admitted buyer answered a booking for the event whose
 // Admission-Token they sent (the gateway calls it after the booking service answered, with any
-// status that is not a refusal of the token or a failure). A token that does not verify is
-// ignored.
-func (rm *Room) Booked(ctx context.Context, token, userID string) {
+// status that is not a refusal of the token or a failure), and how long the decision took (the
+// booking service's answer, as the gateway relayed it). A token that does not verify is ignored.
+func (rm *Room) Booked(ctx context.Context, token, userID string, took time.Duration) {
 	p, err := admission.Read(rm.key, token, clock.Now())
 	if err != nil || p.UserID != userID {
 		return
 	}
-	if err := rm.line.booked(ctx, p.EventID, userID); err != nil {
+	slow := rm.cfg.DecisionTarget > 0 && took > rm.cfg.DecisionTarget
+	if err := rm.line.booked(ctx, p.EventID, userID, slow); err != nil {
 		rm.hub.warn("waiting room: note a booking", err)
 	}
 }

@@ -141,6 +141,10 @@ type WaitingRoom struct {
 	MinInFlight   int           // WAITING_ROOM_MIN_IN_FLIGHT, 20
 	SeatsPerBuyer int           // WAITING_ROOM_SEATS_PER_BUYER, 2
 	FreshFor      time.Duration // WAITING_ROOM_FRESH_FOR, 20s
+	// DecisionTarget is how long an admitted buyer's seat decision may take (POST /api/bookings,
+	// as the gateway relays it): while decisions run slower, the automatic meter admits fewer a
+	// second (WAITING_ROOM_DECISION_TARGET, 100ms; 0: never).
+	DecisionTarget time.Duration
 }
 
 // DefaultPorts are the application processes' ports when <NAME>_PORT does not set them.
@@ -223,18 +227,19 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 	c.ProviderLatency = l.duration("PAYMENT_PROVIDER_LATENCY", 20*time.Millisecond)
 	c.WorkerLocalSlots = l.int("WORKER_LOCAL_ACTIVITY_SLOTS", 200)
 	c.WaitingRoom = WaitingRoom{
-		Admission:     l.duration("WAITING_ROOM_ADMISSION", 10*time.Minute),
-		Tick:          l.duration("WAITING_ROOM_TICK", 250*time.Millisecond),
-		PushEvery:     l.duration("WAITING_ROOM_PUSH_EVERY", time.Second),
-		FollowURL:     strings.TrimRight(l.str("WAITING_ROOM_FOLLOW_URL", ""), "/"),
-		Target:        l.duration("WAITING_ROOM_TARGET", 1500*time.Millisecond),
-		MinInFlight:   l.int("WAITING_ROOM_MIN_IN_FLIGHT", 20),
-		SeatsPerBuyer: l.int("WAITING_ROOM_SEATS_PER_BUYER", 2),
-		FreshFor:      l.duration("WAITING_ROOM_FRESH_FOR", 20*time.Second),
+		Admission:      l.duration("WAITING_ROOM_ADMISSION", 10*time.Minute),
+		Tick:           l.duration("WAITING_ROOM_TICK", 250*time.Millisecond),
+		PushEvery:      l.duration("WAITING_ROOM_PUSH_EVERY", time.Second),
+		FollowURL:      strings.TrimRight(l.str("WAITING_ROOM_FOLLOW_URL", ""), "/"),
+		Target:         l.duration("WAITING_ROOM_TARGET", 1500*time.Millisecond),
+		MinInFlight:    l.int("WAITING_ROOM_MIN_IN_FLIGHT", 20),
+		SeatsPerBuyer:  l.int("WAITING_ROOM_SEATS_PER_BUYER", 2),
+		FreshFor:       l.duration("WAITING_ROOM_FRESH_FOR", 20*time.Second),
+		DecisionTarget: l.duration("WAITING_ROOM_DECISION_TARGET", 100*time.Millisecond),
 	}
 	if w := c.WaitingRoom; w.Admission < time.Second || w.Tick < 10*time.Millisecond || w.PushEvery < 0 ||
-		w.Target <= 0 || w.MinInFlight < 1 || w.SeatsPerBuyer < 1 || w.FreshFor <= 0 {
-		l.errs = append(l.errs, fmt.Sprintf("WAITING_ROOM_*: %+v: admission at least 1s, tick at least 10ms, target and fresh-for positive, min-in-flight and seats-per-buyer at least 1", w))
+		w.Target <= 0 || w.MinInFlight < 1 || w.SeatsPerBuyer < 1 || w.FreshFor <= 0 || w.DecisionTarget < 0 {
+		l.errs = append(l.errs, fmt.Sprintf("WAITING_ROOM_*: %+v: admission at least 1s, tick at least 10ms, target and fresh-for positive, decision target 0 or more, min-in-flight and seats-per-buyer at least 1", w))
 	}
 	if f := c.WaitingRoom.FollowURL; f != "" {
 		// The room servers answer at the root of their origin: no path, query or credentials.
