@@ -108,6 +108,7 @@ func (rm *Room) stepEvent(ctx context.Context, eventID string) error {
 	info, err := rm.events.get(ctx, eventID)
 	if errors.Is(err, event.ErrNoEvent) || (err == nil && time.Since(info.SalesEndAt) > forgetAfter) {
 		rm.log.Info("waiting room: the sale is over, its line is removed", "event", eventID)
+		admissionPace.DeleteLabelValues(eventID)
 		return rm.line.forget(ctx, eventID)
 	}
 	if err != nil {
@@ -138,6 +139,7 @@ func (rm *Room) stepEvent(ctx context.Context, eventID string) error {
 	if res.N > 0 {
 		admittedTotal.Add(float64(res.N))
 	}
+	admissionPace.WithLabelValues(eventID).Set(d.State.Pace)
 	return rm.line.saveMeter(ctx, eventID, d.State)
 }
 
