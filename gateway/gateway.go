@@ -4,6 +4,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -113,9 +114,8 @@ func newEdge(cfg *config.Config, rdb *redis.Client, process string) (*Gateway, e
 				}
 				// The client's address, vouched for: what the user service's login throttle counts.
 				httpapi.SetClientIP(pr.Out.Header, g.secret, clientFrom(pr.In.Context()))
-				if name == config.Booking && pr.Out.Header.Get(admission.Header) != "" {
-					// When an admitted buyer's booking left: admittedBooking times its decision.
-					pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), sentAtKey{}, time.Now()))
+				if name == config.Booking && pr.Out.Method == http.MethodPost && pr.Out.Header.Get(admission.Header) != "" {
+					stampDecision(pr)
 				}
 			},
 			Transport:     bal,
@@ -125,11 +125,14 @@ func newEdge(cfg *config.Config, rdb *redis.Client, process string) (*Gateway, e
 			ModifyResponse: func(resp *http.Response) error {
 				resp.Header.Del(httpapi.HeaderRequestID)
 				if name == config.Booking {
-					g.admittedBooking(resp)
+					g.admittedBooking(resp.Request, resp.StatusCode)
 				}
 				return nil
 			},
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				if name == config.Booking {
+					g.admittedBooking(r, 0) // no answer
+				}
 				var tooBig *http.MaxBytesError
 				if errors.As(err, &tooBig) {
 					httpapi.WriteError(w, r, httpapi.TooLarge("request body is too large"))
@@ -228,30 +231,48 @@ func (g *Gateway) proxyTo(service string) http.Handler {
 	})
 }
 
-// admittedBooking tells the waiting room that an admitted buyer's booking was answered (held,
-// refused for its seats, anything but a refusal of the token or a failure), so that its meter no
-// longer counts them as about to hold seats, and how long the booking service took to decide
-// (the meter slows admission while decisions run slow). Off the answer's path: the buyer does
-// not wait on it.
-func (g *Gateway) admittedBooking(resp *http.Response) {
-	req := resp.Request
+// admittedBooking tells the waiting room that an admitted buyer's booking (req, as sent to the
+// booking service) was answered with status (0: not at all): held, refused for its seats,
+// anything but a refusal of the token — so that its meter no longer counts them as about to hold
+// seats — and how long the decision took, or that it failed (5xx, no answer): the meter slows
+// admission while decisions run slow or fail. Off the answer's path: the buyer does not wait on it.
+func (g *Gateway) admittedBooking(req *http.Request, status int) {
 	tok := req.Header.Get(admission.Header)
-	if tok == "" || req.Method != http.MethodPost || req.URL.Path != "/api/bookings" ||
-		resp.StatusCode >= 500 || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized ||
-		resp.StatusCode == http.StatusTooManyRequests {
+	sent, timed := req.Context().Value(sentAtKey{}).(time.Time)
+	if tok == "" || !timed || req.Method != http.MethodPost || req.URL.Path != "/api/bookings" ||
+		status == http.StatusForbidden || status == http.StatusUnauthorized || status == http.StatusTooManyRequests {
 		return
 	}
+	took, failed := time.Since(sent), status == 0 || status >= 500
 	user := req.Header.Get(httpapi.HeaderUserID)
-	var took time.Duration
-	if sent, ok := req.Context().Value(sentAtKey{}).(time.Time); ok {
-		took = time.Since(sent)
-	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		g.room.Booked(ctx, tok, user, took)
+		g.room.Decided(ctx, tok, user, took, failed)
 	}()
 }
+
+// stampDecision reads the whole body of an admitted buyer's booking, then notes in its context
+// when it leaves for the booking service: the decision is timed from there (admittedBooking), so
+// that a buyer's slow upload never counts as a slow decision, which would slow everyone's
+// admission. (The body is small: LimitBody bounds it.) A body that cannot be read is sent on
+// failing, unstamped: the proxy answers its error.
+func stampDecision(pr *httputil.ProxyRequest) {
+	if pr.Out.Body != nil && pr.Out.Body != http.NoBody {
+		body, err := io.ReadAll(pr.Out.Body)
+		if err != nil {
+			pr.Out.Body = io.NopCloser(failingReader{err})
+			return
+		}
+		pr.Out.Body, pr.Out.ContentLength, pr.Out.TransferEncoding = io.NopCloser(bytes.NewReader(body)), int64(len(body)), nil
+	}
+	pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), sentAtKey{}, time.Now()))
+}
+
+// failingReader fails every read with err.
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
 
 // sentAtKey is the context key of when an admitted buyer's booking was sent to the booking service.
 type sentAtKey struct{}

@@ -37,18 +37,21 @@ type hub struct {
 //
 // A stream wakes only when it may have something to send: changed is closed at every change of
 // the line (a stream whose last update is older than its throttle waits on it), urgent at the
-// changes every place shows at once (the draw, sold out), and a place's own reach channel when the
-// line reaches its number (its admission). A stream that just sent an update sleeps until its
-// throttle ends instead of waking at each of the line's ticks to find it must not send yet: with
-// ten thousand buyers waiting, those wakeups were as many as the updates.
+// changes every place shows at once (the draw, sold out, a new opening time), and a place's own
+// reach channel when the line reaches its number (its admission) or its number leaves the line
+// (the buyer left elsewhere). A stream that just sent an update sleeps until its throttle ends
+// instead of waking at each of the line's ticks to find it must not send yet: with ten thousand
+// buyers waiting, those wakeups were as many as the updates.
 type feed struct {
 	sum     atomic.Pointer[summary]
-	mu      sync.Mutex // guards changed, urgent, reach, streams, used; held while a first summary is read
+	mu      sync.Mutex // guards changed, urgent, reach, byNumber, streams, used; held while a first summary is read
 	changed chan struct{}
 	urgent  chan struct{}
 	reach   reachHeap
-	streams int
-	used    time.Time // last poll or join
+	// byNumber finds the reachers of a number that leaves the line (a buyer may stream twice).
+	byNumber map[int64][]*reacher
+	streams  int
+	used     time.Time // last poll or join
 }
 
 // reacher is a stream waiting for the line to reach number: ch is closed then.
@@ -85,7 +88,7 @@ func (h *hub) feed(eventID string) *feed {
 	defer h.mu.Unlock()
 	f := h.feeds[eventID]
 	if f == nil {
-		f = &feed{changed: make(chan struct{}), urgent: make(chan struct{})}
+		f = &feed{changed: make(chan struct{}), urgent: make(chan struct{}), byNumber: map[int64][]*reacher{}}
 		h.feeds[eventID] = f
 	}
 	return f
@@ -146,7 +149,8 @@ func (h *hub) refresh(ctx context.Context) {
 func (h *hub) publish(f *feed, s *summary) {
 	old := f.sum.Swap(s)
 	if old != nil && old.Head == s.Head && old.Seq == s.Seq && old.gv == s.gv && old.Drawn == s.Drawn &&
-		old.SoldOut == s.SoldOut && old.Moved.Equal(s.Moved) && roughly(old.AdmitRate*100) == roughly(s.AdmitRate*100) {
+		old.SoldOut == s.SoldOut && old.Opens.Equal(s.Opens) && old.Moved.Equal(s.Moved) &&
+		roughly(old.AdmitRate*100) == roughly(s.AdmitRate*100) {
 		return
 	}
 	close(f.changed)
@@ -156,7 +160,35 @@ func (h *hub) publish(f *feed, s *summary) {
 		f.urgent = make(chan struct{})
 	}
 	for len(f.reach) > 0 && f.reach[0].number <= s.Head {
-		close(heap.Pop(&f.reach).(*reacher).ch)
+		f.release(f.reach[0])
+	}
+	if old != nil && old.gv != s.gv {
+		for _, n := range s.Gone { // numbers that left since the last summary
+			if _, was := slices.BinarySearch(old.Gone, n); !was {
+				for _, r := range slices.Clone(f.byNumber[n]) { // release edits the index
+					f.release(r)
+				}
+			}
+		}
+	}
+}
+
+// release closes r's channel and forgets it. f.mu is held.
+func (f *feed) release(r *reacher) {
+	f.forget(r)
+	close(r.ch)
+}
+
+// forget takes r out of the heap and the index. f.mu is held.
+func (f *feed) forget(r *reacher) {
+	if r.i >= 0 {
+		heap.Remove(&f.reach, r.i)
+	}
+	rs := slices.DeleteFunc(f.byNumber[r.number], func(x *reacher) bool { return x == r })
+	if len(rs) == 0 {
+		delete(f.byNumber, r.number)
+	} else {
+		f.byNumber[r.number] = rs
 	}
 }
 
@@ -168,10 +200,10 @@ func (f *feed) wait() (s *summary, changed, urgent <-chan struct{}) {
 	return f.sum.Load(), f.changed, f.urgent
 }
 
-// watch returns a channel closed when the line reaches number (at once when it has), and a
-// function that stops watching.
+// watch returns a channel closed when the line reaches number (at once when it has) or number
+// leaves the line, and a function that stops watching.
 func (f *feed) watch(number int64) (<-chan struct{}, func()) {
-	r := &reacher{number: number, ch: make(chan struct{})}
+	r := &reacher{number: number, ch: make(chan struct{}), i: -1}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if s := f.sum.Load(); s != nil && number <= s.Head {
@@ -179,11 +211,12 @@ func (f *feed) watch(number int64) (<-chan struct{}, func()) {
 		return r.ch, func() {}
 	}
 	heap.Push(&f.reach, r)
+	f.byNumber[number] = append(f.byNumber[number], r)
 	return r.ch, func() {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		if r.i >= 0 {
-			heap.Remove(&f.reach, r.i)
+		if r.i >= 0 { // not released yet
+			f.forget(r)
 		}
 	}
 }
@@ -275,11 +308,11 @@ func (rm *Room) stream(w http.ResponseWriter, r *http.Request) error {
 	fallback := fallbackRate(info)
 	pollURL, streamURL := rm.followURLs(info.ID)
 	done := ctx.Done()
-	var reach <-chan struct{} // closed when the line reaches this place's number
+	var reach <-chan struct{} // closed when the line reaches this place's number, or it leaves
 	var unwatch func()
-	watching := false
+	var watched int64 // the number reach watches
 	defer func() {
-		if watching {
+		if unwatch != nil {
 			unwatch()
 		}
 	}()
@@ -294,17 +327,22 @@ func (rm *Room) stream(w http.ResponseWriter, r *http.Request) error {
 				rm.hub.warn("waiting room: read a place", err)
 			}
 		}
-		if p.State == stWaiting && p.Number > 0 && !watching {
+		if p.State == stWaiting && p.Number > 0 && p.Number != watched {
+			// (Again when the buyer left and joined again elsewhere: a new number.)
+			if unwatch != nil {
+				unwatch()
+			}
 			reach, unwatch = f.watch(p.Number)
-			watching = true
+			watched = p.Number
 		}
 		v := viewOf(rm.key, info.ID, user, p, s, now, fallback)
 		v.PollURL, v.StreamURL = pollURL, streamURL
 		wake := changed
+		throttled := false
 		if !sent || !same(last, v) {
 			if wait := rm.cfg.PushEvery - now.Sub(lastAt); sent && last.State == v.State && wait > 0 {
 				timerFor(wait) // throttled: the timer brings the update
-				wake = nil
+				wake, throttled = nil, true
 			} else {
 				if err := out.place(v); err != nil {
 					return nil
@@ -313,8 +351,6 @@ func (rm *Room) stream(w http.ResponseWriter, r *http.Request) error {
 				switch v.State {
 				case StateExpired:
 					return nil
-				case StateAdmitted:
-					timerFor(time.Until(time.UnixMilli(p.Until))) // the admission's end
 				case StateWaiting:
 					if v.Number != nil { // its position moves with the line: look when the throttle ends
 						timerFor(rm.cfg.PushEvery)
@@ -325,7 +361,11 @@ func (rm *Room) stream(w http.ResponseWriter, r *http.Request) error {
 		}
 		switch {
 		case v.State == StateAdmitted:
-			wake = nil // nothing but its end (timed) and sold out (urgent) changes what it shows
+			// Nothing but its end (timed) and sold out (urgent) changes what it shows.
+			if !throttled {
+				timerFor(time.Until(time.UnixMilli(p.Until)))
+			}
+			wake = nil
 		case v.State == StateWaiting && v.Number == nil && !s.Drawn:
 			wake = nil // before the draw only the draw (urgent) changes what it shows
 		}
@@ -339,7 +379,7 @@ func (rm *Room) stream(w http.ResponseWriter, r *http.Request) error {
 		case <-wake:
 		case <-urgent:
 		case <-reach:
-			reach = nil // read once: from now on reached(p, s) says so at every look
+			reach = nil // read once: from now on reached(p, s) says so at every look (or the place is new)
 		case <-timer.C:
 		}
 	}

@@ -50,7 +50,7 @@ func TestAFeedWakesOnlyTheStreamsAChangeConcerns(t *testing.T) {
 			closed(r3), closed(r5), closed(r9))
 	}
 	stop3() // after it was reached: a no-op
-	if len(f.reach) != 1 || f.reach[0].number != 5 {
+	if len(f.reach) != 1 || f.reach[0].number != 5 || len(f.byNumber) != 1 {
 		t.Fatalf("left watching: %+v (9 stopped, 3 reached)", f.reach)
 	}
 	if r, _ := f.watch(2); !closed(r) {
@@ -61,8 +61,24 @@ func TestAFeedWakesOnlyTheStreamsAChangeConcerns(t *testing.T) {
 	if closed(changed) || closed(urgent) {
 		t.Fatal("an unchanged line wakes nobody")
 	}
-	publish(summary{Opens: t0, Seq: 11, Drawn: true, Head: 9, SoldOut: true})
-	if !closed(changed) || !closed(urgent) || !closed(r5) || len(f.reach) != 0 {
-		t.Fatal("head 9, sold out: everything closes")
+	// Number 7 leaves the line (elsewhere): its streams learn it at once, others do not.
+	r7a, _ := f.watch(7)
+	r7b, _ := f.watch(7)
+	r8, stop8 := f.watch(8)
+	publish(summary{Opens: t0, Seq: 11, Drawn: true, Head: 4, gv: 1, Gone: []int64{7}})
+	if !closed(r7a) || !closed(r7b) || closed(r8) || closed(r5) || len(f.byNumber[7]) != 0 {
+		t.Fatalf("7 left: reach 7 %v %v, 8 %v, 5 %v", closed(r7a), closed(r7b), closed(r8), closed(r5))
+	}
+	stop8()
+	// A new opening time is urgent too: every place shows it.
+	_, changed, urgent = f.wait()
+	publish(summary{Opens: t0.Add(time.Hour), Seq: 11, Drawn: true, Head: 4, gv: 1, Gone: []int64{7}})
+	if !closed(changed) || !closed(urgent) {
+		t.Fatal("a new opening time: changed and urgent should close")
+	}
+	_, changed, urgent = f.wait()
+	publish(summary{Opens: t0.Add(time.Hour), Seq: 11, Drawn: true, Head: 9, gv: 1, Gone: []int64{7}, SoldOut: true})
+	if !closed(changed) || !closed(urgent) || !closed(r5) || len(f.reach) != 0 || len(f.byNumber) != 0 {
+		t.Fatalf("head 9, sold out: everything closes, nothing stays watched (%d, %v)", len(f.reach), f.byNumber)
 	}
 }

@@ -281,18 +281,48 @@ func (l *line) admit(ctx context.Context, eventID string, n int, ttl time.Durati
 	return admitted{N: int(res[0]), Head: res[1], Now: time.UnixMilli(res[2]), Drawn: res[3] == 1}, nil
 }
 
-// booked notes that an admitted buyer answered a booking: the meter no longer counts them as
-// about to hold seats, and counts the decision, and whether it was slow (for the meter's pace).
-func (l *line) booked(ctx context.Context, eventID, user string, slow bool) error {
+// decided notes an admitted buyer's seat decision: booked (any answer but a failure) takes them
+// off the fresh admissions, which the meter counts as about to hold seats; every decision is
+// counted, and the slow ones (over the decision target, or failed), for the meter's pace. A line
+// already removed is not brought back by a late answer.
+func (l *line) decided(ctx context.Context, eventID, user string, booked, slow bool) error {
 	m, _, _, _, _, f := keys(eventID)
-	pipe := l.rdb.Pipeline()
-	pipe.ZRem(ctx, f, user)
-	pipe.HIncrBy(ctx, m, "dn", 1)
-	if slow {
-		pipe.HIncrBy(ctx, m, "dslow", 1)
+	return decidedScript.Run(ctx, l.rdb, []string{m, f}, user, flag(booked), flag(slow)).Err()
+}
+
+var decidedScript = redis.NewScript(`
+if ARGV[2] == '1' then redis.call('ZREM', KEYS[2], ARGV[1]) end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HINCRBY', KEYS[1], 'dn', 1)
+  if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'dslow', 1) end
+end
+return 0`)
+
+// takeDecisions returns the decisions counted since the last take, and the slow ones, and takes
+// them off the counts in the same script: two replicas whose steps overlap never read the same.
+func (l *line) takeDecisions(ctx context.Context, eventID string) (n, slow int64, err error) {
+	m, _, _, _, _, _ := keys(eventID)
+	res, err := takeDecisionsScript.Run(ctx, l.rdb, []string{m}).Int64Slice()
+	if err != nil || len(res) != 2 {
+		return 0, 0, fmt.Errorf("take the decisions of %s: %v %w", eventID, res, err)
 	}
-	_, err := pipe.Exec(ctx)
-	return err
+	return res[0], res[1], nil
+}
+
+var takeDecisionsScript = redis.NewScript(`
+local out = {}
+for i, f in ipairs({'dn', 'dslow'}) do
+  local v = tonumber(redis.call('HGET', KEYS[1], f) or '0') or 0
+  if v ~= 0 then redis.call('HINCRBY', KEYS[1], f, -v) end
+  out[i] = math.max(v, 0)
+end
+return out`)
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }
 
 // summary is the state of one event's line that every view of it shares.
@@ -395,12 +425,12 @@ type meterState struct {
 	Pace  float64
 	CutAt time.Time
 	// Decisions and SlowDecisions are the admitted buyers' decisions counted since the last step
-	// (every gateway counts those it relays), and those slower than the decision target; saving
-	// the state takes them off the counts.
+	// (every gateway counts those it relays), and those slower than the decision target or
+	// failed; reading the state takes them (they are not stored with it).
 	Decisions, SlowDecisions int64
 }
 
-var meterFields = []string{"mrsv", "mat", "mrate", "arate", "tokens", "credit", "soldout", "sat", "pace", "cutat", "dn", "dslow"}
+var meterFields = []string{"mrsv", "mat", "mrate", "arate", "tokens", "credit", "soldout", "sat", "pace", "cutat"}
 
 func (l *line) meter(ctx context.Context, eventID string) (meterState, error) {
 	m, _, _, _, _, _ := keys(eventID)
@@ -420,33 +450,26 @@ func (l *line) meter(ctx context.Context, eventID string) (meterState, error) {
 	if at := int64(f(7)); at > 0 {
 		st.StepAt = time.UnixMilli(at)
 	}
-	st.Pace, st.Decisions, st.SlowDecisions = f(8), int64(f(10)), int64(f(11))
+	st.Pace = f(8)
 	if at := int64(f(9)); at > 0 {
 		st.CutAt = time.UnixMilli(at)
+	}
+	if st.Decisions, st.SlowDecisions, err = l.takeDecisions(ctx, eventID); err != nil {
+		return meterState{}, err
 	}
 	return st, nil
 }
 
-// saveMeter stores the meter's state (not the credit, which the scripts count), and takes the
-// decisions it read off their counts (those counted since stay for the next step).
+// saveMeter stores the meter's state (not the credit, which the scripts count).
 func (l *line) saveMeter(ctx context.Context, eventID string, st meterState) error {
 	m, _, _, _, _, _ := keys(eventID)
 	soldOut := 0
 	if st.SoldOut {
 		soldOut = 1
 	}
-	pipe := l.rdb.TxPipeline()
-	pipe.HSet(ctx, m, "mrsv", st.Reserved, "mat", st.MeasuredAt.UnixMilli(), "mrate", finite(st.Rate),
+	return l.rdb.HSet(ctx, m, "mrsv", st.Reserved, "mat", st.MeasuredAt.UnixMilli(), "mrate", finite(st.Rate),
 		"arate", finite(st.AdmitRate), "tokens", finite(st.Tokens), "soldout", soldOut, "sat", st.StepAt.UnixMilli(),
-		"pace", finite(st.Pace), "cutat", st.CutAt.UnixMilli())
-	if st.Decisions != 0 {
-		pipe.HIncrBy(ctx, m, "dn", -st.Decisions)
-	}
-	if st.SlowDecisions != 0 {
-		pipe.HIncrBy(ctx, m, "dslow", -st.SlowDecisions)
-	}
-	_, err := pipe.Exec(ctx)
-	return err
+		"pace", finite(st.Pace), "cutat", st.CutAt.UnixMilli()).Err()
 }
 
 func finite(x float64) float64 {

@@ -194,19 +194,22 @@ func TestFreshAdmissionsAndForget(t *testing.T) {
 	if _, err := l.admit(ctx, "e1", 3, time.Minute, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.booked(ctx, "e1", "b", true); err != nil {
+	if err := l.decided(ctx, "e1", "b", true, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.decided(ctx, "e1", "c", false, true); err != nil { // a failed decision: c has not booked
 		t.Fatal(err)
 	}
 	if n, _ := l.fresh(ctx, "e1", t0.Add(time.Second), 20*time.Second); n != 2 {
 		t.Fatalf("fresh %d, want 2 (b booked)", n)
 	}
-	// The decisions counted (any replica counts those it relays) reach the meter once: saving
-	// its state takes those it read off, and one counted meanwhile stays for the next step.
+	// The decisions counted (any replica counts those it relays) reach the meter once: reading
+	// its state takes them.
 	st, err := l.meter(ctx, "e1")
-	if err != nil || st.Decisions != 1 || st.SlowDecisions != 1 {
-		t.Fatalf("meter read %+v, %v: want 1 decision, 1 slow", st, err)
+	if err != nil || st.Decisions != 2 || st.SlowDecisions != 2 {
+		t.Fatalf("meter read %+v, %v: want 2 decisions, 2 slow", st, err)
 	}
-	if err := l.booked(ctx, "e1", "c", false); err != nil {
+	if err := l.decided(ctx, "e1", "c", true, false); err != nil {
 		t.Fatal(err)
 	}
 	st.Pace, st.CutAt = 3.5, t0
@@ -214,7 +217,7 @@ func TestFreshAdmissionsAndForget(t *testing.T) {
 		t.Fatal(err)
 	}
 	if st, _ = l.meter(ctx, "e1"); st.Decisions != 1 || st.SlowDecisions != 0 || st.Pace != 3.5 || !st.CutAt.Equal(t0) {
-		t.Fatalf("after the save: %+v, want the one decision counted since, the pace kept", st)
+		t.Fatalf("next read: %+v, want the one decision counted since, the pace kept", st)
 	}
 	if n, _ := l.fresh(ctx, "e1", t0.Add(21*time.Second), 20*time.Second); n != 0 {
 		t.Fatalf("fresh %d after fresh-for", n)
@@ -227,6 +230,10 @@ func TestFreshAdmissionsAndForget(t *testing.T) {
 	}
 	if live, _ := l.live(ctx); len(live) != 0 || len(mr.Keys()) != 0 {
 		t.Fatalf("after forget: live %v, keys %v", live, mr.Keys())
+	}
+	// A late answer does not bring a removed line back.
+	if err := l.decided(ctx, "e1", "a", true, true); err != nil || len(mr.Keys()) != 0 {
+		t.Fatalf("a decision after forget: %v, keys %v", err, mr.Keys())
 	}
 }
 

@@ -33,9 +33,9 @@ import (
 // until every decision ran slow. While admitted buyers' decisions run slower than DecisionTarget
 // (the gateways time each one they relay), the buyers let in a second are bounded, additive
 // increase and multiplicative decrease as TCP's congestion window (RFC 5681, section 3.1): a slow
-// decision cuts the bound by paceCut (at most once per paceCutEvery: a cut takes a moment to
-// show), and each second without one raises it by paceStep. The first cut starts from the
-// admission rate measured. The sale then takes longer and its decisions stay fast: a waiting room
+// decision (or a failed one) cuts the bound by paceCut (at most once per paceCutEvery: a cut takes
+// a moment to show), and each second in which decisions were made and none was slow raises it by
+// paceStep. A cut starts from the admission rate measured when that is lower than the bound. The sale then takes longer and its decisions stay fast: a waiting room
 // trades the one for the other by design.
 //
 // Both stop while the event is sold out (no seat available, none held): a held seat that is
@@ -46,10 +46,12 @@ type meter struct {
 	minInFlight   int
 	seatsPerBuyer int
 	maxPerStep    int
+	paced         bool // a decision target is set
 }
 
 func newMeter(c config.WaitingRoom) meter {
-	return meter{target: c.Target, minInFlight: c.MinInFlight, seatsPerBuyer: c.SeatsPerBuyer, maxPerStep: maxPerStep}
+	return meter{target: c.Target, minInFlight: c.MinInFlight, seatsPerBuyer: c.SeatsPerBuyer, maxPerStep: maxPerStep,
+		paced: c.DecisionTarget > 0}
 }
 
 // maxPerStep bounds one step's admissions (and so one script's work in Redis).
@@ -99,6 +101,7 @@ func (m meter) decide(st meterState, now time.Time, room event.WaitingRoom, seat
 	next.SoldOut = seats.Total > 0 && seats.Available == 0 && seats.Locked == 0
 	d.CreditsUsed = st.Credit
 
+	next.Pace, next.CutAt = 0, time.Time{} // unless the automatic meter paces (below)
 	var n float64
 	switch {
 	case !room.Enabled:
@@ -119,31 +122,39 @@ func (m meter) decide(st meterState, now time.Time, room event.WaitingRoom, seat
 		inFlight := float64(seats.Locked) + float64(fresh*int64(m.seatsPerBuyer))
 		n = math.Floor((bound - inFlight) / float64(m.seatsPerBuyer))
 		n = min(n, float64(seats.Available)) // more buyers than seats would only be turned away
-		n = pace(st, next, now, n)
+		if m.paced {
+			// Before an admission rate is measured (the first steps after opening), a cut starts
+			// from the rate the floor of seats in flight allows over the target.
+			floor := float64(m.minInFlight) / float64(m.seatsPerBuyer) / m.target.Seconds()
+			n = pace(st, next, now, n, max(st.AdmitRate, floor))
+		}
 	}
 	d.Admit = int(max(0, min(n, float64(m.maxPerStep))))
 	return d
 }
 
 // pace applies the decision pace to a step at now that would let n buyers in, and returns how
-// many it lets in. next is the state being decided.
-func pace(st meterState, next *meterState, now time.Time, n float64) float64 {
+// many it lets in. next is the state being decided; rate is the buyers a second being let in now
+// (measured), where a cut starts from when the bound is above it.
+func pace(st meterState, next *meterState, now time.Time, n, rate float64) float64 {
 	dt := 0.0
 	if !st.StepAt.IsZero() && now.After(st.StepAt) {
 		dt = now.Sub(st.StepAt).Seconds()
 	}
+	next.Pace, next.CutAt = st.Pace, st.CutAt
 	switch {
 	case st.SlowDecisions > 0 && now.Sub(st.CutAt) >= paceCutEvery:
-		from := st.Pace
-		if from == 0 {
-			from = st.AdmitRate
+		from := rate
+		if st.Pace > 0 {
+			from = min(st.Pace, rate) // a bound that did not bind cuts from what is let in
 		}
 		next.Pace, next.CutAt = max(from*paceCut, paceMin), now
-	case st.SlowDecisions == 0 && st.Pace > 0:
+	case st.SlowDecisions == 0 && st.Decisions > 0 && st.Pace > 0:
+		// Decisions were made and none was slow: the bound may grow.
 		next.Pace = min(st.Pace+paceStep*dt, paceMax)
 	}
 	if next.Pace == 0 {
-		return n // no decision has been slow: no bound
+		return n // no decision has been slow yet: no bound
 	}
 	// A bucket of the buyers the pace allows, holding at most a second's worth (at least one).
 	next.Tokens = min(st.Tokens+next.Pace*dt, max(1, next.Pace))

@@ -9,7 +9,8 @@ import (
 	"ticketflow/services/inventory"
 )
 
-var testMeter = newMeter(config.WaitingRoom{Target: 2 * time.Second, MinInFlight: 20, SeatsPerBuyer: 2})
+var testMeter = newMeter(config.WaitingRoom{Target: 2 * time.Second, MinInFlight: 20, SeatsPerBuyer: 2,
+	DecisionTarget: 100 * time.Millisecond})
 
 var auto = event.WaitingRoom{Enabled: true}
 
@@ -123,21 +124,44 @@ func TestSlowDecisionsPaceTheAutomaticMeter(t *testing.T) {
 	if d = testMeter.decide(next, t0.Add(1500*time.Millisecond), auto, seats, 0); d.State.Pace != 4.5 {
 		t.Fatalf("second cut: %.2f, want 4.5", d.State.Pace)
 	}
-	// Ten quiet seconds: 2 more a second; the bucket holds a second's worth at most.
+	// Ten seconds without a decision: the bound stays (nothing says the decisions are fast).
 	next = d.State
-	next.SlowDecisions = 0
+	next.SlowDecisions, next.Decisions = 0, 0
+	if d = testMeter.decide(next, t0.Add(11500*time.Millisecond), auto, seats, 0); d.State.Pace != 4.5 {
+		t.Fatalf("10 s without a decision: pace %.2f, want 4.5", d.State.Pace)
+	}
+	// Ten seconds of fast decisions: 2 more a second; the bucket holds a second's worth at most.
+	next.Decisions = 20
 	d = testMeter.decide(next, t0.Add(11500*time.Millisecond), auto, seats, 0)
 	if d.State.Pace != 6.5 || d.Admit != 6 {
-		t.Fatalf("after 10 quiet seconds: pace %.2f admit %d, want 6.5 and 6", d.State.Pace, d.Admit)
+		t.Fatalf("after 10 fast seconds: pace %.2f admit %d, want 6.5 and 6", d.State.Pace, d.Admit)
+	}
+	// A bound far above what is let in cuts from the admission rate, not from itself.
+	st = meterState{Rate: 50, MeasuredAt: t0, StepAt: t0, AdmitRate: 8, Pace: 60, SlowDecisions: 1, Decisions: 4}
+	if d = testMeter.decide(st, t0.Add(time.Second/4), auto, seats, 0); d.State.Pace != 6 {
+		t.Fatalf("cut from a bound that did not bind: %.2f, want 6 (3/4 of 8)", d.State.Pace)
+	}
+	// Right after opening no admission rate is measured: a cut starts from the floor's rate
+	// (20 seats of 2 over 2 s: 5 a second), not from nothing.
+	st = meterState{StepAt: t0, SlowDecisions: 1, Decisions: 1}
+	if d = testMeter.decide(st, t0.Add(time.Second/4), auto, seats, 0); d.State.Pace != 3.75 {
+		t.Fatalf("a cut before any admission rate: %.2f, want 3.75", d.State.Pace)
+	}
+	// Without a decision target the meter never paces.
+	unpaced := newMeter(config.WaitingRoom{Target: 2 * time.Second, MinInFlight: 20, SeatsPerBuyer: 2})
+	st = meterState{Rate: 50, MeasuredAt: t0, StepAt: t0, AdmitRate: 8, Pace: 3, SlowDecisions: 4, Decisions: 4}
+	if d = unpaced.decide(st, t0.Add(time.Second/4), auto, seats, 0); d.State.Pace != 0 || d.Admit != 50 {
+		t.Fatalf("no decision target: pace %.2f admit %d, want none and 50", d.State.Pace, d.Admit)
 	}
 	// The pace never stops the line.
-	st = meterState{Rate: 50, MeasuredAt: t0, StepAt: t0, Pace: 0.6, SlowDecisions: 1}
+	st = meterState{Rate: 50, MeasuredAt: t0, StepAt: t0, AdmitRate: 8, Pace: 0.6, SlowDecisions: 1}
 	if d = testMeter.decide(st, t0.Add(2*time.Second), auto, seats, 0); d.State.Pace != paceMin || d.Admit != 1 {
 		t.Fatalf("at the floor: pace %.2f admit %d", d.State.Pace, d.Admit)
 	}
-	// A fixed rate is the admin's: the pace does not touch it.
+	// A fixed rate is the admin's: the pace does not touch it (and a pace left from automatic
+	// admission is dropped).
 	fixed := event.WaitingRoom{Enabled: true, AdmitPerMinute: 600}
-	st = meterState{StepAt: t0, SlowDecisions: 5}
+	st = meterState{StepAt: t0, SlowDecisions: 5, Pace: 2}
 	if d = testMeter.decide(st, t0.Add(time.Second), fixed, seats, 0); d.State.Pace != 0 || d.Admit != 10 {
 		t.Fatalf("fixed rate: pace %.2f admit %d", d.State.Pace, d.Admit)
 	}

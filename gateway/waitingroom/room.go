@@ -263,17 +263,19 @@ func (rm *Room) answer(w http.ResponseWriter, r *http.Request, info event.Info, 
 // fallbackRate is the admission rate an estimate uses before one is measured: a fixed rate's.
 func fallbackRate(info event.Info) float64 { return float64(info.WaitingRoom.AdmitPerMinute) / 60 }
 
-// Booked tells the meter that an admitted buyer answered a booking for the event whose
-// Admission-Token they sent (the gateway calls it after the booking service answered, with any
-// status that is not a refusal of the token or a failure), and how long the decision took (the
-// booking service's answer, as the gateway relayed it). A token that does not verify is ignored.
-func (rm *Room) Booked(ctx context.Context, token, userID string, took time.Duration) {
+// Decided tells the meter that an admitted buyer's booking, sent with the event's Admission-Token,
+// was answered by the booking service after took (the gateway calls it for every such request it
+// relays; failed: a 5xx answer, or no answer). An answer that is not a failure means the buyer
+// booked (held, or refused for their seats): the meter stops counting them as about to hold seats.
+// A decision slower than the decision target, or failed, counts as slow. A token that does not
+// verify is ignored.
+func (rm *Room) Decided(ctx context.Context, token, userID string, took time.Duration, failed bool) {
 	p, err := admission.Read(rm.key, token, clock.Now())
 	if err != nil || p.UserID != userID {
 		return
 	}
-	slow := rm.cfg.DecisionTarget > 0 && took > rm.cfg.DecisionTarget
-	if err := rm.line.booked(ctx, p.EventID, userID, slow); err != nil {
-		rm.hub.warn("waiting room: note a booking", err)
+	slow := failed || (rm.cfg.DecisionTarget > 0 && took > rm.cfg.DecisionTarget)
+	if err := rm.line.decided(ctx, p.EventID, userID, !failed, slow); err != nil {
+		rm.hub.warn("waiting room: note a decision", err)
 	}
 }

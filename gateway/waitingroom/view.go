@@ -110,7 +110,7 @@ func ptr[T any](v T) *T { return &v }
 // Before the draw the estimate only counts down to opensAt, which the buyer knows: it is no change.
 func same(a, b Place) bool {
 	eq := func(x, y *int64) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
-	return a.State == b.State && a.SoldOut == b.SoldOut && eq(a.Number, b.Number) && eq(a.Position, b.Position) &&
+	return a.State == b.State && a.SoldOut == b.SoldOut && a.OpensAt.Equal(b.OpensAt) && eq(a.Number, b.Number) && eq(a.Position, b.Position) &&
 		(a.Number == nil || eq(a.EstimatedWaitSeconds, b.EstimatedWaitSeconds)) && a.AdmissionToken == b.AdmissionToken
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -171,6 +172,9 @@ type crowd struct {
 // (proc(5), /proc/[pid]/autogroup) and reports whether it could: not where the kernel does not
 // group by session.
 func setAutogroupNice(pid, nice int) bool {
+	if on, err := os.ReadFile("/proc/sys/kernel/sched_autogroup_enabled"); err != nil || strings.TrimSpace(string(on)) != "1" {
+		return false // the file may still be writable, to no effect
+	}
 	return os.WriteFile("/proc/"+strconv.Itoa(pid)+"/autogroup", []byte(strconv.Itoa(nice)), 0) == nil
 }
 
