@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // A real-looking secret of a deployment (at least 32 bytes, not the development default).
@@ -88,6 +89,21 @@ func TestWaitingRoomFollowURLIsAnOrigin(t *testing.T) {
 		if _, err := Load(); err == nil || !strings.Contains(err.Error(), "WAITING_ROOM_FOLLOW_URL") {
 			t.Errorf("WAITING_ROOM_FOLLOW_URL=%q: Load = %v, want an error naming the variable", bad, err)
 		}
+	}
+}
+
+func TestWaitingRoomDecisionTargetIsADurationOrZero(t *testing.T) {
+	cfg, err := Load()
+	if err != nil || cfg.WaitingRoom.DecisionTarget != 80*time.Millisecond {
+		t.Fatalf("default: %v, %v; want 80ms", cfg.WaitingRoom.DecisionTarget, err)
+	}
+	t.Setenv("WAITING_ROOM_DECISION_TARGET", "0")
+	if cfg, err = Load(); err != nil || cfg.WaitingRoom.DecisionTarget != 0 {
+		t.Fatalf("0 (never pace): %v, %v", cfg.WaitingRoom.DecisionTarget, err)
+	}
+	t.Setenv("WAITING_ROOM_DECISION_TARGET", "-1s")
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "WAITING_ROOM_") {
+		t.Fatalf("a negative target: Load = %v, want an error", err)
 	}
 }
 
