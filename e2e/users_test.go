@@ -3,13 +3,17 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +21,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"ticketflow/internal/auth"
+	"ticketflow/tools/devstack"
 )
 
 func TestRegisterLoginMe(t *testing.T) {
@@ -162,42 +167,83 @@ func TestSpoofedIdentityHeadersAreIgnored(t *testing.T) {
 }
 
 func TestGatewayRateLimitsPerClient(t *testing.T) {
-	// Serial: it counts what the shared limiter served against the clock. Under the parallel
-	// tests' load Redis answered slower than 250 ms, and the gateway then decides from its own
-	// budget for 2 s (ratelimit.Shared's documented fallback): 163 served for a limit of 100.
+	// Serial: it counts what the shared limiter served against the clock. While Redis does not
+	// answer within 250 ms (under a loaded machine, or just after a test paused it) a gateway
+	// decides from its own budget for 2 s (ratelimit.Shared's documented fallback) and serves more
+	// than the shared limit: such a run is measured again, up to three times, and only a count
+	// off the limit while every gateway limited through Redis fails.
 	cfg := loadConfig(t)
 	if cfg.RateLimit <= 0 {
 		t.Fatal("the stack runs with RATE_LIMIT=0; the rate limit cannot be checked")
 	}
-	c, _ := register(t)
-	other, _ := register(t)
-	// The limit is GCRA: RATE_LIMIT at once, then one more every RATE_WINDOW/RATE_LIMIT.
-	began, served, got429 := time.Now(), 0, false
-	for i := 0; i < 2*cfg.RateLimit && !got429; i++ {
-		r := c.do("GET", "/api/bookings/my", nil)
-		if r.status == 429 {
-			if r.err(t).Error.Code != "RATE_LIMITED" || r.header.Get("Retry-After") == "" {
-				t.Fatalf("429 without the contract's shape or Retry-After: %s", r.body)
+	for attempt := 1; ; attempt++ {
+		c, _ := register(t)
+		other, _ := register(t)
+		// The limit is GCRA: RATE_LIMIT at once, then one more every RATE_WINDOW/RATE_LIMIT.
+		began, served, got429 := time.Now(), 0, false
+		for i := 0; i < 2*cfg.RateLimit && !got429; i++ {
+			r := c.do("GET", "/api/bookings/my", nil)
+			if r.status == 429 {
+				if r.err(t).Error.Code != "RATE_LIMITED" || r.header.Get("Retry-After") == "" {
+					t.Fatalf("429 without the contract's shape or Retry-After: %s", r.body)
+				}
+				got429 = true
+				break
 			}
-			got429 = true
-			break
+			served++
 		}
-		served++
+		// register made one request of c's budget.
+		most := cfg.RateLimit + int(time.Since(began)*time.Duration(cfg.RateLimit)/cfg.RateWindow) + 1
+		if !got429 || served+1 < cfg.RateLimit || served > most {
+			if fellBack := limiterFellBack(t, cfg, began.Add(-redisDecidesAgain)); fellBack != "" && attempt < 3 {
+				t.Logf("attempt %d: served %d (429 %v) while a gateway limited alone (%s): measuring again", attempt, served, got429, fellBack)
+				time.Sleep(redisDecidesAgain)
+				continue
+			}
+			t.Fatalf("served %d requests before 429 (429 seen: %v), want %d (at most %d after %s)",
+				served, got429, cfg.RateLimit-1, most, time.Since(began))
+		}
+		if r := other.do("GET", "/api/bookings/my", nil); r.status != 200 {
+			t.Fatalf("another client was limited too: %d", r.status)
+		}
+		// Public reads (a live seat map) have their own, larger allowance.
+		if r := c.do("GET", "/api/events?limit=1", nil); r.status != 200 {
+			t.Fatalf("a limited client cannot read events: %d", r.status)
+		}
+		return
 	}
-	if !got429 {
-		t.Fatalf("%d requests from one client were all served", 2*cfg.RateLimit)
+}
+
+// redisDecidesAgain is how long after Redis failed a gateway's shared limiter asks it again (2 s,
+// ratelimit.Shared), with a margin.
+const redisDecidesAgain = 3 * time.Second
+
+// limiterFellBack returns the first JSON log line of a gateway of the stack, at or after since,
+// saying its shared rate limit fell back to its own budget ("" when none did).
+func limiterFellBack(t *testing.T, cfg *devstack.Settings, since time.Time) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(cfg.LogDir(), "gateway*.log"))
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var m struct {
+				Time time.Time `json:"time"`
+				Msg  string    `json:"msg"`
+			}
+			if line := sc.Bytes(); len(line) > 0 && line[0] == '{' && json.Unmarshal(line, &m) == nil &&
+				m.Msg == "rate limit: Redis unreachable, limiting per process" && !m.Time.Before(since) {
+				f.Close()
+				return filepath.Base(name) + " at " + m.Time.Format(time.RFC3339Nano)
+			}
+		}
+		f.Close()
 	}
-	// register made one request of c's budget.
-	if most := cfg.RateLimit + int(time.Since(began)*time.Duration(cfg.RateLimit)/cfg.RateWindow) + 1; served+1 < cfg.RateLimit || served > most {
-		t.Fatalf("served %d requests before 429, want %d (at most %d after %s)", served, cfg.RateLimit-1, most, time.Since(began))
-	}
-	if r := other.do("GET", "/api/bookings/my", nil); r.status != 200 {
-		t.Fatalf("another client was limited too: %d", r.status)
-	}
-	// Public reads (a live seat map) have their own, larger allowance.
-	if r := c.do("GET", "/api/events?limit=1", nil); r.status != 200 {
-		t.Fatalf("a limited client cannot read events: %d", r.status)
-	}
+	return ""
 }
 
 func TestRequestIDIsEchoed(t *testing.T) {
