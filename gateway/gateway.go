@@ -130,6 +130,13 @@ func newEdge(cfg *config.Config, rdb *redis.Client, process string) (*Gateway, e
 				return nil
 			},
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				if r.Context().Err() != nil {
+					// The client went away: nobody reads an answer, the service did not fail, and a
+					// decision it hung up on is not a failed one (or one buyer hanging up on their own
+					// bookings would slow everyone's admission).
+					httpapi.WriteError(w, r, httpapi.Unavailable("the request was cancelled"))
+					return
+				}
 				if name == config.Booking {
 					g.admittedBooking(r, 0) // no answer
 				}

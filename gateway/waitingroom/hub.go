@@ -47,7 +47,10 @@ type feed struct {
 	mu      sync.Mutex // guards changed, urgent, reach, byNumber, streams, used; held while a first summary is read
 	changed chan struct{}
 	urgent  chan struct{}
-	reach   reachHeap
+	// gaveBack is closed when an admitted buyer gives the admission back (anywhere): the admitted
+	// places' streams read theirs again, the only change of a place no summary shows.
+	gaveBack chan struct{}
+	reach    reachHeap
 	// byNumber finds the reachers of a number that leaves the line (a buyer may stream twice).
 	byNumber map[int64][]*reacher
 	streams  int
@@ -88,7 +91,8 @@ func (h *hub) feed(eventID string) *feed {
 	defer h.mu.Unlock()
 	f := h.feeds[eventID]
 	if f == nil {
-		f = &feed{changed: make(chan struct{}), urgent: make(chan struct{}), byNumber: map[int64][]*reacher{}}
+		f = &feed{changed: make(chan struct{}), urgent: make(chan struct{}), gaveBack: make(chan struct{}),
+			byNumber: map[int64][]*reacher{}}
 		h.feeds[eventID] = f
 	}
 	return f
@@ -148,7 +152,7 @@ func (h *hub) refresh(ctx context.Context) {
 // the draw and at sold out, and the places the line has reached. f.mu is held.
 func (h *hub) publish(f *feed, s *summary) {
 	old := f.sum.Swap(s)
-	if old != nil && old.Head == s.Head && old.Seq == s.Seq && old.gv == s.gv && old.Drawn == s.Drawn &&
+	if old != nil && old.Head == s.Head && old.Seq == s.Seq && old.gv == s.gv && old.av == s.av && old.Drawn == s.Drawn &&
 		old.SoldOut == s.SoldOut && old.Opens.Equal(s.Opens) && old.Moved.Equal(s.Moved) &&
 		roughly(old.AdmitRate*100) == roughly(s.AdmitRate*100) {
 		return
@@ -158,6 +162,10 @@ func (h *hub) publish(f *feed, s *summary) {
 	if old == nil || old.Drawn != s.Drawn || old.SoldOut != s.SoldOut || !old.Opens.Equal(s.Opens) {
 		close(f.urgent)
 		f.urgent = make(chan struct{})
+	}
+	if old != nil && old.av != s.av {
+		close(f.gaveBack)
+		f.gaveBack = make(chan struct{})
 	}
 	for len(f.reach) > 0 && f.reach[0].number <= s.Head {
 		f.release(f.reach[0])
@@ -192,12 +200,12 @@ func (f *feed) forget(r *reacher) {
 	}
 }
 
-// wait returns the summary now, a channel closed when the next one differs, and one closed at
-// the next change every place shows at once.
-func (f *feed) wait() (s *summary, changed, urgent <-chan struct{}) {
+// wait returns the summary now, a channel closed when the next one differs, one closed at the
+// next change every place shows at once, and one closed when an admission is next given back.
+func (f *feed) wait() (s *summary, changed, urgent, gaveBack <-chan struct{}) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.sum.Load(), f.changed, f.urgent
+	return f.sum.Load(), f.changed, f.urgent, f.gaveBack
 }
 
 // watch returns a channel closed when the line reaches number (at once when it has) or number
@@ -316,10 +324,12 @@ func (rm *Room) stream(w http.ResponseWriter, r *http.Request) error {
 			unwatch()
 		}
 	}()
+	recheck := false // an admission was given back: this place's may be the one
 	for {
-		s, changed, urgent := f.wait()
+		s, changed, urgent, gaveBack := f.wait()
 		now := time.Now()
-		if p.State == stWaiting && reached(p, s) {
+		if (p.State == stWaiting && reached(p, s)) || (p.State == stAdmitted && recheck) {
+			recheck = false
 			// The line reached this place (or the buyer left it elsewhere): read what it is now.
 			if np, err := rm.line.place(ctx, info.ID, user); err == nil {
 				p = np
@@ -361,7 +371,7 @@ func (rm *Room) stream(w http.ResponseWriter, r *http.Request) error {
 		}
 		switch {
 		case v.State == StateAdmitted:
-			// Nothing but its end (timed) and sold out (urgent) changes what it shows.
+			// Nothing but its end (timed), sold out (urgent) and giving it back changes what it shows.
 			if !throttled {
 				timerFor(time.Until(time.UnixMilli(p.Until)))
 			}
@@ -380,9 +390,19 @@ func (rm *Room) stream(w http.ResponseWriter, r *http.Request) error {
 		case <-urgent:
 		case <-reach:
 			reach = nil // read once: from now on reached(p, s) says so at every look (or the place is new)
+		case <-admittedOnly(v.State, gaveBack):
+			recheck = true
 		case <-timer.C:
 		}
 	}
+}
+
+// admittedOnly is c for an admitted place's stream, nil (never ready) for any other.
+func admittedOnly(state string, c <-chan struct{}) <-chan struct{} {
+	if state == StateAdmitted {
+		return c
+	}
+	return nil
 }
 
 // reached reports whether the line has moved to a waiting place (drawn, admitted past it, or its

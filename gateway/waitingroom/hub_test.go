@@ -28,12 +28,12 @@ func TestAFeedWakesOnlyTheStreamsAChangeConcerns(t *testing.T) {
 		defer f.mu.Unlock()
 		h.publish(f, &s)
 	}
-	_, changed, urgent := f.wait()
+	_, changed, urgent, _ := f.wait()
 	publish(summary{Opens: t0, Seq: 11}) // a join before the draw
 	if !closed(changed) || closed(urgent) {
 		t.Fatal("a join: changed should close, urgent should not")
 	}
-	_, changed, urgent = f.wait()
+	_, changed, urgent, _ = f.wait()
 	publish(summary{Opens: t0, Seq: 11, Drawn: true})
 	if !closed(changed) || !closed(urgent) {
 		t.Fatal("the draw closes both")
@@ -43,7 +43,7 @@ func TestAFeedWakesOnlyTheStreamsAChangeConcerns(t *testing.T) {
 	r5, _ := f.watch(5)
 	r9, stop9 := f.watch(9)
 	stop9()
-	_, changed, urgent = f.wait()
+	_, changed, urgent, _ = f.wait()
 	publish(summary{Opens: t0, Seq: 11, Drawn: true, Head: 4})
 	if !closed(changed) || closed(urgent) || !closed(r3) || closed(r5) || closed(r9) {
 		t.Fatalf("head 4: changed %v urgent %v reach 3 %v, 5 %v, 9 %v", closed(changed), closed(urgent),
@@ -56,7 +56,7 @@ func TestAFeedWakesOnlyTheStreamsAChangeConcerns(t *testing.T) {
 	if r, _ := f.watch(2); !closed(r) {
 		t.Fatal("a number the line has passed is reached at once")
 	}
-	_, changed, urgent = f.wait()
+	_, changed, urgent, _ = f.wait()
 	publish(summary{Opens: t0, Seq: 11, Drawn: true, Head: 4}) // the same line: no wakeup
 	if closed(changed) || closed(urgent) {
 		t.Fatal("an unchanged line wakes nobody")
@@ -71,13 +71,22 @@ func TestAFeedWakesOnlyTheStreamsAChangeConcerns(t *testing.T) {
 	}
 	stop8()
 	// A new opening time is urgent too: every place shows it.
-	_, changed, urgent = f.wait()
+	_, changed, urgent, _ = f.wait()
 	publish(summary{Opens: t0.Add(time.Hour), Seq: 11, Drawn: true, Head: 4, gv: 1, Gone: []int64{7}})
 	if !closed(changed) || !closed(urgent) {
 		t.Fatal("a new opening time: changed and urgent should close")
 	}
-	_, changed, urgent = f.wait()
-	publish(summary{Opens: t0.Add(time.Hour), Seq: 11, Drawn: true, Head: 9, gv: 1, Gone: []int64{7}, SoldOut: true})
+	// An admission given back (anywhere) wakes the admitted places' streams, which read theirs.
+	_, changed, urgent, gaveBack := f.wait()
+	publish(summary{Opens: t0.Add(time.Hour), Seq: 11, Drawn: true, Head: 4, gv: 1, Gone: []int64{7}, av: 1})
+	if !closed(changed) || closed(urgent) || !closed(gaveBack) {
+		t.Fatal("an admission given back: changed and gaveBack should close, urgent should not")
+	}
+	_, changed, urgent, gaveBack = f.wait()
+	publish(summary{Opens: t0.Add(time.Hour), Seq: 11, Drawn: true, Head: 9, gv: 1, Gone: []int64{7}, av: 1, SoldOut: true})
+	if closed(gaveBack) {
+		t.Fatal("gaveBack closed without an admission given back")
+	}
 	if !closed(changed) || !closed(urgent) || !closed(r5) || len(f.reach) != 0 || len(f.byNumber) != 0 {
 		t.Fatalf("head 9, sold out: everything closes, nothing stays watched (%d, %v)", len(f.reach), f.byNumber)
 	}

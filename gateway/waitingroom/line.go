@@ -22,6 +22,7 @@ import (
 //	room:{E}:m   hash   the line's state: open (ms), drawn, seq (last number given), head (the
 //	                    number the line has moved past), moved (ms, when the head last moved or
 //	                    someone ahead left), admitted, gv (bumped when a waiting buyer leaves),
+//	                    av (bumped when an admitted buyer gives the admission back),
 //	                    credit (admissions owed to buyers who left), and the meter's state
 //	room:{E}:p   hash   account → its place, "S|number|key|joined|admittedAt|until" (S: W, A, L)
 //	room:{E}:e   zset   before the draw: the early joiners by their random key
@@ -158,6 +159,7 @@ elseif pl.s == 'A' and pl.u > now then
   -- An admitted buyer who leaves lets the next one in.
   redis.call('ZREM', f, user)
   redis.call('HINCRBY', m, 'credit', 1)
+  redis.call('HINCRBY', m, 'av', 1)
   pl.u = now
 else
   return {v, now}
@@ -337,6 +339,7 @@ type summary struct {
 	Waiting  int64   // buyers waiting (drawn or not)
 	Gone     []int64 // numbers past the head of buyers who left, ascending
 	gv       int64
+	av       int64 // admissions given back
 	SoldOut  bool
 	// AdmitRate is the admissions per second lately (the meter's measure), for estimates.
 	AdmitRate float64
@@ -361,7 +364,7 @@ func (s *summary) ahead(n int64) int64 {
 }
 
 // metaFields are the fields of the line's state a summary reads, in order.
-var metaFields = []string{"open", "drawn", "seq", "head", "moved", "admitted", "gv", "soldout", "arate"}
+var metaFields = []string{"open", "drawn", "seq", "head", "moved", "admitted", "gv", "soldout", "arate", "av"}
 
 // read reads the summary of the event's line; prev (may be nil) is the last one read, whose list
 // of buyers gone is kept unless someone left since.
@@ -381,7 +384,7 @@ func (l *line) read(ctx context.Context, eventID string, prev *summary) (*summar
 		return n
 	}
 	s := &summary{Read: time.Now(), Opens: time.UnixMilli(num(0)), Drawn: num(1) == 1, Seq: num(2), Head: num(3),
-		Moved: time.UnixMilli(num(4)), Admitted: num(5), gv: num(6), SoldOut: num(7) == 1,
+		Moved: time.UnixMilli(num(4)), Admitted: num(5), gv: num(6), SoldOut: num(7) == 1, av: num(9),
 		Waiting: early.Val() + waiting.Val()}
 	if r, ok := v[8].(string); ok {
 		s.AdmitRate, _ = strconv.ParseFloat(r, 64)

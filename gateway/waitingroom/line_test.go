@@ -147,6 +147,10 @@ func TestAdmissionEndsAndLeavingLetsTheNextIn(t *testing.T) {
 	if st.Credit != 1 {
 		t.Fatalf("credit %d after an admitted buyer left", st.Credit)
 	}
+	// The summary shows an admission was given back (admitted places' streams read theirs again).
+	if s2, _ := l.read(ctx, "e1", s); s2.av != s.av+1 {
+		t.Fatalf("admissions given back: %d, want %d", s2.av, s.av+1)
+	}
 	if res, _ := l.admit(ctx, "e1", 2, time.Minute, 1); res.N != 2 || res.Head != 4 {
 		t.Fatalf("admit 2: %+v (b and d, past c who left)", res)
 	}
