@@ -195,7 +195,7 @@ func TestGatewayRateLimitsPerClient(t *testing.T) {
 		// register made one request of c's budget.
 		most := cfg.RateLimit + int(time.Since(began)*time.Duration(cfg.RateLimit)/cfg.RateWindow) + 1
 		if !got429 || served+1 < cfg.RateLimit || served > most {
-			if fellBack := limiterFellBack(t, cfg, began.Add(-redisDecidesAgain)); fellBack != "" && attempt < 3 {
+			if fellBack := limiterFellBack(t, cfg, began, time.Now()); fellBack != "" && attempt < 3 {
 				t.Logf("attempt %d: served %d (429 %v) while a gateway limited alone (%s): measuring again", attempt, served, got429, fellBack)
 				time.Sleep(redisDecidesAgain)
 				continue
@@ -218,9 +218,11 @@ func TestGatewayRateLimitsPerClient(t *testing.T) {
 // ratelimit.Shared), with a margin.
 const redisDecidesAgain = 3 * time.Second
 
-// limiterFellBack returns the first JSON log line of a gateway of the stack, at or after since,
-// saying its shared rate limit fell back to its own budget ("" when none did).
-func limiterFellBack(t *testing.T, cfg *devstack.Settings, since time.Time) string {
+// limiterFellBack returns, for the first time a gateway of the stack limited alone at some moment
+// in [from, to], its log file and when that began ("" when none did). A gateway logs the first
+// failure of a fallback and the moment Redis answers again, not the failures in between: a
+// fallback is the span from one to the other (still open when Redis has not answered since).
+func limiterFellBack(t *testing.T, cfg *devstack.Settings, from, to time.Time) string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(cfg.LogDir(), "gateway*.log"))
 	for _, name := range files {
@@ -228,20 +230,42 @@ func limiterFellBack(t *testing.T, cfg *devstack.Settings, since time.Time) stri
 		if err != nil {
 			continue
 		}
+		began := map[string]time.Time{} // limit → start of its open fallback
+		found := ""
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
+		for sc.Scan() && found == "" {
 			var m struct {
-				Time time.Time `json:"time"`
-				Msg  string    `json:"msg"`
+				Time  time.Time `json:"time"`
+				Msg   string    `json:"msg"`
+				Limit string    `json:"limit"`
 			}
-			if line := sc.Bytes(); len(line) > 0 && line[0] == '{' && json.Unmarshal(line, &m) == nil &&
-				m.Msg == "rate limit: Redis unreachable, limiting per process" && !m.Time.Before(since) {
-				f.Close()
-				return filepath.Base(name) + " at " + m.Time.Format(time.RFC3339Nano)
+			if line := sc.Bytes(); len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &m) != nil {
+				continue
+			}
+			switch m.Msg {
+			case "rate limit: Redis unreachable, limiting per process":
+				if _, open := began[m.Limit]; !open {
+					began[m.Limit] = m.Time
+				}
+			case "rate limit: Redis answers again, limiting across processes":
+				if start, open := began[m.Limit]; open {
+					if !start.After(to) && !m.Time.Before(from) {
+						found = start.Format(time.RFC3339Nano)
+					}
+					delete(began, m.Limit)
+				}
+			}
+		}
+		for _, start := range began {
+			if found == "" && !start.After(to) {
+				found = start.Format(time.RFC3339Nano) + " (not over)"
 			}
 		}
 		f.Close()
+		if found != "" {
+			return filepath.Base(name) + " from " + found
+		}
 	}
 	return ""
 }
