@@ -114,8 +114,9 @@ func newEdge(cfg *config.Config, rdb *redis.Client, process string) (*Gateway, e
 				}
 				// The client's address, vouched for: what the user service's login throttle counts.
 				httpapi.SetClientIP(pr.Out.Header, g.secret, clientFrom(pr.In.Context()))
-				if name == config.Booking && pr.Out.Method == http.MethodPost && pr.Out.Header.Get(admission.Header) != "" {
-					stampDecision(pr)
+				if name == config.Booking && pr.In.Method == http.MethodPost && pr.In.URL.Path == "/api/bookings" &&
+					pr.In.Header.Get(admission.Header) != "" {
+					stampDecision(pr) // an admitted buyer's booking: admittedBooking counts its decision
 				}
 			},
 			Transport:     bal,
@@ -244,12 +245,11 @@ func (g *Gateway) proxyTo(service string) http.Handler {
 // seats — and how long the decision took, or that it failed (5xx, no answer): the meter slows
 // admission while decisions run slow or fail. Off the answer's path: the buyer does not wait on it.
 func (g *Gateway) admittedBooking(req *http.Request, status int) {
-	tok := req.Header.Get(admission.Header)
-	sent, timed := req.Context().Value(sentAtKey{}).(time.Time)
-	if tok == "" || !timed || req.Method != http.MethodPost || req.URL.Path != "/api/bookings" ||
-		status == http.StatusForbidden || status == http.StatusUnauthorized || status == http.StatusTooManyRequests {
+	sent, stamped := req.Context().Value(sentAtKey{}).(time.Time) // only admitted buyers' bookings are
+	if !stamped || status == http.StatusForbidden || status == http.StatusUnauthorized || status == http.StatusTooManyRequests {
 		return
 	}
+	tok := req.Header.Get(admission.Header)
 	took, failed := time.Since(sent), status == 0 || status >= 500
 	user := req.Header.Get(httpapi.HeaderUserID)
 	go func() {

@@ -35,8 +35,9 @@ import (
 // increase and multiplicative decrease as TCP's congestion window (RFC 5681, section 3.1): a slow
 // decision (or a failed one) cuts the bound by paceCut (at most once per paceCutEvery: a cut takes
 // a moment to show), and each second in which decisions were made and none was slow raises it by
-// paceStep. A cut starts from the admission rate measured when that is lower than the bound. The sale then takes longer and its decisions stay fast: a waiting room
-// trades the one for the other by design.
+// paceStep. A cut starts from the admission rate measured when that is lower than the bound. The
+// sale then takes longer and its decisions stay fast: a waiting room trades the one for the other
+// by design.
 //
 // Both stop while the event is sold out (no seat available, none held): a held seat that is
 // released lets admission go on. Buyers who leave an admission early are owed a place: with a
@@ -65,8 +66,8 @@ const (
 )
 
 // Pacing (see above): a cut keeps paceCut of the bound; paceStep buyers a second are added to it
-// for each second without a slow decision; it never falls below paceMin (the line always moves)
-// nor rises past paceMax.
+// for each second with decisions and none slow; it never falls below paceMin (the line always
+// moves) nor rises past paceMax.
 const (
 	paceCut      = 0.75
 	paceCutEvery = time.Second
