@@ -14,7 +14,11 @@ var testMeter = newMeter(config.WaitingRoom{Target: 2 * time.Second, MinInFlight
 
 var auto = event.WaitingRoom{Enabled: true}
 
+// unpacedMeter is testMeter without a decision target: the bound alone.
+var unpacedMeter = newMeter(config.WaitingRoom{Target: 2 * time.Second, MinInFlight: 20, SeatsPerBuyer: 2})
+
 func TestAutomaticMeterKeepsHeldSeatsUnderTheBound(t *testing.T) {
+	testMeter := unpacedMeter // the pace has tests of its own (below)
 	seats := inventory.Summary{Total: 1000, Available: 1000}
 	// First step: no rate yet, the floor of 20 seats: 10 buyers of 2 seats.
 	d := testMeter.decide(meterState{}, t0, auto, seats, 0)
@@ -99,7 +103,8 @@ func TestARoomSwitchedOffLetsEveryoneThrough(t *testing.T) {
 // second: a slow decision cuts the bound (once a second at most), quiet seconds raise it again.
 func TestSlowDecisionsPaceTheAutomaticMeter(t *testing.T) {
 	seats := inventory.Summary{Total: 1000, Available: 1000}
-	// Room for 50 buyers in flight; no decision slow yet: no pace, all 50.
+	// Room for 50 buyers in flight; a line that opened unbounded (before slow start), no decision
+	// slow yet: no pace, all 50.
 	st := meterState{Rate: 50, Reserved: 0, MeasuredAt: t0, StepAt: t0, AdmitRate: 8}
 	if d := testMeter.decide(st, t0.Add(time.Second/4), auto, seats, 0); d.Admit != 50 || d.State.Pace != 0 {
 		t.Fatalf("no slow decision: %+v", d)
@@ -148,7 +153,7 @@ func TestSlowDecisionsPaceTheAutomaticMeter(t *testing.T) {
 		t.Fatalf("a cut before any admission rate: %.2f, want 3.75", d.State.Pace)
 	}
 	// Without a decision target the meter never paces.
-	unpaced := newMeter(config.WaitingRoom{Target: 2 * time.Second, MinInFlight: 20, SeatsPerBuyer: 2})
+	unpaced := unpacedMeter
 	st = meterState{Rate: 50, MeasuredAt: t0, StepAt: t0, AdmitRate: 8, Pace: 3, SlowDecisions: 4, Decisions: 4}
 	if d = unpaced.decide(st, t0.Add(time.Second/4), auto, seats, 0); d.State.Pace != 0 || d.Admit != 50 {
 		t.Fatalf("no decision target: pace %.2f admit %d, want none and 50", d.State.Pace, d.Admit)
@@ -164,5 +169,53 @@ func TestSlowDecisionsPaceTheAutomaticMeter(t *testing.T) {
 	st = meterState{StepAt: t0, SlowDecisions: 5, Pace: 2}
 	if d = testMeter.decide(st, t0.Add(time.Second), fixed, seats, 0); d.State.Pace != 0 || d.Admit != 10 {
 		t.Fatalf("fixed rate: pace %.2f admit %d", d.State.Pace, d.Admit)
+	}
+}
+
+// At opening the pace starts slow (RFC 5681's slow start): the first buyer at once, then paceStart
+// a second, doubled each second of fast decisions until the first slow one; from then on it grows
+// by paceStep a second.
+func TestThePaceStartsSlowAtOpening(t *testing.T) {
+	seats := inventory.Summary{Total: 1000, Available: 1000}
+	d := testMeter.decide(meterState{}, t0, auto, seats, 0)
+	if d.Admit != 1 || d.State.Pace != paceStart {
+		t.Fatalf("at opening (the floor allows 10): admit %d pace %.2f, want 1 and %d", d.Admit, d.State.Pace, paceStart)
+	}
+	admitted := d.Admit
+	st := d.State
+	step := func(at time.Duration, decisions, slow int64) decision {
+		t.Helper()
+		st.Decisions, st.SlowDecisions = decisions, slow
+		d := testMeter.decide(st, t0.Add(at), auto, seats, 0)
+		admitted += d.Admit
+		st = d.State
+		return d
+	}
+	// The first second without a decision: the pace stays, its bucket lets in 2 a second.
+	for i := 1; i <= 4; i++ {
+		step(time.Duration(i)*250*time.Millisecond, 0, 0)
+	}
+	if st.Pace != paceStart || admitted != 3 {
+		t.Fatalf("after the first second: pace %.2f admitted %d, want %d and 3", st.Pace, admitted, paceStart)
+	}
+	// Two seconds of fast decisions: it doubles each second (4 steps of a quarter second).
+	for i := 5; i <= 12; i++ {
+		step(time.Duration(i)*250*time.Millisecond, 1, 0)
+	}
+	if st.Pace < 7.99 || st.Pace > 8.01 {
+		t.Fatalf("after two fast seconds: pace %.2f, want 8", st.Pace)
+	}
+	// A slow decision cuts it, and from then on it grows by paceStep a second.
+	st.AdmitRate = 10 // as the line measured it (admittedNow)
+	step(3250*time.Millisecond, 2, 1)
+	if st.Pace < 5.99 || st.Pace > 6.01 || st.CutAt.IsZero() { // 3/4 of 8 (the admission rate is higher)
+		t.Fatalf("cut: pace %.2f, want 6", st.Pace)
+	}
+	cut := st.Pace
+	for i := 14; i <= 17; i++ {
+		step(time.Duration(i)*250*time.Millisecond, 1, 0)
+	}
+	if got := st.Pace - cut; got < paceStep-0.01 || got > paceStep+0.01 {
+		t.Fatalf("a fast second after the cut: +%.2f, want +%.1f", got, paceStep)
 	}
 }

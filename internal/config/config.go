@@ -143,7 +143,7 @@ type WaitingRoom struct {
 	FreshFor      time.Duration // WAITING_ROOM_FRESH_FOR, 20s
 	// DecisionTarget is how long an admitted buyer's seat decision may take (POST /api/bookings,
 	// as the gateway relays it): while decisions run slower, the automatic meter admits fewer a
-	// second (WAITING_ROOM_DECISION_TARGET, 80ms; 0: never).
+	// second (WAITING_ROOM_DECISION_TARGET, 60ms; 0: never).
 	DecisionTarget time.Duration
 }
 
@@ -235,7 +235,7 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 		MinInFlight:    l.int("WAITING_ROOM_MIN_IN_FLIGHT", 20),
 		SeatsPerBuyer:  l.int("WAITING_ROOM_SEATS_PER_BUYER", 2),
 		FreshFor:       l.duration("WAITING_ROOM_FRESH_FOR", 20*time.Second),
-		DecisionTarget: l.duration("WAITING_ROOM_DECISION_TARGET", 80*time.Millisecond),
+		DecisionTarget: l.duration("WAITING_ROOM_DECISION_TARGET", 60*time.Millisecond),
 	}
 	if w := c.WaitingRoom; w.Admission < time.Second || w.Tick < 10*time.Millisecond || w.PushEvery < 0 ||
 		w.Target <= 0 || w.MinInFlight < 1 || w.SeatsPerBuyer < 1 || w.FreshFor <= 0 || w.DecisionTarget < 0 {

@@ -94,8 +94,8 @@ func TestWaitingRoomFollowURLIsAnOrigin(t *testing.T) {
 
 func TestWaitingRoomDecisionTargetIsADurationOrZero(t *testing.T) {
 	cfg, err := Load()
-	if err != nil || cfg.WaitingRoom.DecisionTarget != 80*time.Millisecond {
-		t.Fatalf("default: %v, %v; want 80ms", cfg.WaitingRoom.DecisionTarget, err)
+	if err != nil || cfg.WaitingRoom.DecisionTarget != 60*time.Millisecond {
+		t.Fatalf("default: %v, %v; want 60ms", cfg.WaitingRoom.DecisionTarget, err)
 	}
 	t.Setenv("WAITING_ROOM_DECISION_TARGET", "0")
 	if cfg, err = Load(); err != nil || cfg.WaitingRoom.DecisionTarget != 0 {

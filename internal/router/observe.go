@@ -24,10 +24,17 @@ func routePattern(r *http.Request) string {
 	return httpapi.Unrouted
 }
 
-// traced reports whether a request makes a span: scrapes, health polls and profiles do not (they
-// would bury the traces of bookings).
+// traced reports whether a request makes a span: scrapes, health polls and profiles do not, nor
+// do the waiting crowd's reads of their places (a poll every 2 s and a stream that lasts the wait,
+// for each of tens of thousands of buyers: they would bury the traces of bookings, and in an
+// on-sale cost the collector more than the bookings' own; their counts and latencies are in the
+// metrics). Joining and leaving a line are traced.
 func traced(r *http.Request) bool {
 	p := r.URL.Path
+	if r.Method == http.MethodGet && strings.HasPrefix(p, "/api/events/") &&
+		(strings.HasSuffix(p, "/queue") || strings.HasSuffix(p, "/queue/stream")) {
+		return false
+	}
 	return p != "/metrics" && p != "/health" && p != "/health/all" && !strings.HasPrefix(p, "/debug/")
 }
 

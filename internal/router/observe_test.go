@@ -82,3 +82,25 @@ func requestCount(method, route, code string) float64 {
 	}
 	return 0
 }
+
+// The waiting crowd's reads of their places make no span (there are tens of thousands a second in
+// an on-sale); joining, leaving and everything else do.
+func TestWaitingRoomReadsAreNotTraced(t *testing.T) {
+	for _, c := range []struct {
+		method, path string
+		want         bool
+	}{
+		{http.MethodGet, "/api/events/e1/queue", false},
+		{http.MethodGet, "/api/events/e1/queue/stream", false},
+		{http.MethodPost, "/api/events/e1/queue", true},
+		{http.MethodDelete, "/api/events/e1/queue", true},
+		{http.MethodGet, "/api/events/e1", true},
+		{http.MethodPost, "/api/bookings", true},
+		{http.MethodGet, "/metrics", false},
+		{http.MethodGet, "/health", false},
+	} {
+		if got := traced(httptest.NewRequest(c.method, c.path, nil)); got != c.want {
+			t.Errorf("%s %s traced %v, want %v", c.method, c.path, got, c.want)
+		}
+	}
+}

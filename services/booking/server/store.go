@@ -44,27 +44,27 @@ func (s *store) create(ctx context.Context, b *booking.Booking) (existing *booki
 	// b's times are replaced by the database's now() (its hold lasting as long as b's did), so a
 	// booking process whose clock is off still holds seats for the whole HOLD_TTL.
 	ttl := b.HoldExpiresAt.Sub(b.CreatedAt)
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO bookings (`+bookingColumns+`)
+	// One statement, so one round trip on the decision path a buyer waits on (and atomic as a
+	// transaction would be): the booking and its first history line.
+	err = s.pool.QueryRow(ctx, `WITH b AS (
+			INSERT INTO bookings (`+bookingColumns+`)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,now() + $11::bigint * interval '1 microsecond',$12,$13,$14,$15,$16,false,$17,$18,now(),now(),$19)
-			ON CONFLICT (id) DO NOTHING RETURNING created_at, hold_expires_at`,
-			b.ID, b.UserID, b.UserEmail, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor, b.Currency, b.Status,
-			b.FailureReason, ttl.Microseconds(), b.PaymentID, b.PaymentToken, b.IdempotencyKey, b.Origin,
-			b.HoldDecision, b.EventStartsAt, b.MaxSeatsPerBuyer, quantitiesArg(b.Quantities)).Scan(&b.CreatedAt, &b.HoldExpiresAt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			existing, err = getBooking(ctx, tx, b.ID)
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		b.CreatedAt, b.HoldExpiresAt = b.CreatedAt.UTC(), b.HoldExpiresAt.UTC()
-		b.UpdatedAt = b.CreatedAt
-		_, err = tx.Exec(ctx, `INSERT INTO booking_status_history (booking_id, status, at) VALUES ($1, $2, $3)`,
-			b.ID, b.Status, b.CreatedAt)
-		return err
-	})
-	return existing, err
+			ON CONFLICT (id) DO NOTHING RETURNING id, status, created_at, hold_expires_at),
+		h AS (INSERT INTO booking_status_history (booking_id, status, at) SELECT id, status, created_at FROM b)
+		SELECT created_at, hold_expires_at FROM b`,
+		b.ID, b.UserID, b.UserEmail, b.EventID, b.EventName, b.SeatIDs, b.AmountMinor, b.Currency, b.Status,
+		b.FailureReason, ttl.Microseconds(), b.PaymentID, b.PaymentToken, b.IdempotencyKey, b.Origin,
+		b.HoldDecision, b.EventStartsAt, b.MaxSeatsPerBuyer, quantitiesArg(b.Quantities)).Scan(&b.CreatedAt, &b.HoldExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// A booking with this id exists (committed: the insert waited for it).
+		return getBooking(ctx, s.pool, b.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.CreatedAt, b.HoldExpiresAt = b.CreatedAt.UTC(), b.HoldExpiresAt.UTC()
+	b.UpdatedAt = b.CreatedAt
+	return nil, nil
 }
 
 // setHoldDecision records the seat decision made within the request (never a status change).

@@ -145,27 +145,41 @@ func (s *store) hasPlan(ctx context.Context, eventID string) (bool, error) {
 // booking never interleave (a release then always sees, or always undoes, the hold), and the
 // buyer's for the event, so two parallel holds of one buyer cannot both pass the buyer limit.
 // Rows are then locked in seat-id order so concurrent holds of overlapping sets never deadlock.
+//
+// A buyer waits on this transaction, and on a busy machine every round trip to PostgreSQL waits
+// for a core twice: the locks and the checks that must follow them go in one batch (one round
+// trip, each statement still with a snapshot of its own, taken after the locks are held).
 func (s *store) hold(ctx context.Context, r inventory.HoldRequest) error {
+	limited := r.MaxSeatsPerBuyer > 0 && r.BuyerID != ""
 	return retryTx(ctx, func() error {
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if err := lockBooking(ctx, tx, r.BookingID); err != nil {
-				return err
+			var b pgx.Batch
+			b.Queue(lockBookingSQL, r.BookingID)
+			if limited {
+				b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('buyer:' || $1 || ':' || $2, 0))`, r.EventID, r.BuyerID)
 			}
-			// Whether the booking was released, and (for a hold of places) whether it holds places
-			// already: a retried hold, whose places takeAreas renews rather than takes again.
+			// Whether the booking was released; for a hold of places, whether it holds places
+			// already (a retried hold, whose places takeAreas renews rather than takes again); and
+			// the buyer's live seats and places of the event, those of this booking (a retried
+			// hold) not counted twice.
 			var released, retried bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM released_bookings WHERE booking_id = $1),
-				$2 AND EXISTS (SELECT 1 FROM seats WHERE booking_id = $1 AND area AND status = 'LOCKED')`,
-				r.BookingID, len(r.Quantities) > 0).Scan(&released, &retried); err != nil {
+			var live int
+			b.Queue(`SELECT EXISTS (SELECT 1 FROM released_bookings WHERE booking_id = $1),
+				$2 AND EXISTS (SELECT 1 FROM seats WHERE booking_id = $1 AND area AND status = 'LOCKED'),
+				CASE WHEN $3 THEN (SELECT count(*) FROM seats WHERE event_id = $4 AND buyer_id = $5
+					AND booking_id IS DISTINCT FROM $1
+					AND (status = 'RESERVED' OR (status = 'LOCKED' AND held_until > now()))) ELSE 0 END`,
+				r.BookingID, len(r.Quantities) > 0, limited, r.EventID, nullable(r.BuyerID)).QueryRow(func(row pgx.Row) error {
+				return row.Scan(&released, &retried, &live)
+			})
+			if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 				return err
 			}
 			if released {
 				return inventory.ErrBookingReleased
 			}
-			if r.MaxSeatsPerBuyer > 0 && r.BuyerID != "" {
-				if err := s.checkBuyerLimit(ctx, tx, r); err != nil {
-					return err
-				}
+			if limited && live+len(r.SeatIDs)+seatplan.Places(r.Quantities) > r.MaxSeatsPerBuyer {
+				return &inventory.BuyerLimitError{Limit: r.MaxSeatsPerBuyer, Live: live}
 			}
 			got := []string{}
 			if len(r.SeatIDs) > 0 {
@@ -203,31 +217,13 @@ func (s *store) hold(ctx context.Context, r inventory.HoldRequest) error {
 	})
 }
 
-// checkBuyerLimit refuses a hold that would give the buyer more than MaxSeatsPerBuyer live seats
-// and places of the event. Those of this booking (a retried hold) are not counted twice.
-func (s *store) checkBuyerLimit(ctx context.Context, tx pgx.Tx, r inventory.HoldRequest) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('buyer:' || $1 || ':' || $2, 0))`,
-		r.EventID, r.BuyerID); err != nil {
-		return err
-	}
-	var live int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM seats WHERE event_id = $1 AND buyer_id = $2
-		AND booking_id IS DISTINCT FROM $3
-		AND (status = 'RESERVED' OR (status = 'LOCKED' AND held_until > now()))`,
-		r.EventID, r.BuyerID, r.BookingID).Scan(&live); err != nil {
-		return err
-	}
-	if live+len(r.SeatIDs)+seatplan.Places(r.Quantities) > r.MaxSeatsPerBuyer {
-		return &inventory.BuyerLimitError{Limit: r.MaxSeatsPerBuyer, Live: live}
-	}
-	return nil
-}
-
 // lockBooking serialises the transactions that hold or release one booking's seats.
 func lockBooking(ctx context.Context, tx pgx.Tx, bookingID string) error {
-	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('booking:' || $1, 0))`, bookingID)
+	_, err := tx.Exec(ctx, lockBookingSQL, bookingID)
 	return err
 }
+
+const lockBookingSQL = `SELECT pg_advisory_xact_lock(hashtextextended('booking:' || $1, 0))`
 
 func nullable(s string) *string {
 	if s == "" {
