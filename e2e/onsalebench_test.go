@@ -29,7 +29,7 @@ func TestOnSaleBenchRunsItsCrowdApartAndPrintsEveryFigure(t *testing.T) {
 	var progress lockedBuffer
 	res, err := bench.OnSale(ctx, cfg, bench.OnSaleOptions{Seats: 20, Buyers: 40, EarlyFor: 4 * time.Second,
 		LateFor: 2 * time.Second, MaxSeats: 2, PollShare: 0.5, SaleFor: time.Minute, Drain: time.Minute,
-		CrowdNice: 19, CrowdBinary: dev}, &progress)
+		CrowdNice: bench.CrowdNice, CrowdBinary: dev}, &progress)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress.String())
 	}

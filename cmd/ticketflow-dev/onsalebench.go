@@ -27,7 +27,7 @@ func runOnSaleBench(ctx context.Context, args []string, out io.Writer) error {
 	fs.Float64Var(&o.PollShare, "poll-share", 0.1, "share of buyers who poll every 2 s instead of following the stream")
 	fs.DurationVar(&o.SaleFor, "sale-for", 5*time.Minute, "the longest the sale runs after opening")
 	fs.DurationVar(&o.Drain, "drain", 2*time.Minute, "how long to wait for every booking to end")
-	fs.IntVar(&o.CrowdNice, "crowd-nice", 19, "the nice value of the process that runs the waiting crowd (their joins, streams\n"+
+	fs.IntVar(&o.CrowdNice, "crowd-nice", bench.CrowdNice, "the nice value of the process that runs the waiting crowd (their joins, streams\n"+
 		"and polls: a real crowd's browsers are not on the stack's machine); -1 runs it in this process")
 	w := bench.WaitersOptions{}
 	fs.IntVar(&w.Waiters, "waiters", 0, "instead of the sale: this many buyers wait in one line on a gateway process of\n"+

@@ -37,8 +37,9 @@ type OnSaleOptions struct {
 	PollShare float64       // share of buyers who poll every 2 s instead of following the stream
 	SaleFor   time.Duration // the longest the sale runs after opening before the run stops it
 	Drain     time.Duration
-	// CrowdNice is the nice value of the process that runs the waiting crowd (onsalecrowd.go);
-	// below 0 the crowd runs in this process, beside the admitted buyers' requests.
+	// CrowdNice is the nice value of the process that runs the waiting crowd (onsalecrowd.go;
+	// the default is the package's CrowdNice); below 0 the crowd runs in this process, beside the
+	// admitted buyers' requests.
 	CrowdNice int
 	// CrowdBinary is the ticketflow-dev that runs the crowd ("": this executable, which is one).
 	CrowdBinary string

@@ -30,6 +30,16 @@ import (
 // times counted the load generator's own queueing. The gateways' side of the crowd (the pushes and
 // polls it answers) is not moved: it is the system's cost, and stays in the figures.
 
+// CrowdNice is the crowd process's default nice value, that of the stack's background (the room
+// servers, the confirmation pipeline: TICKETFLOW_BACKGROUND_NICE's default). At 19, in a scheduling
+// group of its own, the crowd starved whenever the stack took both cores — in the opening's rush
+// of joins, every run — and read its streams seconds late, then caught up at 0.5–0.8 of a core:
+// the staleness `position_fresh_p99_ms` counted there was the load generator's own queueing (all
+// of it in the 15 s after opening; BENCHMARKS.md, 2026-12-07 afternoon). At 10 it still yields to
+// the decision path (nice 0), so the decisions' figure is measured with a crowd that competes
+// more, not less.
+const CrowdNice = 10
+
 // crowdPlan is what the crowd process needs: the event, when it opens, and each buyer.
 type crowdPlan struct {
 	EventID string
