@@ -463,7 +463,7 @@ var (
 	streamsOpen = prometheus.NewGauge(prometheus.GaugeOpts{Name: "ticketflow_waiting_room_streams",
 		Help: "Queue streams open on this gateway or room server."})
 	admissionPace = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ticketflow_waiting_room_admission_pace",
-		Help: "Buyers a second the automatic meter lets in at most while admitted buyers' seat decisions run slow (0: no bound), as of the last step this gateway ran."},
+		Help: "Buyers a second the automatic meter lets in at most, paced to admitted buyers' seat decisions (from 2 at opening; 0: no bound), as of the last step this gateway ran."},
 		[]string{"event"})
 )
 

@@ -37,7 +37,8 @@ import (
 // a moment to show), and each second in which decisions were made and none was slow raises it by
 // paceStep. A cut starts from the admission rate measured when that is lower than the bound. The
 // bound starts at opening as TCP's window does, with slow start (RFC 5681, section 3.1): at
-// paceStart buyers a second, doubled each second of fast decisions until the first cut, so that
+// paceStart buyers a second, doubled for each second of steps with decisions and none slow until
+// the first cut (and again so when admission goes on after steps that did not pace), so that
 // the buyers first in do not all decide at once in the opening's rush (the joins of everyone who
 // arrives at opening, the draw pushed to every early joiner). The sale then takes longer and its
 // decisions stay fast: a waiting room trades the one for the other by design.
@@ -68,8 +69,8 @@ const (
 	admitWindow = 5 * time.Second
 )
 
-// Pacing (see above): the bound starts at paceStart buyers a second at opening and doubles each
-// second with decisions and none slow until it is first cut; a cut keeps paceCut of the bound;
+// Pacing (see above): the bound starts at paceStart buyers a second at opening and doubles for
+// each second of steps with decisions and none slow until it is first cut; a cut keeps paceCut of the bound;
 // after the first cut paceStep buyers a second are added to it for each second with decisions and
 // none slow; it never falls below paceMin (the line always moves) nor rises past paceMax.
 const (
@@ -149,25 +150,21 @@ func pace(st meterState, next *meterState, now time.Time, n, rate float64) float
 	}
 	next.Pace, next.CutAt = st.Pace, st.CutAt
 	switch {
-	case st.StepAt.IsZero():
-		// Opening: slow start, with the first buyer in at once.
-		next.Pace, next.Tokens = paceStart, 1
+	case st.Pace == 0:
+		// Opening, or admission going on again after steps that did not pace (sold out, the room
+		// off, a fixed rate): slow start, with the first buyer in at once (RFC 5681's restart
+		// after idle, section 4.1).
+		next.Pace, next.Tokens, next.CutAt = paceStart, 1, time.Time{}
 	case st.SlowDecisions > 0 && now.Sub(st.CutAt) >= paceCutEvery:
-		from := rate
-		if st.Pace > 0 {
-			from = min(st.Pace, rate) // a bound that did not bind cuts from what is let in
-		}
+		from := min(st.Pace, rate) // a bound that did not bind cuts from what is let in
 		next.Pace, next.CutAt = max(from*paceCut, paceMin), now
-	case st.SlowDecisions == 0 && st.Decisions > 0 && st.Pace > 0 && st.CutAt.IsZero():
-		// Slow start: decisions were made and none was slow, none ever cut the bound: it doubles
-		// each second.
+	case st.SlowDecisions == 0 && st.Decisions > 0 && st.CutAt.IsZero():
+		// Slow start: decisions were made and none was slow, none has cut the bound yet: it
+		// doubles for each second of such steps.
 		next.Pace = min(st.Pace*math.Exp2(dt), paceMax)
-	case st.SlowDecisions == 0 && st.Decisions > 0 && st.Pace > 0:
+	case st.SlowDecisions == 0 && st.Decisions > 0:
 		// Decisions were made and none was slow: the bound may grow.
 		next.Pace = min(st.Pace+paceStep*dt, paceMax)
-	}
-	if next.Pace == 0 {
-		return n // a line that opened unbounded (before slow start) and no decision slow yet
 	}
 	// A bucket of the buyers the pace allows, holding at most a second's worth (at least one).
 	next.Tokens = min(next.Tokens+next.Pace*dt, max(1, next.Pace)) // (next.Tokens: st's, or the opening's one)

@@ -103,14 +103,11 @@ func TestARoomSwitchedOffLetsEveryoneThrough(t *testing.T) {
 // second: a slow decision cuts the bound (once a second at most), quiet seconds raise it again.
 func TestSlowDecisionsPaceTheAutomaticMeter(t *testing.T) {
 	seats := inventory.Summary{Total: 1000, Available: 1000}
-	// Room for 50 buyers in flight; a line that opened unbounded (before slow start), no decision
-	// slow yet: no pace, all 50.
-	st := meterState{Rate: 50, Reserved: 0, MeasuredAt: t0, StepAt: t0, AdmitRate: 8}
-	if d := testMeter.decide(st, t0.Add(time.Second/4), auto, seats, 0); d.Admit != 50 || d.State.Pace != 0 {
-		t.Fatalf("no slow decision: %+v", d)
-	}
-	// A slow decision: the pace starts at 3/4 of the admission rate (6 a second), and its bucket
-	// (0.9) lets in what it held and a quarter second earns (1.5): two buyers.
+	// Room for 50 buyers in flight, a bound of 60 a second that does not bind (the slow start
+	// grew it; 8 a second are let in): a slow decision cuts from the admission rate, to 3/4 of
+	// it (6 a second), and its bucket (0.9) lets in what it held and a quarter second earns
+	// (1.5): two buyers.
+	st := meterState{Rate: 50, Reserved: 0, MeasuredAt: t0, StepAt: t0, AdmitRate: 8, Pace: 60}
 	st.SlowDecisions, st.Decisions, st.Tokens = 1, 3, 0.9
 	d := testMeter.decide(st, t0.Add(time.Second/4), auto, seats, 0)
 	if d.State.Pace != 6 || !d.State.CutAt.Equal(t0.Add(time.Second/4)) || d.Admit != 2 {
@@ -148,7 +145,7 @@ func TestSlowDecisionsPaceTheAutomaticMeter(t *testing.T) {
 	}
 	// Right after opening no admission rate is measured: a cut starts from the floor's rate
 	// (20 seats of 2 over 2 s: 5 a second), not from nothing.
-	st = meterState{StepAt: t0, SlowDecisions: 1, Decisions: 1}
+	st = meterState{StepAt: t0, SlowDecisions: 1, Decisions: 1, Pace: 8}
 	if d = testMeter.decide(st, t0.Add(time.Second/4), auto, seats, 0); d.State.Pace != 3.75 {
 		t.Fatalf("a cut before any admission rate: %.2f, want 3.75", d.State.Pace)
 	}
@@ -217,5 +214,17 @@ func TestThePaceStartsSlowAtOpening(t *testing.T) {
 	}
 	if got := st.Pace - cut; got < paceStep-0.01 || got > paceStep+0.01 {
 		t.Fatalf("a fast second after the cut: +%.2f, want +%.1f", got, paceStep)
+	}
+	// Sold out for a while, then a held seat is released: admission goes on with a slow start
+	// again, not with the floor's ten buyers at once.
+	soldOut := inventory.Summary{Total: 1000, Reserved: 1000}
+	d = testMeter.decide(st, t0.Add(5*time.Second), auto, soldOut, 0)
+	if d.Admit != 0 || d.State.Pace != 0 {
+		t.Fatalf("sold out: admit %d pace %.2f", d.Admit, d.State.Pace)
+	}
+	st = d.State
+	d = testMeter.decide(st, t0.Add(5250*time.Millisecond), auto, inventory.Summary{Total: 1000, Reserved: 999, Available: 1}, 0)
+	if d.Admit != 1 || d.State.Pace != paceStart || !d.State.CutAt.IsZero() {
+		t.Fatalf("after a sold-out lull: admit %d pace %.2f cut at %v, want 1, %d and none", d.Admit, d.State.Pace, d.State.CutAt, paceStart)
 	}
 }

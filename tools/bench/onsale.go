@@ -38,7 +38,7 @@ type OnSaleOptions struct {
 	SaleFor   time.Duration // the longest the sale runs after opening before the run stops it
 	Drain     time.Duration
 	// CrowdNice is the nice value of the process that runs the waiting crowd (onsalecrowd.go;
-	// the default is the package's CrowdNice); below 0 the crowd runs in this process, beside the
+	// `--crowd-nice` defaults to the package's CrowdNice, 10; 0 here is nice 0); below 0 the crowd runs in this process, beside the
 	// admitted buyers' requests.
 	CrowdNice int
 	// CrowdBinary is the ticketflow-dev that runs the crowd ("": this executable, which is one).

@@ -22,8 +22,8 @@ import (
 )
 
 // The on-sale's waiting crowd (every buyer's join, and its stream or polls until let in) runs in
-// a process of its own, `ticketflow-dev onsale-crowd`, at the lowest CPU priority
-// (OnSaleOptions.CrowdNice), while this process books for the buyers it lets in. Ten thousand
+// a process of its own, `ticketflow-dev onsale-crowd`, at the background's CPU priority
+// (OnSaleOptions.CrowdNice; CrowdNice below), while this process books for the buyers it lets in. Ten thousand
 // buyers' streams cost a load generator on the stack's machine about 0.4 of a core over the sale,
 // which a real crowd's browsers spend on machines of their own: in one process with the admitted
 // buyers' requests, that CPU took the cores from the processes that decide, and the decisions'
@@ -31,13 +31,13 @@ import (
 // polls it answers) is not moved: it is the system's cost, and stays in the figures.
 
 // CrowdNice is the crowd process's default nice value, that of the stack's background (the room
-// servers, the confirmation pipeline: TICKETFLOW_BACKGROUND_NICE's default). At 19, in a scheduling
-// group of its own, the crowd starved whenever the stack took both cores — in the opening's rush
-// of joins, every run — and read its streams seconds late, then caught up at 0.5–0.8 of a core:
-// the staleness `position_fresh_p99_ms` counted there was the load generator's own queueing (all
-// of it in the 15 s after opening; BENCHMARKS.md, 2026-12-07 afternoon). At 10 it still yields to
-// the decision path (nice 0), so the decisions' figure is measured with a crowd that competes
-// more, not less.
+// servers, the confirmation pipeline: TICKETFLOW_BACKGROUND_NICE's default). At 19, in a
+// scheduling group of its own, the crowd starved whenever the stack took both cores (in the
+// opening's rush of joins, every run), read its streams seconds late, then caught up at 0.5–0.8
+// of a core: the staleness `position_fresh_p99_ms` counted there was the load generator's own
+// queueing, all of it in the 15 s after opening (BENCHMARKS.md, "Waiting room (issue 25),
+// 2026-12-07, afternoon"). At 10 it still yields to the decision path (nice 0), and competes with
+// it more than at 19: the decisions' figure is measured under a harder crowd, not an easier one.
 const CrowdNice = 10
 
 // crowdPlan is what the crowd process needs: the event, when it opens, and each buyer.
