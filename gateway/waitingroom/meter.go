@@ -153,8 +153,8 @@ func pace(st meterState, next *meterState, now time.Time, n, rate float64) float
 	case st.Pace == 0:
 		// Opening, or admission going on again after steps that did not pace (sold out, the room
 		// off, a fixed rate): slow start, with the first buyer in at once (RFC 5681's restart
-		// after idle, section 4.1).
-		next.Pace, next.Tokens, next.CutAt = paceStart, 1, time.Time{}
+		// after idle, section 4.1). (A pace of 0 has no cut: decide drops both together.)
+		next.Pace, next.Tokens = paceStart, 1
 	case st.SlowDecisions > 0 && now.Sub(st.CutAt) >= paceCutEvery:
 		from := min(st.Pace, rate) // a bound that did not bind cuts from what is let in
 		next.Pace, next.CutAt = max(from*paceCut, paceMin), now

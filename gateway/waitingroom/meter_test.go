@@ -18,32 +18,32 @@ var auto = event.WaitingRoom{Enabled: true}
 var unpacedMeter = newMeter(config.WaitingRoom{Target: 2 * time.Second, MinInFlight: 20, SeatsPerBuyer: 2})
 
 func TestAutomaticMeterKeepsHeldSeatsUnderTheBound(t *testing.T) {
-	testMeter := unpacedMeter // the pace has tests of its own (below)
+	// Unpaced: the pace has tests of its own (below).
 	seats := inventory.Summary{Total: 1000, Available: 1000}
 	// First step: no rate yet, the floor of 20 seats: 10 buyers of 2 seats.
-	d := testMeter.decide(meterState{}, t0, auto, seats, 0)
+	d := unpacedMeter.decide(meterState{}, t0, auto, seats, 0)
 	if d.Admit != 10 || !d.State.MeasuredAt.Equal(t0) {
 		t.Fatalf("first step: %+v", d)
 	}
 	// 10 admitted, not booked yet: nothing more.
-	if d2 := testMeter.decide(d.State, t0.Add(250*time.Millisecond), auto, seats, 10); d2.Admit != 0 {
+	if d2 := unpacedMeter.decide(d.State, t0.Add(250*time.Millisecond), auto, seats, 10); d2.Admit != 0 {
 		t.Fatalf("with the floor taken by fresh admissions: %d", d2.Admit)
 	}
 	// Measured: 50 seats sold per second for a long while: a bound of 100 seats in flight.
 	st := meterState{Rate: 50, Reserved: 500, MeasuredAt: t0, StepAt: t0}
 	seats = inventory.Summary{Total: 1000, Available: 400, Locked: 60, Reserved: 540}
-	d = testMeter.decide(st, t0.Add(time.Second/2), auto, seats, 5)
+	d = unpacedMeter.decide(st, t0.Add(time.Second/2), auto, seats, 5)
 	// 100 - 60 held - 5*2 fresh = 30 seats: 15 buyers.
 	if d.Admit != 15 {
 		t.Fatalf("admit %d, want 15", d.Admit)
 	}
 	// Over the bound: none.
 	seats.Locked = 120
-	if d = testMeter.decide(st, t0.Add(time.Second/2), auto, seats, 0); d.Admit != 0 {
+	if d = unpacedMeter.decide(st, t0.Add(time.Second/2), auto, seats, 0); d.Admit != 0 {
 		t.Fatalf("over the bound: %d", d.Admit)
 	}
 	// The rate follows what is sold: nothing sold for 10 s brings it toward 0, and the floor.
-	st2 := testMeter.decide(st, t0.Add(10*time.Second), auto, inventory.Summary{Total: 1000, Available: 500, Reserved: 500}, 0)
+	st2 := unpacedMeter.decide(st, t0.Add(10*time.Second), auto, inventory.Summary{Total: 1000, Available: 500, Reserved: 500}, 0)
 	if st2.State.Rate > 5 || st2.Admit != 10 {
 		t.Fatalf("after 10 s without a sale: rate %.1f, admit %d", st2.State.Rate, st2.Admit)
 	}
@@ -150,9 +150,8 @@ func TestSlowDecisionsPaceTheAutomaticMeter(t *testing.T) {
 		t.Fatalf("a cut before any admission rate: %.2f, want 3.75", d.State.Pace)
 	}
 	// Without a decision target the meter never paces.
-	unpaced := unpacedMeter
 	st = meterState{Rate: 50, MeasuredAt: t0, StepAt: t0, AdmitRate: 8, Pace: 3, SlowDecisions: 4, Decisions: 4}
-	if d = unpaced.decide(st, t0.Add(time.Second/4), auto, seats, 0); d.State.Pace != 0 || d.Admit != 50 {
+	if d = unpacedMeter.decide(st, t0.Add(time.Second/4), auto, seats, 0); d.State.Pace != 0 || d.Admit != 50 {
 		t.Fatalf("no decision target: pace %.2f admit %d, want none and 50", d.State.Pace, d.Admit)
 	}
 	// The pace never stops the line.
